@@ -1,0 +1,30 @@
+export type { Ptr, Allocator, AllocatorStats, StorageReport, Checkable, StorageReporting } from "./types.js";
+export type { AllocatorErrorCode, LeakedBlock, LeakReport } from "./errors.js";
+export {
+  AllocatorError,
+  InvalidArgumentError,
+  OutOfMemoryError,
+  InvalidPointerError,
+  DoubleFreeError,
+  LeakError,
+  CorruptionError,
+} from "./errors.js";
+export type { AddressSpaceOptions, AttachOptions, GrowListener } from "./address-space.js";
+export { AddressSpace, WASM_PAGE_BYTES, MAX_ADDRESS_SPACE_BYTES } from "./address-space.js";
+export {
+  MAX_SIZE,
+  MAX_ALIGN,
+  DEFAULT_ALIGN,
+  isValidSize,
+  isValidAlign,
+  validateAllocation,
+  validateSize,
+  validatePointerShape,
+  invalidPointer,
+  describe,
+  alignUp,
+  isPowerOfTwo,
+} from "./validate.js";
+export { hex, formatBytes, formatCount } from "./format.js";
+export { SeededRandom } from "./random.js";
+export { CONTROL_HEADER_BYTES, magic, writeControlHeader, checkControlHeader } from "./control-block.js";

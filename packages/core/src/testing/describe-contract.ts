@@ -1,0 +1,27 @@
+import { describe, it } from "vitest";
+import {
+  contractChecks,
+  resolveOptions,
+  type ContractCheckName,
+  type ContractFactory,
+  type ContractOptions,
+} from "./contract-checks.js";
+
+/**
+ * Registers the allocator contract as a vitest suite: one test per check.
+ * Every allocator package calls this from its tests.
+ *
+ * ```ts
+ * describeAllocatorContract("PageAllocator", () => makePages(), { maxBlockSize: 1 << 20 });
+ * ```
+ */
+export function describeAllocatorContract(name: string, factory: ContractFactory, options: ContractOptions = {}): void {
+  const resolved = resolveOptions(options);
+  describe(`${name} keeps the allocator contract`, () => {
+    for (const check of Object.keys(contractChecks) as ContractCheckName[]) {
+      const run = (): void => contractChecks[check](factory, resolved);
+      if (options.skip?.includes(check)) it.skip(check, run);
+      else it(check, run);
+    }
+  });
+}

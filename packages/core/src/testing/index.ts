@@ -1,0 +1,18 @@
+/**
+ * The allocator conformance kit. Import from `@memkit/core/testing` in tests
+ * (it needs vitest); the checks themselves throw and can run anywhere.
+ */
+export { describeAllocatorContract } from "./describe-contract.js";
+export {
+  contractChecks,
+  runAllocatorContract,
+  expectError,
+  resolveOptions,
+  toSubject,
+  type ContractCheckName,
+  type ContractFactory,
+  type ContractOptions,
+  type ContractSubject,
+  type ResolvedContractOptions,
+} from "./contract-checks.js";
+export { LiveBlocks, ContractViolation, expect as expectContract, fillPattern, findPatternMismatch, patternByte, type LiveBlock } from "./live-blocks.js";

@@ -1,4 +1,5 @@
-export type { Ptr, Allocator, AllocatorStats, StorageReport, Checkable, StorageReporting } from "./types.js";
+export type { Ptr, Allocator, AllocatorStats, StorageReport, Checkable, StorageReporting, BlockOrigin, OriginTracking } from "./types.js";
+export { hasOriginTracking } from "./types.js";
 export type { AllocatorErrorCode, LeakedBlock, LeakReport } from "./errors.js";
 export {
   AllocatorError,

@@ -71,3 +71,28 @@ export interface Checkable {
 export interface StorageReporting {
   storageReport(): StorageReport;
 }
+
+/** Where a live block came from: its scope path and, when captured, the allocation's call stack. */
+export interface BlockOrigin {
+  /** Scope path, e.g. `root/physics`. */
+  scope: string;
+  /** Size asked for. */
+  size: number;
+  /** Call stack of the allocation (frames joined by newlines), when captured. */
+  stack?: string;
+}
+
+/**
+ * Implemented by allocators that know where blocks came from (trace scopes),
+ * and forwarded by wrappers (debug allocators), so error messages can name
+ * the owning scope and the allocation's call stack.
+ */
+export interface OriginTracking {
+  /** The origin of the live block at `ptr`, or undefined when unknown. Cold path. */
+  originOf(ptr: Ptr): BlockOrigin | undefined;
+}
+
+/** True when `allocator` implements {@link OriginTracking}. */
+export function hasOriginTracking(allocator: object): allocator is OriginTracking {
+  return typeof (allocator as Partial<OriginTracking>).originOf === "function";
+}

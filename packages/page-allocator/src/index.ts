@@ -1,1 +1,2 @@
-export {};
+export { PageAllocator } from "./page-allocator.js";
+export type { PageAllocatorOptions, SpanVisitor } from "./page-allocator.js";

@@ -1,0 +1,106 @@
+/*
+ * PageAllocator control block, in linear memory (u32 words from controlPtr):
+ *
+ *   word  field
+ *   0     magic "PAGE"          \ core's control header: refused on attach
+ *   1     layout version        /  when either differs
+ *   2     pageShift             log2(pageSize), 8..16
+ *   3     firstPage             first page index that can be handed out
+ *   4     maxPages              pages covering space.maximumBytes
+ *   5     topPage               pages [firstPage, topPage) are carved; above is untouched "wilderness"
+ *   6     liveSpans             \
+ *   7     livePages              |
+ *   8     peakLivePages          | counters (stats() reads them)
+ *   9     allocCount             |
+ *   10    freeCount              |
+ *   11    freePages             /
+ *   12    flBitmap              bit f set <=> some bin of first level f is non-empty
+ *   13    ownerCount            owners registered (tag owner ids 1..255)
+ *   14..45   slBitmaps[32]      bit s of word f set <=> bin (f, s) is non-empty
+ *   46..173  heads[32 * 4]      first free span (head page index) of each bin, 0 = empty
+ *   174..    state[maxPages]    per page: span boundary words, see below
+ *            tag[maxPages]      per page: owner << 24 | data, set by the lessee (0 = none)
+ *            next[maxPages]     per free head page: next free span in its bin
+ *            prev[maxPages]     per free head page: previous free span in its bin
+ *
+ * State word of a page (only span boundaries are non-zero, interiors are 0):
+ *
+ *   31    30    29    28        27..0
+ *   USED  FREE  HEAD  FREED     page count of the span (boundary pages only)
+ *
+ *   used span [h, h+n):  state[h] = USED|HEAD|n,  state[h+n-1] = USED|n   (one word if n = 1)
+ *   free span [h, h+n):  state[h] = FREE|HEAD|n,  state[h+n-1] = FREE|n
+ *   FREED marks a page that was the head of a span that has been freed and
+ *   merged into a neighbour, so freeing it again still reads as a double free.
+ *   Page 0 is never a span head, so 0 also means "no span" in the bin links.
+ */
+
+export const MAGIC_TEXT = "PAGE";
+export const LAYOUT_VERSION = 1;
+
+export const W_MAGIC = 0;
+export const W_VERSION = 1;
+export const W_PAGE_SHIFT = 2;
+export const W_FIRST_PAGE = 3;
+export const W_MAX_PAGES = 4;
+export const W_TOP_PAGE = 5;
+export const W_LIVE_SPANS = 6;
+export const W_LIVE_PAGES = 7;
+export const W_PEAK_LIVE_PAGES = 8;
+export const W_ALLOC_COUNT = 9;
+export const W_FREE_COUNT = 10;
+export const W_FREE_PAGES = 11;
+export const W_FL_BITMAP = 12;
+export const W_OWNER_COUNT = 13;
+export const W_SL_BITMAPS = 14;
+export const FL_COUNT = 32;
+export const SL_BITS = 2;
+export const SL_COUNT = 1 << SL_BITS;
+export const W_HEADS = W_SL_BITMAPS + FL_COUNT;
+export const HEADER_WORDS = W_HEADS + FL_COUNT * SL_COUNT;
+/** Per-page arrays after the header: state, tag, next, prev. */
+export const PAGE_ARRAYS = 4;
+
+export const USED = 0x8000_0000;
+export const FREE = 0x4000_0000;
+export const HEAD = 0x2000_0000;
+export const FREED = 0x1000_0000;
+export const COUNT_MASK = 0x0fff_ffff;
+// Signed on purpose: `s & USED_HEAD` yields an int32, and these compare against it.
+export const USED_HEAD = USED | HEAD;
+export const FREE_HEAD = FREE | HEAD;
+
+/** Bytes of control block needed to manage `maxPages` pages. */
+export function controlBytesFor(maxPages: number): number {
+  return (HEADER_WORDS + PAGE_ARRAYS * maxPages) * 4;
+}
+
+/** fls: index of the highest set bit (x > 0). */
+export function fls(x: number): number {
+  return 31 - Math.clz32(x);
+}
+
+/** ffs: index of the lowest set bit (x !== 0). */
+export function ffs(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/*
+ * Bins over page counts, TLSF style with 4 second-level bins per power of two:
+ *   counts 1..3 -> first level 0, second level = count (exact)
+ *   counts in [2^(f+1), 2^(f+2)) -> first level f, second level = next two bits
+ * A span in bin (f, s) has count >= the bin's lower bound, so searching from
+ * the bin of the rounded-up request finds a fit in O(1) with two bit scans.
+ */
+export function binFl(count: number): number {
+  return count < 4 ? 0 : fls(count) - 1;
+}
+
+export function binSl(count: number): number {
+  return count < 4 ? count : (count >>> (fls(count) - SL_BITS)) & (SL_COUNT - 1);
+}
+
+/** Rounds a request up so every span in its bin is large enough. */
+export function roundUpToBin(count: number): number {
+  return count < 4 ? count : count + (1 << (fls(count) - SL_BITS)) - 1;
+}

@@ -1,13 +1,15 @@
 // One vitest project per package. Tests import workspace packages through the
 // "@memkit/source" export condition, so they run on `src/` without a build.
-import { defineProject, type UserWorkspaceConfig } from "vitest/config";
+import { defineConfig, type ViteUserConfig } from "vitest/config";
 import { basename } from "node:path";
 
 const sourceConditions = ["@memkit/source", "module", "node", "import", "default"];
 
-/** The vitest project config every package uses: `definePackageProject(import.meta.dirname)`. */
-export function definePackageProject(dir: string, extra: UserWorkspaceConfig["test"] = {}): UserWorkspaceConfig {
-  return defineProject({
+type TestOptions = NonNullable<ViteUserConfig["test"]>;
+
+/** The vitest config every package uses: `definePackageProject(import.meta.dirname)`. */
+export function definePackageProject(dir: string, extra: TestOptions = {}): ViteUserConfig {
+  return defineConfig({
     resolve: { conditions: sourceConditions },
     ssr: { resolve: { conditions: sourceConditions, externalConditions: sourceConditions } },
     test: {
@@ -16,6 +18,9 @@ export function definePackageProject(dir: string, extra: UserWorkspaceConfig["te
       include: ["test/**/*.test.ts"],
       testTimeout: 120_000,
       hookTimeout: 120_000,
+      // Each package writes its own JSON report; turbo caches it and .ci/run sums them.
+      reporters: ["default", "json"],
+      outputFile: { json: ".vitest-out/results.json" },
       ...extra,
     },
   });

@@ -1,0 +1,87 @@
+import { InvalidArgumentError, MAX_ADDRESS_SPACE_BYTES, WASM_PAGE_BYTES, describe, formatBytes } from "@memkit/core";
+
+/** How much a trace scope records: nothing, counters, or counters plus a call stack per allocation. */
+export type TracingLevel = "off" | "counts" | "callstacks";
+
+/** Options for {@link MemoryGlobals.init}. Every field is optional. */
+export interface MemoryGlobalsOptions {
+  /** Bytes committed at start (multiple of 64 KiB). Reserving the expected heap up front keeps typed-array access fast. @defaultValue 32 MiB */
+  initialBytes?: number;
+  /** Bytes the address space may grow to (multiple of 64 KiB, at most 2 GiB). @defaultValue 1 GiB */
+  maximumBytes?: number;
+  /** Back the space with a SharedArrayBuffer (workers can attach). @defaultValue false */
+  shared?: boolean;
+  /** Page size of the page allocator: a power of two from 4 KiB to 64 KiB. @defaultValue 65536 */
+  pageSize?: number;
+  /** Size of the static bootstrap region (multiple of 8); default: what the page allocator's control block needs plus 16 KiB. */
+  bootstrapBytes?: number;
+  /** Tracing level of the root scope and, by default, of every scope. @defaultValue "counts" */
+  tracing?: TracingLevel;
+  /** With "callstacks": capture one allocation in N. @defaultValue 1 */
+  sampleEvery?: number;
+  /** Wrap `default` and every scope in canaries, fill patterns and a quarantine. @defaultValue false */
+  debug?: boolean;
+  /** Frame arenas in the ring of `frame` (memory lives through N frames). @defaultValue 2 */
+  frameArenas?: number;
+}
+
+/** Bytes before the bootstrap region that are never handed out, so small offsets from a null pointer fault in every check. */
+export const NULL_GUARD_BYTES = 4096;
+
+/** Options with defaults applied and every value checked. */
+export interface ResolvedOptions {
+  initialBytes: number;
+  maximumBytes: number;
+  shared: boolean;
+  pageSize: number;
+  bootstrapBytes: number | undefined;
+  tracing: TracingLevel;
+  sampleEvery: number;
+  debug: boolean;
+  frameArenas: number;
+}
+
+const TRACING_LEVELS: readonly TracingLevel[] = ["off", "counts", "callstacks"];
+
+function fail(option: string, expected: string, value: unknown): never {
+  throw new InvalidArgumentError(`MemoryGlobals.init: option ${option} must be ${expected}, received ${describe(value)}.`);
+}
+
+function bytesOption(option: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) fail(option, "a non-negative integer byte count", value);
+  if (value % WASM_PAGE_BYTES !== 0) fail(option, "a multiple of 64 KiB (65536)", value);
+  if (value > MAX_ADDRESS_SPACE_BYTES) fail(option, "at most 2 GiB", value);
+  return value;
+}
+
+/** Applies defaults and rejects impossible options with InvalidArgumentError naming the option. */
+export function resolveOptions(options: MemoryGlobalsOptions): ResolvedOptions {
+  if (typeof options !== "object" || options === null) fail("(options)", "an object", options);
+  const initialBytes = bytesOption("initialBytes", options.initialBytes ?? 32 << 20);
+  const maximumBytes = bytesOption("maximumBytes", options.maximumBytes ?? Math.max(1 << 30, initialBytes));
+  if (maximumBytes < initialBytes) {
+    throw new InvalidArgumentError(
+      `MemoryGlobals.init: option maximumBytes (${formatBytes(maximumBytes)}) is less than initialBytes (${formatBytes(initialBytes)}).`,
+    );
+  }
+  if (maximumBytes === 0) fail("maximumBytes", "at least 64 KiB", maximumBytes);
+  const pageSize = options.pageSize ?? 65536;
+  if (typeof pageSize !== "number" || !Number.isInteger(pageSize) || pageSize < 4096 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
+    fail("pageSize", "a power of two from 4096 to 65536", pageSize);
+  }
+  const bootstrapBytes = options.bootstrapBytes;
+  if (bootstrapBytes !== undefined && (typeof bootstrapBytes !== "number" || !Number.isSafeInteger(bootstrapBytes) || bootstrapBytes < 64 || bootstrapBytes % 8 !== 0)) {
+    fail("bootstrapBytes", "a multiple of 8 of at least 64", bootstrapBytes);
+  }
+  const tracing = options.tracing ?? "counts";
+  if (!TRACING_LEVELS.includes(tracing)) fail("tracing", `one of ${TRACING_LEVELS.map((t) => `"${t}"`).join(", ")}`, tracing);
+  const sampleEvery = options.sampleEvery ?? 1;
+  if (typeof sampleEvery !== "number" || !Number.isInteger(sampleEvery) || sampleEvery < 1) fail("sampleEvery", "an integer >= 1", sampleEvery);
+  const debug = options.debug ?? false;
+  if (typeof debug !== "boolean") fail("debug", "true or false", debug);
+  const shared = options.shared ?? false;
+  if (typeof shared !== "boolean") fail("shared", "true or false", shared);
+  const frameArenas = options.frameArenas ?? 2;
+  if (typeof frameArenas !== "number" || !Number.isInteger(frameArenas) || frameArenas < 1 || frameArenas > 16) fail("frameArenas", "an integer from 1 to 16", frameArenas);
+  return { initialBytes, maximumBytes, shared, pageSize, bootstrapBytes, tracing, sampleEvery, debug, frameArenas };
+}

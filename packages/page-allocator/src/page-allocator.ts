@@ -388,7 +388,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
       if ((s & HEAD) === 0 || count === 0 || page + count > top || used === ((s & FREE) !== 0)) {
         throw this.corrupt(page, `bad span head word ${hex(s)}`);
       }
-      if (count > 1 && u32[sb + page + count - 1] !== ((s & ~HEAD) >>> 0)) {
+      if (count > 1 && (u32[sb + page + count - 1]! & ~FREED) !== (s & ~HEAD & ~FREED)) {
         throw this.corrupt(page, `tail word ${hex(u32[sb + page + count - 1]!)} does not match head ${hex(s)} (${count} pages)`);
       }
       for (let i = page + 1; i < page + count - 1; i++) {
@@ -480,8 +480,8 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     const u32 = this.u32;
     const avail = u32[this.stateBase + head]! & COUNT_MASK;
     this.unlinkFree(head, avail);
-    u32[this.stateBase + head] = 0;
-    u32[this.stateBase + head + avail - 1] = 0;
+    u32[this.stateBase + head] = u32[this.stateBase + head]! & FREED;
+    u32[this.stateBase + head + avail - 1] = u32[this.stateBase + head + avail - 1]! & FREED;
     const start = Math.ceil(head / alignPages) * alignPages;
     if (start > head) this.insertFree(head, start - head);
     if (head + avail > start + count) this.insertFree(start + count, head + avail - start - count);
@@ -518,7 +518,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     const u32 = this.u32; // the grow listener may have replaced the view
     if (reuse > 0) {
       this.unlinkFree(start, reuse);
-      u32[this.stateBase + top - 1] = 0;
+      u32[this.stateBase + top - 1] = u32[this.stateBase + top - 1]! & FREED;
     }
     u32[this.cw + W_TOP_PAGE] = newTop;
     this.insertFree(start, need);
@@ -546,8 +546,8 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   private release(head: number, count: number): void {
     const u32 = this.u32;
     const sb = this.stateBase;
-    u32[sb + head] = FREED;
-    if (count > 1) u32[sb + head + count - 1] = 0;
+    u32[sb + head] = FREED; // stays marked even when merged away: a second free reads as a double free
+    if (count > 1) u32[sb + head + count - 1] = 0; // an interior word from now on
     let start = head;
     let total = count;
     if (head > this.firstPage) {
@@ -556,8 +556,8 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
         const lc = left & COUNT_MASK;
         start = head - lc;
         this.unlinkFree(start, lc);
-        u32[sb + start] = 0;
-        u32[sb + head - 1] = 0;
+        u32[sb + start] = u32[sb + start]! & FREED;
+        u32[sb + head - 1] = u32[sb + head - 1]! & FREED;
         total += lc;
       }
     }
@@ -567,13 +567,11 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
       if ((rs & FREE) !== 0) {
         const rc = rs & COUNT_MASK;
         this.unlinkFree(right, rc);
-        u32[sb + right] = FREED;
-        u32[sb + right + rc - 1] = 0;
+        u32[sb + right] = u32[sb + right]! & FREED;
+        u32[sb + right + rc - 1] = u32[sb + right + rc - 1]! & FREED;
         total += rc;
       }
     }
-    // The freed head stays marked FREED when it ends up interior, so a second free reads as a double free.
-    if (start !== head) u32[sb + head] = FREED;
     this.insertFree(start, total);
   }
 
@@ -588,10 +586,16 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     this.u32[this.cw + W_FREE_PAGES] = this.u32[this.cw + W_FREE_PAGES]! - count;
   }
 
+  /** Writes a span's boundary words. Free spans keep FREED marks, so a freed block start stays recognisable. */
   private writeSpan(head: number, count: number, kind: number): void {
     const u32 = this.u32;
-    u32[this.stateBase + head] = (kind | HEAD | count) >>> 0;
-    if (count > 1) u32[this.stateBase + head + count - 1] = (kind | count) >>> 0;
+    const h = this.stateBase + head;
+    const keep = kind === FREE ? FREED : 0;
+    u32[h] = (kind | HEAD | count | (u32[h]! & keep)) >>> 0;
+    if (count > 1) {
+      const t = h + count - 1;
+      u32[t] = (kind | count | (u32[t]! & keep)) >>> 0;
+    }
   }
 
   private link(head: number, count: number): void {
@@ -658,7 +662,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     }
     const s = u32[this.stateBase + page]!;
     if ((s & USED_HEAD) === USED_HEAD) return page;
-    if ((s & FREE_HEAD) === FREE_HEAD || s === FREED) {
+    if ((s & FREE_HEAD) === FREE_HEAD || (s & FREED) !== 0) {
       throw new DoubleFreeError(`${who}: the span at ${hex(ptr)} was already freed.`);
     }
     throw invalidPointer(who, ptr, "inside a span, not at its start");

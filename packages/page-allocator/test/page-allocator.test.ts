@@ -38,12 +38,12 @@ describe("PageAllocator", () => {
   it("coalesces a freed span with both free neighbours into one span", () => {
     const { pages } = make();
     const [a, b, c, d] = [pages.allocate(4096), pages.allocate(8192), pages.allocate(4096), pages.allocate(4096)];
-    pages.deallocate(a!);
-    pages.deallocate(c!);
+    pages.deallocate(a);
+    pages.deallocate(c);
     const spansBefore: boolean[] = [];
     pages.forEachSpan((_p, _bytes, used) => spansBefore.push(used));
     expect(spansBefore).toEqual([false, true, false, true]);
-    pages.deallocate(b!);
+    pages.deallocate(b);
     const spans: [number, number, boolean][] = [];
     pages.forEachSpan((p, bytes, used) => spans.push([p, bytes, used]));
     expect(spans).toEqual([

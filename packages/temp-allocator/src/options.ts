@@ -1,0 +1,71 @@
+import { InvalidArgumentError, describe, formatBytes } from "@memkit/core";
+import { CHUNK_HEADER } from "./chunk-pool.js";
+
+/** Standard chunk size when none is given: one 64 KiB page of the default page allocator. */
+export const DEFAULT_CHUNK_SIZE = 64 << 10;
+/** Smallest standard chunk accepted. */
+export const MIN_CHUNK_SIZE = 1 << 10;
+/** Largest standard chunk accepted (larger requests still get dedicated chunks). */
+export const MAX_STANDARD_CHUNK_SIZE = 1 << 30;
+
+/** Options shared by both temp allocators. */
+export interface TempAllocatorOptions {
+  /** Name used in messages and reports. */
+  name?: string;
+  /**
+   * Bytes of each standard chunk leased from the backing allocator (a
+   * multiple of 8, 1 KiB .. 1 GiB, header included). Match it to the backing's
+   * page size so no backing page is half used. Requests that do not fit a
+   * standard chunk get a dedicated chunk of their own size.
+   * @defaultValue 65536
+   */
+  chunkSize?: number;
+}
+
+/** Options for {@link ScratchAllocator}. */
+export interface ScratchAllocatorOptions extends TempAllocatorOptions {
+  /** @defaultValue "scratch" */
+  name?: string;
+}
+
+/** Options for {@link FrameAllocator}. */
+export interface FrameAllocatorOptions extends TempAllocatorOptions {
+  /** @defaultValue "frame" */
+  name?: string;
+  /**
+   * Frame arenas in the ring, 1..64: memory allocated in frame k stays valid
+   * through frame k + arenas - 1. 2 = "this frame and the previous one".
+   * @defaultValue 2
+   */
+  arenas?: number;
+  /**
+   * Debug mode: recycled frame memory is filled with `FRAME_FREED_BYTE` (0xdd),
+   * writes into it are detected by {@link FrameAllocator.check},
+   * {@link FrameAllocator.beginFrame} and the allocation that would hand it
+   * out again, and `deallocate` marks blocks freed so a second free throws.
+   * Costs O(bytes) per frame and per allocation.
+   * @defaultValue false
+   */
+  debug?: boolean;
+}
+
+/** Validates the chunkSize option for `who`; returns it or the default. */
+export function resolveChunkSize(who: string, chunkSize: number | undefined): number {
+  const value = chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isSafeInteger(value) || value < MIN_CHUNK_SIZE || value > MAX_STANDARD_CHUNK_SIZE || value % 8 !== 0) {
+    throw new InvalidArgumentError(
+      `${who}: option chunkSize must be a multiple of 8 from ${formatBytes(MIN_CHUNK_SIZE)} to ${formatBytes(MAX_STANDARD_CHUNK_SIZE)}, ` +
+        `received ${describe(value)}.\n  It includes a ${CHUNK_HEADER}-byte chunk header; match it to the backing's page size.`,
+    );
+  }
+  return value;
+}
+
+/** Validates the name option. */
+export function resolveName(who: string, name: unknown, fallback: string): string {
+  if (name === undefined) return fallback;
+  if (typeof name !== "string" || name.length === 0) {
+    throw new InvalidArgumentError(`${who}: option name must be a non-empty string, received ${describe(name)}.`);
+  }
+  return name;
+}

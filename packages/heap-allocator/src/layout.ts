@@ -1,0 +1,215 @@
+/*
+ * The heap's memory layout. Everything below lives in linear memory; the
+ * HeapAllocator object only caches views and a few constants.
+ *
+ * ── Block ────────────────────────────────────────────────────────────────
+ *
+ * A block is addressed by its payload pointer p (8-aligned). Its header is the
+ * 4 bytes just before p; its size S counts the header and is a multiple of 8,
+ * so the next block's payload is p + S and the usable size is S - 4.
+ *
+ *    31                                                       3   2   1   0
+ *   ┌───────────────────────────────────────────────────────┬───┬───┬───┐
+ *   │                 S >>> 3  (block bytes / 8)            │ R │ L │ F │  header, at p - 4
+ *   └───────────────────────────────────────────────────────┴───┴───┴───┘
+ *   // 29 + 1 + 1 + 1 = 32 bits
+ *   F  FREE       this block is free
+ *   L  PREV_FREE  the block to the left is free (so its footer below is valid)
+ *   R  reserved   always 0 (check() reports anything else)
+ *
+ *   used block                           free block (S >= MIN_BLOCK = 24)
+ *   p-4 ┌──────────────────────┐         p-4 ┌──────────────────────┐
+ *       │ header  S | L        │             │ header  S | F        │
+ *   p   ├──────────────────────┤         p   ├──────────────────────┤
+ *       │                      │             │ prev free (0 = head) │ ─┐ links of the
+ *       │  payload: S - 4      │         p+4 ├──────────────────────┤  │ size class list
+ *       │  usable bytes        │             │ next free (0 = none) │ ─┘
+ *       │                      │         p+8 ├──────────────────────┤
+ *       │                      │             │ bitmap bias of span  │  see "Span" below
+ *       │                      │             ├──────────────────────┤
+ *       │                      │             │ ...                  │
+ *       │                      │     p+S-8   ├──────────────────────┤
+ *       │                      │             │ footer = p           │  boundary tag
+ *   p+S-4 ══ next header ═══════       p+S-4 ══ next header (L set) ═
+ *
+ * Invariants: two free blocks are never adjacent (immediate coalescing), so
+ * a free block's L bit is always 0; the block right of a free block has L set.
+ * The header is 4 bytes, so every block carries 4 bytes of overhead.
+ *
+ * ── Span ─────────────────────────────────────────────────────────────────
+ *
+ * The heap leases spans of whole pages from the page allocator and tags every
+ * page `ownerId << 24 | base >>> pageShift`, so a pointer finds its span in
+ * O(1) through the page map.
+ *
+ *   base    ┌────────────────────────────────────────┐
+ *           │ span header (8 words, below)           │
+ *   base+32 ├────────────────────────────────────────┤
+ *           │ block-start bitmap: 1 bit per 8 bytes  │  bit (x - base) / 8 is set <=> a block
+ *           │ of the span (spanBytes / 64 bytes)     │  (used or free) has its payload at x
+ *           ├────────────────────────────────────────┤
+ *           │ control block (home span only)         │
+ *           ├────────────────────────────────────────┤
+ *           │ 4 bytes pad │ first block header       │
+ *   p0      ├─────────────┴──────────────────────────┤
+ *           │ blocks ... (area = end - p0 bytes)     │
+ *           │                                        │
+ *   end-4   ├────────────────────────────────────────┤
+ *           │ sentinel header: S = 0, used, L        │  stops coalescing at the end
+ *   end     └────────────────────────────────────────┘
+ *
+ * The bitmap is what makes pointer checks exact: a pointer is a live block
+ * iff its span is ours (tag), its bit is set (a block starts there) and the
+ * header's F bit is clear. A set bit with F set is a double free. Bits are
+ * kept for free blocks too, and cleared when a block is merged away.
+ * The bitmap word of address x is `bias + (x >>> 8)`, bit `(x >>> 3) & 31`,
+ * where bias = (base >>> 2) + SPAN_BITMAP_W - (base >>> 8): free blocks keep
+ * the bias of their span at p+8, so splitting one needs no span lookup.
+ *
+ *   span header word   field
+ *   0                  magic "HSPN"
+ *   1                  span bytes (the lease)
+ *   2, 3               previous / next span (base pointers, 0 = none)
+ *   4                  area: bytes from p0 to end (a single free block's size when empty)
+ *   5                  p0, the first block's payload
+ *   6                  control block of the owning heap
+ *   7                  flags: SPAN_HOME
+ *
+ * ── Control block (TLSF root + counters), in the home span ──────────────
+ *
+ *   word        field
+ *   0, 1        magic "HEAP", layout version   (core's control header)
+ *   2           flMap: bit fl set <=> slMap[fl] != 0
+ *   3           ownerId (page-map tag owner)
+ *   4           pageShift of the page allocator
+ *   5           spanBytes: the lease granularity
+ *   6           home span base (holds this control block, never released before destroy)
+ *   7           first span in the span list
+ *   8           cached empty span (released lazily, the hysteresis), 0 = none
+ *   9           span count
+ *   10          reservedBytes (sum of leased span bytes)
+ *   11          liveBytes (usable sizes of live blocks)
+ *   12          peakLiveBytes
+ *   13          (padding)
+ *   14, 15      allocCount (float64)
+ *   16, 17      freeCount  (float64)
+ *   18 .. 41    slMap[24]: bit sl set <=> heads[fl * 32 + sl] != 0
+ *   42 .. 809   heads[24 * 32]: first free block of each size class, 0 = empty
+ *
+ * ── Size classes (two-level segregated fit) ──────────────────────────────
+ *
+ *   S < 256:   fl = 0,            sl = S >>> 3                     (exact 8-byte classes)
+ *   S >= 256:  fl = fls(S) - 7,   sl = (S >>> (fls(S) - 5)) & 31    (32 classes per power of two)
+ *
+ *   fl:  0: < 256    1: < 512    2: < 1K ...   8: < 64K ...   23: < 2G
+ *
+ * Allocation rounds the request up to the next class boundary first, so any
+ * block found by two bit scans fits (good fit, O(1)); class width is at most
+ * 1/32 of the size.
+ */
+
+// ---------------------------------------------------------------- blocks
+
+/** Bytes of header before each payload. */
+export const BLOCK_HEADER = 4;
+/** Payload alignment and block size granule. */
+export const GRANULE = 8;
+/** Smallest block: header, two links, bias, footer (rounded to the granule). */
+export const MIN_BLOCK = 24;
+/** Largest block (bytes incl. header): keeps every size class index in range. */
+export const MAX_BLOCK = 2 ** 30;
+/** Largest request the heap serves. */
+export const MAX_REQUEST = MAX_BLOCK - BLOCK_HEADER;
+
+/** Header bit: this block is free. */
+export const FREE = 1;
+/** Header bit: the block to the left is free (its footer is valid). */
+export const PREV_FREE = 2;
+/** Header bit that is always 0. */
+export const RESERVED = 4;
+/** Mask of the size bits of a header (as int32). */
+export const SIZE_MASK = -8;
+
+// ----------------------------------------------------------- size classes
+
+export const SL_BITS = 5;
+export const SL_COUNT = 1 << SL_BITS;
+export const FL_COUNT = 24;
+/** Sizes below this map linearly to fl = 0. */
+export const SMALL_LIMIT = 256;
+
+/** First-level index of a free block of `size` bytes. */
+export function flOf(size: number): number {
+  return size < SMALL_LIMIT ? 0 : 24 - Math.clz32(size);
+}
+
+/** Second-level index of a free block of `size` bytes. */
+export function slOf(size: number): number {
+  return size < SMALL_LIMIT ? size >>> 3 : (size >>> (26 - Math.clz32(size))) & (SL_COUNT - 1);
+}
+
+/** The smallest block size filed in class (fl, sl). */
+export function classMin(fl: number, sl: number): number {
+  return fl === 0 ? sl << 3 : (SL_COUNT + sl) << (fl + 2);
+}
+
+// ------------------------------------------------------------------ spans
+
+export const SPAN_MAGIC_TEXT = "HSPN";
+export const SPAN_HEADER_BYTES = 32;
+export const SPAN_MAGIC_W = 0;
+export const SPAN_BYTES_W = 1;
+export const SPAN_PREV_W = 2;
+export const SPAN_NEXT_W = 3;
+export const SPAN_AREA_W = 4;
+export const SPAN_FIRST_W = 5;
+export const SPAN_CONTROL_W = 6;
+export const SPAN_FLAGS_W = 7;
+/** Word offset of the bitmap from the span base. */
+export const SPAN_BITMAP_W = SPAN_HEADER_BYTES >>> 2;
+/** Span flag: the home span, which holds the control block. */
+export const SPAN_HOME = 1;
+
+/** Bytes of block-start bitmap for a span of `spanBytes` (1 bit per 8 bytes, rounded to 8). */
+export function bitmapBytes(spanBytes: number): number {
+  return (Math.ceil(spanBytes / 64) + 7) & -8;
+}
+
+/** Offset of the first payload from the span base. */
+export function firstPayloadOffset(spanBytes: number, home: boolean): number {
+  return SPAN_HEADER_BYTES + bitmapBytes(spanBytes) + (home ? CONTROL_BYTES : 0) + GRANULE;
+}
+
+/** Bytes of the single block a fresh span of `spanBytes` holds. */
+export function spanArea(spanBytes: number, home: boolean): number {
+  return spanBytes - firstPayloadOffset(spanBytes, home);
+}
+
+/** The bitmap bias of the span at `base`: the bitmap word of address x is bias + (x >>> 8). */
+export function bitmapBias(base: number): number {
+  return (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
+}
+
+// ---------------------------------------------------------- control block
+
+export const HEAP_MAGIC_TEXT = "HEAP";
+export const LAYOUT_VERSION = 1;
+export const C_FL_MAP = 2;
+export const C_OWNER = 3;
+export const C_PAGE_SHIFT = 4;
+export const C_SPAN_BYTES = 5;
+export const C_HOME = 6;
+export const C_FIRST_SPAN = 7;
+export const C_EMPTY_SPAN = 8;
+export const C_SPAN_COUNT = 9;
+export const C_RESERVED = 10;
+export const C_LIVE = 11;
+export const C_PEAK = 12;
+/** Word of allocCount (a float64: `f64[(control >>> 3) + C_ALLOC_COUNT / 2]`). */
+export const C_ALLOC_COUNT = 14;
+export const C_FREE_COUNT = 16;
+export const C_SL_MAP = 18;
+export const C_HEADS = C_SL_MAP + FL_COUNT;
+export const CONTROL_WORDS = C_HEADS + FL_COUNT * SL_COUNT;
+/** Bytes of the control block (a multiple of 8). */
+export const CONTROL_BYTES = (CONTROL_WORDS * 4 + 7) & -8;

@@ -1,1 +1,2 @@
-export {};
+export { GenericAllocator } from "./generic-allocator.js";
+export type { GenericAllocatorOptions, GenericTier } from "./generic-allocator.js";

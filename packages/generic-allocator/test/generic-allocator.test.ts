@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { DoubleFreeError, InvalidArgumentError, InvalidPointerError, SeededRandom } from "@memkit/core";
+import { LiveBlocks } from "@memkit/core/testing";
+import { HeapAllocator } from "@memkit/heap-allocator";
+import { makeGeneric } from "./support.js";
+
+describe("GenericAllocator routing", () => {
+  it("sends small sizes to slots, medium to the heap, large to page spans", () => {
+    const { generic, pages } = makeGeneric();
+    const small = generic.allocate(24);
+    const smallAligned = generic.allocate(24, 64);
+    const overAligned = generic.allocate(24, 4096);
+    const medium = generic.allocate(5000);
+    const large = generic.allocate(600 * 1024);
+    expect(generic.tierOf(small)).toBe("slots");
+    expect(generic.tierOf(smallAligned)).toBe("slots");
+    expect(smallAligned % 64).toBe(0);
+    expect(generic.tierOf(overAligned)).toBe("heap");
+    expect(overAligned % 4096).toBe(0);
+    expect(generic.tierOf(medium)).toBe("heap");
+    expect(generic.tierOf(large)).toBe("large");
+    expect(pages.tagOf(large + 300_000) >>> 24).toBe(generic.largeOwnerId);
+    expect(pages.ownerName(generic.largeOwnerId)).toBe("generic.large");
+    const t = generic.tierStats();
+    expect([t.slots.liveCount, t.heap.liveCount, t.large.liveCount]).toEqual([2, 2, 1]);
+    for (const p of [small, smallAligned, overAligned, medium, large]) generic.deallocate(p);
+    expect(generic.stats().liveCount).toBe(0);
+    generic.check();
+    pages.check();
+  });
+
+  it("moves blocks across tiers on reallocate, keeping their bytes", () => {
+    const { generic, space } = makeGeneric();
+    let p = generic.allocate(100);
+    for (let i = 0; i < 100; i++) space.u8[p + i] = i;
+    const sizes = [2000, 700 * 1024, 3000, 50, 2 << 20, 10];
+    let kept = 100;
+    for (const size of sizes) {
+      p = generic.reallocate(p, size);
+      kept = Math.min(kept, size);
+      for (let i = 0; i < kept; i++) expect(space.u8[p + i]).toBe(i);
+    }
+    expect(generic.tierOf(p)).toBe("slots");
+    generic.deallocate(p);
+    expect(generic.stats().liveCount).toBe(0);
+    generic.check();
+  });
+
+  it("names double frees and foreign pointers in every tier", () => {
+    const { generic, pages } = makeGeneric();
+    for (const size of [16, 5000, 800 * 1024]) {
+      const keep = generic.allocate(size);
+      const p = generic.allocate(size);
+      generic.deallocate(p);
+      expect(() => generic.deallocate(p)).toThrow(DoubleFreeError);
+      generic.deallocate(keep);
+    }
+    const other = new HeapAllocator(pages, { name: "other" });
+    const foreign = other.allocate(64);
+    expect(() => generic.deallocate(foreign)).toThrow(InvalidPointerError);
+    expect(() => generic.deallocate(foreign)).toThrow(/belongs to "other"/);
+    expect(generic.owns(foreign)).toBe(false);
+    other.deallocate(foreign);
+    generic.check();
+  });
+
+  it("rejects bad options", () => {
+    expect(() => makeGeneric({ smallMax: 4096 })).toThrow(InvalidArgumentError);
+    expect(() => makeGeneric({ largeThreshold: 10 })).toThrow(/largeThreshold/);
+    expect(() => makeGeneric({ smallAlignMax: 0 })).toThrow(/smallAlignMax/);
+  });
+
+  it("merges both tiers in storageReport", () => {
+    const { generic } = makeGeneric();
+    const blocks = Array.from({ length: 200 }, (_, i) => generic.allocate(i % 2 === 0 ? 32 : 3000));
+    for (let i = 0; i < blocks.length; i += 4) generic.deallocate(blocks[i]!);
+    const r = generic.storageReport();
+    const s = generic.slots.storageReport();
+    const h = generic.heap.storageReport();
+    expect(r.totalFreeBytes).toBe(s.totalFreeBytes + h.totalFreeBytes);
+    expect(r.largestFreeBlock).toBe(Math.max(s.largestFreeBlock, h.largestFreeBlock));
+    expect(r.freeHistogram.reduce((a, b) => a + b, 0)).toBe(s.freeHistogram.reduce((a, b) => a + b, 0) + h.freeHistogram.reduce((a, b) => a + b, 0));
+    expect(r.fragmentation).toBeGreaterThanOrEqual(0);
+    expect(r.fragmentation).toBeLessThanOrEqual(1);
+  });
+
+  it("stays correct when the address space grows under it", () => {
+    const { generic, space } = makeGeneric({}, 1 << 20, 256 << 20);
+    const live = new LiveBlocks(generic);
+    const rng = new SeededRandom(5);
+    const before = space.generation;
+    for (let i = 0; i < 3000; i++) live.allocate(rng.logUniform(8, 200_000));
+    expect(space.generation).toBeGreaterThan(before);
+    live.verifyAll();
+    live.verifyDisjoint();
+    live.freeAll();
+    generic.check();
+  });
+
+  it("matches a model of live blocks (fast-check)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(9), fc.oneof(fc.integer({ min: 0, max: 1100 }), fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 500_000, max: 700_000 })), fc.nat()), {
+          maxLength: 200,
+        }),
+        (ops) => {
+          const { generic, pages } = makeGeneric();
+          const live = new LiveBlocks(generic);
+          for (const [kind, size, pick] of ops) {
+            if (kind < 5 || live.length === 0) live.allocate(size);
+            else if (kind < 8) live.free(pick % live.length);
+            else live.reallocate(pick % live.length, size);
+          }
+          live.verifyDisjoint();
+          expect(generic.stats().liveCount).toBe(live.length);
+          live.freeAll();
+          generic.check();
+          pages.check();
+          generic.destroy();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("survives 1M seeded operations with check() every 10k and byte patterns on every block", () => {
+    const { generic, pages } = makeGeneric({}, 64 << 20, 512 << 20);
+    const live = new LiveBlocks(generic);
+    const rng = new SeededRandom(0x1e6);
+    for (let op = 1; op <= 1_000_000; op++) {
+      const r = rng.next();
+      if (live.length === 0 || r < (live.length < 2000 ? 0.5 : 0.45)) {
+        const size = rng.chance(0.97) ? rng.logUniform(1, 4096) : rng.logUniform(4096, 800_000);
+        live.allocate(size, rng.chance(0.02) ? 2 ** rng.int(0, 12) : undefined);
+      } else if (r < 0.93) {
+        live.free(rng.int(0, live.length - 1));
+      } else {
+        live.reallocate(rng.int(0, live.length - 1), rng.logUniform(1, 20_000));
+      }
+      if (op % 10_000 === 0) {
+        generic.check();
+        expect(generic.stats().liveCount).toBe(live.length);
+      }
+    }
+    live.verifyAll();
+    live.freeAll();
+    generic.check();
+    pages.check();
+  });
+});

@@ -119,7 +119,7 @@ const checks = {
     withSubject(factory, (_s, live) => {
       for (let align = 1; align <= o.maxAlign; align *= 2) {
         for (const size of [1, 3, 8, align - 1, align, align + 1, 100]) {
-          if (size > 0 && size <= Math.max(o.maxBlockSize, align + 1)) live.allocate(size, align);
+          if (size > 0 && size <= o.maxBlockSize) live.allocate(size, align);
         }
       }
       for (let i = 0; i < 16; i++) live.allocate(1 + i * 5);
@@ -319,7 +319,7 @@ const checks = {
       const rng = new SeededRandom(o.seed + 2);
       const base = a.stats().liveCount;
       const maxAlignLog = Math.log2(Math.min(o.maxAlign, 256));
-      const size = (): number => (rng.chance(0.9) ? rng.logUniform(1, Math.min(o.maxBlockSize, 512)) : rng.int(0, o.maxBlockSize));
+      const size = (): number => (rng.chance(0.9) ? rng.logUniform(1, Math.min(o.maxBlockSize, 512)) : rng.logUniform(1, o.maxBlockSize));
       for (let op = 1; op <= o.randomOps; op++) {
         const r = rng.next();
         const bias = live.length < o.randomLive ? 0.55 : 0.4;

@@ -636,6 +636,19 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     };
   }
 
+  /**
+   * Visits every slab (spares included) for reports and memory maps:
+   * its base address, bytes, slot size (0 for a spare) and slots in use.
+   * The parked slot counts as in use here. Cold path.
+   */
+  walkSlabs(visit: (base: Ptr, bytes: number, slotSize: number, usedSlots: number) => void): void {
+    const i32 = this.i32;
+    this.forEachSlab((s) => {
+      const state = i32[s + S_STATE]!;
+      visit(i32[s + S_BASE]! >>> 0, this.slabBytes, state === SPARE ? 0 : i32[s + S_SIZE]!, state === SPARE ? 0 : i32[s + S_USED]!);
+    });
+  }
+
   /** Slabs held (spares included), and how many were ever leased and returned. */
   slabStats(): { slabs: number; spares: number; leased: number; returned: number } {
     return {

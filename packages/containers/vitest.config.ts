@@ -1,3 +1,4 @@
 import { definePackageProject } from "../../vitest.shared.js";
 
-export default definePackageProject(import.meta.dirname);
+// --expose-gc: the leak-detection tests collect containers on purpose (global.gc()).
+export default definePackageProject(import.meta.dirname, { execArgv: ["--expose-gc"] });

@@ -1,1 +1,41 @@
-export {};
+// Element kinds
+export type { ElementKind, BigIntKind, NumberKind, KeyKind, ValueOf, ElementKindInfo, TypedArray, TypedArrayConstructor } from "./element-kind.js";
+export { ELEMENT_KINDS, elementKind, isElementKind } from "./element-kind.js";
+
+// What every container shares
+export type { ContainerOptions } from "./container-core.js";
+export { ContainerCore, CONTAINER_ALIGN } from "./container-core.js";
+export { CONTAINER_GROWTH_FACTOR, CONTAINER_MIN_CAPACITY } from "./growth.js";
+export { SpaceViews } from "./space-views.js";
+export type { ViewHolder } from "./space-views.js";
+
+// Arrays
+export type { DynamicArrayOptions, DynamicArrayConstructor } from "./dynamic-array.js";
+export { DynamicArray } from "./dynamic-array.js";
+
+// Structs
+export type { StructFields, StructFieldInfo, StructLayout, FieldName, FieldKind } from "./struct-layout.js";
+export { defineStruct, sizeOf, alignOf, offsetOf } from "./struct-layout.js";
+export type { StructField } from "./struct-field.js";
+export type { StructArrayOptions, RecordOf } from "./record-container.js";
+export { RecordContainer } from "./record-container.js";
+export { StructArray } from "./struct-array.js";
+export { StructOfArrays } from "./struct-of-arrays.js";
+
+// Hash tables
+export type { HashTableOptions } from "./hash-table.js";
+export { DEFAULT_MAX_LOAD_FACTOR, MAX_LOAD_FACTOR_LIMIT, MIN_TABLE_SLOTS, MAX_TABLE_SLOTS } from "./hash-table.js";
+export type { HashMapOptions, HashMapConstructor } from "./hash-map.js";
+export { HashMap } from "./hash-map.js";
+export type { HashSetOptions, HashSetConstructor } from "./hash-set.js";
+export { HashSet } from "./hash-set.js";
+export { hash32, hashF64 } from "./hash.js";
+
+// Handles
+export type { HandlePoolOptions, Handle, PoolField } from "./handle-pool.js";
+export { HandlePool, NULL_HANDLE, HANDLE_BITS, DEFAULT_INDEX_BITS } from "./handle-pool.js";
+export { StaleHandleError } from "./errors.js";
+
+// Leak detection
+export type { ContainerLeak, ContainerLeakHandler } from "./leak-detection.js";
+export { setContainerDebug, isContainerDebug, setContainerLeakHandler, formatContainerLeak } from "./leak-detection.js";

@@ -1,0 +1,50 @@
+import { AllocatorError, InvalidArgumentError, InvalidPointerError, describe } from "@memkit/core";
+
+/**
+ * A {@link HandlePool} handle whose record was destroyed (and whose slot may
+ * already hold a newer record). Extends core's InvalidPointerError (code
+ * `ERR_INVALID_POINTER`): a stale handle is a dangling pointer caught in time,
+ * so code that handles bad pointers handles it too.
+ */
+export class StaleHandleError extends InvalidPointerError {
+  /** The handle that was used. */
+  readonly handle: number;
+  /** The slot it addresses. */
+  readonly index: number;
+  /** The generation it carries. */
+  readonly generation: number;
+  /** The slot's current generation (of its live record, or of the next one when free). */
+  readonly currentGeneration: number;
+
+  constructor(message: string, handle: number, index: number, generation: number, currentGeneration: number) {
+    super(message);
+    this.handle = handle;
+    this.index = index;
+    this.generation = generation;
+    this.currentGeneration = currentGeneration;
+  }
+}
+
+/** Thrown by a container used after `dispose()`. */
+export function disposedError(label: string): AllocatorError {
+  return new AllocatorError(`${label} was used after dispose(): its memory was returned to the allocator. Create a new container instead.`);
+}
+
+/** RangeError for an index outside `[0, length)` (or not an integer). */
+export function indexError(label: string, index: number, length: number): RangeError {
+  if (typeof index !== "number" || !Number.isInteger(index)) {
+    return new RangeError(`${label}: index ${describe(index)} is not an integer (length ${length}).`);
+  }
+  return new RangeError(`${label}: index ${index} is out of range for length ${length}.`);
+}
+
+/** InvalidArgumentError for a count/capacity that is not an integer in range. */
+export function countError(label: string, what: string, value: unknown, max: number): InvalidArgumentError {
+  return new InvalidArgumentError(`${label}: ${what} must be an integer from 0 to ${max}, received ${describe(value)}.`);
+}
+
+/** InvalidArgumentError for a struct field name the layout does not have. */
+export function unknownFieldError(label: string, field: unknown, known: readonly string[]): InvalidArgumentError {
+  return new InvalidArgumentError(`${label}: unknown field ${describe(field)}.\n  The layout has: ${known.join(", ")}.`);
+}
+

@@ -1,0 +1,475 @@
+import { AllocatorError, CorruptionError, InvalidArgumentError, OutOfMemoryError, alignUp, describe } from "@memkit/core";
+import type { Allocator } from "@memkit/core";
+import { CONTAINER_ALIGN, ContainerCore, type ContainerOptions } from "./container-core.js";
+import { ELEMENT_KINDS, type ElementKind, type ElementKindInfo, type ElementView, type KeyKind } from "./element-kind.js";
+import type { HashMap } from "./hash-map.js";
+import type { HashSet } from "./hash-set.js";
+import type { SpaceViews } from "./space-views.js";
+import { hash32, hashF64 } from "./hash.js";
+
+/** Options of {@link HashMap} and {@link HashSet}. */
+export interface HashTableOptions extends ContainerOptions {
+  /** Entries to make room for up front (no growth until then). @defaultValue 0 (8 slots) */
+  capacity?: number;
+  /**
+   * Grow (double the slots) when an insert would push the load past this.
+   * From 0.25 to 0.875. @defaultValue 0.75
+   */
+  maxLoadFactor?: number;
+}
+
+/** The default maximum load factor: linear probing stays short (about 2.5 probes per hit on average) below it. */
+export const DEFAULT_MAX_LOAD_FACTOR = 0.75;
+/** The highest maximum load factor a table accepts. */
+export const MAX_LOAD_FACTOR_LIMIT = 0.875;
+/** Fewest slots a table has. */
+export const MIN_TABLE_SLOTS = 8;
+/** Most slots a table may have (2^27: with 16-byte entries, the whole 2 GiB address space). */
+export const MAX_TABLE_SLOTS = 2 ** 27;
+
+/** How one key kind is checked and hashed (the zero key never gets here). */
+interface KeyOps {
+  /** True for a key of this kind (u32: integer 0..2^32-1; i32: integer -2^31..2^31-1; f64: not NaN). */
+  valid: (key: number) => boolean;
+  hash: (key: number) => number;
+  domain: string;
+}
+
+const KEY_OPS: Record<"u32" | "i32" | "f64", KeyOps> = {
+  u32: { valid: (k) => k >>> 0 === k, hash: hash32, domain: "an integer from 0 to 4294967295" },
+  i32: { valid: (k) => (k | 0) === k, hash: hash32, domain: "an integer from -2147483648 to 2147483647" },
+  f64: { valid: (k) => k === k, hash: hashF64, domain: "a number other than NaN" },
+};
+
+/** Where things sit inside one entry; see the diagram on {@link defineHashTable}. */
+export interface EntryLayout {
+  stride: number;
+  valueOffset: number;
+  /** Stride in key-sized elements. */
+  keyStep: number;
+  /** Stride in value-sized elements (0 for a set). */
+  valueStep: number;
+}
+
+/** Entry geometry for a key kind and an optional value kind. */
+export function entryLayout(key: ElementKindInfo, value: ElementKindInfo | null): EntryLayout {
+  if (value === null) return { stride: key.size, valueOffset: 0, keyStep: 1, valueStep: 0 };
+  const valueOffset = alignUp(key.size, value.size);
+  const stride = alignUp(valueOffset + value.size, Math.max(key.size, value.size));
+  return { stride, valueOffset, keyStep: stride / key.size, valueStep: stride / value.size };
+}
+
+/** Slots for `entries` entries at `maxLoad`: the power of two that holds them without growing. */
+function slotsFor(entries: number, maxLoad: number): number {
+  let slots = MIN_TABLE_SLOTS;
+  while (Math.floor(slots * maxLoad) < entries) slots *= 2;
+  return slots;
+}
+
+/**
+ * Builds the open-addressing core for one (key kind, value kind) pair.
+ * Everything is compiled per pair so typed-array accesses stay monomorphic.
+ *
+ * Layout: one block of `slots + 1` entries. Linear probing over a power-of-two
+ * number of slots; an empty slot holds key 0. Key 0 itself (and -0 for f64)
+ * lives in the extra entry after the last slot, whose key field is 1 while
+ * key 0 is present — so "empty" needs no separate metadata, and each probe
+ * reads one entry (key and value side by side, usually one cache line).
+ *
+ * ```
+ * u32 -> f32 (stride 8):  | key u32 | value f32 | ... slots ... | present? | value-of-key-0 |
+ * u32 -> f64 (stride 16): | key u32 | pad 4 | value f64 | ...
+ * f64 set    (stride 8):  | key f64 | ...
+ * ```
+ *
+ * Deletion shifts later entries of the probe run back into the hole
+ * (Knuth's Algorithm R): no tombstones, so lookups never slow down with
+ * churn, and the load factor counts live entries only.
+ */
+function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindInfo | null, publicPrototype: object) {
+  const ops = KEY_OPS[key.kind as "u32" | "i32" | "f64"];
+  const validKey = ops.valid;
+  const hashKey = ops.hash;
+  const { stride, valueOffset, keyStep, valueStep } = entryLayout(key, value);
+  const hasValues = value !== null;
+
+  abstract class HashTableImpl extends ContainerCore {
+    /** The grow threshold as a fraction of the slots. */
+    readonly maxLoadFactor: number;
+    /** Whole-space views of the key and value kinds (refreshed after growth). */
+    protected keys: ElementView;
+    protected vals: ElementView;
+    /** Element index of slot 0's key / value. */
+    protected kb = 0;
+    protected vb = 0;
+    protected slots = 0;
+    protected mask = 0;
+    /** Entries in the slots (key 0 is counted apart). */
+    protected used = 0;
+    protected growAt = 0;
+    /** Bumped by every insert of a new key, delete and clear: forEach refuses to continue past one. */
+    protected version = 0;
+
+    protected constructor(allocator: Allocator, options: HashTableOptions | undefined) {
+      super(type, allocator, options);
+      const maxLoad = options?.maxLoadFactor ?? DEFAULT_MAX_LOAD_FACTOR;
+      if (typeof maxLoad !== "number" || !(maxLoad >= 0.25 && maxLoad <= MAX_LOAD_FACTOR_LIMIT)) {
+        throw new InvalidArgumentError(`${this.label}: option maxLoadFactor must be a number from 0.25 to ${MAX_LOAD_FACTOR_LIMIT}, received ${describe(maxLoad)}.`);
+      }
+      const capacity = options?.capacity ?? 0;
+      const maxEntries = Math.floor(MAX_TABLE_SLOTS * maxLoad);
+      if (capacity >>> 0 !== capacity || capacity > maxEntries) {
+        throw new InvalidArgumentError(`${this.label}: option capacity must be an integer from 0 to ${maxEntries}, received ${describe(capacity)}.`);
+      }
+      this.maxLoadFactor = maxLoad;
+      this.keys = this.views.view(key.kind) as unknown as ElementView;
+      this.vals = this.views.view((value ?? key).kind) as unknown as ElementView;
+      this.rehash(slotsFor(capacity, maxLoad));
+      this.attachViews();
+    }
+
+    /** Number of entries. */
+    get size(): number {
+      if (this.block === 0) return 0;
+      return this.used + (this.keys[this.kb + this.slots * keyStep] !== 0 ? 1 : 0);
+    }
+
+    /** Slots in the table (a power of two); it grows when size would exceed `capacity × maxLoadFactor`. */
+    get capacity(): number {
+      return this.slots;
+    }
+
+    /** True when `key` is present. */
+    has(k: number): boolean {
+      return this.find(k) >= 0;
+    }
+
+    /** Removes `key`; returns whether it was present. */
+    delete(k: number): boolean {
+      const s = this.find(k);
+      if (s < 0) return false;
+      this.removeSlot(s);
+      return true;
+    }
+
+    /** Removes every entry (O(capacity)); keeps the table's size. */
+    clear(): void {
+      if (this.block === 0) this.throwDisposed();
+      this.views.u8.fill(0, this.block, this.block + this.blockBytes);
+      this.used = 0;
+      this.version++;
+    }
+
+    /**
+     * The cursor after `cursor` (start with -1; -1 again means the end).
+     * Cursors are slot indexes: allocation-free iteration —
+     * `for (let c = t.next(-1); c !== -1; c = t.next(c)) t.keyAt(c)`.
+     * Inserting a new key or deleting one invalidates cursors.
+     */
+    next(cursor: number): number {
+      if (this.block === 0) this.throwDisposed();
+      const slots = this.slots;
+      if ((cursor | 0) !== cursor || cursor < -1 || cursor > slots) throw this.cursorError(cursor);
+      const keys = this.keys;
+      const kb = this.kb;
+      for (let s = cursor + 1; s < slots; s++) if (keys[kb + s * keyStep] !== 0) return s;
+      if (cursor < slots && keys[kb + slots * keyStep] !== 0) return slots;
+      return -1;
+    }
+
+    /** The key at an occupied cursor; RangeError otherwise. */
+    keyAt(cursor: number): number {
+      this.checkCursor(cursor);
+      return cursor === this.slots ? 0 : this.keys[this.kb + cursor * keyStep]!;
+    }
+
+    /**
+     * Verifies the table: every key reachable from its home slot without
+     * crossing an empty slot, no key stored twice, `size` matching the slots.
+     * Throws CorruptionError at the first fault. O(capacity × probe length).
+     */
+    check(): void {
+      if (this.block === 0) return;
+      const keys = this.keys;
+      const mask = this.mask;
+      let count = 0;
+      for (let s = 0; s < this.slots; s++) {
+        const k = keys[this.kb + s * keyStep]!;
+        if (k === 0) continue;
+        count++;
+        if (!validKey(k)) throw new CorruptionError(`${this.label}: slot ${s} holds ${describe(k)}, not a valid key.`);
+        let p = hashKey(k) & mask;
+        while (p !== s) {
+          const other = keys[this.kb + p * keyStep]!;
+          if (other === 0) throw new CorruptionError(`${this.label}: key ${k} in slot ${s} is cut off from its home slot by an empty slot ${p}.`);
+          if (other === k) throw new CorruptionError(`${this.label}: key ${k} is stored twice (slots ${p} and ${s}).`);
+          p = (p + 1) & mask;
+        }
+      }
+      if (count !== this.used) throw new CorruptionError(`${this.label}: ${count} keys in the slots, but the count says ${this.used}.`);
+    }
+
+    /** @internal */
+    refreshViews(views: SpaceViews): void {
+      this.keys = views.view(key.kind) as unknown as ElementView;
+      this.vals = views.view((value ?? key).kind) as unknown as ElementView;
+    }
+
+    protected resetState(): void {
+      this.slots = 0;
+      this.mask = 0;
+      this.used = 0;
+      this.kb = 0;
+      this.vb = 0;
+    }
+
+    /** The slot of `k` (`slots` for key 0), or -1. Throws for a disposed table or a key outside the key kind. */
+    protected find(k: number): number {
+      if (this.block === 0) this.throwDisposed();
+      if (k === 0) return this.keys[this.kb + this.slots * keyStep] !== 0 ? this.slots : -1;
+      if (!validKey(k)) this.throwKey(k);
+      const keys = this.keys;
+      const kb = this.kb;
+      const mask = this.mask;
+      let s = hashKey(k) & mask;
+      for (;;) {
+        const found = keys[kb + s * keyStep];
+        if (found === k) return s;
+        if (found === 0) return -1;
+        s = (s + 1) & mask;
+      }
+    }
+
+    /**
+     * The slot of `k`, inserting the key when absent: returns the slot when
+     * it was inserted, `~slot` (negative) when it was already there. Grows
+     * first when the insert would pass the load limit.
+     */
+    protected insert(k: number): number {
+      if (this.block === 0) this.throwDisposed();
+      if (k === 0) {
+        const z = this.kb + this.slots * keyStep;
+        if (this.keys[z] !== 0) return ~this.slots;
+        this.keys[z] = 1;
+        this.version++;
+        return this.slots;
+      }
+      if (!validKey(k)) this.throwKey(k);
+      for (;;) {
+        const keys = this.keys;
+        const kb = this.kb;
+        const mask = this.mask;
+        let s = hashKey(k) & mask;
+        let found = keys[kb + s * keyStep];
+        while (found !== 0) {
+          if (found === k) return ~s;
+          s = (s + 1) & mask;
+          found = keys[kb + s * keyStep];
+        }
+        if (this.used >= this.growAt) {
+          this.grow();
+          continue; // probe again in the larger table
+        }
+        keys[kb + s * keyStep] = k;
+        this.used++;
+        this.version++;
+        return s;
+      }
+    }
+
+    /** Empties slot `s`, shifting the rest of its probe run back so no tombstone is left. */
+    protected removeSlot(s: number): void {
+      this.version++;
+      if (s === this.slots) {
+        this.keys[this.kb + s * keyStep] = 0;
+        return;
+      }
+      const keys = this.keys;
+      const vals = this.vals;
+      const kb = this.kb;
+      const vb = this.vb;
+      const mask = this.mask;
+      let hole = s;
+      let j = s;
+      for (;;) {
+        j = (j + 1) & mask;
+        const k = keys[kb + j * keyStep]!;
+        if (k === 0) break;
+        // The entry at j may fill the hole only if the hole lies on its probe path (home..j, cyclically).
+        const home = hashKey(k) & mask;
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+          keys[kb + hole * keyStep] = k;
+          if (hasValues) vals[vb + hole * valueStep] = vals[vb + j * valueStep]!;
+          hole = j;
+        }
+      }
+      keys[kb + hole * keyStep] = 0;
+      this.used--;
+    }
+
+    /** Throws unless `cursor` is an occupied slot (or the present key-0 entry). */
+    protected checkCursor(cursor: number): void {
+      if (this.block === 0) this.throwDisposed();
+      if (cursor >>> 0 !== cursor || cursor > this.slots || this.keys[this.kb + cursor * keyStep] === 0) throw this.cursorError(cursor);
+    }
+
+    protected throwKey(k: number): never {
+      throw new InvalidArgumentError(`${this.label}: key ${describe(k)} is not a ${key.kind} key (${ops.domain}).`);
+    }
+
+    /** Throws the error for a structural change made by a forEach callback. */
+    protected throwModified(): never {
+      throw new AllocatorError(
+        `${this.label}: modified during forEach (a new key or a delete moves entries, so iteration would skip or repeat some).\n` +
+          `  Collect the keys first, then change the table; changing values of existing keys is fine.`,
+      );
+    }
+
+    private cursorError(cursor: number): RangeError {
+      return new RangeError(`${this.label}: cursor ${describe(cursor)} is not an occupied slot (capacity ${this.slots}); get cursors from next().`);
+    }
+
+    private grow(): void {
+      if (this.slots >= MAX_TABLE_SLOTS) {
+        throw new OutOfMemoryError(`${this.label}: full: cannot grow past ${MAX_TABLE_SLOTS} slots (${this.used} entries).`);
+      }
+      this.rehash(this.slots * 2);
+    }
+
+    /**
+     * Moves every entry into a fresh zeroed block of `slots + 1` entries. The
+     * allocator may grow the space: everything is read through `this.views`
+     * after the allocation. If the allocation throws, nothing changed.
+     */
+    private rehash(slots: number): void {
+      const bytes = (slots + 1) * stride;
+      const ptr = this.allocator.allocate(bytes, CONTAINER_ALIGN);
+      const views = this.views;
+      views.u8.fill(0, ptr, ptr + bytes);
+      const keys = views.view(key.kind) as unknown as ElementView;
+      const vals = views.view((value ?? key).kind) as unknown as ElementView;
+      const kb = ptr >>> key.shift;
+      const vb = value !== null ? (ptr + valueOffset) >>> value.shift : 0;
+      const mask = slots - 1;
+      const old = this.block;
+      if (old !== 0) {
+        const okb = this.kb;
+        const ovb = this.vb;
+        const oldSlots = this.slots;
+        for (let s = 0; s <= oldSlots; s++) {
+          const k = keys[okb + s * keyStep]!;
+          if (k === 0) continue;
+          // The key-0 entry moves to the new key-0 entry; the rest are re-probed.
+          let t = slots;
+          if (s < oldSlots) {
+            t = hashKey(k) & mask;
+            while (keys[kb + t * keyStep] !== 0) t = (t + 1) & mask;
+          }
+          keys[kb + t * keyStep] = k;
+          if (hasValues) vals[vb + t * valueStep] = vals[ovb + s * valueStep]!;
+        }
+      }
+      this.kb = kb;
+      this.vb = vb;
+      this.slots = slots;
+      this.mask = mask;
+      this.growAt = Math.floor(slots * this.maxLoadFactor);
+      this.version++;
+      this.setBlock(ptr, bytes);
+      this.refreshViews(views);
+      if (old !== 0) this.allocator.deallocate(old);
+    }
+  }
+
+  // Chain through the public constructor's prototype so `instanceof HashMap` / `instanceof HashSet` holds for every kind pair.
+  Object.setPrototypeOf(HashTableImpl.prototype, publicPrototype);
+  return HashTableImpl;
+}
+
+/** A table class as the public constructors see it. @internal */
+export type TableClass = new (allocator: Allocator, options: HashTableOptions) => ContainerCore;
+
+/** The HashMap class for one (key, value) kind pair. @internal */
+export function defineHashMap(keyKindName: KeyKind, valueKindName: ElementKind, publicPrototype: object): TableClass {
+  const keyInfo = ELEMENT_KINDS[keyKindName];
+  const valueInfo = ELEMENT_KINDS[valueKindName];
+  const { keyStep, valueStep } = entryLayout(keyInfo, valueInfo);
+  const Table = defineHashTable(`HashMap<${keyKindName}, ${valueKindName}>`, keyInfo, valueInfo, publicPrototype);
+
+  return class HashMapImpl extends Table implements HashMap<"f64", "f64"> {
+    readonly keyKind = keyKindName as "f64";
+    readonly valueKind = valueKindName as "f64";
+
+    constructor(allocator: Allocator, options: HashTableOptions) {
+      super(allocator, options);
+    }
+
+    get(k: number, fallback: number): number {
+      const s = this.find(k);
+      return s < 0 ? fallback : this.vals[this.vb + s * valueStep]!;
+    }
+
+    set(k: number, v: number): void {
+      const s = this.insert(k);
+      this.vals[this.vb + (s < 0 ? ~s : s) * valueStep] = v;
+    }
+
+    valueAt(cursor: number): number {
+      this.checkCursor(cursor);
+      return this.vals[this.vb + cursor * valueStep]!;
+    }
+
+    setValueAt(cursor: number, v: number): void {
+      this.checkCursor(cursor);
+      this.vals[this.vb + cursor * valueStep] = v;
+    }
+
+    forEach(callback: (key: number, value: number) => void): void {
+      const version = this.version;
+      for (let c = this.next(-1); c !== -1; c = this.next(c)) {
+        callback(c === this.slots ? 0 : this.keys[this.kb + c * keyStep]!, this.vals[this.vb + c * valueStep]!);
+        if (this.version !== version) this.throwModified();
+      }
+    }
+
+    toArray(): [number, number][] {
+      const out: [number, number][] = [];
+      for (let c = this.next(-1); c !== -1; c = this.next(c)) out.push([this.keyAt(c), this.valueAt(c)]);
+      return out;
+    }
+  };
+}
+
+/** The HashSet class for one key kind. @internal */
+export function defineHashSet(keyKindName: KeyKind, publicPrototype: object): TableClass {
+  const keyInfo = ELEMENT_KINDS[keyKindName];
+  const { keyStep } = entryLayout(keyInfo, null);
+  const Table = defineHashTable(`HashSet<${keyKindName}>`, keyInfo, null, publicPrototype);
+
+  return class HashSetImpl extends Table implements HashSet<"f64"> {
+    readonly keyKind = keyKindName as "f64";
+
+    constructor(allocator: Allocator, options: HashTableOptions) {
+      super(allocator, options);
+    }
+
+    add(k: number): boolean {
+      return this.insert(k) >= 0;
+    }
+
+    forEach(callback: (key: number) => void): void {
+      const version = this.version;
+      for (let c = this.next(-1); c !== -1; c = this.next(c)) {
+        callback(c === this.slots ? 0 : this.keys[this.kb + c * keyStep]!);
+        if (this.version !== version) this.throwModified();
+      }
+    }
+
+    toArray(): number[] {
+      const out: number[] = [];
+      for (let c = this.next(-1); c !== -1; c = this.next(c)) out.push(this.keyAt(c));
+      return out;
+    }
+  };
+}
+

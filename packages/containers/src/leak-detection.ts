@@ -1,0 +1,136 @@
+import { formatBytes, hasOriginTracking, hex } from "@memkit/core";
+import type { Allocator, BlockOrigin } from "@memkit/core";
+
+/** What the leak handler receives for a container the GC reclaimed without `dispose()`. */
+export interface ContainerLeak {
+  /** The container's type, e.g. `DynamicArray<u32>`. */
+  container: string;
+  /** The name given at construction (or the type's default). */
+  name: string;
+  /** The allocator's `name`. */
+  allocator: string;
+  /** The block still live in the allocator. */
+  ptr: number;
+  /** Bytes the container asked for that block. */
+  bytes: number;
+  /** Scope and allocation stack, when the allocator implements `OriginTracking`. */
+  origin?: BlockOrigin;
+  /** Where the container was created, when debug mode captured it. */
+  stack?: string;
+}
+
+/** Receives leaked containers; runs from a FinalizationRegistry callback (a later task). */
+export type ContainerLeakHandler = (leak: ContainerLeak) => void;
+
+/** Formats a leak the way the default handler prints it. */
+export function formatContainerLeak(leak: ContainerLeak): string {
+  let text =
+    `memkit: ${leak.container} "${leak.name}" was garbage-collected without dispose(): ` +
+    `its block ${hex(leak.ptr)} (${formatBytes(leak.bytes)}) is still live in allocator "${leak.allocator}"`;
+  if (leak.origin !== undefined) text += ` (scope ${leak.origin.scope})`;
+  text += ".\n  Call dispose() (or use `using`) when the container is no longer needed.";
+  if (leak.stack !== undefined) text += `\n  Created ${leak.stack.trim()}`;
+  return text;
+}
+
+const defaultHandler: ContainerLeakHandler = (leak) => console.warn(formatContainerLeak(leak));
+
+let debugDefault = false;
+let handler: ContainerLeakHandler = defaultHandler;
+
+/**
+ * Turns leak detection on or off for containers created from now on (a
+ * container's own `debug` option wins). Debug containers register with a
+ * FinalizationRegistry and capture their creation stack: a little cost at
+ * construction, none on element access.
+ */
+export function setContainerDebug(on: boolean): void {
+  debugDefault = on;
+}
+
+/** True when new containers get leak detection by default. */
+export function isContainerDebug(): boolean {
+  return debugDefault;
+}
+
+/** Replaces the leak handler; `null` restores the default (`console.warn`). */
+export function setContainerLeakHandler(next: ContainerLeakHandler | null): void {
+  handler = next ?? defaultHandler;
+}
+
+/**
+ * What the FinalizationRegistry keeps of a debug container: everything the
+ * report needs, and nothing that reaches the container (or it could never be
+ * collected). The container updates `ptr`/`bytes` when its block moves.
+ */
+export class LeakToken {
+  ptr = 0;
+  bytes = 0;
+
+  constructor(
+    readonly container: string,
+    readonly name: string,
+    readonly allocator: Allocator,
+    readonly stack: string | undefined,
+  ) {}
+}
+
+const registry = new FinalizationRegistry<LeakToken>((token) => {
+  if (token.ptr === 0) return; // it held no memory: nothing leaked
+  let origin: BlockOrigin | undefined;
+  if (hasOriginTracking(token.allocator)) {
+    try {
+      origin = token.allocator.originOf(token.ptr);
+    } catch {
+      origin = undefined; // the allocator may itself be torn down by now
+    }
+  }
+  const leak: ContainerLeak = {
+    container: token.container,
+    name: token.name,
+    allocator: token.allocator.name,
+    ptr: token.ptr,
+    bytes: token.bytes,
+  };
+  if (origin !== undefined) leak.origin = origin;
+  if (token.stack !== undefined) leak.stack = token.stack;
+  handler(leak);
+});
+
+/** Registers `container` for leak reports when debug is on; returns its token, or null. */
+export function trackContainer(
+  container: object,
+  debug: boolean | undefined,
+  type: string,
+  name: string,
+  allocator: Allocator,
+): LeakToken | null {
+  if (!(debug ?? debugDefault)) return null;
+  const token = new LeakToken(type, name, allocator, captureStack());
+  registry.register(container, token, token);
+  return token;
+}
+
+/** Stops watching a disposed container. */
+export function untrackContainer(token: LeakToken): void {
+  registry.unregister(token);
+}
+
+/** Frames inside this package (source or build), dropped from the top of creation stacks. */
+const OWN_FRAME = /[\\/]containers[\\/](src|dist)[\\/]/;
+/** User frames kept after ours. */
+const USER_FRAMES = 10;
+
+function captureStack(): string | undefined {
+  // V8 keeps 10 frames by default; ours take up to 6 of them, so ask for more while capturing.
+  const errorClass = Error as { stackTraceLimit?: number };
+  const limit = errorClass.stackTraceLimit;
+  if (typeof limit === "number") errorClass.stackTraceLimit = limit + USER_FRAMES;
+  const stack = new Error().stack;
+  if (typeof limit === "number") errorClass.stackTraceLimit = limit;
+  if (stack === undefined) return undefined;
+  const lines = stack.split("\n").slice(1);
+  let first = 0;
+  while (first < lines.length - 1 && OWN_FRAME.test(lines[first]!)) first++;
+  return lines.slice(first, first + USER_FRAMES).join("\n");
+}

@@ -1,0 +1,80 @@
+import type { Allocator } from "@memkit/core";
+import { CONTAINER_ALIGN } from "./container-core.js";
+import { RecordContainer, type StructArrayOptions } from "./record-container.js";
+import type { StructLayout } from "./struct-layout.js";
+import { ELEMENT_KINDS } from "./element-kind.js";
+import type { SpaceViews } from "./space-views.js";
+
+/**
+ * A growable array of records with a C-like layout (array of structures):
+ * one block, records back to back at `stride = sizeOf(layout)` bytes.
+ *
+ * ```
+ * Body = { x: f32, y: f32, hp: u16, flags: u8 }      stride 12
+ * ptr ──► | x  y  hp fl . | x  y  hp fl . | ... |     record i at ptr + i * 12
+ * ```
+ *
+ * Why AoS is the primary form: a record is one contiguous, C-compatible
+ * struct (a wasm module or a worker reads it with the same offsets), a record
+ * moves with one `copyWithin`, and `recordPtr(i)` hands it to code that takes
+ * a pointer. {@link StructOfArrays} is the column form, for loops that touch
+ * one or two fields of many records.
+ *
+ * Access: `field(name)` returns a handle resolved once (`x.get(i)`: one bounds
+ * check, one typed-array read, monomorphic per kind); `get(i, name)` looks the
+ * name up on each call (convenient, slower). Neither creates objects.
+ * Growth is the same as DynamicArray: doubling through `reallocate`.
+ */
+export class StructArray<L extends StructLayout = StructLayout> extends RecordContainer<L> {
+  /** Bytes per record (`sizeOf(layout)`). */
+  readonly stride: number;
+
+  constructor(allocator: Allocator, layout: L, options?: StructArrayOptions) {
+    super("StructArray", allocator, layout, options);
+    this.stride = layout.size;
+    this.finishConstruction(options);
+  }
+
+  /** Byte address of record `index` (valid until the next growth). */
+  recordPtr(index: number): number {
+    if (index >>> 0 !== index || index >= this.len) this.throwIndex(index, this.len);
+    return this.block + index * this.layout.size;
+  }
+
+  /** The records' bytes `[0, length × stride)` (allocates the view; valid until the next growth, as DynamicArray.view). */
+  view(): Uint8Array {
+    if (this.isDisposed) this.throwDisposed();
+    return this.u8.subarray(this.block, this.block + this.len * this.layout.size);
+  }
+
+  /** @internal */
+  refreshViews(views: SpaceViews): void {
+    this.u8 = views.u8;
+    const stride = this.layout.size;
+    for (const h of this.handles) {
+      const shift = ELEMENT_KINDS[h.kind].shift;
+      h.place(views, (this.block + h.offset) >>> shift, stride >>> shift);
+    }
+  }
+
+  protected zeroRecords(from: number, to: number): void {
+    const s = this.layout.size;
+    this.u8.fill(0, this.block + from * s, this.block + to * s);
+  }
+
+  protected moveRecords(to: number, from: number, count: number): void {
+    const s = this.layout.size;
+    const src = this.block + from * s;
+    this.u8.copyWithin(this.block + to * s, src, src + count * s);
+  }
+
+  protected realloc(capacity: number, exact: boolean): void {
+    const stride = this.layout.size;
+    const bytes = capacity * stride;
+    const old = this.block;
+    const ptr = old === 0 ? this.allocator.allocate(bytes, CONTAINER_ALIGN) : this.allocator.reallocate(old, bytes, CONTAINER_ALIGN);
+    this.setBlock(ptr, bytes);
+    this.cap = exact ? capacity : Math.min(this.maxRecords, Math.max(capacity, Math.floor(this.allocator.allocatedSize(ptr) / stride)));
+    this.refreshViews(this.views);
+  }
+}

@@ -25,8 +25,11 @@
  *
  * State word of a page (only span boundaries are non-zero, interiors are 0):
  *
- *   31    30    29    28        27..0
- *   USED  FREE  HEAD  FREED     page count of the span (boundary pages only)
+ *   31..30  29    28    27    26      25..0
+ *   0       USED  FREE  HEAD  FREED   page count of the span (boundary pages only)
+ *   2 + 1 + 1 + 1 + 1 + 26 = 32 bits. The top two bits stay clear so every word
+ *   is a small integer (a V8 Smi): passing one between functions never boxes it.
+ *   26 bits of count cover 2 GiB of 256-byte pages (2^23) with room to spare.
  *
  *   used span [h, h+n):  state[h] = USED|HEAD|n,  state[h+n-1] = USED|n   (one word if n = 1)
  *   free span [h, h+n):  state[h] = FREE|HEAD|n,  state[h+n-1] = FREE|n
@@ -61,12 +64,11 @@ export const HEADER_WORDS = W_HEADS + FL_COUNT * SL_COUNT;
 /** Per-page arrays after the header: state, tag, next, prev. */
 export const PAGE_ARRAYS = 4;
 
-export const USED = 0x8000_0000;
-export const FREE = 0x4000_0000;
-export const HEAD = 0x2000_0000;
-export const FREED = 0x1000_0000;
-export const COUNT_MASK = 0x0fff_ffff;
-// Signed on purpose: `s & USED_HEAD` yields an int32, and these compare against it.
+export const USED = 0x2000_0000;
+export const FREE = 0x1000_0000;
+export const HEAD = 0x0800_0000;
+export const FREED = 0x0400_0000;
+export const COUNT_MASK = 0x03ff_ffff;
 export const USED_HEAD = USED | HEAD;
 export const FREE_HEAD = FREE | HEAD;
 

@@ -466,8 +466,9 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
 
   // -------------------------------------------------------------- internals
 
+  /** Whole pages for `size` bytes (0 takes one). Integer ops only: a float here would be boxed at every call. */
   private pagesFor(size: number): number {
-    return Math.max(1, Math.ceil(size / this.pageSize));
+    return size === 0 ? 1 : ((size - 1) >>> this.pageShift) + 1;
   }
 
   /** Finds (or carves) `count` pages aligned to `align`, marks them used, counts the allocation. */
@@ -482,7 +483,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     this.unlinkFree(head, avail);
     u32[this.stateBase + head] = u32[this.stateBase + head]! & FREED;
     u32[this.stateBase + head + avail - 1] = u32[this.stateBase + head + avail - 1]! & FREED;
-    const start = Math.ceil(head / alignPages) * alignPages;
+    const start = (head + alignPages - 1) & -alignPages; // alignPages is a power of two
     if (start > head) this.insertFree(head, start - head);
     if (head + avail > start + count) this.insertFree(start + count, head + avail - start - count);
     // Interior words may hold FREED marks from earlier spans; a used span's interior is all zero.
@@ -652,21 +653,31 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
 
   /** The head page of the live span at `ptr`, or throws InvalidPointerError / DoubleFreeError. */
   private liveHead(ptr: Ptr, op: string): number {
+    // The good path builds no strings: messages are made only when something is wrong.
+    if (ptr >>> 0 === ptr && (ptr & (this.pageSize - 1)) === 0) {
+      const page = ptr >>> this.pageShift;
+      if (page >= this.firstPage && page < this.u32[this.cw + W_TOP_PAGE]! && (this.u32[this.stateBase + page]! & USED_HEAD) === USED_HEAD) return page;
+    }
+    return this.rejectPointer(ptr, op);
+  }
+
+  /** Throws the error that explains why `ptr` is not a live span head. */
+  private rejectPointer(ptr: Ptr, op: string): never {
     const who = `${this.name}.${op}`;
     validatePointerShape(who, ptr);
     if ((ptr & (this.pageSize - 1)) !== 0) throw invalidPointer(who, ptr, `not at the start of a ${formatBytes(this.pageSize)} page`);
     const page = ptr >>> this.pageShift;
-    const u32 = this.u32;
-    if (page < this.firstPage || page >= u32[this.cw + W_TOP_PAGE]!) {
-      throw invalidPointer(who, ptr, `outside the pages it hands out, ${hex(this.firstPage << this.pageShift)}..${hex(u32[this.cw + W_TOP_PAGE]! << this.pageShift)}`);
+    const top = this.u32[this.cw + W_TOP_PAGE]!;
+    if (page < this.firstPage || page >= top) {
+      throw invalidPointer(who, ptr, `outside the pages it hands out, ${hex(this.firstPage << this.pageShift)}..${hex(top << this.pageShift)}`);
     }
-    const s = u32[this.stateBase + page]!;
-    if ((s & USED_HEAD) === USED_HEAD) return page;
+    const s = this.u32[this.stateBase + page]!;
     if ((s & FREE_HEAD) === FREE_HEAD || (s & FREED) !== 0) {
       throw new DoubleFreeError(`${who}: the span at ${hex(ptr)} was already freed.`);
     }
     throw invalidPointer(who, ptr, "inside a span, not at its start");
   }
+
 
   private outOfMemory(size: number, align: number, cause?: unknown): OutOfMemoryError {
     const s = this.stats();

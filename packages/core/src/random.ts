@@ -4,15 +4,17 @@
  * reproduce exactly. Not for cryptography.
  */
 export class SeededRandom {
-  private state: number;
+  // In a typed array, not a field: a state above 2^30 in a field is a heap
+  // number, and updating it would allocate on every call.
+  private readonly state = new Uint32Array(1);
 
   constructor(seed = 0x9e3779b9) {
-    this.state = seed >>> 0;
+    this.state[0] = seed >>> 0;
   }
 
   /** The next 32-bit unsigned integer. */
   nextU32(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+    let t = (this.state[0] = (this.state[0]! + 0x6d2b79f5) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;
@@ -42,6 +44,6 @@ export class SeededRandom {
 
   /** The generator's state, to resume a sequence later. */
   get seed(): number {
-    return this.state;
+    return this.state[0]!;
   }
 }

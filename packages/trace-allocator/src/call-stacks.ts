@@ -1,0 +1,176 @@
+/**
+ * Frames of memkit's own packages (source `packages/<name>/src/` or installed
+ * `@memkit/<name>/`). Only the leading run of matching frames is stripped, so
+ * the first frame kept is the code that called into memkit.
+ */
+export const MEMKIT_FRAME_PATTERN =
+  /[\\/](?:@memkit[\\/][\w.-]+[\\/]|packages[\\/](?:core|page-allocator|heap-allocator|slot-allocator|generic-allocator|temp-allocator|trace-allocator|debug-allocators|containers|memory-globals)[\\/](?:src|dist)[\\/])/;
+
+/** Frames captured beyond the kept depth, to cover memkit's own frames on top (scope, debug wrapper, container). */
+const INTERNAL_ALLOWANCE = 8;
+/** Call-site keys remembered (key -> id) to skip formatting a known stack; cleared when full. */
+const KEY_CACHE_LIMIT = 4096;
+
+const V8_FRAME = /^\s+at /;
+// The name cannot hold '@' (urls can: /@memkit/...), so split at the first one.
+const OTHER_FRAME = /^([^@]*)@(.*:\d+(?::\d+)?)$/;
+
+/** The parts of V8's CallSite that the fast path reads. */
+interface CallSiteLike {
+  getFileName(): string | null | undefined;
+  getFunctionName(): string | null;
+  getLineNumber(): number | null;
+  getColumnNumber(): number | null;
+}
+
+/** V8's stack-trace API (Node, Chrome, Edge, Deno); absent elsewhere. */
+interface V8ErrorConstructor {
+  stackTraceLimit?: number;
+  captureStackTrace?: (target: object) => void;
+  prepareStackTrace?: ((error: Error, sites: CallSiteLike[]) => unknown) | undefined;
+}
+
+const V8Error = Error as unknown as V8ErrorConstructor;
+const keepCallSites = (_error: Error, sites: CallSiteLike[]): CallSiteLike[] => sites;
+
+/**
+ * The current stack as a key (file:line:column per frame) built from V8's
+ * structured call sites, without formatting: formatting is the expensive part
+ * (and far more so when a source-map hook is installed, as under test runners
+ * or `node --enable-source-maps`). Undefined where the V8 API is missing.
+ */
+function callSiteKey(): string | undefined {
+  if (typeof V8Error.captureStackTrace !== "function") return undefined;
+  const saved = V8Error.prepareStackTrace;
+  const holder: { stack?: unknown } = {};
+  try {
+    V8Error.prepareStackTrace = keepCallSites;
+    V8Error.captureStackTrace(holder);
+    const sites = holder.stack;
+    if (!Array.isArray(sites)) return undefined;
+    let key = "";
+    for (const site of sites as CallSiteLike[]) {
+      key += `${site.getFileName() ?? site.getFunctionName() ?? "?"}:${site.getLineNumber() ?? 0}:${site.getColumnNumber() ?? 0}\n`;
+    }
+    return key;
+  } catch {
+    return undefined;
+  } finally {
+    V8Error.prepareStackTrace = saved;
+  }
+}
+
+/**
+ * Captures call stacks and interns them: each distinct stack is stored once
+ * and named by a small integer id, so a million allocations from fifty call
+ * sites keep fifty stack strings. Id 0 means "no stack".
+ */
+export class CallStacks {
+  /** Interned stacks by id (index 0 is the empty "no stack"): frames, innermost first, joined by newlines. */
+  private readonly stacks: string[] = [""];
+  private readonly ids = new Map<string, number>();
+  private keyIds = new Map<string, number>();
+
+  constructor(
+    /** Frames kept per stack. */
+    readonly depth: number,
+    /** Leading frames matching this are dropped. */
+    readonly internal: RegExp,
+  ) {}
+
+  /** Distinct stacks interned so far. */
+  get size(): number {
+    return this.stacks.length - 1;
+  }
+
+  /** The stack with this id (frames joined by newlines), or undefined for 0 / unknown ids. */
+  get(id: number): string | undefined {
+    return id > 0 ? this.stacks[id] : undefined;
+  }
+
+  /**
+   * Captures the current call stack (memkit's frames stripped) and returns
+   * its id. A known call path costs one structured capture and a map lookup;
+   * only a new one is formatted and parsed.
+   */
+  capture(): number {
+    const limit = V8Error.stackTraceLimit;
+    const settable = typeof limit === "number";
+    if (settable) V8Error.stackTraceLimit = this.depth + INTERNAL_ALLOWANCE;
+    try {
+      const key = callSiteKey();
+      if (key !== undefined) {
+        const known = this.keyIds.get(key);
+        if (known !== undefined) return known;
+      }
+      const raw = new Error().stack ?? "";
+      const lookup = key ?? raw;
+      const known = this.keyIds.get(lookup);
+      if (known !== undefined) return known;
+      const id = this.intern(parseFrames(raw, this.internal, this.depth).join("\n"));
+      if (this.keyIds.size >= KEY_CACHE_LIMIT) this.keyIds = new Map();
+      this.keyIds.set(lookup, id);
+      return id;
+    } finally {
+      if (settable) V8Error.stackTraceLimit = limit;
+    }
+  }
+
+  /** Returns the id of `stack` (frames joined by newlines), adding it when new. */
+  intern(stack: string): number {
+    if (stack === "") return 0;
+    let id = this.ids.get(stack);
+    if (id === undefined) {
+      id = this.stacks.length;
+      this.stacks.push(stack);
+      this.ids.set(stack, id);
+    }
+    return id;
+  }
+}
+
+/**
+ * Splits an `Error.stack` text into frames (V8's `    at f (file:1:2)` and
+ * SpiderMonkey/JavaScriptCore's `f@file:1:2`, both normalised to
+ * `f (file:1:2)`), drops the leading frames matching `internal`, keeps `depth`.
+ */
+export function parseFrames(raw: string, internal: RegExp, depth: number): string[] {
+  const frames: string[] = [];
+  let leading = true;
+  for (const line of raw.split("\n")) {
+    let frame: string;
+    if (V8_FRAME.test(line)) {
+      frame = line.replace(V8_FRAME, "");
+    } else {
+      const m = OTHER_FRAME.exec(line.trim());
+      if (m === null) continue;
+      frame = m[1] === "" ? m[2]! : `${m[1]!} (${m[2]!})`;
+    }
+    if (leading && internal.test(frame)) continue;
+    leading = false;
+    frames.push(frame);
+    if (frames.length >= depth) break;
+  }
+  return frames;
+}
+
+/**
+ * A frame shortened for people and flame graphs: `loadChunk (level/streaming.ts:88)`
+ * (function, the last two path segments, the line; no column, no `file://`).
+ */
+export function shortFrame(frame: string): string {
+  let name = "";
+  let location = frame;
+  const call = /^(.*) \((.*)\)$/.exec(frame);
+  if (call !== null) {
+    name = call[1]!;
+    location = call[2]!;
+  }
+  const at = /^(.*?):(\d+)(?::\d+)?$/.exec(location);
+  if (at === null) return name === "" ? location : `${name} (${location})`;
+  let path = at[1]!.replace(/^file:\/\//, "").replace(/[?#].*$/, "");
+  const parts = path.split(/[\\/]/).filter((p) => p !== "");
+  if (parts.length >= 2) path = parts.slice(-2).join("/");
+  const place = `${path}:${at[2]!}`;
+  return name === "" ? place : `${name} (${place})`;
+}

@@ -1,0 +1,160 @@
+import type { Allocator, LeakedBlock, LeakReport } from "@memkit/core";
+import type { TraceAllocator } from "./trace-allocator.js";
+
+/**
+ * How much a scope records, chosen at run time:
+ * - `"off"`: nothing; every call forwards to the backing allocator (no counts, no leak check).
+ * - `"counts"`: bytes, blocks, peaks, budgets, owner queries and the leak check. No JS objects per call.
+ * - `"callstacks"`: as `"counts"`, plus the call stack of each (sampled) allocation, interned.
+ */
+export type TracingLevel = "off" | "counts" | "callstacks";
+
+/** What happens when an allocation would take a scope's subtree past its budget. */
+export type BudgetAction = "throw" | "warn";
+
+/** A byte budget for a scope's whole subtree. */
+export interface BudgetOptions {
+  /** Most bytes (sizes asked for) the scope and its descendants may hold at once. */
+  bytes: number;
+  /**
+   * `"throw"`: the allocation fails with OutOfMemoryError naming the scope, its budget and its use.
+   * `"warn"`: the allocation succeeds and the tree's `onBudgetWarning` hook runs once
+   * (re-armed by `resetPeak()` or `setBudget()`).
+   * @defaultValue "throw"
+   */
+  onExceed?: BudgetAction;
+}
+
+/** Options of a child scope ({@link TraceAllocator.child}). */
+export interface TraceScopeOptions {
+  /** A byte budget for this scope's subtree: a byte count (throws when exceeded) or {@link BudgetOptions}. */
+  budget?: number | BudgetOptions;
+  /** Tracing level. @defaultValue the parent's level */
+  tracing?: TracingLevel;
+  /** With `"callstacks"`: capture the stack of one allocation in N (the others count under the scope only). @defaultValue the parent's, 1 at the root */
+  sampleEvery?: number;
+  /** Allocate from this allocator instead of the parent's backing (it must share the parent's address space). */
+  backing?: Allocator;
+}
+
+/** Options of a root scope (`new TraceAllocator(backing, options)`); they hold for the whole tree. */
+export interface TraceAllocatorOptions extends Omit<TraceScopeOptions, "backing"> {
+  /** Name of the root scope. @defaultValue "root" */
+  name?: string;
+  /** Called when a `onExceed: "warn"` budget is first exceeded. @defaultValue console.warn of the message */
+  onBudgetWarning?: (warning: BudgetWarning) => void;
+  /** Frames kept per captured call stack (after memkit's own frames are stripped). @defaultValue 12 */
+  stackDepth?: number;
+  /**
+   * Frames matching this are memkit's own and are stripped from the top of captured stacks,
+   * so the first frame is the caller. @defaultValue {@link MEMKIT_FRAME_PATTERN}
+   */
+  internalFrames?: RegExp;
+  /** Live-block records to make room for up front (the arrays double as needed). @defaultValue 1024 */
+  initialCapacity?: number;
+  /** Recent frees remembered to tell a double free from a foreign pointer. @defaultValue 4096 */
+  freedHistory?: number;
+}
+
+/** What the `onBudgetWarning` hook receives. */
+export interface BudgetWarning {
+  /** Path of the scope whose budget was exceeded. */
+  scope: string;
+  /** The scope itself. */
+  allocator: TraceAllocator;
+  /** Its budget in bytes. */
+  budgetBytes: number;
+  /** Bytes its subtree holds after the allocation that crossed the budget. */
+  liveBytes: number;
+  /** Bytes that allocation asked for (the growth, for a reallocate). */
+  requestedBytes: number;
+  /** A printable message saying all of the above. */
+  message: string;
+}
+
+/** A live block as leak reports list it: core's LeakedBlock plus the frame it was allocated in. */
+export interface TracedBlock extends LeakedBlock {
+  /** The tree's frame number (see `markFrame`) when the block was allocated. */
+  frame: number;
+}
+
+/** A block kept alive on purpose ({@link TraceAllocator.retain} or `disposeAllowingLeaks`): listed apart, never a leak. */
+export interface RetainedBlock extends TracedBlock {
+  /** Path of the scope that allocated it (it may since have been disposed and the block adopted by an ancestor). */
+  origin: string;
+  /** Why it is kept, as given to `retain` (or "allowed leak" for `disposeAllowingLeaks`). */
+  reason?: string;
+}
+
+/** The structured content of a trace scope's {@link LeakError}: core's LeakReport plus what was kept on purpose. */
+export interface TraceLeakReport extends LeakReport {
+  /** Path of the scope whose teardown found the leaks. */
+  scope: string;
+  /** Every leaked block (stacks included when captured), by scope then address. */
+  blocks: TracedBlock[];
+  /** Child scopes (any depth) that were still live (not disposed). */
+  liveScopes: string[];
+  /** Blocks kept on purpose in the subtree: not counted in `count`/`bytes`. */
+  retained: RetainedBlock[];
+}
+
+/** One scope in {@link TraceAllocator.report}: plain JSON, safe to serialise, store and diff. */
+export interface ScopeReport {
+  name: string;
+  /** `root/physics/broadphase`. */
+  path: string;
+  tracing: TracingLevel;
+  /** Bytes (sizes asked for) of this scope's own live blocks. */
+  liveBytes: number;
+  /** This scope's own live blocks. */
+  liveCount: number;
+  /** Highest `liveBytes` since creation or the last `resetPeak()`. */
+  peakLiveBytes: number;
+  /** Frame (see `markFrame`) in which `peakLiveBytes` was reached. */
+  peakFrame: number;
+  /** Successful `allocate` calls, ever. */
+  allocCount: number;
+  /** Successful `deallocate` calls, ever. */
+  freeCount: number;
+  /** Successful `reallocate` calls on live blocks, ever. */
+  reallocCount: number;
+  /** Bytes asked for by every `allocate` and `reallocate`, ever (the churn). */
+  allocatedBytes: number;
+  /** Usable bytes of the own live blocks as the backing allocator rounds them. */
+  reservedBytes: number;
+  /** Own live blocks kept on purpose (included in `liveBytes`, never leaks). */
+  retainedBytes: number;
+  retainedCount: number;
+  /** Bytes live in this scope and all its descendants. */
+  totalLiveBytes: number;
+  totalLiveCount: number;
+  /** Highest `totalLiveBytes` since creation or the last `resetPeak()`. */
+  totalPeakLiveBytes: number;
+  /** Frame in which `totalPeakLiveBytes` was reached. */
+  totalPeakFrame: number;
+  /** The subtree budget, when one is set. */
+  budgetBytes?: number;
+  budgetAction?: BudgetAction;
+  /** Label of the current stage (given to `resetPeak(stage)`), when one was given. */
+  stage?: string;
+  /** The tree's current frame, on the scope `report()` was called on. */
+  frame?: number;
+  children: ScopeReport[];
+}
+
+/** Which blocks {@link TraceAllocator.foldedStacks} folds. */
+export type FoldedSelection = "live" | "peak" | "allocated";
+
+/** Options of {@link TraceAllocator.foldedStacks}. */
+export interface FoldedStacksOptions {
+  /** Sum bytes (sizes asked for) or count blocks. @defaultValue "bytes" */
+  metric?: "bytes" | "count";
+  /** Shorthand: `true` is `which: "live"`, `false` is `which: "allocated"`. */
+  live?: boolean;
+  /**
+   * `"live"`: blocks live now. `"peak"`: blocks live when this scope's subtree reached its peak
+   * (needs `"callstacks"`). `"allocated"`: every allocation since the scopes were created.
+   * @defaultValue "live"
+   */
+  which?: FoldedSelection;
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { CorruptionError, InvalidArgumentError, hex } from "@memkit/core";
+import { fillPattern, findPatternMismatch } from "@memkit/core/testing";
+import { makeRoot, thrown } from "./helpers.js";
+
+describe("the 8-byte header in front of each block", () => {
+  it("keeps every alignment up to 64 KiB, and allocatedSize is what the caller may use", () => {
+    const { root, pages } = makeRoot();
+    for (let align = 1; align <= 65536; align *= 2) {
+      const p = root.allocate(100, align);
+      expect(p % Math.max(align, 8)).toBe(0);
+      expect(root.owns(p)).toBe(true);
+      const usable = root.allocatedSize(p);
+      expect(usable).toBeGreaterThanOrEqual(100);
+      // The backing block starts at the header, max(8, align) bytes before p.
+      expect(pages.allocatedSize(p - Math.max(8, align))).toBe(usable + Math.max(8, align));
+      fillPattern(root, p, 100, align);
+      expect(findPatternMismatch(root, p, 100, align)).toBe(-1);
+      root.deallocate(p);
+    }
+    root.check();
+  });
+
+  it("reallocate across header sizes (align 8 -> 4096 -> 1) keeps the bytes and the allocation frame", () => {
+    const { root } = makeRoot({ tracing: "callstacks" });
+    root.markFrame(42);
+    let p = root.allocate(300);
+    fillPattern(root, p, 300, 9);
+    root.markFrame(43);
+    p = root.reallocate(p, 500, 4096);
+    expect(p % 4096).toBe(0);
+    expect(findPatternMismatch(root, p, 300, 9)).toBe(-1);
+    p = root.reallocate(p, 200, 1);
+    expect(findPatternMismatch(root, p, 200, 9)).toBe(-1);
+    const leak = thrown(() => root.dispose()) as Error & { report: { blocks: { frame: number; size: number }[] } };
+    expect(leak.report.blocks).toMatchObject([{ size: 200, frame: 42 }]);
+    root.deallocate(p);
+    root.check();
+  });
+
+  it("an overwritten header is reported as corruption, not as a foreign pointer, and check() finds it", () => {
+    const { root } = makeRoot();
+    const a = root.allocate(64);
+    const b = root.allocate(64);
+    const i32 = root.space.i32;
+    const saved = i32[(b - 8) >> 2]!;
+    i32[(b - 8) >> 2] = 0x41414141; // an underflow of b
+    const err = thrown(() => root.deallocate(b));
+    expect(err).toBeInstanceOf(CorruptionError);
+    expect(err.message).toContain(`deallocate(${hex(b)}): the 8-byte header in front of this live block (64 B, scope root) was overwritten`);
+    expect(() => root.check()).toThrow(CorruptionError);
+    i32[(b - 8) >> 2] = saved;
+    root.check();
+    root.deallocate(b);
+    root.deallocate(a);
+  });
+
+  it("follows the space as it grows (headers are written through a view refreshed on growth)", () => {
+    const { root, pages } = makeRoot({}, 64 << 20);
+    const before = pages.space.byteLength;
+    const blocks = Array.from({ length: 64 }, () => root.allocate(64 << 10));
+    expect(pages.space.byteLength).toBeGreaterThan(before);
+    root.check();
+    for (const p of blocks) root.deallocate(p);
+    root.check();
+  });
+
+  it("destroy() belongs to the root", () => {
+    const { root } = makeRoot();
+    const child = root.child("c");
+    expect(thrown(() => child.destroy())).toBeInstanceOf(InvalidArgumentError);
+    child.dispose();
+    root.dispose();
+    root.destroy();
+  });
+});

@@ -1,0 +1,71 @@
+import { hex, type BlockOrigin, type Ptr } from "@memkit/core";
+
+/** `0xfd`: one byte as two hex digits. */
+export function byteHex(value: number): string {
+  return "0x" + value.toString(16).padStart(2, "0");
+}
+
+/** `+24`, `-1`: an offset from a block's start. */
+export function signedOffset(offset: number): string {
+  return offset < 0 ? String(offset) : `+${offset}`;
+}
+
+/** `block 0x00089f30 (24 B, scope root/ai)`: a block as every message names it. */
+export function blockLabel(ptr: Ptr, size: number, origin: BlockOrigin | undefined): string {
+  return `block ${hex(ptr)} (${size} B${origin === undefined ? "" : `, scope ${origin.scope}`})`;
+}
+
+const MAX_FRAMES = 8;
+
+/**
+ * A call stack as indented message lines, the first labelled:
+ * ```
+ *   allocated at Blackboard.set (ai/blackboard.ts:57)
+ *             at AiSystem.update (ai/system.ts:12)
+ * ```
+ * Accepts frames with or without a leading `at `. Empty when `stack` is.
+ */
+export function stackLines(label: string, stack: string | undefined): string {
+  if (stack === undefined) return "";
+  const frames = stack
+    .split("\n")
+    .map((line) => line.trim().replace(/^at /, ""))
+    .filter((line) => line.length > 0);
+  if (frames.length === 0) return "";
+  const pad = " ".repeat(label.length);
+  let out = `\n  ${label} at ${frames[0]}`;
+  for (let i = 1; i < Math.min(frames.length, MAX_FRAMES); i++) out += `\n  ${pad} at ${frames[i]}`;
+  if (frames.length > MAX_FRAMES) out += `\n  ${pad} ... ${frames.length - MAX_FRAMES} more`;
+  return out;
+}
+
+// Frames of this package's own methods, dropped from the top of a captured stack.
+const INTERNAL_FRAME = /(?:DebugWrapper|CanaryAllocator|EndOfPageAllocator|FillAllocator|QuarantineAllocator|DebugAllocator|captureSite)\b/;
+
+/**
+ * Records where the caller is: an Error whose stack the engine formats only
+ * when it is read ({@link stackOf}), so capturing on every free stays cheap
+ * and the text is built only for the rare message that shows it.
+ */
+export function captureSite(): Error {
+  return new Error("call site");
+}
+
+/**
+ * A captured site as frames joined by newlines (the shape of
+ * `BlockOrigin.stack`), without the `Error` line and this package's own
+ * frames. Cold path.
+ */
+export function stackOf(site: Error | undefined): string | undefined {
+  if (site === undefined) return undefined;
+  const lines = (site.stack ?? "").split("\n");
+  let first = 0;
+  // V8 starts with "Error: call site"; SpiderMonkey and JavaScriptCore start with a frame.
+  if (lines.length > 0 && !/^\s*at |@/.test(lines[0]!)) first = 1;
+  while (first < lines.length && INTERNAL_FRAME.test(lines[first]!)) first++;
+  return lines
+    .slice(first)
+    .map((line) => line.trim().replace(/^at /, ""))
+    .filter((line) => line.length > 0)
+    .join("\n");
+}

@@ -72,6 +72,17 @@ export class CanaryAllocator extends DebugWrapper {
     if (error !== undefined) throw error;
   }
 
+  /**
+   * The error for a broken guard of the live block at `ptr`, or undefined when
+   * both guards hold or `ptr` is not a live block here. Lets an outer layer
+   * (debugWrap's quarantine) check guards at free time instead of at release.
+   */
+  findGuardDamage(ptr: Ptr): CorruptionError | undefined {
+    const b = this.blocks;
+    const index = ptr !== 0 && ptr >>> 0 === ptr ? b.indexOf(ptr) : -1;
+    return index < 0 ? undefined : this.#verify(ptr, b.base[index]!, b.size[index]!);
+  }
+
   protected checkOwn(): void {
     const b = this.blocks;
     for (let i = 0; i < b.count; i++) {

@@ -16,7 +16,9 @@ import { QuarantineAllocator } from "./quarantine-allocator.js";
  * - **canary innermost**, next to the backing: its guards sit directly
  *   around the bytes every layer above hands out, and every layer above
  *   sees `allocatedSize` = the size asked, so no layer ever writes into a
- *   guard. Guards of quarantined blocks stay checked while they wait.
+ *   guard. `deallocate` checks the block's guards at once (before the
+ *   quarantine takes it), and guards of quarantined blocks stay checked
+ *   while they wait.
  * - **fill in the middle**: fresh blocks reach the caller filled (0xcd or
  *   seeded random), and freed blocks are filled with 0x66 before the canary
  *   checks them and the backing gets them back.
@@ -89,9 +91,15 @@ export class DebugAllocator implements Allocator, Checkable, OriginTracking, Sta
     return this.top.allocate(size, align);
   }
 
-  /** See {@link Allocator.deallocate}: filled and quarantined; checked when it leaves quarantine. */
+  /**
+   * See {@link Allocator.deallocate}: the guards are checked now, then the block
+   * is filled and quarantined (and its fill checked when it leaves). A broken
+   * guard throws CorruptionError after the block was freed, like every layer.
+   */
   deallocate(ptr: Ptr): void {
+    const damage = this.quarantine !== undefined ? this.canary?.findGuardDamage(ptr) : undefined;
     this.top.deallocate(ptr);
+    if (damage !== undefined) throw damage;
   }
 
   /** See {@link Allocator.reallocate}: always moves; the old block goes to quarantine. */

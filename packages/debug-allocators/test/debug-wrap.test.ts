@@ -53,8 +53,10 @@ describe("debugWrap", () => {
 
     const under = dbg.allocate(8);
     dbg.space.u8[under - 1] = 0x55;
-    dbg.deallocate(under); // into quarantine: the canary looks when it leaves, or on check()
-    const underrun = catchError(CorruptionError, "ERR_CORRUPTION", () => dbg.check());
+    // Guards are checked at free time (the block still goes into quarantine), and again by check().
+    const underrun = catchError(CorruptionError, "ERR_CORRUPTION", () => dbg.deallocate(under));
+    expect(dbg.owns(under)).toBe(false);
+    expect(catchError(CorruptionError, "ERR_CORRUPTION", () => dbg.check()).message).toContain("guard byte before the block changed at -1");
     expect(underrun.message).toContain(`canary(root/ai): block ${hex(under)} (8 B, scope root/ai)`);
     expect(underrun.message).toContain("guard byte before the block changed at -1 (expected 0xfd, found 0x55)");
     dbg.space.u8[under - 1] = FENCE_BYTE;

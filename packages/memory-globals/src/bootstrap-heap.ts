@@ -1,5 +1,6 @@
+import type {
+  AddressSpace} from "@memkit/core";
 import {
-  AddressSpace,
   InvalidArgumentError,
   OutOfMemoryError,
   checkControlHeader,

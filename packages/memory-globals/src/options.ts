@@ -1,7 +1,5 @@
 import { InvalidArgumentError, MAX_ADDRESS_SPACE_BYTES, WASM_PAGE_BYTES, describe, formatBytes } from "@memkit/core";
-
-/** How much a trace scope records: nothing, counters, or counters plus a call stack per allocation. */
-export type TracingLevel = "off" | "counts" | "callstacks";
+import type { TracingLevel } from "@memkit/trace-allocator";
 
 /** Options for {@link MemoryGlobals.init}. Every field is optional. */
 export interface MemoryGlobalsOptions {

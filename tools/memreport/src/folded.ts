@@ -1,0 +1,67 @@
+import { InvalidArgumentError } from "@memkit/core";
+import type { ScopeReport } from "@memkit/trace-allocator";
+import type { MemoryReport } from "./report-types.js";
+
+/*
+ * Folded stacks (`root;level;loadChunk (level/stream.ts:88) 4096` per line)
+ * come ready-made in the report, written by the trace allocator's
+ * foldedStacks(). Each line starts with the scope path and continues with the
+ * call frames, outermost first; lines of blocks without a captured stack stop
+ * at the scope.
+ */
+
+/** Which folded stacks to print: live bytes, live block counts, or bytes live at each scope's peak. */
+export type FoldedMetric = "bytes" | "count" | "peak";
+
+/** The metrics `--folded` accepts. */
+export const FOLDED_METRICS: readonly FoldedMetric[] = ["bytes", "count", "peak"];
+
+/**
+ * The report's folded stacks for `metric`. `"peak"` needs a report taken with
+ * tracing "callstacks"; without it this throws InvalidArgumentError saying so.
+ */
+export function foldedText(report: MemoryReport, metric: FoldedMetric): string {
+  if (metric === "bytes") return report.folded.liveBytes;
+  if (metric === "count") return report.folded.liveCount;
+  if (metric === "peak") {
+    if (report.folded.peakBytes === "" && report.scopes.totalPeakLiveBytes > 0) {
+      throw new InvalidArgumentError(
+        `the report has no peak stacks (it was taken with tracing ${JSON.stringify(report.options.tracing)}); peak stacks need tracing "callstacks".`,
+      );
+    }
+    return report.folded.peakBytes;
+  }
+  throw new InvalidArgumentError(`folded metric must be one of ${FOLDED_METRICS.join(", ")}, received ${JSON.stringify(metric)}.`);
+}
+
+/** Every scope path of a report tree (`root`, `root/level`, ...). */
+export function scopePaths(scopes: ScopeReport, into: Set<string> = new Set()): Set<string> {
+  into.add(scopes.path);
+  for (const child of scopes.children) scopePaths(child, into);
+  return into;
+}
+
+/** A folded line's frames split into its scope path and its call frames (outermost first). */
+export interface SplitStack {
+  scope: string;
+  calls: string[];
+}
+
+/**
+ * Splits folded frames at the end of the scope path: the longest prefix that
+ * is a path in `paths`, extended over the frames after it that do not look
+ * like call sites (`fn (file:line)`, `file:line`) — the scopes of a subtree
+ * disposed since the tree in `paths` was reported. The first frame is always
+ * a scope (the root).
+ */
+export function splitStack(frames: readonly string[], paths: ReadonlySet<string>): SplitStack {
+  let cut = 0;
+  let path = "";
+  for (let i = 0; i < frames.length; i++) {
+    path = i === 0 ? frames[0]! : `${path}/${frames[i]!}`;
+    if (paths.has(path)) cut = i + 1;
+  }
+  cut = Math.max(cut, 1);
+  while (cut < frames.length && !/[(:]/.test(frames[cut]!)) cut++;
+  return { scope: frames.slice(0, cut).join("/"), calls: frames.slice(cut) };
+}

@@ -1,0 +1,76 @@
+import { formatBytes, formatCount } from "@memkit/core";
+import type { ScopeReport } from "@memkit/trace-allocator";
+import { escapeHtml } from "./escape.js";
+
+/*
+ * The scope tree as a table: one row per scope, indented with tree guides,
+ * a bar of the subtree's live bytes with a tick at its peak (bars share one
+ * scale: the root's peak), and the budget use where a budget is set.
+ */
+
+function exact(bytes: number): string {
+  return `${formatBytes(bytes)} (${formatCount(bytes)} B)`;
+}
+
+/** Hover text of a scope row: every figure, exact. */
+export function scopeTitle(r: ScopeReport): string {
+  const lines = [
+    r.path + (r.stage !== undefined ? ` [stage ${r.stage}]` : "") + ` (tracing ${r.tracing})`,
+    `subtree live: ${exact(r.totalLiveBytes)} in ${formatCount(r.totalLiveCount)} blocks`,
+    `subtree peak: ${exact(r.totalPeakLiveBytes)} at frame ${formatCount(r.totalPeakFrame)}`,
+    `own live: ${exact(r.liveBytes)} in ${formatCount(r.liveCount)} blocks (reserved ${exact(r.reservedBytes)})`,
+    `own peak: ${exact(r.peakLiveBytes)} at frame ${formatCount(r.peakFrame)}`,
+    `calls: ${formatCount(r.allocCount)} allocs, ${formatCount(r.freeCount)} frees, ${formatCount(r.reallocCount)} reallocs; ${exact(r.allocatedBytes)} asked for in all`,
+  ];
+  if (r.retainedCount > 0) lines.push(`retained on purpose: ${exact(r.retainedBytes)} in ${formatCount(r.retainedCount)} blocks`);
+  if (r.budgetBytes !== undefined) {
+    lines.push(`budget: ${exact(r.budgetBytes)} (${r.budgetAction ?? "throw"} when exceeded), ${budgetShare(r)} used`);
+  }
+  return lines.join("\n");
+}
+
+function budgetShare(r: ScopeReport): string {
+  if (r.budgetBytes === undefined) return "";
+  return r.budgetBytes === 0 ? (r.totalLiveBytes === 0 ? "0%" : "over") : `${((100 * r.totalLiveBytes) / r.budgetBytes).toFixed(1)}%`;
+}
+
+/** The scope tree table. */
+export function renderScopeTree(root: ScopeReport): string {
+  const scale = Math.max(1, root.totalPeakLiveBytes, root.totalLiveBytes);
+  const rows: string[] = [];
+  const walk = (r: ScopeReport, guide: string, childGuide: string): void => {
+    const live = (100 * r.totalLiveBytes) / scale;
+    const peak = (100 * r.totalPeakLiveBytes) / scale;
+    let budget = "";
+    if (r.budgetBytes !== undefined) {
+      const use = r.budgetBytes === 0 ? (r.totalLiveBytes > 0 ? 100 : 0) : Math.min(100, (100 * r.totalLiveBytes) / r.budgetBytes);
+      const level = use >= 100 ? "over" : use >= 80 ? "near" : "ok";
+      budget =
+        `<div class="budget ${level}"><div class="fill" style="width:${use.toFixed(2)}%"></div></div>` +
+        `<span class="num">${escapeHtml(`${formatBytes(r.totalLiveBytes)} / ${formatBytes(r.budgetBytes)} (${budgetShare(r)})`)}</span>`;
+    }
+    const name = `${r.name}${r.stage !== undefined ? ` [${r.stage}]` : ""}${r.tracing === "off" ? " (off)" : ""}`;
+    rows.push(
+      `<tr title="${escapeHtml(scopeTitle(r))}" data-path="${escapeHtml(r.path)}">` +
+        `<td class="scope"><span class="guide">${escapeHtml(guide)}</span>${escapeHtml(name)}</td>` +
+        `<td class="barcell"><div class="bar"><div class="fill" style="width:${live.toFixed(2)}%"></div>` +
+        `<div class="peak" style="left:${peak.toFixed(2)}%"></div></div></td>` +
+        `<td class="num">${formatBytes(r.totalLiveBytes)}</td>` +
+        `<td class="num">${formatBytes(r.liveBytes)}</td>` +
+        `<td class="num">${formatCount(r.totalLiveCount)}</td>` +
+        `<td class="num">${formatBytes(r.totalPeakLiveBytes)}</td>` +
+        `<td class="num">${formatCount(r.allocCount)}</td>` +
+        `<td class="num">${formatCount(r.freeCount)}</td>` +
+        `<td class="budgetcell">${budget}</td></tr>`,
+    );
+    r.children.forEach((child, i) => {
+      const last = i === r.children.length - 1;
+      walk(child, `${childGuide}${last ? "└─ " : "├─ "}`, `${childGuide}${last ? "   " : "│  "}`);
+    });
+  };
+  walk(root, "", "");
+  return (
+    `<table class="scopes"><thead><tr><th>scope</th><th>live (subtree; tick = peak)</th><th class="num">live</th><th class="num">self</th>` +
+    `<th class="num">blocks</th><th class="num">peak</th><th class="num">allocs</th><th class="num">frees</th><th>budget</th></tr></thead><tbody>${rows.join("")}</tbody></table>`
+  );
+}

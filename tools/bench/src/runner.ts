@@ -1,0 +1,271 @@
+import { collectGarbage } from "./gc-observer.js";
+import type { GcCounts, GcObserver } from "./gc-observer.js";
+import type { Subject, SubjectFactory, SubjectSizing } from "./subjects/subject.js";
+import { liveProfile, liveSlotsAfter } from "./workloads.js";
+import type { Workload } from "./workloads.js";
+
+/**
+ * The timed loop: replays an op sequence against one subject. Every
+ * allocation (and reallocation) writes its first and last byte, so each
+ * pointer is really used. Allocates nothing on the JS heap itself.
+ *
+ * It must not reference anything outside its parameters: {@link compileRunner}
+ * recompiles its source text for each subject and workload.
+ */
+export function runOps(subject: Subject, slots: Int32Array, sizes: Int32Array, count: number, handles: Int32Array): void {
+  for (let i = 0; i < count; i++) {
+    const n = sizes[i]!;
+    const s = slots[i]!;
+    if (n > 0) {
+      const h = subject.alloc(n);
+      subject.write(h, n, i);
+      handles[s] = h;
+    } else if (n === 0) {
+      subject.free(handles[s]!);
+    } else {
+      const h = subject.realloc(handles[s]!, -n);
+      subject.write(h, -n, i);
+      handles[s] = h;
+    }
+  }
+}
+
+/**
+ * A private copy of {@link runOps}. One shared loop would see every subject's
+ * class at its `subject.alloc` call site, go megamorphic and stop inlining,
+ * which adds a few ns to every op and compresses the ratios between fast
+ * subjects. Closures of one function literal share V8's feedback and
+ * optimised code, so the copy is compiled from the source text instead.
+ */
+export function compileRunner(): typeof runOps {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberate: a fresh function per subject (see above); the source is our own runOps.
+  const make = new Function(`return (${runOps.toString()});`) as () => typeof runOps;
+  return make();
+}
+
+/** What one subject did on one workload. */
+export interface SubjectRun {
+  /** Ops replayed per run (a prefix of the sequence when capped). */
+  ops: number;
+  /** True when the op count was capped for an O(n) subject. */
+  capped: boolean;
+  /** Median ns/op over the timed runs. */
+  nsPerOp: number;
+  /** ns/op of each timed run, in run order. */
+  runsNsPerOp: number[];
+  /** GC events during the timed runs (all runs together). */
+  gc: GcCounts;
+  /** Highest footprint seen in the measuring pass, bytes. */
+  peakFootprint: number;
+  /** Highest sum of live block sizes in the replayed ops, bytes. */
+  peakLiveBytes: number;
+  /** Blocks whose first/last byte did not survive until free/realloc in the measuring pass (must be 0). */
+  verifyErrors: number;
+}
+
+/** How long to warm up (see {@link SubjectBench.warmUp}). */
+export interface WarmUpPlan {
+  /** At least this many untimed runs (0: no warm-up at all). */
+  runs: number;
+  /** Keep warming up while fewer ops than this were replayed... */
+  minOps: number;
+  /** ...and this many ms have not passed. */
+  maxMs: number;
+}
+
+/** The warm-up of a full bench: 1+ runs, up to 200,000 ops or 1 s. */
+export const FULL_WARMUP: WarmUpPlan = { runs: 1, minOps: 200_000, maxMs: 1000 };
+
+/** How many runs. */
+export interface RunPlan {
+  /** Untimed runs first, so the loop and the subject are optimised. */
+  warmup: WarmUpPlan;
+  /** Timed runs; the median is reported. */
+  runs: number;
+}
+
+/**
+ * One subject on one workload, run by run. All runs replay the sequence on
+ * one subject, created before the warm-up: every sequence ends with its blocks
+ * freed (a capped prefix is drained, untimed, after each run), so each run
+ * starts from an empty but warmed allocator, the steady state an engine sees.
+ * A fresh subject per run would mostly time the OS faulting in fresh pages
+ * (E: ~10 us/op instead of ~0.3 us/op for AS TLSF); only subjects that do not
+ * return to empty get one ({@link SubjectFactory.freshEachRun}). The footprint
+ * is measured apart, on a fresh subject. Each timed run starts from a
+ * collected heap.
+ *
+ * The caller interleaves the runs of all subjects of a workload (run 1 of
+ * each, then run 2 of each, ...), so a burst of load from elsewhere on a
+ * shared machine lands on every subject alike instead of on one.
+ */
+export class SubjectBench {
+  /** Ops replayed per run. */
+  readonly count: number;
+  private readonly factory: SubjectFactory;
+  private readonly workload: Workload;
+  private readonly sizing: SubjectSizing;
+  private readonly peakOp: number;
+  private readonly liveAtEnd: Int32Array;
+  private readonly run = compileRunner();
+  private readonly handles: Int32Array;
+  private readonly gc: GcObserver;
+  private readonly runsNsPerOp: number[] = [];
+  private readonly windows: [number, number][] = [];
+  private subject: Subject | undefined;
+
+  constructor(factory: SubjectFactory, workload: Workload, cap: number | undefined, gc: GcObserver) {
+    const { ops } = workload;
+    this.factory = factory;
+    this.workload = workload;
+    this.gc = gc;
+    this.count = cap === undefined ? ops.count : Math.min(cap, ops.count);
+    const profile = liveProfile(ops, this.count);
+    this.sizing = { workload: workload.id, maxLive: profile.maxLive, peakLiveBytes: profile.peakLiveBytes, maxSize: profile.maxSize };
+    this.peakOp = profile.peakOp;
+    this.liveAtEnd = liveSlotsAfter(ops, this.count);
+    this.handles = new Int32Array(ops.slotCount);
+  }
+
+  /**
+   * Untimed runs until the loop and the subject are optimised: at least
+   * `plan.runs` runs, and more while fewer than `plan.minOps` ops were
+   * replayed and `plan.maxMs` has not passed (E is only 14,000 ops a run; one
+   * run leaves V8 still compiling its call chain). Returns the runs made.
+   */
+  async warmUp(plan: WarmUpPlan): Promise<number> {
+    const start = performance.now();
+    let runs = 0;
+    while (runs < plan.runs || (runs > 0 && runs * this.count < plan.minOps && performance.now() - start < plan.maxMs)) {
+      await this.runOnce(false);
+      runs++;
+    }
+    return runs;
+  }
+
+  /** One run; a timed run's ns/op and time window are kept. After a throw the bench is unusable. */
+  async runOnce(timed: boolean): Promise<void> {
+    const { slots, sizes } = this.workload.ops;
+    const subject = (this.subject ??= this.factory.create(this.sizing));
+    const handles = this.handles;
+    collectGarbage();
+    await this.gc.flush();
+    const t0 = performance.now();
+    try {
+      this.run(subject, slots, sizes, this.count, handles);
+    } catch (error) {
+      this.subject = undefined;
+      subject.destroy();
+      throw error;
+    }
+    const t1 = performance.now();
+    if (this.factory.freshEachRun === true) {
+      this.subject = undefined;
+      subject.destroy();
+    } else {
+      for (let k = 0; k < this.liveAtEnd.length; k++) subject.free(handles[this.liveAtEnd[k]!]!);
+    }
+    if (timed) {
+      this.runsNsPerOp.push(((t1 - t0) * 1e6) / this.count);
+      this.windows.push([t0, t1]);
+    }
+  }
+
+  /** Counts the GC events of the timed runs, runs the measuring pass, and returns the result. */
+  async finish(): Promise<SubjectRun> {
+    this.subject?.destroy();
+    this.subject = undefined;
+    await this.gc.flush();
+    const gcCounts = this.gc.countIn(this.windows);
+    // Array buffers of the runs above are released by a background sweeper after
+    // the collection; settle it so a footprint baseline taken now is not inflated.
+    collectGarbage();
+    await this.gc.flush();
+    collectGarbage();
+    const measured = measurePass(this.factory, this.sizing, this.workload, this.count, this.peakOp);
+    return {
+      ops: this.count,
+      capped: this.count < this.workload.ops.count,
+      nsPerOp: median(this.runsNsPerOp),
+      runsNsPerOp: [...this.runsNsPerOp],
+      gc: gcCounts,
+      peakFootprint: measured.peakFootprint,
+      peakLiveBytes: this.sizing.peakLiveBytes,
+      verifyErrors: measured.verifyErrors,
+    };
+  }
+}
+
+/** Runs one subject on one workload by itself: warm-ups, timed runs, measuring pass. */
+export async function runSubject(factory: SubjectFactory, workload: Workload, cap: number | undefined, plan: RunPlan, gc: GcObserver): Promise<SubjectRun> {
+  const bench = new SubjectBench(factory, workload, cap, gc);
+  await bench.warmUp(plan.warmup);
+  for (let r = 0; r < plan.runs; r++) await bench.runOnce(true);
+  const result = await bench.finish();
+  gc.clear();
+  return result;
+}
+
+/**
+ * The untimed pass: replays the same ops, tags each block's first and last
+ * byte with a per-block value and checks them before every free and after
+ * every realloc (so overlapping or clobbered blocks are counted), and samples
+ * the footprint after every allocation — or only at the live peak for
+ * subjects whose footprint() is expensive.
+ */
+function measurePass(factory: SubjectFactory, sizing: SubjectSizing, workload: Workload, count: number, peakOp: number): { peakFootprint: number; verifyErrors: number } {
+  const { slots, sizes, slotCount } = workload.ops;
+  const subject = factory.create(sizing);
+  const handles = new Int32Array(slotCount);
+  const blockSize = new Int32Array(slotCount);
+  const tag = new Uint8Array(slotCount);
+  const atPeakOnly = factory.footprintAtPeakOnly === true;
+  const check = factory.blocksAlias !== true;
+  let peakFootprint = 0;
+  let verifyErrors = 0;
+  const intact = (s: number): boolean => {
+    const h = handles[s]!;
+    const n = blockSize[s]!;
+    return subject.read(h, 0) === tag[s] && subject.read(h, n - 1) === tag[s];
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const n = sizes[i]!;
+      const s = slots[i]!;
+      if (n === 0) {
+        if (check && !intact(s)) verifyErrors++;
+        subject.free(handles[s]!);
+        continue;
+      }
+      let h: number;
+      if (n > 0) {
+        h = subject.alloc(n);
+      } else {
+        if (check && !intact(s)) verifyErrors++;
+        const oldSize = blockSize[s]!;
+        h = subject.realloc(handles[s]!, -n);
+        // The kept prefix must still hold the old first byte and, when growing, the old last byte.
+        if (check && (subject.read(h, 0) !== tag[s] || (-n >= oldSize && subject.read(h, oldSize - 1) !== tag[s]))) verifyErrors++;
+      }
+      const size = n > 0 ? n : -n;
+      const value = (i * 31 + 17) & 255;
+      handles[s] = h;
+      blockSize[s] = size;
+      tag[s] = value;
+      subject.write(h, size, value);
+      if (!atPeakOnly) peakFootprint = Math.max(peakFootprint, subject.footprint());
+      else if (i === peakOp) peakFootprint = subject.footprint();
+    }
+  } finally {
+    subject.destroy();
+  }
+  return { peakFootprint, verifyErrors };
+}
+
+/** The median (mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

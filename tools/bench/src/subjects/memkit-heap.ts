@@ -1,0 +1,72 @@
+import type { AddressSpace } from "@memkit/core";
+import type { PageAllocator } from "@memkit/page-allocator";
+import { MEMKIT_FOOTPRINT_NOTE, createBacking, loadPageAllocator } from "./memkit-backing.js";
+import type { MemkitAllocator, OverPages } from "./memkit-backing.js";
+import { importExport } from "./subject.js";
+import type { Subject, SubjectFactory } from "./subject.js";
+
+/**
+ * `@memkit/heap-allocator` (TLSF over 64 KiB page spans), constructed as
+ * `new HeapAllocator(pages, {})`. Its own class rather than a shared memkit
+ * base class, so `this.heap.allocate` is a monomorphic call V8 inlines.
+ */
+class MemkitHeapSubject implements Subject {
+  private readonly pages: PageAllocator;
+  private readonly heap: MemkitAllocator;
+  private u8: Uint8Array;
+  private readonly unsubscribe: () => void;
+
+  constructor(space: AddressSpace, pages: PageAllocator, heap: MemkitAllocator) {
+    this.pages = pages;
+    this.heap = heap;
+    this.u8 = space.u8;
+    this.unsubscribe = space.onGrow(() => {
+      this.u8 = space.u8;
+    });
+  }
+
+  alloc(size: number): number {
+    return this.heap.allocate(size);
+  }
+
+  free(handle: number): void {
+    this.heap.deallocate(handle);
+  }
+
+  realloc(handle: number, size: number): number {
+    return this.heap.reallocate(handle, size);
+  }
+
+  write(handle: number, size: number, value: number): void {
+    const u8 = this.u8;
+    u8[handle] = value;
+    u8[handle + size - 1] = value;
+  }
+
+  read(handle: number, offset: number): number {
+    return this.u8[handle + offset]!;
+  }
+
+  footprint(): number {
+    return this.pages.stats().reservedBytes;
+  }
+
+  destroy(): void {
+    this.unsubscribe();
+    this.heap.destroy?.();
+    this.pages.destroy();
+  }
+}
+
+/** The heap-allocator subject, or SubjectUnavailableError until the package exports HeapAllocator. */
+export async function load(): Promise<SubjectFactory> {
+  const Pages = await loadPageAllocator();
+  const Heap = await importExport<OverPages<MemkitAllocator>>("@memkit/heap-allocator", "HeapAllocator", () => import("@memkit/heap-allocator"));
+  return {
+    footprintNote: MEMKIT_FOOTPRINT_NOTE,
+    create: () => {
+      const { space, pages } = createBacking(Pages, 65536);
+      return new MemkitHeapSubject(space, pages, new Heap(pages, {}));
+    },
+  };
+}

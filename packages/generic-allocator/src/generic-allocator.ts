@@ -31,7 +31,7 @@ export interface GenericAllocatorOptions {
   smallAlignMax?: number;
   /** Sizes from this up are whole page spans. @defaultValue 512 KiB (page rounding then wastes at most 12.5% with 64 KiB pages) */
   largeThreshold?: number;
-  /** Options of the slot tier. */
+  /** Options of the slot tier. @defaultValue slabs of max(16 KiB, page size) */
   slots?: SlotAllocatorOptions;
   /** Options of the heap tier. */
   heap?: HeapAllocatorOptions;
@@ -91,7 +91,9 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
     this.name = options.name ?? "generic";
     this.space = pages.space;
     this.pages = pages;
-    this.slots = new SlotAllocator(pages, { name: `${this.name}.slots`, ...options.slots });
+    // Slabs of 16 KiB (or one page, if larger): 36 size classes each holding a partly
+    // used slab cost 576 KiB instead of 2.3 MiB with 64 KiB slabs.
+    this.slots = new SlotAllocator(pages, { name: `${this.name}.slots`, slabBytes: Math.max(pages.pageSize, 16384), ...options.slots });
     this.heap = new HeapAllocator(pages, { name: `${this.name}.heap`, ...options.heap });
     this.largeOwnerId = pages.registerOwner(`${this.name}.large`);
     this.smallMax = options.smallMax ?? this.slots.maxSlotSize;

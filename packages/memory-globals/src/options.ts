@@ -9,7 +9,11 @@ export interface MemoryGlobalsOptions {
   maximumBytes?: number;
   /** Back the space with a SharedArrayBuffer (workers can attach). @defaultValue false */
   shared?: boolean;
-  /** Page size of the page allocator: a power of two from 4 KiB to 64 KiB. @defaultValue 65536 */
+  /**
+   * Page size of the page allocator: a power of two from 4 KiB to 64 KiB. The
+   * slot tier's slabs are max(16 KiB, page size), so 16 KiB pages keep the 36
+   * partly used slabs of a mixed workload small. @defaultValue 16384
+   */
   pageSize?: number;
   /** Size of the static bootstrap region (multiple of 8); default: what the page allocator's control block needs plus 16 KiB. */
   bootstrapBytes?: number;
@@ -63,7 +67,7 @@ export function resolveOptions(options: MemoryGlobalsOptions): ResolvedOptions {
     );
   }
   if (maximumBytes === 0) fail("maximumBytes", "at least 64 KiB", maximumBytes);
-  const pageSize = options.pageSize ?? 65536;
+  const pageSize = options.pageSize ?? 16384;
   if (typeof pageSize !== "number" || !Number.isInteger(pageSize) || pageSize < 4096 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
     fail("pageSize", "a power of two from 4096 to 65536", pageSize);
   }

@@ -7,7 +7,7 @@ import type { Subject, SubjectFactory } from "./subject.js";
 
 /**
  * `@memkit/generic-allocator` (small -> slots, medium -> heap, large -> pages; no tracing), constructed as
- * `new GenericAllocator(pages, {})`. Its own class rather than a shared memkit
+ * `new GenericAllocator(pages, {})` over 16 KiB pages (MemoryGlobals' default). Its own class rather than a shared memkit
  * base class, so `this.generic.allocate` is a monomorphic call V8 inlines.
  */
 class MemkitGenericSubject implements Subject {
@@ -65,7 +65,8 @@ export async function load(): Promise<SubjectFactory> {
   return {
     footprintNote: MEMKIT_FOOTPRINT_NOTE,
     create: () => {
-      const { space, pages } = createBacking(Pages, 65536);
+      // The engine's default configuration (MemoryGlobals): 16 KiB pages, so slot slabs are 16 KiB.
+      const { space, pages } = createBacking(Pages, 16384);
       return new MemkitGenericSubject(space, pages, new Generic(pages, {}));
     },
   };

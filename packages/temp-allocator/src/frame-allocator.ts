@@ -19,6 +19,7 @@ import {
   type StorageReporting,
 } from "@memkit/core";
 import { CHUNK_HEADER, C_BYTES, C_FREED_FRAME, C_FREED_TOP, C_MAGIC, C_NEXT, C_OWNER, C_TOP, ChunkPool, NO_FRAME } from "./chunk-pool.js";
+import { FREES, LIVE_BYTES, LIVE_COUNT, TEMP_COUNTERS, notePeak, resetPeak, tempStats } from "./temp-counters.js";
 import { resolveChunkSize, resolveName, type FrameAllocatorOptions } from "./options.js";
 import { PAD_WORD, nextAllocatorKey, stampHash } from "./stamp.js";
 import { buildStorageReport } from "./storage-report.js";
@@ -72,13 +73,9 @@ const A_COUNT = 4;
 const A_BYTES = 5;
 const A_STRIDE = 6;
 
-// Counters (Float64Array: no boxed doubles on the hot path).
-const LIVE_COUNT = 0;
-const LIVE_BYTES = 1;
-const PEAK_BYTES = 2;
-const FREES = 3;
-const FRAME_START_COUNT = 4;
-const FRAME_START_BYTES = 5;
+// Frame-start counters, after the shared ones (temp-counters.ts).
+const FRAME_START_COUNT = TEMP_COUNTERS;
+const FRAME_START_BYTES = TEMP_COUNTERS + 1;
 
 // What a pointer turned out to be.
 const LIVE = 0;
@@ -130,7 +127,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   readonly #whoAllocate: string;
   readonly #whoDeallocate: string;
   readonly #whoReallocate: string;
-  readonly #counters = new Float64Array(6);
+  readonly #counters = new Float64Array(TEMP_COUNTERS + 2);
   readonly #ring: Float64Array;
   #u32: Uint32Array;
   #u8: Uint8Array;
@@ -217,7 +214,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
       this.#pool.giveBack(u32[(first + C_NEXT) >>> 2]!, last);
       u32[(first + C_NEXT) >>> 2] = 0;
     }
-    this.#notePeak();
+    notePeak(this.#counters);
     c[FREES] = c[FREES]! + ring[o + A_COUNT]!;
     c[LIVE_COUNT] = c[LIVE_COUNT]! - ring[o + A_COUNT]!;
     c[LIVE_BYTES] = c[LIVE_BYTES]! - ring[o + A_BYTES]!;
@@ -302,7 +299,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
           u32[w + 1] = this.#frameTag ^ stampHash(ptr, newSize, this.#key);
           this.#top = newTop;
           const c = this.#counters;
-          if (newSize < size) this.#notePeak();
+          if (newSize < size) notePeak(this.#counters);
           c[LIVE_BYTES] = c[LIVE_BYTES]! + newSize - size;
           return ptr;
         }
@@ -337,27 +334,12 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
    * reclaimed by recycling.
    */
   stats(): AllocatorStats {
-    const c = this.#counters;
-    return {
-      liveBytes: c[LIVE_BYTES]!,
-      liveCount: c[LIVE_COUNT]!,
-      peakLiveBytes: Math.max(c[PEAK_BYTES]!, c[LIVE_BYTES]!),
-      // Every block allocated is either still live or was freed (popped, released or recycled).
-      allocCount: c[LIVE_COUNT]! + c[FREES]!,
-      freeCount: c[FREES]!,
-      reservedBytes: this.#pool.reservedBytes,
-    };
-  }
-
-  /** The peak is kept lazily: noted wherever liveBytes falls, so allocate does no compare. */
-  #notePeak(): void {
-    const c = this.#counters;
-    if (c[LIVE_BYTES]! > c[PEAK_BYTES]!) c[PEAK_BYTES] = c[LIVE_BYTES]!;
+    return tempStats(this.#counters, this.#pool.reservedBytes);
   }
 
   /** Forgets the peak: peakLiveBytes restarts from the current liveBytes. */
   resetPeak(): void {
-    this.#counters[PEAK_BYTES] = this.#counters[LIVE_BYTES]!;
+    resetPeak(this.#counters);
   }
 
   // ------------------------------------------------------------- frame checks
@@ -503,7 +485,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
     this.#pool.trim();
     this.#unsubscribe();
     this.#chunk = this.#top = this.#end = this.#topPtr = 0;
-    this.#notePeak();
+    notePeak(this.#counters);
     const c = this.#counters;
     c[FREES] = c[FREES]! + c[LIVE_COUNT]!;
     c[LIVE_COUNT] = c[LIVE_BYTES] = c[FRAME_START_COUNT] = c[FRAME_START_BYTES] = 0;

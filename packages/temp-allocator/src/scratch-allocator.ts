@@ -20,6 +20,7 @@ import {
   type StorageReporting,
 } from "@memkit/core";
 import { CHUNK_HEADER, C_BYTES, C_MAGIC, C_NEXT, C_OWNER, C_TOP, ChunkPool } from "./chunk-pool.js";
+import { FREES, LIVE_BYTES, LIVE_COUNT, TEMP_COUNTERS, notePeak, resetPeak, tempStats } from "./temp-counters.js";
 import { resolveChunkSize, resolveName, type ScratchAllocatorOptions } from "./options.js";
 import { PAD_WORD, nextAllocatorKey, stampHash } from "./stamp.js";
 import { buildStorageReport } from "./storage-report.js";
@@ -76,11 +77,6 @@ const M_LIVE_COUNT = 4;
 const M_LIVE_BYTES = 5;
 const M_STRIDE = 6;
 
-// Counters (Float64Array: no boxed doubles on the hot path).
-const LIVE_COUNT = 0;
-const LIVE_BYTES = 1;
-const PEAK_BYTES = 2;
-const FREES = 3;
 
 // What a pointer turned out to be.
 const LIVE = 0;
@@ -139,7 +135,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
   readonly #whoAllocate: string;
   readonly #whoDeallocate: string;
   readonly #whoReallocate: string;
-  readonly #counters = new Float64Array(4);
+  readonly #counters = new Float64Array(TEMP_COUNTERS);
   #u32: Uint32Array;
   #u8: Uint8Array;
   // Bump state: the next free byte and the end of the current chunk.
@@ -227,7 +223,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
           u32[w + 3] = blockCheck(ptr, newSize, u32[w + 1]!, u32[w + 2]!, this.#key);
           this.#top = ((ptr + newSize + 7) & -8) >>> 0;
           const c = this.#counters;
-          if (newSize < size) this.#notePeak();
+          if (newSize < size) notePeak(this.#counters);
           c[LIVE_BYTES] = c[LIVE_BYTES]! + newSize - size;
           return ptr;
         }
@@ -261,27 +257,12 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
    * freeCount counts blocks popped, released or reset.
    */
   stats(): AllocatorStats {
-    const c = this.#counters;
-    return {
-      liveBytes: c[LIVE_BYTES]!,
-      liveCount: c[LIVE_COUNT]!,
-      peakLiveBytes: Math.max(c[PEAK_BYTES]!, c[LIVE_BYTES]!),
-      // Every block allocated is either still live or was freed (popped, released or recycled).
-      allocCount: c[LIVE_COUNT]! + c[FREES]!,
-      freeCount: c[FREES]!,
-      reservedBytes: this.#pool.reservedBytes,
-    };
-  }
-
-  /** The peak is kept lazily: noted wherever liveBytes falls, so allocate does no compare. */
-  #notePeak(): void {
-    const c = this.#counters;
-    if (c[LIVE_BYTES]! > c[PEAK_BYTES]!) c[PEAK_BYTES] = c[LIVE_BYTES]!;
+    return tempStats(this.#counters, this.#pool.reservedBytes);
   }
 
   /** Forgets the peak: peakLiveBytes restarts from the current liveBytes. */
   resetPeak(): void {
-    this.#counters[PEAK_BYTES] = this.#counters[LIVE_BYTES]!;
+    resetPeak(this.#counters);
   }
 
   // -------------------------------------------------------------------- marks
@@ -337,7 +318,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
       this.#top = depth < 0 ? this.#bases[0]! + CHUNK_HEADER : marks[o + M_TOP]!;
     }
     this.#topPtr = marks[o + M_TOP_PTR]!;
-    this.#notePeak();
+    notePeak(this.#counters);
     const c = this.#counters;
     c[FREES] = c[FREES]! + c[LIVE_COUNT]! - marks[o + M_LIVE_COUNT]!;
     c[LIVE_COUNT] = marks[o + M_LIVE_COUNT]!;
@@ -362,7 +343,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
       if (this.#depth > 0) this.#unwindTo(0);
       this.#top = this.#bases[0]! + CHUNK_HEADER;
     }
-    this.#notePeak();
+    notePeak(this.#counters);
     const c = this.#counters;
     c[FREES] = c[FREES]! + c[LIVE_COUNT]!;
     c[LIVE_COUNT] = 0;
@@ -392,7 +373,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
     this.#depth = -1;
     this.#top = this.#end = this.#topPtr = this.#floorPtr = 0;
     this.#markCount = 0;
-    this.#notePeak();
+    notePeak(this.#counters);
     const c = this.#counters;
     c[FREES] = c[FREES]! + c[LIVE_COUNT]!;
     c[LIVE_COUNT] = c[LIVE_BYTES] = 0;
@@ -560,7 +541,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
       if (u32[pw + 3] !== blockCheck(prev, prevSize, u32[pw + 1]!, depth, this.#key) || depth > this.#depth) throw this.#headerCorrupt(prev);
       top = ((prev + prevSize + 7) & -8) >>> 0;
     }
-    this.#notePeak();
+    notePeak(this.#counters);
     const c = this.#counters;
     c[LIVE_COUNT]!--;
     c[LIVE_BYTES] = c[LIVE_BYTES]! - size;

@@ -53,19 +53,20 @@ const BLOCK_HEADER = 16;
 const BLOCK_ALIGN = 8;
 
 /*
- * Marks are plain numbers: mark = seq * 2^20 + index.
- *   index (20 bits): the mark's slot in the mark stack (up to 1,048,576 nested marks)
- *   seq   (33 bits): a sequence number shared by every ScratchAllocator in this
- *                    JS realm, so no two marks ever issued are equal
- * 33 + 20 = 53 bits: every mark is a safe integer. release(mark) is valid only
- * when slot `index` is below the current depth and still holds this exact
- * value, which refuses a mark released twice, a mark dropped by releasing an
- * earlier one or by reset(), and a mark from another ScratchAllocator.
- * (The sequence wraps after 2^33 marks; a stale mark would have to be exactly
- * 2^33 marks old and at the same depth to be mistaken for a live one.)
+ * Marks are plain numbers: mark = seq * 2^10 + index.
+ *   index (10 bits): the mark's slot in the mark stack (up to 1,024 nested marks)
+ *   seq   (20 bits): a sequence number shared by every ScratchAllocator in this
+ *                    JS realm, 1..2^20-1, so marks issued close together differ
+ * 20 + 10 = 30 bits: every mark is a small integer (a V8 Smi), so passing one
+ * around never allocates. release(mark) is valid only when slot `index` is
+ * below the current depth and still holds this exact value, which refuses a
+ * mark released twice, a mark dropped by releasing an earlier one or by
+ * reset(), and a mark from another ScratchAllocator. (The sequence wraps
+ * after about a million marks; a stale mark would have to be a multiple of
+ * that many marks old, at the same depth, to be mistaken for a live one.)
  */
-const MARK_INDEX_LIMIT = 1 << 20;
-const MARK_SEQ_LIMIT = 2 ** 33;
+const MARK_INDEX_LIMIT = 1 << 10;
+const MARK_SEQ_LIMIT = 1 << 20;
 let markSequence = 0;
 
 // Mark stack record (Float64Array, one stride per live mark).

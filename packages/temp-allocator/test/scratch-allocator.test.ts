@@ -495,3 +495,21 @@ describe("ScratchAllocator long seeded sequence", () => {
     scratch.check();
   });
 });
+
+describe("ScratchAllocator mark encoding", () => {
+  it("keeps every mark a small integer (below 2^30) however many are taken, and refuses the 1,025th nested mark", () => {
+    const scratch = new ScratchAllocator(makePages());
+    for (let i = 0; i < 3000; i++) {
+      const m = scratch.mark();
+      expect(m).toBeLessThan(2 ** 30);
+      expect(m).toBeGreaterThan(0);
+      scratch.release(m);
+    }
+    const held: ScratchMark[] = [];
+    for (let i = 0; i < 1024; i++) held.push(scratch.mark());
+    expect(() => scratch.mark()).toThrow(/1,024 marks are live at once/);
+    scratch.release(held[0]!);
+    expect(() => scratch.release(held[1]!)).toThrow(/not live here/);
+    scratch.destroy();
+  });
+});

@@ -134,6 +134,9 @@ export class CallStacks {
  * SpiderMonkey/JavaScriptCore's `f@file:1:2`, both normalised to
  * `f (file:1:2)`), drops the leading frames matching `internal`, keeps `depth`.
  */
+/** Frames of the JS runtime itself (Node's module loader, `node:internal/...`): noise in every stack, dropped wherever they stand. */
+const RUNTIME_FRAME = /(?:^|\()(?:node:|internal\/)/;
+
 export function parseFrames(raw: string, internal: RegExp, depth: number): string[] {
   const frames: string[] = [];
   let leading = true;
@@ -146,7 +149,7 @@ export function parseFrames(raw: string, internal: RegExp, depth: number): strin
       if (m === null) continue;
       frame = m[1] === "" ? m[2]! : `${m[1]!} (${m[2]!})`;
     }
-    if (leading && internal.test(frame)) continue;
+    if ((leading && internal.test(frame)) || RUNTIME_FRAME.test(frame)) continue;
     leading = false;
     frames.push(frame);
     if (frames.length >= depth) break;

@@ -86,3 +86,16 @@ describe("CallStacks", () => {
     expect(shallow.intern("")).toBe(0);
   });
 });
+
+describe("runtime frames", () => {
+  it("drops Node's own frames wherever they stand", () => {
+    const raw = [
+      "Error",
+      "    at loadLevel (/game/dist/level.js:10:5)",
+      "    at async ModuleLoader.import (node:internal/modules/esm/loader:606:24)",
+      "    at main (/game/dist/main.js:3:1)",
+      "    at asyncRunEntryPointWithESMLoader (node:internal/modules/run_main:117:5)",
+    ].join("\n");
+    expect(parseFrames(raw, MEMKIT_FRAME_PATTERN, 10)).toEqual(["loadLevel (/game/dist/level.js:10:5)", "main (/game/dist/main.js:3:1)"]);
+  });
+});

@@ -1,0 +1,123 @@
+import { parseArgs } from "node:util";
+import { formatCount } from "@memkit/core";
+import type { TracingLevel } from "@memkit/memory-globals";
+
+/** What the command line asked for. */
+export interface GameArgs {
+  frames: number;
+  /** Frames played before the measured play stage, while V8 compiles the hot loops. */
+  warmup: number;
+  entities: number;
+  tracing: TracingLevel;
+  debug: boolean;
+  /** Path of the JSON memory report to write, if any. */
+  report: string | undefined;
+  leak: boolean;
+  /** Which runs: the memkit game, the plain-JS baseline, or both side by side. */
+  mode: "memkit" | "baseline" | "compare";
+  seed: number;
+  quiet: boolean;
+  help: boolean;
+}
+
+/** Defaults: ten seconds of simulated play (600 frames at 60 per second) with 2,000 units. */
+export const DEFAULT_FRAMES = 600;
+export const DEFAULT_WARMUP = 600;
+export const DEFAULT_ENTITIES = 2000;
+export const DEFAULT_SEED = 1;
+/** Limits that keep a run inside what the sample's containers and a 1 GiB address space hold. */
+export const MAX_FRAMES = 1_000_000;
+export const MAX_ENTITIES = 200_000;
+
+/** The usage text (--help, and after a usage error). */
+export const USAGE = `Usage: memkit-game-loop [options]        (npm start -- [options] from the repository root)
+
+A headless sample game on memkit: six engine subsystems, each with its own
+memory scope, play a ${DEFAULT_FRAMES}-frame battle; the run prints what memory did.
+
+Options:
+  --frames N          frames in the play stage (default ${DEFAULT_FRAMES}: 10 simulated seconds)
+  --warmup N          frames played before play, not judged (default ${DEFAULT_WARMUP}): V8 compiles
+                      the hot loops then, and interpreted code makes garbage
+  --entities N        units on the field (default ${formatCount(DEFAULT_ENTITIES)})
+  --tracing LEVEL     off | counts | callstacks (default counts)
+  --debug             canaries, fill patterns and a quarantine around every scope;
+                      memory.check() after every stage
+  --report FILE       write the JSON memory report (memory.snapshot) for tools/memreport
+  --leak              leak the audio voice bank on purpose: shows the teardown assert (exit 1)
+  --baseline          run the same game on plain JS objects and arrays instead (no memkit)
+  --compare           run both and print them side by side, with the benchmark verdict
+  --seed N            random seed (default ${DEFAULT_SEED}); the same seed plays the same game
+  --quiet             no progress line and no tables: the summary only
+  -h, --help          this text
+
+Exit codes: 0 clean shutdown, 1 a leak or another failure, 2 bad usage.
+`;
+
+/** A bad command line: the message says what was wrong; the caller prints it with the usage. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** Parses the arguments after the program name. Throws UsageError for anything it cannot accept. */
+export function parseGameArgs(argv: readonly string[]): GameArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        frames: { type: "string" },
+        warmup: { type: "string" },
+        entities: { type: "string" },
+        tracing: { type: "string" },
+        debug: { type: "boolean" },
+        report: { type: "string" },
+        leak: { type: "boolean" },
+        baseline: { type: "boolean" },
+        compare: { type: "boolean" },
+        seed: { type: "string" },
+        quiet: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const tracing = values.tracing ?? "counts";
+  if (tracing !== "off" && tracing !== "counts" && tracing !== "callstacks") {
+    throw new UsageError(`--tracing must be off, counts or callstacks, not ${JSON.stringify(tracing)}.`);
+  }
+  if (values.baseline === true && values.compare === true) {
+    throw new UsageError("--baseline and --compare cannot be combined: --compare already runs the baseline (next to the memkit run).");
+  }
+  const mode = values.compare === true ? "compare" : values.baseline === true ? "baseline" : "memkit";
+  const leak = values.leak === true;
+  if (mode === "baseline" && leak) throw new UsageError("--leak needs the memkit run: the baseline has no scopes to leak from.");
+  if (mode === "baseline" && values.report !== undefined) throw new UsageError("--report needs the memkit run: the baseline has no memory report.");
+  if (leak && tracing === "off") throw new UsageError("--leak needs --tracing counts or callstacks: with tracing off the scopes record nothing, so no leak can be found.");
+  if (values.report === "") throw new UsageError("--report needs a file name.");
+  return {
+    frames: integerOption("--frames", values.frames, DEFAULT_FRAMES, 1, MAX_FRAMES),
+    warmup: integerOption("--warmup", values.warmup, DEFAULT_WARMUP, 0, MAX_FRAMES),
+    entities: integerOption("--entities", values.entities, DEFAULT_ENTITIES, 1, MAX_ENTITIES),
+    tracing,
+    debug: values.debug === true,
+    report: values.report,
+    leak,
+    mode,
+    seed: integerOption("--seed", values.seed, DEFAULT_SEED, 0, 0xffffffff),
+    quiet: values.quiet === true,
+    help: values.help === true,
+  };
+}
+
+function integerOption(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${flag} must be an integer from ${min} to ${formatCount(max)}, not ${JSON.stringify(text)}.`);
+  }
+  return value;
+}

@@ -1,0 +1,256 @@
+import { StructArray, defineStruct, type StructField } from "@memkit/containers";
+import type { TraceAllocator } from "@memkit/trace-allocator";
+import {
+  GRID_COLS,
+  KEEP_DISTANCE,
+  KIND_SPEED,
+  LOSE_SIGHT,
+  MAX_CANDIDATES,
+  MAX_EXTRA_WAYPOINTS,
+  SIGHT,
+  SIGHT_CELLS,
+  THINK_INTERVAL,
+  WAYPOINT_REACHED,
+  cellAt,
+  cellCenterX,
+  cellCenterY,
+} from "./config.js";
+import type { EngineViews } from "../engine-memory.js";
+import type { Engine } from "./engine.js";
+import { HEALTH, UNIT_WORDS, type Gameplay } from "./gameplay.js";
+import type { Level } from "./level.js";
+import { BODY_WORDS, TVX, TVY, X, Y, type Physics } from "./physics.js";
+import { fieldWord, strideWords } from "./record-words.js";
+
+const Brain = defineStruct({ think: "f64", target: "u32", path: "u32", pathLen: "u32", pathPos: "u32" });
+const BRAIN_WORDS = strideWords(Brain, 8);
+const THINK = fieldWord(Brain, "think", 8);
+
+/**
+ * Decisions: every unit thinks a few times a second (staggered), senses the
+ * nearest enemy through the spatial hash, and either engages it or walks a
+ * path planned along the level's flow field toward the enemy base. Every
+ * frame it turns its decision into a desired velocity for physics.
+ *
+ * Memory:
+ * - `brains` (scope `root/ai`): dense records parallel to the units.
+ * - a path block per unit (x, y f64 per waypoint), resized with
+ *   `reallocate` at every re-plan and freed on despawn: small-block churn.
+ * - sensing collects candidates into a per-frame list: one buffer of
+ *   frame memory per update, gone when its frame is recycled.
+ */
+export class Ai implements Disposable {
+  readonly mem: TraceAllocator;
+  readonly brains: StructArray<typeof Brain>;
+  readonly think: StructField<"f64">;
+  readonly target: StructField<"u32">;
+  readonly path: StructField<"u32">;
+  readonly pathLen: StructField<"u32">;
+  readonly pathPos: StructField<"u32">;
+  /** Sensing passes and path plans since the run started. */
+  senses = 0;
+  plans = 0;
+  readonly #engine: Engine;
+  readonly #level: Level;
+  readonly #physics: Physics;
+  readonly #gameplay: Gameplay;
+  readonly #views: EngineViews;
+
+  constructor(engine: Engine, level: Level, physics: Physics, gameplay: Gameplay) {
+    this.#engine = engine;
+    this.#level = level;
+    this.#physics = physics;
+    this.#gameplay = gameplay;
+    this.#views = engine.views;
+    this.mem = engine.scope("ai");
+    this.brains = new StructArray(this.mem, Brain, engine.containerOptions("brains", engine.config.entities));
+    this.think = this.brains.field("think");
+    this.target = this.brains.field("target");
+    this.path = this.brains.field("path");
+    this.pathLen = this.brains.field("pathLen");
+    this.pathPos = this.brains.field("pathPos");
+  }
+
+  /** Adds a brain for a new unit (its index matches the unit's). */
+  addBrain(think: number): void {
+    const i = this.brains.push();
+    this.think.set(i, think);
+  }
+
+  /** Frees the unit's path and swap-removes its brain. */
+  removeBrain(i: number): void {
+    const path = this.path.get(i);
+    if (path !== 0) this.mem.deallocate(path);
+    this.brains.swapRemove(i);
+  }
+
+  /**
+   * Thinks (when due) and steers every living unit. Every sensing pass of
+   * the frame collects its candidates in one buffer of frame memory.
+   */
+  update(dt: number): void {
+    const views = this.#views;
+    const candidates = this.#engine.memory.frame.allocate(MAX_CANDIDATES * 4) >>> 2;
+    const n = this.brains.length;
+    for (let i = 0; i < n; i++) {
+      // Read views and bases per unit: planning reallocates paths (which may grow the space).
+      const f64 = views.f64;
+      if (f64[(this.#gameplay.units.ptr >>> 3) + i * UNIT_WORDS + HEALTH]! <= 0) continue;
+      const t = (this.brains.ptr >>> 3) + i * BRAIN_WORDS + THINK;
+      let think = f64[t]! - dt;
+      if (think <= 0) {
+        think += THINK_INTERVAL;
+        this.#sense(i, candidates);
+      }
+      views.f64[(this.brains.ptr >>> 3) + i * BRAIN_WORDS + THINK] = think;
+      this.#steer(i);
+    }
+  }
+
+  /** Targets the nearest living enemy within sight; with none, plans a path once the current one is walked. */
+  #sense(i: number, candidates: number): void {
+    const physics = this.#physics;
+    const { grid, next, team } = physics;
+    const u32 = this.#views.u32;
+    const f64 = this.#views.f64;
+    const bodies = physics.bodies.ptr >>> 3;
+    const units = this.#gameplay.units.ptr >>> 3;
+    const side = team.get(i);
+    const xi = f64[bodies + i * BODY_WORDS + X]!;
+    const yi = f64[bodies + i * BODY_WORDS + Y]!;
+    const home = cellAt(xi | 0, yi | 0);
+    const cx = home % GRID_COLS;
+    const cy = (home - cx) / GRID_COLS;
+    let count = 0;
+    for (let dy = -SIGHT_CELLS; dy <= SIGHT_CELLS; dy++) {
+      const row = cy + dy;
+      if (row < 0 || row >= GRID_COLS) continue;
+      for (let dx = -SIGHT_CELLS; dx <= SIGHT_CELLS; dx++) {
+        const col = cx + dx;
+        if (col < 0 || col >= GRID_COLS) continue;
+        for (let j = grid.get(row * GRID_COLS + col, -1); j >= 0 && count < MAX_CANDIDATES; j = next.get(j)) {
+          if (team.get(j) !== side && f64[units + j * UNIT_WORDS + HEALTH]! > 0) u32[candidates + count++] = j;
+        }
+      }
+    }
+    let best = -1;
+    let bestD2 = SIGHT * SIGHT;
+    for (let c = 0; c < count; c++) {
+      const j = u32[candidates + c]!;
+      const ex = f64[bodies + j * BODY_WORDS + X]! - xi;
+      const ey = f64[bodies + j * BODY_WORDS + Y]! - yi;
+      const d2 = ex * ex + ey * ey;
+      if (d2 < bestD2) {
+        best = j;
+        bestD2 = d2;
+      }
+    }
+    this.senses++;
+    if (best >= 0) {
+      this.target.set(i, this.#gameplay.handle.get(best));
+      return;
+    }
+    this.target.set(i, 0);
+    if (this.pathPos.get(i) >= this.pathLen.get(i)) this.#plan(i, home);
+  }
+
+  /** Follows the flow field for 4..24 cells from `cell` and stores the cell centres as waypoints, resizing the path block. */
+  #plan(i: number, cell: number): void {
+    const rng = this.#engine.rng;
+    const level = this.#level;
+    const waypoints = 4 + rng.int(0, MAX_EXTRA_WAYPOINTS);
+    const path = this.mem.reallocate(this.path.get(i), waypoints * 16);
+    this.path.set(i, path);
+    const side = this.#physics.team.get(i);
+    // Read after reallocate: it may have grown the space.
+    const f64 = this.#views.f64;
+    const base = path >>> 3;
+    let at = cell;
+    let length = 0;
+    for (let k = 0; k < waypoints; k++) {
+      const n = level.nextCell(side, at);
+      if (n < 0) break;
+      at = n;
+      f64[base + length * 2] = cellCenterX(at);
+      f64[base + length * 2 + 1] = cellCenterY(at);
+      length++;
+    }
+    this.pathLen.set(i, length);
+    this.pathPos.set(i, 0);
+    this.plans++;
+  }
+
+  /** Sets the desired velocity: engage the target, else walk the path, else stand. */
+  #steer(i: number): void {
+    const physics = this.#physics;
+    const gameplay = this.#gameplay;
+    const f64 = this.#views.f64;
+    const o = (physics.bodies.ptr >>> 3) + i * BODY_WORDS;
+    const xi = f64[o + X]!;
+    const yi = f64[o + Y]!;
+    const speed = KIND_SPEED[gameplay.kind.get(i)]!;
+    const target = this.target.get(i);
+    if (target !== 0) {
+      if (gameplay.entities.isAlive(target)) {
+        const j = gameplay.dense.get(target);
+        if (f64[(gameplay.units.ptr >>> 3) + j * UNIT_WORDS + HEALTH]! > 0) {
+          const p = (physics.bodies.ptr >>> 3) + j * BODY_WORDS;
+          const ex = f64[p + X]! - xi;
+          const ey = f64[p + Y]! - yi;
+          const d2 = ex * ex + ey * ey;
+          if (d2 <= LOSE_SIGHT * LOSE_SIGHT) {
+            let s = 0;
+            if (d2 > 1e-9) {
+              const d = Math.sqrt(d2);
+              if (d > KEEP_DISTANCE) s = speed / d;
+              else if (d < KEEP_DISTANCE * 0.6) s = (-speed * 0.5) / d;
+            }
+            f64[o + TVX] = ex * s;
+            f64[o + TVY] = ey * s;
+            return;
+          }
+        }
+      }
+      this.target.set(i, 0);
+    }
+    let pos = this.pathPos.get(i);
+    const length = this.pathLen.get(i);
+    if (pos < length) {
+      const base = this.path.get(i) >>> 3;
+      let ex = f64[base + pos * 2]! - xi;
+      let ey = f64[base + pos * 2 + 1]! - yi;
+      if (ex * ex + ey * ey < WAYPOINT_REACHED * WAYPOINT_REACHED) {
+        pos++;
+        this.pathPos.set(i, pos);
+        if (pos < length) {
+          ex = f64[base + pos * 2]! - xi;
+          ey = f64[base + pos * 2 + 1]! - yi;
+        }
+      }
+      const d2 = ex * ex + ey * ey;
+      if (pos < length && d2 > 1e-9) {
+        const s = speed / Math.sqrt(d2);
+        f64[o + TVX] = ex * s;
+        f64[o + TVY] = ey * s;
+        return;
+      }
+    }
+    f64[o + TVX] = 0;
+    f64[o + TVY] = 0;
+  }
+
+  /** Frees every path and the brains. Idempotent. */
+  unload(): void {
+    if (this.brains.disposed) return;
+    for (let i = 0; i < this.brains.length; i++) {
+      const path = this.path.get(i);
+      if (path !== 0) this.mem.deallocate(path);
+    }
+    this.brains.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.unload();
+    this.mem.dispose();
+  }
+}

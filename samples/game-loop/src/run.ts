@@ -1,0 +1,112 @@
+import { writeFileSync } from "node:fs";
+import { formatCount } from "@memkit/core";
+import { USAGE, UsageError, parseGameArgs } from "./cli-args.js";
+import { runBaseline } from "./baseline-run.js";
+import type { DriveResult } from "./driver.js";
+import { runMemkit, type MemkitRun } from "./memkit-run.js";
+import { formatCompare, formatHeader, formatPlaySummary, formatStageTable, formatStageTimes } from "./output.js";
+import { GcObserver } from "./stats/gc-observer.js";
+import type { ProgressStream } from "./stats/progress.js";
+
+/** Where a run writes; tests pass their own. */
+export interface RunIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** True when stdout is a terminal: the progress line is then rewritten in place. */
+  readonly isTTY: boolean;
+  writeFile(path: string, text: string): void;
+}
+
+/** The process's streams and file system. */
+export const nodeIo: RunIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  get isTTY(): boolean {
+    return process.stdout.isTTY === true;
+  },
+  writeFile: (path, text) => writeFileSync(path, text),
+};
+
+/** Exit codes. */
+export const EXIT_OK = 0;
+/** A leak at shutdown, or the run failed. */
+export const EXIT_FAILURE = 1;
+/** Bad command line. */
+export const EXIT_USAGE = 2;
+
+/**
+ * Runs the sample game with `argv` (the arguments after the program name)
+ * and returns the exit code: 0 after a clean shutdown, 1 when shutdown found
+ * a leak (its LeakError is printed) or the run failed, 2 for a bad command line.
+ */
+export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<number> {
+  let args;
+  try {
+    args = parseGameArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr(`memkit-game-loop: ${err.message}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (args.help) {
+    io.stdout(USAGE);
+    return EXIT_OK;
+  }
+  io.stdout(`${formatHeader(args)}\n`);
+  const progress: ProgressStream | undefined = args.quiet ? undefined : { write: (text) => io.stdout(text), isTTY: io.isTTY };
+  using gc = new GcObserver();
+  let memkit: MemkitRun | undefined;
+  let baseline: DriveResult | undefined;
+  try {
+    if (args.mode !== "baseline") memkit = await runMemkit(args, gc, progress);
+    if (args.mode !== "memkit") baseline = await runBaseline(args, gc, progress);
+  } catch (err) {
+    io.stderr(`memkit-game-loop: the run failed:\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT_FAILURE;
+  }
+
+  if (memkit !== undefined) {
+    if (!args.quiet) {
+      const play = memkit.memoryStages.find((s) => s.name === "play");
+      io.stdout(
+        `\nMemory by stage and scope (peak: most bytes live at once during the stage; allocs: allocations made during it; ` +
+          `left: still live after unload)\n${formatStageTable(memkit)}\n`,
+      );
+      if (args.tracing === "off") io.stdout(`(tracing off: scopes count nothing, so the table is empty and leaks go unseen)\n`);
+      io.stdout(`\nScope tree at the end of play (frame ${formatCount(play?.endFrame ?? 0)}):\n${memkit.treeAtPlayEnd}\n`);
+    }
+    io.stdout(`\n${formatPlaySummary("memkit", memkit)}\n`);
+    if (!args.quiet) io.stdout(`${formatStageTimes(memkit)}\n`);
+  }
+  if (baseline !== undefined) {
+    io.stdout(`\n${formatPlaySummary("baseline (plain JS)", baseline)}\n`);
+    if (!args.quiet) io.stdout(`${formatStageTimes(baseline)}\n`);
+  }
+  if (memkit !== undefined && baseline !== undefined) io.stdout(`\n${formatCompare(memkit, baseline).text}\n`);
+
+  let code = EXIT_OK;
+  if (memkit?.report !== undefined && args.report !== undefined) {
+    try {
+      io.writeFile(args.report, `${JSON.stringify(memkit.report)}\n`);
+      io.stdout(`\nMemory report written to ${args.report}; render it with: memreport --html memory.html ${args.report}\n`);
+    } catch (err) {
+      io.stderr(`memkit-game-loop: cannot write the report to ${args.report}: ${err instanceof Error ? err.message : String(err)}\n`);
+      code = EXIT_FAILURE;
+    }
+  }
+  if (memkit !== undefined) {
+    if (memkit.leak !== undefined) {
+      io.stderr(`\nShutdown found memory still held:\n${memkit.leak.name} [${memkit.leak.code}]: ${memkit.leak.message}\n`);
+      return EXIT_FAILURE;
+    }
+    if (args.debug) {
+      io.stdout(`\nmemory.check() passed after each of the ${memkit.checks} stages: canaries, quarantine, heap and page invariants, scope tables, frame arenas.\n`);
+    }
+    io.stdout(
+      args.tracing === "off"
+        ? `\nShutdown: done (tracing off: the scopes kept no records, so a leak would go unseen).\n`
+        : `\nShutdown: clean. Every scope returned its memory.\n`,
+    );
+  }
+  return code;
+}

@@ -1,0 +1,59 @@
+import { describe, expect, test } from "vitest";
+import { DEFAULT_ENTITIES, DEFAULT_FRAMES, DEFAULT_SEED, UsageError, parseGameArgs } from "../src/index.js";
+
+describe("parseGameArgs", () => {
+  test("defaults", () => {
+    const args = parseGameArgs([]);
+    expect(args).toMatchObject({
+      frames: DEFAULT_FRAMES,
+      entities: DEFAULT_ENTITIES,
+      tracing: "counts",
+      debug: false,
+      report: undefined,
+      leak: false,
+      mode: "memkit",
+      seed: DEFAULT_SEED,
+      quiet: false,
+      help: false,
+    });
+    expect(DEFAULT_FRAMES).toBe(600);
+  });
+
+  test("every flag, in both --flag value and --flag=value forms", () => {
+    const args = parseGameArgs(["--frames=120", "--entities", "50", "--tracing", "callstacks", "--debug", "--report", "r.json", "--leak", "--seed=7", "--quiet", "--warmup", "0"]);
+    expect(args).toMatchObject({ frames: 120, entities: 50, tracing: "callstacks", debug: true, report: "r.json", leak: true, seed: 7, quiet: true, warmup: 0 });
+    expect(parseGameArgs(["--baseline"]).mode).toBe("baseline");
+    expect(parseGameArgs(["--compare"]).mode).toBe("compare");
+    expect(parseGameArgs(["-h"]).help).toBe(true);
+    expect(parseGameArgs(["--tracing", "off"]).tracing).toBe("off");
+  });
+
+  test.each([
+    [["--frames"], /--frames/],
+    [["--frames", "0"], /--frames must be an integer from 1/],
+    [["--frames", "1.5"], /--frames must be an integer/],
+    [["--frames", "ten"], /"ten"/],
+    [["--frames=-3"], /--frames must be an integer/],
+    [["--entities", "0"], /--entities must be an integer from 1/],
+    [["--entities", "1000000"], /--entities must be an integer from 1 to 200,000/],
+    [["--seed", "4294967296"], /--seed/],
+    [["--tracing", "verbose"], /--tracing must be off, counts or callstacks, not "verbose"/],
+    [["--frobnicate"], /frobnicate/],
+    [["extra"], /extra/],
+    [["--baseline", "--compare"], /cannot be combined/],
+    [["--baseline", "--leak"], /--leak needs the memkit run/],
+    [["--baseline", "--report", "r.json"], /--report needs the memkit run/],
+    [["--leak", "--tracing", "off"], /--leak needs --tracing counts or callstacks/],
+    [["--report="], /--report needs a file name/],
+    [["--debug=yes"], /debug/],
+  ])("rejects %j", (argv, message) => {
+    let error: unknown;
+    try {
+      parseGameArgs(argv);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toMatch(message);
+  });
+});

@@ -8,6 +8,7 @@ import { debugWrap } from "@memkit/debug-allocators";
 import { BootstrapHeap } from "./bootstrap-heap.js";
 import { NULL_GUARD_BYTES, resolveOptions, type MemoryGlobalsOptions, type ResolvedOptions } from "./options.js";
 import { StageRecorder } from "./stages.js";
+import { TaggedPages } from "./tagged-pages.js";
 import { buildSnapshot } from "./snapshot.js";
 import type { MemoryReport, StageReport } from "./memory-report.js";
 
@@ -77,8 +78,8 @@ export class MemoryGlobals {
     }
     this.#root = new TraceAllocator(backing, { name: "root", tracing: options.tracing, sampleEvery: options.sampleEvery });
     this.#debug?.setOriginSource(this.#root);
-    this.#scratch = new ScratchAllocator(this.#pages, { name: "scratch" });
-    this.#frame = new FrameAllocator(this.#pages, { name: "frame", arenas: options.frameArenas, debug: options.debug });
+    this.#scratch = new ScratchAllocator(new TaggedPages(this.#pages, "scratch"), { name: "scratch" });
+    this.#frame = new FrameAllocator(new TaggedPages(this.#pages, "frame"), { name: "frame", arenas: options.frameArenas, debug: options.debug });
     this.#stages = new StageRecorder();
   }
 

@@ -102,6 +102,8 @@ describe("MemoryGlobals, complete", () => {
     const ai = memory.scope("ai");
     memory.beginStage("play");
     const blocks = [ai.allocate(100), ai.allocate(5000), ai.allocate(800 * 1024)];
+    memory.frame.allocate(256);
+    memory.scratch.allocate(256);
     memory.endStage();
     const report = memory.snapshot("test");
     expect(report.schema).toBe(MEMORY_REPORT_SCHEMA);
@@ -113,7 +115,7 @@ describe("MemoryGlobals, complete", () => {
     expect(report.allocators.map((a) => a.name)).toContain("generic");
     const map = report.memoryMap;
     expect(map.spans.length).toBeGreaterThan(0);
-    expect(Object.values(map.owners)).toEqual(expect.arrayContaining(["generic.slots", "generic.heap", "generic.large"]));
+    expect(Object.values(map.owners)).toEqual(expect.arrayContaining(["generic.slots", "generic.heap", "generic.large", "frame", "scratch"]));
     expect(map.pageUse.some((u) => u > 0)).toBe(true);
     expect(map.scopePaths).toContain("root/ai");
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);

@@ -1,0 +1,52 @@
+import type { AddressSpace, Allocator, AllocatorStats, Ptr } from "@memkit/core";
+import type { PageAllocator } from "@memkit/page-allocator";
+
+/**
+ * The page allocator as seen by one lessee that does not tag its own spans
+ * (the temp allocators): every span it gets is tagged with the lessee's owner
+ * id, so memory maps can say whose pages they are. Cold path: temp allocators
+ * lease chunks rarely and reuse them.
+ */
+export class TaggedPages implements Allocator {
+  readonly name: string;
+  readonly space: AddressSpace;
+  /** Owner id of the spans (from `pages.registerOwner`). */
+  readonly ownerId: number;
+  readonly #pages: PageAllocator;
+
+  constructor(pages: PageAllocator, owner: string) {
+    this.#pages = pages;
+    this.name = `${pages.name}(${owner})`;
+    this.space = pages.space;
+    this.ownerId = pages.registerOwner(owner);
+  }
+
+  allocate(size: number, align?: number): Ptr {
+    const span = this.#pages.allocate(size, align);
+    this.#pages.setTag(span, this.ownerId);
+    return span;
+  }
+
+  deallocate(ptr: Ptr): void {
+    this.#pages.deallocate(ptr);
+  }
+
+  reallocate(ptr: Ptr, newSize: number, align?: number): Ptr {
+    const span = this.#pages.reallocate(ptr, newSize, align);
+    this.#pages.setTag(span, this.ownerId);
+    return span;
+  }
+
+  allocatedSize(ptr: Ptr): number {
+    return this.#pages.allocatedSize(ptr);
+  }
+
+  owns(ptr: Ptr): boolean {
+    return this.#pages.owns(ptr) && this.#pages.tagOf(ptr) >>> 24 === this.ownerId;
+  }
+
+  /** The whole page allocator's stats (spans are not counted per lessee). */
+  stats(): AllocatorStats {
+    return this.#pages.stats();
+  }
+}

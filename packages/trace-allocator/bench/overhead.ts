@@ -69,6 +69,7 @@ for (const [label, make] of await backings()) {
     ['trace "off"', () => new TraceAllocator(make(), { tracing: "off" }), STEPS],
     ['trace "counts" (root)', () => new TraceAllocator(make()), STEPS],
     ['trace "counts" (depth 3: root/a/b/c)', () => new TraceAllocator(make()).child("a").child("b").child("c"), STEPS],
+    ['trace "callstacks", sampleEvery 16', () => new TraceAllocator(make(), { tracing: "callstacks", sampleEvery: 16 }), STEPS / 8],
     ['trace "callstacks", sampleEvery 64', () => new TraceAllocator(make(), { tracing: "callstacks", sampleEvery: 64 }), STEPS / 4],
     ['trace "callstacks", every allocation', () => new TraceAllocator(make(), { tracing: "callstacks" }), STEPS / 40],
   ];
@@ -85,6 +86,8 @@ for (const [label, make] of await backings()) {
     const ns = best(times);
     if (name === "bare") bare = ns;
     const gcs = `${gcEvents} GC${gcEvents === 1 ? "" : "s"} in ${ROUNDS} x ${steps.toLocaleString("en")} pairs`;
-    console.log(`  ${name.padEnd(40)} ${ns.toFixed(0).padStart(7)} ns   ${(ns / bare).toFixed(2)}x bare   ${gcs}`);
+    // One allocation per pair: allocations per second through this subject.
+    const rate = `${(1e3 / ns).toFixed(2)} M allocs/s`;
+    console.log(`  ${name.padEnd(40)} ${ns.toFixed(0).padStart(7)} ns   ${(ns / bare).toFixed(2)}x bare   ${rate.padStart(16)}   ${gcs}`);
   }
 }

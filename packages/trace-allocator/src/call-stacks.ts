@@ -33,13 +33,19 @@ interface V8ErrorConstructor {
 const V8Error = Error as unknown as V8ErrorConstructor;
 const keepCallSites = (_error: Error, sites: CallSiteLike[]): CallSiteLike[] => sites;
 
+/** Small ids for the script URLs seen in call sites, so a key can hash numbers instead of long strings. */
+const fileIds = new Map<string, number>();
+
 /**
- * The current stack as a key (file:line:column per frame) built from V8's
- * structured call sites, without formatting: formatting is the expensive part
- * (and far more so when a source-map hook is installed, as under test runners
- * or `node --enable-source-maps`). Undefined where the V8 API is missing.
+ * The current stack as a numeric key: a 53-bit hash of (file, line, column)
+ * per frame, from V8's structured call sites, without formatting or building
+ * strings: formatting is the expensive part (far more so with a source-map
+ * hook installed, as under test runners or `node --enable-source-maps`), and
+ * a long string key costs a concatenation and a hash per capture. Two 32-bit
+ * hashes make a collision between two call paths of one program negligible.
+ * Undefined where the V8 API is missing.
  */
-function callSiteKey(): string | undefined {
+function callSiteKey(): number | undefined {
   if (typeof V8Error.captureStackTrace !== "function") return undefined;
   const saved = V8Error.prepareStackTrace;
   const holder: { stack?: unknown } = {};
@@ -48,11 +54,20 @@ function callSiteKey(): string | undefined {
     V8Error.captureStackTrace(holder);
     const sites = holder.stack;
     if (!Array.isArray(sites)) return undefined;
-    let key = "";
+    let h1 = 0x811c9dc5 | 0;
+    let h2 = 0x2545f491 | 0;
     for (const site of sites as CallSiteLike[]) {
-      key += `${site.getFileName() ?? site.getFunctionName() ?? "?"}:${site.getLineNumber() ?? 0}:${site.getColumnNumber() ?? 0}\n`;
+      const file = site.getFileName() ?? site.getFunctionName() ?? "?";
+      let id = fileIds.get(file);
+      if (id === undefined) {
+        id = fileIds.size + 1;
+        fileIds.set(file, id);
+      }
+      const v = ((site.getLineNumber() ?? 0) << 12) ^ (site.getColumnNumber() ?? 0) ^ (id << 22);
+      h1 = Math.imul(h1 ^ v, 0x01000193);
+      h2 = Math.imul((h2 + v) | 0, 0x5bd1e995) ^ (h2 >>> 13);
     }
-    return key;
+    return (h1 >>> 0) * 0x20_0000 + ((h2 >>> 0) & 0x1f_ffff);
   } catch {
     return undefined;
   } finally {
@@ -69,7 +84,7 @@ export class CallStacks {
   /** Interned stacks by id (index 0 is the empty "no stack"): frames, innermost first, joined by newlines. */
   private readonly stacks: string[] = [""];
   private readonly ids = new Map<string, number>();
-  private keyIds = new Map<string, number>();
+  private keyIds = new Map<number | string, number>();
 
   constructor(
     /** Frames kept per stack. */

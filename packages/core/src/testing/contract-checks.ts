@@ -42,6 +42,7 @@ export interface ContractOptions {
 /** Options with their defaults filled in. */
 export type ResolvedContractOptions = Required<Omit<ContractOptions, "skip">>;
 
+/** Fills in the defaults of {@link ContractOptions}. */
 export function resolveOptions(options: ContractOptions = {}): ResolvedContractOptions {
   return {
     maxAlign: options.maxAlign ?? 4096,

@@ -233,7 +233,10 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
    * allocate() and deallocate() are written out in full, with the layout's
    * constants as literals (named in comments, defined in layout.ts): one
    * function each, no calls on the common path and no module-variable loads,
-   * whatever the inliner decides at the call site.
+   * whatever the inliner decides at the call site. Measured in plain Node
+   * (built ESM, CPU time, best of 12 interleaved rounds): folding them back
+   * onto take/count/release makes a 32-byte free+allocate pair 38 -> 53 ns
+   * and a mixed-size pair 143-149 -> 162-167 ns, so the copies stay.
    *   4 BLOCK_HEADER   24 MIN_BLOCK   -8 SIZE_MASK   1 FREE   2 PREV_FREE
    *   control words: 2 FL map, 11 liveBytes, 12 peak, 18 SL maps, 42 heads
    *   span words: 4 area, 8 bitmap;  free block words: +0 prev, +1 next, +2 bias

@@ -8,8 +8,10 @@
  * allocates a new size in its place. Sizes are generated up front. Each
  * subject runs several timed rounds after a warm-up.
  */
+import { execFileSync } from "node:child_process";
 import { PerformanceObserver } from "node:perf_hooks";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { AddressSpace, SeededRandom, type Allocator } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { TraceAllocator } from "../src/index.js";
@@ -63,8 +65,10 @@ async function backings(): Promise<[string, Backing][]> {
   return list;
 }
 
-for (const [label, make] of await backings()) {
-  const subjects: [string, () => Allocator, number][] = [
+type Subject = [name: string, build: () => Allocator, steps: number];
+
+function subjectsOver(make: Backing): Subject[] {
+  return [
     ["bare", make, STEPS],
     ['trace "off"', () => new TraceAllocator(make(), { tracing: "off" }), STEPS],
     ['trace "counts" (root)', () => new TraceAllocator(make()), STEPS],
@@ -73,21 +77,51 @@ for (const [label, make] of await backings()) {
     ['trace "callstacks", sampleEvery 64', () => new TraceAllocator(make(), { tracing: "callstacks", sampleEvery: 64 }), STEPS / 4],
     ['trace "callstacks", every allocation', () => new TraceAllocator(make(), { tracing: "callstacks" }), STEPS / 40],
   ];
-  console.log(`\n${label}: ns per deallocate+allocate pair (CPU time, best of ${ROUNDS}), ${LIVE} live blocks of 16..512 B`);
-  let bare = 0;
-  for (const [name, build, steps] of subjects) {
-    const a = build();
-    run(a, steps); // warm-up
-    await new Promise((resolve) => setTimeout(resolve, 10)); // let pending GC entries arrive
-    gcEvents = 0;
-    const times: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) times.push(run(a, steps));
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    const ns = best(times);
-    if (name === "bare") bare = ns;
-    const gcs = `${gcEvents} GC${gcEvents === 1 ? "" : "s"} in ${ROUNDS} x ${steps.toLocaleString("en")} pairs`;
-    // One allocation per pair: allocations per second through this subject.
-    const rate = `${(1e3 / ns).toFixed(2)} M allocs/s`;
-    console.log(`  ${name.padEnd(40)} ${ns.toFixed(0).padStart(7)} ns   ${(ns / bare).toFixed(2)}x bare   ${rate.padStart(16)}   ${gcs}`);
+}
+
+/** Child mode: time one subject and print `{ ns, gcs }` as JSON. */
+async function measure([, build, steps]: Subject): Promise<void> {
+  const a = build();
+  run(a, steps); // warm-up
+  // Start the timed rounds with an empty young generation, so a GC counted is one the rounds caused.
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 10)); // let pending GC entries arrive
+  gcEvents = 0;
+  const times: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) times.push(run(a, steps));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  console.log(JSON.stringify({ ns: best(times), gcs: gcEvents }));
+}
+
+/*
+ * Every subject runs in a process of its own. V8 keeps one set of type
+ * feedback per function, shared by every instance of a class: measured in one
+ * process, "counts" ran ~25% slower after "off" had run (TraceAllocator's
+ * methods had compiled both levels' paths), and the timed loop's calls turned
+ * polymorphic. An engine's scopes run at one level, so each subject gets a
+ * fresh process, as it would in the engine.
+ */
+const backingList = await backings();
+const child = process.argv.indexOf("--subject");
+if (child >= 0) {
+  const [b, s] = process.argv[child + 1]!.split(":").map(Number);
+  await measure(subjectsOver(backingList[b!]![1])[s!]!);
+} else {
+  // BENCH_ONLY=counts (a substring of the subject names) runs bare and the matching subjects only, e.g. to profile them.
+  const only = process.env.BENCH_ONLY;
+  const script = fileURLToPath(import.meta.url);
+  for (const [b, [label, make]] of backingList.entries()) {
+    console.log(`\n${label}: ns per deallocate+allocate pair (CPU time, best of ${ROUNDS}, one process per subject), ${LIVE} live blocks of 16..512 B`);
+    let bare = 0;
+    for (const [s, [name, , steps]] of subjectsOver(make).entries()) {
+      if (only !== undefined && name !== "bare" && !name.includes(only)) continue;
+      const out = execFileSync(process.execPath, ["--expose-gc", script, "--subject", `${b}:${s}`], { encoding: "utf8" });
+      const { ns, gcs } = JSON.parse(out.trim().split("\n").pop()!) as { ns: number; gcs: number };
+      if (name === "bare") bare = ns;
+      const gcText = `${gcs} GC${gcs === 1 ? "" : "s"} in ${ROUNDS} x ${steps.toLocaleString("en")} pairs`;
+      // One allocation per pair: allocations per second through this subject.
+      const rate = `${(1e3 / ns).toFixed(2)} M allocs/s`;
+      console.log(`  ${name.padEnd(40)} ${ns.toFixed(0).padStart(7)} ns   ${(ns / bare).toFixed(2)}x bare   ${rate.padStart(16)}   ${gcText}`);
+    }
   }
 }

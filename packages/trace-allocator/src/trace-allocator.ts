@@ -363,7 +363,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     const h = headerFor(align);
     if (size > MAX_SIZE - h) throw this.#tooLarge(size, align);
     if (this.#budgeted) this.#checkBudgets(size);
-    const site = this.#level === CALLSTACKS ? this.#nextSite() : 0;
+    const site = this.#level === CALLSTACKS ? this.#nextSite(ALLOCATE) : 0;
     const reg = this.#reg;
     const records = reg.records;
     records.reserve();
@@ -458,7 +458,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
       this.#checkBudgets(newSize - oldSize);
       i = records.find(ptr, reg.i32); // a budget-warning hook may have allocated or freed
     }
-    const site = this.#level === CALLSTACKS ? this.#nextSite() : 0;
+    const site = this.#level === CALLSTACKS ? this.#nextSite(REALLOCATE) : 0;
     const word = records.data[(i << 2) + R_WORD]!;
     const h = headerOf(word);
     const backing = this.#backingOf(ptr, word);
@@ -887,11 +887,12 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
 
   // ------------------------------------------------------------- internals
 
-  #nextSite(): number {
+  /** The site of this allocation; `entry` is the public method the caller called (its frame and those above are skipped). */
+  #nextSite(entry: (...args: never[]) => unknown): number {
     if (--this.#countdown > 0) return this.#defaultSite === 0 ? this.#openDefaultSite() : this.#defaultSite;
     this.#countdown = this.#sampleEvery;
     const reg = this.#reg;
-    const stack = reg.stacks.capture();
+    const stack = reg.stacks.capture(entry);
     let id = this.#sites.get(stack);
     if (id === undefined) {
       id = reg.openSite(this.#row, this.path, stack).id;
@@ -982,6 +983,12 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     );
   }
 }
+
+/* eslint-disable @typescript-eslint/unbound-method -- identities for Error.captureStackTrace, never called */
+/** Entry points a call-stack capture starts below (see CallStacks.capture). */
+const ALLOCATE = TraceAllocator.prototype.allocate;
+const REALLOCATE = TraceAllocator.prototype.reallocate;
+/* eslint-enable @typescript-eslint/unbound-method */
 
 function safeOwns(allocator: Allocator, ptr: Ptr): boolean {
   try {

@@ -79,6 +79,31 @@ describe("CallStacks", () => {
     expect(stacks.size).toBe(3);
   });
 
+  it("keys by the frames below `above`, and takes the whole stack when `above` is not on it", () => {
+    const keyed = new CallStacks(12, MEMKIT_FRAME_PATTERN);
+    function entry(): number {
+      return keyed.capture(entry);
+    }
+    function callerOne(): number {
+      return entry();
+    }
+    function callerTwo(): number {
+      return entry();
+    }
+    const ids = new Set<number>();
+    for (let i = 0; i < 100; i++) ids.add(callerOne()); // the same call path, the same id
+    expect(ids.size).toBe(1);
+    const [one] = [...ids];
+    expect(callerTwo()).not.toBe(one);
+    expect(keyed.get(one)!.split("\n")[0]).toMatch(/^entry /);
+    function notOnStack(): number {
+      return 0;
+    }
+    const whole = keyed.capture(notOnStack);
+    expect(whole).not.toBe(0);
+    expect(keyed.get(whole)!.split("\n").length).toBeGreaterThan(1);
+  });
+
   it("keeps `depth` frames and maps id 0 to no stack", () => {
     const shallow = new CallStacks(2, MEMKIT_FRAME_PATTERN);
     expect(shallow.get(shallow.capture())!.split("\n")).toHaveLength(2);

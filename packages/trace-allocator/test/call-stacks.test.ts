@@ -95,7 +95,7 @@ describe("CallStacks", () => {
     expect(ids.size).toBe(1);
     const [one] = [...ids];
     expect(callerTwo()).not.toBe(one);
-    expect(keyed.get(one)!.split("\n")[0]).toMatch(/^entry /);
+    expect(keyed.get(one!)!.split("\n")[0]).toMatch(/^entry /);
     function notOnStack(): number {
       return 0;
     }

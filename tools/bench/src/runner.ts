@@ -215,7 +215,7 @@ export async function runSubject(factory: SubjectFactory, workload: Workload, ca
  */
 function measurePass(factory: SubjectFactory, sizing: SubjectSizing, workload: Workload, count: number, peakOp: number): { peakFootprint: number; verifyErrors: number } {
   const { slots, sizes, slotCount } = workload.ops;
-  const subject = factory.create(sizing);
+  const subject = factory.createForMeasuring?.(sizing) ?? factory.create(sizing);
   const handles = new Int32Array(slotCount);
   const blockSize = new Int32Array(slotCount);
   const tag = new Uint8Array(slotCount);

@@ -42,10 +42,22 @@ export interface SubjectSizing {
   maxSize: number;
 }
 
+/**
+ * Linear memory every linear-memory subject reserves up front, and the most it
+ * may grow to. No workload needs more than the reserve, so no run grows a
+ * memory: the first detached buffer in a process (a wasm memory grows by
+ * detaching its old buffer) makes V8 check for detachment on every
+ * typed-array access of every subject from then on.
+ */
+export const RESERVED_BYTES = 256 << 20;
+export const MAXIMUM_BYTES = 1 << 30;
+
 /** Makes a fresh subject per run, so no run inherits another's fragmentation. */
 export interface SubjectFactory {
   /** A fresh, empty subject. */
   create(sizing: SubjectSizing): Subject;
+  /** A fresh subject for the untimed measuring pass, when it keeps books the timed one should not (default: create). */
+  createForMeasuring?(sizing: SubjectSizing): Subject;
   /** How {@link Subject.footprint} is measured, shown under the table. */
   readonly footprintNote: string;
   /** True when footprint() is expensive and sampled only at the live peak. */

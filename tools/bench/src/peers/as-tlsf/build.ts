@@ -6,8 +6,12 @@ import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The compiler flags the issue specifies for the peer. */
-export const AS_TLSF_FLAGS: readonly string[] = ["-O3", "--runtime", "incremental", "--noAssert"];
+/**
+ * The compiler flags the issue specifies for the peer, plus --importMemory:
+ * the bench hands the module a memory reserved up front (see RESERVED_BYTES),
+ * as it does for memkit, so no memory grows while anything is timed.
+ */
+export const AS_TLSF_FLAGS: readonly string[] = ["-O3", "--runtime", "incremental", "--noAssert", "--importMemory"];
 
 // src/peers/as-tlsf/build.ts and dist/peers/as-tlsf/build.js sit at the same depth.
 const packageRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -40,10 +44,10 @@ export async function buildAsTlsf(): Promise<string> {
   return AS_TLSF_WASM;
 }
 
-/** The wasm bytes, building them first when missing or older than the source. */
+/** The wasm bytes, building them first when missing or older than the source or this script (which holds the flags). */
 export async function ensureAsTlsfWasm(): Promise<Uint8Array<ArrayBuffer>> {
-  const [src, out] = await Promise.all([stat(AS_TLSF_SOURCE), stat(AS_TLSF_WASM).catch(() => undefined)]);
-  if (!out || out.mtimeMs < src.mtimeMs) await buildAsTlsf();
+  const [src, script, out] = await Promise.all([stat(AS_TLSF_SOURCE), stat(fileURLToPath(import.meta.url)), stat(AS_TLSF_WASM).catch(() => undefined)]);
+  if (!out || out.mtimeMs < Math.max(src.mtimeMs, script.mtimeMs)) await buildAsTlsf();
   return readFile(AS_TLSF_WASM);
 }
 

@@ -1,9 +1,9 @@
 // AssemblyScript, not TypeScript: compiled to wasm by ../build.ts with asc
-// (-O3 --runtime incremental --noAssert). It exposes AssemblyScript's own
-// TLSF heap (std/assembly/rt/tlsf.ts, what `heap.alloc` calls under the
-// incremental runtime) so the benchmark can call it from JS like any other
-// allocator. The memory is the module's own, exported as "memory"; TLSF grows
-// it (doubling) when no free block fits.
+// (-O3 --runtime incremental --noAssert --importMemory). It exposes
+// AssemblyScript's own TLSF heap (std/assembly/rt/tlsf.ts, what `heap.alloc`
+// calls under the incremental runtime) so the benchmark can call it from JS
+// like any other allocator. The memory is imported (env.memory), reserved up
+// front by the bench; TLSF would grow it (doubling) if no free block fit.
 
 /** Allocates `size` bytes from the TLSF heap; returns the block's address (16-aligned). */
 export function alloc(size: usize): usize {

@@ -121,6 +121,8 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
 
   /** Routes by size: slots, heap, or whole page spans. */
   allocate(size: number, align = 8): Ptr {
+    // The common call first: a small block at the default alignment, already a valid request.
+    if (align === 8 && size >>> 0 === size && size <= this.smallMax) return this.slots.allocate(size, 8);
     validateAllocation(this.name, size, align);
     if (size <= this.smallMax && align <= this.smallAlignMax) return this.slots.allocate(size, align);
     if (size < this.largeThreshold) return this.heap.allocate(size, align);

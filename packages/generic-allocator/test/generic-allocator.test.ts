@@ -65,6 +65,15 @@ describe("GenericAllocator routing", () => {
     generic.check();
   });
 
+  it("names itself when it rejects a bad size or alignment, whichever tier the size points at", () => {
+    const { generic } = makeGeneric();
+    for (const [size, align] of [[-1, 8], [1.5, 8], [Number.NaN, 8], [16, 3], [16, 0], [4096, 12]] as const) {
+      expect(() => generic.allocate(size, align)).toThrow(InvalidArgumentError);
+      expect(() => generic.allocate(size, align)).toThrow(/^generic: /);
+    }
+    generic.check();
+  });
+
   it("rejects bad options", () => {
     expect(() => makeGeneric({ smallMax: 4096 })).toThrow(InvalidArgumentError);
     expect(() => makeGeneric({ largeThreshold: 10 })).toThrow(/largeThreshold/);

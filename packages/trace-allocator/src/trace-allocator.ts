@@ -27,7 +27,6 @@ import { checkTree } from "./check.js";
 import { foldStacks } from "./folded-stacks.js";
 import { collectLeaks, formatLeakMessage, reservedBytesOf, stackOf } from "./leaks.js";
 import {
-  C_ALLOC_BYTES,
   C_ALLOC_COUNT,
   C_EPOCH,
   C_FREE_COUNT,
@@ -39,7 +38,6 @@ import {
   C_RETAINED_BYTES,
   C_RETAINED_COUNT,
   C_TOTAL_BYTES,
-  C_TOTAL_COUNT,
   C_TOTAL_PEAK,
   C_TOTAL_PEAK_FRAME,
   ROW_SHIFT,
@@ -322,33 +320,8 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     const ptr = base + HEADER_BYTES;
     const i32 = reg.i32;
     if (records.find(ptr, i32) >= 0) throw this.#handedOutTwice(ptr);
-    const row = this.#row;
-    const frame = reg.frame;
-    records.add(ptr, size, row, 0, frame, i32);
-    // reg.added(row, size, 0), inline: this is the path every "counts" allocation takes.
-    const c = reg.counters;
-    const o = row << ROW_SHIFT;
-    const live = c[o]! + size;
-    c[o] = live;
-    if (live > c[o + C_PEAK_BYTES]!) {
-      c[o + C_PEAK_BYTES] = live;
-      c[o + C_PEAK_FRAME] = frame;
-    }
-    c[o + C_LIVE_COUNT]!++;
-    c[o + C_ALLOC_COUNT]!++;
-    c[o + C_ALLOC_BYTES]! += size;
-    const parents = reg.parents;
-    for (let r = row; r >= 0; r = parents[r]!) {
-      const p = r << ROW_SHIFT;
-      const total = c[p + C_TOTAL_BYTES]! + size;
-      c[p + C_TOTAL_BYTES] = total;
-      c[p + C_TOTAL_COUNT]!++;
-      if (total > c[p + C_TOTAL_PEAK]!) {
-        c[p + C_TOTAL_PEAK] = total;
-        c[p + C_TOTAL_PEAK_FRAME] = frame;
-        c[p + C_EPOCH]!++;
-      }
-    }
+    records.add(ptr, size, this.#row, 0, reg.frame, i32);
+    reg.added(this.#row, size, 0);
     return ptr;
   }
 
@@ -402,28 +375,8 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
       this.#deallocateOther(ptr, i);
       return;
     }
-    const size = records.data[(i << 2) + R_SIZE]!;
-    const site = records.data[(i << 2) + R_SITE]!;
     this.backing.deallocate(ptr - HEADER_BYTES);
-    // reg.released(i, ptr), inline.
-    records.removeAt(i, reg.i32);
-    const at = reg.freedAt;
-    const freed = reg.freed;
-    freed[at] = ptr;
-    freed[at + 1] = row;
-    reg.freedAt = (at + 2) & reg.freedMask;
-    if (site !== 0) reg.siteRemove(site, size);
-    const c = reg.counters;
-    const o = row << ROW_SHIFT;
-    c[o] = c[o]! - size;
-    c[o + C_LIVE_COUNT]!--;
-    c[o + C_FREE_COUNT]!++;
-    const parents = reg.parents;
-    for (let r = row; r >= 0; r = parents[r]!) {
-      const p = r << ROW_SHIFT;
-      c[p + C_TOTAL_BYTES] = c[p + C_TOTAL_BYTES]! - size;
-      c[p + C_TOTAL_COUNT]!--;
-    }
+    reg.released(i, ptr);
   }
 
   /** Retained blocks, larger headers, blocks kept by a disposed scope, and everything else (which throws). */

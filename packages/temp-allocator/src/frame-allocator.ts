@@ -19,7 +19,7 @@ import {
   type StorageReporting,
 } from "@memkit/core";
 import { CHUNK_HEADER, C_BYTES, C_FREED_FRAME, C_FREED_TOP, C_MAGIC, C_NEXT, C_OWNER, C_TOP, ChunkPool, NO_FRAME } from "./chunk-pool.js";
-import { FREES, LIVE_BYTES, LIVE_COUNT, TEMP_COUNTERS, notePeak, resetPeak, tempStats } from "./temp-counters.js";
+import { FREES, LIVE_BYTES, LIVE_COUNT, TEMP_COUNTERS, notePeak, resetPeak, resizeLive, tempStats } from "./temp-counters.js";
 import { resolveChunkSize, resolveName, type FrameAllocatorOptions } from "./options.js";
 import { PAD_WORD, nextAllocatorKey, stampHash } from "./stamp.js";
 import { buildStorageReport } from "./storage-report.js";
@@ -298,9 +298,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
           u32[w] = newSize;
           u32[w + 1] = this.#frameTag ^ stampHash(ptr, newSize, this.#key);
           this.#top = newTop;
-          const c = this.#counters;
-          if (newSize < size) notePeak(this.#counters);
-          c[LIVE_BYTES] = c[LIVE_BYTES]! + newSize - size;
+          resizeLive(this.#counters, newSize - size);
           return ptr;
         }
       } else if (newSize <= size) {

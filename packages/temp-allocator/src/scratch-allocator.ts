@@ -20,7 +20,7 @@ import {
   type StorageReporting,
 } from "@memkit/core";
 import { CHUNK_HEADER, C_BYTES, C_MAGIC, C_NEXT, C_OWNER, C_TOP, ChunkPool } from "./chunk-pool.js";
-import { FREES, LIVE_BYTES, LIVE_COUNT, TEMP_COUNTERS, notePeak, resetPeak, tempStats } from "./temp-counters.js";
+import { FREES, LIVE_BYTES, LIVE_COUNT, TEMP_COUNTERS, notePeak, resetPeak, resizeLive, tempStats } from "./temp-counters.js";
 import { resolveChunkSize, resolveName, type ScratchAllocatorOptions } from "./options.js";
 import { PAD_WORD, nextAllocatorKey, stampHash } from "./stamp.js";
 import { buildStorageReport } from "./storage-report.js";
@@ -223,9 +223,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
           u32[w] = newSize;
           u32[w + 3] = blockCheck(ptr, newSize, u32[w + 1]!, u32[w + 2]!, this.#key);
           this.#top = ((ptr + newSize + 7) & -8) >>> 0;
-          const c = this.#counters;
-          if (newSize < size) notePeak(this.#counters);
-          c[LIVE_BYTES] = c[LIVE_BYTES]! + newSize - size;
+          resizeLive(this.#counters, newSize - size);
           return ptr;
         }
       } else if (newSize <= size) {

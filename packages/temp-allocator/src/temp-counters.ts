@@ -26,6 +26,12 @@ export function notePeak(c: Float64Array): void {
   if (c[LIVE_BYTES]! > c[PEAK_BYTES]!) c[PEAK_BYTES] = c[LIVE_BYTES]!;
 }
 
+/** A live block was resized in place by `delta` bytes (the peak is noted first when it shrinks). */
+export function resizeLive(c: Float64Array, delta: number): void {
+  if (delta < 0) notePeak(c);
+  c[LIVE_BYTES] = c[LIVE_BYTES]! + delta;
+}
+
 /** Forgets the peak: peakLiveBytes restarts from the current liveBytes. */
 export function resetPeak(c: Float64Array): void {
   c[PEAK_BYTES] = c[LIVE_BYTES]!;

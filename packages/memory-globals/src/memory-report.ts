@@ -1,4 +1,4 @@
-import type { StorageReport } from "@memkit/core";
+import type { AllocatorStats, StorageReport } from "@memkit/core";
 import type { ScopeReport } from "@memkit/trace-allocator";
 
 /*
@@ -49,14 +49,8 @@ export interface StageReport {
 }
 
 /** One allocator's stats and, where it has one, its storage report. */
-export interface AllocatorReport {
+export interface AllocatorReport extends AllocatorStats {
   name: string;
-  liveBytes: number;
-  liveCount: number;
-  peakLiveBytes: number;
-  allocCount: number;
-  freeCount: number;
-  reservedBytes: number;
   storage?: StorageReport;
 }
 

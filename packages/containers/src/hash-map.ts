@@ -1,7 +1,7 @@
 import { InvalidArgumentError, describe } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
 import { elementKind, keyKind, type ElementKind, type KeyKind, type ValueOf } from "./element-kind.js";
-import { defineHashMap, type HashTableOptions, type TableClass } from "./hash-table.js";
+import { defineHashMap, type HashTableInfo, type HashTableOptions, type TableClass } from "./hash-table.js";
 import { ContainerCore } from "./container-core.js";
 
 /** Options of {@link HashMap}: the key and value kinds, plus the table options. */
@@ -29,29 +29,9 @@ export interface HashMapOptions<K extends KeyKind, V extends ElementKind> extend
  * Each (key, value) kind pair has its own class behind this constructor, so
  * the hot paths stay monomorphic.
  */
-export interface HashMap<K extends KeyKind = KeyKind, V extends ElementKind = ElementKind> {
-  /** The allocator the table comes from and is freed through. */
-  readonly allocator: Allocator;
-  /** The name given at construction. */
-  readonly name: string;
-  /** Key kind. */
-  readonly keyKind: K;
+export interface HashMap<K extends KeyKind = KeyKind, V extends ElementKind = ElementKind> extends HashTableInfo<K> {
   /** Value kind. */
   readonly valueKind: V;
-  /** Number of entries. */
-  readonly size: number;
-  /** Slots in the table (a power of two). */
-  readonly capacity: number;
-  /** The load at which the table doubles. */
-  readonly maxLoadFactor: number;
-  /** The table's block (valid until the next growth). */
-  readonly ptr: number;
-  /** Bytes held from the allocator. */
-  readonly byteLength: number;
-  /** True after dispose(). */
-  readonly disposed: boolean;
-  /** How messages name this map. */
-  readonly label: string;
 
   /** The value for `key`, or `fallback` when absent. */
   get(key: number, fallback: ValueOf<V>): ValueOf<V>;

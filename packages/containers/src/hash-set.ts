@@ -1,7 +1,7 @@
 import { InvalidArgumentError, describe } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
 import { keyKind, type KeyKind } from "./element-kind.js";
-import { defineHashSet, type HashTableOptions, type TableClass } from "./hash-table.js";
+import { defineHashSet, type HashTableInfo, type HashTableOptions, type TableClass } from "./hash-table.js";
 import { ContainerCore } from "./container-core.js";
 
 /** Options of {@link HashSet}. */
@@ -15,28 +15,7 @@ export interface HashSetOptions<K extends KeyKind> extends HashTableOptions {
  * as {@link HashMap} without values (entries are just keys: 4 or 8 bytes).
  * `add`, `has`, `delete` and cursor iteration create no JS objects.
  */
-export interface HashSet<K extends KeyKind = KeyKind> {
-  /** The allocator the table comes from and is freed through. */
-  readonly allocator: Allocator;
-  /** The name given at construction. */
-  readonly name: string;
-  /** Key kind. */
-  readonly keyKind: K;
-  /** Number of keys. */
-  readonly size: number;
-  /** Slots in the table (a power of two). */
-  readonly capacity: number;
-  /** The load at which the table doubles. */
-  readonly maxLoadFactor: number;
-  /** The table's block (valid until the next growth). */
-  readonly ptr: number;
-  /** Bytes held from the allocator. */
-  readonly byteLength: number;
-  /** True after dispose(). */
-  readonly disposed: boolean;
-  /** How messages name this set. */
-  readonly label: string;
-
+export interface HashSet<K extends KeyKind = KeyKind> extends HashTableInfo<K> {
   /** Adds `key`; returns true when it was not there yet. */
   add(key: number): boolean;
   /** True when `key` is present. */

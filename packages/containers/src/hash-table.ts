@@ -18,6 +18,30 @@ export interface HashTableOptions extends ContainerOptions {
   maxLoadFactor?: number;
 }
 
+/** What HashMap and HashSet both expose about their table. */
+export interface HashTableInfo<K extends KeyKind> {
+  /** The allocator the table comes from and is freed through. */
+  readonly allocator: Allocator;
+  /** The name given at construction. */
+  readonly name: string;
+  /** Key kind. */
+  readonly keyKind: K;
+  /** Number of entries (keys). */
+  readonly size: number;
+  /** Slots in the table (a power of two). */
+  readonly capacity: number;
+  /** The load at which the table doubles. */
+  readonly maxLoadFactor: number;
+  /** The table's block (valid until the next growth). */
+  readonly ptr: number;
+  /** Bytes held from the allocator. */
+  readonly byteLength: number;
+  /** True after dispose(). */
+  readonly disposed: boolean;
+  /** How messages name this table. */
+  readonly label: string;
+}
+
 /** The default maximum load factor: linear probing stays short (about 2.5 probes per hit on average) below it. */
 export const DEFAULT_MAX_LOAD_FACTOR = 0.75;
 /** The highest maximum load factor a table accepts. */

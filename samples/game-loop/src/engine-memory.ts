@@ -1,10 +1,9 @@
 /*
  * Everything that sets memkit up for the sample game, in one place: the
- * MemoryGlobals options, the subsystem scopes and their budgets, the typed
- * views of the address space that raw frame/scratch memory is read through,
- * and the teardown order. Change memory policy here, not in the subsystems.
+ * MemoryGlobals options, the subsystem scopes and their budgets, and the
+ * teardown order. Change memory policy here, not in the subsystems.
  */
-import { alignUp, type AddressSpace } from "@memkit/core";
+import { alignUp } from "@memkit/core";
 import { MemoryGlobals, type TracingLevel } from "@memkit/memory-globals";
 import type { TraceAllocator } from "@memkit/trace-allocator";
 
@@ -127,44 +126,5 @@ export class EngineStages {
       memory.check();
       this.checks++;
     }
-  }
-}
-
-/**
- * Typed views of the whole address space for raw blocks (frame lists, the
- * audio mix, inventories, AI paths, the radix sort's scratch). Refreshed in
- * `space.onGrow`, so reading a field is always valid and costs nothing; hold
- * the object, never a view taken from it across an allocation.
- */
-export class EngineViews implements Disposable {
-  u8: Uint8Array;
-  u32: Uint32Array;
-  i32: Int32Array;
-  f32: Float32Array;
-  f64: Float64Array;
-  readonly #unsubscribe: () => void;
-
-  constructor(space: AddressSpace) {
-    const buffer = space.buffer;
-    this.u8 = new Uint8Array(buffer);
-    this.u32 = new Uint32Array(buffer);
-    this.i32 = new Int32Array(buffer);
-    this.f32 = new Float32Array(buffer);
-    this.f64 = new Float64Array(buffer);
-    this.#unsubscribe = space.onGrow((grown) => this.#refresh(grown));
-  }
-
-  #refresh(space: AddressSpace): void {
-    const buffer = space.buffer;
-    this.u8 = new Uint8Array(buffer);
-    this.u32 = new Uint32Array(buffer);
-    this.i32 = new Int32Array(buffer);
-    this.f32 = new Float32Array(buffer);
-    this.f64 = new Float64Array(buffer);
-  }
-
-  /** Stops listening to the space. */
-  [Symbol.dispose](): void {
-    this.#unsubscribe();
   }
 }

@@ -7,7 +7,7 @@ export { run, nodeIo, EXIT_OK, EXIT_FAILURE, EXIT_USAGE } from "./run.js";
 export type { RunIo } from "./run.js";
 export { parseGameArgs, UsageError, USAGE, DEFAULT_FRAMES, DEFAULT_ENTITIES, DEFAULT_SEED } from "./cli-args.js";
 export type { GameArgs } from "./cli-args.js";
-export { initEngineMemory, subsystemScope, budgetFor, EngineViews, EngineStages, SUBSYSTEMS } from "./engine-memory.js";
+export { initEngineMemory, subsystemScope, budgetFor, EngineStages, SUBSYSTEMS } from "./engine-memory.js";
 export type { EngineMemoryOptions, SubsystemName, TempStageReport } from "./engine-memory.js";
 export { MemkitGame } from "./game/game.js";
 export { BaselineGame } from "./baseline/baseline-game.js";

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { performance } from "node:perf_hooks";
 import { MemoryGlobals } from "@memkit/memory-globals";
 import { defineStruct } from "@memkit/containers";
-import { EngineViews } from "../src/engine-memory.js";
+import { SpaceViews } from "@memkit/containers";
 import { FrameList } from "../src/game/frame-list.js";
 import { radixSortPairs } from "../src/game/radix-sort.js";
 import { fieldWord, strideWords } from "../src/game/record-words.js";
@@ -18,9 +18,9 @@ afterEach(() => {
   memory = undefined;
 });
 
-function init(initialBytes = 4 << 20): { memory: MemoryGlobals; views: EngineViews } {
+function init(initialBytes = 4 << 20): { memory: MemoryGlobals; views: SpaceViews } {
   memory = MemoryGlobals.init({ initialBytes, maximumBytes: 256 << 20 });
-  return { memory, views: new EngineViews(memory.space) };
+  return { memory, views: SpaceViews.of(memory.space) };
 }
 
 describe("radixSortPairs", () => {
@@ -49,7 +49,6 @@ describe("radixSortPairs", () => {
       }),
       { numRuns: 60 },
     );
-    views[Symbol.dispose]();
   });
 });
 
@@ -72,7 +71,6 @@ describe("FrameList", () => {
     list.set(5, 77);
     expect(list.get(5)).toBe(77);
     expect(views.u32.length * 4).toBe(m.space.byteLength);
-    views[Symbol.dispose]();
   });
 });
 

@@ -15,7 +15,7 @@ import {
   cellCenterX,
   cellCenterY,
 } from "./config.js";
-import type { EngineViews } from "../engine-memory.js";
+import type { SpaceViews } from "@memkit/containers";
 import type { Engine } from "./engine.js";
 import { HEALTH, UNIT_WORDS, type Gameplay } from "./gameplay.js";
 import type { Level } from "./level.js";
@@ -54,7 +54,7 @@ export class Ai implements Disposable {
   readonly #level: Level;
   readonly #physics: Physics;
   readonly #gameplay: Gameplay;
-  readonly #views: EngineViews;
+  readonly #views: SpaceViews;
 
   constructor(engine: Engine, level: Level, physics: Physics, gameplay: Gameplay) {
     this.#engine = engine;

@@ -1,8 +1,8 @@
 import { SeededRandom } from "@memkit/core";
-import type { ContainerOptions } from "@memkit/containers";
+import { SpaceViews, type ContainerOptions } from "@memkit/containers";
 import type { MemoryGlobals } from "@memkit/memory-globals";
 import type { TraceAllocator } from "@memkit/trace-allocator";
-import { EngineViews, subsystemScope, type SubsystemName } from "../engine-memory.js";
+import { subsystemScope, type SubsystemName } from "../engine-memory.js";
 import type { GameConfig } from "./config.js";
 
 /**
@@ -11,16 +11,17 @@ import type { GameConfig } from "./config.js";
  * config. Subsystems take their scope from here and allocate only through it
  * (plus `memory.frame` for per-frame lists and `memory.scratch` for scratch work).
  */
-export class Engine implements Disposable {
+export class Engine {
   readonly memory: MemoryGlobals;
-  readonly views: EngineViews;
+  /** Typed views of the whole space for raw blocks, shared with the containers and refreshed when it grows: hold this object, never a view taken from it across an allocation. */
+  readonly views: SpaceViews;
   readonly rng: SeededRandom;
   readonly config: GameConfig;
 
   constructor(memory: MemoryGlobals, config: GameConfig) {
     this.memory = memory;
     this.config = config;
-    this.views = new EngineViews(memory.space);
+    this.views = SpaceViews.of(memory.space);
     this.rng = new SeededRandom(config.seed);
   }
 
@@ -32,9 +33,5 @@ export class Engine implements Disposable {
   /** Options for a container: its name, and JS-side leak tracking in debug runs. */
   containerOptions(name: string, capacity = 0): ContainerOptions & { capacity: number } {
     return { name, debug: this.memory.options.debug, capacity };
-  }
-
-  [Symbol.dispose](): void {
-    this.views[Symbol.dispose]();
   }
 }

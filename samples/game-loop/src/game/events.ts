@@ -1,6 +1,6 @@
 import { StructArray, defineStruct, type StructField } from "@memkit/containers";
 import type { TraceAllocator } from "@memkit/trace-allocator";
-import type { EngineViews } from "../engine-memory.js";
+import type { SpaceViews } from "@memkit/containers";
 import { fieldWord, strideWords } from "./record-words.js";
 
 const GameEvent = defineStruct({ x: "f64", y: "f64", a: "u32", b: "u32", value: "u32", type: "u8" });
@@ -37,7 +37,7 @@ export class EventQueue implements Disposable {
   /** Events posted since the run started. */
   posted = 0;
 
-  readonly #views: EngineViews;
+  readonly #views: SpaceViews;
 
   /**
    * `mem`: the queue's own scope (the sample uses `root/gameplay/events`),
@@ -45,7 +45,7 @@ export class EventQueue implements Disposable {
    * queue grows (growing mid-frame is a rare path, which would deoptimise the
    * loop that posts).
    */
-  constructor(mem: TraceAllocator, views: EngineViews, debug: boolean, capacity: number) {
+  constructor(mem: TraceAllocator, views: SpaceViews, debug: boolean, capacity: number) {
     this.mem = mem;
     this.#views = views;
     this.records = new StructArray(mem, GameEvent, { name: "events", debug, capacity });

@@ -1,5 +1,5 @@
 import type { FrameAllocator } from "@memkit/temp-allocator";
-import type { EngineViews } from "../engine-memory.js";
+import type { SpaceViews } from "@memkit/containers";
 
 /**
  * A list of u32 values in per-frame memory. The wrapper object is long-lived
@@ -26,9 +26,9 @@ export class FrameList {
   /** Elements that fit before the next growth. */
   capacity = 0;
   readonly #frame: FrameAllocator;
-  readonly #views: EngineViews;
+  readonly #views: SpaceViews;
 
-  constructor(frame: FrameAllocator, views: EngineViews) {
+  constructor(frame: FrameAllocator, views: SpaceViews) {
     this.#frame = frame;
     this.#views = views;
   }

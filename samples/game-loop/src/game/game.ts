@@ -142,7 +142,6 @@ export class MemkitGame implements Simulation {
         failed = true;
       }
     }
-    this.engine[Symbol.dispose]();
     if (failed) throw first;
   }
 }

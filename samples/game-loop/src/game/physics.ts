@@ -5,7 +5,7 @@ import type { Engine } from "./engine.js";
 import type { EventQueue } from "./events.js";
 import { FrameList } from "./frame-list.js";
 import { fieldWord, strideWords } from "./record-words.js";
-import type { EngineViews } from "../engine-memory.js";
+import type { SpaceViews } from "@memkit/containers";
 import type { Level } from "./level.js";
 
 const Body = defineStruct({ x: "f64", y: "f64", vx: "f64", vy: "f64", tvx: "f64", tvy: "f64", radius: "f64", handle: "u32", team: "u8" });
@@ -68,7 +68,7 @@ export class Physics implements Disposable {
   readonly #bdamage: StructField<"u8">;
   readonly #level: Level;
   readonly #events: EventQueue;
-  readonly #views: EngineViews;
+  readonly #views: SpaceViews;
   /** Contacts resolved since the run started. */
   contactCount = 0;
 

@@ -1,5 +1,5 @@
 import type { ScratchAllocator } from "@memkit/temp-allocator";
-import type { EngineViews } from "../engine-memory.js";
+import type { SpaceViews } from "@memkit/containers";
 
 /**
  * Sorts `count` (key, value) u32 pairs by key, stably, in place: the keys at
@@ -9,7 +9,7 @@ import type { EngineViews } from "../engine-memory.js";
  * returns. O(count), no comparisons, no JS objects. After the even number of
  * passes the sorted pairs are back in the caller's buffers.
  */
-export function radixSortPairs(scratch: ScratchAllocator, views: EngineViews, keysPtr: number, valsPtr: number, count: number): void {
+export function radixSortPairs(scratch: ScratchAllocator, views: SpaceViews, keysPtr: number, valsPtr: number, count: number): void {
   if (count < 2) return;
   const mark = scratch.mark();
   const tmpKeys = scratch.allocate(count * 4, 8);

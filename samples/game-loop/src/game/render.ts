@@ -27,7 +27,7 @@ import type { Gameplay } from "./gameplay.js";
 import type { Level } from "./level.js";
 import { BODY_WORDS, BULLET_WORDS, B_Y, Y, type Physics } from "./physics.js";
 import { fieldWord, strideWords } from "./record-words.js";
-import type { EngineViews } from "../engine-memory.js";
+import type { SpaceViews } from "@memkit/containers";
 import { radixSortPairs } from "./radix-sort.js";
 
 const Particle = defineStruct({ x: "f64", y: "f64", vx: "f64", vy: "f64", life: "f64", color: "u8" });
@@ -75,7 +75,7 @@ export class Render implements Disposable {
   readonly #physics: Physics;
   readonly #gameplay: Gameplay;
   readonly #events: EventQueue;
-  readonly #views: EngineViews;
+  readonly #views: SpaceViews;
   #wallCount = -1;
 
   constructor(engine: Engine, level: Level, physics: Physics, gameplay: Gameplay) {

@@ -25,6 +25,7 @@ import {
   SIZE_MASK,
   SL_COUNT,
   SPAN_AREA_W,
+  SPAN_COLOR_MASK,
   SPAN_BITMAP_W,
   SPAN_BYTES_W,
   SPAN_CONTROL_W,
@@ -80,14 +81,15 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
     if (m[bw + SPAN_CONTROL_W] !== control) fail(base, `span belongs to the heap at ${hex(m[bw + SPAN_CONTROL_W]! >>> 0)}, not ${hex(control)}`);
     const bytes = m[bw + SPAN_BYTES_W]!;
     const isHome = base === home;
-    if (m[bw + SPAN_FLAGS_W] !== (isHome ? SPAN_HOME : 0)) fail(base, `span flags ${m[bw + SPAN_FLAGS_W]} (home span is ${hex(home)})`);
+    const flags = m[bw + SPAN_FLAGS_W]!;
+    if ((flags & ~SPAN_COLOR_MASK) !== (isHome ? SPAN_HOME : 0)) fail(base, `span flags ${hex(flags >>> 0)} (home span is ${hex(home)})`);
     if (bytes <= 0 || (bytes & ((1 << pageShift) - 1)) !== 0 || base + bytes > m.length * 4) fail(base, `span size ${bytes} is not a whole number of pages inside the memory`);
     const end = base + bytes;
     const tag = ((owner << 24) | (base >>> pageShift)) >>> 0;
     for (let page = base; page < end; page += 1 << pageShift) {
       if (pages.tagOf(page) !== tag) fail(page, `page tag is ${hex(pages.tagOf(page))}, expected ${hex(tag)} (owner ${owner}, span ${hex(base)})`);
     }
-    const first = base + firstPayloadOffset(bytes, isHome);
+    const first = base + firstPayloadOffset(bytes, isHome) + (flags & SPAN_COLOR_MASK);
     if (m[bw + SPAN_FIRST_W] !== first || m[bw + SPAN_AREA_W] !== end - first) {
       fail(base, `span header says first block ${hex(m[bw + SPAN_FIRST_W]! >>> 0)} / area ${m[bw + SPAN_AREA_W]}, expected ${hex(first)} / ${end - first}`);
     }

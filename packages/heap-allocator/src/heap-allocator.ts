@@ -50,6 +50,7 @@ import {
   SPAN_AREA_W,
   SPAN_BITMAP_W,
   SPAN_BYTES_W,
+  SPAN_COLOR_MASK,
   SPAN_CONTROL_W,
   SPAN_FIRST_W,
   SPAN_FLAGS_W,
@@ -64,6 +65,7 @@ import {
   flOf,
   slOf,
   spanArea,
+  spanColor,
 } from "./layout.js";
 import { heapStorageReport, walkHeap } from "./walk.js";
 import type { BlockVisitor, HeapAllocatorOptions } from "./types.js";
@@ -882,16 +884,20 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
       throw cause;
     }
     this.pages.setTag(base, this.ownerId, base >>> this.pageShift);
-    return this.initSpan(base, bytes, 0);
+    return this.initSpan(base, bytes, spanColor(base, bytes - firstPayloadOffset(bytes, false) - need));
   }
 
-  /** Writes the span header, clears the bitmap, links the span and files its one free block (returned). */
+  /**
+   * Writes the span header, clears the bitmap, links the span and files its
+   * one free block (returned), which starts `flags & SPAN_COLOR_MASK` bytes
+   * after the span's metadata (see SPAN_COLOR_MASK).
+   */
   private initSpan(base: number, bytes: number, flags: number): number {
     const m = this.m;
     const r = this.r;
     const bw = base >> 2;
     m.fill(0, bw, bw + SPAN_BITMAP_W + bitmapBytes(bytes) / 4);
-    const p = base + firstPayloadOffset(bytes, (flags & SPAN_HOME) !== 0);
+    const p = base + firstPayloadOffset(bytes, (flags & SPAN_HOME) !== 0) + (flags & SPAN_COLOR_MASK);
     const area = base + bytes - p;
     const first = m[r + C_FIRST_SPAN]!;
     m[bw + SPAN_MAGIC_W] = SPAN_MAGIC;
@@ -1009,7 +1015,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     const h = containing === 0 ? 0 : m[(containing >> 2) - 1]!;
     const usable = (h & SIZE_MASK) - 4;
     if (containing === 0 || ptr >= containing + usable) {
-      return invalidPointer(who, ptr, "inside this heap's span but not inside any block (a span header, bitmap or control block)");
+      return invalidPointer(who, ptr, "inside this heap's span but not inside any block (a span header, bitmap, control block or the unused bytes before the first block)");
     }
     if ((h & FREE) !== 0) {
       return invalidPointer(

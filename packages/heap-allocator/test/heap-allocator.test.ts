@@ -15,6 +15,9 @@ import {
   SIZE_MASK,
   SPAN_AREA_W,
   SPAN_BITMAP_W,
+  SPAN_COLOR_MASK,
+  SPAN_FIRST_W,
+  SPAN_FLAGS_W,
   bitmapBias,
   firstPayloadOffset,
 } from "../src/layout.js";
@@ -196,15 +199,59 @@ describe("alignment", () => {
         held++;
       }
     }
-    // Every byte of every span is a header, a live payload or a free block.
+    // Every byte of every span is a header, a live payload, a free block, span metadata or the span's colour.
     let accounted = 0;
     heap.walk((_p, usable) => (accounted += usable + 4));
     let overhead = 0;
     heap.pages.forEachSpan((ptr, bytes, used, tag) => {
-      if (used && tag >>> 24 === heap.ownerId) overhead += firstPayloadOffset(bytes, ptr <= heap.controlPtr && heap.controlPtr < ptr + bytes);
+      if (!used || tag >>> 24 !== heap.ownerId) return;
+      const color = heap.space.i32[(ptr >> 2) + SPAN_FLAGS_W]! & SPAN_COLOR_MASK;
+      overhead += firstPayloadOffset(bytes, ptr <= heap.controlPtr && heap.controlPtr < ptr + bytes) + color;
     });
     expect(accounted + overhead).toBe(heap.stats().reservedBytes);
     expect(heap.stats().liveCount).toBe(held);
+    heap.check();
+  });
+});
+
+describe("span colours", () => {
+  it("start the first block of different spans at different offsets within a 4 KiB page, and reject pointers into the gap", () => {
+    const { heap } = makeRig({ spanBytes: 64 << 10, maximumBytes: 64 << 20 });
+    const firsts: number[] = [];
+    for (let i = 0; i < 16; i++) firsts.push(heap.allocate(60 << 10)); // one block per span: each leases its own
+    const spans: number[] = [];
+    heap.pages.forEachSpan((ptr, _bytes, used, tag) => {
+      if (used && tag >>> 24 === heap.ownerId && !(ptr <= heap.controlPtr && heap.controlPtr < ptr + _bytes)) spans.push(ptr);
+    });
+    expect(spans.length).toBe(16);
+    const offsets = new Set<number>();
+    const i32 = heap.space.i32;
+    for (const base of spans) {
+      const color = i32[(base >> 2) + SPAN_FLAGS_W]! & SPAN_COLOR_MASK;
+      const first = i32[(base >> 2) + SPAN_FIRST_W]!;
+      expect(first).toBe(base + firstPayloadOffset(64 << 10, false) + color);
+      offsets.add(first & 4095);
+      if (color > 0) {
+        // The gap before the first block belongs to no block: exact rejection, nothing changes.
+        const before = heap.stats();
+        expect(heap.owns(first - color)).toBe(false);
+        expect(() => heap.deallocate(first - color)).toThrow(InvalidPointerError);
+        expect(heap.stats()).toEqual(before);
+      }
+    }
+    expect(offsets.size).toBeGreaterThanOrEqual(8); // 64 colours hashed from the span address
+    for (const p of firsts) heap.deallocate(p);
+    heap.check();
+  });
+
+  it("shrink to what a span can spare when its one block needs nearly all of it", () => {
+    const { heap } = makeRig({ spanBytes: 64 << 10, maximumBytes: 64 << 20 });
+    const area = (64 << 10) - firstPayloadOffset(64 << 10, false);
+    const p = heap.allocate(area - 4); // the whole area: no room for a colour
+    expect(heap.allocatedSize(p)).toBeGreaterThanOrEqual(area - 4);
+    expect((p - firstPayloadOffset(64 << 10, false)) % heap.pages.pageSize).toBe(0); // colour 0: p is right after the bitmap
+    heap.check();
+    heap.deallocate(p);
     heap.check();
   });
 });

@@ -72,6 +72,8 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
 
   // Hot-path routing: a view of the page map refreshed on growth, and the owner ids.
   private tags: Uint32Array;
+  /** Byte view for moves across tiers, refreshed on growth (`space.u8` re-checks the buffer on every read). */
+  private u8: Uint8Array;
   private readonly tagBase: number;
   private readonly pageShift: number;
   private readonly limit: number;
@@ -114,8 +116,10 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
     this.pageShift = pages.pageShift;
     this.limit = pages.range.limit;
     this.tags = this.space.u32;
+    this.u8 = this.space.u8;
     this.unsubscribe = this.space.onGrow(() => {
       this.tags = this.space.u32;
+      this.u8 = this.space.u8;
     });
   }
 
@@ -155,7 +159,7 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
     }
     const oldSize = this.allocatedSize(ptr);
     const moved = this.allocate(newSize, align);
-    this.space.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, newSize));
+    this.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, newSize));
     this.deallocate(ptr);
     return moved;
   }

@@ -128,6 +128,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
   // Views over the space, refreshed by the onGrow listener only.
   private i32: Int32Array;
   private f64: Float64Array;
+  private u8: Uint8Array;
   /** (size + 7) >>> 3 -> class index. */
   private readonly classOf: Uint8Array;
   private readonly classSizeOf: Int32Array;
@@ -178,6 +179,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     const space = pages.space;
     this.i32 = new Int32Array(space.buffer);
     this.f64 = new Float64Array(space.buffer);
+    this.u8 = new Uint8Array(space.buffer);
     this.unsubscribe = space.onGrow(() => this.refreshViews());
 
     const i32 = this.i32;
@@ -455,6 +457,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     const buffer = this.space.buffer;
     this.i32 = new Int32Array(buffer);
     this.f64 = new Float64Array(buffer);
+    this.u8 = new Uint8Array(buffer);
   }
 
   // ------------------------------------------------------------- lookups
@@ -542,7 +545,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     const oldSize = this.i32[s + S_SIZE]!;
     if (c === this.i32[s + S_CLASS]!) return ptr;
     const moved = this.take(c, newSize);
-    this.space.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, this.classSizeOf[c]!));
+    this.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, this.classSizeOf[c]!));
     this.deallocate(ptr);
     return moved;
   }

@@ -176,7 +176,7 @@ export const SPAN_HOME = 1;
  * its 4 KiB page, and a block moved from one span's front to another's is
  * copied between addresses 4 KiB apart: the CPU then stalls loads on
  * earlier stores to the same page offset (4K aliasing), which made
- * copy-heavy reallocation ~20% slower (tools/bench workload E).
+ * copy-heavy reallocation ~25% slower (tools/bench workload E).
  */
 export const SPAN_COLOR_MASK = 0xfc0;
 

@@ -107,6 +107,8 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   readonly tagWordBase: number;
 
   private u32: Uint32Array;
+  /** Byte view for moves, refreshed on growth like u32 (`space.u8` re-checks the buffer on every read). */
+  private u8: Uint8Array;
   private readonly cw: number;
   private readonly stateBase: number;
   private readonly nextBase: number;
@@ -164,8 +166,10 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     this.nextBase = this.tagWordBase + maxPages;
     this.prevBase = this.nextBase + maxPages;
     this.u32 = space.u32;
+    this.u8 = space.u8;
     this.unsubscribe = space.onGrow(() => {
       this.u32 = space.u32;
+      this.u8 = space.u8;
     });
   }
 
@@ -202,10 +206,11 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
       nextBase: stateBase + 2 * maxPages,
       prevBase: stateBase + 3 * maxPages,
       u32,
+      u8: space.u8,
       ownerNames: [],
     };
     Object.assign(handle, fields);
-    Object.assign(handle, { unsubscribe: space.onGrow(() => Object.assign(handle, { u32: space.u32 })) });
+    Object.assign(handle, { unsubscribe: space.onGrow(() => Object.assign(handle, { u32: space.u32, u8: space.u8 })) });
     return handle;
   }
 
@@ -270,7 +275,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     }
     const tag = u32[this.tagWordBase + head]!;
     const moved = this.take(want, align, newSize); // may grow the memory: re-read views below
-    this.space.u8.copyWithin(moved << this.pageShift, ptr, ptr + Math.min(count, want) * this.pageSize);
+    this.u8.copyWithin(moved << this.pageShift, ptr, ptr + Math.min(count, want) * this.pageSize);
     this.fillTags(moved, want, tag);
     this.deallocate(ptr);
     const fresh = this.u32;

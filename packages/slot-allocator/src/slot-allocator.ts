@@ -177,9 +177,9 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     this.classWord = this.cw + W_CLASSES;
 
     const space = pages.space;
-    this.i32 = new Int32Array(space.buffer);
-    this.f64 = new Float64Array(space.buffer);
-    this.u8 = new Uint8Array(space.buffer);
+    this.i32 = space.i32;
+    this.f64 = space.f64;
+    this.u8 = space.u8;
     this.unsubscribe = space.onGrow(() => this.refreshViews());
 
     const i32 = this.i32;
@@ -454,10 +454,10 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
   }
 
   private refreshViews(): void {
-    const buffer = this.space.buffer;
-    this.i32 = new Int32Array(buffer);
-    this.f64 = new Float64Array(buffer);
-    this.u8 = new Uint8Array(buffer);
+    const space = this.space;
+    this.i32 = space.i32;
+    this.f64 = space.f64;
+    this.u8 = space.u8;
   }
 
   // ------------------------------------------------------------- lookups

@@ -6,7 +6,20 @@ export type AllocatorErrorCode =
   | "ERR_INVALID_POINTER"
   | "ERR_DOUBLE_FREE"
   | "ERR_LEAK"
-  | "ERR_CORRUPTION";
+  | "ERR_CORRUPTION"
+  | "ERR_DESTROYED";
+
+/** Class names by code, spelled out so a minified bundle still prints them. */
+const NAMES: Readonly<Record<AllocatorErrorCode, string>> = {
+  ERR_ALLOCATOR: "AllocatorError",
+  ERR_INVALID_ARGUMENT: "InvalidArgumentError",
+  ERR_OUT_OF_MEMORY: "OutOfMemoryError",
+  ERR_INVALID_POINTER: "InvalidPointerError",
+  ERR_DOUBLE_FREE: "DoubleFreeError",
+  ERR_LEAK: "LeakError",
+  ERR_CORRUPTION: "CorruptionError",
+  ERR_DESTROYED: "DestroyedError",
+};
 
 /** Base class of every error memkit throws; `code` is stable, the message is for people. */
 export class AllocatorError extends Error {
@@ -16,13 +29,19 @@ export class AllocatorError extends Error {
   constructor(message: string, code: AllocatorErrorCode = "ERR_ALLOCATOR", options?: ErrorOptions) {
     super(message, options);
     this.code = code;
-    this.name = new.target.name;
+    // A fixed string, not new.target.name: minifiers rename classes.
+    this.name = NAMES[code];
     // Lead the printed stack with "Name [CODE]: message", as Node's own errors do.
     const stack = this.stack;
     if (typeof stack === "string") {
       const frames = stack.indexOf("\n    at ");
       this.stack = `${this.name} [${code}]: ${message}${frames >= 0 ? stack.slice(frames) : ""}`;
     }
+  }
+
+  /** `LeakError [ERR_LEAK]: message`, as the printed stack starts. */
+  override toString(): string {
+    return `${this.name} [${this.code}]: ${this.message}`;
   }
 }
 
@@ -91,4 +110,22 @@ export class CorruptionError extends AllocatorError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, "ERR_CORRUPTION", options);
   }
+}
+
+/**
+ * An allocator, scope, container or memory was used after it was destroyed,
+ * disposed, detached or shut down. Every package throws this one class for it.
+ */
+export class DestroyedError extends AllocatorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "ERR_DESTROYED", options);
+  }
+}
+
+/**
+ * The standard use-after-destroy error: `who` names the call (`root/physics.allocate`),
+ * `what` the object and how it ended (`this scope was disposed`), `next` what to do.
+ */
+export function destroyedError(who: string, what: string, next: string): DestroyedError {
+  return new DestroyedError(`${who}: ${what}; ${next}`);
 }

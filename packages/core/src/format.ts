@@ -30,3 +30,14 @@ export function formatCount(n: number): string {
   }
   return (n < 0 ? "-" : "") + out;
 }
+
+/**
+ * A request size as the user typed it, with the binary figure beside it when
+ * that helps: `67,112,961 B (64.0 MiB)`, `96 B`. Every out-of-memory message
+ * names the size asked for this way.
+ */
+export function formatSize(bytes: number): string {
+  if (!Number.isFinite(bytes)) return String(bytes);
+  const exact = `${formatCount(bytes)} B`;
+  return Math.abs(bytes) < 1024 ? exact : `${exact} (${formatBytes(bytes)})`;
+}

@@ -9,6 +9,8 @@ export {
   DoubleFreeError,
   LeakError,
   CorruptionError,
+  DestroyedError,
+  destroyedError,
 } from "./errors.js";
 export type { AddressSpaceOptions, AttachOptions, GrowListener } from "./address-space.js";
 export { AddressSpace, WASM_PAGE_BYTES, MAX_ADDRESS_SPACE_BYTES } from "./address-space.js";
@@ -26,6 +28,6 @@ export {
   alignUp,
   isPowerOfTwo,
 } from "./validate.js";
-export { hex, formatBytes, formatCount } from "./format.js";
+export { hex, formatBytes, formatCount, formatSize } from "./format.js";
 export { SeededRandom } from "./random.js";
 export { CONTROL_HEADER_BYTES, magic, writeControlHeader, checkControlHeader } from "./control-block.js";

@@ -10,12 +10,12 @@ export const DEFAULT_ALIGN = 8;
 
 /** True for integers 0..2^32-1. `x >>> 0 === x` rejects NaN, negatives, fractions and > 2^32-1 in one compare. */
 export function isValidSize(size: number): boolean {
-  return size >>> 0 === size;
+  return typeof size === "number" && size >>> 0 === size;
 }
 
 /** True for powers of two 1..65536. */
 export function isValidAlign(align: number): boolean {
-  return (align | 0) === align && align > 0 && align <= MAX_ALIGN && (align & (align - 1)) === 0;
+  return typeof align === "number" && (align | 0) === align && align > 0 && align <= MAX_ALIGN && (align & (align - 1)) === 0;
 }
 
 /**
@@ -24,13 +24,16 @@ export function isValidAlign(align: number): boolean {
  * good path; the message is built only when it throws.
  */
 export function validateAllocation(who: string, size: number, align: number): void {
-  if (size >>> 0 !== size) throwBadSize(who, size);
-  if ((align | 0) !== align || align <= 0 || align > MAX_ALIGN || (align & (align - 1)) !== 0) throwBadAlign(who, size, align);
+  // typeof first: `>>>` and `|` throw TypeError on a BigInt or a Symbol.
+  if (typeof size !== "number" || size >>> 0 !== size) throwBadSize(who, size);
+  if (typeof align !== "number" || (align | 0) !== align || align <= 0 || align > MAX_ALIGN || (align & (align - 1)) !== 0) {
+    throwBadAlign(who, size, align);
+  }
 }
 
 /** Throws InvalidArgumentError for a size outside 0..2^32-1. */
 export function validateSize(who: string, size: number): void {
-  if (size >>> 0 !== size) throwBadSize(who, size);
+  if (typeof size !== "number" || size >>> 0 !== size) throwBadSize(who, size);
 }
 
 function throwBadSize(who: string, size: unknown): never {
@@ -42,7 +45,7 @@ function throwBadSize(who: string, size: unknown): never {
 
 function throwBadAlign(who: string, size: number, align: unknown): never {
   throw new InvalidArgumentError(
-    `${who}: align must be a power of two from 1 to ${MAX_ALIGN}, received ${describe(align)} (size ${size}).\n` +
+    `${who}: align must be a power of two from 1 to ${MAX_ALIGN}, received ${describe(align)} (size ${describe(size)}).\n` +
       `  Use 1, 2, 4, 8, ... ${MAX_ALIGN}, or omit it for ${DEFAULT_ALIGN}.`,
   );
 }
@@ -52,7 +55,7 @@ function throwBadAlign(who: string, size: number, align: unknown): never {
  * the shape check every allocator makes before looking a pointer up.
  */
 export function validatePointerShape(who: string, ptr: number): void {
-  if (ptr >>> 0 !== ptr) {
+  if (typeof ptr !== "number" || ptr >>> 0 !== ptr) {
     throw new InvalidPointerError(`${who}: ${describe(ptr)} is not a pointer (expected an integer byte offset from 0 to ${MAX_SIZE}).`);
   }
 }
@@ -68,7 +71,8 @@ export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (value === null) return "null";
   if (value === undefined) return "undefined";
-  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "bigint") return `${value}n (a BigInt; pass a number)`;
+  if (typeof value === "symbol") return `${String(value)} (a Symbol)`;
   return typeof value;
 }
 
@@ -79,5 +83,5 @@ export function alignUp(value: number, align: number): number {
 
 /** True when `value` is a power of two (1, 2, 4, ...). */
 export function isPowerOfTwo(value: number): boolean {
-  return value > 0 && Number.isSafeInteger(value) && 2 ** Math.round(Math.log2(value)) === value;
+  return typeof value === "number" && value > 0 && Number.isSafeInteger(value) && 2 ** Math.round(Math.log2(value)) === value;
 }

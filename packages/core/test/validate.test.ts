@@ -3,6 +3,7 @@ import fc from "fast-check";
 import {
   AllocatorError,
   CorruptionError,
+  DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   InvalidPointerError,
@@ -12,6 +13,7 @@ import {
   alignUp,
   formatBytes,
   formatCount,
+  formatSize,
   hex,
   isPowerOfTwo,
   isValidAlign,
@@ -52,6 +54,20 @@ describe("validateAllocation", () => {
     );
   });
 
+  it("gives BigInt and Symbol arguments the typed error, not a TypeError", () => {
+    const odd: unknown[] = [16n, Symbol("size"), "16", null, undefined, {}];
+    for (const v of odd) {
+      expect(() => validateAllocation("heap", v as number, 8)).toThrow(InvalidArgumentError);
+      expect(() => validateAllocation("heap", 16, v as number)).toThrow(InvalidArgumentError);
+      expect(() => validatePointerShape("heap.deallocate", v as number)).toThrow(InvalidPointerError);
+      expect(isValidSize(v as number)).toBe(false);
+      expect(isValidAlign(v as number)).toBe(false);
+      expect(isPowerOfTwo(v as number)).toBe(false);
+    }
+    expect(() => validateAllocation("heap", 16n as unknown as number, 8)).toThrow("received 16n (a BigInt; pass a number)");
+    expect(() => validatePointerShape("heap.deallocate", Symbol("p") as unknown as number)).toThrow("Symbol(p) (a Symbol)");
+  });
+
   it("rejects malformed pointers", () => {
     for (const p of [-1, 0.5, Number.NaN, 2 ** 32]) expect(() => validatePointerShape("heap.deallocate", p)).toThrow(InvalidPointerError);
     expect(() => validatePointerShape("heap.deallocate", 64)).not.toThrow();
@@ -67,6 +83,8 @@ describe("errors", () => {
       [new DoubleFreeError("m"), "DoubleFreeError", "ERR_DOUBLE_FREE"],
       [new LeakError("m", { scopes: [], count: 0, bytes: 0, blocks: [] }), "LeakError", "ERR_LEAK"],
       [new CorruptionError("m"), "CorruptionError", "ERR_CORRUPTION"],
+      [new DestroyedError("m"), "DestroyedError", "ERR_DESTROYED"],
+      [new AllocatorError("m"), "AllocatorError", "ERR_ALLOCATOR"],
     ];
     for (const [err, name, code] of cases) {
       expect(err).toBeInstanceOf(AllocatorError);
@@ -74,7 +92,18 @@ describe("errors", () => {
       expect(err.name).toBe(name);
       expect(err.code).toBe(code);
       expect(err.stack?.startsWith(`${name} [${code}]: m`)).toBe(true);
+      expect(String(err)).toBe(`${name} [${code}]: m`);
     }
+  });
+
+  it("keep their names when a minifier renames the classes", () => {
+    // What a minifier does: the class binding gets a short name; `name` must not follow it.
+    const Ht = LeakError;
+    const err = new Ht("scope root/x leaked 1 block", { scopes: ["root/x"], count: 1, bytes: 8, blocks: [] });
+    class Xy extends CorruptionError {}
+    expect(err.name).toBe("LeakError");
+    expect(String(err)).toBe("LeakError [ERR_LEAK]: scope root/x leaked 1 block");
+    expect(new Xy("m").name).toBe("CorruptionError");
   });
 });
 
@@ -90,6 +119,9 @@ describe("helpers", () => {
     expect(formatCount(4000)).toBe("4,000");
     expect(formatCount(1234567)).toBe("1,234,567");
     expect(formatCount(-999)).toBe("-999");
+    expect(formatSize(96)).toBe("96 B");
+    expect(formatSize(67_112_961)).toBe("67,112,961 B (64.0 MiB)");
+    expect(formatSize(4096)).toBe("4,096 B (4.00 KiB)");
   });
 
   it("aligns up and recognises powers of two", () => {

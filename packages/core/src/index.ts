@@ -30,4 +30,5 @@ export {
 } from "./validate.js";
 export { hex, formatBytes, formatCount, formatSize } from "./format.js";
 export { SeededRandom } from "./random.js";
+export { allocateZeroed } from "./allocate-zeroed.js";
 export { CONTROL_HEADER_BYTES, magic, writeControlHeader, checkControlHeader } from "./control-block.js";

@@ -1,0 +1,12 @@
+import type { Allocator, Ptr } from "./types.js";
+
+/**
+ * `allocate` with every byte of the block set to 0, for any allocator (what C's
+ * `calloc` gives). Reused blocks hold whatever their last owner wrote, so code
+ * that expects zeros asks for them here. Errors as `allocate`.
+ */
+export function allocateZeroed(allocator: Allocator, size: number, align?: number): Ptr {
+  const ptr = allocator.allocate(size, align);
+  allocator.space.u8.fill(0, ptr, ptr + size);
+  return ptr;
+}

@@ -1,4 +1,4 @@
-import { AllocatorError, InvalidArgumentError, InvalidPointerError, describe } from "@memkit/core";
+import { DestroyedError, InvalidArgumentError, InvalidPointerError, describe } from "@memkit/core";
 
 /**
  * A {@link HandlePool} handle whose record was destroyed (and whose slot may
@@ -25,9 +25,9 @@ export class StaleHandleError extends InvalidPointerError {
   }
 }
 
-/** Thrown by a container used after `dispose()`. */
-export function disposedError(label: string): AllocatorError {
-  return new AllocatorError(`${label} was used after dispose(): its memory was returned to the allocator. Create a new container instead.`);
+/** Core's DestroyedError (`ERR_DESTROYED`), thrown by a container used after `dispose()`. */
+export function disposedError(label: string): DestroyedError {
+  return new DestroyedError(`${label} was used after dispose(): its memory was returned to the allocator. Create a new container instead.`);
 }
 
 /** RangeError for an index outside `[0, length)` (or not an integer). */
@@ -47,4 +47,3 @@ export function countError(label: string, what: string, value: unknown, max: num
 export function unknownFieldError(label: string, field: unknown, known: readonly string[]): InvalidArgumentError {
   return new InvalidArgumentError(`${label}: unknown field ${describe(field)}.\n  The layout has: ${known.join(", ")}.`);
 }
-

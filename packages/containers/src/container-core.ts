@@ -2,7 +2,8 @@ import { InvalidArgumentError, describe } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
 import { SpaceViews, type ViewHolder } from "./space-views.js";
 import { trackContainer, untrackContainer, type LeakToken } from "./leak-detection.js";
-import { disposedError } from "./errors.js";
+import { callbackError, disposedError, valueError } from "./errors.js";
+import type { ElementKindInfo } from "./element-kind.js";
 
 /** Options every container accepts. */
 export interface ContainerOptions {
@@ -46,13 +47,21 @@ export abstract class ContainerCore implements ViewHolder {
 
   protected constructor(type: string, allocator: Allocator, options: ContainerOptions | undefined) {
     checkAllocator(type, allocator);
-    const name = options?.name ?? type;
+    if (options !== undefined && (options === null || typeof options !== "object")) {
+      throw new InvalidArgumentError(`${type}: options must be an object, received ${describe(options)}.`);
+    }
+    // Only `undefined` means "not given": a null or mistyped option is a bug worth reporting.
+    const name = options?.name === undefined ? type : options.name;
     if (typeof name !== "string") throw new InvalidArgumentError(`${type}: option name must be a string, received ${describe(name)}.`);
+    const debug = options?.debug;
+    if (debug !== undefined && typeof debug !== "boolean") {
+      throw new InvalidArgumentError(`${type}: option debug must be true or false, received ${describe(debug)}.`);
+    }
     this.type = type;
     this.allocator = allocator;
     this.name = name;
     this.views = SpaceViews.of(allocator.space);
-    this.leak = trackContainer(this, options?.debug, type, name, allocator);
+    this.leak = trackContainer(this, debug, type, name, allocator);
   }
 
   /** Registers for view refreshes; subclasses call it once their fields exist. */
@@ -96,7 +105,7 @@ export abstract class ContainerCore implements ViewHolder {
 
   /**
    * Returns the memory to the allocator. Idempotent. Afterwards every
-   * operation throws an AllocatorError naming the container. If the
+   * operation throws core's DestroyedError naming the container. If the
    * allocator refuses the free, the error propagates and the container is
    * left as it was.
    */
@@ -121,6 +130,18 @@ export abstract class ContainerCore implements ViewHolder {
   /** Throws the after-dispose error. Cold. */
   protected throwDisposed(): never {
     throw disposedError(this.label);
+  }
+
+  /** @internal Throws for a value of the wrong JS type for `info` (or the after-dispose error). Cold. */
+  throwValue(info: ElementKindInfo, value: unknown): never {
+    if (this.isDisposed) this.throwDisposed();
+    throw valueError(this.label, info, value);
+  }
+
+  /** Throws unless `callback` is a function (or the container was disposed). Once per iteration, not per element. */
+  protected checkCallback(method: string, callback: unknown): void {
+    if (this.isDisposed) this.throwDisposed();
+    if (typeof callback !== "function") throw callbackError(this.label, method, callback);
   }
 }
 

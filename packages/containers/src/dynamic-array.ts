@@ -4,7 +4,7 @@ import { ELEMENT_KINDS, elementKind, type ElementKind, type ElementKindInfo, typ
 import { CONTAINER_ALIGN, ContainerCore, type ContainerOptions } from "./container-core.js";
 import { createRangeSorter } from "./sort.js";
 import type { SpaceViews } from "./space-views.js";
-import { countError, indexError } from "./errors.js";
+import { countError, indexError, isCount } from "./errors.js";
 import { grownCapacity } from "./growth.js";
 
 /** Options of {@link DynamicArray}. */
@@ -27,7 +27,9 @@ export interface DynamicArrayOptions extends ContainerOptions {
  *
  * Values follow typed-array semantics: writing 300 into a u8 array stores 44,
  * NaN into an integer array stores 0, 1.7 into i32 stores 1, and f32 rounds.
- * u64/i64 arrays take and return bigint (every read allocates a BigInt).
+ * u64/i64 arrays take and return bigint (every read allocates a BigInt). A
+ * value of the wrong JS type (a string, undefined, a bigint for a number kind)
+ * is an InvalidArgumentError, not a silent 0.
  *
  * `push`, `pop`, `get`, `set` and `forEach` create no JS objects. Each element
  * kind has its own class behind this constructor so these paths stay
@@ -59,9 +61,9 @@ export interface DynamicArray<K extends ElementKind = ElementKind> {
   push(value: ValueOf<K>): number;
   /** Removes and returns the last element; RangeError when empty. */
   pop(): ValueOf<K>;
-  /** The element at `index`; RangeError (with index and length) outside `[0, length)`. */
+  /** The element at `index`; RangeError (with index and length) outside `[0, length)`, InvalidArgumentError when not a number. */
   get(index: number): ValueOf<K>;
-  /** Writes the element at `index`; RangeError outside `[0, length)`. */
+  /** Writes the element at `index`; RangeError outside `[0, length)`; InvalidArgumentError for a value that is not a number (a bigint for u64/i64). */
   set(index: number, value: ValueOf<K>): void;
   /** Ensures room for `capacity` elements without further growth. */
   reserve(capacity: number): void;
@@ -79,7 +81,7 @@ export interface DynamicArray<K extends ElementKind = ElementKind> {
   removeAt(index: number): ValueOf<K>;
   /** Writes `value` into `[start, end)` (default: the whole array). */
   fill(value: ValueOf<K>, start?: number, end?: number): void;
-  /** First index of `value` at or after `fromIndex`, or -1 (`===`, so NaN is never found). */
+  /** First index of `value` at or after `fromIndex` (an index from 0 to length), or -1 (`===`, so NaN is never found). */
   indexOf(value: ValueOf<K>, fromIndex?: number): number;
   /** Sorts ascending in place (introsort on the memory itself; NaN last). */
   sort(): void;
@@ -122,6 +124,9 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
   const sortRange = createRangeSorter();
   const type = `DynamicArray<${info.kind}>`;
   const max = maxElements(info);
+  // Values must be of the kind's JS type. The check is `typeof v === "<literal>"`
+  // behind a constant flag: V8 compiles it to a type check, no string compare.
+  const bigint = info.bigint;
 
   return class DynamicArrayImpl extends ContainerCore implements DynamicArray<"f64"> {
     readonly kind = info.kind as "f64";
@@ -135,8 +140,8 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
 
     constructor(allocator: Allocator, options: DynamicArrayOptions | undefined) {
       super(type, allocator, options);
-      const capacity = options?.capacity ?? 0;
-      if (capacity >>> 0 !== capacity || capacity > max) throw countError(type, "option capacity", capacity, max);
+      const capacity: unknown = options?.capacity === undefined ? 0 : options.capacity;
+      if (!isCount(capacity, max)) throw countError(type, "option capacity", capacity, max);
       if (capacity > 0) this.realloc(capacity);
       this.attachViews();
     }
@@ -160,6 +165,7 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
     }
 
     push(value: number): number {
+      if (bigint ? typeof (value as unknown) !== "bigint" : typeof value !== "number") this.throwValue(info, value);
       const n = this.len;
       if (n === this.cap) this.grow(n + 1);
       this.data[this.base + n] = value;
@@ -175,24 +181,25 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
     }
 
     get(index: number): number {
-      if (index >>> 0 !== index || index >= this.len) this.throwIndex(index, this.len);
+      if (typeof index !== "number" || index >>> 0 !== index || index >= this.len) this.throwIndex(index, this.len);
       return this.data[this.base + index]!;
     }
 
     set(index: number, value: number): void {
-      if (index >>> 0 !== index || index >= this.len) this.throwIndex(index, this.len);
+      if (typeof index !== "number" || index >>> 0 !== index || index >= this.len) this.throwIndex(index, this.len);
+      if (bigint ? typeof (value as unknown) !== "bigint" : typeof value !== "number") this.throwValue(info, value);
       this.data[this.base + index] = value;
     }
 
     reserve(capacity: number): void {
       if (this.isDisposed) this.throwDisposed();
-      if (capacity >>> 0 !== capacity || capacity > max) throw countError(this.label, "reserve: capacity", capacity, max);
+      if (!isCount(capacity, max)) throw countError(this.label, "reserve: capacity", capacity, max);
       if (capacity > this.cap) this.realloc(capacity);
     }
 
     resize(length: number): void {
       if (this.isDisposed) this.throwDisposed();
-      if (length >>> 0 !== length || length > max) throw countError(this.label, "resize: length", length, max);
+      if (!isCount(length, max)) throw countError(this.label, "resize: length", length, max);
       if (length > this.cap) this.realloc(length);
       const n = this.len;
       if (length > n) this.data.fill(info.zero as number, this.base + n, this.base + length);
@@ -220,7 +227,7 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
 
     swapRemove(index: number): number {
       const n = this.len - 1;
-      if (index >>> 0 !== index || index > n) this.throwIndex(index, this.len);
+      if (typeof index !== "number" || index >>> 0 !== index || index > n) this.throwIndex(index, this.len);
       const d = this.data;
       const b = this.base;
       const value = d[b + index]!;
@@ -231,7 +238,8 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
 
     insert(index: number, value: number): void {
       const n = this.len;
-      if (index >>> 0 !== index || index > n) this.throwIndex(index, n + 1);
+      if (typeof index !== "number" || index >>> 0 !== index || index > n) this.throwIndex(index, n + 1);
+      if (bigint ? typeof (value as unknown) !== "bigint" : typeof value !== "number") this.throwValue(info, value);
       if (n === this.cap) this.grow(n + 1);
       const b = this.base;
       if (index < n) this.data.copyWithin(b + index + 1, b + index, b + n);
@@ -241,7 +249,7 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
 
     removeAt(index: number): number {
       const n = this.len;
-      if (index >>> 0 !== index || index >= n) this.throwIndex(index, n);
+      if (typeof index !== "number" || index >>> 0 !== index || index >= n) this.throwIndex(index, n);
       const b = this.base;
       const value = this.data[b + index]!;
       this.data.copyWithin(b + index, b + index + 1, b + n);
@@ -251,16 +259,19 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
 
     fill(value: number, start = 0, end: number = this.len): void {
       if (this.isDisposed) this.throwDisposed();
-      if (start >>> 0 !== start || start > this.len) this.throwIndex(start, this.len + 1);
-      if (end >>> 0 !== end || end > this.len) this.throwIndex(end, this.len + 1);
+      if (bigint ? typeof (value as unknown) !== "bigint" : typeof value !== "number") this.throwValue(info, value);
+      if (typeof start !== "number" || start >>> 0 !== start || start > this.len) this.throwIndex(start, this.len + 1);
+      if (typeof end !== "number" || end >>> 0 !== end || end > this.len) this.throwIndex(end, this.len + 1);
       if (end > start) this.data.fill(value, this.base + start, this.base + end);
     }
 
     indexOf(value: number, fromIndex = 0): number {
       if (this.isDisposed) this.throwDisposed();
+      if (bigint ? typeof (value as unknown) !== "bigint" : typeof value !== "number") this.throwValue(info, value);
+      if (typeof fromIndex !== "number" || fromIndex >>> 0 !== fromIndex || fromIndex > this.len) this.throwIndex(fromIndex, this.len + 1);
       const d = this.data;
       const b = this.base;
-      for (let i = Math.max(0, Math.trunc(fromIndex) || 0); i < this.len; i++) if (d[b + i] === value) return i;
+      for (let i = fromIndex; i < this.len; i++) if (d[b + i] === value) return i;
       return -1;
     }
 
@@ -270,7 +281,7 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
     }
 
     forEach(callback: (value: number, index: number) => void): void {
-      if (this.isDisposed) this.throwDisposed();
+      this.checkCallback("forEach", callback);
       const n = this.len;
       // Re-read data/base each step: the callback may push and move the block.
       for (let i = 0; i < n && i < this.len; i++) callback(this.data[this.base + i]!, i);
@@ -310,7 +321,7 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
       this.cap = exact ? capacity : Math.min(max, Math.max(capacity, Math.floor(this.allocator.allocatedSize(ptr) / info.size)));
     }
 
-    private throwIndex(index: number, length: number): never {
+    private throwIndex(index: unknown, length: number): never {
       if (this.isDisposed) this.throwDisposed();
       throw indexError(this.label, index, length);
     }

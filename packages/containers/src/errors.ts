@@ -1,4 +1,5 @@
 import { DestroyedError, InvalidArgumentError, InvalidPointerError, describe } from "@memkit/core";
+import type { ElementKindInfo } from "./element-kind.js";
 
 /**
  * A {@link HandlePool} handle whose record was destroyed (and whose slot may
@@ -30,17 +31,36 @@ export function disposedError(label: string): DestroyedError {
   return new DestroyedError(`${label} was used after dispose(): its memory was returned to the allocator. Create a new container instead.`);
 }
 
-/** RangeError for an index outside `[0, length)` (or not an integer). */
-export function indexError(label: string, index: number, length: number): RangeError {
-  if (typeof index !== "number" || !Number.isInteger(index)) {
-    return new RangeError(`${label}: index ${describe(index)} is not an integer (length ${length}).`);
-  }
+/**
+ * The error for a bad index: InvalidArgumentError when it is not a number at
+ * all (a string, a BigInt, undefined...), RangeError when it is a number
+ * outside `[0, length)` or not an integer (as Node does for buffer offsets).
+ */
+export function indexError(label: string, index: unknown, length: number): RangeError | InvalidArgumentError {
+  if (typeof index !== "number") return new InvalidArgumentError(`${label}: index ${describe(index)} is not a number (length ${length}).`);
+  if (!Number.isInteger(index)) return new RangeError(`${label}: index ${describe(index)} is not an integer (length ${length}).`);
   return new RangeError(`${label}: index ${index} is out of range for length ${length}.`);
+}
+
+/** True for an integer from 0 to `max` (a capacity or a length); false for anything else, BigInt and Symbol included. */
+export function isCount(value: unknown, max: number): value is number {
+  return typeof value === "number" && value >>> 0 === value && value <= max;
 }
 
 /** InvalidArgumentError for a count/capacity that is not an integer in range. */
 export function countError(label: string, what: string, value: unknown, max: number): InvalidArgumentError {
   return new InvalidArgumentError(`${label}: ${what} must be an integer from 0 to ${max}, received ${describe(value)}.`);
+}
+
+/** InvalidArgumentError for a value of the wrong JS type: number kinds take numbers, u64/i64 take bigints. */
+export function valueError(label: string, info: ElementKindInfo, value: unknown): InvalidArgumentError {
+  const wanted = info.bigint ? `a bigint (${info.kind} values are bigints: 5n or BigInt(x))` : `a number (${info.kind} values are numbers)`;
+  return new InvalidArgumentError(`${label}: value must be ${wanted}, received ${describe(value)}.`);
+}
+
+/** InvalidArgumentError for a callback that is not a function. */
+export function callbackError(label: string, method: string, callback: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`${label}: ${method} expects a function, received ${describe(callback)}.`);
 }
 
 /** InvalidArgumentError for a struct field name the layout does not have. */

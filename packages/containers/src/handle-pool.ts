@@ -4,7 +4,7 @@ import { CONTAINER_ALIGN, ContainerCore, type ContainerOptions } from "./contain
 import { checkLayout, type FieldKind, type FieldName, type StructLayout } from "./struct-layout.js";
 import { ELEMENT_KINDS, type ElementKind, type ElementKindInfo, type ElementView, type ValueOf } from "./element-kind.js";
 import type { SpaceViews } from "./space-views.js";
-import { StaleHandleError, unknownFieldError } from "./errors.js";
+import { StaleHandleError, indexError, isCount, unknownFieldError } from "./errors.js";
 import { grownCapacity } from "./growth.js";
 
 /** Bits in a handle: 30, so every handle is a small integer (a V8 Smi even with pointer compression) and never allocates. */
@@ -107,8 +107,8 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
   constructor(allocator: Allocator, layout: L, options?: HandlePoolOptions) {
     super("HandlePool", allocator, options);
     checkLayout("HandlePool", layout);
-    const indexBits = options?.indexBits ?? DEFAULT_INDEX_BITS;
-    if ((indexBits | 0) !== indexBits || indexBits < 8 || indexBits > 22) {
+    const indexBits: unknown = options?.indexBits === undefined ? DEFAULT_INDEX_BITS : options.indexBits;
+    if (typeof indexBits !== "number" || (indexBits | 0) !== indexBits || indexBits < 8 || indexBits > 22) {
       throw new InvalidArgumentError(`${this.label}: option indexBits must be an integer from 8 to 22, received ${describe(indexBits)}.`);
     }
     this.layout = layout;
@@ -121,8 +121,8 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
     this.u8 = this.views.u8;
     this.byName = Object.create(null) as Record<string, PoolFieldHandle | undefined>;
     this.fields = layout.fields.map((f) => (this.byName[f.name] = createPoolField(f.kind, this, f.name, f.offset, this.views)));
-    const capacity = options?.capacity ?? 0;
-    if (capacity >>> 0 !== capacity || capacity > this.maxRecords) {
+    const capacity: unknown = options?.capacity === undefined ? 0 : options.capacity;
+    if (!isCount(capacity, this.maxRecords)) {
       throw new InvalidArgumentError(`${this.label}: option capacity must be an integer from 0 to ${this.maxRecords}, received ${describe(capacity)}.`);
     }
     if (capacity > 0) this.realloc(capacity);
@@ -178,23 +178,29 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
     this.live--;
   }
 
-  /** True when `handle` addresses a live record of this pool. Never throws. */
+  /** True when `handle` addresses a live record of this pool. Never throws (false for anything that is not a live handle). */
   isAlive(handle: Handle): boolean {
-    const index = handle & this.indexMask;
-    return handle > 0 && index < this.used && this.meta[this.metaBase + index * META_WORDS] === handle;
+    // A non-number gets index `used`, which fails the range test before `>` could throw on a Symbol.
+    const index = typeof handle === "number" ? handle & this.indexMask : this.used;
+    return index < this.used && handle > 0 && this.meta[this.metaBase + index * META_WORDS] === handle;
   }
 
   /** The slot index of a live handle (for parallel arrays); throws like field access for a bad handle. */
   indexOf(handle: Handle): number {
-    const index = handle & this.indexMask;
-    if (!(handle > 0 && index < this.used && this.meta[this.metaBase + index * META_WORDS] === handle)) this.throwHandle(handle);
+    const index = typeof handle === "number" ? handle & this.indexMask : this.used;
+    if (!(index < this.used && handle > 0 && this.meta[this.metaBase + index * META_WORDS] === handle)) this.throwHandle(handle);
     return index;
   }
 
-  /** The handle of the live record in slot `index`, or 0 (NULL_HANDLE) when the slot is free. */
+  /**
+   * The handle of the live record in slot `index`, or 0 (NULL_HANDLE) when the
+   * slot is free or was never used. RangeError for a negative or fractional
+   * index, InvalidArgumentError for one that is not a number.
+   */
   handleAt(index: number): Handle {
     if (this.isDisposed) this.throwDisposed();
-    if (index >>> 0 !== index || index >= this.used) return NULL_HANDLE;
+    if (typeof index !== "number" || index >>> 0 !== index) throw indexError(this.label, index, this.used);
+    if (index >= this.used) return NULL_HANDLE;
     const state = this.meta[this.metaBase + index * META_WORDS]!;
     return state > 0 ? state : NULL_HANDLE;
   }
@@ -227,7 +233,7 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
 
   /** Calls `callback(handle, index)` for every live record, in slot order. Destroying the current record in the callback is fine. */
   forEach(callback: (handle: Handle, index: number) => void): void {
-    if (this.isDisposed) this.throwDisposed();
+    this.checkCallback("forEach", callback);
     for (let i = 0; i < this.used; i++) {
       const state = this.meta[this.metaBase + i * META_WORDS]!;
       if (state > 0) callback(state, i);
@@ -322,6 +328,7 @@ type PoolFieldClass = new (pool: HandlePool, name: string, offset: number, views
 
 /** One class per element kind (monomorphic typed access); the handle check is the same inline test as `isAlive`. */
 function definePoolField(info: ElementKindInfo): PoolFieldClass {
+  const bigint = info.bigint; // values: a literal typeof behind a constant flag (a type check in V8)
   return class PoolFieldImpl implements PoolFieldHandle {
     readonly kind = info.kind as "f64";
     private data: ElementView;
@@ -339,15 +346,16 @@ function definePoolField(info: ElementKindInfo): PoolFieldClass {
 
     get(handle: Handle): number {
       const p = this.pool;
-      const index = handle & p.indexMask;
-      if (!(handle > 0 && index < p.used && p.meta[p.metaBase + index * META_WORDS] === handle)) p.throwHandle(handle);
+      const index = typeof handle === "number" ? handle & p.indexMask : p.used;
+      if (!(index < p.used && handle > 0 && p.meta[p.metaBase + index * META_WORDS] === handle)) p.throwHandle(handle);
       return this.data[this.base + index * this.step]!;
     }
 
     set(handle: Handle, value: number): void {
       const p = this.pool;
-      const index = handle & p.indexMask;
-      if (!(handle > 0 && index < p.used && p.meta[p.metaBase + index * META_WORDS] === handle)) p.throwHandle(handle);
+      const index = typeof handle === "number" ? handle & p.indexMask : p.used;
+      if (!(index < p.used && handle > 0 && p.meta[p.metaBase + index * META_WORDS] === handle)) p.throwHandle(handle);
+      if (bigint ? typeof (value as unknown) !== "bigint" : typeof value !== "number") p.throwValue(info, value);
       this.data[this.base + index * this.step] = value;
     }
 

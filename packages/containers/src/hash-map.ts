@@ -21,10 +21,11 @@ export interface HashMapOptions<K extends KeyKind, V extends ElementKind> extend
  *
  * `get`, `set`, `has`, `delete` and cursor iteration create no JS objects;
  * `get(key, fallback)` returns the caller's fallback for a missing key, so a
- * lookup never boxes `undefined`. Keys outside the key kind (a fraction or a
- * negative number for u32, NaN for f64) throw InvalidArgumentError; -0 and
- * +0 are the same f64 key. Values follow typed-array conversion (300 into u8
- * stores 44).
+ * lookup never boxes `undefined`. Keys are checked exactly: anything but a
+ * number, and numbers outside the key kind (a fraction or a negative number
+ * for u32, NaN for f64), throw InvalidArgumentError; -0 and +0 are the same
+ * f64 key. Values must be numbers (bigints for u64/i64) and follow
+ * typed-array conversion (300 into u8 stores 44).
  *
  * Each (key, value) kind pair has its own class behind this constructor, so
  * the hot paths stay monomorphic.

@@ -1,11 +1,13 @@
-import { AllocatorError, CorruptionError, InvalidArgumentError, OutOfMemoryError, alignUp, describe } from "@memkit/core";
+import { AllocatorError, CorruptionError, InvalidArgumentError, OutOfMemoryError, allocateZeroed, describe } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
 import { CONTAINER_ALIGN, ContainerCore, type ContainerOptions } from "./container-core.js";
 import { ELEMENT_KINDS, type ElementKind, type ElementKindInfo, type ElementView, type KeyKind } from "./element-kind.js";
 import type { HashMap } from "./hash-map.js";
 import type { HashSet } from "./hash-set.js";
 import type { SpaceViews } from "./space-views.js";
-import { hash32, hashF64 } from "./hash.js";
+import { KEY_OPS } from "./hash.js";
+import { DEFAULT_MAX_LOAD_FACTOR, MAX_LOAD_FACTOR_LIMIT, MAX_TABLE_SLOTS, entryLayout, slotsFor } from "./hash-geometry.js";
+import { callbackError, isCount } from "./errors.js";
 
 /** Options of {@link HashMap} and {@link HashSet}. */
 export interface HashTableOptions extends ContainerOptions {
@@ -40,54 +42,6 @@ export interface HashTableInfo<K extends KeyKind> {
   readonly disposed: boolean;
   /** How messages name this table. */
   readonly label: string;
-}
-
-/** The default maximum load factor: linear probing stays short (about 2.5 probes per hit on average) below it. */
-export const DEFAULT_MAX_LOAD_FACTOR = 0.75;
-/** The highest maximum load factor a table accepts. */
-export const MAX_LOAD_FACTOR_LIMIT = 0.875;
-/** Fewest slots a table has. */
-export const MIN_TABLE_SLOTS = 8;
-/** Most slots a table may have (2^27: with 16-byte entries, the whole 2 GiB address space). */
-export const MAX_TABLE_SLOTS = 2 ** 27;
-
-/** How one key kind is checked and hashed (the zero key never gets here). */
-interface KeyOps {
-  /** True for a key of this kind (u32: integer 0..2^32-1; i32: integer -2^31..2^31-1; f64: not NaN). */
-  valid: (key: number) => boolean;
-  hash: (key: number) => number;
-  domain: string;
-}
-
-const KEY_OPS: Record<"u32" | "i32" | "f64", KeyOps> = {
-  u32: { valid: (k) => k >>> 0 === k, hash: hash32, domain: "an integer from 0 to 4294967295" },
-  i32: { valid: (k) => (k | 0) === k, hash: hash32, domain: "an integer from -2147483648 to 2147483647" },
-  f64: { valid: (k) => k === k, hash: hashF64, domain: "a number other than NaN" },
-};
-
-/** Where things sit inside one entry; see the diagram on {@link defineHashTable}. */
-export interface EntryLayout {
-  stride: number;
-  valueOffset: number;
-  /** Stride in key-sized elements. */
-  keyStep: number;
-  /** Stride in value-sized elements (0 for a set). */
-  valueStep: number;
-}
-
-/** Entry geometry for a key kind and an optional value kind. */
-export function entryLayout(key: ElementKindInfo, value: ElementKindInfo | null): EntryLayout {
-  if (value === null) return { stride: key.size, valueOffset: 0, keyStep: 1, valueStep: 0 };
-  const valueOffset = alignUp(key.size, value.size);
-  const stride = alignUp(valueOffset + value.size, Math.max(key.size, value.size));
-  return { stride, valueOffset, keyStep: stride / key.size, valueStep: stride / value.size };
-}
-
-/** Slots for `entries` entries at `maxLoad`: the power of two that holds them without growing. */
-function slotsFor(entries: number, maxLoad: number): number {
-  let slots = MIN_TABLE_SLOTS;
-  while (Math.floor(slots * maxLoad) < entries) slots *= 2;
-  return slots;
 }
 
 /**
@@ -136,13 +90,13 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
 
     protected constructor(allocator: Allocator, options: HashTableOptions | undefined) {
       super(type, allocator, options);
-      const maxLoad = options?.maxLoadFactor ?? DEFAULT_MAX_LOAD_FACTOR;
+      const maxLoad: unknown = options?.maxLoadFactor === undefined ? DEFAULT_MAX_LOAD_FACTOR : options.maxLoadFactor;
       if (typeof maxLoad !== "number" || !(maxLoad >= 0.25 && maxLoad <= MAX_LOAD_FACTOR_LIMIT)) {
         throw new InvalidArgumentError(`${this.label}: option maxLoadFactor must be a number from 0.25 to ${MAX_LOAD_FACTOR_LIMIT}, received ${describe(maxLoad)}.`);
       }
-      const capacity = options?.capacity ?? 0;
+      const capacity: unknown = options?.capacity === undefined ? 0 : options.capacity;
       const maxEntries = Math.floor(MAX_TABLE_SLOTS * maxLoad);
-      if (capacity >>> 0 !== capacity || capacity > maxEntries) {
+      if (!isCount(capacity, maxEntries)) {
         throw new InvalidArgumentError(`${this.label}: option capacity must be an integer from 0 to ${maxEntries}, received ${describe(capacity)}.`);
       }
       this.maxLoadFactor = maxLoad;
@@ -193,7 +147,7 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
     next(cursor: number): number {
       if (this.block === 0) this.throwDisposed();
       const slots = this.slots;
-      if ((cursor | 0) !== cursor || cursor < -1 || cursor > slots) throw this.cursorError(cursor);
+      if (typeof cursor !== "number" || (cursor | 0) !== cursor || cursor < -1 || cursor > slots) throw this.cursorError(cursor);
       const keys = this.keys;
       const kb = this.kb;
       for (let s = cursor + 1; s < slots; s++) if (keys[kb + s * keyStep] !== 0) return s;
@@ -334,10 +288,12 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
     /** Throws unless `cursor` is an occupied slot (or the present key-0 entry). */
     protected checkCursor(cursor: number): void {
       if (this.block === 0) this.throwDisposed();
-      if (cursor >>> 0 !== cursor || cursor > this.slots || this.keys[this.kb + cursor * keyStep] === 0) throw this.cursorError(cursor);
+      if (typeof cursor !== "number" || cursor >>> 0 !== cursor || cursor > this.slots || this.keys[this.kb + cursor * keyStep] === 0) {
+        throw this.cursorError(cursor);
+      }
     }
 
-    protected throwKey(k: number): never {
+    protected throwKey(k: unknown): never {
       throw new InvalidArgumentError(`${this.label}: key ${describe(k)} is not a ${key.kind} key (${ops.domain}).`);
     }
 
@@ -349,7 +305,17 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
       );
     }
 
-    private cursorError(cursor: number): RangeError {
+    /** Throws unless `callback` is a function (or the table was disposed). */
+    protected checkIteration(callback: unknown): void {
+      if (this.block === 0) this.throwDisposed();
+      if (typeof callback !== "function") throw callbackError(this.label, "forEach", callback);
+    }
+
+    /** InvalidArgumentError for a cursor that is not a number; RangeError for a number that is no occupied slot. */
+    private cursorError(cursor: unknown): RangeError | InvalidArgumentError {
+      if (typeof cursor !== "number") {
+        return new InvalidArgumentError(`${this.label}: cursor ${describe(cursor)} is not a number; get cursors from next().`);
+      }
       return new RangeError(`${this.label}: cursor ${describe(cursor)} is not an occupied slot (capacity ${this.slots}); get cursors from next().`);
     }
 
@@ -367,9 +333,9 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
      */
     private rehash(slots: number): void {
       const bytes = (slots + 1) * stride;
-      const ptr = this.allocator.allocate(bytes, CONTAINER_ALIGN);
+      // Zeroed: an empty slot is key 0, and a reused block holds its last owner's bytes.
+      const ptr = allocateZeroed(this.allocator, bytes, CONTAINER_ALIGN);
       const views = this.views;
-      views.u8.fill(0, ptr, ptr + bytes);
       const keys = views.view(key.kind) as unknown as ElementView;
       const vals = views.view((value ?? key).kind) as unknown as ElementView;
       const kb = ptr >>> key.shift;
@@ -419,6 +385,8 @@ export function defineHashMap(keyKindName: KeyKind, valueKindName: ElementKind, 
   const valueInfo = ELEMENT_KINDS[valueKindName];
   const { keyStep, valueStep } = entryLayout(keyInfo, valueInfo);
   const Table = defineHashTable(`HashMap<${keyKindName}, ${valueKindName}>`, keyInfo, valueInfo, publicPrototype);
+  // Values must be of the value kind's JS type (a literal typeof behind a constant flag: a type check in V8).
+  const bigint = valueInfo.bigint;
 
   return class HashMapImpl extends Table implements HashMap<"f64", "f64"> {
     readonly keyKind = keyKindName as "f64";
@@ -434,6 +402,8 @@ export function defineHashMap(keyKindName: KeyKind, valueKindName: ElementKind, 
     }
 
     set(k: number, v: number): void {
+      // Checked before the insert, so a refused value never leaves its key behind.
+      if (bigint ? typeof (v as unknown) !== "bigint" : typeof v !== "number") this.throwValue(valueInfo, v);
       const s = this.insert(k);
       this.vals[this.vb + (s < 0 ? ~s : s) * valueStep] = v;
     }
@@ -445,10 +415,12 @@ export function defineHashMap(keyKindName: KeyKind, valueKindName: ElementKind, 
 
     setValueAt(cursor: number, v: number): void {
       this.checkCursor(cursor);
+      if (bigint ? typeof (v as unknown) !== "bigint" : typeof v !== "number") this.throwValue(valueInfo, v);
       this.vals[this.vb + cursor * valueStep] = v;
     }
 
     forEach(callback: (key: number, value: number) => void): void {
+      this.checkIteration(callback);
       const version = this.version;
       for (let c = this.next(-1); c !== -1; c = this.next(c)) {
         callback(c === this.slots ? 0 : this.keys[this.kb + c * keyStep]!, this.vals[this.vb + c * valueStep]!);
@@ -482,6 +454,7 @@ export function defineHashSet(keyKindName: KeyKind, publicPrototype: object): Ta
     }
 
     forEach(callback: (key: number) => void): void {
+      this.checkIteration(callback);
       const version = this.version;
       for (let c = this.next(-1); c !== -1; c = this.next(c)) {
         callback(c === this.slots ? 0 : this.keys[this.kb + c * keyStep]!);
@@ -496,4 +469,3 @@ export function defineHashSet(keyKindName: KeyKind, publicPrototype: object): Ta
     }
   };
 }
-

@@ -1,3 +1,5 @@
+// Keys of the hash tables: how they hash, and which values each key kind accepts.
+
 /**
  * Integer hashing for the open-addressing tables.
  *
@@ -29,3 +31,23 @@ export function hashF64(x: number): number {
   scratchF64[0] = x;
   return hash32(scratchU32[0]! ^ hash32(scratchU32[1]!));
 }
+
+/** How one key kind is checked and hashed (the zero key never gets here). */
+export interface KeyOps {
+  /**
+   * True for a key of this kind, checked exactly: a number first (BigInt,
+   * Symbol, strings, null, undefined, booleans and objects are never keys;
+   * `typeof` also keeps `>>>` and `|` from throwing TypeError), then u32: an
+   * integer 0..2^32-1; i32: an integer -2^31..2^31-1; f64: any number but NaN
+   * (NaN never equals itself, so it could be stored but never found).
+   */
+  valid: (key: unknown) => boolean;
+  hash: (key: number) => number;
+  domain: string;
+}
+
+export const KEY_OPS: Record<"u32" | "i32" | "f64", KeyOps> = {
+  u32: { valid: (k) => typeof k === "number" && k >>> 0 === k, hash: hash32, domain: "an integer from 0 to 4294967295" },
+  i32: { valid: (k) => typeof k === "number" && (k | 0) === k, hash: hash32, domain: "an integer from -2147483648 to 2147483647" },
+  f64: { valid: (k) => typeof k === "number" && k === k, hash: hashF64, domain: "a number other than NaN" },
+};

@@ -24,7 +24,7 @@ export { StructOfArrays } from "./struct-of-arrays.js";
 
 // Hash tables
 export type { HashTableOptions } from "./hash-table.js";
-export { DEFAULT_MAX_LOAD_FACTOR, MAX_LOAD_FACTOR_LIMIT, MIN_TABLE_SLOTS, MAX_TABLE_SLOTS } from "./hash-table.js";
+export { DEFAULT_MAX_LOAD_FACTOR, MAX_LOAD_FACTOR_LIMIT, MIN_TABLE_SLOTS, MAX_TABLE_SLOTS } from "./hash-geometry.js";
 export type { HashMapOptions, HashMapConstructor } from "./hash-map.js";
 export { HashMap } from "./hash-map.js";
 export type { HashSetOptions, HashSetConstructor } from "./hash-set.js";

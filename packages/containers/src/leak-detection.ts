@@ -1,4 +1,4 @@
-import { formatBytes, hasOriginTracking, hex } from "@memkit/core";
+import { InvalidArgumentError, describe, formatBytes, hasOriginTracking, hex } from "@memkit/core";
 import type { Allocator, BlockOrigin } from "@memkit/core";
 
 /** What the leak handler receives for a container the GC reclaimed without `dispose()`. */
@@ -45,6 +45,7 @@ let handler: ContainerLeakHandler = defaultHandler;
  * construction, none on element access.
  */
 export function setContainerDebug(on: boolean): void {
+  if (typeof on !== "boolean") throw new InvalidArgumentError(`setContainerDebug: expected true or false, received ${describe(on)}.`);
   debugDefault = on;
 }
 
@@ -55,6 +56,10 @@ export function isContainerDebug(): boolean {
 
 /** Replaces the leak handler; `null` restores the default (`console.warn`). */
 export function setContainerLeakHandler(next: ContainerLeakHandler | null): void {
+  // Checked here: a bad handler would otherwise throw later, inside a FinalizationRegistry callback.
+  if (next !== null && next !== undefined && typeof next !== "function") {
+    throw new InvalidArgumentError(`setContainerLeakHandler: expected a function, or null for the default, received ${describe(next)}.`);
+  }
   handler = next ?? defaultHandler;
 }
 

@@ -5,7 +5,7 @@ import { checkLayout, type FieldKind, type FieldName, type StructLayout } from "
 import { createField, type FieldHandle, type FieldOwner, type StructField } from "./struct-field.js";
 import type { ValueOf } from "./element-kind.js";
 import type { SpaceViews } from "./space-views.js";
-import { countError, indexError, unknownFieldError } from "./errors.js";
+import { countError, indexError, isCount, unknownFieldError } from "./errors.js";
 import { grownCapacity } from "./growth.js";
 
 /** Options of {@link StructArray} and {@link StructOfArrays}. */
@@ -44,8 +44,8 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
 
   /** Reserves the initial capacity and starts view refreshes; subclasses call it last in their constructor. */
   protected finishConstruction(options: StructArrayOptions | undefined): void {
-    const capacity = options?.capacity ?? 0;
-    if (capacity >>> 0 !== capacity || capacity > this.maxRecords) throw countError(this.label, "option capacity", capacity, this.maxRecords);
+    const capacity: unknown = options?.capacity === undefined ? 0 : options.capacity;
+    if (!isCount(capacity, this.maxRecords)) throw countError(this.label, "option capacity", capacity, this.maxRecords);
     if (capacity > 0) this.realloc(capacity, true);
     this.attachViews();
   }
@@ -99,7 +99,7 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
   /** Removes record `index` in O(1) by moving the last record into it. */
   swapRemove(index: number): void {
     const n = this.len - 1;
-    if (index >>> 0 !== index || index > n) this.throwIndex(index, this.len);
+    if (typeof index !== "number" || index >>> 0 !== index || index > n) this.throwIndex(index, this.len);
     if (index !== n) this.moveRecords(index, n, 1);
     this.len = n;
   }
@@ -107,7 +107,7 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
   /** Inserts a zeroed record at `index` (0..length), shifting the tail up: O(length - index). */
   insert(index: number): void {
     const n = this.len;
-    if (index >>> 0 !== index || index > n) this.throwIndex(index, n + 1);
+    if (typeof index !== "number" || index >>> 0 !== index || index > n) this.throwIndex(index, n + 1);
     if (n === this.cap) this.grow(n + 1);
     this.moveRecords(index + 1, index, n - index);
     this.zeroRecords(index, index + 1);
@@ -117,7 +117,7 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
   /** Removes record `index`, shifting the tail down: O(length - index). */
   removeAt(index: number): void {
     const n = this.len;
-    if (index >>> 0 !== index || index >= n) this.throwIndex(index, n);
+    if (typeof index !== "number" || index >>> 0 !== index || index >= n) this.throwIndex(index, n);
     this.moveRecords(index, index + 1, n - index - 1);
     this.len = n - 1;
   }
@@ -125,14 +125,14 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
   /** Ensures room for `capacity` records. */
   reserve(capacity: number): void {
     if (this.isDisposed) this.throwDisposed();
-    if (capacity >>> 0 !== capacity || capacity > this.maxRecords) throw countError(this.label, "reserve: capacity", capacity, this.maxRecords);
+    if (!isCount(capacity, this.maxRecords)) throw countError(this.label, "reserve: capacity", capacity, this.maxRecords);
     if (capacity > this.cap) this.realloc(capacity, true);
   }
 
   /** Sets the length; new records are zeroed. */
   resize(length: number): void {
     if (this.isDisposed) this.throwDisposed();
-    if (length >>> 0 !== length || length > this.maxRecords) throw countError(this.label, "resize: length", length, this.maxRecords);
+    if (!isCount(length, this.maxRecords)) throw countError(this.label, "resize: length", length, this.maxRecords);
     if (length > this.cap) this.realloc(length, true);
     if (length > this.len) this.zeroRecords(this.len, length);
     this.len = length;
@@ -160,7 +160,7 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
 
   /** Calls `callback(index)` for each record (read fields through handles). Stops early if the callback shrinks the container. */
   forEach(callback: (index: number) => void): void {
-    if (this.isDisposed) this.throwDisposed();
+    this.checkCallback("forEach", callback);
     const n = this.len;
     for (let i = 0; i < n && i < this.len; i++) callback(i);
   }
@@ -178,7 +178,7 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
   }
 
   /** @internal Throws the RangeError for `index` (or the after-dispose error). */
-  throwIndex(index: number, length: number): never {
+  throwIndex(index: unknown, length: number): never {
     if (this.isDisposed) this.throwDisposed();
     throw indexError(this.label, index, length);
   }

@@ -1,3 +1,4 @@
+import { InvalidArgumentError, describe } from "@memkit/core";
 import type { AddressSpace } from "@memkit/core";
 import type { ElementKind, TypedArray } from "./element-kind.js";
 
@@ -48,6 +49,10 @@ export class SpaceViews {
 
   /** The shared views of `space` (created, and subscribed to `onGrow`, on first use). */
   static of(space: AddressSpace): SpaceViews {
+    const s = space as Partial<AddressSpace> | null;
+    if (s === null || typeof s !== "object" || typeof s.onGrow !== "function" || typeof s.buffer !== "object") {
+      throw new InvalidArgumentError(`SpaceViews.of: expected an AddressSpace, received ${describe(space)}.`);
+    }
     let views = bySpace.get(space);
     if (views === undefined) {
       const created = new SpaceViews(space);

@@ -37,7 +37,7 @@ export class StructArray<L extends StructLayout = StructLayout> extends RecordCo
 
   /** Byte address of record `index` (valid until the next growth). */
   recordPtr(index: number): number {
-    if (index >>> 0 !== index || index >= this.len) this.throwIndex(index, this.len);
+    if (typeof index !== "number" || index >>> 0 !== index || index >= this.len) this.throwIndex(index, this.len);
     return this.block + index * this.layout.size;
   }
 

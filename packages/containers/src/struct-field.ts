@@ -29,8 +29,10 @@ export interface StructField<K extends ElementKind = ElementKind> {
 /** What a field handle needs from its container. @internal */
 export interface FieldOwner {
   readonly length: number;
-  /** Throws the container's RangeError (or its after-dispose error). */
-  throwIndex(index: number, length: number): never;
+  /** Throws the container's index error (or its after-dispose error). */
+  throwIndex(index: unknown, length: number): never;
+  /** Throws the container's error for a value of the wrong JS type (or its after-dispose error). */
+  throwValue(info: ElementKindInfo, value: unknown): never;
 }
 
 /** A field handle plus the hooks its container uses to re-point it. @internal */
@@ -43,6 +45,7 @@ type FieldClass = new (owner: FieldOwner, name: string, offset: number, views: S
 
 /** One class per element kind, so each kind's `data[...]` site is monomorphic. */
 function defineField(info: ElementKindInfo): FieldClass {
+  const bigint = info.bigint; // values: a literal typeof behind a constant flag (a type check in V8)
   return class FieldImpl implements FieldHandle {
     readonly kind = info.kind as "f64";
     private data: ElementView;
@@ -60,13 +63,14 @@ function defineField(info: ElementKindInfo): FieldClass {
 
     get(index: number): number {
       const o = this.owner;
-      if (index >>> 0 !== index || index >= o.length) o.throwIndex(index, o.length);
+      if (typeof index !== "number" || index >>> 0 !== index || index >= o.length) o.throwIndex(index, o.length);
       return this.data[this.base + index * this.step]!;
     }
 
     set(index: number, value: number): void {
       const o = this.owner;
-      if (index >>> 0 !== index || index >= o.length) o.throwIndex(index, o.length);
+      if (typeof index !== "number" || index >>> 0 !== index || index >= o.length) o.throwIndex(index, o.length);
+      if (bigint ? typeof (value as unknown) !== "bigint" : typeof value !== "number") o.throwValue(info, value);
       this.data[this.base + index * this.step] = value;
     }
 

@@ -141,17 +141,17 @@ export function defineStruct<const F extends StructFields>(fields: F): StructLay
 
 /** Bytes per record, padding included (C `sizeof`). */
 export function sizeOf(layout: StructLayout): number {
-  return layout.size;
+  return checkLayout("sizeOf", layout).size;
 }
 
 /** Record alignment (C `alignof`). */
 export function alignOf(layout: StructLayout): number {
-  return layout.align;
+  return checkLayout("alignOf", layout).align;
 }
 
 /** Byte offset of `field` in `layout` (C `offsetof`); InvalidArgumentError for an unknown field. */
 export function offsetOf<F extends StructFields>(layout: StructLayout<F>, field: keyof F & string): number {
-  return layout.offsetOf(field);
+  return checkLayout("offsetOf", layout).offsetOf(field);
 }
 
 /** Throws InvalidArgumentError unless `layout` came from {@link defineStruct}. */

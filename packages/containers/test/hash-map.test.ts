@@ -207,6 +207,61 @@ describe("HashMap", () => {
     for (const m of [u, i, f]) m.dispose();
   });
 
+  it("takes f64 keys that are numbers, exactly: anything else (NaN included) is refused and check() stays clean", () => {
+    const a = movingAllocator();
+    const map = new HashMap(a, { key: "f64", value: "f64", name: "positions" });
+    const set = new HashSet(a, { key: "f64", name: "seen" });
+    const good = [1, -1, 0.5, -0, Infinity, -Infinity, Number.MIN_VALUE, Number.MAX_VALUE, 2 ** 53];
+    for (const k of good) {
+      map.set(k, k * 2);
+      set.add(k);
+    }
+    const bad: unknown[] = [undefined, null, "1", "", true, false, {}, [], () => 1, 1n, Symbol("k"), NaN];
+    for (const k of bad) {
+      const key = k as number;
+      expect(() => map.set(key, 1), String(k)).toThrow(InvalidArgumentError);
+      expect(() => map.set(key, 1), String(k)).toThrow(/HashMap<f64, f64> "positions": key .* is not a f64 key \(a number other than NaN\)/);
+      expect(() => map.get(key, -1), String(k)).toThrow(InvalidArgumentError);
+      expect(() => map.has(key), String(k)).toThrow(InvalidArgumentError);
+      expect(() => map.delete(key), String(k)).toThrow(InvalidArgumentError);
+      expect(() => set.add(key), String(k)).toThrow(InvalidArgumentError);
+      expect(() => set.has(key), String(k)).toThrow(InvalidArgumentError);
+      expect(() => set.delete(key), String(k)).toThrow(InvalidArgumentError);
+    }
+    map.check(); // undefined used to be stored as a NaN key, which check() then called corruption
+    set.check();
+    expect(map.size).toBe(good.length);
+    expect(set.size).toBe(good.length);
+    for (const k of good) {
+      expect(map.get(k, NaN)).toBe(k * 2);
+      expect(set.has(k)).toBe(true);
+    }
+    map.dispose();
+    set.dispose();
+  });
+
+  it("takes values of the value kind's JS type only, and a refused value leaves no key behind", () => {
+    const a = movingAllocator();
+    const numbers = new HashMap(a, { key: "u32", value: "f64" });
+    const bigints = new HashMap(a, { key: "u32", value: "u64" });
+    for (const v of [undefined, null, "2", true, {}, 2n, Symbol("v")] as unknown[]) {
+      expect(() => numbers.set(7, v as number), String(v)).toThrow(/value must be a number \(f64 values are numbers\)/);
+    }
+    for (const v of [undefined, null, "2", true, {}, 2, NaN, Symbol("v")] as unknown[]) {
+      expect(() => bigints.set(7, v as bigint), String(v)).toThrow(/value must be a bigint \(u64 values are bigints: 5n or BigInt\(x\)\)/);
+    }
+    expect(numbers.has(7)).toBe(false);
+    expect(bigints.has(7)).toBe(false);
+    numbers.set(7, NaN); // NaN is a number: a fine value (only keys refuse it)
+    bigints.set(7, 2n);
+    expect(numbers.get(7, 0)).toBeNaN();
+    expect(bigints.get(7, 0n)).toBe(2n);
+    numbers.check();
+    bigints.check();
+    numbers.dispose();
+    bigints.dispose();
+  });
+
   it("refuses bad options with InvalidArgumentError", () => {
     const a = movingAllocator();
     expect(() => new HashMap(a, { key: "u8" as KeyKind, value: "u8" })).toThrow(InvalidArgumentError);

@@ -134,7 +134,7 @@ function typedSort(): number {
 }
 
 function memkitSort(): number {
-  const view = sortArray.view() as Float64Array; // setup only
+  const view = sortArray.view(); // setup only
   view.set(sortInput);
   sortArray.sort();
   return sortArray.get(N >> 1);

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, MAX_SIZE, describe } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
-import { ELEMENT_KINDS, elementKind, type ElementKind, type ElementKindInfo, type ElementView, type TypedArray, type ValueOf } from "./element-kind.js";
+import { ELEMENT_KINDS, elementKind, type ElementKind, type ElementKindInfo, type ElementView, type TypedArrayOf, type ValueOf } from "./element-kind.js";
 import { CONTAINER_ALIGN, ContainerCore, type ContainerOptions } from "./container-core.js";
 import { createRangeSorter } from "./sort.js";
 import type { SpaceViews } from "./space-views.js";
@@ -88,13 +88,13 @@ export interface DynamicArray<K extends ElementKind = ElementKind> {
   /** Calls `callback(value, index)` for each element, without allocating. Stops at the current length if the callback shrinks the array. */
   forEach(callback: (value: ValueOf<K>, index: number) => void): void;
   /**
-   * A typed array over `[0, length)` of the live memory (allocates the view
-   * object). Valid until this array grows or moves (push past capacity,
+   * A typed array of the kind (`Float32Array` for f32) over `[0, length)` of
+   * the live memory (allocates the view object). Valid until this array grows or moves (push past capacity,
    * reserve, resize, insert, shrinkToFit, dispose) and, on a non-shared
    * memory, until the address space grows — which any allocation anywhere may
    * cause. Use it at once; never keep it.
    */
-  view(): TypedArray;
+  view(): TypedArrayOf<K>;
   /** A plain JS copy, for debugging and tests. */
   toArray(): ValueOf<K>[];
   /** Frees the block through the allocator; afterwards every call throws. Idempotent. */
@@ -287,9 +287,10 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
       for (let i = 0; i < n && i < this.len; i++) callback(this.data[this.base + i]!, i);
     }
 
-    view(): TypedArray {
+    view(): Float64Array {
       if (this.isDisposed) this.throwDisposed();
-      return this.data.subarray(this.base, this.base + this.len);
+      // This kind's view: the public type (TypedArrayOf<K>) says which one.
+      return this.data.subarray(this.base, this.base + this.len) as Float64Array;
     }
 
     toArray(): number[] {

@@ -41,6 +41,23 @@ export type TypedArray =
   | BigUint64Array<ArrayBufferLike>
   | BigInt64Array<ArrayBufferLike>;
 
+/** The typed array each element kind is viewed through. */
+export interface TypedArrayByKind {
+  u8: Uint8Array<ArrayBufferLike>;
+  i8: Int8Array<ArrayBufferLike>;
+  u16: Uint16Array<ArrayBufferLike>;
+  i16: Int16Array<ArrayBufferLike>;
+  u32: Uint32Array<ArrayBufferLike>;
+  i32: Int32Array<ArrayBufferLike>;
+  f32: Float32Array<ArrayBufferLike>;
+  f64: Float64Array<ArrayBufferLike>;
+  u64: BigUint64Array<ArrayBufferLike>;
+  i64: BigInt64Array<ArrayBufferLike>;
+}
+
+/** The typed array of kind `K`: `Float32Array` for `"f32"`; the union of them for a union of kinds. */
+export type TypedArrayOf<K extends ElementKind> = TypedArrayByKind[K];
+
 /**
  * How containers index a typed view internally: as numbers. (u64/i64 views
  * hold bigints; `<`, `>` and `===` treat them the same way, so the code that

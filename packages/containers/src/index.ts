@@ -1,5 +1,16 @@
 // Element kinds
-export type { ElementKind, BigIntKind, NumberKind, KeyKind, ValueOf, ElementKindInfo, TypedArray, TypedArrayConstructor } from "./element-kind.js";
+export type {
+  ElementKind,
+  BigIntKind,
+  NumberKind,
+  KeyKind,
+  ValueOf,
+  ElementKindInfo,
+  TypedArray,
+  TypedArrayOf,
+  TypedArrayByKind,
+  TypedArrayConstructor,
+} from "./element-kind.js";
 export { ELEMENT_KINDS, elementKind, isElementKind } from "./element-kind.js";
 
 // What every container shares

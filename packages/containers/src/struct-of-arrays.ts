@@ -2,8 +2,8 @@ import { alignUp } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
 import { CONTAINER_ALIGN } from "./container-core.js";
 import { RecordContainer, type StructArrayOptions } from "./record-container.js";
-import type { FieldName, StructLayout } from "./struct-layout.js";
-import { ELEMENT_KINDS, type TypedArray } from "./element-kind.js";
+import type { FieldKind, FieldName, StructLayout } from "./struct-layout.js";
+import { ELEMENT_KINDS, type TypedArrayOf } from "./element-kind.js";
 import type { SpaceViews } from "./space-views.js";
 import { unknownFieldError } from "./errors.js";
 
@@ -46,16 +46,17 @@ export class StructOfArrays<L extends StructLayout = StructLayout> extends Recor
   }
 
   /**
-   * Column `name` as a typed array over `[0, length)` (allocates the view;
-   * valid until the next growth of this container or of the address space,
-   * as DynamicArray.view).
+   * Column `name` as a typed array over `[0, length)`, typed by the field's
+   * kind (`Float32Array` for an f32 field). Allocates the view; valid until
+   * the next growth of this container or of the address space, as
+   * DynamicArray.view.
    */
-  column(name: FieldName<L>): TypedArray {
+  column<N extends FieldName<L>>(name: N): TypedArrayOf<FieldKind<L, N>> {
     if (this.isDisposed) this.throwDisposed();
     const index = this.fieldIndex(name);
     const info = ELEMENT_KINDS[this.layout.fields[index]!.kind];
     const start = (this.block + this.columns[index]!) >>> info.shift;
-    return this.views.view(info.kind).subarray(start, start + this.len);
+    return this.views.view(info.kind).subarray(start, start + this.len) as TypedArrayOf<FieldKind<L, N>>;
   }
 
   /** @internal */

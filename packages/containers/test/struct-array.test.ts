@@ -291,8 +291,8 @@ describe("StructOfArrays memory layout", () => {
       soa.set(i, "hp", 7 * i);
       soa.set(i, "x", i / 4);
     }
-    expect(Array.from(soa.column("hp") as Uint16Array)).toEqual([0, 7, 14]);
-    expect(Array.from(soa.column("x") as Float32Array)).toEqual([0, 0.25, 0.5]);
+    expect(Array.from(soa.column("hp"))).toEqual([0, 7, 14]);
+    expect(Array.from(soa.column("x"))).toEqual([0, 0.25, 0.5]);
     let previous = -1;
     for (const name of Unit.fieldNames as Field[]) {
       const p = soa.columnPtr(name);

@@ -9,7 +9,10 @@ import {
 
 /**
  * Registers the allocator contract as a vitest suite: one test per check.
- * Every allocator package calls this from its tests.
+ * Every allocator package calls this from its tests. It only works inside a
+ * test file that vitest runs (it calls vitest's `describe` and `it`); from a
+ * script or another test runner, call `runAllocatorContract`, which
+ * runs the same checks and throws at the first failure.
  *
  * ```ts
  * describeAllocatorContract("PageAllocator", () => makePages(), { maxBlockSize: 1 << 20 });

@@ -76,7 +76,8 @@ export class MemoryGlobals {
       this.#debug = debugWrap(this.#generic, { name: "debug" });
       backing = this.#debug;
     }
-    this.#root = new TraceAllocator(backing, { name: "root", tracing: options.tracing, sampleEvery: options.sampleEvery });
+    // With debug, every scope's header is guarded too: the canaries sit around the backing block, the header inside them.
+    this.#root = new TraceAllocator(backing, { name: "root", tracing: options.tracing, sampleEvery: options.sampleEvery, guardHeaders: options.debug });
     this.#debug?.setOriginSource(this.#root);
     this.#scratch = new ScratchAllocator(new TaggedPages(this.#pages, "scratch"), { name: "scratch" });
     this.#frame = new FrameAllocator(new TaggedPages(this.#pages, "frame"), { name: "frame", arenas: options.frameArenas, debug: options.debug });

@@ -524,7 +524,10 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
 
   /** Usable bytes of a live block of this scope (what the backing gives, less the header). */
   allocatedSize(ptr: Ptr): number {
-    if (this.#level === OFF) return this.backing.allocatedSize(ptr);
+    if (this.#level === OFF) {
+      validatePointerShape(this.path, ptr);
+      return this.backing.allocatedSize(ptr);
+    }
     const i = this.#ownLive(ptr, "allocatedSize");
     const word = this.#reg.records.data[(i << 2) + R_WORD]!;
     const h = headerOf(word);
@@ -533,7 +536,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
 
   /** True when `ptr` is a live block owned by this scope (not by a parent, child or sibling). */
   owns(ptr: Ptr): boolean {
-    if (this.#level === OFF) return this.backing.owns(ptr);
+    if (this.#level === OFF) return typeof ptr === "number" && this.backing.owns(ptr);
     const i = this.#reg.records.find(ptr, this.#reg.i32);
     return i >= 0 && (this.#reg.records.data[(i << 2) + R_WORD]! & ROW_MASK) === this.#row;
   }
@@ -666,18 +669,23 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
 
   /**
    * Calls `visit(ptr, size, scopePath)` for every live block of this scope's
-   * subtree (size asked for; the path of the scope that owns it now). Walks a
-   * copy of the records, so the visitor may allocate and free. Cold path:
-   * memory maps and tools.
+   * subtree (size asked for; the path of the scope that owns it now). Walks
+   * the blocks live when it starts; the visitor may allocate, free, create
+   * and dispose scopes: a block is visited only if it is still live in the
+   * subtree when its turn comes (blocks allocated meanwhile are not). Cold
+   * path: memory maps and tools.
    */
   forEachLiveBlock(visit: (ptr: Ptr, size: number, scope: string) => void): void {
     const reg = this.#reg;
     if (this.#row < 0) return;
-    const data = reg.records.data.slice(0, reg.records.count << 2);
-    for (let r = 0; r < data.length; r += 4) {
-      const row = data[r + R_WORD]! & ROW_MASK;
+    const ptrs = reg.records.data.filter((_, k) => (k & 3) === 0 && k >> 2 < reg.records.count);
+    for (const ptr of ptrs) {
+      if (this.#row < 0) return;
+      const i = reg.records.find(ptr, reg.i32);
+      if (i < 0) continue;
+      const row = reg.records.data[(i << 2) + R_WORD]! & ROW_MASK;
       if (!reg.isWithin(row, this.#row)) continue;
-      visit(data[r]!, data[r + R_SIZE]!, reg.scopes[row]?.path ?? this.path);
+      visit(ptr, reg.records.data[(i << 2) + R_SIZE]!, reg.scopes[row]?.path ?? this.path);
     }
   }
 

@@ -167,14 +167,16 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
     const oldUsable = this.blocks.usable[index]!;
     this.beforeMove(index);
     const next = this.place(newSize, align);
-    this.freed.forget(next);
     const blocks = this.blocks;
-    index = blocks.indexOf(ptr);
-    if (index < 0) {
-      // Code the backing ran while placing the new block (a budget hook) freed the old one: undo, and say so.
+    // Code the backing ran while placing the new block (a budget hook) may have freed the old
+    // one; its address may even be the new block's. Give the new block back and say so.
+    if (next === ptr || blocks.indexOf(ptr) < 0) {
       this.release(blocks.indexOf(next), false);
-      throw this.missing(ptr, "reallocate");
+      throw new InvalidPointerError(
+        `${this.name}.reallocate: block ${hex(ptr)} was freed while it was being resized (by code the backing ran, such as a budget hook); nothing was allocated.`,
+      );
     }
+    this.freed.forget(next);
     const keep = Math.min(oldUsable, blocks.usable[blocks.indexOf(next)]!);
     this.u8.copyWithin(next, ptr, ptr + keep);
     index = blocks.indexOf(ptr);

@@ -1,7 +1,7 @@
-import { AddressSpace, AllocatorError, InvalidArgumentError, LeakError, describe, formatBytes, type Allocator } from "@memkit/core";
+import { AddressSpace, AllocatorError, InvalidArgumentError, LeakError, describe, destroyedError, formatBytes, type Allocator } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { GenericAllocator } from "@memkit/generic-allocator";
-import { TraceAllocator, type ScopeReport, type TraceScopeOptions } from "@memkit/trace-allocator";
+import { TraceAllocator, formatReport, type ScopeReport, type TraceScopeOptions } from "@memkit/trace-allocator";
 import { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import type { DebugAllocator} from "@memkit/debug-allocators";
 import { debugWrap } from "@memkit/debug-allocators";
@@ -202,9 +202,9 @@ export class MemoryGlobals {
     return this.#root.report();
   }
 
-  /** The scope tree as aligned text. */
+  /** The scope tree as aligned text. After shutdown, the tree as it was at shutdown. */
   formatReport(): string {
-    return this.#root.formatReport();
+    return formatReport(this.report());
   }
 
   /** Everything tools/memreport draws: scopes, stages, folded stacks, allocator figures and the page map. */
@@ -275,9 +275,7 @@ export class MemoryGlobals {
   }
 
   #assertAlive(what: string): void {
-    if (!this.#alive) {
-      throw new AllocatorError(`MemoryGlobals.${what}: this memory was shut down; call MemoryGlobals.init() again for a new one.`);
-    }
+    if (!this.#alive) throw destroyedError(`MemoryGlobals.${what}`, "this memory was shut down", "call MemoryGlobals.init() again for a new one.");
   }
 }
 

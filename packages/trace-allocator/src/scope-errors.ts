@@ -5,6 +5,7 @@ import {
   MAX_SIZE,
   OutOfMemoryError,
   destroyedError,
+  formatBytes,
   formatCount,
   formatSize,
   hex,
@@ -17,6 +18,8 @@ import {
 import { GUARDED, ROW_MASK, R_SIZE, R_WORD, headerOf } from "./block-records.js";
 import { headerDamage, headerError } from "./header-guard.js";
 import type { Registry } from "./registry.js";
+import type { TraceAllocator } from "./trace-allocator.js";
+import type { BudgetWarning } from "./types.js";
 
 /*
  * The errors a scope throws, built on the cold path. `who` is the scope's
@@ -40,6 +43,29 @@ export function backingFailed(who: string, err: unknown, size: number, align: nu
   if (!(err instanceof OutOfMemoryError)) return err;
   const header = h === 0 ? "" : ` (${formatSize(size + h)} with the ${h}-byte trace header)`;
   return new OutOfMemoryError(`${who}: cannot allocate ${formatSize(size)}${header}, align ${align}: ${err.message}`, { cause: err });
+}
+
+/** A "throw" budget of scope `owner` refuses `bytes` more (its subtree holds `used` of `budget`). */
+export function overBudgetError(who: string, owner: string, bytes: number, used: number, budget: number): OutOfMemoryError {
+  return new OutOfMemoryError(
+    `${who}: allocating ${formatSize(bytes)} would exceed the budget of scope ${owner}: ` +
+      `${formatBytes(used)} of its ${formatBytes(budget)} budget in use (subtree), ${formatBytes(used + bytes - budget)} over.\n` +
+      `  Free memory under ${owner}, raise its budget (setBudget), or set budget: { bytes, onExceed: "warn" } to only warn.`,
+  );
+}
+
+/** What the `onBudgetWarning` hook receives when `bytes` more take `scope` past its "warn" budget. */
+export function budgetWarning(who: string, scope: TraceAllocator, budget: number, used: number, bytes: number): BudgetWarning {
+  return {
+    scope: scope.path,
+    allocator: scope,
+    budgetBytes: budget,
+    liveBytes: used + bytes,
+    requestedBytes: bytes,
+    message:
+      `${who}: allocating ${formatSize(bytes)} takes scope ${scope.path} over its ${formatBytes(budget)} budget ` +
+      `(${formatBytes(used + bytes)} in use). Warned once; resetPeak() or setBudget() re-arms the warning.`,
+  };
 }
 
 export function tooLargeError(who: string, size: number, align: number, h: number): OutOfMemoryError {

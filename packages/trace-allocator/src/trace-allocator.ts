@@ -2,12 +2,9 @@ import {
   CorruptionError,
   InvalidArgumentError,
   LeakError,
-  OutOfMemoryError,
   MAX_SIZE,
   allocateZeroed,
   describe,
-  formatBytes,
-  formatSize,
   validateAllocation,
   validatePointerShape,
   type AddressSpace,
@@ -23,7 +20,7 @@ import { GUARDED, HEADER_BYTES, RETAINED, ROW_MASK, R_SITE, R_SIZE, R_WORD, head
 import { checkTree } from "./check.js";
 import { foldStacks } from "./folded-stacks.js";
 import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header-guard.js";
-import { collectLeaks, formatLeakMessage, reservedBytesOf, stackOf } from "./leaks.js";
+import { collectLeaks, formatLeakMessage, reservedBytesOf, stackOf, walkLiveBlocks } from "./leaks.js";
 import { LEVELS, checkLevel, checkName, checkOptions, checkSampleEvery, parseBudget, rootSettings, withoutBacking } from "./options.js";
 import {
   C_ALLOC_COUNT,
@@ -43,11 +40,10 @@ import {
   Registry,
 } from "./registry.js";
 import { buildReport, formatReport } from "./report.js";
-import { backingFailed, crossScopeError, disposedError, handedOutTwiceError, notLiveError, tooLargeError } from "./scope-errors.js";
+import { backingFailed, budgetWarning, crossScopeError, disposedError, handedOutTwiceError, notLiveError, overBudgetError, tooLargeError } from "./scope-errors.js";
 import type {
   BudgetAction,
   BudgetOptions,
-  BudgetWarning,
   FoldedStacksOptions,
   RetainedBlock,
   ScopeReport,
@@ -676,17 +672,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
    * path: memory maps and tools.
    */
   forEachLiveBlock(visit: (ptr: Ptr, size: number, scope: string) => void): void {
-    const reg = this.#reg;
-    if (this.#row < 0) return;
-    const ptrs = reg.records.data.filter((_, k) => (k & 3) === 0 && k >> 2 < reg.records.count);
-    for (const ptr of ptrs) {
-      if (this.#row < 0) return;
-      const i = reg.records.find(ptr, reg.i32);
-      if (i < 0) continue;
-      const row = reg.records.data[(i << 2) + R_WORD]! & ROW_MASK;
-      if (!reg.isWithin(row, this.#row)) continue;
-      visit(ptr, reg.records.data[(i << 2) + R_SIZE]!, reg.scopes[row]?.path ?? this.path);
-    }
+    walkLiveBlocks(this, visit);
   }
 
   // ---------------------------------------------------------------- budgets
@@ -758,13 +744,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
       if (used + bytes <= c[o + C_LIMIT]!) continue;
       const scope = reg.scopes[r]!;
       const budget = scope.#budgetBytes!;
-      if (scope.#budgetAction === "throw") {
-        throw new OutOfMemoryError(
-          `${this.path}: allocating ${formatSize(bytes)} would exceed the budget of scope ${scope.path}: ` +
-            `${formatBytes(used)} of its ${formatBytes(budget)} budget in use (subtree), ${formatBytes(used + bytes - budget)} over.\n` +
-            `  Free memory under ${scope.path}, raise its budget (setBudget), or set budget: { bytes, onExceed: "warn" } to only warn.`,
-        );
-      }
+      if (scope.#budgetAction === "throw") throw overBudgetError(this.path, scope.path, bytes, used, budget);
       over.push(scope);
     }
     for (const scope of over) {
@@ -774,16 +754,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
       const used = c[o + C_TOTAL_BYTES]!;
       const budget = scope.#budgetBytes;
       if (used + bytes <= c[o + C_LIMIT]!) continue; // warned already (by a nested call), or no longer over
-      const warning: BudgetWarning = {
-        scope: scope.path,
-        allocator: scope,
-        budgetBytes: budget,
-        liveBytes: used + bytes,
-        requestedBytes: bytes,
-        message:
-          `${this.path}: allocating ${formatSize(bytes)} takes scope ${scope.path} over its ${formatBytes(budget)} budget ` +
-          `(${formatBytes(used + bytes)} in use). Warned once; resetPeak() or setBudget() re-arms the warning.`,
-      };
+      const warning = budgetWarning(this.path, scope, budget, used, bytes);
       // Warn once: the hot path stops checking this budget until re-armed.
       c[o + C_LIMIT] = Infinity;
       try {

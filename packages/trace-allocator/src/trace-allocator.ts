@@ -574,7 +574,11 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
       backing.deallocate(ptr);
       throw err;
     }
-    // Read after the backing call: a grow listener may have disposed this scope.
+    // Looked at after the backing call: code it ran (a grow listener) may have disposed this scope.
+    if (this.#closed) {
+      backing.deallocate(ptr);
+      throw this.#disposedError("allocate");
+    }
     if (this.#row >= 0) this.#reg.added(this.#row, usable, 0);
     return ptr;
   }

@@ -172,6 +172,14 @@ describe("code the backing runs inside allocate (a grow listener) re-enters the 
     expectWhole(root, pages, 0);
   });
 
+  it('tracing "off": the scope is disposed meanwhile: the block goes back, DestroyedError', () => {
+    const { pages, backing, root } = setup({ tracing: "off" });
+    const quiet = root.child("quiet");
+    backing.during = () => quiet.dispose();
+    expect(thrown(() => quiet.allocate(100))).toBeInstanceOf(DestroyedError);
+    expectWhole(root, pages, 0);
+  });
+
   it("the root is disposed meanwhile: the block goes back, DestroyedError", () => {
     const { pages, backing, root } = setup();
     backing.during = () => root.disposeAllowingLeaks(Infinity);

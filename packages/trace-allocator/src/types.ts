@@ -115,7 +115,7 @@ export interface ScopeReport {
   /** `root/physics/broadphase`. */
   path: string;
   tracing: TracingLevel;
-  /** Bytes (sizes asked for) of this scope's own live blocks. */
+  /** Bytes (sizes asked for) of this scope's own live blocks; at `"off"`, the backing's usable sizes (no records to hold the sizes asked). */
   liveBytes: number;
   /** This scope's own live blocks. */
   liveCount: number;

@@ -25,7 +25,8 @@ import type { MemoryReport, StageReport } from "./memory-report.js";
  * Allocators, in construction order (shutdown runs it backwards):
  *
  *   pages ── generic (slots | heap | large spans) ── [debug: quarantine+fill+canary] ── root scope = default
- *     │                                                                                   └─ scope("physics"), ...
+ *     │                                                  (debug: the scopes' headers are   └─ scope("physics"), ...
+ *     │                                                   guarded, inside the canaries)
  *     ├── scratch (chunks are page spans)
  *     └── frame   (arena chunks are page spans)
  */

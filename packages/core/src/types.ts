@@ -80,6 +80,13 @@ export interface BlockOrigin {
   size: number;
   /** Call stack of the allocation (frames joined by newlines), when captured. */
   stack?: string;
+  /**
+   * The pointer the owner handed out, when the pointer asked about is the
+   * start of the block's backing block instead (a trace scope's header lies in
+   * front of it). `size` is then the size asked at that pointer; an allocator
+   * below the scope names the user's block with the two.
+   */
+  ptr?: Ptr;
 }
 
 /**

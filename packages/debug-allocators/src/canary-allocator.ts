@@ -41,9 +41,8 @@ export class CanaryAllocator extends DebugWrapper {
     const front = alignUp(guard, align);
     const total = front + size + guard;
     if (total > MAX_SIZE) throw this.tooLarge(size, align, total);
-    const backing = this.backing;
-    const base = backing.allocate(total, align);
-    const held = backing.allocatedSize(base);
+    const base = this.lease(size, align, total);
+    const held = this.backing.allocatedSize(base);
     const ptr = base + front;
     const u8 = this.u8; // read after allocate: the backing may have grown the space
     u8.fill(FENCE_BYTE, base, ptr);
@@ -79,8 +78,23 @@ export class CanaryAllocator extends DebugWrapper {
    */
   findGuardDamage(ptr: Ptr): CorruptionError | undefined {
     const b = this.blocks;
-    const index = ptr !== 0 && ptr >>> 0 === ptr ? b.indexOf(ptr) : -1;
+    const index = typeof ptr === "number" && ptr !== 0 && ptr >>> 0 === ptr ? b.indexOf(ptr) : -1;
     return index < 0 ? undefined : this.#verify(ptr, b.base[index]!, b.size[index]!);
+  }
+
+  /**
+   * Writes the guards of the live block at `ptr` again, after their damage
+   * was reported (debugWrap reports it when the block is freed into its
+   * quarantine, so the block waits there whole instead of failing every
+   * later check). No-op for a pointer that is not a live block here.
+   */
+  restoreGuards(ptr: Ptr): void {
+    const b = this.blocks;
+    const index = typeof ptr === "number" && ptr !== 0 && ptr >>> 0 === ptr ? b.indexOf(ptr) : -1;
+    if (index < 0) return;
+    const end = ptr + b.size[index]!;
+    this.u8.fill(FENCE_BYTE, b.base[index], ptr);
+    this.u8.fill(FENCE_BYTE, end, end + this.guardBytes);
   }
 
   protected checkOwn(): void {

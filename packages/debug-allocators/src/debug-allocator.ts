@@ -99,11 +99,23 @@ export class DebugAllocator implements Allocator, Checkable, OriginTracking, Sta
   deallocate(ptr: Ptr): void {
     const damage = this.quarantine !== undefined ? this.canary?.findGuardDamage(ptr) : undefined;
     this.top.deallocate(ptr);
-    if (damage !== undefined) throw damage;
+    if (damage !== undefined) {
+      // Reported once, here: the block waits in quarantine with its guards whole again.
+      this.canary?.restoreGuards(ptr);
+      throw damage;
+    }
   }
 
-  /** See {@link Allocator.reallocate}: always moves; the old block goes to quarantine. */
+  /**
+   * See {@link Allocator.reallocate}: always moves; the old block goes to
+   * quarantine. Its guards are checked first: a broken one throws
+   * CorruptionError and nothing changes.
+   */
   reallocate(ptr: Ptr, newSize: number, align?: number): Ptr {
+    if (this.top !== this.canary) {
+      const damage = this.canary?.findGuardDamage(ptr);
+      if (damage !== undefined) throw damage;
+    }
     return this.top.reallocate(ptr, newSize, align);
   }
 

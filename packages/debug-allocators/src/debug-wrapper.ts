@@ -6,7 +6,9 @@ import {
   InvalidPointerError,
   OutOfMemoryError,
   describe,
-  formatBytes,
+  destroyedError,
+  formatCount,
+  formatSize,
   hasOriginTracking,
   hex,
   invalidPointer,
@@ -18,6 +20,7 @@ import {
   type AllocatorStats,
   type BlockOrigin,
   type Checkable,
+  type DestroyedError,
   type OriginTracking,
   type Ptr,
 } from "@memkit/core";
@@ -76,6 +79,7 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
   #originSource: OriginTracking | undefined;
   readonly #unsubscribe: () => void;
   #ops = 0;
+  #destroyed = false;
 
   /**
    * @param who class name for option errors, e.g. `CanaryAllocator`
@@ -121,6 +125,7 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
 
   /** A block of `size` bytes aligned to `align`, prepared by this wrapper. */
   allocate(size: number, align: number = DEFAULT_ALIGN): Ptr {
+    if (this.#destroyed) throw this.#destroyedError("allocate");
     validateAllocation(this.name, size, align);
     const ptr = this.place(size, align);
     this.freed.forget(ptr);
@@ -134,6 +139,7 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
 
   /** Verifies and frees the block; throws CorruptionError (after freeing it) when its guards or pattern broke. */
   deallocate(ptr: Ptr): void {
+    if (this.#destroyed) throw this.#destroyedError("deallocate");
     if (ptr === 0) return;
     const index = this.#find(ptr, "deallocate");
     const size = this.blocks.size[index]!;
@@ -153,6 +159,7 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
    * block throws CorruptionError and nothing changes.
    */
   reallocate(ptr: Ptr, newSize: number, align: number = DEFAULT_ALIGN): Ptr {
+    if (this.#destroyed) throw this.#destroyedError("reallocate");
     validateAllocation(this.name, newSize, align);
     if (ptr === 0) return this.allocate(newSize, align);
     let index = this.#find(ptr, "reallocate");
@@ -160,8 +167,16 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
     const oldUsable = this.blocks.usable[index]!;
     this.beforeMove(index);
     const next = this.place(newSize, align);
-    this.freed.forget(next);
     const blocks = this.blocks;
+    // Code the backing ran while placing the new block (a budget hook) may have freed the old
+    // one; its address may even be the new block's. Give the new block back and say so.
+    if (next === ptr || blocks.indexOf(ptr) < 0) {
+      this.release(blocks.indexOf(next), false);
+      throw new InvalidPointerError(
+        `${this.name}.reallocate: block ${hex(ptr)} was freed while it was being resized (by code the backing ran, such as a budget hook); nothing was allocated.`,
+      );
+    }
+    this.freed.forget(next);
     const keep = Math.min(oldUsable, blocks.usable[blocks.indexOf(next)]!);
     this.u8.copyWithin(next, ptr, ptr + keep);
     index = blocks.indexOf(ptr);
@@ -174,12 +189,13 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
 
   /** Bytes the caller may use at `ptr` (see each wrapper: canary blocks report exactly the size asked). */
   allocatedSize(ptr: Ptr): number {
+    if (this.#destroyed) throw this.#destroyedError("allocatedSize");
     return this.blocks.usable[this.#find(ptr, "allocatedSize")]!;
   }
 
-  /** True when `ptr` is a live block of this wrapper (a quarantined block is not). */
+  /** True when `ptr` is a live block of this wrapper (a quarantined block is not). False for anything that is not a pointer. */
   owns(ptr: Ptr): boolean {
-    return ptr >>> 0 === ptr && ptr !== 0 && this.blocks.indexOf(ptr) >= 0;
+    return typeof ptr === "number" && ptr >>> 0 === ptr && ptr !== 0 && this.blocks.indexOf(ptr) >= 0;
   }
 
   /** liveBytes counts sizes asked for; reservedBytes what this wrapper holds from its backing (guards, spans, quarantine). */
@@ -202,17 +218,20 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
 
   /** Checks this wrapper's own blocks, then the backing's `check()` when it has one: a whole stack checks top to bottom. */
   check(): void {
+    if (this.#destroyed) throw this.#destroyedError("check");
     this.checkOwn();
     if (isCheckable(this.backing)) this.backing.check();
   }
 
   /** Scope and allocation stack of a live block, from the backing (size: the size asked of this wrapper). Cold path. */
   originOf(ptr: Ptr): BlockOrigin | undefined {
-    if (ptr >>> 0 !== ptr) return undefined;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0) return undefined;
     const index = this.blocks.indexOf(ptr);
     if (index < 0) return undefined;
     const origin = this.originAt(ptr, this.blocks.base[index]!);
     if (origin === undefined) return undefined;
+    // An origin naming the user's pointer (a scope above) already has the user's size.
+    if (origin.ptr !== undefined) return origin;
     return { scope: origin.scope, size: this.blocks.size[index]!, stack: origin.stack };
   }
 
@@ -227,9 +246,16 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
     this.#originSource = source;
   }
 
-  /** Stops following the space's growth. Blocks still live stay with the backing. */
+  /** Stops following the space's growth; later calls throw DestroyedError. Blocks still live stay with the backing. */
   destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
     this.#unsubscribe();
+  }
+
+  /** True once {@link destroy} ran. */
+  get destroyed(): boolean {
+    return this.#destroyed;
   }
 
   // ------------------------------------------------------------ for subclasses
@@ -237,7 +263,10 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
   /**
    * Origin of the block handed out at `ptr` (backing block at `base`): from
    * the backing when it tracks origins, else from the origin source set by
-   * {@link setOriginSource}. Call it while the block is still live below.
+   * {@link setOriginSource}. Call it while the block is still live below
+   * (and, for an origin source above, while it is live there: before the
+   * scope above forgets it). An origin source above that puts a header in
+   * front of the block answers with `ptr`, the pointer the user holds.
    */
   protected originAt(ptr: Ptr, base: Ptr): BlockOrigin | undefined {
     return this.#tracking?.originOf(base) ?? this.#originSource?.originOf(ptr);
@@ -251,22 +280,41 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
     const size = this.freed.sizeAt(slot);
     const stack = this.freed.stackAt(slot);
     const where = stack === undefined ? `\n  Set captureStacks: true on ${this.name} to see where it was first freed.` : stackLines("first freed", stack);
-    if (op === "deallocate") return new DoubleFreeError(`${who}: double free of block ${hex(ptr)} (${size} B): it was already freed.${where}`);
-    return new InvalidPointerError(`${who}: block ${hex(ptr)} (${size} B) was already freed: a use after free.${where}`);
+    if (op === "deallocate") return new DoubleFreeError(`${who}: double free of block ${hex(ptr)} (${formatCount(size)} B): it was already freed.${where}`);
+    return new InvalidPointerError(`${who}: block ${hex(ptr)} (${formatCount(size)} B) was already freed: a use after free.${where}`);
   }
 
   /** OutOfMemoryError for a request whose guarded total exceeds what any allocator accepts. */
   protected tooLarge(size: number, align: number, total: number): OutOfMemoryError {
     return new OutOfMemoryError(
-      `${this.name}: cannot allocate ${size} B (align ${align}): with its guards the block needs ${formatBytes(total)}, more than an allocation can be.`,
+      `${this.name}: cannot allocate ${formatSize(size)} (align ${align}): with its guards the block needs ${formatSize(total)}, more than an allocation can be.`,
     );
+  }
+
+  /**
+   * `backing.allocate(total, align)` for a block of `size` bytes asked: an
+   * OutOfMemoryError names both sizes (the backing's message names only
+   * what it was asked).
+   */
+  protected lease(size: number, align: number, total: number): Ptr {
+    try {
+      return this.backing.allocate(total, align);
+    } catch (error) {
+      if (!(error instanceof OutOfMemoryError) || total === size) throw error;
+      throw new OutOfMemoryError(`${this.name}: cannot allocate ${formatSize(size)} (align ${align}; ${formatSize(total)} with its guards): ${error.message}`, {
+        cause: error,
+      });
+    }
   }
 
   /**
    * The CorruptionError for a broken byte of a block, in the house style:
    * block, scope, what broke at which offset, expected/found, allocation
    * stack, free stack, then what to do. Call it before the block leaves the
-   * backing, so the backing can still name its origin.
+   * backing, so the backing can still name its origin, or pass the origin
+   * captured while it could (a freed block). When the origin names the
+   * user's pointer (a scope above puts its header in front of the block),
+   * the block, size and offset are the user's.
    */
   protected corruption(
     ptr: Ptr,
@@ -279,11 +327,13 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
     detail: string,
     hint: string,
     freeStack?: string,
+    origin: BlockOrigin | undefined = this.originAt(ptr, base),
   ): CorruptionError {
-    const origin = this.originAt(ptr, base);
+    const user = origin?.ptr ?? ptr;
+    const userSize = origin?.ptr === undefined ? size : origin.size;
     const message =
-      `${this.name}: ${blockLabel(ptr, size, origin)} —\n` +
-      `  ${what} at ${signedOffset(offset)} (expected ${byteHex(expected)}, found ${byteHex(found)})${detail};` +
+      `${this.name}: ${blockLabel(user, userSize, origin)} —\n` +
+      `  ${what} at ${signedOffset(offset + ptr - user)} (expected ${byteHex(expected)}, found ${byteHex(found)})${detail};` +
       stackLines("allocated", origin?.stack) +
       stackLines("freed", freeStack) +
       `\n  ${hint}`;
@@ -293,10 +343,17 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
   // ------------------------------------------------------------------ private
 
   #find(ptr: Ptr, op: WrapperOp): number {
-    if (ptr >>> 0 !== ptr) validatePointerShape(`${this.name}.${op}`, ptr);
+    // typeof first: `>>>` throws TypeError on a BigInt or a Symbol.
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr) validatePointerShape(`${this.name}.${op}`, ptr);
+    // 0 marks an empty slot of the pointer table: never look it up.
+    if (ptr === 0) throw invalidPointer(`${this.name}.${op}`, ptr, "null is never a live block");
     const index = this.blocks.indexOf(ptr);
     if (index < 0) throw this.missing(ptr, op);
     return index;
+  }
+
+  #destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this allocator was destroyed", "build a new one over the backing for new work");
   }
 
   #addLive(delta: number): void {

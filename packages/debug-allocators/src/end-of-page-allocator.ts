@@ -63,9 +63,8 @@ export class EndOfPageAllocator extends DebugWrapper {
     const front = this.#overrun ? 0 : alignUp(guard, align);
     const total = this.#overrun ? size + guard : front + size;
     if (total > MAX_SIZE) throw this.tooLarge(size, align, total);
-    const backing = this.backing;
-    const span = backing.allocate(total, align);
-    const held = backing.allocatedSize(span);
+    const span = this.lease(size, align, total);
+    const held = this.backing.allocatedSize(span);
     let ptr: number;
     if (this.#overrun) {
       const room = held - guard - size; // >= 0; the span is align-aligned, so rounding room down keeps ptr aligned

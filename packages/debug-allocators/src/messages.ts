@@ -1,4 +1,4 @@
-import { hex, type BlockOrigin, type Ptr } from "@memkit/core";
+import { formatCount, hex, type BlockOrigin, type Ptr } from "@memkit/core";
 
 /** `0xfd`: one byte as two hex digits. */
 export function byteHex(value: number): string {
@@ -10,9 +10,9 @@ export function signedOffset(offset: number): string {
   return offset < 0 ? String(offset) : `+${offset}`;
 }
 
-/** `block 0x00089f30 (24 B, scope root/ai)`: a block as every message names it. */
+/** `block 0x00089f30 (24 B, scope root/ai)`: a block as every message names it (sizes with thousands separators: `4,096 B`). */
 export function blockLabel(ptr: Ptr, size: number, origin: BlockOrigin | undefined): string {
-  return `block ${hex(ptr)} (${size} B${origin === undefined ? "" : `, scope ${origin.scope}`})`;
+  return `block ${hex(ptr)} (${formatCount(size)} B${origin === undefined ? "" : `, scope ${origin.scope}`})`;
 }
 
 const MAX_FRAMES = 8;

@@ -68,7 +68,7 @@ export class QuarantineAllocator extends DebugWrapper {
 
   /** True when the block at `ptr` was freed and is still held in quarantine. */
   isQuarantined(ptr: Ptr): boolean {
-    return ptr >>> 0 === ptr && ptr !== 0 && this.#queue.find(ptr) >= 0;
+    return typeof ptr === "number" && ptr >>> 0 === ptr && ptr !== 0 && this.#queue.find(ptr) >= 0;
   }
 
   /**
@@ -110,9 +110,11 @@ export class QuarantineAllocator extends DebugWrapper {
     const ptr = b.ptr[index]!;
     const size = b.size[index]!;
     const held = b.held[index]!;
+    // Where the block came from, asked now: a scope above forgets it once this free returns.
+    const origin = this.originAt(ptr, ptr);
     b.remove(index);
     this.u8.fill(this.fillByte, ptr, ptr + held);
-    this.#queue.push(ptr, size, held);
+    this.#queue.push(ptr, size, held, origin);
     // reallocate made room beforehand (beforeMove), so it cannot throw after the new block exists.
     if (!moving) this.#evict(this.maxBytes, this.maxBlocks);
   }
@@ -133,8 +135,8 @@ export class QuarantineAllocator extends DebugWrapper {
     const slot = this.#queue.find(ptr);
     if (slot < 0) return super.missing(ptr, op);
     const who = `${this.name}.${op}`;
-    const origin = this.originAt(ptr, ptr); // still live in the backing while quarantined
-    const label = blockLabel(ptr, this.#queue.sizeAt(slot), origin);
+    const origin = this.#queue.originAt(slot);
+    const label = blockLabel(origin?.ptr ?? ptr, origin?.ptr === undefined ? this.#queue.sizeAt(slot) : origin.size, origin);
     const freeSlot = this.freed.find(ptr);
     const stack = freeSlot < 0 ? undefined : this.freed.stackAt(freeSlot);
     const where =
@@ -190,6 +192,7 @@ export class QuarantineAllocator extends DebugWrapper {
       `, ${changed} of ${end - ptr} bytes differ`,
       "Something wrote into the block after it was freed (a use after free): look for a pointer kept past its deallocate or reallocate.",
       freeSlot < 0 ? undefined : this.freed.stackAt(freeSlot),
+      q.originAt(slot),
     );
   }
 }

@@ -1,4 +1,4 @@
-import type { Ptr } from "@memkit/core";
+import type { BlockOrigin, Ptr } from "@memkit/core";
 import { PtrTable } from "./ptr-table.js";
 
 const INITIAL_CAPACITY = 64;
@@ -13,6 +13,8 @@ export class QuarantineQueue {
   #ptr = new Int32Array(INITIAL_CAPACITY);
   #size = new Uint32Array(INITIAL_CAPACITY);
   #held = new Uint32Array(INITIAL_CAPACITY);
+  /** Where each block came from, asked when it was freed (undefined when nobody could say). */
+  #origins: (BlockOrigin | undefined)[] = new Array<BlockOrigin | undefined>(INITIAL_CAPACITY).fill(undefined);
   #head = 0;
   #count = 0;
   #bytes = 0;
@@ -28,13 +30,14 @@ export class QuarantineQueue {
     return this.#bytes;
   }
 
-  /** Appends a block: `size` asked for, `held` bytes filled and checked. */
-  push(ptr: Ptr, size: number, held: number): void {
+  /** Appends a block: `size` asked for, `held` bytes filled and checked, its origin when known. */
+  push(ptr: Ptr, size: number, held: number, origin: BlockOrigin | undefined): void {
     if (this.#count === this.#ptr.length) this.#grow();
     const slot = (this.#head + this.#count) & (this.#ptr.length - 1);
     this.#ptr[slot] = ptr;
     this.#size[slot] = size;
     this.#held[slot] = held;
+    this.#origins[slot] = origin;
     this.#index.set(ptr, slot);
     this.#count++;
     this.#bytes += held;
@@ -65,9 +68,15 @@ export class QuarantineQueue {
     return this.#held[slot]!;
   }
 
+  /** Origin of the block in `slot`, as known when it was freed. */
+  originAt(slot: number): BlockOrigin | undefined {
+    return this.#origins[slot];
+  }
+
   /** Removes the oldest block (the caller has read it through `slotAt(0)`). */
   shift(): void {
     const slot = this.#head;
+    this.#origins[slot] = undefined;
     this.#index.delete(this.#ptr[slot]!);
     this.#bytes -= this.#held[slot]!;
     this.#head = (slot + 1) & (this.#ptr.length - 1);
@@ -79,16 +88,19 @@ export class QuarantineQueue {
     const ptr = new Int32Array(capacity);
     const size = new Uint32Array(capacity);
     const held = new Uint32Array(capacity);
+    const origins = new Array<BlockOrigin | undefined>(capacity).fill(undefined);
     for (let i = 0; i < this.#count; i++) {
       const from = this.slotAt(i);
       ptr[i] = this.#ptr[from]!;
       size[i] = this.#size[from]!;
       held[i] = this.#held[from]!;
+      origins[i] = this.#origins[from];
       this.#index.set(ptr[i]!, i);
     }
     this.#ptr = ptr;
     this.#size = size;
     this.#held = held;
+    this.#origins = origins;
     this.#head = 0;
   }
 }

@@ -75,7 +75,7 @@ describe("EndOfPageAllocator, mode overrun", () => {
   it("throws OutOfMemoryError when the guarded span cannot exist, DoubleFreeError on a second free", () => {
     const eop = new EndOfPageAllocator(makePages(256));
     const e = catchError(OutOfMemoryError, "ERR_OUT_OF_MEMORY", () => eop.allocate(0xffff_ffff));
-    expect(e.message).toContain("endOfPage(pages): cannot allocate 4294967295 B");
+    expect(e.message).toContain("endOfPage(pages): cannot allocate 4,294,967,295 B (4.00 GiB) (align 8)");
     const ptr = eop.allocate(10);
     eop.deallocate(ptr);
     catchError(DoubleFreeError, "ERR_DOUBLE_FREE", () => eop.deallocate(ptr));

@@ -121,11 +121,12 @@ describe("QuarantineQueue", () => {
         for (const push of ops) {
           if (push || model.length === 0) {
             next += 16;
-            q.push(next, next % 100, next % 7);
+            q.push(next, next % 100, next % 7, next % 3 === 0 ? { scope: `s${next}`, size: next % 100 } : undefined);
             model.push([next, next % 7]);
           } else {
             const slot = q.slotAt(0);
             expect(q.ptrAt(slot)).toBe(model[0]![0]);
+            expect(q.originAt(slot)?.scope).toBe(model[0]![0] % 3 === 0 ? `s${model[0]![0]}` : undefined);
             q.shift();
             expect(q.find(model.shift()![0])).toBe(-1);
           }

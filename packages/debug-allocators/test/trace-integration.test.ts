@@ -65,4 +65,37 @@ describe("with @memkit/trace-allocator scopes", () => {
     heap.destroy();
     expect(pages.stats().liveCount).toBe(0);
   });
+
+  it("scopes over the debug stack: messages name the block the user holds (pointer, size, offset), even after free", () => {
+    const pages = makePages(256);
+    const heap = debugWrap(pages);
+    const root = new TraceAllocator(heap, { tracing: "callstacks", guardHeaders: true });
+    heap.setOriginSource(root);
+    const physics = root.child("physics");
+    const ptr = (function spawnBody(): number {
+      return physics.allocate(40);
+    })();
+    // The debug stack sees the backing block, 16 bytes (the guarded header) before ptr.
+    expect(heap.owns(ptr - 16)).toBe(true);
+    expect(heap.originOf(ptr - 16)).toMatchObject({ scope: "root/physics", size: 40, ptr });
+
+    heap.space.u8[ptr + 40] = 1;
+    const over = catchError(CorruptionError, "ERR_CORRUPTION", () => heap.check());
+    expect(over.message).toContain(`block ${hex(ptr)} (40 B, scope root/physics) —\n  guard byte after the block changed at +40 (expected 0xfd, found 0x01)`);
+    expect(over.message).toMatch(/\n {2}allocated at spawnBody /);
+    heap.space.u8[ptr + 40] = 0xfd;
+
+    physics.deallocate(ptr);
+    heap.space.u8[ptr + 8] = 3;
+    const afterFree = catchError(CorruptionError, "ERR_CORRUPTION", () => heap.check());
+    expect(afterFree.message).toContain(`block ${hex(ptr)} (40 B, scope root/physics) —\n  write after free: byte changed at +8 (expected 0x66, found 0x03)`);
+    expect(afterFree.message).toMatch(/\n {2}allocated at spawnBody /);
+    heap.space.u8[ptr + 8] = 0x66;
+    const twice = catchError(DoubleFreeError, "ERR_DOUBLE_FREE", () => physics.deallocate(ptr));
+    expect(twice.message).toContain(hex(ptr));
+    physics.dispose();
+    root.dispose();
+    heap.destroy();
+    expect(pages.stats().liveCount).toBe(0);
+  });
 });

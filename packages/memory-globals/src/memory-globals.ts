@@ -1,7 +1,7 @@
-import { AddressSpace, AllocatorError, InvalidArgumentError, LeakError, describe, formatBytes, type Allocator } from "@memkit/core";
+import { AddressSpace, AllocatorError, InvalidArgumentError, LeakError, describe, destroyedError, formatBytes, type Allocator } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { GenericAllocator } from "@memkit/generic-allocator";
-import { TraceAllocator, type ScopeReport, type TraceScopeOptions } from "@memkit/trace-allocator";
+import { TraceAllocator, formatReport, type ScopeReport, type TraceScopeOptions } from "@memkit/trace-allocator";
 import { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import type { DebugAllocator} from "@memkit/debug-allocators";
 import { debugWrap } from "@memkit/debug-allocators";
@@ -25,7 +25,8 @@ import type { MemoryReport, StageReport } from "./memory-report.js";
  * Allocators, in construction order (shutdown runs it backwards):
  *
  *   pages ── generic (slots | heap | large spans) ── [debug: quarantine+fill+canary] ── root scope = default
- *     │                                                                                   └─ scope("physics"), ...
+ *     │                                                  (debug: the scopes' headers are   └─ scope("physics"), ...
+ *     │                                                   guarded, inside the canaries)
  *     ├── scratch (chunks are page spans)
  *     └── frame   (arena chunks are page spans)
  */
@@ -76,7 +77,8 @@ export class MemoryGlobals {
       this.#debug = debugWrap(this.#generic, { name: "debug" });
       backing = this.#debug;
     }
-    this.#root = new TraceAllocator(backing, { name: "root", tracing: options.tracing, sampleEvery: options.sampleEvery });
+    // With debug, every scope's header is guarded too: the canaries sit around the backing block, the header inside them.
+    this.#root = new TraceAllocator(backing, { name: "root", tracing: options.tracing, sampleEvery: options.sampleEvery, guardHeaders: options.debug });
     this.#debug?.setOriginSource(this.#root);
     this.#scratch = new ScratchAllocator(new TaggedPages(this.#pages, "scratch"), { name: "scratch" });
     this.#frame = new FrameAllocator(new TaggedPages(this.#pages, "frame"), { name: "frame", arenas: options.frameArenas, debug: options.debug });
@@ -201,9 +203,9 @@ export class MemoryGlobals {
     return this.#root.report();
   }
 
-  /** The scope tree as aligned text. */
+  /** The scope tree as aligned text. After shutdown, the tree as it was at shutdown. */
   formatReport(): string {
-    return this.#root.formatReport();
+    return formatReport(this.report());
   }
 
   /** Everything tools/memreport draws: scopes, stages, folded stacks, allocator figures and the page map. */
@@ -274,9 +276,7 @@ export class MemoryGlobals {
   }
 
   #assertAlive(what: string): void {
-    if (!this.#alive) {
-      throw new AllocatorError(`MemoryGlobals.${what}: this memory was shut down; call MemoryGlobals.init() again for a new one.`);
-    }
+    if (!this.#alive) throw destroyedError(`MemoryGlobals.${what}`, "this memory was shut down", "call MemoryGlobals.init() again for a new one.");
   }
 }
 

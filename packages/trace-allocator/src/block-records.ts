@@ -18,8 +18,13 @@ import { CorruptionError, hex } from "@memkit/core";
  *   data: Int32Array, record i at data[4i .. 4i+3]:
  *     +0 ptr    the pointer handed out (the identity check)
  *     +1 size   bytes asked for (< 2^31: nothing larger fits in a 2 GiB space)
- *     +2 word   owner row (bits 0..23) | RETAINED (bit 24) | log2(H) - 3 (bits 25..29)
+ *     +2 word   owner row (bits 0..23) | RETAINED (bit 24) | log2(H) - 3 (bits 25..28) | GUARDED (bit 29)
+ *               24 + 1 + 4 + 1 = 30 bits; bits 30..31 are 0
  *     +3 site   call-stack site id (0: none)
+ *
+ *   A GUARDED block (a tree made with `guardHeaders`) has a 16-byte header
+ *   whose every byte is known, so a write into it is found (header-guard.ts);
+ *   its index and frame sit where they sit here.
  *
  * Why this layout: a lookup is one header read and one compare, and it is
  * exact: `ptr` is a live block of the tree iff `data[4 * header(ptr)] === ptr`
@@ -39,10 +44,14 @@ export const HEADER_BYTES = 8;
 export const RETAINED = 1 << 24;
 /** Mask of the owner row in a record word. */
 export const ROW_MASK = RETAINED - 1;
-/** Where log2(H) - 3 sits in a record word. */
+/** Where log2(H) - 3 sits in a record word (4 bits: H is 8 to 64 KiB). */
 export const HEADER_SHIFT = 25;
+/** The header code once shifted down. */
+export const HEADER_CODE_MASK = 15;
 /** Row and retained bit: what a word holds once the header code is masked off. */
 export const OWNER_MASK = (1 << HEADER_SHIFT) - 1;
+/** Bit of a record word marking a block with a guarded header (see header-guard.ts). */
+export const GUARDED = 1 << 29;
 
 /** Header bytes in front of a block of alignment `align` (a power of two). */
 export function headerFor(align: number): number {
@@ -56,7 +65,7 @@ export function headerCode(h: number): number {
 
 /** Header bytes in front of the block whose record word is `word`. */
 export function headerOf(word: number): number {
-  return HEADER_BYTES << (word >>> HEADER_SHIFT);
+  return HEADER_BYTES << ((word >>> HEADER_SHIFT) & HEADER_CODE_MASK);
 }
 
 /** Int32 fields of a record. */
@@ -93,12 +102,13 @@ export class BlockRecords {
   }
 
   /**
-   * The record index of the live block at `ptr`, or -1. Any number is safe
-   * (NaN, fractions, negatives, addresses past the view all miss); `i32` is
-   * a current Int32Array view of the space.
+   * The record index of the live block at `ptr`, or -1. Any value is safe
+   * (NaN, fractions, negatives, addresses past the view, and non-numbers such
+   * as a BigInt, on which `&` would throw TypeError, all miss); `i32` is a
+   * current Int32Array view of the space.
    */
   find(ptr: number, i32: Int32Array): number {
-    if ((ptr & 7) !== 0 || ptr < HEADER_BYTES) return -1;
+    if (typeof ptr !== "number" || (ptr & 7) !== 0 || ptr < HEADER_BYTES) return -1;
     const h = (ptr - HEADER_BYTES) >> 2;
     if (h >= i32.length) return -1;
     const i = i32[h]!;

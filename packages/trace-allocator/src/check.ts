@@ -1,5 +1,6 @@
 import { CorruptionError, hex } from "@memkit/core";
-import { HEADER_SHIFT, RETAINED, ROW_MASK, R_PTR, R_SITE, R_SIZE, R_WORD } from "./block-records.js";
+import { GUARDED, HEADER_CODE_MASK, HEADER_SHIFT, OWNER_MASK, RETAINED, ROW_MASK, R_PTR, R_SITE, R_SIZE, R_WORD } from "./block-records.js";
+import { checkGuards } from "./header-guard.js";
 import {
   C_LIVE_BYTES,
   C_LIVE_COUNT,
@@ -16,12 +17,15 @@ import { internals, type TraceAllocator } from "./trace-allocator.js";
 /**
  * Recounts the whole tree from its block records and compares with every
  * counter: own live bytes and blocks, retained sums, subtree totals, peaks,
- * site sums, and that every block's header holds its record index.
- * O(live blocks + scopes + sites).
+ * site sums, that every block's header holds its record index and that
+ * every guarded header is whole. An "off" scope keeps no records, so its own
+ * live counts (the backing's usable sizes) are taken as they are and only
+ * rolled up. O(live blocks + scopes + sites).
  */
 export function checkTree(root: TraceAllocator): void {
   const { reg } = internals(root);
   const who = root.path;
+  if (reg.guarded) checkGuards(reg, who);
   reg.records.check(who, reg.i32);
   const rows = reg.scopes.length;
   const live = new Float64Array(rows * 4); // bytes, count, retained bytes, retained count
@@ -38,7 +42,7 @@ export function checkTree(root: TraceAllocator): void {
     if (row >= rows || reg.scopes[row] === undefined) {
       throw new CorruptionError(`${who}: block ${hex(ptr)} (${size} B) belongs to row ${row}, which no live scope holds.`);
     }
-    if (word >>> HEADER_SHIFT > 13) throw new CorruptionError(`${who}: block ${hex(ptr)} has a malformed record word ${hex(word >>> 0)}.`);
+    if (((word >>> HEADER_SHIFT) & HEADER_CODE_MASK) > 13 || (word & ~(OWNER_MASK | (HEADER_CODE_MASK << HEADER_SHIFT) | GUARDED)) !== 0) throw new CorruptionError(`${who}: block ${hex(ptr)} has a malformed record word ${hex(word >>> 0)}.`);
     live[row * 4]! += size;
     live[row * 4 + 1]!++;
     if ((word & RETAINED) !== 0) {
@@ -65,6 +69,11 @@ export function checkTree(root: TraceAllocator): void {
     const scope = reg.scopes[row];
     if (scope === undefined) continue;
     const o = row << ROW_SHIFT;
+    if (internals(scope).level === "off") {
+      // No records for its own blocks: what it counts beyond its adopted (retained) ones is taken as is.
+      live[row * 4]! += c[o + C_LIVE_BYTES]! - c[o + C_RETAINED_BYTES]!;
+      live[row * 4 + 1]! += c[o + C_LIVE_COUNT]! - c[o + C_RETAINED_COUNT]!;
+    }
     for (let f = 0; f < 4; f++) {
       const counted = c[o + fields[f]!]!;
       const found = live[row * 4 + f]!;

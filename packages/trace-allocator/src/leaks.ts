@@ -68,6 +68,27 @@ export function collectLeaks(scope: TraceAllocator): TraceLeakReport {
 }
 
 /**
+ * Calls `visit` for every block live in `scope`'s subtree when the walk
+ * starts and still live there when its turn comes (the visitor is user code:
+ * it may free, allocate, create and dispose scopes). See forEachLiveBlock.
+ */
+export function walkLiveBlocks(scope: TraceAllocator, visit: (ptr: number, size: number, scope: string) => void): void {
+  const { reg } = internals(scope);
+  if (internals(scope).row < 0) return;
+  const records = reg.records;
+  const ptrs = records.data.filter((_, k) => (k & 3) === 0 && k >> 2 < records.count);
+  for (const ptr of ptrs) {
+    const top = internals(scope).row;
+    if (top < 0) return;
+    const i = records.find(ptr, reg.i32);
+    if (i < 0) continue;
+    const row = records.data[(i << 2) + R_WORD]! & ROW_MASK;
+    if (!reg.isWithin(row, top)) continue;
+    visit(ptr, records.data[(i << 2) + R_SIZE]!, reg.scopes[row]?.path ?? scope.path);
+  }
+}
+
+/**
  * Bytes the live blocks of `row` take from their backing allocators: usable
  * sizes with headers. O(live blocks of the tree).
  */

@@ -59,6 +59,8 @@ export interface RegistrySettings {
   initialCapacity: number;
   freedHistory: number;
   onBudgetWarning: (warning: BudgetWarning) => void;
+  /** Every block gets a guarded header (header-guard.ts). */
+  guardHeaders: boolean;
 }
 
 /**
@@ -70,6 +72,12 @@ export class Registry {
   readonly records: BlockRecords;
   /** Int32 view of the space (block headers), refreshed whenever the space grows. */
   i32: Int32Array;
+  /** Byte view of the space (guarded headers), refreshed with `i32`. */
+  u8: Uint8Array;
+  /** Blocks get guarded headers (settings.guardHeaders). */
+  readonly guarded: boolean;
+  /** Set by {@link destroy}: the tree is over, its views no longer follow the space. */
+  destroyed = false;
   private readonly unsubscribe: () => void;
   readonly stacks: CallStacks;
   readonly settings: RegistrySettings;
@@ -97,17 +105,28 @@ export class Registry {
     this.settings = settings;
     this.records = new BlockRecords(settings.initialCapacity);
     this.i32 = space.i32;
+    this.u8 = space.u8;
+    this.guarded = settings.guardHeaders;
     this.unsubscribe = space.onGrow((grown) => {
       this.i32 = grown.i32;
+      this.u8 = grown.u8;
     });
     this.stacks = new CallStacks(settings.stackDepth, settings.internalFrames);
     this.freed = new Int32Array(settings.freedHistory * 2);
     this.freedMask = settings.freedHistory * 2 - 1;
   }
 
-  /** Stops following the space's growth (the tree must not be used after). */
+  /**
+   * Stops following the space's growth; the tree must not be used after. The
+   * views become empty, so a late lookup finds nothing instead of reading a
+   * stale buffer.
+   */
   destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     this.unsubscribe();
+    this.i32 = new Int32Array(0);
+    this.u8 = new Uint8Array(0);
   }
 
   // ------------------------------------------------------------------ rows
@@ -223,6 +242,71 @@ export class Registry {
       const p = r << ROW_SHIFT;
       c[p + C_TOTAL_BYTES] = c[p + C_TOTAL_BYTES]! - size;
       c[p + C_TOTAL_COUNT]!--;
+    }
+  }
+
+  // ------------------------------------------------ untracked ("off") rows
+
+  /**
+   * Counts a block an "off" scope freed (`bytes`: the backing's usable size;
+   * there is no record). Counter twin of {@link released}.
+   */
+  releasedUntracked(row: number, bytes: number): void {
+    const c = this.counters;
+    const o = row << ROW_SHIFT;
+    c[o] = c[o]! - bytes;
+    c[o + C_LIVE_COUNT]!--;
+    c[o + C_FREE_COUNT]!++;
+    for (let r = row; r >= 0; r = this.parents[r]!) {
+      const p = r << ROW_SHIFT;
+      c[p + C_TOTAL_BYTES] = c[p + C_TOTAL_BYTES]! - bytes;
+      c[p + C_TOTAL_COUNT]!--;
+    }
+  }
+
+  /** Counts a resize by an "off" scope: usable size `oldBytes` became `newBytes`. Counter twin of {@link resized}. */
+  resizedUntracked(row: number, oldBytes: number, newBytes: number): void {
+    const c = this.counters;
+    const frame = this.frame;
+    const delta = newBytes - oldBytes;
+    const o = row << ROW_SHIFT;
+    const live = c[o]! + delta;
+    c[o] = live;
+    if (live > c[o + C_PEAK_BYTES]!) {
+      c[o + C_PEAK_BYTES] = live;
+      c[o + C_PEAK_FRAME] = frame;
+    }
+    c[o + C_REALLOC_COUNT]!++;
+    c[o + C_ALLOC_BYTES]! += newBytes;
+    for (let r = row; r >= 0; r = this.parents[r]!) {
+      const p = r << ROW_SHIFT;
+      const total = c[p + C_TOTAL_BYTES]! + delta;
+      c[p + C_TOTAL_BYTES] = total;
+      if (total > c[p + C_TOTAL_PEAK]!) {
+        c[p + C_TOTAL_PEAK] = total;
+        c[p + C_TOTAL_PEAK_FRAME] = frame;
+        c[p + C_EPOCH]!++;
+      }
+    }
+  }
+
+  /**
+   * An "off" row is closing: the blocks it counted (no records to hand to
+   * the parent) leave the subtree totals of its ancestors. Frees through
+   * the disposed scope still reach the backing, uncounted.
+   */
+  dropUntracked(row: number): void {
+    const c = this.counters;
+    const o = row << ROW_SHIFT;
+    const bytes = c[o + C_LIVE_BYTES]! - c[o + C_RETAINED_BYTES]!;
+    const count = c[o + C_LIVE_COUNT]! - c[o + C_RETAINED_COUNT]!;
+    if (count === 0 && bytes === 0) return;
+    c[o] = c[o]! - bytes;
+    c[o + C_LIVE_COUNT] = c[o + C_LIVE_COUNT]! - count;
+    for (let r = row; r >= 0; r = this.parents[r]!) {
+      const p = r << ROW_SHIFT;
+      c[p + C_TOTAL_BYTES] = c[p + C_TOTAL_BYTES]! - bytes;
+      c[p + C_TOTAL_COUNT] = c[p + C_TOTAL_COUNT]! - count;
     }
   }
 

@@ -55,7 +55,8 @@ function node(scope: TraceAllocator, reserved: Map<number, number>): ScopeReport
     freeCount: at(C_FREE_COUNT),
     reallocCount: at(C_REALLOC_COUNT),
     allocatedBytes: at(C_ALLOC_BYTES),
-    reservedBytes: has ? (reserved.get(s.row) ?? 0) : 0,
+    // An "off" scope counts its blocks by the backing's usable sizes already: that is what it reserves.
+    reservedBytes: has ? (reserved.get(s.row) ?? 0) + (s.level === "off" ? at(C_LIVE_BYTES) - at(C_RETAINED_BYTES) : 0) : 0,
     retainedBytes: at(C_RETAINED_BYTES),
     retainedCount: at(C_RETAINED_COUNT),
     totalLiveBytes: at(C_TOTAL_BYTES),

@@ -1,16 +1,10 @@
 import {
-  DoubleFreeError,
   CorruptionError,
   InvalidArgumentError,
-  InvalidPointerError,
   LeakError,
-  OutOfMemoryError,
   MAX_SIZE,
+  allocateZeroed,
   describe,
-  formatBytes,
-  formatCount,
-  hex,
-  invalidPointer,
   validateAllocation,
   validatePointerShape,
   type AddressSpace,
@@ -18,14 +12,16 @@ import {
   type AllocatorStats,
   type BlockOrigin,
   type Checkable,
+  type DestroyedError,
   type OriginTracking,
   type Ptr,
 } from "@memkit/core";
-import { HEADER_BYTES, RETAINED, ROW_MASK, R_SITE, R_SIZE, R_WORD, headerCode, headerFor, headerOf } from "./block-records.js";
-import { MEMKIT_FRAME_PATTERN } from "./call-stacks.js";
+import { GUARDED, HEADER_BYTES, RETAINED, ROW_MASK, R_SITE, R_SIZE, R_WORD, headerCode, headerFor, headerOf } from "./block-records.js";
 import { checkTree } from "./check.js";
 import { foldStacks } from "./folded-stacks.js";
-import { collectLeaks, formatLeakMessage, reservedBytesOf, stackOf } from "./leaks.js";
+import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header-guard.js";
+import { collectLeaks, formatLeakMessage, reservedBytesOf, stackOf, walkLiveBlocks } from "./leaks.js";
+import { LEVELS, checkLevel, checkName, checkOptions, checkSampleEvery, parseBudget, rootSettings, withoutBacking } from "./options.js";
 import {
   C_ALLOC_COUNT,
   C_EPOCH,
@@ -42,13 +38,12 @@ import {
   C_TOTAL_PEAK_FRAME,
   ROW_SHIFT,
   Registry,
-  type RegistrySettings,
 } from "./registry.js";
 import { buildReport, formatReport } from "./report.js";
+import { backingFailed, budgetWarning, crossScopeError, disposedError, handedOutTwiceError, notLiveError, overBudgetError, tooLargeError } from "./scope-errors.js";
 import type {
   BudgetAction,
   BudgetOptions,
-  BudgetWarning,
   FoldedStacksOptions,
   RetainedBlock,
   ScopeReport,
@@ -58,18 +53,17 @@ import type {
   TracingLevel,
 } from "./types.js";
 
+// Level numbers: OFF, COUNTS and CALLSTACKS are indexes into LEVELS.
 const OFF = 0;
 const COUNTS = 1;
 const CALLSTACKS = 2;
 /** A disposed scope: allocate refuses, deallocate still frees the blocks it kept. */
 const DISPOSED = 3;
-const LEVELS: readonly TracingLevel[] = ["off", "counts", "callstacks"];
+/** "counts" in a tree with guarded headers: like COUNTS, but never the inline path of allocate. */
+const GUARDED_COUNTS = 4;
 
 /** The largest header: alignments go up to 64 KiB. */
 const MAX_HEADER = 65536;
-const DEFAULT_STACK_DEPTH = 12;
-const DEFAULT_CAPACITY = 1024;
-const DEFAULT_FREED_HISTORY = 4096;
 
 /** What the report, fold, leak and check modules read of a scope (not part of the package's API). */
 export interface ScopeInternals {
@@ -196,9 +190,15 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
       this.#budgeted = parent.#budgeted;
       parent.#children.set(name, this);
     }
-    this.#level = LEVELS.indexOf(this.#tracing);
+    this.#level = this.#levelOf(this.#tracing);
     this.#gen = this.#reg.generations[this.#row]!;
     if (budget !== undefined) this.#applyBudget(budget);
+  }
+
+  /** The level number of `tracing` in this tree. */
+  #levelOf(tracing: TracingLevel): number {
+    const level = LEVELS.indexOf(tracing);
+    return level === COUNTS && this.#reg.guarded ? GUARDED_COUNTS : level;
   }
 
   // ------------------------------------------------------------ the tree
@@ -209,7 +209,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
    * `options` says otherwise, and allocates from this scope's backing.
    */
   child(name: string, options: TraceScopeOptions = {}): TraceAllocator {
-    if (this.#closed) throw this.#disposedError("child");
+    if (this.#closed || this.#reg.destroyed) throw this.#disposedError("child");
     checkName(name, this.path);
     if (this.#children.has(name)) {
       throw new InvalidArgumentError(
@@ -265,7 +265,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
    * start tracking blocks it already handed out, nor stop. Throws InvalidArgumentError.
    */
   setTracing(level: TracingLevel, sampleEvery: number = this.#sampleEvery): void {
-    if (this.#closed) throw this.#disposedError("setTracing");
+    if (this.#closed || this.#reg.destroyed) throw this.#disposedError("setTracing");
     checkLevel(this.path, level);
     checkSampleEvery(this.path, sampleEvery);
     if ((level === "off") !== (this.#tracing === "off")) {
@@ -275,7 +275,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
       );
     }
     this.#tracing = level;
-    this.#level = LEVELS.indexOf(level);
+    this.#level = this.#levelOf(level);
     this.#sampleEvery = sampleEvery;
     this.#countdown = 1;
   }
@@ -300,56 +300,84 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
    * 8-byte header in front of the block holds its record index) and counts
    * them here and in every enclosing scope. Throws InvalidArgumentError for a
    * bad size or align, OutOfMemoryError when a budget in the chain would be
-   * exceeded (naming it) or the backing is exhausted.
+   * exceeded (naming it) or the backing is exhausted, DestroyedError once the
+   * scope is disposed.
    */
   allocate(size: number, align = 8): Ptr {
     // The common case inline: "counts", align <= 8. Everything else goes the general way.
-    if (this.#level !== COUNTS || align > HEADER_BYTES) return this.#allocateOther(size, align);
+    if (this.#level !== COUNTS) return this.#allocateOther(size, align);
     validateAllocation(this.path, size, align);
-    if (size > MAX_SIZE - HEADER_BYTES) throw this.#tooLarge(size, align);
+    if (align > HEADER_BYTES) return this.#allocateOther(size, align);
+    if (size > MAX_SIZE - HEADER_BYTES) throw tooLargeError(this.path, size, align, HEADER_BYTES);
     if (this.#budgeted) this.#checkBudgets(size);
     const reg = this.#reg;
     const records = reg.records;
-    records.reserve();
     let base: Ptr;
     try {
       base = this.backing.allocate(size + HEADER_BYTES, HEADER_BYTES);
     } catch (err) {
-      throw this.#backingFailed(err);
+      throw backingFailed(this.path, err, size, align, HEADER_BYTES);
     }
     const ptr = base + HEADER_BYTES;
     const i32 = reg.i32;
-    if (records.find(ptr, i32) >= 0) throw this.#handedOutTwice(ptr);
+    // Checked after the backing call: code it ran (a grow listener) may have disposed this scope or filled the records.
+    if (this.#level !== COUNTS || records.count === records.capacity || records.find(ptr, i32) >= 0) return this.#addSlow(ptr, size, HEADER_BYTES, 0, 0);
     records.add(ptr, size, this.#row, 0, reg.frame, i32);
     reg.added(this.#row, size, 0);
     return ptr;
   }
 
-  /** "off", disposed, "callstacks", and alignments above 8 (a header as large as the alignment). */
+  /**
+   * `allocate` with every byte of the block set to 0 (C's `calloc`): a block
+   * that is reused holds what its last owner wrote. Errors as {@link allocate}.
+   */
+  allocateZeroed(size: number, align = 8): Ptr {
+    return allocateZeroed(this, size, align);
+  }
+
+  /** "off", disposed, "callstacks", guarded headers, and alignments above 8 (a header as large as the alignment). */
   #allocateOther(size: number, align: number): Ptr {
-    if (this.#level === OFF) {
-      if (this.#closed) throw this.#disposedError("allocate");
-      return this.backing.allocate(size, align);
-    }
+    if (this.#level === OFF) return this.#allocateUntracked(size, align);
     validateAllocation(this.path, size, align);
     if (this.#level === DISPOSED) throw this.#disposedError("allocate");
-    const h = headerFor(align);
-    if (size > MAX_SIZE - h) throw this.#tooLarge(size, align);
+    const reg = this.#reg;
+    const h = reg.guarded ? guardedHeaderFor(align) : headerFor(align);
+    if (size > MAX_SIZE - h) throw tooLargeError(this.path, size, align, h);
     if (this.#budgeted) this.#checkBudgets(size);
     const site = this.#level === CALLSTACKS ? this.#nextSite(ALLOCATE) : 0;
-    const reg = this.#reg;
-    const records = reg.records;
-    records.reserve();
     let base: Ptr;
     try {
       base = this.backing.allocate(size + h, align < HEADER_BYTES ? HEADER_BYTES : align);
     } catch (err) {
-      throw this.#backingFailed(err);
+      throw backingFailed(this.path, err, size, align, h);
     }
-    const ptr = base + h;
-    if (records.find(ptr, reg.i32) >= 0) throw this.#handedOutTwice(ptr);
-    records.add(ptr, size, this.#row | headerCode(h), site, reg.frame, reg.i32);
-    reg.added(this.#row, size, site);
+    return this.#addSlow(base + h, size, h, site, reg.guarded ? GUARDED : 0);
+  }
+
+  /**
+   * Records the block the backing just handed out at `ptr - h`, refusing
+   * (and giving the block back) when this scope was disposed meanwhile, and
+   * growing the records when they are full (nested allocations by code the
+   * backing ran may have used the room).
+   */
+  #addSlow(ptr: Ptr, size: number, h: number, site: number, flags: number): Ptr {
+    const reg = this.#reg;
+    const records = reg.records;
+    if (records.find(ptr, reg.i32) >= 0) throw handedOutTwiceError(this.path, this.backing, ptr, h);
+    if (this.#row < 0 || this.#level === DISPOSED) {
+      this.backing.deallocate(ptr - h);
+      throw this.#disposedError("allocate");
+    }
+    try {
+      records.reserve();
+    } catch (err) {
+      this.backing.deallocate(ptr - h);
+      throw err;
+    }
+    const row = this.#row;
+    records.add(ptr, size, row | headerCode(h) | flags, site, reg.frame, reg.i32);
+    if ((flags & GUARDED) !== 0) writeHeaderGuard(reg, ptr, h);
+    reg.added(row, size, site);
     return ptr;
   }
 
@@ -357,20 +385,22 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
    * Frees a block this scope allocated (0 is a no-op). A block of another
    * scope throws InvalidPointerError naming both; a block freed already
    * throws DoubleFreeError; interior and foreign pointers throw
-   * InvalidPointerError. Nothing changes on error.
+   * InvalidPointerError. Nothing changes on error, but for a CorruptionError
+   * found with `guardHeaders` (or by a debug allocator below): the block is
+   * freed all the same, then the error is thrown.
    */
   deallocate(ptr: Ptr): void {
     if (this.#level === OFF) {
-      this.backing.deallocate(ptr);
+      this.#deallocateUntracked(ptr);
       return;
     }
     if (ptr === 0) return;
     const reg = this.#reg;
     const records = reg.records;
     const i = records.find(ptr, reg.i32);
-    if (i < 0) throw this.#notLive(ptr, "deallocate");
+    if (i < 0) throw this.#refused(ptr, "deallocate");
     const row = this.#row;
-    // Own, not retained, 8-byte header: the word is exactly the row.
+    // Own, not retained, 8-byte header, not guarded: the word is exactly the row.
     if (records.data[(i << 2) + R_WORD] !== row) {
       this.#deallocateOther(ptr, i);
       return;
@@ -379,14 +409,55 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     reg.released(i, ptr);
   }
 
-  /** Retained blocks, larger headers, blocks kept by a disposed scope, and everything else (which throws). */
+  /** Retained blocks, larger or guarded headers, blocks kept by a disposed scope, and everything else (which throws). */
   #deallocateOther(ptr: Ptr, i: number): void {
     const reg = this.#reg;
     const word = reg.records.data[(i << 2) + R_WORD]!;
     const mine = (word & ROW_MASK) === this.#row || ((word & RETAINED) !== 0 && reg.retained.get(ptr)?.originScope === this);
-    if (!mine) throw this.#crossScope(ptr, i, "deallocate");
-    this.#backingOf(ptr, word).deallocate(ptr - headerOf(word));
-    reg.released(i, ptr);
+    if (!mine) throw crossScopeError(reg, this.path, ptr, i, "deallocate");
+    const damage = guardedHeaderError(reg, `${this.path}.deallocate`, i);
+    let failure: CorruptionError | undefined;
+    try {
+      this.#backingOf(ptr, word).deallocate(ptr - headerOf(word));
+    } catch (err) {
+      // A debug allocator below frees a block whose canary broke, then throws: forget it here too.
+      if (!(err instanceof CorruptionError)) throw err;
+      failure = err;
+    }
+    reg.released(this.#recordOf(ptr, i), ptr);
+    if (damage !== undefined) throw damage;
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Index of the record of live block `ptr`, last seen at `i` (code run meanwhile may have moved it). */
+  #recordOf(ptr: Ptr, i: number): number {
+    const records = this.#reg.records;
+    return i < records.count && records.data[i << 2] === ptr ? i : records.search(ptr);
+  }
+
+  /**
+   * The error for a pointer the records do not find. With guarded headers a
+   * deallocate of a live block whose index word was overwritten still frees
+   * the block (as a debug allocator frees a block whose canary broke).
+   */
+  #refused(ptr: Ptr, op: string): Error {
+    const reg = this.#reg;
+    if (reg.destroyed) {
+      validatePointerShape(this.path, ptr);
+      return this.#disposedError(op);
+    }
+    const error = notLiveError(reg, this.path, this.backing, ptr, op);
+    if (op !== "deallocate" || !reg.guarded || !(error instanceof CorruptionError)) return error;
+    const i = reg.records.search(ptr);
+    const word = reg.records.data[(i << 2) + R_WORD]!;
+    if ((word & ROW_MASK) !== this.#row && !((word & RETAINED) !== 0 && reg.retained.get(ptr)?.originScope === this)) return error;
+    try {
+      this.#backingOf(ptr, word).deallocate(ptr - headerOf(word));
+    } catch (err) {
+      if (!(err instanceof CorruptionError)) throw err;
+    }
+    reg.released(this.#recordOf(ptr, i), ptr);
+    return error;
   }
 
   /**
@@ -395,23 +466,23 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
    * error the old block stays live and unchanged.
    */
   reallocate(ptr: Ptr, newSize: number, align = 8): Ptr {
-    if (this.#level === OFF) return this.backing.reallocate(ptr, newSize, align);
+    if (this.#level === OFF) return this.#reallocateUntracked(ptr, newSize, align);
     validateAllocation(this.path, newSize, align);
     if (ptr === 0) return this.allocate(newSize, align);
     if (this.#level === DISPOSED) throw this.#disposedError("reallocate");
     const reg = this.#reg;
     const records = reg.records;
-    let i = records.find(ptr, reg.i32);
-    if (i < 0) throw this.#notLive(ptr, "reallocate");
-    if ((records.data[(i << 2) + R_WORD]! & ROW_MASK) !== this.#row) throw this.#crossScope(ptr, i, "reallocate");
+    let i = this.#ownLive(ptr, "reallocate");
+    const damage = guardedHeaderError(reg, `${this.path}.reallocate`, i);
+    if (damage !== undefined) throw damage;
     const oldSize = records.data[(i << 2) + R_SIZE]!;
-    const nh = headerFor(align);
-    if (newSize > MAX_SIZE - nh) throw this.#tooLarge(newSize, align);
-    if (newSize > oldSize && this.#budgeted) {
-      this.#checkBudgets(newSize - oldSize);
-      i = records.find(ptr, reg.i32); // a budget-warning hook may have allocated or freed
-    }
+    const nh = reg.guarded ? guardedHeaderFor(align) : headerFor(align);
+    if (newSize > MAX_SIZE - nh) throw tooLargeError(this.path, newSize, align, nh);
+    if (newSize > oldSize && this.#budgeted) this.#checkBudgets(newSize - oldSize);
     const site = this.#level === CALLSTACKS ? this.#nextSite(REALLOCATE) : 0;
+    // A budget-warning hook (or a stack formatter) may have freed, moved or disposed things: look again.
+    if (this.#level === DISPOSED) throw this.#disposedError("reallocate");
+    i = this.#ownLive(ptr, "reallocate");
     const word = records.data[(i << 2) + R_WORD]!;
     const h = headerOf(word);
     const backing = this.#backingOf(ptr, word);
@@ -429,27 +500,39 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
         backing.deallocate(ptr - h);
       }
     } catch (err) {
-      throw this.#backingFailed(err);
+      throw backingFailed(this.path, err, newSize, align, nh);
     }
-    if (moved !== ptr && records.find(moved, reg.i32) >= 0) throw this.#handedOutTwice(moved);
-    reg.resized(i, ptr, moved, newSize, headerCode(nh), site, allocFrame);
+    i = this.#recordOf(ptr, i);
+    if (moved !== ptr && records.find(moved, reg.i32) >= 0) throw handedOutTwiceError(this.path, backing, moved, nh);
+    reg.resized(i, ptr, moved, newSize, headerCode(nh) | (word & GUARDED), site, allocFrame);
+    if ((word & GUARDED) !== 0) writeHeaderGuard(reg, moved, nh);
     return moved;
+  }
+
+  /** Index of the record of `ptr`, a live block of this scope; throws the error for anything else. */
+  #ownLive(ptr: Ptr, op: string): number {
+    const reg = this.#reg;
+    const i = reg.records.find(ptr, reg.i32);
+    if (i < 0) throw this.#refused(ptr, op);
+    if ((reg.records.data[(i << 2) + R_WORD]! & ROW_MASK) !== this.#row) throw crossScopeError(reg, this.path, ptr, i, op);
+    return i;
   }
 
   /** Usable bytes of a live block of this scope (what the backing gives, less the header). */
   allocatedSize(ptr: Ptr): number {
-    if (this.#level === OFF) return this.backing.allocatedSize(ptr);
-    const i = this.#reg.records.find(ptr, this.#reg.i32);
-    if (i < 0) throw this.#notLive(ptr, "allocatedSize");
+    if (this.#level === OFF) {
+      validatePointerShape(this.path, ptr);
+      return this.backing.allocatedSize(ptr);
+    }
+    const i = this.#ownLive(ptr, "allocatedSize");
     const word = this.#reg.records.data[(i << 2) + R_WORD]!;
-    if ((word & ROW_MASK) !== this.#row) throw this.#crossScope(ptr, i, "allocatedSize");
     const h = headerOf(word);
     return this.#backingOf(ptr, word).allocatedSize(ptr - h) - h;
   }
 
   /** True when `ptr` is a live block owned by this scope (not by a parent, child or sibling). */
   owns(ptr: Ptr): boolean {
-    if (this.#level === OFF) return this.backing.owns(ptr);
+    if (this.#level === OFF) return typeof ptr === "number" && this.backing.owns(ptr);
     const i = this.#reg.records.find(ptr, this.#reg.i32);
     return i >= 0 && (this.#reg.records.data[(i << 2) + R_WORD]! & ROW_MASK) === this.#row;
   }
@@ -458,19 +541,78 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
    * This scope's own counters (not its children's): `liveBytes` counts the
    * sizes asked for; `reservedBytes` is what its live blocks take from the
    * backing (usable sizes, headers included; a walk over the tree's records).
+   * At `"off"` there are no records: every figure counts the backing's
+   * usable sizes (`backing.allocatedSize(ptr)`), so liveBytes = reservedBytes.
    */
   stats(): AllocatorStats {
     const c = this.#reg.counters;
     if (this.#row < 0) return { liveBytes: 0, liveCount: 0, peakLiveBytes: 0, allocCount: 0, freeCount: 0, reservedBytes: 0 };
     const o = this.#row << ROW_SHIFT;
+    const untracked = this.#tracing === "off" ? c[o + C_LIVE_BYTES]! - c[o + C_RETAINED_BYTES]! : 0;
     return {
       liveBytes: c[o + C_LIVE_BYTES]!,
       liveCount: c[o + C_LIVE_COUNT]!,
       peakLiveBytes: c[o + C_PEAK_BYTES]!,
       allocCount: c[o + C_ALLOC_COUNT]!,
       freeCount: c[o + C_FREE_COUNT]!,
-      reservedBytes: reservedBytesOf(this.#reg, this.#row),
+      reservedBytes: untracked + reservedBytesOf(this.#reg, this.#row),
     };
+  }
+
+  // ------------------------------------------------- "off": no records, counts
+
+  /** allocate at "off": forward, then count the backing's usable size. */
+  #allocateUntracked(size: number, align: number): Ptr {
+    if (this.#closed || this.#reg.destroyed) throw this.#disposedError("allocate");
+    validateAllocation(this.path, size, align);
+    const backing = this.backing;
+    const ptr = backing.allocate(size, align);
+    let usable: number;
+    try {
+      usable = backing.allocatedSize(ptr);
+    } catch (err) {
+      backing.deallocate(ptr);
+      throw err;
+    }
+    // Looked at after the backing call: code it ran (a grow listener) may have disposed this scope.
+    if (this.#closed) {
+      backing.deallocate(ptr);
+      throw this.#disposedError("allocate");
+    }
+    if (this.#row >= 0) this.#reg.added(this.#row, usable, 0);
+    return ptr;
+  }
+
+  /** deallocate at "off": the backing's usable size leaves the counts. A block with a record (adopted from a child) goes the tracked way. */
+  #deallocateUntracked(ptr: Ptr): void {
+    if (ptr === 0) return;
+    if (typeof ptr !== "number") throw this.#refused(ptr, "deallocate");
+    const reg = this.#reg;
+    if (reg.records.count !== 0) {
+      const i = reg.records.find(ptr, reg.i32);
+      if (i >= 0) {
+        this.#deallocateOther(ptr, i);
+        return;
+      }
+    }
+    const backing = this.backing;
+    const usable = backing.allocatedSize(ptr);
+    backing.deallocate(ptr);
+    if (this.#row >= 0) reg.releasedUntracked(this.#row, usable);
+  }
+
+  /** reallocate at "off": counts the change of usable size. */
+  #reallocateUntracked(ptr: Ptr, newSize: number, align: number): Ptr {
+    if (ptr === 0) return this.#allocateUntracked(newSize, align);
+    if (this.#closed || this.#reg.destroyed) throw this.#disposedError("reallocate");
+    validateAllocation(this.path, newSize, align);
+    validatePointerShape(this.path, ptr);
+    const backing = this.backing;
+    const before = backing.allocatedSize(ptr);
+    const moved = backing.reallocate(ptr, newSize, align);
+    const after = backing.allocatedSize(moved);
+    if (this.#row >= 0) this.#reg.resizedUntracked(this.#row, before, after);
+    return moved;
   }
 
   /** The allocator a block goes back to: its scope's backing (for an adopted block, the one it came from). */
@@ -486,6 +628,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
 
   /** The scope that owns the live block at `ptr` anywhere in this tree, in O(1); undefined when none does. */
   scopeOf(ptr: Ptr): TraceAllocator | undefined {
+    if (typeof ptr !== "number") return undefined;
     const reg = this.#reg;
     const i = reg.records.find(ptr, reg.i32);
     return i < 0 ? undefined : reg.scopes[reg.records.data[(i << 2) + R_WORD]! & ROW_MASK];
@@ -496,12 +639,16 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
    * of the scope that allocated it, the size asked for, and its call stack
    * when one was captured. `ptr` may also be the start of the block's backing
    * block (its header), which is what a debug allocator below the scopes
-   * sees. Undefined when the tree holds no such block.
+   * sees: the origin then also holds `ptr`, the pointer handed out, so the
+   * debug allocator can name the block the user holds. Undefined when the
+   * tree holds no such block.
    */
   originOf(ptr: Ptr): BlockOrigin | undefined {
+    if (typeof ptr !== "number") return undefined;
     const reg = this.#reg;
+    const asked = ptr;
     let i = reg.records.find(ptr, reg.i32);
-    // A backing block starts H bytes before the pointer handed out (H = 8, or the alignment).
+    // A backing block starts H bytes before the pointer handed out (H = 8 or 16, or the alignment).
     for (let h = HEADER_BYTES; i < 0 && h <= MAX_HEADER; h *= 2) {
       const j = reg.records.find(ptr + h, reg.i32);
       if (j >= 0 && headerOf(reg.records.data[(j << 2) + R_WORD]!) === h) {
@@ -516,24 +663,20 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     };
     const stack = stackOf(reg, reg.records.data[(i << 2) + R_SITE]!);
     if (stack !== undefined) origin.stack = stack;
+    if (ptr !== asked) origin.ptr = ptr;
     return origin;
   }
 
   /**
    * Calls `visit(ptr, size, scopePath)` for every live block of this scope's
-   * subtree (size asked for; the path of the scope that owns it now). Walks a
-   * copy of the records, so the visitor may allocate and free. Cold path:
-   * memory maps and tools.
+   * subtree (size asked for; the path of the scope that owns it now). Walks
+   * the blocks live when it starts; the visitor may allocate, free, create
+   * and dispose scopes: a block is visited only if it is still live in the
+   * subtree when its turn comes (blocks allocated meanwhile are not). Cold
+   * path: memory maps and tools.
    */
   forEachLiveBlock(visit: (ptr: Ptr, size: number, scope: string) => void): void {
-    const reg = this.#reg;
-    if (this.#row < 0) return;
-    const data = reg.records.data.slice(0, reg.records.count << 2);
-    for (let r = 0; r < data.length; r += 4) {
-      const row = data[r + R_WORD]! & ROW_MASK;
-      if (!reg.isWithin(row, this.#row)) continue;
-      visit(data[r]!, data[r + R_SIZE]!, reg.scopes[row]?.path ?? this.path);
-    }
+    walkLiveBlocks(this, visit);
   }
 
   // ---------------------------------------------------------------- budgets
@@ -544,7 +687,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
    * that grows the subtree fails (or warns). Re-arms a `"warn"` budget.
    */
   setBudget(budget: number | BudgetOptions | undefined): void {
-    if (this.#closed) throw this.#disposedError("setBudget");
+    if (this.#closed || this.#reg.destroyed) throw this.#disposedError("setBudget");
     if (budget === undefined) {
       this.#budgetBytes = undefined;
       this.#budgetAction = "throw";
@@ -588,46 +731,41 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     }
   }
 
-  /** Throws for the innermost "throw" budget exceeded; runs the warning hook (once) for "warn" budgets. */
+  /**
+   * Throws for the innermost "throw" budget exceeded; runs the warning hook
+   * (once) for "warn" budgets. The hook is user code: it may allocate, free,
+   * create or dispose scopes (this one too). The chain is taken before the
+   * first hook runs, and a scope the hooks disposed is skipped; the caller
+   * looks at its own state again after this returns.
+   */
   #overBudget(bytes: number): void {
     const reg = this.#reg;
     const c = reg.counters;
+    const over: TraceAllocator[] = [];
     for (let r = this.#row; r >= 0; r = reg.parents[r]!) {
       const o = r << ROW_SHIFT;
       const used = c[o + C_TOTAL_BYTES]!;
       if (used + bytes <= c[o + C_LIMIT]!) continue;
       const scope = reg.scopes[r]!;
       const budget = scope.#budgetBytes!;
-      if (scope.#budgetAction === "throw") {
-        throw new OutOfMemoryError(
-          `${this.path}: allocating ${formatCount(bytes)} B would exceed the budget of scope ${scope.path}: ` +
-            `${formatBytes(used)} of its ${formatBytes(budget)} budget in use (subtree), ${formatBytes(used + bytes - budget)} over.\n` +
-            `  Free memory under ${scope.path}, raise its budget (setBudget), or set budget: { bytes, onExceed: "warn" } to only warn.`,
-        );
-      }
+      if (scope.#budgetAction === "throw") throw overBudgetError(this.path, scope.path, bytes, used, budget);
+      over.push(scope);
     }
-    for (let r = this.#row; r >= 0; r = reg.parents[r]!) {
+    for (const scope of over) {
+      const r = scope.#row;
+      if (r < 0 || scope.#budgetBytes === undefined) continue; // disposed, or its budget removed, by an earlier hook
       const o = r << ROW_SHIFT;
       const used = c[o + C_TOTAL_BYTES]!;
-      if (used + bytes <= c[o + C_LIMIT]!) continue;
-      const scope = reg.scopes[r]!;
-      const budget = scope.#budgetBytes!;
-      const warning: BudgetWarning = {
-        scope: scope.path,
-        allocator: scope,
-        budgetBytes: budget,
-        liveBytes: used + bytes,
-        requestedBytes: bytes,
-        message:
-          `${this.path}: allocating ${formatCount(bytes)} B takes scope ${scope.path} over its ${formatBytes(budget)} budget ` +
-          `(${formatBytes(used + bytes)} in use). Warned once; resetPeak() or setBudget() re-arms the warning.`,
-      };
+      const budget = scope.#budgetBytes;
+      if (used + bytes <= c[o + C_LIMIT]!) continue; // warned already (by a nested call), or no longer over
+      const warning = budgetWarning(this.path, scope, budget, used, bytes);
       // Warn once: the hot path stops checking this budget until re-armed.
       c[o + C_LIMIT] = Infinity;
       try {
         reg.settings.onBudgetWarning(warning);
       } catch (err) {
-        c[o + C_LIMIT] = budget; // a hook that throws turns the warning into an error; nothing changed
+        // A hook that throws turns the warning into an error; nothing changed.
+        if (scope.#row === r && scope.#budgetBytes !== undefined) c[o + C_LIMIT] = scope.#budgetBytes;
         throw err;
       }
     }
@@ -714,12 +852,8 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
 
   #ownRecord(ptr: Ptr, op: string): number {
     if (this.#level === OFF) throw new InvalidArgumentError(`${this.path}: ${op} needs tracing "counts" or "callstacks"; this scope is "off".`);
-    if (this.#closed) throw this.#disposedError(op);
-    const records = this.#reg.records;
-    const i = records.find(ptr, this.#reg.i32);
-    if (i < 0) throw this.#notLive(ptr, op);
-    if ((records.data[(i << 2) + R_WORD]! & ROW_MASK) !== this.#row) throw this.#crossScope(ptr, i, op);
-    return i;
+    if (this.#closed || this.#reg.destroyed) throw this.#disposedError(op);
+    return this.#ownLive(ptr, op);
   }
 
   // ---------------------------------------------------------------- teardown
@@ -742,15 +876,19 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
   }
 
   /**
-   * On a root: stops following the address space's growth (the tree keeps a
-   * view of it for block headers). Call once after the last use of the tree,
-   * e.g. after `dispose()` at shutdown. Throws InvalidArgumentError on a child.
+   * On a root: ends the whole tree and stops following the address space's
+   * growth (the tree keeps a view of it for block headers). Call once after
+   * the last use of the tree, e.g. after `dispose()` at shutdown; every
+   * scope of the tree then throws DestroyedError for new work and frees
+   * (reports still read). Throws InvalidArgumentError on a child.
    */
   destroy(): void {
     if (this.parent !== undefined) {
       throw new InvalidArgumentError(`${this.path}: destroy() is for the root of a tree (${this.root.path}); dispose() ends a child scope.`);
     }
-    this.#reg.destroy();
+    const reg = this.#reg;
+    reg.destroy();
+    for (const scope of reg.scopes) if (scope !== undefined && scope.#level !== OFF) scope.#level = DISPOSED;
   }
 
   /** `using scope = root.child("level")` disposes (and leak-checks) at the end of the block. */
@@ -796,6 +934,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
       s.#closed = true;
       if (s.#level !== OFF) s.#level = DISPOSED;
       if (s.parent !== undefined) {
+        if (s.#level === OFF) reg.dropUntracked(s.#row);
         s.parent.#children.delete(s.name);
         reg.closeRow(s.#row);
         s.#row = -1;
@@ -833,8 +972,12 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     return foldStacks(this, options);
   }
 
-  /** Verifies the tree's records, every block header and every counter against a recount. Throws CorruptionError. */
+  /**
+   * Verifies the tree's records, every block header (every byte of a guarded
+   * one) and every counter against a recount. Throws CorruptionError.
+   */
   check(): void {
+    if (this.#reg.destroyed) throw this.#disposedError("check");
     checkTree(this.root);
   }
 
@@ -859,81 +1002,8 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     return this.#defaultSite;
   }
 
-  #disposedError(op: string): InvalidArgumentError {
-    return new InvalidArgumentError(
-      `${this.path}: ${op} on a disposed scope.\n  Create a new scope (parent.child(name)) for new allocations; blocks it kept can still be freed through it.`,
-    );
-  }
-
-  #backingFailed(err: unknown): unknown {
-    if (err instanceof OutOfMemoryError) return new OutOfMemoryError(`${this.path}: ${err.message}`, { cause: err });
-    return err;
-  }
-
-  #handedOutTwice(ptr: Ptr): CorruptionError {
-    return new CorruptionError(
-      `${this.path}: the backing allocator ${this.backing.name} returned the block at ${hex(ptr - HEADER_BYTES)}, which holds the live block ${hex(ptr)} of this tree.\n` +
-        `  It handed the same memory out twice; run its check().`,
-    );
-  }
-
-  #tooLarge(size: number, align: number): OutOfMemoryError {
-    return new OutOfMemoryError(
-      `${this.path}: cannot allocate ${formatCount(size)} B (align ${align}): with the ${headerFor(align)}-byte trace header it exceeds the largest size any allocator accepts (${formatCount(MAX_SIZE)} B).`,
-    );
-  }
-
-  #crossScope(ptr: Ptr, i: number, op: string): InvalidPointerError {
-    const reg = this.#reg;
-    const owner = reg.scopes[reg.records.data[(i << 2) + R_WORD]! & ROW_MASK]!;
-    const size = reg.records.data[(i << 2) + R_SIZE]!;
-    return new InvalidPointerError(
-      `${this.path}: ${op}(${hex(ptr)}) refused: that block (${formatCount(size)} B) belongs to scope ${owner.path}, not ${this.path}.\n` +
-        `  Free and resize a block through the scope that allocated it; across scopes both scopes' counts would go wrong.`,
-    );
-  }
-
-  /** The error for a pointer the records do not hold: bad shape, overwritten header, freed, interior, or foreign. */
-  #notLive(ptr: Ptr, op: string): InvalidPointerError | DoubleFreeError | CorruptionError {
-    validatePointerShape(this.path, ptr);
-    if (ptr === 0) return invalidPointer(this.path, ptr, "null is never a live block");
-    const reg = this.#reg;
-    const { data, count } = reg.records;
-    const known = reg.records.search(ptr);
-    if (known >= 0) {
-      return new CorruptionError(
-        `${this.path}: ${op}(${hex(ptr)}): the 8-byte header in front of this live block (${formatCount(data[(known << 2) + R_SIZE]!)} B, ` +
-          `scope ${reg.scopes[data[(known << 2) + R_WORD]! & ROW_MASK]?.path ?? "?"}) was overwritten: something wrote before the block's start, ` +
-          `or past the end of the block below it.\n  Wrap the scope in a debug allocator (canaries) to find the writer.`,
-      );
-    }
-    const by = reg.recentlyFreedBy(ptr);
-    if (by >= 0) {
-      const where = reg.scopes[by]?.path ?? "a scope since disposed";
-      const reused = safeOwns(this.backing, ptr - HEADER_BYTES) ? "; its memory has since been handed out again" : "";
-      if (op === "deallocate") {
-        return new DoubleFreeError(`${this.path}: double free of ${hex(ptr)}: it was already freed (through ${where}) and has not been allocated again${reused}.`);
-      }
-      return new InvalidPointerError(`${this.path}: ${op}(${hex(ptr)}): that block was freed (through ${where}); it is no longer live${reused}.`);
-    }
-    for (let i = 0; i < count; i++) {
-      const base = data[i << 2]!;
-      const size = data[(i << 2) + R_SIZE]!;
-      if (ptr > base && ptr < base + size) {
-        const owner = reg.scopes[data[(i << 2) + R_WORD]! & ROW_MASK]!;
-        return new InvalidPointerError(
-          `${this.path}: ${op}(${hex(ptr)}): that points +${ptr - base} into the live block ${hex(base)} (${formatCount(size)} B, scope ${owner.path}).\n` +
-            `  Pass the pointer allocate returned.`,
-        );
-      }
-    }
-    return invalidPointer(
-      this.path,
-      ptr,
-      safeOwns(this.backing, ptr)
-        ? `it is a live block of ${this.backing.name} that was not allocated through this scope tree`
-        : "it is not a live block of this scope tree",
-    );
+  #disposedError(op: string): DestroyedError {
+    return disposedError(this.path, op, this.#reg.destroyed);
   }
 }
 
@@ -942,55 +1012,6 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
 const ALLOCATE = TraceAllocator.prototype.allocate;
 const REALLOCATE = TraceAllocator.prototype.reallocate;
 /* eslint-enable @typescript-eslint/unbound-method */
-
-function safeOwns(allocator: Allocator, ptr: Ptr): boolean {
-  try {
-    return allocator.owns(ptr);
-  } catch {
-    return false;
-  }
-}
-
-/** Checks a budget option; throws InvalidArgumentError naming what is wrong. */
-function parseBudget(who: string, budget: number | BudgetOptions): Required<BudgetOptions> {
-  const spec = typeof budget === "number" ? { bytes: budget } : budget;
-  if (typeof spec !== "object" || spec === null || !Number.isSafeInteger(spec.bytes) || spec.bytes < 0) {
-    throw new InvalidArgumentError(
-      `${who}: budget must be a byte count (a non-negative integer) or { bytes, onExceed }, received ${describe(typeof spec === "object" && spec !== null ? spec.bytes : budget)}.`,
-    );
-  }
-  const onExceed = spec.onExceed ?? "throw";
-  if (onExceed !== "throw" && onExceed !== "warn") {
-    throw new InvalidArgumentError(`${who}: budget.onExceed must be "throw" or "warn", received ${describe(onExceed)}.`);
-  }
-  return { bytes: spec.bytes, onExceed };
-}
-
-function withoutBacking(options: TraceScopeOptions): TraceScopeOptions {
-  const { backing: _backing, ...rest } = options;
-  return rest;
-}
-
-function checkName(name: unknown, parentPath: string | undefined): asserts name is string {
-  if (typeof name !== "string" || name.length === 0 || /[/;\r\n]/.test(name) || name.trim() !== name) {
-    throw new InvalidArgumentError(
-      `${parentPath ?? "TraceAllocator"}: scope name must be a non-empty string without "/", ";", line breaks or surrounding spaces, received ${describe(name)}.\n` +
-        `  "/" joins scope paths and ";" separates folded-stack frames.`,
-    );
-  }
-}
-
-function checkLevel(who: string, level: unknown): void {
-  if (!LEVELS.includes(level as TracingLevel)) {
-    throw new InvalidArgumentError(`${who}: tracing must be "off", "counts" or "callstacks", received ${describe(level)}.`);
-  }
-}
-
-function checkSampleEvery(who: string, n: unknown): void {
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1 || n > 0x7fffffff) {
-    throw new InvalidArgumentError(`${who}: sampleEvery must be an integer >= 1 (1 = every allocation), received ${describe(n)}.`);
-  }
-}
 
 function checkBacking(backing: Allocator, parent: TraceAllocator | undefined): void {
   const who = parent?.path ?? "TraceAllocator";
@@ -1004,42 +1025,4 @@ function checkBacking(backing: Allocator, parent: TraceAllocator | undefined): v
   if (backing instanceof TraceAllocator && backing.root === parent.root) {
     throw new InvalidArgumentError(`${who}: a child's backing cannot be a scope of the same tree (${backing.path}); use child() for nesting.`);
   }
-}
-
-function checkOptions(options: TraceAllocatorOptions, isRoot: boolean): void {
-  const who = "TraceAllocator";
-  if (typeof options !== "object" || options === null) throw new InvalidArgumentError(`${who}: options must be an object, received ${describe(options)}.`);
-  if (options.tracing !== undefined) checkLevel(who, options.tracing);
-  if (options.sampleEvery !== undefined) checkSampleEvery(who, options.sampleEvery);
-  if (!isRoot) return;
-  const d = options.stackDepth;
-  if (d !== undefined && (!Number.isSafeInteger(d) || d < 1 || d > 256)) {
-    throw new InvalidArgumentError(`${who}: stackDepth must be an integer from 1 to 256, received ${describe(d)}.`);
-  }
-  if (options.internalFrames !== undefined && !(options.internalFrames instanceof RegExp)) {
-    throw new InvalidArgumentError(`${who}: internalFrames must be a RegExp, received ${describe(options.internalFrames)}.`);
-  }
-  const cap = options.initialCapacity;
-  if (cap !== undefined && (!Number.isSafeInteger(cap) || cap < 1 || cap > 1 << 28)) {
-    throw new InvalidArgumentError(`${who}: initialCapacity must be an integer from 1 to 2^28, received ${describe(cap)}.`);
-  }
-  const h = options.freedHistory;
-  if (h !== undefined && (!Number.isSafeInteger(h) || h < 1 || h > 1 << 20)) {
-    throw new InvalidArgumentError(`${who}: freedHistory must be an integer from 1 to 2^20, received ${describe(h)}.`);
-  }
-  if (options.onBudgetWarning !== undefined && typeof options.onBudgetWarning !== "function") {
-    throw new InvalidArgumentError(`${who}: onBudgetWarning must be a function, received ${describe(options.onBudgetWarning)}.`);
-  }
-}
-
-function rootSettings(options: TraceAllocatorOptions): RegistrySettings {
-  const history = options.freedHistory ?? DEFAULT_FREED_HISTORY;
-  return {
-    stackDepth: options.stackDepth ?? DEFAULT_STACK_DEPTH,
-    internalFrames: options.internalFrames ?? MEMKIT_FRAME_PATTERN,
-    initialCapacity: options.initialCapacity ?? DEFAULT_CAPACITY,
-    // A power of two, so the ring index wraps with a mask.
-    freedHistory: 2 ** Math.ceil(Math.log2(history)),
-    onBudgetWarning: options.onBudgetWarning ?? ((w: BudgetWarning) => console.warn(w.message)),
-  };
 }

@@ -3,7 +3,9 @@ import type { TraceAllocator } from "./trace-allocator.js";
 
 /**
  * How much a scope records, chosen at run time:
- * - `"off"`: nothing; every call forwards to the backing allocator (no counts, no leak check).
+ * - `"off"`: no per-block records: every call forwards to the backing allocator, and the scope
+ *   counts the backing's usable sizes (`stats()` and reports stay true; no budgets, owner queries
+ *   or leak check).
  * - `"counts"`: bytes, blocks, peaks, budgets, owner queries and the leak check. No JS objects per call.
  * - `"callstacks"`: as `"counts"`, plus the call stack of each (sampled) allocation, interned.
  */
@@ -54,6 +56,15 @@ export interface TraceAllocatorOptions extends Omit<TraceScopeOptions, "backing"
   initialCapacity?: number;
   /** Recent frees remembered to tell a double free from a foreign pointer. @defaultValue 4096 */
   freedHistory?: number;
+  /**
+   * Give every block a 16-byte header whose every byte is known (larger for alignments above 16),
+   * verified on the block's deallocate and reallocate and by `check()`: a write just before a
+   * block (an underrun into its header) is a CorruptionError naming the block, the offset, the
+   * scope and the allocation's stack. Meant for trees over debug allocators, whose canaries then
+   * guard everything else (`MemoryGlobals.init({ debug: true })` sets it). Off the fast path.
+   * @defaultValue false
+   */
+  guardHeaders?: boolean;
 }
 
 /** What the `onBudgetWarning` hook receives. */
@@ -104,7 +115,7 @@ export interface ScopeReport {
   /** `root/physics/broadphase`. */
   path: string;
   tracing: TracingLevel;
-  /** Bytes (sizes asked for) of this scope's own live blocks. */
+  /** Bytes (sizes asked for) of this scope's own live blocks; at `"off"`, the backing's usable sizes (no records to hold the sizes asked). */
   liveBytes: number;
   /** This scope's own live blocks. */
   liveCount: number;

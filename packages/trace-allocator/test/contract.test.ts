@@ -26,6 +26,26 @@ describeAllocatorContract(
 );
 
 describeAllocatorContract(
+  "TraceAllocator (guardHeaders) over PageAllocator",
+  () => {
+    const pages = makePages();
+    const root = new TraceAllocator(pages, { guardHeaders: true });
+    return { allocator: root, check: () => root.check(), dispose: () => root.dispose() };
+  },
+  { ...options, randomOps: 30_000 },
+);
+
+describeAllocatorContract(
+  'TraceAllocator (tracing "off") over PageAllocator',
+  () => {
+    const pages = makePages();
+    const root = new TraceAllocator(pages, { tracing: "off" });
+    return { allocator: root, check: () => root.check(), dispose: () => root.dispose() };
+  },
+  { ...options, randomOps: 30_000 },
+);
+
+describeAllocatorContract(
   "TraceAllocator child scope root/engine/physics",
   () => {
     const pages = makePages();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError, LeakError, formatBytes, hex } from "@memkit/core";
+import { DestroyedError, InvalidArgumentError, LeakError, formatBytes, hex } from "@memkit/core";
 import { TraceAllocator, type TraceLeakReport } from "../src/index.js";
 import { makeRoot, thrown } from "./helpers.js";
 
@@ -155,7 +155,7 @@ describe("escape hatches", () => {
     expect(root.scopeOf(cache)).toBeUndefined();
     level.dispose(); // cache2 is retained: not a leak, so the root adopts it
     expect(root.report()).toMatchObject({ liveBytes: 300, retainedCount: 1 });
-    expect(thrown(() => streaming.reallocate(cache2, 5))).toBeInstanceOf(InvalidArgumentError);
+    expect(thrown(() => streaming.reallocate(cache2, 5))).toBeInstanceOf(DestroyedError);
     // The root keeps what it retains even after its own dispose, and can still free it.
     root.dispose();
     expect(root.disposed).toBe(true);

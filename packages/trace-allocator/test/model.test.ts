@@ -265,6 +265,19 @@ describe("model-based: random operations over a scope tree match a JS model of e
     );
   });
 
+  it("the same with guarded headers (guardHeaders: true): check() verifies every header byte after every step", () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), (ops) => {
+        const model = new Model(new TraceAllocator(makePages(16 << 20), { initialCapacity: 16, guardHeaders: true }));
+        for (const op of ops) {
+          model.apply(op);
+          model.verify();
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it("a long seeded sequence (100k operations, verified every 2,500)", () => {
     const rng = new SeededRandom(0x7ace);
     const model = new Model(new TraceAllocator(makePages(256 << 20), { tracing: "callstacks", sampleEvery: 5 }));

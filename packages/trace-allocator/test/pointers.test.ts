@@ -39,10 +39,11 @@ describe("owner queries", () => {
     expect(origin.stack!.split("\n")[0]).toMatch(/^spawnAgent \(.*pointers\.test\.ts:\d+:\d+\)$/);
     expect(root.originOf(p)).toEqual(origin);
     expect(root.originOf(p + 8)).toBeUndefined();
-    // A debug allocator below the scopes sees the backing block, which starts at the header.
-    expect(root.originOf(p - 8)).toEqual(origin);
+    // A debug allocator below the scopes sees the backing block, which starts at the header:
+    // the origin then names the pointer the user holds too.
+    expect(root.originOf(p - 8)).toEqual({ ...origin, ptr: p });
     const wide = ai.allocate(40, 256);
-    expect(root.originOf(wide - 256)).toMatchObject({ scope: "root/ai", size: 40 });
+    expect(root.originOf(wide - 256)).toMatchObject({ scope: "root/ai", size: 40, ptr: wide });
     expect(root.originOf(wide - 8)).toBeUndefined();
     ai.deallocate(wide);
     const counted = root.child("counted", { tracing: "counts" });

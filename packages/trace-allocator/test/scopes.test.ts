@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AddressSpace, InvalidArgumentError } from "@memkit/core";
+import { AddressSpace, DestroyedError, InvalidArgumentError } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { TraceAllocator, type ScopeReport } from "../src/index.js";
 import { makePages, makeRoot, thrown } from "./helpers.js";
@@ -212,7 +212,7 @@ describe("peaks and stages", () => {
 });
 
 describe('tracing "off"', () => {
-  it("forwards every call to the backing allocator and counts nothing", () => {
+  it("forwards every call to the backing allocator and counts the backing's usable sizes", () => {
     const pages = makePages();
     const root = new TraceAllocator(pages, { tracing: "off" });
     const child = root.child("physics", { budget: 10 }); // budgets are not enforced when off
@@ -221,33 +221,38 @@ describe('tracing "off"', () => {
     expect(child.owns(p)).toBe(true);
     expect(child.allocatedSize(p)).toBe(1024);
     const q = child.reallocate(p, 2000);
-    expect(child.stats()).toMatchObject({ liveBytes: 0, liveCount: 0, allocCount: 0 });
+    expect(child.stats()).toEqual({ liveBytes: 2048, liveCount: 1, peakLiveBytes: 2048, allocCount: 1, freeCount: 0, reservedBytes: 2048 });
     expect(child.scopeOf(q)).toBeUndefined();
-    expect(root.report().children[0]).toMatchObject({ tracing: "off", totalLiveBytes: 0 });
+    expect(root.report().children[0]).toMatchObject({ tracing: "off", liveBytes: 2048, totalLiveBytes: 2048, reallocCount: 1 });
+    expect(root.report()).toMatchObject({ liveBytes: 0, totalLiveBytes: 2048, totalLiveCount: 1 });
     expect(root.formatReport()).toContain("physics (off)");
     expect(thrown(() => child.retain(q))).toBeInstanceOf(InvalidArgumentError);
     child.deallocate(q);
     expect(pages.owns(q)).toBe(false);
+    expect(child.stats()).toMatchObject({ liveBytes: 0, liveCount: 0, freeCount: 1, peakLiveBytes: 2048 });
+    root.check();
     child.dispose();
     expect(child.disposed).toBe(true);
-    expect(thrown(() => child.allocate(8))).toBeInstanceOf(InvalidArgumentError);
+    expect(thrown(() => child.allocate(8))).toBeInstanceOf(DestroyedError);
     root.dispose();
   });
 
-  it("an untracked child under a tracked parent: its blocks are not the parent's", () => {
+  it("an untracked child under a tracked parent: its blocks are not the parent's, but count in its subtree", () => {
     const { root } = makeRoot();
     const quiet = root.child("quiet", { tracing: "off" });
     const p = quiet.allocate(64);
-    expect(root.report().totalLiveBytes).toBe(0);
+    expect(root.report()).toMatchObject({ liveBytes: 0, totalLiveBytes: 256, totalLiveCount: 1 });
     expect(thrown(() => root.deallocate(p)).code).toBe("ERR_INVALID_POINTER");
+    root.check();
     quiet.deallocate(p);
     quiet.dispose();
+    root.check();
     root.dispose();
   });
 });
 
 describe("disposed scopes", () => {
-  it("refuse new work with InvalidArgumentError, and dispose twice is a no-op", () => {
+  it("refuse new work with DestroyedError, and dispose twice is a no-op", () => {
     const { root } = makeRoot();
     const level = root.child("level");
     level.dispose();
@@ -255,7 +260,8 @@ describe("disposed scopes", () => {
     expect(level.disposed).toBe(true);
     for (const call of [() => level.allocate(8), () => level.reallocate(0, 8), () => level.child("x"), () => level.setBudget(10), () => level.setTracing("callstacks")]) {
       const err = thrown(call);
-      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect(err).toBeInstanceOf(DestroyedError);
+      expect(err.code).toBe("ERR_DESTROYED");
       expect(err.message).toContain("root/level");
       expect(err.message).toContain("disposed");
     }

@@ -9,6 +9,7 @@ export type {
   TracedBlock,
   RetainedBlock,
   TraceLeakReport,
+  UntrackedLeak,
   ScopeReport,
   FoldedSelection,
   FoldedStacksOptions,

@@ -1,7 +1,7 @@
 import { formatBytes, formatCount, hex } from "@memkit/core";
 import { RETAINED, ROW_MASK, R_PTR, R_SITE, R_SIZE, R_WORD, headerOf } from "./block-records.js";
 import { shortFrame } from "./call-stacks.js";
-import type { Registry } from "./registry.js";
+import { C_LIVE_BYTES, C_LIVE_COUNT, C_RETAINED_BYTES, C_RETAINED_COUNT, ROW_SHIFT, type Registry } from "./registry.js";
 import { internals, type TraceAllocator } from "./trace-allocator.js";
 import type { RetainedBlock, TraceLeakReport, TracedBlock } from "./types.js";
 
@@ -28,7 +28,7 @@ export function subtreeOf(scope: TraceAllocator): TraceAllocator[] {
  */
 export function collectLeaks(scope: TraceAllocator): TraceLeakReport {
   const { reg, row } = internals(scope);
-  const report: TraceLeakReport = { scope: scope.path, scopes: [], count: 0, bytes: 0, blocks: [], liveScopes: [], retained: [] };
+  const report: TraceLeakReport = { scope: scope.path, scopes: [], count: 0, bytes: 0, blocks: [], liveScopes: [], retained: [], untracked: [] };
   if (row < 0) return report;
   const subtree = subtreeOf(scope);
   const order = new Map<number, number>();
@@ -57,11 +57,23 @@ export function collectLeaks(scope: TraceAllocator): TraceLeakReport {
       report.bytes += block.size;
     }
   }
+  // "off" scopes keep no records, only counters: what they still hold is known by number and bytes.
+  for (const s of subtree) {
+    const own = internals(s);
+    if (own.level !== "off" || own.row < 0) continue;
+    const o = own.row << ROW_SHIFT;
+    const count = reg.counters[o + C_LIVE_COUNT]! - reg.counters[o + C_RETAINED_COUNT]!;
+    const bytes = reg.counters[o + C_LIVE_BYTES]! - reg.counters[o + C_RETAINED_BYTES]!;
+    if (count <= 0) continue;
+    report.untracked.push({ scope: s.path, count, bytes });
+    report.count += count;
+    report.bytes += bytes;
+  }
   const byScopeThenAddress = (a: TracedBlock, b: TracedBlock): number => rank.get(a)! - rank.get(b)! || a.ptr - b.ptr;
   report.blocks.sort(byScopeThenAddress);
   report.retained.sort((a, b) => a.origin.localeCompare(b.origin) || a.ptr - b.ptr);
   report.liveScopes = subtree.slice(1).map((s) => s.path);
-  const holding = new Set(report.blocks.map((b) => b.scope));
+  const holding = new Set([...report.blocks, ...report.untracked].map((b) => b.scope));
   // The scope itself when it holds blocks or live children, and every live descendant.
   report.scopes = subtree.filter((s, i) => i > 0 || holding.has(s.path) || report.liveScopes.length > 0).map((s) => s.path);
   return report;
@@ -156,12 +168,17 @@ export function formatLeakMessage(report: TraceLeakReport, allowedBytes?: number
     const rest = report.blocks.slice(LEAK_MESSAGE_BLOCKS).reduce((sum, b) => sum + b.size, 0);
     lines.push(`  ... and ${plural(hidden, "more block")} (${formatBytes(rest)}): see error.report.blocks`);
   }
+  for (const u of report.untracked) {
+    lines.push(`  ${u.scope}: ${plural(u.count, "block")} (${formatBytes(u.bytes)} usable) at tracing "off", which keeps counts, not a list of blocks`);
+  }
   if (report.liveScopes.length > 0) lines.push(`  live child scopes (dispose them first): ${report.liveScopes.join(", ")}`);
   if (report.retained.length > 0) {
     const bytes = report.retained.reduce((sum, b) => sum + b.size, 0);
     lines.push(`  retained on purpose, not counted: ${plural(report.retained.length, "block")} (${formatBytes(bytes)})`);
   }
-  if (report.count > 0 && !report.blocks.some((b) => b.stack !== undefined)) {
+  if (report.untracked.length > 0) {
+    lines.push(`  To list and place those blocks, create the scope with tracing "callstacks" ("off" is fixed at creation).`);
+  } else if (report.count > 0 && !report.blocks.some((b) => b.stack !== undefined)) {
     lines.push(`  No call stacks were captured: use tracing "callstacks" (scope.setTracing("callstacks")) to see where each block was allocated.`);
   }
   lines.push(`  Free them before dispose(), retain(ptr) what must outlive the scope, or disposeAllowingLeaks(maxBytes) for code you cannot fix.`);

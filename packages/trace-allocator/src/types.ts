@@ -107,6 +107,20 @@ export interface TraceLeakReport extends LeakReport {
   liveScopes: string[];
   /** Blocks kept on purpose in the subtree: not counted in `count`/`bytes`. */
   retained: RetainedBlock[];
+  /**
+   * Scopes at tracing `"off"` that still hold blocks: they keep counts, not a
+   * block list, so only the number and bytes (usable sizes) are known. Counted
+   * in `count`/`bytes`.
+   */
+  untracked: UntrackedLeak[];
+}
+
+/** What a tracing-`"off"` scope still held at teardown: counts only. */
+export interface UntrackedLeak {
+  scope: string;
+  count: number;
+  /** Usable sizes from the backing allocator (an "off" scope never knew the sizes asked). */
+  bytes: number;
 }
 
 /** One scope in {@link TraceAllocator.report}: plain JSON, safe to serialise, store and diff. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import type { AllocatorStats } from "@memkit/core";
+import { LeakError, type AllocatorStats } from "@memkit/core";
 import { TraceAllocator, type ScopeReport, type TracingLevel } from "../src/index.js";
 import { makePages } from "./helpers.js";
 
@@ -94,7 +94,23 @@ describe('tracing "off": true stats from the backing\'s usable sizes', () => {
             m.live.set(moved, counted(m, moved, op.size));
             m.reallocs++;
           } else if (op.kind === "dispose" && m !== root && m.children.length === 0 && (m.scope.tracing === "off" || m.live.size === 0)) {
-            m.scope.dispose(); // an "off" scope has no leak check: its blocks leave the counts
+            if (m.live.size > 0) {
+              // An "off" scope's leak check works from its counts.
+              const err = (() => {
+                try {
+                  m.scope.dispose();
+                } catch (e) {
+                  return e;
+                }
+                return undefined;
+              })();
+              expect(err).toBeInstanceOf(LeakError);
+              expect((err as LeakError).report).toMatchObject({ count: m.live.size, bytes: sum(m.live) });
+              expect(m.scope.disposed).toBe(false);
+              m.scope.disposeAllowingLeaks(Infinity); // its blocks leave the counts
+            } else {
+              m.scope.dispose();
+            }
             for (const ptr of m.live.keys()) dropped.push([m.scope, ptr]);
             all.splice(all.indexOf(m), 1);
             const parent = all.find((p) => p.children.includes(m))!;
@@ -125,5 +141,35 @@ describe('tracing "off": true stats from the backing\'s usable sizes', () => {
     expect(root.stats()).toEqual({ liveBytes: 256, liveCount: 1, peakLiveBytes: 1280, allocCount: 2, freeCount: 1, reservedBytes: 256 });
     root.deallocate(q);
     root.check();
+  });
+
+  it("an \"off\" scope's teardown is leak-checked from its counts: LeakError with the number and bytes, no block list", () => {
+    const pages = makePages();
+    const root = new TraceAllocator(pages);
+    const audio = root.child("audio", { tracing: "off" });
+    const p = audio.allocate(1000);
+    audio.allocate(10);
+    let err: unknown;
+    try {
+      audio.dispose();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LeakError);
+    const report = (err as LeakError & { report: { untracked: unknown[] } }).report;
+    expect(report).toMatchObject({ count: 2, bytes: 1280, blocks: [], untracked: [{ scope: "root/audio", count: 2, bytes: 1280 }] });
+    expect((err as Error).message).toContain("scope root/audio leaked 2 blocks (1.25 KiB)");
+    expect((err as Error).message).toContain('root/audio: 2 blocks (1.25 KiB usable) at tracing "off", which keeps counts, not a list of blocks');
+    expect((err as Error).message).toContain('create the scope with tracing "callstacks"');
+    // Nothing changed: the scope still works, and disposes once its blocks are back.
+    expect(audio.disposed).toBe(false);
+    audio.deallocate(p);
+    expect(() => root.dispose()).toThrow(LeakError);
+    const rest = audio.allocate(8);
+    audio.deallocate(rest);
+    expect(audio.stats().liveCount).toBe(1);
+    expect(audio.disposeAllowingLeaks(256)).toMatchObject({ count: 1, bytes: 256 });
+    root.check();
+    root.dispose();
   });
 });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, describe } from "@memkit/core";
+import { InvalidArgumentError, describe, markEntryPoints } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
 import { SpaceViews, type ViewHolder } from "./space-views.js";
 import { trackContainer, untrackContainer, type LeakToken } from "./leak-detection.js";
@@ -46,6 +46,8 @@ export abstract class ContainerCore implements ViewHolder {
 
   protected constructor(type: string, allocator: Allocator, options: ContainerOptions | undefined) {
     checkAllocator(type, allocator);
+    // A scope recording call stacks starts them at the code that called this container (in bundles too).
+    markEntryPoints(new.target);
     const name = options?.name ?? type;
     if (typeof name !== "string") throw new InvalidArgumentError(`${type}: option name must be a string, received ${describe(name)}.`);
     this.type = type;

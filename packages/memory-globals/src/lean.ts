@@ -7,4 +7,4 @@ export { NULL_GUARD_BYTES } from "./options.js";
 export type { MemoryGlobalsOptions, ResolvedOptions } from "./options.js";
 export type { TracingLevel } from "@memkit/trace-allocator";
 export { MEMORY_REPORT_SCHEMA } from "./memory-report.js";
-export type { MemoryReport, StageReport, AllocatorReport, MemoryMap, MapSpan } from "./memory-report.js";
+export type { MemoryReport, StageReport, AllocatorReport, SlabReport, MemoryMap, MapSpan } from "./memory-report.js";

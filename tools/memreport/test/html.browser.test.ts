@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildMapModel, heaviestStages, renderHtml, type MapModel } from "../src/index.js";
 import type { MemoryReport } from "../src/report-types.js";
 import { findChromium, launchChromium } from "./chromium.js";
-import { bigMapReport, gameReport } from "./fixtures/reports.js";
+import { MemoryGlobals } from "@memkit/memory-globals";
+import { bigMapReport, countsGameReport, gameReport } from "./fixtures/reports.js";
 
 /*
  * Opens the generated page in a real browser (Debian's chromium when it is
@@ -200,6 +201,65 @@ describe("the HTML report in chromium", () => {
     expect(errors).toEqual([]);
     expect(requests.filter((url) => !url.startsWith("file:") && !url.startsWith("data:"))).toEqual([]);
     await page.close();
+  });
+
+  test("explains what it shows: stacks at tracing counts, [stage] labels, slabs per class", async () => {
+    const counts = await open(countsGameReport(), "counts");
+    const flame = await counts.page.locator("#flame").innerText();
+    expect(flame).toContain('taken at tracing "counts"');
+    expect(flame).toContain('MemoryGlobals.init({ tracing: "callstacks" })');
+    expect(flame).toContain("--tracing callstacks");
+    expect(flame).not.toContain("then the call stack that allocated");
+    await counts.page.close();
+
+    const { page, errors } = await open(gameReport(), "explained");
+    const scopes = page.locator("#scopes");
+    expect(await scopes.locator("p.stage-legend").innerText()).toContain('[play] after a name: peak figures since stage "play" began');
+    expect(await page.locator('table.scopes tr[data-path="root/renderer/textures"]').getAttribute("title")).toContain("peak since stage play began");
+    const slots = page.locator("#allocators tr", { hasText: "default.slots" });
+    expect(await slots.innerText()).toContain("1 of 8 slabs empty (4.00 KiB)");
+    expect(await slots.locator(".fill.warn").count()).toBe(0);
+    const classes = slots.locator("svg.slab-classes g");
+    expect(await classes.count()).toBe(5);
+    expect(await classes.nth(1).locator("title").textContent()).toBe("48 B slots: 2 slabs, 168 slots, 138 in use, 30 free (1.41 KiB)");
+    await page.locator("#allocators").screenshot({ path: join(OUT, "screenshots", "allocators.png") });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test("a real snapshot: every page of a block is its scope's colour, the legend agrees with the scope table", async () => {
+    const memory = MemoryGlobals.init({ initialBytes: 8 << 20, maximumBytes: 16 << 20 });
+    const textures = memory.scope("textures");
+    const physics = memory.scope("physics");
+    const big = textures.allocate(1 << 20);
+    const small = Array.from({ length: 200 }, () => physics.allocate(96));
+    try {
+      const report = memory.snapshot("real snapshot");
+      const model = buildMapModel(report.memoryMap);
+      const { page, errors } = await open(report, "real-snapshot");
+      await page.locator('input[name=map-mode][value="scope"]').check();
+      const texturesScope = model.scopeLegend.findIndex((e) => e.label === "root/textures");
+      // The block's last page (before: only its first page had a scope).
+      const lastCell = Math.floor((big + (1 << 20) - 1) / model.pageSize / model.pagesPerCell);
+      expect(await cellPixel(page, model, lastCell)).toEqual(rgb(model.scopeLegend[texturesScope]!.color));
+      // The legend's bytes for the scope are its live bytes, to the page.
+      const legend = (await page.locator("#map-legend-scope").innerText()).replace(/\s+/g, " ");
+      const pages = Math.ceil((1 << 20) / model.pageSize);
+      expect([pages, pages + 1].map((n) => formatBytes(n * model.pageSize)).some((b) => legend.includes(`root/textures ${b}`)), legend).toBe(true);
+      // A slab of the slot tier is a one-page span: "(1 page)".
+      const slotsOwner = model.legend.findIndex((e) => e.label.endsWith(".slots"));
+      const slabCell = model.cellOwner.indexOf(slotsOwner);
+      expect(await hoverCell(page, model, slabCell)).toMatch(/\(1 page\)/);
+      await page.locator("#map").screenshot({ path: join(OUT, "screenshots", "real-map-by-scope.png") });
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      textures.deallocate(big);
+      for (const p of small) physics.deallocate(p);
+      textures.dispose();
+      physics.dispose();
+      memory.shutdown();
+    }
   });
 
   test("draws a 32,768-page map as 16,384 cells of two pages and keeps the page small", async () => {

@@ -39,8 +39,8 @@ function readmeBlocks(): Block[] {
 
 /** `npm run [-s] memreport -- <args>` commands quoted inline in the README, up to a pipe or redirection. */
 function inlineCommands(text: string): string[][] {
-  // `<arguments>` and the like are placeholders, not commands.
-  return [...text.matchAll(/`npm run (?:-s )?memreport -- ([^`|><]+)[^`<]*`/g)].map((m) => m[1]!.trim().split(/\s+/));
+  // `<arguments>`, `…` and the like are placeholders, not commands.
+  return [...text.matchAll(/`npm run (?:-s )?memreport -- ([^`|><…]+)[^`<…]*`/g)].map((m) => m[1]!.trim().split(/\s+/));
 }
 
 /** Placeholder names in the README stand for the fixtures; README paths are from the repository root. */

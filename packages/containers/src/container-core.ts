@@ -1,4 +1,4 @@
-import { InvalidArgumentError, describe } from "@memkit/core";
+import { InvalidArgumentError, describe, markEntryPoints } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
 import { SpaceViews, type ViewHolder } from "./space-views.js";
 import { trackContainer, untrackContainer, type LeakToken } from "./leak-detection.js";
@@ -50,6 +50,8 @@ export abstract class ContainerCore implements ViewHolder {
     if (options !== undefined && (options === null || typeof options !== "object")) {
       throw new InvalidArgumentError(`${type}: options must be an object, received ${describe(options)}.`);
     }
+    // A scope recording call stacks starts them at the code that called this container (in bundles too).
+    markEntryPoints(new.target);
     // Only `undefined` means "not given": a null or mistyped option is a bug worth reporting.
     const name = options?.name === undefined ? type : options.name;
     if (typeof name !== "string") throw new InvalidArgumentError(`${type}: option name must be a string, received ${describe(name)}.`);

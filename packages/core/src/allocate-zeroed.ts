@@ -1,4 +1,5 @@
 import type { Allocator, Ptr } from "./types.js";
+import { markEntryPoints } from "./entry-points.js";
 
 /**
  * `allocate` with every byte of the block set to 0, for any allocator (what C's
@@ -10,3 +11,6 @@ export function allocateZeroed(allocator: Allocator, size: number, align?: numbe
   allocator.space.u8.fill(0, ptr, ptr + size);
   return ptr;
 }
+
+// A scope recording call stacks starts the stack at allocateZeroed's caller.
+markEntryPoints(allocateZeroed);

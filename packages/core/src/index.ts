@@ -31,4 +31,6 @@ export {
 export { hex, formatBytes, formatCount, formatSize } from "./format.js";
 export { SeededRandom } from "./random.js";
 export { allocateZeroed } from "./allocate-zeroed.js";
+export { markEntryPoints, entryPointsByName } from "./entry-points.js";
+export type { EntryPoint } from "./entry-points.js";
 export { CONTROL_HEADER_BYTES, magic, writeControlHeader, checkControlHeader } from "./control-block.js";

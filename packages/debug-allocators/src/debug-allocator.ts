@@ -1,5 +1,5 @@
 import type { AddressSpace, Allocator, AllocatorStats, BlockOrigin, Checkable, OriginTracking, Ptr } from "@memkit/core";
-import { hasOriginTracking } from "@memkit/core";
+import { hasOriginTracking, markEntryPoints } from "@memkit/core";
 import { capturesStacks, isCheckable, type DebugWrapOptions, type StackCapturing } from "./api.js";
 import { CanaryAllocator } from "./canary-allocator.js";
 import { FillAllocator } from "./fill-allocator.js";
@@ -51,6 +51,8 @@ export class DebugAllocator implements Allocator, Checkable, OriginTracking, Sta
   readonly #bottom: Allocator;
 
   constructor(backing: Allocator, options: DebugWrapOptions = {}) {
+    // Over a scope recording call stacks, the stacks start at the code that called this allocator.
+    markEntryPoints(new.target);
     this.backing = backing;
     this.space = backing.space;
     this.name = options.name ?? `debug(${backing.name})`;

@@ -12,6 +12,7 @@ import {
   hasOriginTracking,
   hex,
   invalidPointer,
+  markEntryPoints,
   validateAllocation,
   validatePointerShape,
   type AddressSpace,
@@ -89,6 +90,8 @@ export abstract class DebugWrapper implements Allocator, Checkable, OriginTracki
     if (typeof backing !== "object" || backing === null || typeof (backing as Partial<Allocator>).allocate !== "function") {
       throw new InvalidArgumentError(`${who}: expected a backing Allocator, received ${describe(backing)}.`);
     }
+    // Over a scope recording call stacks, the stacks start at the code that called this wrapper.
+    markEntryPoints(new.target);
     this.backing = backing;
     this.space = backing.space;
     this.name = options.name ?? `${kind}(${backing.name})`;

@@ -1,7 +1,5 @@
-export { MemoryGlobals } from "./memory-globals.js";
-export { BootstrapHeap } from "./bootstrap-heap.js";
-export { NULL_GUARD_BYTES } from "./options.js";
-export type { MemoryGlobalsOptions, ResolvedOptions } from "./options.js";
-export type { TracingLevel } from "@memkit/trace-allocator";
-export { MEMORY_REPORT_SCHEMA } from "./memory-report.js";
-export type { MemoryReport, StageReport, AllocatorReport, MemoryMap, MapSpan } from "./memory-report.js";
+// The main entry: the lean entry plus the debug allocators, so that
+// `MemoryGlobals.init({ debug: true })` needs no other import.
+import "./debug.js";
+
+export * from "./lean.js";

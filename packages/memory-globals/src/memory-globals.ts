@@ -3,8 +3,8 @@ import { PageAllocator } from "@memkit/page-allocator";
 import { GenericAllocator } from "@memkit/generic-allocator";
 import { TraceAllocator, formatReport, type ScopeReport, type TraceScopeOptions } from "@memkit/trace-allocator";
 import { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
-import type { DebugAllocator} from "@memkit/debug-allocators";
-import { debugWrap } from "@memkit/debug-allocators";
+import type { DebugAllocator } from "@memkit/debug-allocators";
+import { debugLayer } from "./debug-layer.js";
 import { BootstrapHeap } from "./bootstrap-heap.js";
 import { NULL_GUARD_BYTES, resolveOptions, type MemoryGlobalsOptions, type ResolvedOptions } from "./options.js";
 import { StageRecorder } from "./stages.js";
@@ -74,7 +74,7 @@ export class MemoryGlobals {
     if (options.debug) {
       // Debug layers sit under the scopes, so scopes count the sizes asked for;
       // they ask the root scope which scope and stack a broken block came from.
-      this.#debug = debugWrap(this.#generic, { name: "debug" });
+      this.#debug = debugLayer()(this.#generic, { name: "debug" });
       backing = this.#debug;
     }
     // With debug, every scope's header is guarded too: the canaries sit around the backing block, the header inside them.

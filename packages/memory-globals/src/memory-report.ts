@@ -52,6 +52,25 @@ export interface StageReport {
 export interface AllocatorReport extends AllocatorStats {
   name: string;
   storage?: StorageReport;
+  /** A slab allocator's free space by size class (the slot tier); see {@link SlabReport}. */
+  slabs?: SlabReport;
+}
+
+/**
+ * A slab allocator's free space. Its free slots are spread over size classes,
+ * so `storage.fragmentation` (1 - largest free block / free bytes) is near 1
+ * whatever happens; what tells whether memory sits idle is the free slots per
+ * class and the slabs with nothing in use (pages the allocator could give back).
+ */
+export interface SlabReport {
+  /** Bytes per slab. */
+  slabBytes: number;
+  /** Slabs held, spares included. */
+  slabs: number;
+  /** Size classes that hold slabs, by slot size: slabs, slots in them, slots in use. */
+  classes: { slotSize: number; slabs: number; slots: number; usedSlots: number }[];
+  /** Slabs with no slot in use, spares included. */
+  emptySlabs: number;
 }
 
 /** The address space as pages, for drawing. */
@@ -75,7 +94,11 @@ export interface MemoryMap {
    */
   firstPage: number;
   pageUse: number[];
-  /** Dominant scope of each page of `pageUse` (index into `scopePaths`), -1 = none known. */
+  /**
+   * Dominant scope of each page of `pageUse` (index into `scopePaths`): the
+   * scope whose live blocks hold the most bytes of the page (a block counts in
+   * every page it covers); -1 = no live block in the page.
+   */
   pageScope: number[];
   scopePaths: string[];
 }

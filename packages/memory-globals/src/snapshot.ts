@@ -5,7 +5,9 @@ import type { TraceAllocator } from "@memkit/trace-allocator";
 import type { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import type { BootstrapHeap } from "./bootstrap-heap.js";
 import { NULL_GUARD_BYTES, type ResolvedOptions } from "./options.js";
-import { MEMORY_REPORT_SCHEMA, type AllocatorReport, type MapSpan, type MemoryMap, type MemoryReport, type StageReport } from "./memory-report.js";
+import type { SlotAllocator } from "@memkit/slot-allocator";
+import { slotsPerSlab } from "@memkit/slot-allocator";
+import { MEMORY_REPORT_SCHEMA, type AllocatorReport, type MapSpan, type MemoryMap, type MemoryReport, type SlabReport, type StageReport } from "./memory-report.js";
 
 /** What a snapshot reads. */
 export interface SnapshotSources {
@@ -46,7 +48,7 @@ export function buildSnapshot(label: string, src: SnapshotSources): MemoryReport
     },
     allocators: [
       describeAllocator(src.pages, src.pages.storageReport()),
-      describeAllocator(src.generic.slots, src.generic.slots.storageReport()),
+      { ...describeAllocator(src.generic.slots, src.generic.slots.storageReport()), slabs: describeSlabs(src.generic.slots) },
       describeAllocator(src.generic.heap, src.generic.heap.storageReport()),
       describeAllocator(src.generic, src.generic.storageReport()),
       describeAllocator(src.frame, src.frame.storageReport()),
@@ -58,6 +60,27 @@ export function buildSnapshot(label: string, src: SnapshotSources): MemoryReport
 
 function describeAllocator(a: Allocator, storage: StorageReport): AllocatorReport {
   return { name: a.name, ...a.stats(), storage };
+}
+
+/** Slabs per size class and the empty ones: what a slab allocator's free space is made of. */
+function describeSlabs(slots: SlotAllocator): SlabReport {
+  const byClass = new Map<number, { slotSize: number; slabs: number; slots: number; usedSlots: number }>();
+  let emptySlabs = 0;
+  let slabs = 0;
+  slots.walkSlabs((_base, bytes, slotSize, usedSlots) => {
+    slabs++;
+    if (usedSlots === 0) emptySlabs++;
+    if (slotSize === 0) return; // a spare slab, not yet given to a class
+    let c = byClass.get(slotSize);
+    if (c === undefined) {
+      c = { slotSize, slabs: 0, slots: 0, usedSlots: 0 };
+      byClass.set(slotSize, c);
+    }
+    c.slabs++;
+    c.slots += slotsPerSlab(slotSize, bytes);
+    c.usedSlots += usedSlots;
+  });
+  return { slabBytes: slots.slabBytes, slabs, classes: [...byClass.values()].sort((a, b) => a.slotSize - b.slotSize), emptySlabs };
 }
 
 function buildMemoryMap(src: SnapshotSources): MemoryMap {
@@ -88,22 +111,7 @@ function buildMemoryMap(src: SnapshotSources): MemoryMap {
   generic.slots.walkSlabs((base, bytes, slotSize, used) => {
     addRange(pageUse, firstPage, shift, base, Math.min(bytes, used * slotSize));
   });
-  const scopePaths: string[] = [];
-  const pageScope = new Array<number>(pageCount).fill(-1);
-  const pageScopeBytes = new Array<number>(pageCount).fill(0);
-  const scopeIndex = new Map<string, number>();
-  src.root.forEachLiveBlock((ptr, size, scope) => {
-    let index = scopeIndex.get(scope);
-    if (index === undefined) {
-      index = scopePaths.push(scope) - 1;
-      scopeIndex.set(scope, index);
-    }
-    const page = (ptr >>> shift) - firstPage;
-    if (page >= 0 && page < pageCount && size >= pageScopeBytes[page]!) {
-      pageScope[page] = index;
-      pageScopeBytes[page] = size;
-    }
-  });
+  const { scopePaths, pageScope } = dominantScopes(src.root, firstPage, pageCount, shift);
   return {
     pageSize: pages.pageSize,
     byteLength: space.byteLength,
@@ -119,6 +127,51 @@ function buildMemoryMap(src: SnapshotSources): MemoryMap {
     pageScope,
     scopePaths,
   };
+}
+
+/**
+ * Per page, the scope whose live blocks hold the most of its bytes. A block
+ * counts in every page it covers, so a 4 MiB texture colours its 256 pages,
+ * not only the first (the map's legend then agrees with the scope table).
+ */
+function dominantScopes(root: TraceAllocator, firstPage: number, pageCount: number, shift: number): { scopePaths: string[]; pageScope: number[] } {
+  const scopePaths: string[] = [];
+  const scopeIndex = new Map<string, number>();
+  // Bytes per (page, scope), keyed page * 2^20 + scope index (pages < 2^19 in a 4 GiB space: exact as a double).
+  const tally = new Map<number, number>();
+  const SCOPES = 0x10_0000;
+  const pageSize = 1 << shift;
+  root.forEachLiveBlock((ptr, size, scope) => {
+    let index = scopeIndex.get(scope);
+    if (index === undefined) {
+      index = scopePaths.push(scope) - 1;
+      scopeIndex.set(scope, index);
+    }
+    if (index >= SCOPES) return;
+    let at = ptr;
+    const end = ptr + Math.max(size, 1); // a 0-byte block still marks its page
+    while (at < end) {
+      const next = Math.min(end, (Math.floor(at / pageSize) + 1) * pageSize);
+      const page = Math.floor(at / pageSize) - firstPage;
+      if (page >= 0 && page < pageCount) {
+        const key = page * SCOPES + index;
+        tally.set(key, (tally.get(key) ?? 0) + (next - at));
+      }
+      at = next;
+    }
+  });
+  const pageScope = new Array<number>(pageCount).fill(-1);
+  const best = new Array<number>(pageCount).fill(0);
+  for (const [key, bytes] of tally) {
+    const page = Math.floor(key / SCOPES);
+    const index = key - page * SCOPES;
+    // Ties go to the scope seen first, so the result does not depend on map order beyond that.
+    if (bytes > best[page]! || (bytes === best[page]! && index < pageScope[page]!)) {
+      best[page] = bytes;
+      pageScope[page] = index;
+    }
+  }
+  return { scopePaths, pageScope };
 }
 
 /** Adds `bytes` starting at `ptr` to the per-page use counters. */

@@ -1,3 +1,22 @@
+import { entryPointsByName, type EntryPoint } from "@memkit/core";
+
+/*
+ * How a recorded stack comes to start at the user's code, in every build:
+ *
+ * 1. The capture starts below `above`, the scope method the caller called
+ *    (TraceAllocator.allocate/reallocate): V8 skips that frame and every one
+ *    above it (the scope's internals, this file) by function identity.
+ * 2. Frames of memkit's marked entry points (`markEntryPoints` in
+ *    @memkit/core: containers, allocators wrapping a scope, allocateZeroed)
+ *    are found by identity too, and the stack is cut below the outermost.
+ * 3. What is left is matched against the `internal` pattern (file paths of
+ *    memkit's packages), which catches unmarked memkit code in unbundled runs.
+ *
+ * Steps 1 and 2 survive bundling and minification (names and paths are not
+ * read); they need V8's stack API (Node, Chrome, Edge, Deno). Elsewhere
+ * (Firefox, Safari) only step 3 applies.
+ */
+
 /**
  * Frames of memkit's own packages (source `packages/<name>/src/` or installed
  * `@memkit/<name>/`). Only the leading run of matching frames is stripped, so
@@ -15,7 +34,7 @@ const V8_FRAME = /^\s+at /;
 // The name cannot hold '@' (urls can: /@memkit/...), so split at the first one.
 const OTHER_FRAME = /^([^@]*)@(.*:\d+(?::\d+)?)$/;
 
-/** The parts of V8's CallSite that the fast path reads. */
+/** The parts of V8's CallSite that the capture reads. */
 interface CallSiteLike {
   getFileName(): string | null | undefined;
   getFunctionName(): string | null;
@@ -95,6 +114,86 @@ function callSiteKey(above: AnyFunction | undefined): number | undefined {
 }
 
 /**
+ * The stack text (as `Error.stack` reads, header line included) from the
+ * caller of `above`'s topmost call, cut below the outermost frame of a marked
+ * entry point. Undefined where V8's stack API is missing. Cold: runs once per
+ * new call path (the frames are walked whole, and formatting is the costly part).
+ */
+function userStack(above: AnyFunction, depth: number): string | undefined {
+  if (typeof V8Error.captureStackTrace !== "function") return undefined;
+  const savedFormat = V8Error.prepareStackTrace;
+  const savedLimit = V8Error.stackTraceLimit;
+  const holder: { stack?: unknown } = {};
+  try {
+    V8Error.stackTraceLimit = Infinity;
+    V8Error.prepareStackTrace = keepCallSites;
+    // Below `above`; when it is not on the stack (called some other way), below capture(), else below this function.
+    let from: AnyFunction = above;
+    let sites: unknown;
+    for (const candidate of [above, CAPTURE, userStack]) {
+      from = candidate;
+      V8Error.captureStackTrace(holder, from);
+      sites = holder.stack;
+      if (!Array.isArray(sites) || sites.length > 0) break;
+    }
+    if (!Array.isArray(sites)) return undefined;
+    const cut = entryPointCut(sites as CallSiteLike[]);
+    // The same frames again, formatted by whatever formats stacks here (source maps included).
+    V8Error.prepareStackTrace = savedFormat;
+    V8Error.stackTraceLimit = cut + depth + INTERNAL_ALLOWANCE;
+    const formatted: { stack?: unknown } = {};
+    V8Error.captureStackTrace(formatted, from);
+    if (typeof formatted.stack !== "string") return undefined;
+    const lines = formatted.stack.split("\n");
+    // Line 0 is the header ("Error"); frame i is line i + 1.
+    return [lines[0], ...lines.slice(1 + cut)].join("\n");
+  } catch {
+    return undefined;
+  } finally {
+    V8Error.prepareStackTrace = savedFormat;
+    V8Error.stackTraceLimit = savedLimit;
+  }
+}
+
+/**
+ * How many leading frames of `sites` (innermost first) belong to memkit's
+ * marked entry points: the index below the outermost frame that is one of
+ * them, 0 when none is. A frame is a candidate when its function's name is
+ * the name of a marked function (a cheap filter); it is confirmed when that
+ * function's topmost call has exactly as many frames below it as this frame.
+ */
+function entryPointCut(sites: readonly CallSiteLike[]): number {
+  const entries = entryPointsByName();
+  if (entries.size === 0) return 0;
+  const below = new Map<EntryPoint, number>();
+  let cut = 0;
+  for (let i = 0; i < sites.length; i++) {
+    const candidates = entries.get(sites[i]!.getFunctionName() ?? "");
+    if (candidates === undefined) continue;
+    const framesBelow = sites.length - 1 - i;
+    for (const fn of candidates) {
+      let n = below.get(fn);
+      if (n === undefined) {
+        n = framesBelowTopmostCall(fn);
+        below.set(fn, n);
+      }
+      if (n === framesBelow && n > 0) {
+        cut = i + 1;
+        break;
+      }
+    }
+  }
+  return cut;
+}
+
+/** Frames below `fn`'s topmost call on the current stack, 0 when it is not on the stack. Expects keepCallSites and no limit. */
+function framesBelowTopmostCall(fn: EntryPoint): number {
+  const probe: { stack?: unknown } = {};
+  V8Error.captureStackTrace!(probe, fn as AnyFunction);
+  return Array.isArray(probe.stack) ? probe.stack.length : 0;
+}
+
+/**
  * Captures call stacks and interns them: each distinct stack is stored once
  * and named by a small integer id, so a million allocations from fifty call
  * sites keep fifty stack strings. Id 0 means "no stack".
@@ -139,7 +238,7 @@ export class CallStacks {
         const known = this.keyIds.get(key);
         if (known !== undefined) return known;
       }
-      const raw = new Error().stack ?? "";
+      const raw = userStack(above ?? CAPTURE, this.depth) ?? new Error().stack ?? "";
       const lookup = key ?? raw;
       const known = this.keyIds.get(lookup);
       if (known !== undefined) return known;
@@ -164,6 +263,9 @@ export class CallStacks {
     return id;
   }
 }
+
+/* eslint-disable-next-line @typescript-eslint/unbound-method -- an identity for Error.captureStackTrace, never called */
+const CAPTURE: AnyFunction = CallStacks.prototype.capture;
 
 /**
  * Splits an `Error.stack` text into frames (V8's `    at f (file:1:2)` and

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { markEntryPoints } from "@memkit/core";
 import { CallStacks, MEMKIT_FRAME_PATTERN, parseFrames, shortFrame } from "../src/call-stacks.js";
 
 const V8_STACK = [
@@ -95,7 +96,8 @@ describe("CallStacks", () => {
     expect(ids.size).toBe(1);
     const [one] = [...ids];
     expect(callerTwo()).not.toBe(one);
-    expect(keyed.get(one!)!.split("\n")[0]).toMatch(/^entry /);
+    // The stack starts at entry's caller: `above` and everything above it are skipped by identity.
+    expect(keyed.get(one!)!.split("\n")[0]).toMatch(/^callerOne /);
     function notOnStack(): number {
       return 0;
     }
@@ -109,6 +111,77 @@ describe("CallStacks", () => {
     expect(shallow.get(shallow.capture())!.split("\n")).toHaveLength(2);
     expect(shallow.get(0)).toBeUndefined();
     expect(shallow.intern("")).toBe(0);
+  });
+});
+
+describe("memkit's frames by identity (bundled and minified builds)", () => {
+  // A pattern that matches no path: here paths play no part, as in a bundle where all code is one file.
+  const NO_PATH = /(?!)/;
+
+  it("starts below `above` without reading paths or names", () => {
+    const stacks = new CallStacks(12, NO_PATH);
+    function allocateLike(): number {
+      return stacks.capture(allocateLike);
+    }
+    function userLoad(): number {
+      return allocateLike();
+    }
+    expect(stacks.get(userLoad())!.split("\n")[0]).toMatch(/^userLoad /);
+  });
+
+  it("cuts below the outermost frame of a marked entry point: a container's public method, its helpers and constructor", () => {
+    const stacks = new CallStacks(12, NO_PATH);
+    const ids: number[] = [];
+    function allocateLike(): void {
+      ids.push(stacks.capture(allocateLike));
+    }
+    class Table {
+      constructor() {
+        this.#grow();
+      }
+      set(): void {
+        this.insert();
+      }
+      insert(): void {
+        this.#grow();
+      }
+      #grow(): void {
+        allocateLike();
+      }
+    }
+    markEntryPoints(Table);
+    function makeTable(): Table {
+      return new Table();
+    }
+    function fillTable(table: Table): void {
+      table.set();
+    }
+    fillTable(makeTable());
+    expect(ids.map((id) => stacks.get(id)!.split("\n")[0])).toEqual([expect.stringMatching(/^makeTable /), expect.stringMatching(/^fillTable /)]);
+  });
+
+  it("keeps a user function that only shares a name with a marked one", () => {
+    const stacks = new CallStacks(12, NO_PATH);
+    function allocateLike(): number {
+      return stacks.capture(allocateLike);
+    }
+    class Marked {
+      set(): number {
+        return allocateLike();
+      }
+    }
+    markEntryPoints(Marked);
+    // A user method named `set` too: same name, another function.
+    const user = {
+      set(): number {
+        return allocateLike();
+      },
+    };
+    function caller(): number {
+      return user.set();
+    }
+    expect(stacks.get(caller())!.split("\n")[0]).toMatch(/^Object\.set /);
+    expect(new Marked().set()).not.toBe(0);
   });
 });
 

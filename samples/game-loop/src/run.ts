@@ -1,4 +1,6 @@
 import { writeFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { formatCount } from "@memkit/core";
 import { USAGE, UsageError, parseGameArgs } from "./cli-args.js";
 import { runBaseline } from "./baseline-run.js";
@@ -15,6 +17,19 @@ export interface RunIo {
   /** True when stdout is a terminal: the progress line is then rewritten in place. */
   readonly isTTY: boolean;
   writeFile(path: string, text: string): void;
+}
+
+/** This file sits two levels under samples/game-loop (src/ or dist/), three under the repository root. */
+const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+
+/**
+ * The command that renders `report` as HTML: `memreport` is a script of the
+ * repository's package.json (not on the PATH), run from the repository root,
+ * so the report's path is given from there.
+ */
+export function memreportCommand(report: string): string {
+  const path = relative(REPO_ROOT, resolve(report)).split("\\").join("/");
+  return `npm run memreport -- --html memory.html ${/[\s"'$`\\]/.test(path) ? JSON.stringify(path) : path}`;
 }
 
 /** The process's streams and file system. */
@@ -88,7 +103,7 @@ export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<
   if (memkit?.report !== undefined && args.report !== undefined) {
     try {
       io.writeFile(args.report, `${JSON.stringify(memkit.report)}\n`);
-      io.stdout(`\nMemory report written to ${args.report}; render it with: memreport --html memory.html ${args.report}\n`);
+      io.stdout(`\nMemory report written to ${args.report}; render it from the repository root with: ${memreportCommand(args.report)}\n`);
     } catch (err) {
       io.stderr(`memkit-game-loop: cannot write the report to ${args.report}: ${err instanceof Error ? err.message : String(err)}\n`);
       code = EXIT_FAILURE;

@@ -84,7 +84,11 @@ describe("--report", () => {
   test("writes the memory report tools/memreport reads: subsystem scopes, stages with peaks, a memory map", async () => {
     const r = await runCli([...SMALL, "--quiet", "--report", "out/report.json"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("Memory report written to out/report.json; render it with: memreport --html memory.html out/report.json");
+    // The hint is a command that works after `npm ci && npm start`: memreport is a root script, not on the PATH,
+    // and the report's path is given from the repository root (this test runs in samples/game-loop).
+    expect(r.stdout).toContain(
+      "Memory report written to out/report.json; render it from the repository root with: npm run memreport -- --html memory.html samples/game-loop/out/report.json",
+    );
     const text = r.files.get("out/report.json");
     expect(text).toBeDefined();
     const report = validateReport(JSON.parse(text!), "out/report.json");

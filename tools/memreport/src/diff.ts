@@ -186,7 +186,7 @@ export function formatMemoryDiff(diff: MemoryReportDiff, options: DiffFormatOpti
   const scopeLines = (label: string, list: ScopeChange[]): string[] =>
     list.map((c) => {
       const tag = c.status === "added" ? " (new)" : c.status === "removed" ? " (gone)" : "";
-      return `  ${label}  ${signedBytes(c.deltaBytes).padStart(11)}  ${c.path}${tag}  ${formatBytes(c.beforeBytes)} -> ${formatBytes(c.afterBytes)} (${signedCount(c.deltaCount)} blocks)`;
+      return `  ${label}  ${signedBytes(c.deltaBytes).padStart(11)}  ${c.path}${tag}  ${formatBytes(c.beforeBytes)} -> ${formatBytes(c.afterBytes)} (${signedCount(c.deltaCount)} ${Math.abs(c.deltaCount) === 1 ? "block" : "blocks"})`;
     });
   out.push("", "Own live bytes per scope");
   if (diff.grew.length + diff.shrank.length === 0) out.push("  no scope's own live bytes changed");
@@ -196,7 +196,7 @@ export function formatMemoryDiff(diff: MemoryReportDiff, options: DiffFormatOpti
   if (diff.stacks === undefined) out.push(`Call stacks: not compared: ${diff.stacksMissing ?? "no call stacks"}`);
   else {
     const { grew, shrank } = diff.stacks;
-    out.push(`Live bytes per call stack (${formatCount(grew.length)} grew, ${formatCount(shrank.length)} shrank; the ${top} largest changes each way)`);
+    out.push(`Live bytes per call stack (${formatCount(grew.length)} grew, ${formatCount(shrank.length)} shrank; ${top === 1 ? "the largest change" : `the ${top} largest changes`} each way)`);
     if (grew.length + shrank.length === 0) out.push("  no call stack's live bytes changed");
     const stackLines = (label: string, list: StackChange[]): string[] =>
       list

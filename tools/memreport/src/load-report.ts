@@ -122,11 +122,28 @@ function checkAllocators(c: Checker, value: unknown): void {
     const a = c.obj(v, `allocators[${i}]`);
     const where = `allocators[${i}] (${c.str(a.name, `allocators[${i}].name`)})`;
     for (const f of ["liveBytes", "liveCount", "peakLiveBytes", "allocCount", "freeCount", "reservedBytes"] as const) c.count(a[f], `${where}.${f}`);
+    if (a.slabs !== undefined) checkSlabs(c, a.slabs, `${where}.slabs`);
     if (a.storage === undefined) return;
     const s = c.obj(a.storage, `${where}.storage`);
     for (const f of ["reservedBytes", "usedBytes", "totalFreeBytes", "largestFreeBlock"] as const) c.count(s[f], `${where}.storage.${f}`);
     c.num(s.fragmentation, `${where}.storage.fragmentation`);
     c.arr(s.freeHistogram, `${where}.storage.freeHistogram`).forEach((n, j) => c.count(n, `${where}.storage.freeHistogram[${j}]`));
+  });
+}
+
+/** The optional slab report of a slab allocator (memory-globals' SlabReport). */
+function checkSlabs(c: Checker, value: unknown, where: string): void {
+  const s = c.obj(value, where);
+  c.count(s.slabBytes, `${where}.slabBytes`);
+  const slabs = c.count(s.slabs, `${where}.slabs`);
+  const empty = c.count(s.emptySlabs, `${where}.emptySlabs`);
+  if (empty > slabs) throw c.fail(`${where}.emptySlabs (${empty}) exceeds its slabs (${slabs})`);
+  c.arr(s.classes, `${where}.classes`).forEach((v, i) => {
+    const k = c.obj(v, `${where}.classes[${i}]`);
+    for (const f of ["slotSize", "slabs", "slots", "usedSlots"] as const) c.count(k[f], `${where}.classes[${i}].${f}`);
+    if ((k.usedSlots as number) > (k.slots as number)) {
+      throw c.fail(`${where}.classes[${i}].usedSlots (${k.usedSlots as number}) exceeds its slots (${k.slots as number})`);
+    }
   });
 }
 

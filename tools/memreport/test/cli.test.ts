@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { formatBytes } from "@memkit/core";
 import { diffFoldedStacks, formatReport, parseFoldedStacks } from "@memkit/trace-allocator";
 import { beforeAll, describe, expect, test } from "vitest";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, USAGE, main, type CliIo } from "../src/index.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, USAGE, diffMemoryReports, formatMemoryDiff, main, type CliIo } from "../src/index.js";
 import { countsGameReport, earlyGameReport, gameReport } from "./fixtures/reports.js";
 
 /*
@@ -166,6 +166,18 @@ describe("memreport diff", () => {
     expect(r.code).toBe(EXIT_OK);
     expect(r.out.match(/^ {2}grew .*: .* < /gm)).toHaveLength(1);
     expect(r.out.match(/^ {2}shrank .*: .* < /gm)).toHaveLength(1);
+    expect(r.out).toContain("(6 grew, 2 shrank; the largest change each way)");
+  });
+
+  test("one block more is '+1 block'", () => {
+    const before = gameReport();
+    const after = gameReport();
+    const audio = after.scopes.children.find((c) => c.name === "audio")!;
+    audio.liveBytes += 100;
+    audio.liveCount += 1;
+    const text = formatMemoryDiff(diffMemoryReports(before, after));
+    expect(text).toContain("root/audio  192.0 KiB -> 192.1 KiB (+1 block)");
+    expect(text).not.toMatch(/\(\+1 blocks\)/);
   });
 
   test("without call stacks on one side it compares scopes only and says why", () => {

@@ -2,39 +2,38 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { formatBytes, formatCount } from "@memkit/core";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildMapModel, heaviestStages, renderHtml, type MapModel } from "../src/index.js";
 import type { MemoryReport } from "../src/report-types.js";
-import { bigMapReport, gameReport } from "./fixtures/reports.js";
+import { findChromium, launchChromium } from "./chromium.js";
+import { MemoryGlobals } from "@memkit/memory-globals";
+import { bigMapReport, countsGameReport, gameReport } from "./fixtures/reports.js";
 
 /*
- * Opens the generated page in a real browser (Debian's chromium through
- * playwright-core): the figures are on the page, the map canvas is painted
- * with the right colours, hover and zoom work, nothing is fetched, and a
- * screenshot is kept in .vitest-out/screenshots for a person to look at.
+ * Opens the generated page in a real browser (Debian's chromium when it is
+ * installed, else the Chromium inside the npm package @sparticuz/chromium;
+ * see chromium.ts) through playwright-core: the figures are on the page, the
+ * map canvas is painted with the right colours, hover and zoom work, nothing
+ * is fetched, and a screenshot is kept in .vitest-out/screenshots for a person
+ * to look at.
  */
 
-const CHROMIUM = "/usr/bin/chromium";
 const OUT = join(import.meta.dirname, "..", ".vitest-out");
 const GUTTER = 92; // the page script's address column, in CSS pixels
 
-const MISSING =
-  `${CHROMIUM} is missing: the HTML report tests need Debian's chromium. Install it with ` +
-  `"apt-get install chromium" (.ci/run installs it on CI).`;
-
 let browser: Browser | undefined;
+let launchError: unknown;
 
 beforeAll(async () => {
   mkdirSync(join(OUT, "html"), { recursive: true });
   mkdirSync(join(OUT, "screenshots"), { recursive: true });
-  // Without chromium every test below fails with MISSING (not skipped: CI must notice).
-  if (!existsSync(CHROMIUM)) return;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  // A browser that fails to start fails every test below with its reason (not skipped: CI must notice).
+  try {
+    browser = (await launchChromium()).browser;
+  } catch (err) {
+    launchError = err;
+  }
 });
 
 afterAll(async () => {
@@ -50,7 +49,7 @@ interface Opened {
 async function open(report: MemoryReport, name: string): Promise<Opened> {
   const file = join(OUT, "html", `${name}.html`);
   writeFileSync(file, renderHtml(report));
-  if (browser === undefined) throw new Error(MISSING);
+  if (browser === undefined) throw new Error("chromium did not start", { cause: launchError });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   const requests: string[] = [];
   const errors: string[] = [];
@@ -88,6 +87,34 @@ async function hoverCell(page: Page, model: MapModel, cell: number): Promise<str
   await page.locator("#memory-map").hover({ position: { x, y } });
   return page.locator("#map-info").innerText();
 }
+
+describe("the browser the tests use", () => {
+  test("is the Chromium from @sparticuz/chromium when the system chromium is absent, and it renders", async () => {
+    const choice = await findChromium("/nonexistent/chromium");
+    expect(choice.source).toBe("npm");
+    expect(existsSync(choice.executablePath)).toBe(true);
+    const { browser: fallback, choice: launched } = await launchChromium("/nonexistent/chromium");
+    try {
+      expect(launched.executablePath).toBe(choice.executablePath);
+      // Two pages one after the other, as the tests below open them (a page's context closes in between).
+      for (let i = 0; i < 2; i++) {
+        const page = await fallback.newPage();
+        await page.setContent("<canvas id=c width=4 height=4></canvas><script>document.getElementById('c').getContext('2d').fillRect(0, 0, 4, 4)</script>");
+        const pixel = await page.evaluate(() => [...(document.getElementById("c") as HTMLCanvasElement).getContext("2d")!.getImageData(1, 1, 1, 1).data]);
+        expect(pixel).toEqual([0, 0, 0, 255]);
+        await page.close();
+      }
+    } finally {
+      await fallback.close();
+    }
+  });
+
+  test("is the system chromium when it exists", async () => {
+    // Any existing file stands in for it: the choice is made before anything is launched.
+    const choice = await findChromium(process.execPath);
+    expect(choice).toMatchObject({ source: "system", executablePath: process.execPath });
+  });
+});
 
 describe("the HTML report in chromium", () => {
   test("shows the scopes, flame graph, stages and a painted memory map, and fetches nothing", async () => {
@@ -174,6 +201,65 @@ describe("the HTML report in chromium", () => {
     expect(errors).toEqual([]);
     expect(requests.filter((url) => !url.startsWith("file:") && !url.startsWith("data:"))).toEqual([]);
     await page.close();
+  });
+
+  test("explains what it shows: stacks at tracing counts, [stage] labels, slabs per class", async () => {
+    const counts = await open(countsGameReport(), "counts");
+    const flame = await counts.page.locator("#flame").innerText();
+    expect(flame).toContain('taken at tracing "counts"');
+    expect(flame).toContain('MemoryGlobals.init({ tracing: "callstacks" })');
+    expect(flame).toContain("--tracing callstacks");
+    expect(flame).not.toContain("then the call stack that allocated");
+    await counts.page.close();
+
+    const { page, errors } = await open(gameReport(), "explained");
+    const scopes = page.locator("#scopes");
+    expect(await scopes.locator("p.stage-legend").innerText()).toContain('[play] after a name: peak figures since stage "play" began');
+    expect(await page.locator('table.scopes tr[data-path="root/renderer/textures"]').getAttribute("title")).toContain("peak since stage play began");
+    const slots = page.locator("#allocators tr", { hasText: "default.slots" });
+    expect(await slots.innerText()).toContain("1 of 8 slabs empty (4.00 KiB)");
+    expect(await slots.locator(".fill.warn").count()).toBe(0);
+    const classes = slots.locator("svg.slab-classes g");
+    expect(await classes.count()).toBe(5);
+    expect(await classes.nth(1).locator("title").textContent()).toBe("48 B slots: 2 slabs, 168 slots, 138 in use, 30 free (1.41 KiB)");
+    await page.locator("#allocators").screenshot({ path: join(OUT, "screenshots", "allocators.png") });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test("a real snapshot: every page of a block is its scope's colour, the legend agrees with the scope table", async () => {
+    const memory = MemoryGlobals.init({ initialBytes: 8 << 20, maximumBytes: 16 << 20 });
+    const textures = memory.scope("textures");
+    const physics = memory.scope("physics");
+    const big = textures.allocate(1 << 20);
+    const small = Array.from({ length: 200 }, () => physics.allocate(96));
+    try {
+      const report = memory.snapshot("real snapshot");
+      const model = buildMapModel(report.memoryMap);
+      const { page, errors } = await open(report, "real-snapshot");
+      await page.locator('input[name=map-mode][value="scope"]').check();
+      const texturesScope = model.scopeLegend.findIndex((e) => e.label === "root/textures");
+      // The block's last page (before: only its first page had a scope).
+      const lastCell = Math.floor((big + (1 << 20) - 1) / model.pageSize / model.pagesPerCell);
+      expect(await cellPixel(page, model, lastCell)).toEqual(rgb(model.scopeLegend[texturesScope]!.color));
+      // The legend's bytes for the scope are its live bytes, to the page.
+      const legend = (await page.locator("#map-legend-scope").innerText()).replace(/\s+/g, " ");
+      const pages = Math.ceil((1 << 20) / model.pageSize);
+      expect([pages, pages + 1].map((n) => formatBytes(n * model.pageSize)).some((b) => legend.includes(`root/textures ${b}`)), legend).toBe(true);
+      // A slab of the slot tier is a one-page span: "(1 page)".
+      const slotsOwner = model.legend.findIndex((e) => e.label.endsWith(".slots"));
+      const slabCell = model.cellOwner.indexOf(slotsOwner);
+      expect(await hoverCell(page, model, slabCell)).toMatch(/\(1 page\)/);
+      await page.locator("#map").screenshot({ path: join(OUT, "screenshots", "real-map-by-scope.png") });
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      textures.deallocate(big);
+      for (const p of small) physics.deallocate(p);
+      textures.dispose();
+      physics.dispose();
+      memory.shutdown();
+    }
   });
 
   test("draws a 32,768-page map as 16,384 cells of two pages and keeps the page small", async () => {

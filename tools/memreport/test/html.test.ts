@@ -284,3 +284,63 @@ describe("memory map model", () => {
     expect(model.pagesPerCell).toBe(2);
   });
 });
+
+describe("what the page says", () => {
+  test("at tracing counts the flame graph says how to get call stacks instead of promising them", () => {
+    const counts = renderHtml(countsGameReport());
+    const flame = /<section id="flame">[^]*?<\/section>/.exec(counts)![0];
+    expect(flame).not.toContain("then the call stack that allocated");
+    expect(flame).toContain('tracing "counts"');
+    expect(flame).toContain('tracing: "callstacks"');
+    expect(flame).toContain("--tracing callstacks");
+    // With stacks, the caption describes them and gives no such advice.
+    const stacks = /<section id="flame">[^]*?<\/section>/.exec(renderHtml(gameReport()))![0];
+    expect(stacks).toContain("then the call stack that allocated");
+    expect(stacks).not.toContain("--tracing callstacks");
+  });
+
+  test("explains [stage] after scope names: the stage the peak figures cover", () => {
+    const report = gameReport();
+    const html = renderHtml(report);
+    expect(html).toContain("textures [play]");
+    const scopes = /<section id="scopes">[^]*?<\/section>/.exec(html)![0];
+    expect(scopes).toMatch(/\[play\][^<]*: peak figures since stage "play" began/);
+    expect(/<tr title="([^"]*)" data-path="root\/renderer\/textures"/.exec(html)![1]).toContain("peak since stage play began");
+    // No stage, no legend.
+    const none = structuredClone(report);
+    const strip = (r: MemoryReport["scopes"]): void => {
+      delete r.stage;
+      r.children.forEach(strip);
+    };
+    strip(none.scopes);
+    expect(renderHtml(none)).not.toContain("peak figures since stage");
+  });
+
+  test("the slot tier shows free slots per size class and empty slabs, not a fragmentation gauge", () => {
+    const report = gameReport();
+    const html = renderHtml(report);
+    const allocators = /<section id="allocators">[^]*?<\/section>/.exec(html)![0];
+    const row = /<tr><td>default\.slots<\/td>.*?<\/tr>/.exec(allocators)![0];
+    expect(row).not.toContain('class="fill warn"');
+    expect(row).not.toContain("97.9%");
+    expect(row).toContain("1 of 8 slabs empty");
+    expect(row).toContain("48 B slots: 2 slabs, 168 slots, 138 in use, 30 free (1.41 KiB)");
+    expect(row).toContain("16 B slots: 1 slab, 252 slots, 240 in use, 12 free (192 B)");
+    // The heap keeps its gauge: fragmentation is the right measure there.
+    expect(/<tr><td>default\.heap<\/td>.*?<\/tr>/.exec(allocators)![0]).toContain('class="fill warn"');
+  });
+
+  test("says 1 frame, 1 block, 1 page (no '1 frames')", () => {
+    const report = countsGameReport();
+    // One wide frame and one too narrow to draw.
+    report.folded = { liveBytes: "root;renderer 100000000\nroot;ai 1\n", liveCount: "root;renderer 1\n", peakBytes: "" };
+    report.scopes.children[0]!.totalLiveCount = 1;
+    report.scopes.children[0]!.liveCount = 1;
+    report.scopes.children[0]!.allocCount = 1;
+    report.scopes.children[0]!.freeCount = 1;
+    const html = renderHtml(report);
+    expect(html).toContain("1 frame too narrow to draw is left out.");
+    expect(html).not.toMatch(/\b1 (frames|blocks|pages|allocs|frees|spans)\b/);
+    expect(/<tr title="([^"]*)" data-path="root\/renderer"/.exec(html)![1]).toContain("in 1 block");
+  });
+});

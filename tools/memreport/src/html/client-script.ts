@@ -138,7 +138,7 @@ export const CLIENT_SCRIPT = `
       if (r.start < end && r.start + r.bytes > start) lines.push("region " + r.name + ": " + hex(r.start) + " + " + bytes(r.bytes) + " (" + count(r.bytes) + " B)");
     });
     var sp = findSpan(start);
-    if (sp) lines.push((sp[2] ? "used span of " + m.legend[sp[3]].label : "free span") + ": " + hex(sp[0]) + " + " + bytes(sp[1]) + " (" + count(sp[1] / m.pageSize) + " pages)");
+    if (sp) lines.push((sp[2] ? "used span of " + m.legend[sp[3]].label : "free span") + ": " + hex(sp[0]) + " + " + bytes(sp[1]) + " (" + count(sp[1] / m.pageSize) + (sp[1] === m.pageSize ? " page)" : " pages)"));
     if (m.cellUsed[c] < 0) lines.push("in use: whole pages handed out (the report has no finer figure)");
     else if (k > 2 || n > 1) {
       var used = m.cellUsed[c], whole = n * m.pageSize;

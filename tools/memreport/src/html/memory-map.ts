@@ -1,6 +1,7 @@
 import { formatBytes, formatCount, hex } from "@memkit/core";
 import { ownerName, summarizeMap } from "../map-summary.js";
 import type { MemoryMap } from "../report-types.js";
+import { counted } from "../plural.js";
 import { percent } from "../text.js";
 import { FREE_COLOR, NO_SCOPE_COLOR, REGION_COLOR, UNCARVED_COLOR, categoryColor } from "./colors.js";
 import { escapeHtml, jsonForScript } from "./escape.js";
@@ -189,7 +190,7 @@ function swatches(entries: { label: string; color: string; pages: number }[], pa
     .filter((e) => e.pages > 0)
     .map(
       (e) =>
-        `<span class="swatch" title="${escapeHtml(`${e.label}: ${formatCount(e.pages)} pages, ${formatBytes(e.pages * pageSize)}`)}">` +
+        `<span class="swatch" title="${escapeHtml(`${e.label}: ${counted(e.pages, "page")}, ${formatBytes(e.pages * pageSize)}`)}">` +
         `<i style="background:${e.color}"></i>${escapeHtml(e.label)} <small>${formatBytes(e.pages * pageSize)}</small></span>`,
     )
     .join("");
@@ -207,7 +208,7 @@ export function renderMemoryMap(map: MemoryMap): string {
       `<td class="num">${formatBytes(o.bytes)}</td><td class="barcell">` +
       (o.measuredPages === 0
         ? ""
-        : `<div class="bar" title="${escapeHtml(`${formatCount(o.usedBytes)} B in use of ${formatCount(o.measuredPages * map.pageSize)} B in ${formatCount(o.measuredPages)} measured pages`)}"><div class="fill" style="width:${(100 * share).toFixed(2)}%"></div></div>` +
+        : `<div class="bar" title="${escapeHtml(`${formatCount(o.usedBytes)} B in use of ${formatCount(o.measuredPages * map.pageSize)} B in ${counted(o.measuredPages, "measured page")}`)}"><div class="fill" style="width:${(100 * share).toFixed(2)}%"></div></div>` +
           `<span class="num">${formatBytes(o.usedBytes)} (${percent(o.usedBytes, o.measuredPages * map.pageSize)})</span>`) +
       `</td></tr>`
     );
@@ -218,7 +219,7 @@ export function renderMemoryMap(map: MemoryMap): string {
   );
   const regions = map.regions.map((r) => `${escapeHtml(r.name)} ${hex(r.start)} (${formatBytes(r.bytes)})`).join(", ");
   return (
-    `<p class="note">${formatCount(model.pageCount)} pages of ${formatBytes(map.pageSize)} from ${hex(0)} to ${hex(model.pageCount * map.pageSize)} ` +
+    `<p class="note">${counted(model.pageCount, "page")} of ${formatBytes(map.pageSize)} from ${hex(0)} to ${hex(model.pageCount * map.pageSize)} ` +
     `(space ${formatBytes(map.byteLength)} of ${formatBytes(map.maximumBytes)} maximum); one cell = ${cell}. ` +
     `Heap and slot pages are tinted, with the bytes in use filled from the bottom: a half-filled cell is a half-empty page.` +
     (regions === "" ? "" : ` Regions: ${regions}.`) +
@@ -228,7 +229,8 @@ export function renderMemoryMap(map: MemoryMap): string {
     `<label><input type="radio" name="map-mode" value="scope"> dominant scope</label></div>` +
     `<div class="legend" id="map-legend-owner">${swatches(model.legend, map.pageSize)}</div>` +
     `<div class="legend" id="map-legend-scope" hidden>${swatches(model.scopeLegend, map.pageSize)}` +
-    `<span class="swatch"><i style="background:${NO_SCOPE_COLOR}"></i>no live block starts in the page</span></div>` +
+    `<span class="swatch"><i style="background:${NO_SCOPE_COLOR}"></i>no live block in the page</span>` +
+    `<span class="muted">each page in the colour of the scope whose live blocks hold most of its bytes (a block colours every page it covers)</span></div>` +
     `<div class="map-info" id="map-info">Move the mouse over the map for a page's owner, span, use and scope.</div>` +
     `<div class="scroll"><canvas id="memory-map" role="img" aria-label="memory map"></canvas></div>` +
     `<script type="application/json" id="memory-map-data">${jsonForScript(model)}</script>` +

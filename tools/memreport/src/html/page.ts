@@ -3,6 +3,8 @@ import { scopePaths } from "../folded.js";
 import { summarizeMap } from "../map-summary.js";
 import type { MemoryReport } from "../report-types.js";
 import { describeReport } from "../text.js";
+import { hasCallStacks } from "../diff.js";
+import { counted } from "../plural.js";
 import { renderAllocators } from "./allocators.js";
 import { CLIENT_SCRIPT } from "./client-script.js";
 import { escapeHtml } from "./escape.js";
@@ -42,22 +44,35 @@ function renderFlames(report: MemoryReport): string {
   const body = panels
     .map((p, i) => {
       const id = `flame-${p.metric}`;
-      const hidden = p.layout.hidden > 0 ? ` ${formatCount(p.layout.hidden)} frames too narrow to draw are left out.` : "";
+      const n = p.layout.hidden;
+      const hidden = n > 0 ? ` ${counted(n, "frame")} too narrow to draw ${n === 1 ? "is" : "are"} left out.` : "";
       return (
         `<div class="flame-panel" data-metric="${p.metric}"${i === 0 ? "" : " hidden"}>` +
         `<div class="controls"><button type="button" class="flame-reset" data-target="${id}">reset zoom</button>` +
-        `<span>${formatCount(p.layout.rects.length)} frames.${hidden}</span></div>` +
+        `<span>${counted(p.layout.rects.length, "frame")}.${hidden}</span></div>` +
         renderFlameSvg(p.layout, p.unit, id) +
         `</div>`
       );
     })
     .join("");
+  const rows = hasCallStacks(report)
+    ? `the first rows are the scope path (blue), then the call stack that allocated (warm colours, outermost first).`
+    : `the rows are the scope path only: ${noStacksReason(report)}`;
   return (
-    `<p class="note">Each frame is as wide as what it holds (${panels.map((p) => p.label).join(" / ")}); the first rows are the scope path (blue), ` +
-    `then the call stack that allocated (warm colours, outermost first). Hover for exact figures, click a frame to zoom. ` +
-    `For other viewers, <code>memreport --folded bytes report.json</code> prints the same stacks.</p>` +
+    `<p class="note">Each frame is as wide as what it holds (${panels.map((p) => p.label).join(" / ")}); ${rows} ` +
+    `Hover for exact figures, click a frame to zoom. ` +
+    `For other viewers, <code>npm run -s memreport -- --folded bytes report.json</code> prints the same stacks.</p>` +
     `<div class="controls">show ${radios}</div>${body}`
   );
+}
+
+/** Why a report's flame graph has no call frames, and how to get them. */
+function noStacksReason(report: MemoryReport): string {
+  const how =
+    `For call stacks, take the report with <code>tracing: "callstacks"</code> ` +
+    `(<code>MemoryGlobals.init({ tracing: "callstacks" })</code>, or the sample game's <code>--tracing callstacks</code>).`;
+  if (report.options.tracing !== "callstacks") return `this report was taken at tracing "${escapeHtml(report.options.tracing)}", which counts bytes per scope and records no call stacks. ${how}`;
+  return `no live block has a captured call stack (with <code>sampleEvery</code> above 1 only one allocation in N gets one). ${how}`;
 }
 
 /** Renders a memory report as one self-contained HTML page (no network access; CSS, script and data inline). */
@@ -68,7 +83,7 @@ export function renderHtml(report: MemoryReport): string {
   const title = `memkit memory report: ${report.label}`;
   const cards = [
     card(formatBytes(s.totalLiveBytes), "live", `${formatCount(s.totalLiveBytes)} B live in every scope`),
-    card(formatCount(s.totalLiveCount), "live blocks", `${formatCount(s.totalLiveCount)} blocks`),
+    card(formatCount(s.totalLiveCount), "live blocks", counted(s.totalLiveCount, "block")),
     card(formatBytes(s.totalPeakLiveBytes), `peak (frame ${formatCount(s.totalPeakFrame)})`, `${formatCount(s.totalPeakLiveBytes)} B at frame ${s.totalPeakFrame}`),
     card(formatBytes(pagesUsed), "pages handed out", `${formatCount(pagesUsed)} B in used page spans; ${formatCount(map.free.bytes)} B in free spans`),
     card(

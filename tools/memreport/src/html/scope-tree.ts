@@ -1,5 +1,6 @@
 import { formatBytes, formatCount } from "@memkit/core";
 import type { ScopeReport } from "@memkit/trace-allocator";
+import { counted } from "../plural.js";
 import { escapeHtml } from "./escape.js";
 
 /*
@@ -14,15 +15,16 @@ function exact(bytes: number): string {
 
 /** Hover text of a scope row: every figure, exact. */
 export function scopeTitle(r: ScopeReport): string {
+  const since = r.stage !== undefined ? ` (peak since stage ${r.stage} began)` : "";
   const lines = [
     r.path + (r.stage !== undefined ? ` [stage ${r.stage}]` : "") + ` (tracing ${r.tracing})`,
-    `subtree live: ${exact(r.totalLiveBytes)} in ${formatCount(r.totalLiveCount)} blocks`,
-    `subtree peak: ${exact(r.totalPeakLiveBytes)} at frame ${formatCount(r.totalPeakFrame)}`,
-    `own live: ${exact(r.liveBytes)} in ${formatCount(r.liveCount)} blocks (reserved ${exact(r.reservedBytes)})`,
-    `own peak: ${exact(r.peakLiveBytes)} at frame ${formatCount(r.peakFrame)}`,
-    `calls: ${formatCount(r.allocCount)} allocs, ${formatCount(r.freeCount)} frees, ${formatCount(r.reallocCount)} reallocs; ${exact(r.allocatedBytes)} asked for in all`,
+    `subtree live: ${exact(r.totalLiveBytes)} in ${counted(r.totalLiveCount, "block")}`,
+    `subtree peak: ${exact(r.totalPeakLiveBytes)} at frame ${formatCount(r.totalPeakFrame)}${since}`,
+    `own live: ${exact(r.liveBytes)} in ${counted(r.liveCount, "block")} (reserved ${exact(r.reservedBytes)})`,
+    `own peak: ${exact(r.peakLiveBytes)} at frame ${formatCount(r.peakFrame)}${since}`,
+    `calls: ${counted(r.allocCount, "alloc")}, ${counted(r.freeCount, "free")}, ${counted(r.reallocCount, "realloc")}; ${exact(r.allocatedBytes)} asked for in all`,
   ];
-  if (r.retainedCount > 0) lines.push(`retained on purpose: ${exact(r.retainedBytes)} in ${formatCount(r.retainedCount)} blocks`);
+  if (r.retainedCount > 0) lines.push(`retained on purpose: ${exact(r.retainedBytes)} in ${counted(r.retainedCount, "block")}`);
   if (r.budgetBytes !== undefined) {
     lines.push(`budget: ${exact(r.budgetBytes)} (${r.budgetAction ?? "throw"} when exceeded), ${budgetShare(r)} used`);
   }
@@ -32,6 +34,24 @@ export function scopeTitle(r: ScopeReport): string {
 function budgetShare(r: ScopeReport): string {
   if (r.budgetBytes === undefined) return "";
   return r.budgetBytes === 0 ? (r.totalLiveBytes === 0 ? "0%" : "over") : `${((100 * r.totalLiveBytes) / r.budgetBytes).toFixed(1)}%`;
+}
+
+/** The stages named after scope names (`textures [play]`), explained once above the table; "" when none is. */
+function stageLegend(root: ScopeReport): string {
+  const stages = new Set<string>();
+  const visit = (r: ScopeReport): void => {
+    if (r.stage !== undefined) stages.add(r.stage);
+    r.children.forEach(visit);
+  };
+  visit(root);
+  if (stages.size === 0) return "";
+  const names = [...stages].map((s) => `[${s}]`).join(", ");
+  const example = [...stages][0]!;
+  return (
+    `<p class="note stage-legend">${escapeHtml(names)} after a name: peak figures since stage "${escapeHtml(example)}" began` +
+    `${stages.size > 1 ? " (or the stage named)" : ""}. A stage (<code>memory.beginStage(name)</code>, or a scope's <code>resetPeak(name)</code>) ` +
+    `restarts the peaks, so a scope's peak is the heaviest moment of its current stage.</p>`
+  );
 }
 
 /** The scope tree table. */
@@ -70,6 +90,7 @@ export function renderScopeTree(root: ScopeReport): string {
   };
   walk(root, "", "");
   return (
+    stageLegend(root) +
     `<table class="scopes"><thead><tr><th>scope</th><th>live (subtree; tick = peak)</th><th class="num">live</th><th class="num">self</th>` +
     `<th class="num">blocks</th><th class="num">peak</th><th class="num">allocs</th><th class="num">frees</th><th>budget</th></tr></thead><tbody>${rows.join("")}</tbody></table>`
   );

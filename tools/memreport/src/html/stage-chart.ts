@@ -1,6 +1,7 @@
 import { formatBytes, formatCount } from "@memkit/core";
 import type { StageReport } from "../report-types.js";
 import { heaviestStages, stageMatrix } from "../stages.js";
+import { counted } from "../plural.js";
 import { escapeHtml } from "./escape.js";
 
 /*
@@ -52,7 +53,7 @@ export function renderStageChart(stages: readonly StageReport[]): string {
         `${path} in stage ${stage.name} (frames ${formatCount(stage.startFrame)}–${formatCount(stage.endFrame)})` +
         `\npeak: ${formatBytes(c.peakLiveBytes)} (${formatCount(c.peakLiveBytes)} B)${top ? " - this scope's heaviest stage" : ""}` +
         `\nlive when the stage ended: ${formatBytes(c.liveBytes)} (${formatCount(c.liveBytes)} B)` +
-        `\n${formatCount(c.allocCount)} allocs, ${formatCount(c.freeCount)} frees during the stage`;
+        `\n${counted(c.allocCount, "alloc")}, ${counted(c.freeCount, "free")} during the stage`;
       out.push(
         `<g class="cell${top ? " top" : ""}"><title>${escapeHtml(title)}</title>` +
           `<rect class="slot" x="${x}" y="${y + 4}" width="${BAR_W}" height="${ROW_H - 8}"></rect>` +

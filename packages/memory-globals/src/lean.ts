@@ -1,0 +1,10 @@
+// The lean entry, `@memkit/memory-globals/lean`: everything the main entry has
+// but the debug allocators (see debug-layer.ts). `debug: true` then needs
+// `import "@memkit/memory-globals/debug"` first.
+export { MemoryGlobals } from "./memory-globals.js";
+export { BootstrapHeap } from "./bootstrap-heap.js";
+export { NULL_GUARD_BYTES } from "./options.js";
+export type { MemoryGlobalsOptions, ResolvedOptions } from "./options.js";
+export type { TracingLevel } from "@memkit/trace-allocator";
+export { MEMORY_REPORT_SCHEMA } from "./memory-report.js";
+export type { MemoryReport, StageReport, AllocatorReport, SlabReport, MemoryMap, MapSpan } from "./memory-report.js";

@@ -96,7 +96,6 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
   const leak = values.leak === true;
   if (mode === "baseline" && leak) throw new UsageError("--leak needs the memkit run: the baseline has no scopes to leak from.");
   if (mode === "baseline" && values.report !== undefined) throw new UsageError("--report needs the memkit run: the baseline has no memory report.");
-  if (leak && tracing === "off") throw new UsageError("--leak needs --tracing counts or callstacks: with tracing off the scopes record nothing, so no leak can be found.");
   if (values.report === "") throw new UsageError("--report needs a file name.");
   return {
     frames: integerOption("--frames", values.frames, DEFAULT_FRAMES, 1, MAX_FRAMES),

@@ -87,7 +87,7 @@ export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<
         `\nMemory by stage and scope (peak: most bytes live at once during the stage; allocs: allocations made during it; ` +
           `left: still live after unload)\n${formatStageTable(memkit)}\n`,
       );
-      if (args.tracing === "off") io.stdout(`(tracing off: scopes count nothing, so the table is empty and leaks go unseen)\n`);
+      if (args.tracing === "off") io.stdout(`(tracing off: scopes count usable bytes and blocks, but keep no list of blocks)\n`);
       io.stdout(`\nScope tree at the end of play (frame ${formatCount(play?.endFrame ?? 0)}):\n${memkit.treeAtPlayEnd}\n`);
     }
     io.stdout(`\n${formatPlaySummary("memkit", memkit)}\n`);
@@ -117,11 +117,7 @@ export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<
     if (args.debug) {
       io.stdout(`\nmemory.check() passed after each of the ${memkit.checks} stages: canaries, quarantine, heap and page invariants, scope tables, frame arenas.\n`);
     }
-    io.stdout(
-      args.tracing === "off"
-        ? `\nShutdown: done (tracing off: the scopes kept no records, so a leak would go unseen).\n`
-        : `\nShutdown: clean. Every scope returned its memory.\n`,
-    );
+    io.stdout(`\nShutdown: clean. Every scope returned its memory.\n`);
   }
   return code;
 }

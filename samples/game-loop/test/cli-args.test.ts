@@ -43,7 +43,6 @@ describe("parseGameArgs", () => {
     [["--baseline", "--compare"], /cannot be combined/],
     [["--baseline", "--leak"], /--leak needs the memkit run/],
     [["--baseline", "--report", "r.json"], /--report needs the memkit run/],
-    [["--leak", "--tracing", "off"], /--leak needs --tracing counts or callstacks/],
     [["--report="], /--report needs a file name/],
     [["--debug=yes"], /debug/],
   ])("rejects %j", (argv, message) => {

@@ -47,12 +47,15 @@ describe("a memkit run", () => {
     expect(a.stdout).not.toContain("frame 25/25");
   });
 
-  test("--tracing off: runs, and says leaks would go unseen", async () => {
+  test("--tracing off: the scopes still count, and shutdown is still leak-checked", async () => {
     const r = await runCli([...SMALL, "--tracing", "off"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("tracing off");
-    expect(r.stdout).toContain("(tracing off: scopes count nothing, so the table is empty and leaks go unseen)");
-    expect(r.stdout).toMatch(/Shutdown: done \(tracing off/);
+    expect(r.stdout).toContain("(tracing off: scopes count usable bytes and blocks, but keep no list of blocks)");
+    expect(r.stdout).toMatch(/Shutdown: clean/);
+    const leak = await runCli([...SMALL, "--tracing", "off", "--leak", "--quiet"]);
+    expect(leak.code).toBe(1);
+    expect(leak.stderr).toMatch(/LeakError \[ERR_LEAK\]: scope root leaked/);
+    expect(leak.stderr).toContain('at tracing "off", which keeps counts, not a list of blocks');
   });
 
   test("--tracing callstacks and --debug run clean; debug runs memory.check() after every stage", async () => {

@@ -30,11 +30,18 @@ import { buildStorageReport } from "./storage-report.js";
  * chain; each carries a 16-byte header right below the pointer handed out:
  *
  *   ptr-16  u32 size    bytes asked for (< 2^31)
- *   ptr-12  u32 prev    the block allocated just before this one (the previous
- *                       top of the stack), 0 for none: deallocate(top) pops to it
+ *   ptr-12  u32 index   the block's position in the stack (0 = bottom): the
+ *                       live blocks are exactly #live[0 .. liveCount), so the
+ *                       block below it, which deallocate(top) pops to, is
+ *                       #live[index - 1]
  *   ptr-8   u32 depth   index of the block's chunk in the stack's chain
- *   ptr-4   u32 check   stampHash(ptr, size ^ prev ^ depth mixes, key): a pointer
+ *   ptr-4   u32 check   stampHash(ptr, size ^ index ^ depth mixes, key): a pointer
  *                       whose header does not match is not a block of this stack
+ *
+ * Liveness is decided by #live, never by the header alone: release(mark) is
+ * O(1) and leaves the released blocks' headers in memory, where a later
+ * block's padding or payload can cover them intact. A pointer is live only
+ * when its header's index is below liveCount and #live[index] is that pointer.
  *
  * Block starts are 8-aligned (16 B header + 8-aligned top), so any align <= 8
  * costs no padding. A larger align leaves a gap (a multiple of 8) between the
@@ -92,8 +99,8 @@ declare const scratchMarkBrand: unique symbol;
  */
 export type ScratchMark = number & { readonly [scratchMarkBrand]: "ScratchMark" };
 
-function blockCheck(ptr: number, size: number, prev: number, depth: number, key: number): number {
-  return stampHash(ptr, size ^ Math.imul(prev, 0x9e3779b1) ^ Math.imul(depth + 1, 0x27d4eb2f), key) >>> 0;
+function blockCheck(ptr: number, size: number, index: number, depth: number, key: number): number {
+  return stampHash(ptr, size ^ Math.imul(index + 1, 0x9e3779b1) ^ Math.imul(depth + 1, 0x27d4eb2f), key) >>> 0;
 }
 
 /**
@@ -148,6 +155,8 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
   // Index of the current chunk in the chain (-1 before the first chunk).
   #depth = -1;
   #bases = new Int32Array(16);
+  // The live blocks by stack position: #live[i] for i < liveCount (grows by doubling, never shrinks).
+  #live = new Uint32Array(64);
   #marks = new Float64Array(16 * M_STRIDE);
   #markCount = 0;
   #destroyed = false;
@@ -395,6 +404,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
   check(): void {
     const u32 = this.space.u32;
     const pool = this.#pool;
+    const live = this.#live;
     let prev = 0;
     let count = 0;
     let bytes = 0;
@@ -428,7 +438,9 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
           throw this.#corrupt(`the header of block ${hex(ptr)} was overwritten (found size ${size}, check ${hex(u32[w + 3]!)})`);
         }
         if (u32[w + 2] !== d) throw this.#corrupt(`block ${hex(ptr)} lies in chunk ${d} but its header says chunk ${u32[w + 2]}`);
-        if (u32[w + 1] !== prev) throw this.#corrupt(`block ${hex(ptr)} links back to ${hex(u32[w + 1]!)}, expected ${hex(prev)}`);
+        if (u32[w + 1] !== count || live[count] !== ptr) {
+          throw this.#corrupt(`block ${hex(ptr)} after ${hex(prev)} says it is block ${u32[w + 1]} of the stack; it is block ${count}, which the stack records at ${hex(live[count] ?? 0)}`);
+        }
         if (ptr + size > limit) throw this.#corrupt(`block ${hex(ptr)} (${size} B) runs past the top ${hex(limit)}`);
         prev = ptr;
         count++;
@@ -478,18 +490,27 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
       u32[top >>> 2] = PAD_WORD;
       u32[(top >>> 2) + 1] = hdr - top;
     }
-    const prev = this.#topPtr;
+    const c = this.#counters;
+    const index = c[LIVE_COUNT]!;
+    if (index === this.#live.length) this.#growLive();
+    this.#live[index] = ptr;
     const depth = this.#depth;
     const w = hdr >>> 2;
     u32[w] = size;
-    u32[w + 1] = prev;
+    u32[w + 1] = index;
     u32[w + 2] = depth;
-    u32[w + 3] = blockCheck(ptr, size, prev, depth, this.#key);
+    u32[w + 3] = blockCheck(ptr, size, index, depth, this.#key);
     this.#top = ((ptr + size + 7) & -8) >>> 0;
     this.#topPtr = ptr;
-    const c = this.#counters;
-    c[LIVE_COUNT]!++;
+    c[LIVE_COUNT] = index + 1;
     c[LIVE_BYTES] = c[LIVE_BYTES]! + size;
+  }
+
+  /** Doubles the live-block table (amortised: at most log2(peak live blocks) times). */
+  #growLive(): void {
+    const grown = new Uint32Array(this.#live.length * 2);
+    grown.set(this.#live);
+    this.#live = grown;
   }
 
   #allocateSlow(size: number, a: number, align: number): Ptr {
@@ -525,19 +546,21 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
     const ptr = this.#topPtr;
     const w = (ptr - BLOCK_HEADER) >>> 2;
     const size = u32[w]!;
-    const prev = u32[w + 1]!;
-    if (u32[w + 3] !== blockCheck(ptr, size, prev, u32[w + 2]!, this.#key) || u32[w + 2] !== this.#depth) {
+    const index = u32[w + 1]!;
+    if (u32[w + 3] !== blockCheck(ptr, size, index, u32[w + 2]!, this.#key) || u32[w + 2] !== this.#depth || index + 1 !== this.#counters[LIVE_COUNT]) {
       throw this.#headerCorrupt(ptr);
     }
     let depth = 0;
     let top: number;
-    if (prev === 0) {
+    let prev = 0;
+    if (index === 0) {
       top = this.#bases[0]! + CHUNK_HEADER;
     } else {
+      prev = this.#live[index - 1]!;
       const pw = (prev - BLOCK_HEADER) >>> 2;
       const prevSize = u32[pw]!;
       depth = u32[pw + 2]!;
-      if (u32[pw + 3] !== blockCheck(prev, prevSize, u32[pw + 1]!, depth, this.#key) || depth > this.#depth) throw this.#headerCorrupt(prev);
+      if (u32[pw + 3] !== blockCheck(prev, prevSize, index - 1, depth, this.#key) || u32[pw + 1] !== index - 1 || depth > this.#depth) throw this.#headerCorrupt(prev);
       top = ((prev + prevSize + 7) & -8) >>> 0;
     }
     notePeak(this.#counters);
@@ -568,14 +591,12 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
     const w = (ptr - BLOCK_HEADER) >>> 2;
     const size = u32[w]!;
     const depth = u32[w + 2]!;
-    if (u32[w + 3] !== blockCheck(ptr, size, u32[w + 1]!, depth, this.#key)) return NOT_BLOCK;
+    const index = u32[w + 1]!;
+    if (u32[w + 3] !== blockCheck(ptr, size, index, depth, this.#key)) return NOT_BLOCK;
     this.#foundSize = size;
-    // A genuine header of this stack: live only if its chunk is still at that depth and the block lies below that chunk's top.
-    if (depth > this.#depth) return FREED;
-    const base = this.#bases[depth]!;
-    if (ptr - BLOCK_HEADER < base + CHUNK_HEADER || ptr + size > base + u32[(base + C_BYTES) >>> 2]!) return FREED;
-    const liveTop = depth === this.#depth ? this.#top : u32[(base + C_TOP) >>> 2]!;
-    return ptr + size <= liveTop ? LIVE : FREED;
+    // A header this stack wrote for a block at ptr. It may be a released block's, left behind (release is O(1))
+    // and still intact under a later block's padding or payload: the live table decides.
+    return index < this.#counters[LIVE_COUNT]! && this.#live[index] === ptr ? LIVE : FREED;
   }
 
   #pointerError(who: string, ptr: number, code: number, freeing: boolean): Error {

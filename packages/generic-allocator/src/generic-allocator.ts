@@ -4,6 +4,7 @@ import {
   OutOfMemoryError,
   describe,
   formatBytes,
+  formatSize,
   hex,
   invalidPointer,
   validateAllocation,
@@ -303,7 +304,7 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
       span = this.pages.allocate(size, align);
     } catch (err) {
       if (err instanceof OutOfMemoryError) {
-        throw new OutOfMemoryError(`${this.name}: cannot allocate ${formatBytes(size)} (align ${align}) as a large block.\n  ${err.message}`, { cause: err });
+        throw new OutOfMemoryError(`${this.name}: cannot allocate ${formatSize(size)} (align ${align}) as a large block.\n  ${err.message}`, { cause: err });
       }
       throw err;
     }

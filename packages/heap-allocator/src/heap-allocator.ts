@@ -6,6 +6,7 @@ import {
   checkControlHeader,
   describe,
   formatBytes,
+  formatSize,
   hex,
   invalidPointer,
   magic,
@@ -1030,7 +1031,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
   private outOfMemory(size: number, align: number, why: string, cause?: unknown): OutOfMemoryError {
     const s = this.stats();
     return new OutOfMemoryError(
-      `${this.name}: cannot allocate ${size} B (align ${align}): ${why}. ` +
+      `${this.name}: cannot allocate ${formatSize(size)} (align ${align}): ${why}. ` +
         `${formatBytes(s.liveBytes)} live in ${s.liveCount} blocks, ${formatBytes(s.reservedBytes)} reserved.\n` +
         (size > MAX_REQUEST
           ? `  Blocks above ${formatBytes(MAX_REQUEST)} belong in the page allocator.`

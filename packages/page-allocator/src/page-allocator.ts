@@ -8,6 +8,7 @@ import {
   checkControlHeader,
   describe,
   formatBytes,
+  formatSize,
   hex,
   invalidPointer,
   magic,
@@ -688,7 +689,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     const s = this.stats();
     const free = this.u32[this.cw + W_FREE_PAGES]! * this.pageSize;
     return new OutOfMemoryError(
-      `${this.name}: cannot allocate ${formatBytes(size)} (align ${align}): ` +
+      `${this.name}: cannot allocate ${formatSize(size)} (align ${align}): ` +
         `${formatBytes(s.liveBytes)} live in ${s.liveCount} spans, ${formatBytes(s.reservedBytes)} reserved, ${formatBytes(free)} free in carved pages, ` +
         `${formatBytes(this.maxPages * this.pageSize)} maximum.\n  Raise maximumBytes or free spans.`,
       cause === undefined ? undefined : { cause },

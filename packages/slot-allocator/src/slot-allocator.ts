@@ -5,6 +5,7 @@ import {
   OutOfMemoryError,
   DEFAULT_ALIGN,
   formatBytes,
+  formatSize,
   hex,
   invalidPointer,
   magic,
@@ -351,7 +352,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
       if (!(cause instanceof OutOfMemoryError)) throw cause;
       const slot = this.classSizeOf[c]!;
       throw new OutOfMemoryError(
-        `${this.name}: cannot allocate ${formatBytes(size)}: no ${slot}-byte slot is free and the page allocator ` +
+        `${this.name}: cannot allocate ${formatSize(size)}: no ${slot}-byte slot is free and the page allocator ` +
           `cannot lease another ${formatBytes(this.slabBytes)} slab (${this.i32[this.cw + W_SLAB_COUNT]!} slabs held).\n` +
           `  Free blocks, or raise the address space's maximumBytes.`,
         { cause },
@@ -867,9 +868,9 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
   // ------------------------------------------------------------- errors
 
   private tooLarge(size: number, align: number): OutOfMemoryError {
-    const what = size > this.maxSlotSize ? `${formatBytes(size)} is above the largest slot (${this.maxSlotSize} B)` : `no class up to ${this.maxSlotSize} B guarantees align ${align}`;
+    const what = size > this.maxSlotSize ? `that is above the largest slot (${this.maxSlotSize} B)` : `no class up to ${this.maxSlotSize} B guarantees align ${align}`;
     return new OutOfMemoryError(
-      `${this.name}: cannot allocate ${formatBytes(size)} (align ${align}): ${what}.\n` +
+      `${this.name}: cannot allocate ${formatSize(size)} (align ${align}): ${what}.\n` +
         `  The slot allocator serves sizes 0..${this.maxSlotSize} with alignment up to the largest power of two dividing their class; ` +
         `use the generic allocator (@memkit/generic-allocator) or a heap for larger or more aligned blocks.`,
     );

@@ -22,7 +22,7 @@ it("runs the README example", () => {
   expect(() => slots.deallocate(q)).toThrow(/particles\.deallocate: 0x[0-9a-f]{8} was already freed \(slot 0 of slab 0x[0-9a-f]{8} \(128-byte slots\)\)/);
   expect(() => slots.deallocate(q + 8)).toThrow(/0x[0-9a-f]{8} was not handed out by this allocator \(8 bytes into the slot at/);
   expect(() => slots.allocate(4000)).toThrow(OutOfMemoryError);
-  expect(() => slots.allocate(4000)).toThrow(/3\.91 KiB is above the largest slot \(1024 B\)[\s\S]*use the generic allocator/);
+  expect(() => slots.allocate(4000)).toThrow(/4,000 B \(3\.91 KiB\) \(align 8\): that is above the largest slot \(1024 B\)[\s\S]*use the generic allocator/);
   slots.check();
   expect(slots.stats().liveCount).toBe(0);
   slots.destroy();

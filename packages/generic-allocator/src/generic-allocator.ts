@@ -1,8 +1,10 @@
 import {
+  type DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   OutOfMemoryError,
   describe,
+  destroyedError,
   formatBytes,
   formatSize,
   hex,
@@ -77,7 +79,10 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
   private u8: Uint8Array;
   private readonly tagBase: number;
   private readonly pageShift: number;
-  private readonly limit: number;
+  /** Addresses the page map covers; 0 once destroyed, so every pointer takes the cold path. */
+  private limit: number;
+  /** smallMax for the fast path; -1 once destroyed. */
+  private fastSmallMax: number;
   private readonly slotOwner: number;
   private readonly heapOwner: number;
   private readonly unsubscribe: () => void;
@@ -116,6 +121,7 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
     this.tagBase = pages.tagWordBase;
     this.pageShift = pages.pageShift;
     this.limit = pages.range.limit;
+    this.fastSmallMax = this.smallMax;
     this.tags = this.space.u32;
     this.u8 = this.space.u8;
     this.unsubscribe = this.space.onGrow(() => {
@@ -127,8 +133,10 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
   /** Routes by size: slots, heap, or whole page spans. */
   allocate(size: number, align = 8): Ptr {
     // The common call first: a small block at the default alignment, already a valid request.
-    if (align === 8 && size >>> 0 === size && size <= this.smallMax) return this.slots.allocate(size, 8);
+    // typeof before `>>>`, which throws TypeError on a BigInt or a Symbol: they get core's InvalidArgumentError.
+    if (align === 8 && typeof size === "number" && size >>> 0 === size && size <= this.fastSmallMax) return this.slots.allocate(size, 8);
     validateAllocation(this.name, size, align);
+    if (this.destroyed) throw this.destroyedError("allocate");
     if (size <= this.smallMax && align <= this.smallAlignMax) return this.slots.allocate(size, align);
     if (size < this.largeThreshold) return this.heap.allocate(size, align);
     return this.allocateLarge(size, align);
@@ -274,6 +282,8 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.fastSmallMax = -1;
+    this.limit = 0;
     const large: Ptr[] = [];
     this.pages.forEachSpan((ptr, _bytes, used, tag) => {
       if (used && tag >>> 24 === this.largeOwnerId) large.push(ptr);
@@ -289,7 +299,7 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
 
   /** Owner id of the page holding `ptr` (0 for null, malformed, free or foreign pages). */
   private ownerOf(ptr: Ptr): number {
-    if (ptr >>> 0 !== ptr || ptr >= this.limit) return 0;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.limit) return 0;
     return this.tags[this.tagBase + (ptr >>> this.pageShift)]! >>> 24;
   }
 
@@ -333,10 +343,15 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
     return moved;
   }
 
+  private destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this generic allocator was destroyed", "create a new one.");
+  }
+
   /** The error for a pointer no tier owns: a double free when the page allocator remembers freeing it, else invalid. */
   private notMine(ptr: Ptr, op: string): Error {
     const who = `${this.name}.${op}`;
     validatePointerShape(who, ptr);
+    if (this.destroyed) return this.destroyedError(op);
     if (!this.pages.owns(ptr)) {
       try {
         this.pages.allocatedSize(ptr);

@@ -1,10 +1,12 @@
 import {
-  AllocatorError,
+  type AllocatorError,
+  type DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   OutOfMemoryError,
   checkControlHeader,
   describe,
+  destroyedError,
   formatBytes,
   formatSize,
   hex,
@@ -125,6 +127,8 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
   private readonly pageShift: number;
   private readonly pageSize: number;
   private unsubscribe: (() => void) | undefined;
+  /** How this handle ended, for DestroyedError messages. */
+  private endedAs: "destroyed" | "detached" = "detached";
 
   /**
    * Registers `name` as an owner with `pages` and leases the first span,
@@ -222,7 +226,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
    * InvalidArgumentError.
    */
   static attach(pages: PageAllocator, controlPtr: Ptr, name = "heap"): HeapAllocator {
-    attaching = controlPtr >>> 0 === controlPtr && controlPtr !== 0 && controlPtr % 8 === 0 ? controlPtr : -1;
+    attaching = typeof controlPtr === "number" && controlPtr >>> 0 === controlPtr && controlPtr !== 0 && controlPtr % 8 === 0 ? controlPtr : -1;
     if (attaching === -1) {
       attaching = 0;
       throw new InvalidArgumentError(`HeapAllocator.attach: ${describe(controlPtr)} is not a control block address (a non-zero multiple of 8).`);
@@ -249,7 +253,8 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
   allocate(size: number, align = 8): Ptr {
     // One compare pair for the common case (an integer size the heap can serve, default align);
     // everything else goes through core's validation and the aligned path.
-    if (!(size <= 1073741820 /* MAX_REQUEST */ && (size | 0) === size && size >= 0) || align !== 8) return this.allocateChecked(size, align);
+    // typeof first: `|` throws TypeError on a BigInt or a Symbol, which must get core's InvalidArgumentError.
+    if (typeof size !== "number" || !(size <= 1073741820 /* MAX_REQUEST */ && (size | 0) === size && size >= 0) || align !== 8) return this.allocateChecked(size, align);
     let s = (size + 11) & -8; // header + payload, rounded to 8
     if (s < 24) s = 24;
     const m = this.m;
@@ -336,7 +341,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     if (ptr === 0) return;
     const m = this.m;
     // Exact O(1) check before anything changes: our span (page tag), a block start (bitmap), not free (header).
-    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr >= this.limit) throw this.rejected(ptr, "deallocate");
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr >= this.limit) throw this.rejected(ptr, "deallocate");
     const tag = m[this.tagW + (ptr >>> this.pageShift)]!;
     if (tag >>> 24 !== this.ownerId) throw this.rejected(ptr, "deallocate");
     const base = (tag & 0xff_ffff) << this.pageShift;
@@ -551,6 +556,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     const spans: Ptr[] = [];
     for (let s = m[this.r + C_FIRST_SPAN]!; s !== 0; s = m[(s >> 2) + SPAN_NEXT_W]!) spans.push(s);
     this.detach();
+    this.endedAs = "destroyed";
     for (const s of spans) this.pages.deallocate(s);
   }
 
@@ -870,7 +876,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
    * re-read them. Throws OutOfMemoryError naming `size` and `align`.
    */
   private lease(need: number, size: number, align: number): number {
-    if (this.unsubscribe === undefined) throw this.destroyedError();
+    if (this.unsubscribe === undefined) throw this.destroyedError("allocate");
     const pageSize = this.pageSize;
     let bytes = this.spanBytes;
     if (bytes - firstPayloadOffset(bytes, false) < need) {
@@ -971,7 +977,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
 
   /** The span base of the live block at `ptr`, or -1. Exact, O(1), never throws. */
   private spanOfLive(ptr: Ptr): number {
-    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr >= this.limit) return -1;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr >= this.limit) return -1;
     const m = this.m;
     const tag = m[this.tagW + (ptr >>> this.pageShift)]!;
     if (tag >>> 24 !== this.ownerId) return -1;
@@ -992,7 +998,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
   private rejected(ptr: Ptr, op: string): AllocatorError {
     const who = `${this.name}.${op}`;
     validatePointerShape(who, ptr);
-    if (this.unsubscribe === undefined) return this.destroyedError();
+    if (this.unsubscribe === undefined) return this.destroyedError(op);
     if ((ptr & 7) !== 0) return invalidPointer(who, ptr, "heap blocks start on 8-byte boundaries");
     const tag = ptr < this.limit ? this.pages.tagOf(ptr) : 0;
     const owner = tag >>> 24;
@@ -1040,7 +1046,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     );
   }
 
-  private destroyedError(): AllocatorError {
-    return new AllocatorError(`${this.name}: this handle was destroyed or detached; create or attach a new one.`);
+  private destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, `this heap handle was ${this.endedAs}`, "create a new heap, or attach a new handle to a heap that still exists.");
   }
 }

@@ -2,11 +2,13 @@ import type {
   AddressSpace} from "@memkit/core";
 import {
   CorruptionError,
+  type DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   OutOfMemoryError,
   checkControlHeader,
   describe,
+  destroyedError,
   formatBytes,
   formatSize,
   hex,
@@ -118,6 +120,8 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   private readonly maxPages: number;
   private readonly ownerNames: (string | undefined)[] = [];
   private readonly unsubscribe: () => void;
+  /** Set by destroy(): every later operation throws DestroyedError. */
+  private destroyed = false;
 
   constructor(space: AddressSpace, options: PageAllocatorOptions = {}) {
     const pageSize = options.pageSize ?? 65536;
@@ -128,7 +132,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     const maxPages = Math.floor(space.maximumBytes / pageSize);
     const controlBytes = controlBytesFor(maxPages);
     const controlPtr = options.controlPtr ?? pageSize;
-    if (controlPtr >>> 0 !== controlPtr || controlPtr % 8 !== 0 || controlPtr === 0) {
+    if (typeof controlPtr !== "number" || controlPtr >>> 0 !== controlPtr || controlPtr % 8 !== 0 || controlPtr === 0) {
       throw new InvalidArgumentError(`PageAllocator: option controlPtr must be a non-zero 8-aligned address, received ${describe(controlPtr)}.`);
     }
     const firstByte = options.firstByte ?? controlPtr + controlBytes;
@@ -186,6 +190,9 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
    * Owner names are not shared; attached handles report owners by id.
    */
   static attach(space: AddressSpace, controlPtr: Ptr, name = "pages"): PageAllocator {
+    if (typeof controlPtr !== "number") {
+      throw new InvalidArgumentError(`PageAllocator.attach: ${describe(controlPtr)} is not a control block address (a non-zero multiple of 8).`);
+    }
     checkControlHeader(space, controlPtr, PAGE_MAGIC, LAYOUT_VERSION, "PageAllocator.attach");
     const handle = Object.create(PageAllocator.prototype) as PageAllocator;
     const u32 = space.u32;
@@ -209,14 +216,21 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
       u32,
       u8: space.u8,
       ownerNames: [],
+      destroyed: false,
     };
     Object.assign(handle, fields);
     Object.assign(handle, { unsubscribe: space.onGrow(() => Object.assign(handle, { u32: space.u32, u8: space.u8 })) });
     return handle;
   }
 
-  /** Stops listening to the space. The control block and spans stay as they are. */
+  /**
+   * Stops listening to the space and retires this handle: every later
+   * operation throws DestroyedError. The control block and spans stay as they
+   * are (another handle attached to them keeps working). Idempotent.
+   */
   destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     this.unsubscribe();
   }
 
@@ -225,6 +239,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   /** A span of whole pages (size 0 takes one page), aligned to max(align, pageSize). */
   allocate(size: number, align = 8): Ptr {
     validateAllocation(this.name, size, align);
+    if (this.destroyed) throw this.destroyedError("allocate");
     const head = this.take(this.pagesFor(size), align, size);
     return head << this.pageShift;
   }
@@ -293,7 +308,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
 
   /** True when `ptr` is the start of a live span. */
   owns(ptr: Ptr): boolean {
-    if (ptr >>> 0 !== ptr || (ptr & (this.pageSize - 1)) !== 0) return false;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & (this.pageSize - 1)) !== 0 || this.destroyed) return false;
     const page = ptr >>> this.pageShift;
     if (page < this.firstPage || page >= this.u32[this.cw + W_TOP_PAGE]!) return false;
     return (this.u32[this.stateBase + page]! & USED_HEAD) === USED_HEAD;
@@ -322,6 +337,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
 
   /** Registers an allocator that leases spans; returns its owner id (1..255) for {@link setTag}. */
   registerOwner(name: string): number {
+    if (this.destroyed) throw this.destroyedError("registerOwner");
     const u32 = this.u32;
     const id = u32[this.cw + W_OWNER_COUNT]! + 1;
     if (id > 255) throw new InvalidArgumentError(`${this.name}.registerOwner(${JSON.stringify(name)}): all 255 owner ids are taken.`);
@@ -338,7 +354,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   /** Tags every page of the live span at `spanPtr` with `owner << 24 | data`. */
   setTag(spanPtr: Ptr, owner: number, data = 0): void {
     const head = this.liveHead(spanPtr, "setTag");
-    if (owner >>> 0 !== owner || owner > 255 || data >>> 0 !== data || data > 0xff_ffff) {
+    if (typeof owner !== "number" || typeof data !== "number" || owner >>> 0 !== owner || owner > 255 || data >>> 0 !== data || data > 0xff_ffff) {
       throw new InvalidArgumentError(`${this.name}.setTag: owner must be 0..255 and data 0..16777215, received ${describe(owner)} and ${describe(data)}.`);
     }
     this.fillTags(head, this.u32[this.stateBase + head]! & COUNT_MASK, ((owner << 24) | data) >>> 0);
@@ -346,9 +362,9 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
 
   /** Tag of the page holding `addr`: `owner << 24 | data`, or 0 when free, reserved, outside or untagged. O(1). */
   tagOf(addr: Ptr): number {
+    if (typeof addr !== "number" || addr >>> 0 !== addr) return 0;
     const page = addr >>> this.pageShift;
-    if (addr >>> 0 !== addr || page >= this.maxPages) return 0;
-    return this.u32[this.tagWordBase + page]!;
+    return page < this.maxPages ? this.u32[this.tagWordBase + page]! : 0;
   }
 
   /** Walks every carved span in address order (reports and memory maps). */
@@ -660,7 +676,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   /** The head page of the live span at `ptr`, or throws InvalidPointerError / DoubleFreeError. */
   private liveHead(ptr: Ptr, op: string): number {
     // The good path builds no strings: messages are made only when something is wrong.
-    if (ptr >>> 0 === ptr && (ptr & (this.pageSize - 1)) === 0) {
+    if (typeof ptr === "number" && ptr >>> 0 === ptr && (ptr & (this.pageSize - 1)) === 0 && !this.destroyed) {
       const page = ptr >>> this.pageShift;
       if (page >= this.firstPage && page < this.u32[this.cw + W_TOP_PAGE]! && (this.u32[this.stateBase + page]! & USED_HEAD) === USED_HEAD) return page;
     }
@@ -671,6 +687,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   private rejectPointer(ptr: Ptr, op: string): never {
     const who = `${this.name}.${op}`;
     validatePointerShape(who, ptr);
+    if (this.destroyed) throw this.destroyedError(op);
     if ((ptr & (this.pageSize - 1)) !== 0) throw invalidPointer(who, ptr, `not at the start of a ${formatBytes(this.pageSize)} page`);
     const page = ptr >>> this.pageShift;
     const top = this.u32[this.cw + W_TOP_PAGE]!;
@@ -694,6 +711,10 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
         `${formatBytes(this.maxPages * this.pageSize)} maximum.\n  Raise maximumBytes or free spans.`,
       cause === undefined ? undefined : { cause },
     );
+  }
+
+  private destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this page allocator was destroyed", "create a new one, or attach a new handle to its control block.");
   }
 
   private corrupt(page: number, what: string): CorruptionError {

@@ -1,9 +1,10 @@
 import {
   CorruptionError,
+  type DestroyedError,
   DoubleFreeError,
-  InvalidArgumentError,
   OutOfMemoryError,
   DEFAULT_ALIGN,
+  destroyedError,
   formatBytes,
   formatSize,
   hex,
@@ -214,13 +215,14 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
    * page allocator has no slab left.
    */
   allocate(size: number, align: number = DEFAULT_ALIGN): Ptr {
-    if (align !== 8 || size >>> 0 !== size || size > this.fastLimit) return this.allocateSlow(size, align);
+    // typeof before `>>>`, which throws TypeError on a BigInt or a Symbol: they get core's InvalidArgumentError.
+    if (align !== 8 || typeof size !== "number" || size >>> 0 !== size || size > this.fastLimit) return this.allocateSlow(size, align);
     return this.take(this.classOf[(size + 7) >>> 3]!, size);
   }
 
   /** Frees the slot at `ptr`; 0 is a no-op. Foreign, interior and free-slot pointers throw and change nothing. */
   deallocate(ptr: Ptr): void {
-    if (ptr >>> 0 !== ptr || ptr >= this.addrLimit) return this.rejectFree(ptr);
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.addrLimit) return this.rejectFree(ptr);
     const i32 = this.i32;
     const shift = this.pageShift;
     // 8 + 24 bits: owner << 24 | slab base >> pageShift. data 0 is the control block, never a slab.
@@ -468,7 +470,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
    * when `ptr` is not one. O(1): page map, one division, one bitmap bit.
    */
   private liveSlab(ptr: Ptr): number {
-    if (ptr >>> 0 !== ptr || ptr >= this.addrLimit) return 0;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.addrLimit) return 0;
     const i32 = this.i32;
     const shift = this.pageShift;
     const d = i32[this.tagWordBase + (ptr >>> shift)]! ^ this.ownerTag;
@@ -886,8 +888,8 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     return new CorruptionError(`${this.name}: slab ${hex(base >>> 0)} (${this.i32[s + S_SIZE]}-byte slots, ${state}): ${what}.`);
   }
 
-  private destroyedError(op: string): InvalidArgumentError {
-    return new InvalidArgumentError(`${this.name}.${op}: this slot allocator was destroyed; create a new one.`);
+  private destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this slot allocator was destroyed", "create a new one.");
   }
 }
 

@@ -1,10 +1,12 @@
 import {
   CorruptionError,
   DEFAULT_ALIGN,
+  type DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   InvalidPointerError,
   describe,
+  destroyedError,
   formatBytes,
   hex,
   invalidPointer,
@@ -193,7 +195,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
    * the allocator keeps working).
    */
   beginFrame(): number {
-    if (this.#destroyed) throw new InvalidArgumentError(`${this.name}.beginFrame: this FrameAllocator was destroyed.`);
+    if (this.#destroyed) throw this.#destroyedError("beginFrame");
     const ring = this.#ring;
     const c = this.#counters;
     const u32 = this.#u32;
@@ -322,7 +324,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
 
   /** True when `ptr` is a live block (of one of the last `arenas` frames; in debug mode, not deallocated). */
   owns(ptr: Ptr): boolean {
-    if (ptr >>> 0 !== ptr || ptr === 0) return false;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0) return false;
     return this.#classify(ptr) === LIVE;
   }
 
@@ -514,7 +516,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   }
 
   #allocateSlow(size: number, a: number, align: number): Ptr {
-    if (this.#destroyed) throw new InvalidArgumentError(`${this.#whoAllocate}: this FrameAllocator was destroyed.`);
+    if (this.#destroyed) throw this.#destroyedError("allocate");
     const need = CHUNK_HEADER + BLOCK_HEADER + (a - BLOCK_ALIGN) + size;
     const chunk = this.#pool.acquire(need, this.#whoAllocate, size, align);
     const top = chunk + CHUNK_HEADER;
@@ -544,7 +546,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
 
   /** LIVE, NOT_BLOCK, STALE or FREED for a well-formed pointer; sets #foundSize and #foundAge. */
   #classify(ptr: number): number {
-    if ((ptr & 7) !== 0 || ptr < CHUNK_HEADER + BLOCK_HEADER || ptr > this.#u8.length) return NOT_BLOCK;
+    if ((ptr & 7) !== 0 || ptr < CHUNK_HEADER + BLOCK_HEADER || ptr > this.#u8.length || this.#destroyed) return NOT_BLOCK;
     const u32 = this.#u32;
     const w = (ptr - BLOCK_HEADER) >>> 2;
     const word = u32[w]!;
@@ -561,6 +563,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   }
 
   #pointerError(who: string, ptr: number, code: number, freeing: boolean): Error {
+    if (this.#destroyed) return this.#destroyedError(who.slice(this.name.length + 1));
     const now = this.#frame;
     if (code === FREED) {
       const what = `${hex(ptr)} (${this.#foundSize} B, allocated in frame ${now - this.#foundAge}) was already deallocated`;
@@ -712,6 +715,10 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
       if (ch === last) break;
     }
     return fault;
+  }
+
+  #destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this FrameAllocator was destroyed", "create a new one.");
   }
 
   #corrupt(what: string): CorruptionError {

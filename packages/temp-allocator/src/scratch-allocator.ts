@@ -1,10 +1,12 @@
 import {
   CorruptionError,
   DEFAULT_ALIGN,
+  type DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   InvalidPointerError,
   describe,
+  destroyedError,
   formatBytes,
   formatCount,
   hex,
@@ -255,7 +257,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
 
   /** True when `ptr` is a live block of this stack. */
   owns(ptr: Ptr): boolean {
-    if (ptr >>> 0 !== ptr || ptr === 0) return false;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0) return false;
     return this.#classify(ptr) === LIVE;
   }
 
@@ -277,6 +279,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
 
   /** Remembers the current top. O(1), allocation-free: the mark is a number (see the bit budget above). */
   mark(): ScratchMark {
+    if (this.#destroyed) throw this.#destroyedError("mark");
     const index = this.#markCount;
     if (index >= MARK_INDEX_LIMIT) {
       throw new InvalidArgumentError(
@@ -315,6 +318,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
     if (typeof m !== "number" || !Number.isSafeInteger(m) || m <= 0) {
       throw new InvalidArgumentError(`${this.name}.release: ${describe(mark)} is not a mark (marks are the positive integers mark() returns).`);
     }
+    if (this.#destroyed) throw this.#destroyedError("release");
     const index = m % MARK_INDEX_LIMIT;
     const marks = this.#marks;
     const o = index * M_STRIDE;
@@ -337,6 +341,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
 
   /** Runs `body` between a mark and its release (also when it throws); returns its result. */
   withMark<T>(body: () => T): T {
+    if (typeof body !== "function") throw new InvalidArgumentError(`${this.name}.withMark: body must be a function, received ${describe(body)}.`);
     const mark = this.mark();
     try {
       return body();
@@ -347,6 +352,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
 
   /** Frees every block and drops every mark in O(1); keeps the first chunk, the rest become spares. */
   reset(): void {
+    if (this.#destroyed) throw this.#destroyedError("reset");
     if (this.#depth >= 0) {
       if (this.#depth > 0) this.#unwindTo(0);
       this.#top = this.#bases[0]! + CHUNK_HEADER;
@@ -514,7 +520,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
   }
 
   #allocateSlow(size: number, a: number, align: number): Ptr {
-    if (this.#destroyed) throw new InvalidArgumentError(`${this.#whoAllocate}: this ScratchAllocator was destroyed.`);
+    if (this.#destroyed) throw this.#destroyedError("allocate");
     const need = CHUNK_HEADER + BLOCK_HEADER + (a - BLOCK_ALIGN) + size;
     const chunk = this.#pool.acquire(need, this.#whoAllocate, size, align);
     // Nothing below can throw: the stack only changes once the chunk is in hand.
@@ -600,11 +606,16 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
   }
 
   #pointerError(who: string, ptr: number, code: number, freeing: boolean): Error {
+    if (this.#destroyed) return this.#destroyedError(who.slice(this.name.length + 1));
     if (code === FREED) {
       const what = `${hex(ptr)} (${this.#foundSize} B) was already freed: popped by deallocate, or dropped by release(mark) / reset()`;
       return freeing ? new DoubleFreeError(`${who}: ${what}.`) : new InvalidPointerError(`${who}: ${what}; it is not a live block.`);
     }
     return invalidPointer(who, ptr, `not the start of a live block in any of its chunks: a foreign, interior or stray pointer`);
+  }
+
+  #destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this ScratchAllocator was destroyed", "create a new one.");
   }
 
   #staleMark(mark: number, index: number): InvalidArgumentError {

@@ -26,7 +26,6 @@ import {
 } from "@memkit/core";
 import {
   COUNT_MASK,
-  FL_COUNT,
   FREE,
   FREED,
   FREE_HEAD,
@@ -57,6 +56,7 @@ import {
   ffs,
   roundUpToBin,
 } from "./layout.js";
+import { checkPageMap } from "./check.js";
 
 const PAGE_MAGIC = magic(MAGIC_TEXT);
 
@@ -392,71 +392,17 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
 
   // --------------------------------------------------------------- checking
 
-  /** Verifies boundary words, coalescing, bins, bitmaps and counters; throws CorruptionError at the first fault. */
+  /** Verifies boundary words, coalescing, bins, bitmaps and counters; throws CorruptionError at the first fault. O(spans + free pages). */
   check(): void {
-    const u32 = this.u32;
-    const sb = this.stateBase;
-    const cw = this.cw;
-    const top = u32[cw + W_TOP_PAGE]!;
-    let livePages = 0;
-    let liveSpans = 0;
-    let freePages = 0;
-    let freeSpans = 0;
-    let prevFree = false;
-    for (let page = this.firstPage; page < top; ) {
-      const s = u32[sb + page]!;
-      const count = s & COUNT_MASK;
-      const used = (s & USED) !== 0;
-      if ((s & HEAD) === 0 || count === 0 || page + count > top || used === ((s & FREE) !== 0)) {
-        throw this.corrupt(page, `bad span head word ${hex(s)}`);
-      }
-      if (count > 1 && (u32[sb + page + count - 1]! & ~FREED) !== (s & ~HEAD & ~FREED)) {
-        throw this.corrupt(page, `tail word ${hex(u32[sb + page + count - 1]!)} does not match head ${hex(s)} (${count} pages)`);
-      }
-      for (let i = page + 1; i < page + count - 1; i++) {
-        const w = u32[sb + i]!;
-        if (w !== 0 && (used || w !== FREED)) throw this.corrupt(i, `interior page of a ${used ? "used" : "free"} span holds ${hex(w)}`);
-      }
-      if (used) {
-        livePages += count;
-        liveSpans++;
-        prevFree = false;
-      } else {
-        if (prevFree) throw this.corrupt(page, "two adjacent free spans were not coalesced");
-        freePages += count;
-        freeSpans++;
-        prevFree = true;
-        for (let i = page; i < page + count; i++) {
-          if (u32[this.tagWordBase + i] !== 0) throw this.corrupt(i, "a free page still carries a tag");
-        }
-      }
-      page += count;
-    }
-    let listed = 0;
-    const flBitmap = u32[cw + W_FL_BITMAP]!;
-    for (let fl = 0; fl < FL_COUNT; fl++) {
-      const slBitmap = u32[cw + W_SL_BITMAPS + fl]!;
-      if (((flBitmap >>> fl) & 1) !== (slBitmap !== 0 ? 1 : 0)) throw this.corrupt(0, `first-level bit ${fl} disagrees with its second-level bitmap`);
-      for (let sl = 0; sl < SL_COUNT; sl++) {
-        let node = u32[cw + W_HEADS + fl * SL_COUNT + sl]!;
-        if (((slBitmap >>> sl) & 1) !== (node !== 0 ? 1 : 0)) throw this.corrupt(0, `bitmap bit (${fl}, ${sl}) disagrees with its list`);
-        let prev = 0;
-        while (node !== 0) {
-          const s = u32[sb + node]!;
-          const count = s & COUNT_MASK;
-          if ((s & FREE_HEAD) !== FREE_HEAD) throw this.corrupt(node, `listed in bin (${fl}, ${sl}) but not a free span head`);
-          if (binFl(count) !== fl || binSl(count) !== sl) throw this.corrupt(node, `${count} pages filed in the wrong bin (${fl}, ${sl})`);
-          if (u32[this.prevBase + node] !== prev) throw this.corrupt(node, "free-list back link is wrong");
-          if (++listed > freeSpans) throw this.corrupt(node, "more spans on the free lists than free spans (a cycle?)");
-          prev = node;
-          node = u32[this.nextBase + node]!;
-        }
-      }
-    }
-    if (listed !== freeSpans) throw this.corrupt(0, `${freeSpans} free spans but ${listed} on the free lists`);
-    if (livePages !== u32[cw + W_LIVE_PAGES] || liveSpans !== u32[cw + W_LIVE_SPANS] || freePages !== u32[cw + W_FREE_PAGES]) {
-      throw this.corrupt(0, `counters say ${u32[cw + W_LIVE_SPANS]} spans/${u32[cw + W_LIVE_PAGES]} live pages/${u32[cw + W_FREE_PAGES]} free pages, the walk found ${liveSpans}/${livePages}/${freePages}`);
-    }
+    checkPageMap(this.u32, {
+      cw: this.cw,
+      firstPage: this.firstPage,
+      stateBase: this.stateBase,
+      tagWordBase: this.tagWordBase,
+      prevBase: this.prevBase,
+      nextBase: this.nextBase,
+      corrupt: (page, what) => this.corrupt(page, what),
+    });
   }
 
   /** Free pages in carved memory; the untouched pages above can still be grown into and are not counted. */

@@ -127,6 +127,8 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
   private readonly pageShift: number;
   private readonly pageSize: number;
   private unsubscribe: (() => void) | undefined;
+  /** Unregisters {@link reclaim} from the page allocator. */
+  private unregisterReclaim: () => void = () => undefined;
   /** How this handle ended, for DestroyedError messages. */
   private endedAs: "destroyed" | "detached" = "detached";
 
@@ -203,6 +205,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
       this.f = space.f64;
       this.u8 = space.u8;
     });
+    this.unregisterReclaim = pages.addReclaimer(() => this.reclaim());
     if (attachTo !== 0) return;
 
     const m = this.m;
@@ -516,6 +519,22 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     this.m[this.r + C_PEAK] = this.m[this.r + C_LIVE]!;
   }
 
+  /**
+   * Gives the cached empty span back to the page allocator (the home span,
+   * which holds the control block, stays); returns the bytes given back.
+   * The page allocator calls this before an allocation fails anywhere in the
+   * memory, this heap's own leases included. O(1): at most one span is empty
+   * besides the home span (see spanEmptied).
+   */
+  reclaim(): number {
+    if (this.unsubscribe === undefined) return 0;
+    const cached = this.m[this.r + C_EMPTY_SPAN]!;
+    if (cached === 0 || !this.isEmpty(cached)) return 0;
+    const bytes = this.m[(cached >> 2) + SPAN_BYTES_W]!;
+    this.returnSpan(cached);
+    return bytes;
+  }
+
   // ------------------------------------------------------------- reporting
 
   /**
@@ -570,6 +589,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     if (unsubscribe === undefined) return;
     unsubscribe();
     this.unsubscribe = undefined;
+    this.unregisterReclaim();
     // Point every view at an empty control block: stray calls then take cold paths.
     this.m = new Int32Array(DEAD_CONTROL);
     this.f = new Float64Array(DEAD_CONTROL);

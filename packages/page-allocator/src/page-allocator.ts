@@ -57,6 +57,7 @@ import {
   roundUpToBin,
 } from "./layout.js";
 import { checkPageMap } from "./check.js";
+import { Reclaimers, type PageReclaimer, type ReclaimRegistry } from "./reclaimers.js";
 
 const PAGE_MAGIC = magic(MAGIC_TEXT);
 
@@ -93,7 +94,7 @@ export type SpanVisitor = (ptr: Ptr, bytes: number, used: boolean, tag: number) 
  * (interior words cleared, tags set), which is O(pages) but only touches the
  * map, never the pages themselves.
  */
-export class PageAllocator implements Allocator, Checkable, StorageReporting {
+export class PageAllocator implements Allocator, Checkable, StorageReporting, ReclaimRegistry {
   readonly name: string;
   readonly space: AddressSpace;
   /** Bytes per page. */
@@ -122,6 +123,8 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   private readonly unsubscribe: () => void;
   /** Set by destroy(): every later operation throws DestroyedError. */
   private destroyed = false;
+  /** Lessees asked to give back cached pages before an allocation fails. */
+  private readonly reclaimers = new Reclaimers();
 
   constructor(space: AddressSpace, options: PageAllocatorOptions = {}) {
     const pageSize = options.pageSize ?? 65536;
@@ -217,6 +220,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
       u8: space.u8,
       ownerNames: [],
       destroyed: false,
+      reclaimers: new Reclaimers(),
     };
     Object.assign(handle, fields);
     Object.assign(handle, { unsubscribe: space.onGrow(() => Object.assign(handle, { u32: space.u32, u8: space.u8 })) });
@@ -333,6 +337,28 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     this.u32[this.cw + W_PEAK_LIVE_PAGES] = this.u32[this.cw + W_LIVE_PAGES]!;
   }
 
+  // ---------------------------------------------------------------- reclaim
+
+  /**
+   * Registers a lessee's hook that gives back the pages it only caches (empty
+   * spans, slabs, spare chunks). Before an allocation throws OutOfMemoryError,
+   * the page allocator calls every hook once and retries; only that failing
+   * path pays for it. Returns a function that unregisters the hook. The heap,
+   * slot and temp allocators register themselves.
+   */
+  addReclaimer(reclaim: PageReclaimer): () => void {
+    return this.reclaimers.addReclaimer(reclaim);
+  }
+
+  /**
+   * Asks every registered lessee to give back its cached pages now (say,
+   * after unloading a level); returns the bytes given back. Allocations do
+   * this on their own before they fail.
+   */
+  reclaim(): number {
+    return Math.max(0, this.reclaimers.run());
+  }
+
   // ------------------------------------------------------------ page map API
 
   /** Registers an allocator that leases spans; returns its owner id (1..255) for {@link setTag}. */
@@ -445,7 +471,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     const need = count + alignPages - 1;
     if (need > this.maxPages) throw this.outOfMemory(size, align);
     let head = this.findFree(need);
-    if (head === 0) head = this.carve(need, size, align);
+    if (head === 0) head = this.takeSlow(need, size, align);
     const u32 = this.u32;
     const avail = u32[this.stateBase + head]! & COUNT_MASK;
     this.unlinkFree(head, avail);
@@ -461,6 +487,42 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     u32[this.cw + W_ALLOC_COUNT]!++;
     this.addLivePages(count);
     return start;
+  }
+
+  /**
+   * No bin at or above the rounded request holds a span: carve from the
+   * wilderness; failing that, search the request's own bin exactly; failing
+   * that, ask the reclaimers for cached pages and try all three once more.
+   * Returns a listed free span of at least `need` pages, or throws
+   * OutOfMemoryError (the latest figures) and changes nothing.
+   */
+  private takeSlow(need: number, size: number, align: number): number {
+    let failure: OutOfMemoryError;
+    try {
+      return this.carve(need, size, align);
+    } catch (err) {
+      if (!(err instanceof OutOfMemoryError)) throw err;
+      failure = err;
+    }
+    const exact = this.findExact(need);
+    if (exact !== 0) return exact;
+    if (this.reclaimers.run() <= 0) throw failure;
+    const head = this.findFree(need) || this.findExact(need);
+    return head !== 0 ? head : this.carve(need, size, align);
+  }
+
+  /**
+   * A span of at least `need` pages in `need`'s own bin, whose smaller spans
+   * the good-fit search skips (a 9-page request looks from the bin [10, 11]
+   * up; a 9-page span files in [8, 9]). O(spans in that bin): failing path only.
+   */
+  private findExact(need: number): number {
+    if (need > COUNT_MASK) return 0;
+    const u32 = this.u32;
+    for (let node = u32[this.cw + W_HEADS + binFl(need) * SL_COUNT + binSl(need)]!; node !== 0; node = u32[this.nextBase + node]!) {
+      if ((u32[this.stateBase + node]! & COUNT_MASK) >= need) return node;
+    }
+    return 0;
   }
 
   /**

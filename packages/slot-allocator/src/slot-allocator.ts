@@ -150,6 +150,8 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
   /** Largest size the allocate fast path serves; -1 once destroyed. */
   private fastLimit: number;
   private unsubscribe: (() => void) | undefined;
+  /** Unregisters {@link reclaim} from the page allocator. */
+  private readonly unregisterReclaim: () => void;
 
   constructor(pages: PageAllocator, options: SlotAllocatorOptions = {}) {
     const o = resolveOptions(options, pages.pageSize);
@@ -204,6 +206,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     }
     this.addrLimit = pages.range.limit;
     this.fastLimit = o.maxSlotSize;
+    this.unregisterReclaim = pages.addReclaimer(() => this.reclaim());
   }
 
   // ------------------------------------------------------------- hot paths
@@ -848,6 +851,59 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     if (listed + used !== bump) throw this.corrupt(s, `${listed} free-list slots + ${used} used != ${bump} carved`);
   }
 
+  // ------------------------------------------------------------- reclaim
+
+  /**
+   * Gives every slab that holds no live slot back to the page allocator: the
+   * spares, and the current slabs of classes whose slabs emptied (kept so a
+   * free/alloc pair never re-leases). The parked slot is freed into its slab
+   * first, so it keeps nothing. Returns the bytes given back. The page
+   * allocator calls this before an allocation fails anywhere in the memory.
+   * O(classes + spare slabs).
+   */
+  reclaim(): number {
+    if (this.unsubscribe === undefined) return 0;
+    const i32 = this.i32;
+    const cw = this.cw;
+    const parked = i32[cw + W_CACHE_PTR]!;
+    if (parked !== 0) {
+      i32[cw + W_CACHE_PTR] = 0;
+      i32[cw + W_CACHE_CLASS] = -1;
+      this.unpark(parked);
+    }
+    let slabs = 0;
+    for (let s = i32[cw + W_SPARE_HEAD]!; s !== 0; s = i32[cw + W_SPARE_HEAD]!) {
+      i32[cw + W_SPARE_HEAD] = i32[s + S_NEXT]!;
+      i32[cw + W_SPARE_COUNT]!--;
+      this.release(s);
+      slabs++;
+    }
+    for (let c = 0; c < this.classCount; c++) {
+      const rec = this.classWord + (c << CLASS_SHIFT);
+      const s = i32[rec + C_CURRENT]!;
+      if (s === 0 || i32[s + S_USED] !== 0) continue;
+      i32[rec + C_CURRENT] = 0;
+      i32[rec + C_SLABS]!--;
+      this.release(s);
+      slabs++;
+    }
+    return slabs * this.slabBytes;
+  }
+
+  /** Frees the slot that was parked at `ptr` into its slab (its class counters already count it freed). */
+  private unpark(ptr: number): void {
+    const i32 = this.i32;
+    const base = (i32[this.tagWordBase + (ptr >>> this.pageShift)]! & DATA_MAX) << this.pageShift;
+    const s = (base + this.hdrOffset) >>> 2;
+    const i = ((ptr - base) / i32[s + S_SIZE]!) | 0;
+    i32[s - 1 - (i >>> 5)]! &= ~(1 << (i & 31));
+    i32[ptr >>> 2] = i32[s + S_FREE]!;
+    i32[s + S_FREE] = i + 1;
+    const used = i32[s + S_USED]! - 1;
+    i32[s + S_USED] = used;
+    if (used === i32[s + S_LINK_AT]! || used === 0) this.afterFree(s, used);
+  }
+
   // ------------------------------------------------------------- lifetime
 
   /**
@@ -863,6 +919,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     this.pages.deallocate(this.controlPtr);
     this.unsubscribe();
     this.unsubscribe = undefined;
+    this.unregisterReclaim();
     this.fastLimit = -1;
     this.addrLimit = 0;
   }

@@ -20,7 +20,7 @@ import {
   type StorageReporting,
   CorruptionError,
 } from "@memkit/core";
-import type { PageAllocator } from "@memkit/page-allocator";
+import type { PageAllocator, PageReclaimer, ReclaimRegistry } from "@memkit/page-allocator";
 import { HeapAllocator, type HeapAllocatorOptions } from "@memkit/heap-allocator";
 import { SlotAllocator, type SlotAllocatorOptions } from "@memkit/slot-allocator";
 
@@ -59,7 +59,7 @@ const TIER_LARGE = 2;
  * data`) says which tier leased the page. `stats()` and `storageReport()` cover
  * all three tiers.
  */
-export class GenericAllocator implements Allocator, Checkable, StorageReporting {
+export class GenericAllocator implements Allocator, Checkable, StorageReporting, ReclaimRegistry {
   readonly name: string;
   readonly space: AddressSpace;
   readonly pages: PageAllocator;
@@ -233,6 +233,26 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
         reservedBytes: this.largeLiveBytes,
       },
     };
+  }
+
+  /**
+   * Gives the pages both tiers only cache (the heap's empty span, the slot
+   * tier's spare and empty slabs) back to the page allocator; returns the
+   * bytes given back. The page allocator does this on its own before any
+   * allocation fails; call it to hand memory to other lessees sooner.
+   */
+  reclaim(): number {
+    if (this.destroyed) return 0;
+    return this.slots.reclaim() + this.heap.reclaim();
+  }
+
+  /**
+   * Registers a reclaim hook with the page allocator the tiers lease from,
+   * so an allocator backed by this one (a temp allocator's chunks) is asked
+   * to give back cached memory before an allocation fails.
+   */
+  addReclaimer(reclaim: PageReclaimer): () => void {
+    return this.pages.addReclaimer(reclaim);
   }
 
   /** Starts a new high-water mark in every tier. */

@@ -25,6 +25,7 @@ import { FREES, LIVE_BYTES, LIVE_COUNT, TEMP_COUNTERS, notePeak, resetPeak, resi
 import { resolveChunkSize, resolveName, type FrameAllocatorOptions } from "./options.js";
 import { PAD_WORD, nextAllocatorKey, stampHash } from "./stamp.js";
 import { buildStorageReport } from "./storage-report.js";
+import { registerReclaim } from "./reclaim-hook.js";
 
 /** Debug mode fills recycled frame memory with this byte ("dead"); a different byte there means a stale write. */
 export const FRAME_FREED_BYTE = 0xdd;
@@ -126,6 +127,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   readonly #pool: ChunkPool;
   readonly #key: number;
   readonly #unsubscribe: () => void;
+  readonly #unregisterReclaim: () => void;
   readonly #whoAllocate: string;
   readonly #whoDeallocate: string;
   readonly #whoReallocate: string;
@@ -176,6 +178,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
       this.#u32 = space.u32;
       this.#u8 = space.u8;
     });
+    this.#unregisterReclaim = registerReclaim(backing, () => this.reclaim());
   }
 
   /** The current frame number: 0 until the first `beginFrame()`. */
@@ -450,9 +453,11 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   }
 
   /**
-   * Returns every spare chunk to the backing; returns the bytes given back.
-   * The arenas keep their chunks. In debug mode the spares are checked first
-   * (a stale write found is thrown after trimming).
+   * Returns every spare chunk to the backing, and the chunks of every arena
+   * that holds no block (a recycled frame's first chunk, kept for reuse, and
+   * the current frame's while it has allocated nothing); returns the bytes
+   * given back. Arenas holding blocks keep their chunks. In debug mode the
+   * spares are checked first (a stale write found is thrown after trimming).
    */
   trim(): number {
     let fault: CorruptionError | undefined;
@@ -462,8 +467,44 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
         fault = this.#findFillFault(s, s + CHUNK_HEADER, s + u32[(s + C_BYTES) >>> 2]!, "found by trim() in a spare chunk");
       }
     }
-    const freed = this.#pool.trim();
+    const freed = this.reclaim();
     if (fault !== undefined) throw fault;
+    return freed;
+  }
+
+  /**
+   * The backing's reclaim hook (registered when the backing takes hooks, as
+   * a page allocator does): {@link trim} without the debug check. Runs before
+   * an allocation anywhere in the memory fails.
+   */
+  reclaim(): number {
+    if (this.#destroyed) return 0;
+    let freed = this.#pool.trim();
+    const ring = this.#ring;
+    const c = this.#counters;
+    for (let j = 0; j < this.arenas; j++) {
+      const o = j * A_STRIDE;
+      const first = ring[o + A_FIRST]!;
+      if (first === 0) continue;
+      const current = j === this.#arena;
+      if (current ? c[LIVE_COUNT] !== c[FRAME_START_COUNT] : ring[o + A_COUNT] !== 0) continue;
+      freed += this.#freeChain(first, current ? this.#chunk : ring[o + A_CURRENT]!);
+      ring[o + A_FIRST] = 0;
+      ring[o + A_CURRENT] = 0;
+      ring[o + A_TOP] = 0;
+      if (current) this.#chunk = this.#top = this.#end = this.#topPtr = 0;
+    }
+    return freed;
+  }
+
+  /** Returns the chunks from `first` through `last` (linked through their headers) to the backing. */
+  #freeChain(first: number, last: number): number {
+    let freed = 0;
+    for (let ch = first; ch !== 0; ) {
+      const next = ch === last ? 0 : this.#u32[(ch + C_NEXT) >>> 2]!;
+      freed += this.#pool.free(ch);
+      ch = next;
+    }
     return freed;
   }
 
@@ -471,6 +512,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#unregisterReclaim();
     const u32 = this.space.u32;
     this.#ring[this.#arena * A_STRIDE + A_CURRENT] = this.#chunk;
     for (let j = 0; j < this.arenas; j++) {

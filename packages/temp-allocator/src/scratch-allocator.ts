@@ -26,6 +26,7 @@ import { FREES, LIVE_BYTES, LIVE_COUNT, TEMP_COUNTERS, notePeak, resetPeak, resi
 import { resolveChunkSize, resolveName, type ScratchAllocatorOptions } from "./options.js";
 import { PAD_WORD, nextAllocatorKey, stampHash } from "./stamp.js";
 import { buildStorageReport } from "./storage-report.js";
+import { registerReclaim } from "./reclaim-hook.js";
 
 /*
  * Block layout. Blocks are bumped upward through the chunks of the stack's
@@ -142,6 +143,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
   readonly #pool: ChunkPool;
   readonly #key: number;
   readonly #unsubscribe: () => void;
+  readonly #unregisterReclaim: () => void;
   readonly #whoAllocate: string;
   readonly #whoDeallocate: string;
   readonly #whoReallocate: string;
@@ -181,6 +183,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
       this.#u32 = space.u32;
       this.#u8 = space.u8;
     });
+    this.#unregisterReclaim = registerReclaim(backing, () => this.reclaim());
   }
 
   // ---------------------------------------------------------------- Allocator
@@ -372,15 +375,36 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
     return this.#markCount;
   }
 
-  /** Returns every spare chunk to the backing; returns the bytes given back. The chunks in use stay. */
+  /**
+   * Returns every spare chunk to the backing, and the first chunk too when
+   * the stack is empty (no block live, no mark held); returns the bytes given
+   * back. Chunks that hold live blocks or a mark's position stay.
+   */
   trim(): number {
-    return this.#pool.trim();
+    if (this.#destroyed) return 0;
+    let freed = this.#pool.trim();
+    if (this.#depth >= 0 && this.#markCount === 0 && this.#counters[LIVE_COUNT] === 0) {
+      for (let d = this.#depth; d >= 0; d--) freed += this.#pool.free(this.#bases[d]!);
+      this.#depth = -1;
+      this.#top = this.#end = this.#topPtr = this.#floorPtr = 0;
+    }
+    return freed;
+  }
+
+  /**
+   * The backing's reclaim hook (registered when the backing takes hooks, as
+   * a page allocator does): the same as {@link trim}. Runs before an
+   * allocation anywhere in the memory fails.
+   */
+  reclaim(): number {
+    return this.trim();
   }
 
   /** Returns every chunk to the backing and stops listening to the space. The stack is unusable afterwards. */
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#unregisterReclaim();
     for (let d = this.#depth; d >= 0; d--) this.#pool.free(this.#bases[d]!);
     this.#pool.trim();
     this.#unsubscribe();

@@ -10,6 +10,7 @@ import { NULL_GUARD_BYTES, resolveOptions, type MemoryGlobalsOptions, type Resol
 import { StageRecorder } from "./stages.js";
 import { TaggedPages } from "./tagged-pages.js";
 import { buildSnapshot } from "./snapshot.js";
+import { mergeLeaks } from "./leaks.js";
 import type { MemoryReport, StageReport } from "./memory-report.js";
 
 /*
@@ -236,6 +237,8 @@ export class MemoryGlobals {
     this.#root.check();
     this.#frame.check();
     this.#scratch.check();
+    // Scratch marks are function-scoped: one still held where check() runs (between frames or stages) was never released.
+    this.#scratch.assertReleased();
   }
 
   /**
@@ -254,7 +257,7 @@ export class MemoryGlobals {
       try {
         run();
       } catch (err) {
-        if (err instanceof LeakError) leak ??= err;
+        if (err instanceof LeakError) leak = leak === undefined ? err : mergeLeaks(leak, err);
         else failure ??= err instanceof Error ? err : new AllocatorError(`MemoryGlobals.shutdown: a teardown step threw ${describe(err)}.`);
       }
     };
@@ -264,6 +267,7 @@ export class MemoryGlobals {
       this.#root.dispose();
     });
     step(() => this.#frame.destroy());
+    step(() => this.#scratch.assertReleased());
     step(() => this.#scratch.destroy());
     step(() => this.#debug?.destroy());
     step(() => this.#root.destroy());

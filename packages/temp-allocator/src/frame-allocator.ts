@@ -26,6 +26,7 @@ import { resolveChunkSize, resolveName, type FrameAllocatorOptions } from "./opt
 import { PAD_WORD, nextAllocatorKey, stampHash } from "./stamp.js";
 import { buildStorageReport } from "./storage-report.js";
 import { registerReclaim } from "./reclaim-hook.js";
+import { FrameGrowthWatch, resolveGrowthOptions } from "./frame-growth.js";
 
 /** Debug mode fills recycled frame memory with this byte ("dead"); a different byte there means a stale write. */
 export const FRAME_FREED_BYTE = 0xdd;
@@ -133,6 +134,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   readonly #whoReallocate: string;
   readonly #counters = new Float64Array(TEMP_COUNTERS + 2);
   readonly #ring: Float64Array;
+  readonly #growth: FrameGrowthWatch;
   #u32: Uint32Array;
   #u8: Uint8Array;
   // Bump state of the current frame.
@@ -159,6 +161,8 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
     }
     this.arenas = arenas;
     this.debug = options.debug ?? false;
+    const growth = resolveGrowthOptions(who, options.growthWarningFactor, options.onFrameGrowth);
+    this.#growth = new FrameGrowthWatch(growth.factor, growth.handler, this.chunkSize);
     this.backing = backing;
     this.space = backing.space;
     this.#key = nextAllocatorKey();
@@ -208,6 +212,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
     ring[o + A_TOP] = this.#top;
     ring[o + A_COUNT] = c[LIVE_COUNT]! - c[FRAME_START_COUNT]!;
     ring[o + A_BYTES] = c[LIVE_BYTES]! - c[FRAME_START_BYTES]!;
+    this.#growth.frameEnded(ring[o + A_BYTES]!);
     if (this.#chunk !== 0) u32[(this.#chunk + C_TOP) >>> 2] = this.#top;
     // Recycle the oldest arena.
     const next = this.#arena + 1 === this.arenas ? 0 : this.#arena + 1;
@@ -583,6 +588,9 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
     this.#chunk = chunk;
     this.#end = chunk + u32[(chunk + C_BYTES) >>> 2]!;
     this.#place(top, ptr, size);
+    const c = this.#counters;
+    const bytes = c[LIVE_BYTES]! - c[FRAME_START_BYTES]!;
+    if (bytes > this.#growth.limit) this.#growth.exceeded(this.name, this.#frame, bytes);
     return ptr;
   }
 

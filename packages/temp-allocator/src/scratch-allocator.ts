@@ -27,6 +27,7 @@ import { resolveChunkSize, resolveName, type ScratchAllocatorOptions } from "./o
 import { PAD_WORD, nextAllocatorKey, stampHash } from "./stamp.js";
 import { buildStorageReport } from "./storage-report.js";
 import { registerReclaim } from "./reclaim-hook.js";
+import { scratchLeak } from "./scratch-leak.js";
 
 /*
  * Block layout. Blocks are bumped upward through the chunks of the stack's
@@ -373,6 +374,21 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
   /** Live marks (nesting depth). */
   get markDepth(): number {
     return this.#markCount;
+  }
+
+  /**
+   * Throws LeakError when a mark is still held or a block is still allocated
+   * (the report lists the blocks, oldest first); changes nothing. Scratch
+   * memory is function-scoped: at teardown, and wherever no mark should be
+   * open (between frames, `MemoryGlobals.check()`), anything left is a
+   * `mark()` without its `release()`, or blocks never popped or reset.
+   * O(live blocks) when it throws, O(1) otherwise.
+   */
+  assertReleased(): void {
+    const c = this.#counters;
+    const count = c[LIVE_COUNT]!;
+    if (this.#markCount === 0 && count === 0) return;
+    throw scratchLeak(this.name, this.#markCount, this.#live.subarray(0, count), this.space.u32, BLOCK_HEADER);
   }
 
   /**

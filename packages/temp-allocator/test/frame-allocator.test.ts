@@ -22,7 +22,7 @@ function setup(options: { arenas?: number; debug?: boolean; chunkSize?: number }
 } {
   const pages = makePages();
   const backing = new CountingBacking(pages);
-  const frames = new FrameAllocator(backing, { chunkSize: 4096, ...options });
+  const frames = new FrameAllocator(backing, { chunkSize: 4096, growthWarningFactor: Infinity, ...options });
   return { pages, backing, frames };
 }
 
@@ -203,7 +203,7 @@ describe("FrameAllocator frame validity", () => {
   it("keeps every block across an address-space grow", () => {
     const space = AddressSpace.create({ initialBytes: 1 << 17, maximumBytes: 64 << 20 });
     const pages = new PageAllocator(space, { pageSize: 4096 });
-    const frames = new FrameAllocator(pages, { chunkSize: 8192, arenas: 3 });
+    const frames = new FrameAllocator(pages, { chunkSize: 8192, arenas: 3, growthWarningFactor: Infinity });
     const generation = space.generation;
     const held: Held[][] = [[], [], []];
     for (let f = 0; f < 3; f++) {
@@ -222,7 +222,7 @@ describe("FrameAllocator frame validity", () => {
   it("throws OutOfMemoryError naming the request when the backing is exhausted, and keeps working", () => {
     const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 1 << 20 });
     const pages = new PageAllocator(space, { pageSize: 4096 });
-    const frames = new FrameAllocator(pages, { chunkSize: 4096 });
+    const frames = new FrameAllocator(pages, { chunkSize: 4096, growthWarningFactor: Infinity });
     const held: Held[] = [];
     const err = catchError(() => {
       for (;;) held.push(hold(frames, frames.allocate(999), 999));

@@ -9,7 +9,7 @@ describe("temp allocators give memory back", () => {
   it("frame: trim() gives back a big first chunk once every frame was recycled, so a request that fitted before fits again", () => {
     const pages = makePages({ initialBytes: 4 * MiB, maximumBytes: 4 * MiB });
     // A backing that does not pass on reclaim requests: only trim() can give the chunk back.
-    const frame = new FrameAllocator(new CountingBacking(pages), { chunkSize: 64 << 10 });
+    const frame = new FrameAllocator(new CountingBacking(pages), { chunkSize: 64 << 10, growthWarningFactor: Infinity });
     pages.deallocate(pages.allocate(3 * MiB)); // fits in a fresh memory
     frame.beginFrame();
     frame.allocate(3 * MiB); // a dedicated chunk, the first of its arena
@@ -29,7 +29,7 @@ describe("temp allocators give memory back", () => {
 
   it("frame: the page allocator's reclaim takes empty arenas' chunks and spares, and blocks of live frames stay", () => {
     const pages = makePages({ initialBytes: 4 * MiB, maximumBytes: 4 * MiB });
-    const frame = new FrameAllocator(pages, { chunkSize: 64 << 10, arenas: 3 });
+    const frame = new FrameAllocator(pages, { chunkSize: 64 << 10, arenas: 3, growthWarningFactor: Infinity });
     frame.beginFrame();
     frame.allocate(2 * MiB);
     frame.allocate(500_000);

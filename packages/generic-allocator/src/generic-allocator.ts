@@ -110,8 +110,8 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting,
     if (!Number.isInteger(this.smallMax) || this.smallMax < 0 || this.smallMax > this.slots.maxSlotSize) {
       throw new InvalidArgumentError(`${this.name}: option smallMax must be an integer from 0 to the largest slot (${this.slots.maxSlotSize}), received ${describe(options.smallMax)}.`);
     }
-    if (!Number.isInteger(this.smallAlignMax) || this.smallAlignMax < 1 || this.smallAlignMax > this.slots.maxSlotSize) {
-      throw new InvalidArgumentError(`${this.name}: option smallAlignMax must be an integer from 1 to ${this.slots.maxSlotSize}, received ${describe(options.smallAlignMax)}.`);
+    if (!Number.isInteger(this.smallAlignMax) || this.smallAlignMax < 1 || this.smallAlignMax > this.slots.maxSlotSize || (this.smallAlignMax & (this.smallAlignMax - 1)) !== 0) {
+      throw new InvalidArgumentError(`${this.name}: option smallAlignMax must be a power of two from 1 to ${this.slots.maxSlotSize}, received ${describe(options.smallAlignMax)}.`);
     }
     if (!Number.isInteger(this.largeThreshold) || this.largeThreshold <= this.smallMax) {
       throw new InvalidArgumentError(`${this.name}: option largeThreshold must be an integer above smallMax (${this.smallMax}), received ${describe(options.largeThreshold)}.`);

@@ -69,7 +69,7 @@ export class MemoryGlobals {
     this.#bootstrap = BootstrapHeap.create(this.#space, NULL_GUARD_BYTES, bootstrapBytes);
     const controlPtr = this.#bootstrap.carve(pageControl, 8);
     this.#pages = new PageAllocator(this.#space, { pageSize: options.pageSize, controlPtr, firstByte: pagesStart });
-    this.#generic = new GenericAllocator(this.#pages, { name: "generic" });
+    this.#generic = new GenericAllocator(this.#pages, { name: "generic", ...options.generic });
     let backing: Allocator = this.#generic;
     if (options.debug) {
       // Debug layers sit under the scopes, so scopes count the sizes asked for;
@@ -80,7 +80,7 @@ export class MemoryGlobals {
     this.#root = new TraceAllocator(backing, { name: "root", tracing: options.tracing, sampleEvery: options.sampleEvery });
     this.#debug?.setOriginSource(this.#root);
     this.#scratch = new ScratchAllocator(new TaggedPages(this.#pages, "scratch"), { name: "scratch" });
-    this.#frame = new FrameAllocator(new TaggedPages(this.#pages, "frame"), { name: "frame", arenas: options.frameArenas, debug: options.debug });
+    this.#frame = new FrameAllocator(new TaggedPages(this.#pages, "frame"), { name: "frame", arenas: options.frameArenas, debug: options.debug, ...options.frame });
     this.#stages = new StageRecorder();
   }
 

@@ -76,4 +76,17 @@ describe("scratch memory still marked, frame memory never recycled", () => {
     expect(String(warn.mock.calls[0]![0])).toMatch(/^frame: frame 0 holds .* and beginFrame\(\) was never called/);
     memory.shutdown();
   });
+
+  it("takes the frame warning's handler and multiple through init({ frame })", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const seen: string[] = [];
+    const memory = MemoryGlobals.init({ ...small, frame: { growthWarningFactor: 2, onFrameGrowth: (w) => seen.push(`${w.frame}:${w.factor}`) } });
+    for (let i = 0; i < 40; i++) memory.frame.allocate(4000);
+    expect(seen).toEqual(["0:2"]);
+    expect(warn).not.toHaveBeenCalled();
+    memory.shutdown();
+    expect(() => MemoryGlobals.init({ ...small, frame: { growthWarningFactor: 0.5 } })).toThrow(/option growthWarningFactor must be a number above 1/);
+    expect(() => MemoryGlobals.init({ ...small, frame: { arenas: 3 } as never })).toThrow(/option frame has no field "arenas" \(it takes growthWarningFactor, onFrameGrowth\)/);
+    expect(MemoryGlobals.current).toBeUndefined();
+  });
 });

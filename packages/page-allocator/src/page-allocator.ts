@@ -57,6 +57,7 @@ import {
   roundUpToBin,
 } from "./layout.js";
 import { checkPageMap } from "./check.js";
+import { spanStorageReport } from "./storage-report.js";
 import { Reclaimers, type PageReclaimer, type ReclaimRegistry } from "./reclaimers.js";
 
 const PAGE_MAGIC = magic(MAGIC_TEXT);
@@ -433,29 +434,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting, Re
 
   /** Free pages in carved memory; the untouched pages above can still be grown into and are not counted. */
   storageReport(): StorageReport {
-    let totalFree = 0;
-    let largest = 0;
-    let used = 0;
-    const histogram: number[] = [];
-    this.forEachSpan((_ptr, bytes, isUsed) => {
-      if (isUsed) {
-        used += bytes;
-        return;
-      }
-      totalFree += bytes;
-      largest = Math.max(largest, bytes);
-      const bucket = 31 - Math.clz32(bytes);
-      while (histogram.length <= bucket) histogram.push(0);
-      histogram[bucket]!++;
-    });
-    return {
-      reservedBytes: this.stats().reservedBytes,
-      usedBytes: used,
-      totalFreeBytes: totalFree,
-      largestFreeBlock: largest,
-      freeHistogram: histogram,
-      fragmentation: totalFree === 0 ? 0 : 1 - largest / totalFree,
-    };
+    return spanStorageReport(this);
   }
 
   // -------------------------------------------------------------- internals

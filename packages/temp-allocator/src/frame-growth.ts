@@ -23,6 +23,12 @@ export const DEFAULT_GROWTH_WARNING_FACTOR = 8;
 
 /** Weight of the newest frame in the running typical size (an exponential average over roughly the last 16 frames). */
 const TYPICAL_WEIGHT = 1 / 16;
+/**
+ * Frames seen before the average is trusted. Until then the typical frame is
+ * at least this many chunks: the first frames after loading are often the
+ * largest, and one frame of history says little.
+ */
+const WARM_UP_FRAMES = 16;
 
 /** Validates the growth options for `who`. */
 export function resolveGrowthOptions(
@@ -66,14 +72,19 @@ export class FrameGrowthWatch {
   frameEnded(bytes: number): void {
     this.#typical = this.#framesSeen === 0 ? bytes : this.#typical + (bytes - this.#typical) * TYPICAL_WEIGHT;
     this.#framesSeen++;
-    if (this.limit !== Number.POSITIVE_INFINITY) this.limit = this.#factor * Math.max(this.#typical, this.#chunkSize);
+    if (this.limit !== Number.POSITIVE_INFINITY) this.limit = this.#factor * this.#baseline();
+  }
+
+  /** The typical frame's bytes the limit is a multiple of. */
+  #baseline(): number {
+    return Math.max(this.#typical, this.#framesSeen < WARM_UP_FRAMES ? WARM_UP_FRAMES * this.#chunkSize : this.#chunkSize);
   }
 
   /** The current frame holds `bytes`, past the limit: report it (once). */
   exceeded(allocator: string, frame: number, bytes: number): void {
     this.limit = Number.POSITIVE_INFINITY;
     const beganFrames = frame > 0;
-    const typicalBytes = Math.max(Math.round(this.#typical), this.#chunkSize);
+    const typicalBytes = Math.round(this.#baseline());
     const factor = this.#factor;
     const message = beganFrames
       ? `${allocator}: frame ${frame} holds ${formatSize(bytes)}, more than ${factor}× the typical frame (${formatBytes(typicalBytes)}, averaged over recent frames). ` +

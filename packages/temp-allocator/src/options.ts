@@ -50,9 +50,10 @@ export interface FrameAllocatorOptions extends TempAllocatorOptions {
   debug?: boolean;
   /**
    * Warn when the current frame holds more than this multiple of the typical
-   * frame's bytes (a running average of recent frames, at least one chunk;
-   * before the first beginFrame(), one chunk). Checked when the frame chains
-   * a chunk. Once per allocator. `Infinity` turns it off.
+   * frame's bytes: a running average over roughly the last 16 frames, at least
+   * one chunk (16 chunks during the first 16 frames, which have little
+   * history; one chunk before the first beginFrame()). Checked when the frame
+   * chains a chunk. Once per allocator. `Infinity` turns it off.
    * @defaultValue 8
    */
   growthWarningFactor?: number;

@@ -50,6 +50,18 @@ describe("FrameAllocator growth warning", () => {
     frame.check();
   });
 
+  it("gives the first frames room (16 chunks of typical size) before the average is trusted", () => {
+    const seen: FrameGrowthWarning[] = [];
+    const frame = new FrameAllocator(makePages(), { chunkSize: 4096, onFrameGrowth: (w) => seen.push(w) });
+    frame.beginFrame();
+    for (let i = 0; i < 100; i++) frame.allocate(4000); // a big first frame: ~400 KB, under 8 x 16 chunks
+    frame.beginFrame();
+    expect(seen).toEqual([]);
+    for (let i = 0; i < 200; i++) frame.allocate(4000); // past 8 x 16 chunks even with little history
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ frame: 2, typicalBytes: 64 << 10, beganFrames: true });
+  });
+
   it("can be switched off, and rejects bad options", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const pages = makePages();

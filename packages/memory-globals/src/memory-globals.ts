@@ -227,7 +227,8 @@ export class MemoryGlobals {
   /**
    * Runs every check there is — debug guards and quarantine, the heap and
    * slot invariants, the page map, the scope tables, the temp arenas — and
-   * throws CorruptionError at the first fault.
+   * throws CorruptionError at the first fault; then LeakError when a scratch
+   * mark is still held (call it between frames or stages, outside any mark).
    */
   check(): void {
     this.#assertAlive("check");
@@ -244,7 +245,8 @@ export class MemoryGlobals {
   /**
    * Disposes every scope (deepest first) and tears the allocators down in
    * reverse order. Throws one LeakError covering every scope that still holds
-   * memory (or the first other error a teardown step hit); the memory is shut
+   * memory and any scratch mark or block still held (or the first other error
+   * a teardown step hit); the memory is shut
    * down either way, and `report()` still returns the tree as it was.
    */
   shutdown(): void {

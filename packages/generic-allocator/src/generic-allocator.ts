@@ -1,9 +1,12 @@
 import {
+  type DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   OutOfMemoryError,
   describe,
+  destroyedError,
   formatBytes,
+  formatSize,
   hex,
   invalidPointer,
   validateAllocation,
@@ -17,7 +20,7 @@ import {
   type StorageReporting,
   CorruptionError,
 } from "@memkit/core";
-import type { PageAllocator } from "@memkit/page-allocator";
+import type { PageAllocator, PageReclaimer, ReclaimRegistry } from "@memkit/page-allocator";
 import { HeapAllocator, type HeapAllocatorOptions } from "@memkit/heap-allocator";
 import { SlotAllocator, type SlotAllocatorOptions } from "@memkit/slot-allocator";
 
@@ -56,7 +59,7 @@ const TIER_LARGE = 2;
  * data`) says which tier leased the page. `stats()` and `storageReport()` cover
  * all three tiers.
  */
-export class GenericAllocator implements Allocator, Checkable, StorageReporting {
+export class GenericAllocator implements Allocator, Checkable, StorageReporting, ReclaimRegistry {
   readonly name: string;
   readonly space: AddressSpace;
   readonly pages: PageAllocator;
@@ -76,7 +79,10 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
   private u8: Uint8Array;
   private readonly tagBase: number;
   private readonly pageShift: number;
-  private readonly limit: number;
+  /** Addresses the page map covers; 0 once destroyed, so every pointer takes the cold path. */
+  private limit: number;
+  /** smallMax for the fast path; -1 once destroyed. */
+  private fastSmallMax: number;
   private readonly slotOwner: number;
   private readonly heapOwner: number;
   private readonly unsubscribe: () => void;
@@ -104,8 +110,8 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
     if (!Number.isInteger(this.smallMax) || this.smallMax < 0 || this.smallMax > this.slots.maxSlotSize) {
       throw new InvalidArgumentError(`${this.name}: option smallMax must be an integer from 0 to the largest slot (${this.slots.maxSlotSize}), received ${describe(options.smallMax)}.`);
     }
-    if (!Number.isInteger(this.smallAlignMax) || this.smallAlignMax < 1 || this.smallAlignMax > this.slots.maxSlotSize) {
-      throw new InvalidArgumentError(`${this.name}: option smallAlignMax must be an integer from 1 to ${this.slots.maxSlotSize}, received ${describe(options.smallAlignMax)}.`);
+    if (!Number.isInteger(this.smallAlignMax) || this.smallAlignMax < 1 || this.smallAlignMax > this.slots.maxSlotSize || (this.smallAlignMax & (this.smallAlignMax - 1)) !== 0) {
+      throw new InvalidArgumentError(`${this.name}: option smallAlignMax must be a power of two from 1 to ${this.slots.maxSlotSize}, received ${describe(options.smallAlignMax)}.`);
     }
     if (!Number.isInteger(this.largeThreshold) || this.largeThreshold <= this.smallMax) {
       throw new InvalidArgumentError(`${this.name}: option largeThreshold must be an integer above smallMax (${this.smallMax}), received ${describe(options.largeThreshold)}.`);
@@ -115,6 +121,7 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
     this.tagBase = pages.tagWordBase;
     this.pageShift = pages.pageShift;
     this.limit = pages.range.limit;
+    this.fastSmallMax = this.smallMax;
     this.tags = this.space.u32;
     this.u8 = this.space.u8;
     this.unsubscribe = this.space.onGrow(() => {
@@ -126,8 +133,10 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
   /** Routes by size: slots, heap, or whole page spans. */
   allocate(size: number, align = 8): Ptr {
     // The common call first: a small block at the default alignment, already a valid request.
-    if (align === 8 && size >>> 0 === size && size <= this.smallMax) return this.slots.allocate(size, 8);
+    // typeof before `>>>`, which throws TypeError on a BigInt or a Symbol: they get core's InvalidArgumentError.
+    if (align === 8 && typeof size === "number" && size >>> 0 === size && size <= this.fastSmallMax) return this.slots.allocate(size, 8);
     validateAllocation(this.name, size, align);
+    if (this.destroyed) throw this.destroyedError("allocate");
     if (size <= this.smallMax && align <= this.smallAlignMax) return this.slots.allocate(size, align);
     if (size < this.largeThreshold) return this.heap.allocate(size, align);
     return this.allocateLarge(size, align);
@@ -226,6 +235,26 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
     };
   }
 
+  /**
+   * Gives the pages both tiers only cache (the heap's empty span, the slot
+   * tier's spare and empty slabs) back to the page allocator; returns the
+   * bytes given back. The page allocator does this on its own before any
+   * allocation fails; call it to hand memory to other lessees sooner.
+   */
+  reclaim(): number {
+    if (this.destroyed) return 0;
+    return this.slots.reclaim() + this.heap.reclaim();
+  }
+
+  /**
+   * Registers a reclaim hook with the page allocator the tiers lease from,
+   * so an allocator backed by this one (a temp allocator's chunks) is asked
+   * to give back cached memory before an allocation fails.
+   */
+  addReclaimer(reclaim: PageReclaimer): () => void {
+    return this.pages.addReclaimer(reclaim);
+  }
+
   /** Starts a new high-water mark in every tier. */
   resetPeak(): void {
     this.slots.resetPeak();
@@ -273,6 +302,8 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.fastSmallMax = -1;
+    this.limit = 0;
     const large: Ptr[] = [];
     this.pages.forEachSpan((ptr, _bytes, used, tag) => {
       if (used && tag >>> 24 === this.largeOwnerId) large.push(ptr);
@@ -288,7 +319,7 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
 
   /** Owner id of the page holding `ptr` (0 for null, malformed, free or foreign pages). */
   private ownerOf(ptr: Ptr): number {
-    if (ptr >>> 0 !== ptr || ptr >= this.limit) return 0;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.limit) return 0;
     return this.tags[this.tagBase + (ptr >>> this.pageShift)]! >>> 24;
   }
 
@@ -303,7 +334,7 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
       span = this.pages.allocate(size, align);
     } catch (err) {
       if (err instanceof OutOfMemoryError) {
-        throw new OutOfMemoryError(`${this.name}: cannot allocate ${formatBytes(size)} (align ${align}) as a large block.\n  ${err.message}`, { cause: err });
+        throw new OutOfMemoryError(`${this.name}: cannot allocate ${formatSize(size)} (align ${align}) as a large block.\n  ${err.message}`, { cause: err });
       }
       throw err;
     }
@@ -332,10 +363,15 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting 
     return moved;
   }
 
+  private destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this generic allocator was destroyed", "create a new one.");
+  }
+
   /** The error for a pointer no tier owns: a double free when the page allocator remembers freeing it, else invalid. */
   private notMine(ptr: Ptr, op: string): Error {
     const who = `${this.name}.${op}`;
     validatePointerShape(who, ptr);
+    if (this.destroyed) return this.destroyedError(op);
     if (!this.pages.owns(ptr)) {
       try {
         this.pages.allocatedSize(ptr);

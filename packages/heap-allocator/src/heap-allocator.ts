@@ -1,11 +1,14 @@
 import {
-  AllocatorError,
+  type AllocatorError,
+  type DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   OutOfMemoryError,
   checkControlHeader,
   describe,
+  destroyedError,
   formatBytes,
+  formatSize,
   hex,
   invalidPointer,
   magic,
@@ -124,6 +127,10 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
   private readonly pageShift: number;
   private readonly pageSize: number;
   private unsubscribe: (() => void) | undefined;
+  /** Unregisters {@link reclaim} from the page allocator. */
+  private unregisterReclaim: () => void = () => undefined;
+  /** How this handle ended, for DestroyedError messages. */
+  private endedAs: "destroyed" | "detached" = "detached";
 
   /**
    * Registers `name` as an owner with `pages` and leases the first span,
@@ -198,6 +205,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
       this.f = space.f64;
       this.u8 = space.u8;
     });
+    this.unregisterReclaim = pages.addReclaimer(() => this.reclaim());
     if (attachTo !== 0) return;
 
     const m = this.m;
@@ -221,7 +229,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
    * InvalidArgumentError.
    */
   static attach(pages: PageAllocator, controlPtr: Ptr, name = "heap"): HeapAllocator {
-    attaching = controlPtr >>> 0 === controlPtr && controlPtr !== 0 && controlPtr % 8 === 0 ? controlPtr : -1;
+    attaching = typeof controlPtr === "number" && controlPtr >>> 0 === controlPtr && controlPtr !== 0 && controlPtr % 8 === 0 ? controlPtr : -1;
     if (attaching === -1) {
       attaching = 0;
       throw new InvalidArgumentError(`HeapAllocator.attach: ${describe(controlPtr)} is not a control block address (a non-zero multiple of 8).`);
@@ -248,7 +256,8 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
   allocate(size: number, align = 8): Ptr {
     // One compare pair for the common case (an integer size the heap can serve, default align);
     // everything else goes through core's validation and the aligned path.
-    if (!(size <= 1073741820 /* MAX_REQUEST */ && (size | 0) === size && size >= 0) || align !== 8) return this.allocateChecked(size, align);
+    // typeof first: `|` throws TypeError on a BigInt or a Symbol, which must get core's InvalidArgumentError.
+    if (typeof size !== "number" || !(size <= 1073741820 /* MAX_REQUEST */ && (size | 0) === size && size >= 0) || align !== 8) return this.allocateChecked(size, align);
     let s = (size + 11) & -8; // header + payload, rounded to 8
     if (s < 24) s = 24;
     const m = this.m;
@@ -335,7 +344,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     if (ptr === 0) return;
     const m = this.m;
     // Exact O(1) check before anything changes: our span (page tag), a block start (bitmap), not free (header).
-    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr >= this.limit) throw this.rejected(ptr, "deallocate");
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr >= this.limit) throw this.rejected(ptr, "deallocate");
     const tag = m[this.tagW + (ptr >>> this.pageShift)]!;
     if (tag >>> 24 !== this.ownerId) throw this.rejected(ptr, "deallocate");
     const base = (tag & 0xff_ffff) << this.pageShift;
@@ -510,6 +519,22 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     this.m[this.r + C_PEAK] = this.m[this.r + C_LIVE]!;
   }
 
+  /**
+   * Gives the cached empty span back to the page allocator (the home span,
+   * which holds the control block, stays); returns the bytes given back.
+   * The page allocator calls this before an allocation fails anywhere in the
+   * memory, this heap's own leases included. O(1): at most one span is empty
+   * besides the home span (see spanEmptied).
+   */
+  reclaim(): number {
+    if (this.unsubscribe === undefined) return 0;
+    const cached = this.m[this.r + C_EMPTY_SPAN]!;
+    if (cached === 0 || !this.isEmpty(cached)) return 0;
+    const bytes = this.m[(cached >> 2) + SPAN_BYTES_W]!;
+    this.returnSpan(cached);
+    return bytes;
+  }
+
   // ------------------------------------------------------------- reporting
 
   /**
@@ -550,6 +575,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     const spans: Ptr[] = [];
     for (let s = m[this.r + C_FIRST_SPAN]!; s !== 0; s = m[(s >> 2) + SPAN_NEXT_W]!) spans.push(s);
     this.detach();
+    this.endedAs = "destroyed";
     for (const s of spans) this.pages.deallocate(s);
   }
 
@@ -563,6 +589,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     if (unsubscribe === undefined) return;
     unsubscribe();
     this.unsubscribe = undefined;
+    this.unregisterReclaim();
     // Point every view at an empty control block: stray calls then take cold paths.
     this.m = new Int32Array(DEAD_CONTROL);
     this.f = new Float64Array(DEAD_CONTROL);
@@ -869,7 +896,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
    * re-read them. Throws OutOfMemoryError naming `size` and `align`.
    */
   private lease(need: number, size: number, align: number): number {
-    if (this.unsubscribe === undefined) throw this.destroyedError();
+    if (this.unsubscribe === undefined) throw this.destroyedError("allocate");
     const pageSize = this.pageSize;
     let bytes = this.spanBytes;
     if (bytes - firstPayloadOffset(bytes, false) < need) {
@@ -970,7 +997,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
 
   /** The span base of the live block at `ptr`, or -1. Exact, O(1), never throws. */
   private spanOfLive(ptr: Ptr): number {
-    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr >= this.limit) return -1;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr >= this.limit) return -1;
     const m = this.m;
     const tag = m[this.tagW + (ptr >>> this.pageShift)]!;
     if (tag >>> 24 !== this.ownerId) return -1;
@@ -991,7 +1018,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
   private rejected(ptr: Ptr, op: string): AllocatorError {
     const who = `${this.name}.${op}`;
     validatePointerShape(who, ptr);
-    if (this.unsubscribe === undefined) return this.destroyedError();
+    if (this.unsubscribe === undefined) return this.destroyedError(op);
     if ((ptr & 7) !== 0) return invalidPointer(who, ptr, "heap blocks start on 8-byte boundaries");
     const tag = ptr < this.limit ? this.pages.tagOf(ptr) : 0;
     const owner = tag >>> 24;
@@ -1030,7 +1057,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
   private outOfMemory(size: number, align: number, why: string, cause?: unknown): OutOfMemoryError {
     const s = this.stats();
     return new OutOfMemoryError(
-      `${this.name}: cannot allocate ${size} B (align ${align}): ${why}. ` +
+      `${this.name}: cannot allocate ${formatSize(size)} (align ${align}): ${why}. ` +
         `${formatBytes(s.liveBytes)} live in ${s.liveCount} blocks, ${formatBytes(s.reservedBytes)} reserved.\n` +
         (size > MAX_REQUEST
           ? `  Blocks above ${formatBytes(MAX_REQUEST)} belong in the page allocator.`
@@ -1039,7 +1066,7 @@ export class HeapAllocator implements Allocator, Checkable, StorageReporting {
     );
   }
 
-  private destroyedError(): AllocatorError {
-    return new AllocatorError(`${this.name}: this handle was destroyed or detached; create or attach a new one.`);
+  private destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, `this heap handle was ${this.endedAs}`, "create a new heap, or attach a new handle to a heap that still exists.");
   }
 }

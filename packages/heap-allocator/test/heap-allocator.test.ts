@@ -389,7 +389,7 @@ describe("spans", () => {
     const p = heap.allocate(1000);
     const err = thrown(() => heap.allocate(4 << 20));
     expect(err.code).toBe("ERR_OUT_OF_MEMORY");
-    expect(err.message).toContain("4194304 B");
+    expect(err.message).toContain("4,194,304 B (4.00 MiB)");
     expect(thrown(() => heap.allocate(2 ** 31)).message).toContain("page allocator");
     heap.deallocate(p);
     heap.check();

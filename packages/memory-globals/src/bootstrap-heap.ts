@@ -5,6 +5,7 @@ import {
   OutOfMemoryError,
   checkControlHeader,
   formatBytes,
+  formatSize,
   hex,
   magic,
   validateAllocation,
@@ -77,7 +78,7 @@ export class BootstrapHeap {
     const end = start + size;
     if (end > this.base + this.bytes) {
       throw new OutOfMemoryError(
-        `bootstrap: cannot carve ${formatBytes(size)} (align ${align}): ${formatBytes(top)} of the ${formatBytes(this.bytes)} region at ${hex(this.base)} is used.\n` +
+        `bootstrap: cannot carve ${formatSize(size)} (align ${align}): ${formatBytes(top)} of the ${formatBytes(this.bytes)} region at ${hex(this.base)} is used.\n` +
           `  Raise the bootstrapBytes option.`,
       );
     }

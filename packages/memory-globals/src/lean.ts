@@ -4,7 +4,7 @@
 export { MemoryGlobals } from "./memory-globals.js";
 export { BootstrapHeap } from "./bootstrap-heap.js";
 export { NULL_GUARD_BYTES } from "./options.js";
-export type { MemoryGlobalsOptions, ResolvedOptions } from "./options.js";
+export type { MemoryGlobalsOptions, ResolvedOptions, GenericPolicyOptions, FrameOptions } from "./options.js";
 export type { TracingLevel } from "@memkit/trace-allocator";
 export { MEMORY_REPORT_SCHEMA } from "./memory-report.js";
 export type { MemoryReport, StageReport, AllocatorReport, SlabReport, MemoryMap, MapSpan } from "./memory-report.js";

@@ -10,6 +10,7 @@ import { NULL_GUARD_BYTES, resolveOptions, type MemoryGlobalsOptions, type Resol
 import { StageRecorder } from "./stages.js";
 import { TaggedPages } from "./tagged-pages.js";
 import { buildSnapshot } from "./snapshot.js";
+import { mergeLeaks } from "./leaks.js";
 import type { MemoryReport, StageReport } from "./memory-report.js";
 
 /*
@@ -69,7 +70,7 @@ export class MemoryGlobals {
     this.#bootstrap = BootstrapHeap.create(this.#space, NULL_GUARD_BYTES, bootstrapBytes);
     const controlPtr = this.#bootstrap.carve(pageControl, 8);
     this.#pages = new PageAllocator(this.#space, { pageSize: options.pageSize, controlPtr, firstByte: pagesStart });
-    this.#generic = new GenericAllocator(this.#pages, { name: "generic" });
+    this.#generic = new GenericAllocator(this.#pages, { name: "generic", ...options.generic });
     let backing: Allocator = this.#generic;
     if (options.debug) {
       // Debug layers sit under the scopes, so scopes count the sizes asked for;
@@ -81,7 +82,7 @@ export class MemoryGlobals {
     this.#root = new TraceAllocator(backing, { name: "root", tracing: options.tracing, sampleEvery: options.sampleEvery, guardHeaders: options.debug });
     this.#debug?.setOriginSource(this.#root);
     this.#scratch = new ScratchAllocator(new TaggedPages(this.#pages, "scratch"), { name: "scratch" });
-    this.#frame = new FrameAllocator(new TaggedPages(this.#pages, "frame"), { name: "frame", arenas: options.frameArenas, debug: options.debug });
+    this.#frame = new FrameAllocator(new TaggedPages(this.#pages, "frame"), { name: "frame", arenas: options.frameArenas, debug: options.debug, ...options.frame });
     this.#stages = new StageRecorder();
   }
 
@@ -228,7 +229,8 @@ export class MemoryGlobals {
   /**
    * Runs every check there is — debug guards and quarantine, the heap and
    * slot invariants, the page map, the scope tables, the temp arenas — and
-   * throws CorruptionError at the first fault.
+   * throws CorruptionError at the first fault; then LeakError when a scratch
+   * mark is still held (call it between frames or stages, outside any mark).
    */
   check(): void {
     this.#assertAlive("check");
@@ -238,12 +240,15 @@ export class MemoryGlobals {
     this.#root.check();
     this.#frame.check();
     this.#scratch.check();
+    // Scratch marks are function-scoped: one still held where check() runs (between frames or stages) was never released.
+    this.#scratch.assertReleased();
   }
 
   /**
    * Disposes every scope (deepest first) and tears the allocators down in
    * reverse order. Throws one LeakError covering every scope that still holds
-   * memory (or the first other error a teardown step hit); the memory is shut
+   * memory and any scratch mark or block still held (or the first other error
+   * a teardown step hit); the memory is shut
    * down either way, and `report()` still returns the tree as it was.
    */
   shutdown(): void {
@@ -256,7 +261,7 @@ export class MemoryGlobals {
       try {
         run();
       } catch (err) {
-        if (err instanceof LeakError) leak ??= err;
+        if (err instanceof LeakError) leak = leak === undefined ? err : mergeLeaks(leak, err);
         else failure ??= err instanceof Error ? err : new AllocatorError(`MemoryGlobals.shutdown: a teardown step threw ${describe(err)}.`);
       }
     };
@@ -266,6 +271,7 @@ export class MemoryGlobals {
       this.#root.dispose();
     });
     step(() => this.#frame.destroy());
+    step(() => this.#scratch.assertReleased());
     step(() => this.#scratch.destroy());
     step(() => this.#debug?.destroy());
     step(() => this.#root.destroy());

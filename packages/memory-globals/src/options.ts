@@ -1,5 +1,24 @@
 import { InvalidArgumentError, MAX_ADDRESS_SPACE_BYTES, WASM_PAGE_BYTES, describe, formatBytes } from "@memkit/core";
 import type { TracingLevel } from "@memkit/trace-allocator";
+import type { FrameGrowthWarning } from "@memkit/temp-allocator";
+
+/** The generic allocator's routing policy (see `@memkit/generic-allocator`): which tier serves which size. */
+export interface GenericPolicyOptions {
+  /** Sizes up to this (with alignments up to smallAlignMax) go to the slot tier. @defaultValue 1024 (the largest slot) */
+  smallMax?: number;
+  /** Largest alignment the slot tier serves; larger alignments of small sizes go to the heap. @defaultValue 64 */
+  smallAlignMax?: number;
+  /** Sizes from this up are whole page spans; below it (and above smallMax) the heap. @defaultValue 512 KiB */
+  largeThreshold?: number;
+}
+
+/** Options of `memory.frame` beyond its arena count. */
+export interface FrameOptions {
+  /** Warn when a frame holds more than this multiple of the typical frame; Infinity turns it off. @defaultValue 8 */
+  growthWarningFactor?: number;
+  /** Receives that warning instead of console.warn. */
+  onFrameGrowth?: (warning: FrameGrowthWarning) => void;
+}
 
 /** Options for {@link MemoryGlobals.init}. Every field is optional. */
 export interface MemoryGlobalsOptions {
@@ -25,6 +44,10 @@ export interface MemoryGlobalsOptions {
   debug?: boolean;
   /** Frame arenas in the ring of `frame` (memory lives through N frames). @defaultValue 2 */
   frameArenas?: number;
+  /** The generic allocator's size thresholds (`smallMax`, `smallAlignMax`, `largeThreshold`). @defaultValue the generic allocator's defaults */
+  generic?: GenericPolicyOptions;
+  /** The frame allocator's growth warning (`growthWarningFactor`, `onFrameGrowth`). @defaultValue a console.warn past 8x the typical frame */
+  frame?: FrameOptions;
 }
 
 /** Bytes before the bootstrap region that are never handed out, so small offsets from a null pointer fault in every check. */
@@ -41,6 +64,9 @@ export interface ResolvedOptions {
   sampleEvery: number;
   debug: boolean;
   frameArenas: number;
+  /** Only the fields given; the generic allocator fills in the rest. */
+  generic: GenericPolicyOptions;
+  frame: FrameOptions;
 }
 
 const TRACING_LEVELS: readonly TracingLevel[] = ["off", "counts", "callstacks"];
@@ -85,5 +111,29 @@ export function resolveOptions(options: MemoryGlobalsOptions): ResolvedOptions {
   if (typeof shared !== "boolean") fail("shared", "true or false", shared);
   const frameArenas = options.frameArenas ?? 2;
   if (typeof frameArenas !== "number" || !Number.isInteger(frameArenas) || frameArenas < 1 || frameArenas > 16) fail("frameArenas", "an integer from 1 to 16", frameArenas);
-  return { initialBytes, maximumBytes, shared, pageSize, bootstrapBytes, tracing, sampleEvery, debug, frameArenas };
+  const generic = pickFields("generic", options.generic, GENERIC_FIELDS) as GenericPolicyOptions;
+  for (const field of GENERIC_FIELDS) {
+    const value = generic[field as keyof GenericPolicyOptions];
+    if (value !== undefined && (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)) fail(`generic.${field}`, "a non-negative integer byte count", value);
+  }
+  // The frame allocator checks these two itself, naming them.
+  const frame = pickFields("frame", options.frame, FRAME_FIELDS) as FrameOptions;
+  return { initialBytes, maximumBytes, shared, pageSize, bootstrapBytes, tracing, sampleEvery, debug, frameArenas, generic, frame };
+}
+
+const GENERIC_FIELDS: readonly string[] = ["smallMax", "smallAlignMax", "largeThreshold"];
+const FRAME_FIELDS: readonly string[] = ["growthWarningFactor", "onFrameGrowth"];
+
+/** A copy of the nested option object `option` holding the fields given; rejects a non-object and unknown fields (a typo would be ignored silently). */
+function pickFields(option: string, value: unknown, fields: readonly string[]): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null) fail(option, `an object with fields ${fields.join(", ")}`, value);
+  const picked: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (!fields.includes(key)) {
+      throw new InvalidArgumentError(`MemoryGlobals.init: option ${option} has no field ${JSON.stringify(key)} (it takes ${fields.join(", ")}).`);
+    }
+    if (field !== undefined) picked[key] = field;
+  }
+  return picked;
 }

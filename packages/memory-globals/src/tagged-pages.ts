@@ -1,5 +1,5 @@
 import type { AddressSpace, Allocator, AllocatorStats, Ptr } from "@memkit/core";
-import type { PageAllocator } from "@memkit/page-allocator";
+import type { PageAllocator, PageReclaimer, ReclaimRegistry } from "@memkit/page-allocator";
 
 /**
  * The page allocator as seen by one lessee that does not tag its own spans
@@ -7,7 +7,7 @@ import type { PageAllocator } from "@memkit/page-allocator";
  * id, so memory maps can say whose pages they are. Cold path: temp allocators
  * lease chunks rarely and reuse them.
  */
-export class TaggedPages implements Allocator {
+export class TaggedPages implements Allocator, ReclaimRegistry {
   readonly name: string;
   readonly space: AddressSpace;
   /** Owner id of the spans (from `pages.registerOwner`). */
@@ -43,6 +43,11 @@ export class TaggedPages implements Allocator {
 
   owns(ptr: Ptr): boolean {
     return this.#pages.owns(ptr) && this.#pages.tagOf(ptr) >>> 24 === this.ownerId;
+  }
+
+  /** Passes the lessee's reclaim hook on to the page allocator (asked before any allocation fails). */
+  addReclaimer(reclaim: PageReclaimer): () => void {
+    return this.#pages.addReclaimer(reclaim);
   }
 
   /** The whole page allocator's stats (spans are not counted per lessee). */

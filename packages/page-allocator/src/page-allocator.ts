@@ -2,12 +2,15 @@ import type {
   AddressSpace} from "@memkit/core";
 import {
   CorruptionError,
+  type DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   OutOfMemoryError,
   checkControlHeader,
   describe,
+  destroyedError,
   formatBytes,
+  formatSize,
   hex,
   invalidPointer,
   magic,
@@ -23,7 +26,6 @@ import {
 } from "@memkit/core";
 import {
   COUNT_MASK,
-  FL_COUNT,
   FREE,
   FREED,
   FREE_HEAD,
@@ -54,6 +56,9 @@ import {
   ffs,
   roundUpToBin,
 } from "./layout.js";
+import { checkPageMap } from "./check.js";
+import { spanStorageReport } from "./storage-report.js";
+import { Reclaimers, type PageReclaimer, type ReclaimRegistry } from "./reclaimers.js";
 
 const PAGE_MAGIC = magic(MAGIC_TEXT);
 
@@ -90,7 +95,7 @@ export type SpanVisitor = (ptr: Ptr, bytes: number, used: boolean, tag: number) 
  * (interior words cleared, tags set), which is O(pages) but only touches the
  * map, never the pages themselves.
  */
-export class PageAllocator implements Allocator, Checkable, StorageReporting {
+export class PageAllocator implements Allocator, Checkable, StorageReporting, ReclaimRegistry {
   readonly name: string;
   readonly space: AddressSpace;
   /** Bytes per page. */
@@ -117,6 +122,10 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   private readonly maxPages: number;
   private readonly ownerNames: (string | undefined)[] = [];
   private readonly unsubscribe: () => void;
+  /** Set by destroy(): every later operation throws DestroyedError. */
+  private destroyed = false;
+  /** Lessees asked to give back cached pages before an allocation fails. */
+  private readonly reclaimers = new Reclaimers();
 
   constructor(space: AddressSpace, options: PageAllocatorOptions = {}) {
     const pageSize = options.pageSize ?? 65536;
@@ -127,7 +136,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     const maxPages = Math.floor(space.maximumBytes / pageSize);
     const controlBytes = controlBytesFor(maxPages);
     const controlPtr = options.controlPtr ?? pageSize;
-    if (controlPtr >>> 0 !== controlPtr || controlPtr % 8 !== 0 || controlPtr === 0) {
+    if (typeof controlPtr !== "number" || controlPtr >>> 0 !== controlPtr || controlPtr % 8 !== 0 || controlPtr === 0) {
       throw new InvalidArgumentError(`PageAllocator: option controlPtr must be a non-zero 8-aligned address, received ${describe(controlPtr)}.`);
     }
     const firstByte = options.firstByte ?? controlPtr + controlBytes;
@@ -185,6 +194,9 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
    * Owner names are not shared; attached handles report owners by id.
    */
   static attach(space: AddressSpace, controlPtr: Ptr, name = "pages"): PageAllocator {
+    if (typeof controlPtr !== "number") {
+      throw new InvalidArgumentError(`PageAllocator.attach: ${describe(controlPtr)} is not a control block address (a non-zero multiple of 8).`);
+    }
     checkControlHeader(space, controlPtr, PAGE_MAGIC, LAYOUT_VERSION, "PageAllocator.attach");
     const handle = Object.create(PageAllocator.prototype) as PageAllocator;
     const u32 = space.u32;
@@ -208,14 +220,22 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
       u32,
       u8: space.u8,
       ownerNames: [],
+      destroyed: false,
+      reclaimers: new Reclaimers(),
     };
     Object.assign(handle, fields);
     Object.assign(handle, { unsubscribe: space.onGrow(() => Object.assign(handle, { u32: space.u32, u8: space.u8 })) });
     return handle;
   }
 
-  /** Stops listening to the space. The control block and spans stay as they are. */
+  /**
+   * Stops listening to the space and retires this handle: every later
+   * operation throws DestroyedError. The control block and spans stay as they
+   * are (another handle attached to them keeps working). Idempotent.
+   */
   destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     this.unsubscribe();
   }
 
@@ -224,6 +244,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   /** A span of whole pages (size 0 takes one page), aligned to max(align, pageSize). */
   allocate(size: number, align = 8): Ptr {
     validateAllocation(this.name, size, align);
+    if (this.destroyed) throw this.destroyedError("allocate");
     const head = this.take(this.pagesFor(size), align, size);
     return head << this.pageShift;
   }
@@ -292,7 +313,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
 
   /** True when `ptr` is the start of a live span. */
   owns(ptr: Ptr): boolean {
-    if (ptr >>> 0 !== ptr || (ptr & (this.pageSize - 1)) !== 0) return false;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & (this.pageSize - 1)) !== 0 || this.destroyed) return false;
     const page = ptr >>> this.pageShift;
     if (page < this.firstPage || page >= this.u32[this.cw + W_TOP_PAGE]!) return false;
     return (this.u32[this.stateBase + page]! & USED_HEAD) === USED_HEAD;
@@ -317,10 +338,33 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     this.u32[this.cw + W_PEAK_LIVE_PAGES] = this.u32[this.cw + W_LIVE_PAGES]!;
   }
 
+  // ---------------------------------------------------------------- reclaim
+
+  /**
+   * Registers a lessee's hook that gives back the pages it only caches (empty
+   * spans, slabs, spare chunks). Before an allocation throws OutOfMemoryError,
+   * the page allocator calls every hook once and retries; only that failing
+   * path pays for it. Returns a function that unregisters the hook. The heap,
+   * slot and temp allocators register themselves.
+   */
+  addReclaimer(reclaim: PageReclaimer): () => void {
+    return this.reclaimers.addReclaimer(reclaim);
+  }
+
+  /**
+   * Asks every registered lessee to give back its cached pages now (say,
+   * after unloading a level); returns the bytes given back. Allocations do
+   * this on their own before they fail.
+   */
+  reclaim(): number {
+    return Math.max(0, this.reclaimers.run());
+  }
+
   // ------------------------------------------------------------ page map API
 
   /** Registers an allocator that leases spans; returns its owner id (1..255) for {@link setTag}. */
   registerOwner(name: string): number {
+    if (this.destroyed) throw this.destroyedError("registerOwner");
     const u32 = this.u32;
     const id = u32[this.cw + W_OWNER_COUNT]! + 1;
     if (id > 255) throw new InvalidArgumentError(`${this.name}.registerOwner(${JSON.stringify(name)}): all 255 owner ids are taken.`);
@@ -337,7 +381,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   /** Tags every page of the live span at `spanPtr` with `owner << 24 | data`. */
   setTag(spanPtr: Ptr, owner: number, data = 0): void {
     const head = this.liveHead(spanPtr, "setTag");
-    if (owner >>> 0 !== owner || owner > 255 || data >>> 0 !== data || data > 0xff_ffff) {
+    if (typeof owner !== "number" || typeof data !== "number" || owner >>> 0 !== owner || owner > 255 || data >>> 0 !== data || data > 0xff_ffff) {
       throw new InvalidArgumentError(`${this.name}.setTag: owner must be 0..255 and data 0..16777215, received ${describe(owner)} and ${describe(data)}.`);
     }
     this.fillTags(head, this.u32[this.stateBase + head]! & COUNT_MASK, ((owner << 24) | data) >>> 0);
@@ -345,9 +389,9 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
 
   /** Tag of the page holding `addr`: `owner << 24 | data`, or 0 when free, reserved, outside or untagged. O(1). */
   tagOf(addr: Ptr): number {
+    if (typeof addr !== "number" || addr >>> 0 !== addr) return 0;
     const page = addr >>> this.pageShift;
-    if (addr >>> 0 !== addr || page >= this.maxPages) return 0;
-    return this.u32[this.tagWordBase + page]!;
+    return page < this.maxPages ? this.u32[this.tagWordBase + page]! : 0;
   }
 
   /** Walks every carved span in address order (reports and memory maps). */
@@ -375,98 +419,22 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
 
   // --------------------------------------------------------------- checking
 
-  /** Verifies boundary words, coalescing, bins, bitmaps and counters; throws CorruptionError at the first fault. */
+  /** Verifies boundary words, coalescing, bins, bitmaps and counters; throws CorruptionError at the first fault. O(spans + free pages). */
   check(): void {
-    const u32 = this.u32;
-    const sb = this.stateBase;
-    const cw = this.cw;
-    const top = u32[cw + W_TOP_PAGE]!;
-    let livePages = 0;
-    let liveSpans = 0;
-    let freePages = 0;
-    let freeSpans = 0;
-    let prevFree = false;
-    for (let page = this.firstPage; page < top; ) {
-      const s = u32[sb + page]!;
-      const count = s & COUNT_MASK;
-      const used = (s & USED) !== 0;
-      if ((s & HEAD) === 0 || count === 0 || page + count > top || used === ((s & FREE) !== 0)) {
-        throw this.corrupt(page, `bad span head word ${hex(s)}`);
-      }
-      if (count > 1 && (u32[sb + page + count - 1]! & ~FREED) !== (s & ~HEAD & ~FREED)) {
-        throw this.corrupt(page, `tail word ${hex(u32[sb + page + count - 1]!)} does not match head ${hex(s)} (${count} pages)`);
-      }
-      for (let i = page + 1; i < page + count - 1; i++) {
-        const w = u32[sb + i]!;
-        if (w !== 0 && (used || w !== FREED)) throw this.corrupt(i, `interior page of a ${used ? "used" : "free"} span holds ${hex(w)}`);
-      }
-      if (used) {
-        livePages += count;
-        liveSpans++;
-        prevFree = false;
-      } else {
-        if (prevFree) throw this.corrupt(page, "two adjacent free spans were not coalesced");
-        freePages += count;
-        freeSpans++;
-        prevFree = true;
-        for (let i = page; i < page + count; i++) {
-          if (u32[this.tagWordBase + i] !== 0) throw this.corrupt(i, "a free page still carries a tag");
-        }
-      }
-      page += count;
-    }
-    let listed = 0;
-    const flBitmap = u32[cw + W_FL_BITMAP]!;
-    for (let fl = 0; fl < FL_COUNT; fl++) {
-      const slBitmap = u32[cw + W_SL_BITMAPS + fl]!;
-      if (((flBitmap >>> fl) & 1) !== (slBitmap !== 0 ? 1 : 0)) throw this.corrupt(0, `first-level bit ${fl} disagrees with its second-level bitmap`);
-      for (let sl = 0; sl < SL_COUNT; sl++) {
-        let node = u32[cw + W_HEADS + fl * SL_COUNT + sl]!;
-        if (((slBitmap >>> sl) & 1) !== (node !== 0 ? 1 : 0)) throw this.corrupt(0, `bitmap bit (${fl}, ${sl}) disagrees with its list`);
-        let prev = 0;
-        while (node !== 0) {
-          const s = u32[sb + node]!;
-          const count = s & COUNT_MASK;
-          if ((s & FREE_HEAD) !== FREE_HEAD) throw this.corrupt(node, `listed in bin (${fl}, ${sl}) but not a free span head`);
-          if (binFl(count) !== fl || binSl(count) !== sl) throw this.corrupt(node, `${count} pages filed in the wrong bin (${fl}, ${sl})`);
-          if (u32[this.prevBase + node] !== prev) throw this.corrupt(node, "free-list back link is wrong");
-          if (++listed > freeSpans) throw this.corrupt(node, "more spans on the free lists than free spans (a cycle?)");
-          prev = node;
-          node = u32[this.nextBase + node]!;
-        }
-      }
-    }
-    if (listed !== freeSpans) throw this.corrupt(0, `${freeSpans} free spans but ${listed} on the free lists`);
-    if (livePages !== u32[cw + W_LIVE_PAGES] || liveSpans !== u32[cw + W_LIVE_SPANS] || freePages !== u32[cw + W_FREE_PAGES]) {
-      throw this.corrupt(0, `counters say ${u32[cw + W_LIVE_SPANS]} spans/${u32[cw + W_LIVE_PAGES]} live pages/${u32[cw + W_FREE_PAGES]} free pages, the walk found ${liveSpans}/${livePages}/${freePages}`);
-    }
+    checkPageMap(this.u32, {
+      cw: this.cw,
+      firstPage: this.firstPage,
+      stateBase: this.stateBase,
+      tagWordBase: this.tagWordBase,
+      prevBase: this.prevBase,
+      nextBase: this.nextBase,
+      corrupt: (page, what) => this.corrupt(page, what),
+    });
   }
 
   /** Free pages in carved memory; the untouched pages above can still be grown into and are not counted. */
   storageReport(): StorageReport {
-    let totalFree = 0;
-    let largest = 0;
-    let used = 0;
-    const histogram: number[] = [];
-    this.forEachSpan((_ptr, bytes, isUsed) => {
-      if (isUsed) {
-        used += bytes;
-        return;
-      }
-      totalFree += bytes;
-      largest = Math.max(largest, bytes);
-      const bucket = 31 - Math.clz32(bytes);
-      while (histogram.length <= bucket) histogram.push(0);
-      histogram[bucket]!++;
-    });
-    return {
-      reservedBytes: this.stats().reservedBytes,
-      usedBytes: used,
-      totalFreeBytes: totalFree,
-      largestFreeBlock: largest,
-      freeHistogram: histogram,
-      fragmentation: totalFree === 0 ? 0 : 1 - largest / totalFree,
-    };
+    return spanStorageReport(this);
   }
 
   // -------------------------------------------------------------- internals
@@ -482,7 +450,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     const need = count + alignPages - 1;
     if (need > this.maxPages) throw this.outOfMemory(size, align);
     let head = this.findFree(need);
-    if (head === 0) head = this.carve(need, size, align);
+    if (head === 0) head = this.takeSlow(need, size, align);
     const u32 = this.u32;
     const avail = u32[this.stateBase + head]! & COUNT_MASK;
     this.unlinkFree(head, avail);
@@ -498,6 +466,42 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     u32[this.cw + W_ALLOC_COUNT]!++;
     this.addLivePages(count);
     return start;
+  }
+
+  /**
+   * No bin at or above the rounded request holds a span: carve from the
+   * wilderness; failing that, search the request's own bin exactly; failing
+   * that, ask the reclaimers for cached pages and try all three once more.
+   * Returns a listed free span of at least `need` pages, or throws
+   * OutOfMemoryError (the latest figures) and changes nothing.
+   */
+  private takeSlow(need: number, size: number, align: number): number {
+    let failure: OutOfMemoryError;
+    try {
+      return this.carve(need, size, align);
+    } catch (err) {
+      if (!(err instanceof OutOfMemoryError)) throw err;
+      failure = err;
+    }
+    const exact = this.findExact(need);
+    if (exact !== 0) return exact;
+    if (this.reclaimers.run() <= 0) throw failure;
+    const head = this.findFree(need) || this.findExact(need);
+    return head !== 0 ? head : this.carve(need, size, align);
+  }
+
+  /**
+   * A span of at least `need` pages in `need`'s own bin, whose smaller spans
+   * the good-fit search skips (a 9-page request looks from the bin [10, 11]
+   * up; a 9-page span files in [8, 9]). O(spans in that bin): failing path only.
+   */
+  private findExact(need: number): number {
+    if (need > COUNT_MASK) return 0;
+    const u32 = this.u32;
+    for (let node = u32[this.cw + W_HEADS + binFl(need) * SL_COUNT + binSl(need)]!; node !== 0; node = u32[this.nextBase + node]!) {
+      if ((u32[this.stateBase + node]! & COUNT_MASK) >= need) return node;
+    }
+    return 0;
   }
 
   /**
@@ -659,7 +663,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   /** The head page of the live span at `ptr`, or throws InvalidPointerError / DoubleFreeError. */
   private liveHead(ptr: Ptr, op: string): number {
     // The good path builds no strings: messages are made only when something is wrong.
-    if (ptr >>> 0 === ptr && (ptr & (this.pageSize - 1)) === 0) {
+    if (typeof ptr === "number" && ptr >>> 0 === ptr && (ptr & (this.pageSize - 1)) === 0 && !this.destroyed) {
       const page = ptr >>> this.pageShift;
       if (page >= this.firstPage && page < this.u32[this.cw + W_TOP_PAGE]! && (this.u32[this.stateBase + page]! & USED_HEAD) === USED_HEAD) return page;
     }
@@ -670,6 +674,7 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
   private rejectPointer(ptr: Ptr, op: string): never {
     const who = `${this.name}.${op}`;
     validatePointerShape(who, ptr);
+    if (this.destroyed) throw this.destroyedError(op);
     if ((ptr & (this.pageSize - 1)) !== 0) throw invalidPointer(who, ptr, `not at the start of a ${formatBytes(this.pageSize)} page`);
     const page = ptr >>> this.pageShift;
     const top = this.u32[this.cw + W_TOP_PAGE]!;
@@ -688,11 +693,15 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting {
     const s = this.stats();
     const free = this.u32[this.cw + W_FREE_PAGES]! * this.pageSize;
     return new OutOfMemoryError(
-      `${this.name}: cannot allocate ${formatBytes(size)} (align ${align}): ` +
+      `${this.name}: cannot allocate ${formatSize(size)} (align ${align}): ` +
         `${formatBytes(s.liveBytes)} live in ${s.liveCount} spans, ${formatBytes(s.reservedBytes)} reserved, ${formatBytes(free)} free in carved pages, ` +
         `${formatBytes(this.maxPages * this.pageSize)} maximum.\n  Raise maximumBytes or free spans.`,
       cause === undefined ? undefined : { cause },
     );
+  }
+
+  private destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this page allocator was destroyed", "create a new one, or attach a new handle to its control block.");
   }
 
   private corrupt(page: number, what: string): CorruptionError {

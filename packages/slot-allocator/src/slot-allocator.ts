@@ -1,10 +1,12 @@
 import {
   CorruptionError,
+  type DestroyedError,
   DoubleFreeError,
-  InvalidArgumentError,
   OutOfMemoryError,
   DEFAULT_ALIGN,
+  destroyedError,
   formatBytes,
+  formatSize,
   hex,
   invalidPointer,
   magic,
@@ -148,6 +150,8 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
   /** Largest size the allocate fast path serves; -1 once destroyed. */
   private fastLimit: number;
   private unsubscribe: (() => void) | undefined;
+  /** Unregisters {@link reclaim} from the page allocator. */
+  private readonly unregisterReclaim: () => void;
 
   constructor(pages: PageAllocator, options: SlotAllocatorOptions = {}) {
     const o = resolveOptions(options, pages.pageSize);
@@ -202,6 +206,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     }
     this.addrLimit = pages.range.limit;
     this.fastLimit = o.maxSlotSize;
+    this.unregisterReclaim = pages.addReclaimer(() => this.reclaim());
   }
 
   // ------------------------------------------------------------- hot paths
@@ -213,13 +218,14 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
    * page allocator has no slab left.
    */
   allocate(size: number, align: number = DEFAULT_ALIGN): Ptr {
-    if (align !== 8 || size >>> 0 !== size || size > this.fastLimit) return this.allocateSlow(size, align);
+    // typeof before `>>>`, which throws TypeError on a BigInt or a Symbol: they get core's InvalidArgumentError.
+    if (align !== 8 || typeof size !== "number" || size >>> 0 !== size || size > this.fastLimit) return this.allocateSlow(size, align);
     return this.take(this.classOf[(size + 7) >>> 3]!, size);
   }
 
   /** Frees the slot at `ptr`; 0 is a no-op. Foreign, interior and free-slot pointers throw and change nothing. */
   deallocate(ptr: Ptr): void {
-    if (ptr >>> 0 !== ptr || ptr >= this.addrLimit) return this.rejectFree(ptr);
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.addrLimit) return this.rejectFree(ptr);
     const i32 = this.i32;
     const shift = this.pageShift;
     // 8 + 24 bits: owner << 24 | slab base >> pageShift. data 0 is the control block, never a slab.
@@ -351,7 +357,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
       if (!(cause instanceof OutOfMemoryError)) throw cause;
       const slot = this.classSizeOf[c]!;
       throw new OutOfMemoryError(
-        `${this.name}: cannot allocate ${formatBytes(size)}: no ${slot}-byte slot is free and the page allocator ` +
+        `${this.name}: cannot allocate ${formatSize(size)}: no ${slot}-byte slot is free and the page allocator ` +
           `cannot lease another ${formatBytes(this.slabBytes)} slab (${this.i32[this.cw + W_SLAB_COUNT]!} slabs held).\n` +
           `  Free blocks, or raise the address space's maximumBytes.`,
         { cause },
@@ -467,7 +473,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
    * when `ptr` is not one. O(1): page map, one division, one bitmap bit.
    */
   private liveSlab(ptr: Ptr): number {
-    if (ptr >>> 0 !== ptr || ptr >= this.addrLimit) return 0;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.addrLimit) return 0;
     const i32 = this.i32;
     const shift = this.pageShift;
     const d = i32[this.tagWordBase + (ptr >>> shift)]! ^ this.ownerTag;
@@ -845,6 +851,59 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     if (listed + used !== bump) throw this.corrupt(s, `${listed} free-list slots + ${used} used != ${bump} carved`);
   }
 
+  // ------------------------------------------------------------- reclaim
+
+  /**
+   * Gives every slab that holds no live slot back to the page allocator: the
+   * spares, and the current slabs of classes whose slabs emptied (kept so a
+   * free/alloc pair never re-leases). The parked slot is freed into its slab
+   * first, so it keeps nothing. Returns the bytes given back. The page
+   * allocator calls this before an allocation fails anywhere in the memory.
+   * O(classes + spare slabs).
+   */
+  reclaim(): number {
+    if (this.unsubscribe === undefined) return 0;
+    const i32 = this.i32;
+    const cw = this.cw;
+    const parked = i32[cw + W_CACHE_PTR]!;
+    if (parked !== 0) {
+      i32[cw + W_CACHE_PTR] = 0;
+      i32[cw + W_CACHE_CLASS] = -1;
+      this.unpark(parked);
+    }
+    let slabs = 0;
+    for (let s = i32[cw + W_SPARE_HEAD]!; s !== 0; s = i32[cw + W_SPARE_HEAD]!) {
+      i32[cw + W_SPARE_HEAD] = i32[s + S_NEXT]!;
+      i32[cw + W_SPARE_COUNT]!--;
+      this.release(s);
+      slabs++;
+    }
+    for (let c = 0; c < this.classCount; c++) {
+      const rec = this.classWord + (c << CLASS_SHIFT);
+      const s = i32[rec + C_CURRENT]!;
+      if (s === 0 || i32[s + S_USED] !== 0) continue;
+      i32[rec + C_CURRENT] = 0;
+      i32[rec + C_SLABS]!--;
+      this.release(s);
+      slabs++;
+    }
+    return slabs * this.slabBytes;
+  }
+
+  /** Frees the slot that was parked at `ptr` into its slab (its class counters already count it freed). */
+  private unpark(ptr: number): void {
+    const i32 = this.i32;
+    const base = (i32[this.tagWordBase + (ptr >>> this.pageShift)]! & DATA_MAX) << this.pageShift;
+    const s = (base + this.hdrOffset) >>> 2;
+    const i = ((ptr - base) / i32[s + S_SIZE]!) | 0;
+    i32[s - 1 - (i >>> 5)]! &= ~(1 << (i & 31));
+    i32[ptr >>> 2] = i32[s + S_FREE]!;
+    i32[s + S_FREE] = i + 1;
+    const used = i32[s + S_USED]! - 1;
+    i32[s + S_USED] = used;
+    if (used === i32[s + S_LINK_AT]! || used === 0) this.afterFree(s, used);
+  }
+
   // ------------------------------------------------------------- lifetime
 
   /**
@@ -860,6 +919,7 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     this.pages.deallocate(this.controlPtr);
     this.unsubscribe();
     this.unsubscribe = undefined;
+    this.unregisterReclaim();
     this.fastLimit = -1;
     this.addrLimit = 0;
   }
@@ -867,9 +927,9 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
   // ------------------------------------------------------------- errors
 
   private tooLarge(size: number, align: number): OutOfMemoryError {
-    const what = size > this.maxSlotSize ? `${formatBytes(size)} is above the largest slot (${this.maxSlotSize} B)` : `no class up to ${this.maxSlotSize} B guarantees align ${align}`;
+    const what = size > this.maxSlotSize ? `that is above the largest slot (${this.maxSlotSize} B)` : `no class up to ${this.maxSlotSize} B guarantees align ${align}`;
     return new OutOfMemoryError(
-      `${this.name}: cannot allocate ${formatBytes(size)} (align ${align}): ${what}.\n` +
+      `${this.name}: cannot allocate ${formatSize(size)} (align ${align}): ${what}.\n` +
         `  The slot allocator serves sizes 0..${this.maxSlotSize} with alignment up to the largest power of two dividing their class; ` +
         `use the generic allocator (@memkit/generic-allocator) or a heap for larger or more aligned blocks.`,
     );
@@ -885,8 +945,8 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     return new CorruptionError(`${this.name}: slab ${hex(base >>> 0)} (${this.i32[s + S_SIZE]}-byte slots, ${state}): ${what}.`);
   }
 
-  private destroyedError(op: string): InvalidArgumentError {
-    return new InvalidArgumentError(`${this.name}.${op}: this slot allocator was destroyed; create a new one.`);
+  private destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this slot allocator was destroyed", "create a new one.");
   }
 }
 

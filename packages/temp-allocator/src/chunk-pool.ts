@@ -1,4 +1,4 @@
-import { OutOfMemoryError, alignUp, formatBytes, magic, type AddressSpace, type Allocator } from "@memkit/core";
+import { OutOfMemoryError, alignUp, formatBytes, formatSize, magic, type AddressSpace, type Allocator } from "@memkit/core";
 
 /**
  * Chunks: the big blocks a temp allocator leases from its backing allocator
@@ -163,7 +163,7 @@ export class ChunkPool {
     const bytes = alignUp(request, 8);
     if (bytes > Math.min(MAX_CHUNK_BYTES, this.space.maximumBytes)) {
       throw new OutOfMemoryError(
-        `${who}: cannot allocate ${formatBytes(size)} (${size} B, align ${align}): it needs a chunk of ${formatBytes(bytes)}, ` +
+        `${who}: cannot allocate ${formatSize(size)} (align ${align}): it needs a chunk of ${formatBytes(bytes)}, ` +
           `more than the address space can ever hold (${formatBytes(this.space.maximumBytes)} maximum).`,
       );
     }
@@ -173,7 +173,7 @@ export class ChunkPool {
     } catch (cause) {
       if (!(cause instanceof OutOfMemoryError)) throw cause;
       throw new OutOfMemoryError(
-        `${who}: cannot allocate ${formatBytes(size)} (${size} B, align ${align}): the backing allocator "${this.backing.name}" ` +
+        `${who}: cannot allocate ${formatSize(size)} (align ${align}): the backing allocator "${this.backing.name}" ` +
           `has no ${formatBytes(bytes)} chunk left (${this.#name} already holds ${formatBytes(this.#reserved)} in ${this.#chunks} chunks).\n` +
           `  Raise maximumBytes, trim() spare chunks, or release temp memory sooner.`,
         { cause },

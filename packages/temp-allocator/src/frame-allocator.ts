@@ -1,10 +1,12 @@
 import {
   CorruptionError,
   DEFAULT_ALIGN,
+  type DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   InvalidPointerError,
   describe,
+  destroyedError,
   formatBytes,
   hex,
   invalidPointer,
@@ -23,6 +25,8 @@ import { FREES, LIVE_BYTES, LIVE_COUNT, TEMP_COUNTERS, notePeak, resetPeak, resi
 import { resolveChunkSize, resolveName, type FrameAllocatorOptions } from "./options.js";
 import { PAD_WORD, nextAllocatorKey, stampHash } from "./stamp.js";
 import { buildStorageReport } from "./storage-report.js";
+import { registerReclaim } from "./reclaim-hook.js";
+import { FrameGrowthWatch, resolveGrowthOptions } from "./frame-growth.js";
 
 /** Debug mode fills recycled frame memory with this byte ("dead"); a different byte there means a stale write. */
 export const FRAME_FREED_BYTE = 0xdd;
@@ -124,11 +128,13 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   readonly #pool: ChunkPool;
   readonly #key: number;
   readonly #unsubscribe: () => void;
+  readonly #unregisterReclaim: () => void;
   readonly #whoAllocate: string;
   readonly #whoDeallocate: string;
   readonly #whoReallocate: string;
   readonly #counters = new Float64Array(TEMP_COUNTERS + 2);
   readonly #ring: Float64Array;
+  readonly #growth: FrameGrowthWatch;
   #u32: Uint32Array;
   #u8: Uint8Array;
   // Bump state of the current frame.
@@ -155,6 +161,8 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
     }
     this.arenas = arenas;
     this.debug = options.debug ?? false;
+    const growth = resolveGrowthOptions(who, options.growthWarningFactor, options.onFrameGrowth);
+    this.#growth = new FrameGrowthWatch(growth.factor, growth.handler, this.chunkSize);
     this.backing = backing;
     this.space = backing.space;
     this.#key = nextAllocatorKey();
@@ -174,6 +182,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
       this.#u32 = space.u32;
       this.#u8 = space.u8;
     });
+    this.#unregisterReclaim = registerReclaim(backing, () => this.reclaim());
   }
 
   /** The current frame number: 0 until the first `beginFrame()`. */
@@ -193,7 +202,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
    * the allocator keeps working).
    */
   beginFrame(): number {
-    if (this.#destroyed) throw new InvalidArgumentError(`${this.name}.beginFrame: this FrameAllocator was destroyed.`);
+    if (this.#destroyed) throw this.#destroyedError("beginFrame");
     const ring = this.#ring;
     const c = this.#counters;
     const u32 = this.#u32;
@@ -203,6 +212,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
     ring[o + A_TOP] = this.#top;
     ring[o + A_COUNT] = c[LIVE_COUNT]! - c[FRAME_START_COUNT]!;
     ring[o + A_BYTES] = c[LIVE_BYTES]! - c[FRAME_START_BYTES]!;
+    this.#growth.frameEnded(ring[o + A_BYTES]!);
     if (this.#chunk !== 0) u32[(this.#chunk + C_TOP) >>> 2] = this.#top;
     // Recycle the oldest arena.
     const next = this.#arena + 1 === this.arenas ? 0 : this.#arena + 1;
@@ -322,7 +332,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
 
   /** True when `ptr` is a live block (of one of the last `arenas` frames; in debug mode, not deallocated). */
   owns(ptr: Ptr): boolean {
-    if (ptr >>> 0 !== ptr || ptr === 0) return false;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0) return false;
     return this.#classify(ptr) === LIVE;
   }
 
@@ -448,9 +458,11 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   }
 
   /**
-   * Returns every spare chunk to the backing; returns the bytes given back.
-   * The arenas keep their chunks. In debug mode the spares are checked first
-   * (a stale write found is thrown after trimming).
+   * Returns every spare chunk to the backing, and the chunks of every arena
+   * that holds no block (a recycled frame's first chunk, kept for reuse, and
+   * the current frame's while it has allocated nothing); returns the bytes
+   * given back. Arenas holding blocks keep their chunks. In debug mode the
+   * spares are checked first (a stale write found is thrown after trimming).
    */
   trim(): number {
     let fault: CorruptionError | undefined;
@@ -460,8 +472,44 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
         fault = this.#findFillFault(s, s + CHUNK_HEADER, s + u32[(s + C_BYTES) >>> 2]!, "found by trim() in a spare chunk");
       }
     }
-    const freed = this.#pool.trim();
+    const freed = this.reclaim();
     if (fault !== undefined) throw fault;
+    return freed;
+  }
+
+  /**
+   * The backing's reclaim hook (registered when the backing takes hooks, as
+   * a page allocator does): {@link trim} without the debug check. Runs before
+   * an allocation anywhere in the memory fails.
+   */
+  reclaim(): number {
+    if (this.#destroyed) return 0;
+    let freed = this.#pool.trim();
+    const ring = this.#ring;
+    const c = this.#counters;
+    for (let j = 0; j < this.arenas; j++) {
+      const o = j * A_STRIDE;
+      const first = ring[o + A_FIRST]!;
+      if (first === 0) continue;
+      const current = j === this.#arena;
+      if (current ? c[LIVE_COUNT] !== c[FRAME_START_COUNT] : ring[o + A_COUNT] !== 0) continue;
+      freed += this.#freeChain(first, current ? this.#chunk : ring[o + A_CURRENT]!);
+      ring[o + A_FIRST] = 0;
+      ring[o + A_CURRENT] = 0;
+      ring[o + A_TOP] = 0;
+      if (current) this.#chunk = this.#top = this.#end = this.#topPtr = 0;
+    }
+    return freed;
+  }
+
+  /** Returns the chunks from `first` through `last` (linked through their headers) to the backing. */
+  #freeChain(first: number, last: number): number {
+    let freed = 0;
+    for (let ch = first; ch !== 0; ) {
+      const next = ch === last ? 0 : this.#u32[(ch + C_NEXT) >>> 2]!;
+      freed += this.#pool.free(ch);
+      ch = next;
+    }
     return freed;
   }
 
@@ -469,6 +517,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#unregisterReclaim();
     const u32 = this.space.u32;
     this.#ring[this.#arena * A_STRIDE + A_CURRENT] = this.#chunk;
     for (let j = 0; j < this.arenas; j++) {
@@ -514,7 +563,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   }
 
   #allocateSlow(size: number, a: number, align: number): Ptr {
-    if (this.#destroyed) throw new InvalidArgumentError(`${this.#whoAllocate}: this FrameAllocator was destroyed.`);
+    if (this.#destroyed) throw this.#destroyedError("allocate");
     const need = CHUNK_HEADER + BLOCK_HEADER + (a - BLOCK_ALIGN) + size;
     const chunk = this.#pool.acquire(need, this.#whoAllocate, size, align);
     const top = chunk + CHUNK_HEADER;
@@ -539,12 +588,15 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
     this.#chunk = chunk;
     this.#end = chunk + u32[(chunk + C_BYTES) >>> 2]!;
     this.#place(top, ptr, size);
+    const c = this.#counters;
+    const bytes = c[LIVE_BYTES]! - c[FRAME_START_BYTES]!;
+    if (bytes > this.#growth.limit) this.#growth.exceeded(this.name, this.#frame, bytes);
     return ptr;
   }
 
   /** LIVE, NOT_BLOCK, STALE or FREED for a well-formed pointer; sets #foundSize and #foundAge. */
   #classify(ptr: number): number {
-    if ((ptr & 7) !== 0 || ptr < CHUNK_HEADER + BLOCK_HEADER || ptr > this.#u8.length) return NOT_BLOCK;
+    if ((ptr & 7) !== 0 || ptr < CHUNK_HEADER + BLOCK_HEADER || ptr > this.#u8.length || this.#destroyed) return NOT_BLOCK;
     const u32 = this.#u32;
     const w = (ptr - BLOCK_HEADER) >>> 2;
     const word = u32[w]!;
@@ -561,6 +613,7 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
   }
 
   #pointerError(who: string, ptr: number, code: number, freeing: boolean): Error {
+    if (this.#destroyed) return this.#destroyedError(who.slice(this.name.length + 1));
     const now = this.#frame;
     if (code === FREED) {
       const what = `${hex(ptr)} (${this.#foundSize} B, allocated in frame ${now - this.#foundAge}) was already deallocated`;
@@ -712,6 +765,10 @@ export class FrameAllocator implements Allocator, Checkable, StorageReporting {
       if (ch === last) break;
     }
     return fault;
+  }
+
+  #destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this FrameAllocator was destroyed", "create a new one.");
   }
 
   #corrupt(what: string): CorruptionError {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, describe, formatBytes } from "@memkit/core";
 import { CHUNK_HEADER } from "./chunk-pool.js";
+import type { FrameGrowthWarning } from "./frame-growth.js";
 
 /** Standard chunk size when none is given: one 64 KiB page of the default page allocator. */
 export const DEFAULT_CHUNK_SIZE = 64 << 10;
@@ -47,6 +48,20 @@ export interface FrameAllocatorOptions extends TempAllocatorOptions {
    * @defaultValue false
    */
   debug?: boolean;
+  /**
+   * Warn when the current frame holds more than this multiple of the typical
+   * frame's bytes: a running average over roughly the last 16 frames, at least
+   * one chunk (16 chunks during the first 16 frames, which have little
+   * history; one chunk before the first beginFrame()). Checked when the frame
+   * chains a chunk. Once per allocator. `Infinity` turns it off.
+   * @defaultValue 8
+   */
+  growthWarningFactor?: number;
+  /**
+   * Receives the growth warning instead of `console.warn` (once per allocator).
+   * @defaultValue console.warn of `warning.message`
+   */
+  onFrameGrowth?: (warning: FrameGrowthWarning) => void;
 }
 
 /** Validates the chunkSize option for `who`; returns it or the default. */

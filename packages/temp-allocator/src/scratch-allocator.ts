@@ -1,10 +1,12 @@
 import {
   CorruptionError,
   DEFAULT_ALIGN,
+  type DestroyedError,
   DoubleFreeError,
   InvalidArgumentError,
   InvalidPointerError,
   describe,
+  destroyedError,
   formatBytes,
   formatCount,
   hex,
@@ -24,17 +26,26 @@ import { FREES, LIVE_BYTES, LIVE_COUNT, TEMP_COUNTERS, notePeak, resetPeak, resi
 import { resolveChunkSize, resolveName, type ScratchAllocatorOptions } from "./options.js";
 import { PAD_WORD, nextAllocatorKey, stampHash } from "./stamp.js";
 import { buildStorageReport } from "./storage-report.js";
+import { registerReclaim } from "./reclaim-hook.js";
+import { scratchLeak } from "./scratch-leak.js";
 
 /*
  * Block layout. Blocks are bumped upward through the chunks of the stack's
  * chain; each carries a 16-byte header right below the pointer handed out:
  *
  *   ptr-16  u32 size    bytes asked for (< 2^31)
- *   ptr-12  u32 prev    the block allocated just before this one (the previous
- *                       top of the stack), 0 for none: deallocate(top) pops to it
+ *   ptr-12  u32 index   the block's position in the stack (0 = bottom): the
+ *                       live blocks are exactly #live[0 .. liveCount), so the
+ *                       block below it, which deallocate(top) pops to, is
+ *                       #live[index - 1]
  *   ptr-8   u32 depth   index of the block's chunk in the stack's chain
- *   ptr-4   u32 check   stampHash(ptr, size ^ prev ^ depth mixes, key): a pointer
+ *   ptr-4   u32 check   stampHash(ptr, size ^ index ^ depth mixes, key): a pointer
  *                       whose header does not match is not a block of this stack
+ *
+ * Liveness is decided by #live, never by the header alone: release(mark) is
+ * O(1) and leaves the released blocks' headers in memory, where a later
+ * block's padding or payload can cover them intact. A pointer is live only
+ * when its header's index is below liveCount and #live[index] is that pointer.
  *
  * Block starts are 8-aligned (16 B header + 8-aligned top), so any align <= 8
  * costs no padding. A larger align leaves a gap (a multiple of 8) between the
@@ -92,8 +103,8 @@ declare const scratchMarkBrand: unique symbol;
  */
 export type ScratchMark = number & { readonly [scratchMarkBrand]: "ScratchMark" };
 
-function blockCheck(ptr: number, size: number, prev: number, depth: number, key: number): number {
-  return stampHash(ptr, size ^ Math.imul(prev, 0x9e3779b1) ^ Math.imul(depth + 1, 0x27d4eb2f), key) >>> 0;
+function blockCheck(ptr: number, size: number, index: number, depth: number, key: number): number {
+  return stampHash(ptr, size ^ Math.imul(index + 1, 0x9e3779b1) ^ Math.imul(depth + 1, 0x27d4eb2f), key) >>> 0;
 }
 
 /**
@@ -133,6 +144,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
   readonly #pool: ChunkPool;
   readonly #key: number;
   readonly #unsubscribe: () => void;
+  readonly #unregisterReclaim: () => void;
   readonly #whoAllocate: string;
   readonly #whoDeallocate: string;
   readonly #whoReallocate: string;
@@ -148,6 +160,8 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
   // Index of the current chunk in the chain (-1 before the first chunk).
   #depth = -1;
   #bases = new Int32Array(16);
+  // The live blocks by stack position: #live[i] for i < liveCount (grows by doubling, never shrinks).
+  #live = new Uint32Array(64);
   #marks = new Float64Array(16 * M_STRIDE);
   #markCount = 0;
   #destroyed = false;
@@ -170,6 +184,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
       this.#u32 = space.u32;
       this.#u8 = space.u8;
     });
+    this.#unregisterReclaim = registerReclaim(backing, () => this.reclaim());
   }
 
   // ---------------------------------------------------------------- Allocator
@@ -246,7 +261,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
 
   /** True when `ptr` is a live block of this stack. */
   owns(ptr: Ptr): boolean {
-    if (ptr >>> 0 !== ptr || ptr === 0) return false;
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0) return false;
     return this.#classify(ptr) === LIVE;
   }
 
@@ -268,6 +283,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
 
   /** Remembers the current top. O(1), allocation-free: the mark is a number (see the bit budget above). */
   mark(): ScratchMark {
+    if (this.#destroyed) throw this.#destroyedError("mark");
     const index = this.#markCount;
     if (index >= MARK_INDEX_LIMIT) {
       throw new InvalidArgumentError(
@@ -306,6 +322,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
     if (typeof m !== "number" || !Number.isSafeInteger(m) || m <= 0) {
       throw new InvalidArgumentError(`${this.name}.release: ${describe(mark)} is not a mark (marks are the positive integers mark() returns).`);
     }
+    if (this.#destroyed) throw this.#destroyedError("release");
     const index = m % MARK_INDEX_LIMIT;
     const marks = this.#marks;
     const o = index * M_STRIDE;
@@ -328,6 +345,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
 
   /** Runs `body` between a mark and its release (also when it throws); returns its result. */
   withMark<T>(body: () => T): T {
+    if (typeof body !== "function") throw new InvalidArgumentError(`${this.name}.withMark: body must be a function, received ${describe(body)}.`);
     const mark = this.mark();
     try {
       return body();
@@ -338,6 +356,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
 
   /** Frees every block and drops every mark in O(1); keeps the first chunk, the rest become spares. */
   reset(): void {
+    if (this.#destroyed) throw this.#destroyedError("reset");
     if (this.#depth >= 0) {
       if (this.#depth > 0) this.#unwindTo(0);
       this.#top = this.#bases[0]! + CHUNK_HEADER;
@@ -357,15 +376,51 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
     return this.#markCount;
   }
 
-  /** Returns every spare chunk to the backing; returns the bytes given back. The chunks in use stay. */
+  /**
+   * Throws LeakError when a mark is still held or a block is still allocated
+   * (the report lists the blocks, oldest first); changes nothing. Scratch
+   * memory is function-scoped: at teardown, and wherever no mark should be
+   * open (between frames, `MemoryGlobals.check()`), anything left is a
+   * `mark()` without its `release()`, or blocks never popped or reset.
+   * O(live blocks) when it throws, O(1) otherwise.
+   */
+  assertReleased(): void {
+    const c = this.#counters;
+    const count = c[LIVE_COUNT]!;
+    if (this.#markCount === 0 && count === 0) return;
+    throw scratchLeak(this.name, this.#markCount, this.#live.subarray(0, count), this.space.u32, BLOCK_HEADER);
+  }
+
+  /**
+   * Returns every spare chunk to the backing, and the first chunk too when
+   * the stack is empty (no block live, no mark held); returns the bytes given
+   * back. Chunks that hold live blocks or a mark's position stay.
+   */
   trim(): number {
-    return this.#pool.trim();
+    if (this.#destroyed) return 0;
+    let freed = this.#pool.trim();
+    if (this.#depth >= 0 && this.#markCount === 0 && this.#counters[LIVE_COUNT] === 0) {
+      for (let d = this.#depth; d >= 0; d--) freed += this.#pool.free(this.#bases[d]!);
+      this.#depth = -1;
+      this.#top = this.#end = this.#topPtr = this.#floorPtr = 0;
+    }
+    return freed;
+  }
+
+  /**
+   * The backing's reclaim hook (registered when the backing takes hooks, as
+   * a page allocator does): the same as {@link trim}. Runs before an
+   * allocation anywhere in the memory fails.
+   */
+  reclaim(): number {
+    return this.trim();
   }
 
   /** Returns every chunk to the backing and stops listening to the space. The stack is unusable afterwards. */
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#unregisterReclaim();
     for (let d = this.#depth; d >= 0; d--) this.#pool.free(this.#bases[d]!);
     this.#pool.trim();
     this.#unsubscribe();
@@ -395,6 +450,7 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
   check(): void {
     const u32 = this.space.u32;
     const pool = this.#pool;
+    const live = this.#live;
     let prev = 0;
     let count = 0;
     let bytes = 0;
@@ -428,7 +484,9 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
           throw this.#corrupt(`the header of block ${hex(ptr)} was overwritten (found size ${size}, check ${hex(u32[w + 3]!)})`);
         }
         if (u32[w + 2] !== d) throw this.#corrupt(`block ${hex(ptr)} lies in chunk ${d} but its header says chunk ${u32[w + 2]}`);
-        if (u32[w + 1] !== prev) throw this.#corrupt(`block ${hex(ptr)} links back to ${hex(u32[w + 1]!)}, expected ${hex(prev)}`);
+        if (u32[w + 1] !== count || live[count] !== ptr) {
+          throw this.#corrupt(`block ${hex(ptr)} after ${hex(prev)} says it is block ${u32[w + 1]} of the stack; it is block ${count}, which the stack records at ${hex(live[count] ?? 0)}`);
+        }
         if (ptr + size > limit) throw this.#corrupt(`block ${hex(ptr)} (${size} B) runs past the top ${hex(limit)}`);
         prev = ptr;
         count++;
@@ -478,22 +536,31 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
       u32[top >>> 2] = PAD_WORD;
       u32[(top >>> 2) + 1] = hdr - top;
     }
-    const prev = this.#topPtr;
+    const c = this.#counters;
+    const index = c[LIVE_COUNT]!;
+    if (index === this.#live.length) this.#growLive();
+    this.#live[index] = ptr;
     const depth = this.#depth;
     const w = hdr >>> 2;
     u32[w] = size;
-    u32[w + 1] = prev;
+    u32[w + 1] = index;
     u32[w + 2] = depth;
-    u32[w + 3] = blockCheck(ptr, size, prev, depth, this.#key);
+    u32[w + 3] = blockCheck(ptr, size, index, depth, this.#key);
     this.#top = ((ptr + size + 7) & -8) >>> 0;
     this.#topPtr = ptr;
-    const c = this.#counters;
-    c[LIVE_COUNT]!++;
+    c[LIVE_COUNT] = index + 1;
     c[LIVE_BYTES] = c[LIVE_BYTES]! + size;
   }
 
+  /** Doubles the live-block table (amortised: at most log2(peak live blocks) times). */
+  #growLive(): void {
+    const grown = new Uint32Array(this.#live.length * 2);
+    grown.set(this.#live);
+    this.#live = grown;
+  }
+
   #allocateSlow(size: number, a: number, align: number): Ptr {
-    if (this.#destroyed) throw new InvalidArgumentError(`${this.#whoAllocate}: this ScratchAllocator was destroyed.`);
+    if (this.#destroyed) throw this.#destroyedError("allocate");
     const need = CHUNK_HEADER + BLOCK_HEADER + (a - BLOCK_ALIGN) + size;
     const chunk = this.#pool.acquire(need, this.#whoAllocate, size, align);
     // Nothing below can throw: the stack only changes once the chunk is in hand.
@@ -525,19 +592,21 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
     const ptr = this.#topPtr;
     const w = (ptr - BLOCK_HEADER) >>> 2;
     const size = u32[w]!;
-    const prev = u32[w + 1]!;
-    if (u32[w + 3] !== blockCheck(ptr, size, prev, u32[w + 2]!, this.#key) || u32[w + 2] !== this.#depth) {
+    const index = u32[w + 1]!;
+    if (u32[w + 3] !== blockCheck(ptr, size, index, u32[w + 2]!, this.#key) || u32[w + 2] !== this.#depth || index + 1 !== this.#counters[LIVE_COUNT]) {
       throw this.#headerCorrupt(ptr);
     }
     let depth = 0;
     let top: number;
-    if (prev === 0) {
+    let prev = 0;
+    if (index === 0) {
       top = this.#bases[0]! + CHUNK_HEADER;
     } else {
+      prev = this.#live[index - 1]!;
       const pw = (prev - BLOCK_HEADER) >>> 2;
       const prevSize = u32[pw]!;
       depth = u32[pw + 2]!;
-      if (u32[pw + 3] !== blockCheck(prev, prevSize, u32[pw + 1]!, depth, this.#key) || depth > this.#depth) throw this.#headerCorrupt(prev);
+      if (u32[pw + 3] !== blockCheck(prev, prevSize, index - 1, depth, this.#key) || u32[pw + 1] !== index - 1 || depth > this.#depth) throw this.#headerCorrupt(prev);
       top = ((prev + prevSize + 7) & -8) >>> 0;
     }
     notePeak(this.#counters);
@@ -568,22 +637,25 @@ export class ScratchAllocator implements Allocator, Checkable, StorageReporting 
     const w = (ptr - BLOCK_HEADER) >>> 2;
     const size = u32[w]!;
     const depth = u32[w + 2]!;
-    if (u32[w + 3] !== blockCheck(ptr, size, u32[w + 1]!, depth, this.#key)) return NOT_BLOCK;
+    const index = u32[w + 1]!;
+    if (u32[w + 3] !== blockCheck(ptr, size, index, depth, this.#key)) return NOT_BLOCK;
     this.#foundSize = size;
-    // A genuine header of this stack: live only if its chunk is still at that depth and the block lies below that chunk's top.
-    if (depth > this.#depth) return FREED;
-    const base = this.#bases[depth]!;
-    if (ptr - BLOCK_HEADER < base + CHUNK_HEADER || ptr + size > base + u32[(base + C_BYTES) >>> 2]!) return FREED;
-    const liveTop = depth === this.#depth ? this.#top : u32[(base + C_TOP) >>> 2]!;
-    return ptr + size <= liveTop ? LIVE : FREED;
+    // A header this stack wrote for a block at ptr. It may be a released block's, left behind (release is O(1))
+    // and still intact under a later block's padding or payload: the live table decides.
+    return index < this.#counters[LIVE_COUNT]! && this.#live[index] === ptr ? LIVE : FREED;
   }
 
   #pointerError(who: string, ptr: number, code: number, freeing: boolean): Error {
+    if (this.#destroyed) return this.#destroyedError(who.slice(this.name.length + 1));
     if (code === FREED) {
       const what = `${hex(ptr)} (${this.#foundSize} B) was already freed: popped by deallocate, or dropped by release(mark) / reset()`;
       return freeing ? new DoubleFreeError(`${who}: ${what}.`) : new InvalidPointerError(`${who}: ${what}; it is not a live block.`);
     }
     return invalidPointer(who, ptr, `not the start of a live block in any of its chunks: a foreign, interior or stray pointer`);
+  }
+
+  #destroyedError(op: string): DestroyedError {
+    return destroyedError(`${this.name}.${op}`, "this ScratchAllocator was destroyed", "create a new one.");
   }
 
   #staleMark(mark: number, index: number): InvalidArgumentError {

@@ -22,7 +22,7 @@ function setup(options: { arenas?: number; debug?: boolean; chunkSize?: number }
 } {
   const pages = makePages();
   const backing = new CountingBacking(pages);
-  const frames = new FrameAllocator(backing, { chunkSize: 4096, ...options });
+  const frames = new FrameAllocator(backing, { chunkSize: 4096, growthWarningFactor: Infinity, ...options });
   return { pages, backing, frames };
 }
 
@@ -180,12 +180,13 @@ describe("FrameAllocator frame validity", () => {
     expect(chunks).toBeGreaterThan(60 / 5);
     frames.beginFrame();
     frames.beginFrame();
-    // Frame 0's chunks are spares now, except the first, which its arena keeps.
+    // Frame 0's chunks are spares now, except the first, which its arena keeps for this frame;
+    // this frame has allocated nothing, so trim() gives that one back too.
     expect(frames.stats().liveCount).toBe(0);
     const freed = frames.trim();
     expect(freed).toBeGreaterThan(50_000);
-    expect(pages.stats().liveCount).toBe(1);
-    expect(frames.stats().reservedBytes).toBe(4096);
+    expect(pages.stats().liveCount).toBe(0);
+    expect(frames.stats().reservedBytes).toBe(0);
     frames.check();
     frames.destroy();
     expect(pages.stats().liveCount).toBe(0);
@@ -202,7 +203,7 @@ describe("FrameAllocator frame validity", () => {
   it("keeps every block across an address-space grow", () => {
     const space = AddressSpace.create({ initialBytes: 1 << 17, maximumBytes: 64 << 20 });
     const pages = new PageAllocator(space, { pageSize: 4096 });
-    const frames = new FrameAllocator(pages, { chunkSize: 8192, arenas: 3 });
+    const frames = new FrameAllocator(pages, { chunkSize: 8192, arenas: 3, growthWarningFactor: Infinity });
     const generation = space.generation;
     const held: Held[][] = [[], [], []];
     for (let f = 0; f < 3; f++) {
@@ -221,7 +222,7 @@ describe("FrameAllocator frame validity", () => {
   it("throws OutOfMemoryError naming the request when the backing is exhausted, and keeps working", () => {
     const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 1 << 20 });
     const pages = new PageAllocator(space, { pageSize: 4096 });
-    const frames = new FrameAllocator(pages, { chunkSize: 4096 });
+    const frames = new FrameAllocator(pages, { chunkSize: 4096, growthWarningFactor: Infinity });
     const held: Held[] = [];
     const err = catchError(() => {
       for (;;) held.push(hold(frames, frames.allocate(999), 999));

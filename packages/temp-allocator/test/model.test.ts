@@ -154,7 +154,7 @@ describe("FrameAllocator against a model", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.array(frameOp, { maxLength: 150 }), (arenas, debug, ops) => {
         const pages = makePages({ maximumBytes: 64 << 20 });
-        const frames = new FrameAllocator(pages, { chunkSize: 4096, arenas, debug });
+        const frames = new FrameAllocator(pages, { chunkSize: 4096, arenas, debug, growthWarningFactor: Infinity });
         let blocks: FrameBlock[] = [];
         let stale: FrameBlock[] = [];
         let frame = 0;

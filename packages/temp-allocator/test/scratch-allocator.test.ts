@@ -374,7 +374,7 @@ describe("ScratchAllocator chunks", () => {
     });
     expect(err).toBeInstanceOf(OutOfMemoryError);
     expect(err.message).toContain("scratch.allocate");
-    expect(err.message).toContain("1000 B");
+    expect(err.message).toContain("1,000 B");
     const before = scratch.stats();
     expect(() => scratch.allocate(2 ** 32 - 1)).toThrow(OutOfMemoryError);
     expect(scratch.stats()).toEqual(before);

@@ -1,0 +1,53 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterEach, expect, it, vi } from "vitest";
+import { MemoryGlobals } from "@memkit/memory-globals";
+
+// The README's example, verbatim (imports hoisted above). The last test checks
+// this file still contains every line of it.
+
+function example(): void {
+  const memory = MemoryGlobals.init({ initialBytes: 64 << 20, maximumBytes: 1 << 30, tracing: "counts" });
+
+  {
+    using physics = memory.scope("physics", { budget: { bytes: 32 << 20 } });
+    const bodies = physics.allocate(4096);        // counted under root/physics
+    memory.beginStage("play");                    // peaks restart: find the heaviest stage
+    for (let frame = 0; frame < 600; frame++) {
+      memory.beginFrame();                        // recycles the oldest frame arena
+      memory.frame.allocate(1024);                // a contact list: gone when its arena comes round again
+      const mark = memory.scratch.mark();
+      memory.scratch.allocate(256);               // scratch work...
+      memory.scratch.release(mark);               // ...freed in O(1)
+    }
+    memory.endStage();
+    physics.deallocate(bodies);
+  }                                               // `using`: the scope asserts it holds nothing
+
+  console.log(memory.formatReport());             // the scope tree: live, peak, allocations, budgets
+  memory.check();                                 // every invariant, guard and quarantine
+  memory.shutdown();                              // one LeakError naming every scope still holding memory
+}
+
+const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  MemoryGlobals.current?.shutdown();
+});
+
+it("runs the README example as written", () => {
+  const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+  example();
+  expect(log).toHaveBeenCalledTimes(1);
+  expect(String(log.mock.calls[0]![0])).toMatch(/^scope +live/);
+  expect(MemoryGlobals.current).toBeUndefined();
+});
+
+it("the README's example is the code this test runs", () => {
+  const source = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").map((line) => line.trim()).filter((line) => line.length > 0).join("\n");
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  expect(blocks.length).toBe(1);
+  const lines = blocks[0]!.split("\n").map((line) => line.trim()).filter((line) => line.length > 0 && !line.startsWith("import "));
+  expect(source).toContain(lines.join("\n"));
+});

@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, expect, it, vi } from "vitest";
 import { MemoryGlobals } from "@memkit/memory-globals";
+import { MemoryGlobals as LeanMemoryGlobals } from "@memkit/memory-globals/lean";
+import "@memkit/memory-globals/debug";
 
 // The README's example, verbatim (imports hoisted above). The last test checks
 // this file still contains every line of it.
@@ -29,6 +31,12 @@ function example(): void {
   memory.shutdown();                              // one LeakError naming every scope still holding memory
 }
 
+// The README's lean-entry example, verbatim but for the import alias.
+function leanExample(): void {
+  const memory = LeanMemoryGlobals.init({ debug: true });
+  memory.shutdown();
+}
+
 const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
 
 afterEach(() => {
@@ -44,10 +52,17 @@ it("runs the README example as written", () => {
   expect(MemoryGlobals.current).toBeUndefined();
 });
 
-it("the README's example is the code this test runs", () => {
+it("runs the README's lean-entry example as written", () => {
+  leanExample();
+  expect(MemoryGlobals.current).toBeUndefined();
+});
+
+it("the README's examples are the code this test runs", () => {
   const source = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").map((line) => line.trim()).filter((line) => line.length > 0).join("\n");
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  expect(blocks.length).toBe(1);
-  const lines = blocks[0]!.split("\n").map((line) => line.trim()).filter((line) => line.length > 0 && !line.startsWith("import "));
-  expect(source).toContain(lines.join("\n"));
+  expect(blocks.length).toBe(2);
+  for (const block of blocks) {
+    const lines = block.split("\n").map((line) => line.trim()).filter((line) => line.length > 0 && !line.startsWith("import "));
+    expect(source).toContain(lines.join("\n").replace("MemoryGlobals.init({ debug: true })", "LeanMemoryGlobals.init({ debug: true })"));
+  }
 });

@@ -511,21 +511,31 @@ export class PageAllocator implements Allocator, Checkable, StorageReporting, Re
    * when the maximum is reached.
    */
   private carve(need: number, size: number, align: number): number {
-    const top = this.u32[this.cw + W_TOP_PAGE]!;
-    let reuse = 0;
-    if (top > this.firstPage) {
-      const t = this.u32[this.stateBase + top - 1]!;
-      if ((t & FREE) !== 0) reuse = t & COUNT_MASK;
+    let top: number;
+    let reuse: number;
+    let start: number;
+    let newTop: number;
+    // Grow first, then read the state again: growth runs onGrow listeners, user
+    // code that may itself allocate or free pages here. Nothing is claimed until
+    // the memory is large enough and no listener can run.
+    for (;;) {
+      top = this.u32[this.cw + W_TOP_PAGE]!;
+      reuse = 0;
+      if (top > this.firstPage) {
+        const t = this.u32[this.stateBase + top - 1]!;
+        if ((t & FREE) !== 0) reuse = t & COUNT_MASK;
+      }
+      start = top - reuse;
+      newTop = start + need;
+      if (newTop > this.maxPages) throw this.outOfMemory(size, align);
+      if (newTop * this.pageSize <= this.space.byteLength) break;
+      try {
+        this.space.ensureByteLength(newTop * this.pageSize);
+      } catch (cause) {
+        throw this.outOfMemory(size, align, cause);
+      }
     }
-    const start = top - reuse;
-    const newTop = start + need;
-    if (newTop > this.maxPages) throw this.outOfMemory(size, align);
-    try {
-      this.space.ensureByteLength(newTop * this.pageSize);
-    } catch (cause) {
-      throw this.outOfMemory(size, align, cause);
-    }
-    const u32 = this.u32; // the grow listener may have replaced the view
+    const u32 = this.u32; // a grow listener replaced the view
     if (reuse > 0) {
       this.unlinkFree(start, reuse);
       u32[this.stateBase + top - 1] = u32[this.stateBase + top - 1]! & FREED;

@@ -339,6 +339,12 @@ export class SlotAllocator implements Allocator, Checkable, StorageReporting {
     } else {
       s = this.lease(c, size);
       i32 = this.i32;
+      // A lease that grew the memory ran onGrow listeners: user code that may have
+      // taken or freed slots of this class meanwhile. Start over from what is now there.
+      if (i32[rec + C_CURRENT] !== old || i32[rec + C_PARTIAL] !== 0 || i32[this.cw + W_CACHE_CLASS] === c) {
+        this.retire(s);
+        return this.take(c, size);
+      }
     }
     if (old !== 0) i32[old + S_STATE] = FULL;
     i32[s + S_STATE] = CURRENT;

@@ -33,4 +33,24 @@ export { SeededRandom } from "./random.js";
 export { allocateZeroed } from "./allocate-zeroed.js";
 export { markEntryPoints, entryPointsByName } from "./entry-points.js";
 export type { EntryPoint } from "./entry-points.js";
-export { CONTROL_HEADER_BYTES, magic, writeControlHeader, checkControlHeader } from "./control-block.js";
+export {
+  CONTROL_BLOCK_HEADER_BYTES,
+  CONTROL_BLOCK_HEADER_WORDS,
+  initControl,
+  sealControl,
+  openControl,
+  isControlBlock,
+  retireControl,
+  controlWord,
+  describeMagic,
+  magic,
+  CONTROL_HEADER_BYTES,
+  writeControlHeader,
+  checkControlHeader,
+} from "./control-block.js";
+export type { ControlLayout } from "./control-block.js";
+export { hashWords } from "./hash.js";
+export { SpaceViews } from "./space-views.js";
+export type { ViewHolder, ViewKind, ViewSet } from "./space-views.js";
+export { SpaceHandle, Attachment } from "./space-handle.js";
+export type { HandleEnd } from "./space-handle.js";

@@ -442,10 +442,10 @@ describe("attach", () => {
   it("refuses a pointer that is not a heap control block, or another page allocator", () => {
     const { heap, pages } = makeRig();
     const elsewhere = makeRig({ pageSize: 1024 }); // (an identical rig would hold an identical heap at the same address)
-    expect(() => HeapAllocator.attach(pages, heap.controlPtr + 8)).toThrow(InvalidArgumentError);
+    expect(() => HeapAllocator.attach(pages, heap.controlPtr + 8)).toThrow(CorruptionError);
     expect(() => HeapAllocator.attach(pages, 0)).toThrow(InvalidArgumentError);
     expect(() => HeapAllocator.attach(pages, -4)).toThrow(InvalidArgumentError);
-    expect(() => HeapAllocator.attach(elsewhere.pages, heap.controlPtr)).toThrow(InvalidArgumentError);
+    expect(() => HeapAllocator.attach(elsewhere.pages, heap.controlPtr)).toThrow(CorruptionError); // another memory: no heap there
     // A failed attach does not leak into the next construction.
     expect(new HeapAllocator(pages).controlPtr).not.toBe(heap.controlPtr);
   });

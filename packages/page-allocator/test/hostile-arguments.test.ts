@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AddressSpace, DestroyedError, InvalidArgumentError, InvalidPointerError } from "@memkit/core";
+import { AddressSpace, CorruptionError, DestroyedError, InvalidArgumentError, InvalidPointerError } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 
 /** Arguments a program can pass by mistake: each must get a typed error (or `false` from owns), never a TypeError. */
@@ -38,7 +38,9 @@ describe("PageAllocator with hostile arguments", () => {
       expect(thrown(() => (pages.owns as AnyFn)(bad)), `owns(${what})`).toBeUndefined();
       expect((pages.owns as AnyFn).call(pages, bad)).toBe(false);
       expect((pages.tagOf as AnyFn).call(pages, bad)).toBe(0);
-      expect(thrown(() => PageAllocator.attach(space, bad as number)), `attach(${what})`).toBeInstanceOf(InvalidArgumentError);
+      // Not a number is a bad argument; a number that points at no control block is a wrong pointer.
+      const attachError = typeof bad === "number" && Number.isInteger(bad) ? CorruptionError : InvalidArgumentError;
+      expect(thrown(() => PageAllocator.attach(space, bad as number)), `attach(${what})`).toBeInstanceOf(attachError);
       if (bad !== null) expect(thrown(() => new PageAllocator(space, { controlPtr: bad as number })), `controlPtr ${what}`).toBeInstanceOf(InvalidArgumentError);
     }
     pages.check();

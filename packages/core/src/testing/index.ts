@@ -14,5 +14,7 @@ export {
   type ContractOptions,
   type ContractSubject,
   type ResolvedContractOptions,
+  type Check,
 } from "./contract-checks.js";
-export { LiveBlocks, ContractViolation, expect as expectContract, fillPattern, findPatternMismatch, patternByte, type LiveBlock } from "./live-blocks.js";
+export { runAttachMutations, type AttachMutationTarget, type MutationOutcome, type MutationOptions } from "./attach-mutations.js";
+export { LiveBlocks, ContractViolation, ContractSkip, expect as expectContract, fillPattern, findPatternMismatch, patternByte, type LiveBlock } from "./live-blocks.js";

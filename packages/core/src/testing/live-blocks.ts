@@ -32,6 +32,11 @@ export class ContractViolation extends Error {
   override name = "ContractViolation";
 }
 
+/** Thrown by a check whose subject lacks what the check needs (an `attach` or `destroy` hook): the check is skipped, not passed. */
+export class ContractSkip extends Error {
+  override name = "ContractSkip";
+}
+
 /** Throws a {@link ContractViolation} when `condition` is false. */
 export function expect(condition: boolean, message: string): asserts condition {
   if (!condition) throw new ContractViolation(message);

@@ -1,5 +1,5 @@
-export type { Ptr, Allocator, AllocatorStats, StorageReport, Checkable, StorageReporting, BlockOrigin, OriginTracking } from "./types.js";
-export { hasOriginTracking } from "./types.js";
+export type { Ptr, Allocator, AllocatorStats, StorageReport, Checkable, StorageReporting, BlockOrigin, OriginTracking, BlockLabels } from "./types.js";
+export { hasOriginTracking, hasBlockLabels } from "./types.js";
 export type { AllocatorErrorCode, LeakedBlock, LeakReport } from "./errors.js";
 export {
   AllocatorError,

@@ -24,7 +24,7 @@ import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header
 import { collectLeaks, formatLeakMessage, reservedBytesOf, stackOf, walkLiveBlocks } from "./leaks.js";
 import { ScopeSites } from "./scope-sites.js";
 import { dropUntracked, releasedUntracked, resizedUntracked } from "./untracked-counts.js";
-import { LEVELS, checkLevel, checkName, checkOptions, checkSampleEvery, parseBudget, rootSettings, withoutBacking } from "./options.js";
+import { LEVELS, checkBacking, checkLevel, checkName, checkOptions, checkSampleEvery, parseBudget, rootSettings, withoutBacking } from "./options.js";
 import {
   C_ALLOC_COUNT,
   C_EPOCH,
@@ -256,12 +256,10 @@ export class TraceAllocator implements Allocator, BlockLabels, OriginTracking, C
   }
 
   /**
-   * The id of block label `label` in this tree, for `allocate(size, align,
-   * id)` and `reallocate(ptr, size, align, id)`: reports, leak reports and
-   * folded stacks then show those blocks under `label` (containers pass
-   * their name). The same text gives the same id in every scope of the
-   * tree. Cold: call once, keep the id. Throws InvalidArgumentError for a
-   * text that is not a non-empty string.
+   * The id of block label `label` (the same in every scope of the tree) for
+   * allocate/reallocate: reports, leak reports and folded stacks then show
+   * those blocks under it. Cold: call once, keep the id. Throws
+   * InvalidArgumentError for a text that is not a non-empty string.
    */
   labelId(label: string): number {
     return this.#reg.labels.idOf(this.path, label);
@@ -1019,17 +1017,3 @@ export class TraceAllocator implements Allocator, BlockLabels, OriginTracking, C
 const ALLOCATE = TraceAllocator.prototype.allocate;
 const REALLOCATE = TraceAllocator.prototype.reallocate;
 /* eslint-enable @typescript-eslint/unbound-method */
-
-function checkBacking(backing: Allocator, parent: TraceAllocator | undefined): void {
-  const who = parent?.path ?? "TraceAllocator";
-  if (typeof backing !== "object" || backing === null || typeof backing.allocate !== "function" || typeof backing.deallocate !== "function") {
-    throw new InvalidArgumentError(`${who}: the backing must be an Allocator, received ${describe(backing)}.`);
-  }
-  if (parent === undefined) return;
-  if (backing.space !== parent.space) {
-    throw new InvalidArgumentError(`${who}: a child's backing (${backing.name}) must use the same address space as its tree: one set of records and headers covers the tree.`);
-  }
-  if (backing instanceof TraceAllocator && backing.root === parent.root) {
-    throw new InvalidArgumentError(`${who}: a child's backing cannot be a scope of the same tree (${backing.path}); use child() for nesting.`);
-  }
-}

@@ -33,4 +33,5 @@ export { SeededRandom } from "./random.js";
 export { allocateZeroed } from "./allocate-zeroed.js";
 export { markEntryPoints, entryPointsByName } from "./entry-points.js";
 export type { EntryPoint } from "./entry-points.js";
+export { captureStack, stackKey, CapturedStack } from "./user-stack.js";
 export { CONTROL_HEADER_BYTES, magic, writeControlHeader, checkControlHeader } from "./control-block.js";

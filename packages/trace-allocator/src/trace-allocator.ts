@@ -5,6 +5,7 @@ import {
   MAX_SIZE,
   allocateZeroed,
   describe,
+  markEntryPoints,
   validateAllocation,
   validatePointerShape,
   type AddressSpace,
@@ -1011,6 +1012,9 @@ export class TraceAllocator implements Allocator, BlockLabels, OriginTracking, C
     return disposedError(this.path, op, this.#reg.destroyed);
   }
 }
+
+// Stacks captured below a scope (a debug wrapper's free stacks, another tree's) start at the scope's caller.
+markEntryPoints(TraceAllocator);
 
 /* eslint-disable @typescript-eslint/unbound-method -- identities for Error.captureStackTrace, never called */
 /** Entry points a call-stack capture starts below (see CallStacks.capture). */

@@ -136,7 +136,7 @@ export function formatReport(report: ScopeReport): string {
       cells[0] = formatBytes(l.liveBytes);
       cells[2] = formatCount(l.liveCount);
       cells[3] = formatBytes(l.peakLiveBytes);
-      rows.push({ label: `${guide}· ${l.label}`, cells });
+      rows.push({ label: `${guide}· ${l.label.replace(/\s+/g, " ")}`, cells });
     }
     r.children.forEach((child, i) => {
       const last = i === r.children.length - 1;

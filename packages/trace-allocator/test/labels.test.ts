@@ -112,6 +112,9 @@ describe.each(["counts", "callstacks"] as const)('labelled blocks at tracing "%s
     expect(lines[4]).toMatch(new RegExp(`^ {3}│ · HashMap<u32, u32> "grid"\\s+${formatBytes(4000)}\\s+1\\s+${formatBytes(4000)}$`));
     expect(lines[5]).toMatch(/^ {3}└─ broadphase\s/);
     expect(formatReport(root.report())).toBe(text);
+    // A label is free text: line breaks and tabs print as spaces, so the table stays a table.
+    root.allocate(1, 8, root.labelId("two\nlines\tand a tab"));
+    expect(root.formatReport().split("\n")).toContainEqual(expect.stringMatching(/^│ · two lines and a tab\s+1 B\s+1\s+1 B$/));
   });
 
   it("leak reports name each block's label, in the message and in error.report", () => {

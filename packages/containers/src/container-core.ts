@@ -1,5 +1,5 @@
-import { InvalidArgumentError, describe, markEntryPoints } from "@memkit/core";
-import type { Allocator } from "@memkit/core";
+import { InvalidArgumentError, describe, hasBlockLabels, markEntryPoints } from "@memkit/core";
+import type { Allocator, BlockLabels } from "@memkit/core";
 import { SpaceViews, type ViewHolder } from "./space-views.js";
 import { trackContainer, untrackContainer, type LeakToken } from "./leak-detection.js";
 import { callbackError, disposedError, valueError } from "./errors.js";
@@ -7,7 +7,12 @@ import type { ElementKindInfo } from "./element-kind.js";
 
 /** Options every container accepts. */
 export interface ContainerOptions {
-  /** A name for error messages and leak reports. @defaultValue the container type, e.g. `DynamicArray<u32>` */
+  /**
+   * A name for error messages and leak reports; over a trace scope the
+   * container's blocks are also filed under it (its {@link ContainerCore.label},
+   * `HashMap<u32, u32> "grid"`) in the scope's reports, leak reports and folded stacks.
+   * @defaultValue the container type, e.g. `DynamicArray<u32>`
+   */
   name?: string;
   /**
    * Report this container if the garbage collector reclaims it before
@@ -44,6 +49,10 @@ export abstract class ContainerCore implements ViewHolder {
   protected isDisposed = false;
   private readonly type: string;
   private readonly leak: LeakToken | null;
+  /** The allocator when it files blocks under labels (a trace scope), else null. */
+  private readonly labelled: (Allocator & BlockLabels) | null = null;
+  /** This container's label id in `labelled` (0 without one). */
+  private readonly labelId: number = 0;
 
   protected constructor(type: string, allocator: Allocator, options: ContainerOptions | undefined) {
     checkAllocator(type, allocator);
@@ -63,7 +72,25 @@ export abstract class ContainerCore implements ViewHolder {
     this.allocator = allocator;
     this.name = name;
     this.views = SpaceViews.of(allocator.space);
+    // Over a trace scope, every block is filed under the container's label (decided once: the id belongs to that allocator).
+    if (hasBlockLabels(allocator)) {
+      this.labelId = allocator.labelId(this.label);
+      this.labelled = allocator;
+    }
     this.leak = trackContainer(this, debug, type, name, allocator);
+  }
+
+  /** A block of `bytes` from the allocator, under this container's label when the allocator takes labels. Growth only. */
+  protected allocateBlock(bytes: number): number {
+    const labelled = this.labelled;
+    return labelled === null ? this.allocator.allocate(bytes, CONTAINER_ALIGN) : labelled.allocate(bytes, CONTAINER_ALIGN, this.labelId);
+  }
+
+  /** Resizes `old` (0: allocates) to `bytes`, keeping its bytes, under this container's label. Growth only. */
+  protected resizeBlock(old: number, bytes: number): number {
+    if (old === 0) return this.allocateBlock(bytes);
+    const labelled = this.labelled;
+    return labelled === null ? this.allocator.reallocate(old, bytes, CONTAINER_ALIGN) : labelled.reallocate(old, bytes, CONTAINER_ALIGN, this.labelId);
   }
 
   /** Registers for view refreshes; subclasses call it once their fields exist. */

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, MAX_SIZE, describe } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
 import { ELEMENT_KINDS, elementKind, type ElementKind, type ElementKindInfo, type ElementView, type TypedArrayOf, type ValueOf } from "./element-kind.js";
-import { CONTAINER_ALIGN, ContainerCore, type ContainerOptions } from "./container-core.js";
+import { ContainerCore, type ContainerOptions } from "./container-core.js";
 import { createRangeSorter } from "./sort.js";
 import type { SpaceViews } from "./space-views.js";
 import { countError, indexError, isCount } from "./errors.js";
@@ -315,7 +315,7 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
     private realloc(capacity: number, exact = false): void {
       const bytes = capacity * info.size;
       const old = this.block;
-      const ptr = old === 0 ? this.allocator.allocate(bytes, CONTAINER_ALIGN) : this.allocator.reallocate(old, bytes, CONTAINER_ALIGN);
+      const ptr = this.resizeBlock(old, bytes);
       this.setBlock(ptr, bytes);
       this.base = ptr >>> info.shift;
       // Whole elements of slack the allocator handed out are ours to use.

@@ -307,7 +307,7 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
     const recordsOffset = alignUp(capacity * META_WORDS * 4, CONTAINER_ALIGN);
     const bytes = recordsOffset + capacity * this.stride;
     const old = this.block;
-    const ptr = old === 0 ? this.allocator.allocate(bytes, CONTAINER_ALIGN) : this.allocator.reallocate(old, bytes, CONTAINER_ALIGN);
+    const ptr = this.resizeBlock(old, bytes);
     if (old !== 0 && recordsOffset !== this.recordsOffset) {
       const from = ptr + this.recordsOffset;
       this.views.u8.copyWithin(ptr + recordsOffset, from, from + this.used * this.stride);

@@ -1,6 +1,6 @@
-import { AllocatorError, CorruptionError, InvalidArgumentError, OutOfMemoryError, allocateZeroed, describe } from "@memkit/core";
+import { AllocatorError, CorruptionError, InvalidArgumentError, OutOfMemoryError, describe } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
-import { CONTAINER_ALIGN, ContainerCore, type ContainerOptions } from "./container-core.js";
+import { ContainerCore, type ContainerOptions } from "./container-core.js";
 import { ELEMENT_KINDS, type ElementKind, type ElementKindInfo, type ElementView, type KeyKind } from "./element-kind.js";
 import type { HashMap } from "./hash-map.js";
 import type { HashSet } from "./hash-set.js";
@@ -333,9 +333,10 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
      */
     private rehash(slots: number): void {
       const bytes = (slots + 1) * stride;
-      // Zeroed: an empty slot is key 0, and a reused block holds its last owner's bytes.
-      const ptr = allocateZeroed(this.allocator, bytes, CONTAINER_ALIGN);
+      const ptr = this.allocateBlock(bytes);
       const views = this.views;
+      // Zeroed: an empty slot is key 0, and a reused block holds its last owner's bytes.
+      views.u8.fill(0, ptr, ptr + bytes);
       const keys = views.view(key.kind) as unknown as ElementView;
       const vals = views.view((value ?? key).kind) as unknown as ElementView;
       const kb = ptr >>> key.shift;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, describe, formatBytes, hasOriginTracking, hex } from "@memkit/core";
+import { InvalidArgumentError, captureStack, describe, formatBytes, hasOriginTracking, hex } from "@memkit/core";
 import type { Allocator, BlockOrigin } from "@memkit/core";
 
 /** What the leak handler receives for a container the GC reclaimed without `dispose()`. */
@@ -111,7 +111,7 @@ export function trackContainer(
   allocator: Allocator,
 ): LeakToken | null {
   if (!(debug ?? debugDefault)) return null;
-  const token = new LeakToken(type, name, allocator, captureStack());
+  const token = new LeakToken(type, name, allocator, creationStack());
   registry.register(container, token, token);
   return token;
 }
@@ -121,21 +121,20 @@ export function untrackContainer(token: LeakToken): void {
   registry.unregister(token);
 }
 
-/** Frames inside this package (source or build), dropped from the top of creation stacks. */
+/**
+ * Frames inside this package (source or build), dropped from the top of a
+ * creation stack where the engine has no V8 stack API (there captureStack
+ * cannot find memkit's frames by identity; this works in unbundled code).
+ */
 const OWN_FRAME = /[\\/]containers[\\/](src|dist)[\\/]/;
-/** User frames kept after ours. */
+/** User frames kept. */
 const USER_FRAMES = 10;
 
-function captureStack(): string | undefined {
-  // V8 keeps 10 frames by default; ours take up to 6 of them, so ask for more while capturing.
-  const errorClass = Error as { stackTraceLimit?: number };
-  const limit = errorClass.stackTraceLimit;
-  if (typeof limit === "number") errorClass.stackTraceLimit = limit + USER_FRAMES;
-  const stack = new Error().stack;
-  if (typeof limit === "number") errorClass.stackTraceLimit = limit;
-  if (stack === undefined) return undefined;
-  const lines = stack.split("\n").slice(1);
+/** Where the container is being created: from the user's code (core's captureStack cuts the containers' own frames, in bundles too). */
+function creationStack(): string | undefined {
+  const lines = captureStack(USER_FRAMES).text.split("\n");
   let first = 0;
   while (first < lines.length - 1 && OWN_FRAME.test(lines[first]!)) first++;
-  return lines.slice(first, first + USER_FRAMES).join("\n");
+  const stack = lines.slice(first, first + USER_FRAMES).join("\n");
+  return stack === "" ? undefined : stack;
 }

@@ -1,5 +1,4 @@
 import type { Allocator } from "@memkit/core";
-import { CONTAINER_ALIGN } from "./container-core.js";
 import { RecordContainer, type StructArrayOptions } from "./record-container.js";
 import type { StructLayout } from "./struct-layout.js";
 import { ELEMENT_KINDS } from "./element-kind.js";
@@ -72,7 +71,7 @@ export class StructArray<L extends StructLayout = StructLayout> extends RecordCo
     const stride = this.layout.size;
     const bytes = capacity * stride;
     const old = this.block;
-    const ptr = old === 0 ? this.allocator.allocate(bytes, CONTAINER_ALIGN) : this.allocator.reallocate(old, bytes, CONTAINER_ALIGN);
+    const ptr = this.resizeBlock(old, bytes);
     this.setBlock(ptr, bytes);
     this.cap = exact ? capacity : Math.min(this.maxRecords, Math.max(capacity, Math.floor(this.allocator.allocatedSize(ptr) / stride)));
     this.refreshViews(this.views);

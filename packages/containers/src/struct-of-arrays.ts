@@ -97,17 +97,17 @@ export class StructOfArrays<L extends StructLayout = StructLayout> extends Recor
     const live = this.len;
     let ptr: number;
     if (old === 0) {
-      ptr = this.allocator.allocate(bytes, CONTAINER_ALIGN);
+      ptr = this.allocateBlock(bytes);
     } else if (capacity >= this.cap) {
       // Grow: the allocator keeps the old bytes; then move columns up, last
       // first, so no column lands on one not yet moved.
-      ptr = this.allocator.reallocate(old, bytes, CONTAINER_ALIGN);
+      ptr = this.resizeBlock(old, bytes);
       moveColumns(this.views.u8, ptr, prev, next, sizes, live);
     } else {
       // Shrink: move columns down while the old block is whole, then shrink it.
       moveColumns(this.views.u8, old, prev, next, sizes, live);
       try {
-        ptr = this.allocator.reallocate(old, bytes, CONTAINER_ALIGN);
+        ptr = this.resizeBlock(old, bytes);
       } catch (err) {
         moveColumns(this.views.u8, old, next, prev, sizes, live); // back where the unchanged capacity expects them
         throw err;

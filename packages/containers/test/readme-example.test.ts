@@ -50,7 +50,7 @@ function quickStart() {
   entities.destroy(e);
   entities.isAlive(e); // false; entities.get(e, "hp") throws StaleHandleError
 
-  console.log(physics.formatReport()); // bodies, grid, visible and entities are physics' blocks
+  console.log(physics.formatReport()); // physics' blocks, one line per container (below)
 
   for (const c of [entities, ids, cells, bodies]) c.dispose();
   physics.dispose(); // a container left undisposed would be this scope's LeakError
@@ -81,6 +81,9 @@ describe("README examples", () => {
     expect(log.mock.calls[0]).toEqual([12, 8]);
     const report = log.mock.calls[1]![0] as string;
     expect(report).toMatch(/^physics +[\d.]+ [KMG]?i?B +[\d.]+ [KMG]?i?B +4 /m); // the four containers' blocks
+    // The README prints the report as it is, a line per container.
+    const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
+    expect(readme).toContain("```text\n" + report + "\n```");
     expect(bodies.disposed && cells.disposed && ids.disposed && entities.disposed).toBe(true);
     expect(entities.isAlive(e)).toBe(false);
     expect(() => x.get(0)).toThrow(/used after dispose/);

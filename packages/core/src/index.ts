@@ -1,5 +1,5 @@
-export type { Ptr, Allocator, AllocatorStats, StorageReport, Checkable, StorageReporting, BlockOrigin, OriginTracking } from "./types.js";
-export { hasOriginTracking } from "./types.js";
+export type { Ptr, Allocator, AllocatorStats, StorageReport, Checkable, StorageReporting, BlockOrigin, OriginTracking, BlockLabels } from "./types.js";
+export { hasOriginTracking, hasBlockLabels } from "./types.js";
 export type { AllocatorErrorCode, LeakedBlock, LeakReport } from "./errors.js";
 export {
   AllocatorError,
@@ -54,3 +54,4 @@ export { SpaceViews } from "./space-views.js";
 export type { ViewHolder, ViewKind, ViewSet } from "./space-views.js";
 export { SpaceHandle, Attachment } from "./space-handle.js";
 export type { HandleEnd } from "./space-handle.js";
+export { captureStack, stackKey, CapturedStack } from "./user-stack.js";

@@ -103,3 +103,25 @@ export interface OriginTracking {
 export function hasOriginTracking(allocator: object): allocator is OriginTracking {
   return typeof (allocator as Partial<OriginTracking>).originOf === "function";
 }
+
+/**
+ * Implemented by allocators that attribute blocks to labels (trace scopes):
+ * a container names what it holds (`HashMap<u32, u32> "entities"`), and the
+ * scope's report, leak reports and folded stacks show its blocks under that
+ * name. A label id is valid only for the allocator (the tree of scopes) that
+ * gave it; 0 means no label. Allocators without labels ignore the extra
+ * argument, so pass one only to an allocator {@link hasBlockLabels} accepts.
+ */
+export interface BlockLabels {
+  /** The id of `label` (a positive integer, the same for the same text), for `allocate`/`reallocate`. Cold: call once, keep the id. */
+  labelId(label: string): number;
+  /** `allocate` attributing the block to label id `label` (0: none). */
+  allocate(size: number, align?: number, label?: number): Ptr;
+  /** `reallocate` attributing the block to label id `label`; 0 (the default) keeps the block's label. */
+  reallocate(ptr: Ptr, newSize: number, align?: number, label?: number): Ptr;
+}
+
+/** True when `allocator` implements {@link BlockLabels}: decide once (at construction), not per call. */
+export function hasBlockLabels(allocator: object): allocator is Allocator & BlockLabels {
+  return typeof (allocator as Partial<BlockLabels>).labelId === "function";
+}

@@ -1,4 +1,4 @@
-import type { Ptr } from "@memkit/core";
+import type { CapturedStack, Ptr } from "@memkit/core";
 import { stackOf } from "./messages.js";
 import { PtrTable } from "./ptr-table.js";
 
@@ -21,7 +21,7 @@ export class FreeHistory {
   readonly capacity: number;
   readonly #ptr: Int32Array;
   readonly #size: Uint32Array;
-  readonly #sites: (Error | undefined)[];
+  readonly #sites: (CapturedStack | undefined)[];
   readonly #index: PtrTable;
   #next = 0;
 
@@ -29,12 +29,12 @@ export class FreeHistory {
     this.capacity = capacity;
     this.#ptr = new Int32Array(capacity);
     this.#size = new Uint32Array(capacity);
-    this.#sites = new Array<Error | undefined>(capacity).fill(undefined);
+    this.#sites = new Array<CapturedStack | undefined>(capacity).fill(undefined);
     this.#index = new PtrTable(capacity * 2);
   }
 
   /** Remembers that `ptr` (of `size` bytes asked) was freed, with the free's call site when captured. */
-  record(ptr: Ptr, size: number, site: Error | undefined): void {
+  record(ptr: Ptr, size: number, site: CapturedStack | undefined): void {
     if (this.capacity === 0) return;
     const slot = this.#next;
     this.#next = slot + 1 === this.capacity ? 0 : slot + 1;

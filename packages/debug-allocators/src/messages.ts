@@ -1,4 +1,4 @@
-import { formatCount, hex, type BlockOrigin, type Ptr } from "@memkit/core";
+import { captureStack, formatCount, hex, type BlockOrigin, type CapturedStack, type Ptr } from "@memkit/core";
 
 /** `0xfd`: one byte as two hex digits. */
 export function byteHex(value: number): string {
@@ -39,29 +39,35 @@ export function stackLines(label: string, stack: string | undefined): string {
   return out;
 }
 
-// Frames of this package's own methods, dropped from the top of a captured stack.
-const INTERNAL_FRAME = /(?:DebugWrapper|CanaryAllocator|EndOfPageAllocator|FillAllocator|QuarantineAllocator|DebugAllocator|captureSite)\b/;
+/** Frames kept of a free's call stack (a message shows {@link MAX_FRAMES} and counts the rest). */
+const FREE_STACK_FRAMES = 10;
+
+/*
+ * This package's own frames by name: dropped from the top of a captured
+ * stack only where the engine has no V8 stack API (there captureStack cannot
+ * find memkit's frames by identity; names work in unbundled code).
+ */
+const INTERNAL_FRAME = /(?:DebugWrapper|CanaryAllocator|EndOfPageAllocator|FillAllocator|QuarantineAllocator|DebugAllocator|captureSite|captureStack)\b/;
 
 /**
- * Records where the caller is: an Error whose stack the engine formats only
- * when it is read ({@link stackOf}), so capturing on every free stays cheap
- * and the text is built only for the rare message that shows it.
+ * Records where the caller is, from the user's code: core's captureStack
+ * cuts memkit's own frames (these wrappers, a container, anything marked
+ * with markEntryPoints) by function identity, in bundled and minified builds
+ * too. The engine formats the text only when a message reads it
+ * ({@link stackOf}), so capturing on every free stays cheap.
  */
-export function captureSite(): Error {
-  return new Error("call site");
+export function captureSite(): CapturedStack {
+  return captureStack(FREE_STACK_FRAMES);
 }
 
 /**
  * A captured site as frames joined by newlines (the shape of
- * `BlockOrigin.stack`), without the `Error` line and this package's own
- * frames. Cold path.
+ * `BlockOrigin.stack`). Cold path.
  */
-export function stackOf(site: Error | undefined): string | undefined {
+export function stackOf(site: CapturedStack | undefined): string | undefined {
   if (site === undefined) return undefined;
-  const lines = (site.stack ?? "").split("\n");
+  const lines = site.text.split("\n");
   let first = 0;
-  // V8 starts with "Error: call site"; SpiderMonkey and JavaScriptCore start with a frame.
-  if (lines.length > 0 && !/^\s*at |@/.test(lines[0]!)) first = 1;
   while (first < lines.length && INTERNAL_FRAME.test(lines[first]!)) first++;
   return lines
     .slice(first)

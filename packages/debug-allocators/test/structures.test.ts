@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { CapturedStack } from "@memkit/core";
 import { describe, expect, it } from "vitest";
 import { BlockRegistry } from "../src/block-registry.js";
 import { FreeHistory } from "../src/free-history.js";
@@ -87,7 +88,7 @@ describe("BlockRegistry", () => {
 
 describe("FreeHistory", () => {
   /** A captured call site whose one frame is `frame`. */
-  const site = (frame: string): Error => Object.assign(new Error("call site"), { stack: `Error: call site\n    at ${frame} (game.ts:1:1)` });
+  const site = (frame: string): CapturedStack => new CapturedStack(Object.assign(new Error("call site"), { stack: `Error: call site\n    at ${frame} (game.ts:1:1)` }), 0);
 
   it("remembers the last `capacity` frees, forgets reissued pointers", () => {
     const history = new FreeHistory(3);

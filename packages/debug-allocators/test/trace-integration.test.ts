@@ -98,4 +98,24 @@ describe("with @memkit/trace-allocator scopes", () => {
     heap.destroy();
     expect(pages.stats().liveCount).toBe(0);
   });
+
+  it("scopes over a debug stack that captures free stacks: the stack starts at the code that freed through the scope", () => {
+    const pages = makePages(256);
+    const heap = debugWrap(pages, { captureStacks: true });
+    const root = new TraceAllocator(heap, { tracing: "callstacks" });
+    heap.setOriginSource(root);
+    const physics = root.child("physics");
+    const ptr = physics.allocate(40);
+    (function dropBody(): void {
+      physics.deallocate(ptr);
+    })();
+    heap.space.u8[ptr + 8] = 3; // a stale pointer writes into the quarantined block
+    const afterFree = catchError(CorruptionError, "ERR_CORRUPTION", () => heap.check());
+    // The scope's own frames (TraceAllocator.deallocate) are memkit's: cut by identity, as the wrappers' are.
+    expect(afterFree.message).toMatch(/\n {2}freed at dropBody /);
+    heap.space.u8[ptr + 8] = 0x66;
+    physics.dispose();
+    root.dispose();
+    heap.destroy();
+  });
 });

@@ -1,6 +1,7 @@
 import { CorruptionError, hex } from "@memkit/core";
 import { GUARDED, HEADER_CODE_MASK, HEADER_SHIFT, OWNER_MASK, RETAINED, ROW_MASK, R_PTR, R_SITE, R_SIZE, R_WORD } from "./block-records.js";
 import { checkGuards } from "./header-guard.js";
+import { MAX_LABELS } from "./labels.js";
 import {
   C_LIVE_BYTES,
   C_LIVE_COUNT,
@@ -31,6 +32,8 @@ export function checkTree(root: TraceAllocator): void {
   const live = new Float64Array(rows * 4); // bytes, count, retained bytes, retained count
   const siteBytes = new Map<number, number>();
   const siteCount = new Map<number, number>();
+  /** (row * MAX_LABELS + label) -> [bytes, blocks] of the live blocks with that label in that row. */
+  const labelSums = new Map<number, number[]>();
   let retainedFlags = 0;
   const { data, count } = reg.records;
   for (let i = 0; i < count; i++) {
@@ -53,9 +56,19 @@ export function checkTree(root: TraceAllocator): void {
     }
     const site = data[r + R_SITE]!;
     if (site !== 0) {
-      if (reg.sites[site] === undefined) throw new CorruptionError(`${who}: block ${hex(ptr)} refers to site ${site}, which does not exist.`);
+      const s = reg.sites[site];
+      if (s === undefined) throw new CorruptionError(`${who}: block ${hex(ptr)} refers to site ${site}, which does not exist.`);
       siteBytes.set(site, (siteBytes.get(site) ?? 0) + size);
       siteCount.set(site, (siteCount.get(site) ?? 0) + 1);
+      if (s.label !== 0) {
+        const key = row * MAX_LABELS + s.label;
+        const sums = labelSums.get(key);
+        if (sums === undefined) labelSums.set(key, [size, 1]);
+        else {
+          sums[0]! += size;
+          sums[1]!++;
+        }
+      }
     }
   }
   if (retainedFlags !== reg.retained.size) {
@@ -96,6 +109,7 @@ export function checkTree(root: TraceAllocator): void {
     }
     if (c[o + C_TOTAL_PEAK]! < c[o + C_TOTAL_BYTES]!) throw new CorruptionError(`${who}: scope ${scope.path} has a subtree peak below its subtree bytes.`);
   }
+  checkLabels(root, labelSums);
   for (const site of reg.sites) {
     if (site === undefined) continue;
     const bytes = siteBytes.get(site.id) ?? 0;
@@ -104,4 +118,26 @@ export function checkTree(root: TraceAllocator): void {
       throw new CorruptionError(`${who}: site ${site.id} (${site.path}) counts ${site.liveCount} blocks / ${site.liveBytes} B, the table holds ${count} / ${bytes} B.`);
     }
   }
+}
+
+/** Every label tally of every live scope against the recount from the records. */
+function checkLabels(root: TraceAllocator, labelSums: Map<number, number[]>): void {
+  const { reg } = internals(root);
+  const who = root.path;
+  let tallied = 0;
+  for (let row = 0; row < reg.scopes.length; row++) {
+    const scope = reg.scopes[row];
+    if (scope === undefined) continue;
+    for (const t of reg.labels.talliesOf(row)) {
+      const [bytes, count] = labelSums.get(row * MAX_LABELS + t.label) ?? [0, 0];
+      if (t.liveBytes !== bytes || t.liveCount !== count) {
+        throw new CorruptionError(
+          `${who}: scope ${scope.path} counts label ${JSON.stringify(reg.labels.text(t.label))} at ${t.liveCount} blocks / ${t.liveBytes} B, its blocks with that label sum to ${count} / ${bytes} B.`,
+        );
+      }
+      if (t.peakBytes < t.liveBytes) throw new CorruptionError(`${who}: scope ${scope.path} has a peak of label ${JSON.stringify(reg.labels.text(t.label))} below its live bytes.`);
+      if (count > 0) tallied++;
+    }
+  }
+  if (tallied !== labelSums.size) throw new CorruptionError(`${who}: ${labelSums.size} (scope, label) pairs hold blocks, but only ${tallied} are counted.`);
 }

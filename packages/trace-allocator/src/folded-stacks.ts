@@ -1,8 +1,9 @@
-import { InvalidArgumentError, describe, type LeakReport } from "@memkit/core";
+import { InvalidArgumentError, describe, type LeakReport, type LeakedBlock } from "@memkit/core";
 import { ROW_MASK, R_SITE, R_SIZE, R_WORD } from "./block-records.js";
 import { shortFrame } from "./call-stacks.js";
 import { subtreeOf } from "./leaks.js";
 import { C_ALLOC_BYTES, C_ALLOC_COUNT, C_EPOCH, C_REALLOC_COUNT, ROW_SHIFT, type Registry } from "./registry.js";
+import type { Site } from "./sites.js";
 import { internals, type TraceAllocator } from "./trace-allocator.js";
 import type { FoldedSelection, FoldedStacksOptions } from "./types.js";
 
@@ -11,7 +12,9 @@ import type { FoldedSelection, FoldedStacksOptions } from "./types.js";
  * format of Brendan Gregg's stackcollapse scripts that flamegraph.pl, inferno
  * and speedscope read. Our stacks start with the scope path (root;physics;...)
  * and continue with the call frames, outermost first, shortened to
- * `fn (dir/file.ts:line)`. Blocks with no captured stack end at their scope.
+ * `fn (dir/file.ts:line)`. A labelled block (a container's) has its label as
+ * one frame between the two: `root;physics;[HashMap<u32, u32> "grid"];main (...)`.
+ * Blocks with no captured stack end at their scope (or label).
  */
 
 /** One parsed line of folded stacks. */
@@ -23,6 +26,16 @@ export interface FoldedLine {
 /** Frames of a scope path: `root/level` -> `root;level`. */
 function scopeFrames(path: string): string {
   return path.split("/").join(";");
+}
+
+/** The frame of a block label: `[HashMap<u32, u32> "grid"]`, made safe for the format. */
+function labelFrame(label: string): string {
+  return `[${label.replace(/;/g, ",").replace(/\s+/g, " ")}]`;
+}
+
+/** The scope path's frames, then the label's frame when there is one. */
+function headFrames(path: string, label: string | undefined): string {
+  return label === undefined ? scopeFrames(path) : `${scopeFrames(path)};${labelFrame(label)}`;
 }
 
 /** Call frames of an interned stack, outermost first, made safe for the format (no `;`, no line breaks). */
@@ -68,9 +81,10 @@ export function foldStacks(scope: TraceAllocator, options: FoldedStacksOptions):
     if (value !== 0) sums.set(key, (sums.get(key) ?? 0) + value);
   };
   const cache = new Map<number, string>();
-  const siteKey = (path: string, stack: number): string => {
-    const calls = stack === 0 ? "" : callFrames(reg, stack, cache);
-    return calls === "" ? scopeFrames(path) : `${scopeFrames(path)};${calls}`;
+  const siteKey = (site: Site): string => {
+    const head = headFrames(site.path, reg.labels.text(site.label));
+    const calls = site.stack === 0 ? "" : callFrames(reg, site.stack, cache);
+    return calls === "" ? head : `${head};${calls}`;
   };
   if (s.row < 0) return "";
 
@@ -83,7 +97,7 @@ export function foldStacks(scope: TraceAllocator, options: FoldedStacksOptions):
       if (!reg.isWithin(row, s.row)) continue;
       const id = data[r + R_SITE]!;
       const site = id === 0 ? undefined : reg.sites[id];
-      const key = site !== undefined ? siteKey(site.path, site.stack) : scopeFrames(reg.scopes[row]!.path);
+      const key = site !== undefined ? siteKey(site) : scopeFrames(reg.scopes[row]!.path);
       add(key, metric === "bytes" ? data[r + R_SIZE]! : 1);
     }
   } else if (which === "peak") {
@@ -97,7 +111,7 @@ export function foldStacks(scope: TraceAllocator, options: FoldedStacksOptions):
     for (const site of reg.sites) {
       if (site === undefined) continue;
       const k = site.indexOf(s.row, s.gen);
-      if (k >= 0) add(siteKey(site.path, site.stack), site.atPeak(k, epoch, metric));
+      if (k >= 0) add(siteKey(site), site.atPeak(k, epoch, metric));
     }
   } else {
     // Every allocate/reallocate: sites of live scopes, plus what each scope counted without a site.
@@ -107,13 +121,11 @@ export function foldStacks(scope: TraceAllocator, options: FoldedStacksOptions):
       const o = m.row << ROW_SHIFT;
       const c = reg.counters;
       let rest = metric === "bytes" ? c[o + C_ALLOC_BYTES]! : c[o + C_ALLOC_COUNT]! + c[o + C_REALLOC_COUNT]!;
-      const ids = [...m.sites.values()];
-      if (m.defaultSite !== 0) ids.push(m.defaultSite);
-      for (const id of ids) {
+      for (const id of m.sites.all()) {
         const site = reg.sites[id];
         if (site === undefined) continue;
         const value = metric === "bytes" ? site.eventBytes : site.eventCount;
-        add(siteKey(site.path, site.stack), value);
+        add(siteKey(site), value);
         rest -= value;
       }
       add(scopeFrames(member.path), rest);
@@ -157,12 +169,13 @@ export function diffFoldedStacks(before: string, after: string): string {
   return keys.map((k) => `${k} ${a.get(k) ?? 0} ${b.get(k) ?? 0}\n`).join("");
 }
 
-/** Folds a LeakReport's blocks ("what was left at the end") by scope path and call stack. */
+/** Folds a LeakReport's blocks ("what was left at the end") by scope path, label (a TracedBlock's) and call stack. */
 export function foldLeakReport(report: LeakReport, metric: "bytes" | "count" = "bytes"): string {
   const sums = new Map<string, number>();
-  for (const block of report.blocks) {
+  for (const block of report.blocks as readonly (LeakedBlock & { label?: unknown })[]) {
     const calls = block.stack === undefined || block.stack === "" ? "" : block.stack.split("\n").reverse().map(foldedFrame).join(";");
-    const key = calls === "" ? scopeFrames(block.scope) : `${scopeFrames(block.scope)};${calls}`;
+    const head = headFrames(block.scope, typeof block.label === "string" && block.label !== "" ? block.label : undefined);
+    const key = calls === "" ? head : `${head};${calls}`;
     const value = metric === "bytes" ? block.size : 1;
     if (value !== 0) sums.set(key, (sums.get(key) ?? 0) + value);
   }

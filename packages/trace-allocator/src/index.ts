@@ -11,6 +11,7 @@ export type {
   TraceLeakReport,
   UntrackedLeak,
   ScopeReport,
+  LabelReport,
   FoldedSelection,
   FoldedStacksOptions,
 } from "./types.js";

@@ -43,8 +43,11 @@ export function collectLeaks(scope: TraceAllocator): TraceLeakReport {
     if (at === undefined) continue;
     const owner = subtree[at]!;
     const block: TracedBlock = { scope: owner.path, ptr, size: data[r + R_SIZE]!, frame: reg.records.frameOf(ptr, reg.i32) };
-    const stack = stackOf(reg, data[r + R_SITE]!);
+    const siteId = data[r + R_SITE]!;
+    const stack = stackOf(reg, siteId);
     if (stack !== undefined) block.stack = stack;
+    const label = labelOf(reg, siteId);
+    if (label !== undefined) block.label = label;
     rank.set(block, at);
     if ((word & RETAINED) !== 0) {
       const info = reg.retained.get(ptr);
@@ -130,6 +133,18 @@ export function stackOf(reg: Registry, siteId: number): string | undefined {
   return site === undefined ? undefined : reg.stacks.get(site.stack);
 }
 
+/** The label text of a site, if the site has a label. */
+export function labelOf(reg: Registry, siteId: number): string | undefined {
+  if (siteId === 0) return undefined;
+  const site = reg.sites[siteId];
+  return site === undefined ? undefined : reg.labels.text(site.label);
+}
+
+/** A label on one line (labels are free text; a message or a table row must not break). */
+export function oneLine(label: string): string {
+  return label.replace(/\s+/g, " ");
+}
+
 /**
  * The LeakError message: the scope path, how many blocks and bytes, up to
  * {@link LEAK_MESSAGE_BLOCKS} blocks with address, size and call stack, live
@@ -139,6 +154,7 @@ export function stackOf(reg: Registry, siteId: number): string | undefined {
  * scope root/level/streaming leaked 2 blocks (4.00 KiB)
  *   0x0012a040  4,000 B  allocated at loadChunk (level/streaming.ts:88)
  *                                   at LevelStreamer.update (level/streaming.ts:41)
+ *   0x0012b000     64 B  HashMap<u32, u32> "chunks"  allocated at ...
  * ```
  */
 export function formatLeakMessage(report: TraceLeakReport, allowedBytes?: number): string {
@@ -152,10 +168,11 @@ export function formatLeakMessage(report: TraceLeakReport, allowedBytes?: number
   for (const block of shown) {
     const prefix = `  ${hex(block.ptr)}  ${formatCount(block.size).padStart(sizeWidth)} B  `;
     let lead = block.scope === report.scope ? "" : `in ${block.scope}, `;
+    if (block.label !== undefined) lead += `${oneLine(block.label)}  `;
     const frameNote = block.frame > 0 ? ` [frame ${block.frame}]` : "";
     const frames = block.stack === undefined ? [] : block.stack.split("\n").slice(0, MESSAGE_FRAMES).map(shortFrame);
     if (frames.length === 0) {
-      lead = lead.replace(/, $/, "");
+      lead = lead.replace(/, $/, "").trimEnd();
       lines.push(`${prefix}${lead}${frameNote}`.trimEnd());
       continue;
     }

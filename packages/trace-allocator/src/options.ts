@@ -1,4 +1,4 @@
-import { InvalidArgumentError, describe } from "@memkit/core";
+import { InvalidArgumentError, describe, type Allocator } from "@memkit/core";
 import { MEMKIT_FRAME_PATTERN } from "./call-stacks.js";
 import type { RegistrySettings } from "./registry.js";
 import type { BudgetOptions, BudgetWarning, TraceAllocatorOptions, TraceScopeOptions, TracingLevel } from "./types.js";
@@ -98,4 +98,28 @@ export function rootSettings(options: TraceAllocatorOptions): RegistrySettings {
     onBudgetWarning: options.onBudgetWarning ?? ((w: BudgetWarning) => console.warn(w.message)),
     guardHeaders: options.guardHeaders ?? false,
   };
+}
+
+/** The parts of a parent scope {@link checkBacking} compares with. */
+interface ParentScope {
+  readonly path: string;
+  readonly space: object;
+  readonly root: object;
+}
+
+/** Checks the backing of a new scope (a child's must share the tree's space and not be a scope of the tree). */
+export function checkBacking(backing: Allocator, parent: ParentScope | undefined): void {
+  const who = parent?.path ?? "TraceAllocator";
+  if (typeof backing !== "object" || backing === null || typeof backing.allocate !== "function" || typeof backing.deallocate !== "function") {
+    throw new InvalidArgumentError(`${who}: the backing must be an Allocator, received ${describe(backing)}.`);
+  }
+  if (parent === undefined) return;
+  if (backing.space !== parent.space) {
+    throw new InvalidArgumentError(`${who}: a child's backing (${backing.name}) must use the same address space as its tree: one set of records and headers covers the tree.`);
+  }
+  // Only a scope of the same tree has the tree's root as its root.
+  const scope = backing as Allocator & Partial<ParentScope>;
+  if (scope.root === parent.root) {
+    throw new InvalidArgumentError(`${who}: a child's backing cannot be a scope of the same tree (${scope.path}); use child() for nesting.`);
+  }
 }

@@ -1,6 +1,7 @@
 import type { AddressSpace } from "@memkit/core";
 import { BlockRecords, HEADER_BYTES, OWNER_MASK, RETAINED, ROW_MASK, R_PTR, R_SITE, R_SIZE, R_WORD } from "./block-records.js";
 import { CallStacks } from "./call-stacks.js";
+import { LabelTable, type LabelTally } from "./labels.js";
 import { Site } from "./sites.js";
 import type { BudgetWarning } from "./types.js";
 import type { TraceAllocator } from "./trace-allocator.js";
@@ -100,6 +101,8 @@ export class Registry {
   private readonly freeSites: number[] = [];
   /** Sites whose scope was disposed, kept while blocks or peak snapshots need them. */
   readonly orphans = new Set<Site>();
+  /** Block labels of the tree and their tallies per scope (labels.ts). */
+  readonly labels = new LabelTable();
 
   constructor(space: AddressSpace, settings: RegistrySettings) {
     this.settings = settings;
@@ -151,6 +154,7 @@ export class Registry {
 
   /** Gives `row` back; its generation goes up so stale references to it are recognised. */
   closeRow(row: number): void {
+    this.labels.dropRow(row);
     this.scopes[row] = undefined;
     this.parents[row] = -1;
     this.generations[row]!++;
@@ -226,7 +230,7 @@ export class Registry {
     const row = word & ROW_MASK;
     records.removeAt(i, this.i32);
     this.noteFreed(ptr, row);
-    if (site !== 0) this.siteRemove(site, size);
+    if (site !== 0) this.siteRemove(site, size, row);
     const c = this.counters;
     const o = row << ROW_SHIFT;
     c[o] = c[o]! - size;
@@ -242,71 +246,6 @@ export class Registry {
       const p = r << ROW_SHIFT;
       c[p + C_TOTAL_BYTES] = c[p + C_TOTAL_BYTES]! - size;
       c[p + C_TOTAL_COUNT]!--;
-    }
-  }
-
-  // ------------------------------------------------ untracked ("off") rows
-
-  /**
-   * Counts a block an "off" scope freed (`bytes`: the backing's usable size;
-   * there is no record). Counter twin of {@link released}.
-   */
-  releasedUntracked(row: number, bytes: number): void {
-    const c = this.counters;
-    const o = row << ROW_SHIFT;
-    c[o] = c[o]! - bytes;
-    c[o + C_LIVE_COUNT]!--;
-    c[o + C_FREE_COUNT]!++;
-    for (let r = row; r >= 0; r = this.parents[r]!) {
-      const p = r << ROW_SHIFT;
-      c[p + C_TOTAL_BYTES] = c[p + C_TOTAL_BYTES]! - bytes;
-      c[p + C_TOTAL_COUNT]!--;
-    }
-  }
-
-  /** Counts a resize by an "off" scope: usable size `oldBytes` became `newBytes`. Counter twin of {@link resized}. */
-  resizedUntracked(row: number, oldBytes: number, newBytes: number): void {
-    const c = this.counters;
-    const frame = this.frame;
-    const delta = newBytes - oldBytes;
-    const o = row << ROW_SHIFT;
-    const live = c[o]! + delta;
-    c[o] = live;
-    if (live > c[o + C_PEAK_BYTES]!) {
-      c[o + C_PEAK_BYTES] = live;
-      c[o + C_PEAK_FRAME] = frame;
-    }
-    c[o + C_REALLOC_COUNT]!++;
-    c[o + C_ALLOC_BYTES]! += newBytes;
-    for (let r = row; r >= 0; r = this.parents[r]!) {
-      const p = r << ROW_SHIFT;
-      const total = c[p + C_TOTAL_BYTES]! + delta;
-      c[p + C_TOTAL_BYTES] = total;
-      if (total > c[p + C_TOTAL_PEAK]!) {
-        c[p + C_TOTAL_PEAK] = total;
-        c[p + C_TOTAL_PEAK_FRAME] = frame;
-        c[p + C_EPOCH]!++;
-      }
-    }
-  }
-
-  /**
-   * An "off" row is closing: the blocks it counted (no records to hand to
-   * the parent) leave the subtree totals of its ancestors. Frees through
-   * the disposed scope still reach the backing, uncounted.
-   */
-  dropUntracked(row: number): void {
-    const c = this.counters;
-    const o = row << ROW_SHIFT;
-    const bytes = c[o + C_LIVE_BYTES]! - c[o + C_RETAINED_BYTES]!;
-    const count = c[o + C_LIVE_COUNT]! - c[o + C_RETAINED_COUNT]!;
-    if (count === 0 && bytes === 0) return;
-    c[o] = c[o]! - bytes;
-    c[o + C_LIVE_COUNT] = c[o + C_LIVE_COUNT]! - count;
-    for (let r = row; r >= 0; r = this.parents[r]!) {
-      const p = r << ROW_SHIFT;
-      c[p + C_TOTAL_BYTES] = c[p + C_TOTAL_BYTES]! - bytes;
-      c[p + C_TOTAL_COUNT] = c[p + C_TOTAL_COUNT]! - count;
     }
   }
 
@@ -341,7 +280,7 @@ export class Registry {
       this.retained.set(newPtr, this.retained.get(ptr)!);
       this.retained.delete(ptr);
     }
-    if (oldSite !== 0) this.siteRemove(oldSite, size);
+    if (oldSite !== 0) this.siteRemove(oldSite, size, row);
     if (site !== 0) this.siteAdd(site, newSize);
     const delta = newSize - size;
     const c = this.counters;
@@ -378,12 +317,12 @@ export class Registry {
 
   // ----------------------------------------------------------------- sites
 
-  /** Creates a site for (`row`, `stack`). */
-  openSite(row: number, path: string, stack: number): Site {
+  /** Creates a site for (`row`, `stack`, `label`). */
+  openSite(row: number, path: string, stack: number, label: number): Site {
     const rows = this.chainOf(row);
     const gens = rows.map((r) => this.generations[r]!);
     const id = this.freeSites.pop() ?? this.sites.length;
-    const site = new Site(id, path, stack, rows, gens);
+    const site = new Site(id, path, stack, label, label === 0 ? undefined : this.labels.tally(row, label), rows, gens);
     this.sites[id] = site;
     return site;
   }
@@ -404,6 +343,7 @@ export class Registry {
     }
   }
 
+  /** Counts a block of `size` at site `id`, whose scope owns it (a new block, or one just resized by its owner). */
   private siteAdd(id: number, size: number): void {
     const site = this.sites[id]!;
     this.touch(site);
@@ -411,14 +351,27 @@ export class Registry {
     site.liveCount++;
     site.eventBytes += size;
     site.eventCount++;
+    site.tally?.add(size, this.frame);
   }
 
-  siteRemove(id: number, size: number): void {
+  /** Uncounts a block of `size` at site `id`, owned by `row` now. */
+  siteRemove(id: number, size: number, row: number): void {
     const site = this.sites[id]!;
     this.touch(site);
     site.liveBytes -= size;
     site.liveCount--;
+    if (site.label !== 0) this.labelTallyOf(site, row).remove(size);
     if (site.orphan && site.liveCount === 0) this.pruneSite(site);
+  }
+
+  /**
+   * The tally a labelled block of `site` owned by `row` counts in: the
+   * site's own, unless the block was adopted by an ancestor of the site's
+   * scope (then the ancestor's).
+   */
+  labelTallyOf(site: Site, row: number): LabelTally {
+    if (site.chainRows[0] === row && site.chainGens[0] === this.generations[row]) return site.tally!;
+    return this.labels.tally(row, site.label);
   }
 
   /** Drops an orphan site once nothing (no block, no peak snapshot) refers to it. */
@@ -459,6 +412,8 @@ export class Registry {
       const row = word & ROW_MASK;
       if (!rows.has(row)) continue;
       const size = data[r + R_SIZE]!;
+      const site = data[r + R_SITE]!;
+      if (site !== 0 && row !== toRow) this.moveLabel(site, size, row, toRow);
       if (!this.retained.has(ptr)) {
         const owner = this.scopes[row]!;
         this.retained.set(ptr, { origin: owner.path, originScope: owner, reason });
@@ -480,5 +435,13 @@ export class Registry {
       c[to + C_PEAK_BYTES] = c[to]!;
       c[to + C_PEAK_FRAME] = this.frame;
     }
+  }
+
+  /** A labelled block of `size` at site `id` moves from `fromRow` to `toRow` (adoption): its label's bytes move along. */
+  private moveLabel(id: number, size: number, fromRow: number, toRow: number): void {
+    const site = this.sites[id];
+    if (site === undefined || site.label === 0) return;
+    this.labelTallyOf(site, fromRow).remove(size);
+    this.labels.tally(toRow, site.label).add(size, this.frame);
   }
 }

@@ -17,9 +17,10 @@ import {
   C_TOTAL_PEAK,
   C_TOTAL_PEAK_FRAME,
   ROW_SHIFT,
+  type Registry,
 } from "./registry.js";
 import { internals, type TraceAllocator } from "./trace-allocator.js";
-import type { ScopeReport } from "./types.js";
+import type { LabelReport, ScopeReport } from "./types.js";
 
 /** Builds the JSON report of `scope`'s subtree (one walk over the block table for reserved bytes). */
 export function buildReport(scope: TraceAllocator): ScopeReport {
@@ -70,8 +71,22 @@ function node(scope: TraceAllocator, reserved: Map<number, number>): ScopeReport
     report.budgetAction = s.budgetAction;
   }
   if (s.stage !== undefined) report.stage = s.stage;
+  if (has) {
+    const labels = labelsOf(s.reg, s.row);
+    if (labels.length > 0) report.labels = labels;
+  }
   report.children = scope.children.map((child) => node(child, reserved));
   return report;
+}
+
+/** The label figures of `row`: labels with live blocks or a peak, largest first. */
+function labelsOf(reg: Registry, row: number): LabelReport[] {
+  const out: LabelReport[] = [];
+  for (const t of reg.labels.talliesOf(row)) {
+    if (t.liveCount === 0 && t.peakBytes === 0) continue;
+    out.push({ label: reg.labels.text(t.label)!, liveBytes: t.liveBytes, liveCount: t.liveCount, peakLiveBytes: t.peakBytes, peakFrame: t.peakFrame });
+  }
+  return out.sort((a, b) => b.liveBytes - a.liveBytes || b.peakLiveBytes - a.peakLiveBytes || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
 interface Column {
@@ -99,12 +114,15 @@ const COLUMNS: Column[] = [
 /**
  * The report as an aligned text tree. `live`, `blocks` and `peak` are the
  * subtree's (the scope and its descendants); `self`, `allocs` and `frees`
- * the scope's own; `budget` is subtree use / budget.
+ * the scope's own; `budget` is subtree use / budget. Under a scope, a `·`
+ * line per block label (`ScopeReport.labels`) gives that label's own live
+ * bytes, blocks and peak.
  *
  * ```
- * scope            live      self      blocks  peak      allocs  frees  retained  budget
- * root             1.50 KiB  512 B     3       2.00 KiB  10      7
- * └─ physics       1.00 KiB  1.00 KiB  2       1.50 KiB  5       3                1.00 KiB / 32.0 MiB (0%)
+ * scope                             live      self  blocks      peak  allocs  frees  budget
+ * root                          1.50 KiB     512 B       3  2.00 KiB      10      7
+ * └─ physics                    1.00 KiB  1.00 KiB       2  1.50 KiB       5      3  1.00 KiB / 32.0 MiB (0%)
+ *      · HashMap<u32, u32> "grid"  768 B               1     768 B
  * ```
  */
 export function formatReport(report: ScopeReport): string {
@@ -112,6 +130,14 @@ export function formatReport(report: ScopeReport): string {
   const walk = (r: ScopeReport, prefix: string, childPrefix: string): void => {
     const label = `${prefix}${r.name}${r.stage !== undefined ? ` [${r.stage}]` : ""}${r.tracing === "off" ? " (off)" : ""}`;
     rows.push({ label, cells: COLUMNS.map((c) => c.cell(r)) });
+    const guide = `${childPrefix}${r.children.length > 0 ? "│ " : "  "}`;
+    for (const l of r.labels ?? []) {
+      const cells = COLUMNS.map(() => "");
+      cells[0] = formatBytes(l.liveBytes);
+      cells[2] = formatCount(l.liveCount);
+      cells[3] = formatBytes(l.peakLiveBytes);
+      rows.push({ label: `${guide}· ${l.label.replace(/\s+/g, " ")}`, cells });
+    }
     r.children.forEach((child, i) => {
       const last = i === r.children.length - 1;
       walk(child, `${childPrefix}${last ? "└─ " : "├─ "}`, `${childPrefix}${last ? "   " : "│  "}`);

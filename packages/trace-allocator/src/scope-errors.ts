@@ -1,9 +1,11 @@
 import {
   CorruptionError,
   DoubleFreeError,
+  InvalidArgumentError,
   InvalidPointerError,
   MAX_SIZE,
   OutOfMemoryError,
+  describe,
   destroyedError,
   formatBytes,
   formatCount,
@@ -26,6 +28,14 @@ import type { BudgetWarning } from "./types.js";
  * path; each message names the pointer in hex, the size asked for and what
  * to do.
  */
+
+/** A label argument that is not 0 or a label id of the tree. */
+export function badLabelError(who: string, op: string, label: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `${who}.${op}: label ${describe(label)} is not a label id of this scope tree.\n` +
+      `  Pass 0 for none, or an id from labelId(text) of a scope of the same tree (ids of another tree mean other labels).`,
+  );
+}
 
 /** Use of a disposed scope, or of any scope of a destroyed tree. */
 export function disposedError(who: string, op: string, destroyed: boolean): DestroyedError {

@@ -1,6 +1,9 @@
+import type { LabelTally } from "./labels.js";
+
 /*
- * A site is one (scope, call stack) pair seen at "callstacks" level. It sums
- * the bytes and blocks live from that pair and every allocation event, and
+ * A site is one (scope, call stack, label) triple: a call stack seen at
+ * "callstacks" level, a block label (labels.ts), or both. It sums the bytes
+ * and blocks live from that triple and every allocation event, and
  * remembers what it held when each enclosing scope's subtree last peaked.
  *
  * Peak snapshots without copying: each scope row has an epoch that goes up
@@ -13,7 +16,7 @@
  * walk over all sites at each new peak.
  */
 
-/** One (scope, call stack) pair: live and cumulative sums plus peak snapshots per enclosing scope. */
+/** One (scope, call stack, label) triple: live and cumulative sums plus peak snapshots per enclosing scope. */
 export class Site {
   liveBytes = 0;
   liveCount = 0;
@@ -33,8 +36,12 @@ export class Site {
     readonly id: number,
     /** Scope path when created (kept after the scope is disposed). */
     readonly path: string,
-    /** Interned stack id (0: allocations of the scope that were not sampled). */
+    /** Interned stack id (0: allocations of the scope that were not sampled, or at "counts"). */
     readonly stack: number,
+    /** Label id (0: none). */
+    readonly label: number,
+    /** The tally of the label in the site's scope (undefined without a label). */
+    readonly tally: LabelTally | undefined,
     rows: number[],
     gens: number[],
   ) {

@@ -5,11 +5,13 @@ import {
   MAX_SIZE,
   allocateZeroed,
   describe,
+  markEntryPoints,
   validateAllocation,
   validatePointerShape,
   type AddressSpace,
   type Allocator,
   type AllocatorStats,
+  type BlockLabels,
   type BlockOrigin,
   type Checkable,
   type DestroyedError,
@@ -21,7 +23,9 @@ import { checkTree } from "./check.js";
 import { foldStacks } from "./folded-stacks.js";
 import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header-guard.js";
 import { collectLeaks, formatLeakMessage, reservedBytesOf, stackOf, walkLiveBlocks } from "./leaks.js";
-import { LEVELS, checkLevel, checkName, checkOptions, checkSampleEvery, parseBudget, rootSettings, withoutBacking } from "./options.js";
+import { ScopeSites } from "./scope-sites.js";
+import { dropUntracked, releasedUntracked, resizedUntracked } from "./untracked-counts.js";
+import { LEVELS, checkBacking, checkLevel, checkName, checkOptions, checkSampleEvery, parseBudget, rootSettings, withoutBacking } from "./options.js";
 import {
   C_ALLOC_COUNT,
   C_EPOCH,
@@ -40,7 +44,7 @@ import {
   Registry,
 } from "./registry.js";
 import { buildReport, formatReport } from "./report.js";
-import { backingFailed, budgetWarning, crossScopeError, disposedError, handedOutTwiceError, notLiveError, overBudgetError, tooLargeError } from "./scope-errors.js";
+import { backingFailed, badLabelError, budgetWarning, crossScopeError, disposedError, handedOutTwiceError, notLiveError, overBudgetError, tooLargeError } from "./scope-errors.js";
 import type {
   BudgetAction,
   BudgetOptions,
@@ -72,9 +76,8 @@ export interface ScopeInternals {
   row: number;
   gen: number;
   level: TracingLevel;
-  /** Site ids of this scope's call stacks (stack id -> site id), plus the unsampled site (0 when none). */
-  sites: ReadonlyMap<number, number>;
-  defaultSite: number;
+  /** The sites this scope allocates into. */
+  sites: ScopeSites;
   budgetBytes: number | undefined;
   budgetAction: BudgetAction;
   stage: string | undefined;
@@ -117,7 +120,7 @@ export function internals(scope: TraceAllocator): ScopeInternals {
  * } // dispose: throws LeakError if physics still held anything
  * ```
  */
-export class TraceAllocator implements Allocator, OriginTracking, Checkable, Disposable {
+export class TraceAllocator implements Allocator, BlockLabels, OriginTracking, Checkable, Disposable {
   /** The scope's own name (`physics`). */
   readonly name: string;
   /** Names from the root down, joined by `/` (`root/physics`). */
@@ -141,8 +144,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
   #budgetAction: BudgetAction = "throw";
   #stage: string | undefined;
   readonly #children = new Map<string, TraceAllocator>();
-  readonly #sites = new Map<number, number>();
-  #defaultSite = 0;
+  readonly #sites: ScopeSites;
   /** Set by dispose; for "off" scopes the level stays OFF so deallocate keeps forwarding. */
   #closed = false;
 
@@ -153,7 +155,6 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
       gen: s.#gen,
       level: s.#tracing,
       sites: s.#sites,
-      defaultSite: s.#defaultSite,
       budgetBytes: s.#budgetBytes,
       budgetAction: s.#budgetAction,
       stage: s.#stage,
@@ -192,6 +193,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     }
     this.#level = this.#levelOf(this.#tracing);
     this.#gen = this.#reg.generations[this.#row]!;
+    this.#sites = new ScopeSites(this.#reg, this.path);
     if (budget !== undefined) this.#applyBudget(budget);
   }
 
@@ -254,6 +256,16 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     return this.#closed;
   }
 
+  /**
+   * The id of block label `label` (the same in every scope of the tree) for
+   * allocate/reallocate: reports, leak reports and folded stacks then show
+   * those blocks under it. Cold: call once, keep the id. Throws
+   * InvalidArgumentError for a text that is not a non-empty string.
+   */
+  labelId(label: string): number {
+    return this.#reg.labels.idOf(this.path, label);
+  }
+
   /** Interned call stacks of the whole tree (a million allocations from fifty sites keep fifty). */
   get uniqueStacks(): number {
     return this.#reg.stacks.size;
@@ -298,16 +310,17 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
   /**
    * Allocates `size` bytes aligned to `align` from the backing allocator (an
    * 8-byte header in front of the block holds its record index) and counts
-   * them here and in every enclosing scope. Throws InvalidArgumentError for a
+   * them here and in every enclosing scope, under block label `label` (a
+   * {@link labelId}; 0, the default, for none; ignored at "off"). Throws InvalidArgumentError for a
    * bad size or align, OutOfMemoryError when a budget in the chain would be
    * exceeded (naming it) or the backing is exhausted, DestroyedError once the
    * scope is disposed.
    */
-  allocate(size: number, align = 8): Ptr {
-    // The common case inline: "counts", align <= 8. Everything else goes the general way.
-    if (this.#level !== COUNTS) return this.#allocateOther(size, align);
+  allocate(size: number, align = 8, label = 0): Ptr {
+    // The common case inline: "counts", align <= 8, no label. Everything else goes the general way.
+    if (this.#level !== COUNTS || label !== 0) return this.#allocateOther(size, align, label);
     validateAllocation(this.path, size, align);
-    if (align > HEADER_BYTES) return this.#allocateOther(size, align);
+    if (align > HEADER_BYTES) return this.#allocateOther(size, align, 0);
     if (size > MAX_SIZE - HEADER_BYTES) throw tooLargeError(this.path, size, align, HEADER_BYTES);
     if (this.#budgeted) this.#checkBudgets(size);
     const reg = this.#reg;
@@ -335,16 +348,18 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     return allocateZeroed(this, size, align);
   }
 
-  /** "off", disposed, "callstacks", guarded headers, and alignments above 8 (a header as large as the alignment). */
-  #allocateOther(size: number, align: number): Ptr {
+  /** "off", disposed, "callstacks", guarded headers, labels, and alignments above 8 (a header as large as the alignment). */
+  #allocateOther(size: number, align: number, label: number): Ptr {
+    // "off" keeps no records, so no labels: the label is ignored.
     if (this.#level === OFF) return this.#allocateUntracked(size, align);
     validateAllocation(this.path, size, align);
     if (this.#level === DISPOSED) throw this.#disposedError("allocate");
     const reg = this.#reg;
+    if (label !== 0 && !reg.labels.isValid(label)) throw badLabelError(this.path, "allocate", label);
     const h = reg.guarded ? guardedHeaderFor(align) : headerFor(align);
     if (size > MAX_SIZE - h) throw tooLargeError(this.path, size, align, h);
     if (this.#budgeted) this.#checkBudgets(size);
-    const site = this.#level === CALLSTACKS ? this.#nextSite(ALLOCATE) : 0;
+    const site = this.#siteOf(ALLOCATE, label);
     let base: Ptr;
     try {
       base = this.backing.allocate(size + h, align < HEADER_BYTES ? HEADER_BYTES : align);
@@ -462,15 +477,17 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
 
   /**
    * Resizes a block this scope allocated, keeping min(old, new) bytes (ptr 0
-   * allocates). Errors as {@link allocate} and {@link deallocate}; on any
-   * error the old block stays live and unchanged.
+   * allocates). `label` (a {@link labelId}) relabels the block; 0, the
+   * default, keeps its label. Errors as {@link allocate} and
+   * {@link deallocate}; on any error the old block stays live and unchanged.
    */
-  reallocate(ptr: Ptr, newSize: number, align = 8): Ptr {
+  reallocate(ptr: Ptr, newSize: number, align = 8, label = 0): Ptr {
     if (this.#level === OFF) return this.#reallocateUntracked(ptr, newSize, align);
     validateAllocation(this.path, newSize, align);
-    if (ptr === 0) return this.allocate(newSize, align);
-    if (this.#level === DISPOSED) throw this.#disposedError("reallocate");
     const reg = this.#reg;
+    if (label !== 0 && !reg.labels.isValid(label)) throw badLabelError(this.path, "reallocate", label);
+    if (ptr === 0) return this.allocate(newSize, align, label);
+    if (this.#level === DISPOSED) throw this.#disposedError("reallocate");
     const records = reg.records;
     let i = this.#ownLive(ptr, "reallocate");
     const damage = guardedHeaderError(reg, `${this.path}.reallocate`, i);
@@ -479,7 +496,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     const nh = reg.guarded ? guardedHeaderFor(align) : headerFor(align);
     if (newSize > MAX_SIZE - nh) throw tooLargeError(this.path, newSize, align, nh);
     if (newSize > oldSize && this.#budgeted) this.#checkBudgets(newSize - oldSize);
-    const site = this.#level === CALLSTACKS ? this.#nextSite(REALLOCATE) : 0;
+    const site = this.#siteOf(REALLOCATE, label !== 0 ? label : (reg.sites[records.data[(i << 2) + R_SITE]!]?.label ?? 0));
     // A budget-warning hook (or a stack formatter) may have freed, moved or disposed things: look again.
     if (this.#level === DISPOSED) throw this.#disposedError("reallocate");
     i = this.#ownLive(ptr, "reallocate");
@@ -598,7 +615,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     const backing = this.backing;
     const usable = backing.allocatedSize(ptr);
     backing.deallocate(ptr);
-    if (this.#row >= 0) reg.releasedUntracked(this.#row, usable);
+    if (this.#row >= 0) releasedUntracked(reg, this.#row, usable);
   }
 
   /** reallocate at "off": counts the change of usable size. */
@@ -611,7 +628,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     const before = backing.allocatedSize(ptr);
     const moved = backing.reallocate(ptr, newSize, align);
     const after = backing.allocatedSize(moved);
-    if (this.#row >= 0) this.#reg.resizedUntracked(this.#row, before, after);
+    if (this.#row >= 0) resizedUntracked(this.#reg, this.#row, before, after);
     return moved;
   }
 
@@ -796,6 +813,7 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     c[o + C_TOTAL_PEAK] = c[o + C_TOTAL_BYTES]!;
     c[o + C_TOTAL_PEAK_FRAME] = reg.frame;
     c[o + C_EPOCH]!++;
+    reg.labels.resetPeaks(this.#row, reg.frame);
     if (this.#budgetBytes !== undefined) c[o + C_LIMIT] = this.#budgetBytes;
     if (stage !== undefined) this.#stage = stage;
     for (const child of this.#children.values()) child.#resetSubtree(stage);
@@ -929,25 +947,17 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
     const heir = this.parent === undefined ? this.#row : this.parent.#row;
     reg.adopt(rows, heir, reason);
     for (const s of scopes) {
-      for (const id of s.#sites.values()) s.#orphanSite(id);
-      if (s.#defaultSite !== 0) s.#orphanSite(s.#defaultSite);
+      s.#sites.orphanAll();
       s.#closed = true;
       if (s.#level !== OFF) s.#level = DISPOSED;
       if (s.parent !== undefined) {
-        if (s.#level === OFF) reg.dropUntracked(s.#row);
+        if (s.#level === OFF) dropUntracked(reg, s.#row);
         s.parent.#children.delete(s.name);
         reg.closeRow(s.#row);
         s.#row = -1;
       }
     }
     reg.pruneOrphans();
-  }
-
-  #orphanSite(id: number): void {
-    const site = this.#reg.sites[id];
-    if (site === undefined) return;
-    site.orphan = true;
-    this.#reg.orphans.add(site);
   }
 
   // ---------------------------------------------------------------- reports
@@ -983,23 +993,19 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
 
   // ------------------------------------------------------------- internals
 
-  /** The site of this allocation; `entry` is the public method the caller called (its frame and those above are skipped). */
-  #nextSite(entry: (...args: never[]) => unknown): number {
-    if (--this.#countdown > 0) return this.#defaultSite === 0 ? this.#openDefaultSite() : this.#defaultSite;
-    this.#countdown = this.#sampleEvery;
-    const reg = this.#reg;
-    const stack = reg.stacks.capture(entry);
-    let id = this.#sites.get(stack);
-    if (id === undefined) {
-      id = reg.openSite(this.#row, this.path, stack).id;
-      this.#sites.set(stack, id);
+  /**
+   * The site of an allocation with label `label` (0: none): at "callstacks"
+   * the sampled call stack's, else the label's (0 for no label). `entry` is
+   * the public method the caller called (its frame and those above are skipped).
+   */
+  #siteOf(entry: (...args: never[]) => unknown, label: number): number {
+    if (this.#level !== CALLSTACKS) return label === 0 ? 0 : this.#sites.idOf(this.#row, 0, label);
+    let stack = 0;
+    if (--this.#countdown <= 0) {
+      this.#countdown = this.#sampleEvery;
+      stack = this.#reg.stacks.capture(entry);
     }
-    return id;
-  }
-
-  #openDefaultSite(): number {
-    this.#defaultSite = this.#reg.openSite(this.#row, this.path, 0).id;
-    return this.#defaultSite;
+    return this.#sites.idOf(this.#row, stack, label);
   }
 
   #disposedError(op: string): DestroyedError {
@@ -1007,22 +1013,11 @@ export class TraceAllocator implements Allocator, OriginTracking, Checkable, Dis
   }
 }
 
+// Stacks captured below a scope (a debug wrapper's free stacks, another tree's) start at the scope's caller.
+markEntryPoints(TraceAllocator);
+
 /* eslint-disable @typescript-eslint/unbound-method -- identities for Error.captureStackTrace, never called */
 /** Entry points a call-stack capture starts below (see CallStacks.capture). */
 const ALLOCATE = TraceAllocator.prototype.allocate;
 const REALLOCATE = TraceAllocator.prototype.reallocate;
 /* eslint-enable @typescript-eslint/unbound-method */
-
-function checkBacking(backing: Allocator, parent: TraceAllocator | undefined): void {
-  const who = parent?.path ?? "TraceAllocator";
-  if (typeof backing !== "object" || backing === null || typeof backing.allocate !== "function" || typeof backing.deallocate !== "function") {
-    throw new InvalidArgumentError(`${who}: the backing must be an Allocator, received ${describe(backing)}.`);
-  }
-  if (parent === undefined) return;
-  if (backing.space !== parent.space) {
-    throw new InvalidArgumentError(`${who}: a child's backing (${backing.name}) must use the same address space as its tree: one set of records and headers covers the tree.`);
-  }
-  if (backing instanceof TraceAllocator && backing.root === parent.root) {
-    throw new InvalidArgumentError(`${who}: a child's backing cannot be a scope of the same tree (${backing.path}); use child() for nesting.`);
-  }
-}

@@ -83,10 +83,12 @@ export interface BudgetWarning {
   message: string;
 }
 
-/** A live block as leak reports list it: core's LeakedBlock plus the frame it was allocated in. */
+/** A live block as leak reports list it: core's LeakedBlock plus the frame it was allocated in and its label. */
 export interface TracedBlock extends LeakedBlock {
   /** The tree's frame number (see `markFrame`) when the block was allocated. */
   frame: number;
+  /** The block's label (a container's name, see `labelId`), when it has one. */
+  label?: string;
 }
 
 /** A block kept alive on purpose ({@link TraceAllocator.retain} or `disposeAllowingLeaks`): listed apart, never a leak. */
@@ -164,7 +166,28 @@ export interface ScopeReport {
   stage?: string;
   /** The tree's current frame, on the scope `report()` was called on. */
   frame?: number;
+  /**
+   * This scope's own blocks by label (containers label their blocks with
+   * their name; see `labelId`), largest first: labels with live blocks or a
+   * peak since the last `resetPeak()`. Absent when there are none. Blocks
+   * without a label are the rest of `liveBytes`.
+   */
+  labels?: LabelReport[];
   children: ScopeReport[];
+}
+
+/** One label's share of a scope's own blocks, in {@link ScopeReport.labels}. */
+export interface LabelReport {
+  /** The label's text (`HashMap<u32, u32> "entities"`). */
+  label: string;
+  /** Bytes (sizes asked for) of the scope's live blocks with this label. */
+  liveBytes: number;
+  /** The scope's live blocks with this label. */
+  liveCount: number;
+  /** Highest `liveBytes` of this label in this scope since its creation or the last `resetPeak()`. */
+  peakLiveBytes: number;
+  /** Frame (see `markFrame`) in which `peakLiveBytes` was reached. */
+  peakFrame: number;
 }
 
 /** Which blocks {@link TraceAllocator.foldedStacks} folds. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { validateReport } from "@memkit/memreport";
+import { renderHtml, validateReport } from "@memkit/memreport";
 import { USAGE } from "../src/index.js";
 import { SMALL, runCli } from "./helpers.js";
 
@@ -133,6 +133,15 @@ describe("--report", () => {
     }
     expect(Object.values(report.memoryMap.owners)).toContain("generic.heap");
     expect(report.memoryMap.scopePaths).toContain("root/level");
+    // Containers file their blocks under their names: the report lists them per scope, exactly, and the HTML shows them.
+    const physics = report.scopes.children.find((c) => c.name === "physics")!;
+    const labels = physics.labels!.map((l) => l.label).sort();
+    expect(labels).toEqual(['DynamicArray<i32> "cell chains"', 'HashMap<u32, i32> "spatial hash"', 'StructArray "bodies"', 'StructArray "bullets"']);
+    expect(physics.labels!.reduce((sum, l) => sum + l.liveBytes, 0)).toBe(physics.liveBytes);
+    expect(report.folded.liveBytes).toMatch(/^root;physics;\[StructArray "bodies"\] \d+$/m);
+    const html = renderHtml(report);
+    expect(html).toContain('data-path="root/physics" data-label="StructArray &quot;bodies&quot;"');
+    expect(html).toContain('data-n="[StructArray &quot;bodies&quot;]"');
   });
 
   test("a report that cannot be written is an error (exit 1), after the run", async () => {

@@ -67,3 +67,43 @@ describe.each([
     expect(out.error).toMatch(/^LeakError \[ERR_LEAK\]: /);
   });
 });
+
+/*
+ * The debug paths: a debug container's creation stack and a debug wrapper's
+ * free stacks (freed directly, through a container's dispose(), through a
+ * scope over the debug stack) start at the user's function in both bundles,
+ * found by core's captureStack (function identity), not by file or class name.
+ */
+
+interface DebugOutput {
+  containerLeak: string;
+  doubleFree: string;
+  containerDoubleFree: string;
+  writeAfterFree: string;
+}
+
+async function runDebugStacks(minify: boolean): Promise<DebugOutput> {
+  mkdirSync(OUT, { recursive: true });
+  const file = join(OUT, minify ? "debug-stacks.min.mjs" : "debug-stacks.mjs");
+  await bundleProgram("debug-stacks.ts", { minify, platform: "node", file });
+  return JSON.parse(execFileSync(process.execPath, ["--expose-gc", file], { encoding: "utf8" })) as DebugOutput;
+}
+
+describe.each([
+  ["plain", false],
+  ["minified", true],
+])("debug stacks in a %s bundle", (_mode, minify) => {
+  test("start at the user's function: container creation, first freed (directly, through a container, through a scope)", async () => {
+    const out = await runDebugStacks(minify);
+    expect(out.containerLeak).toMatch(/^memkit: DynamicArray<u32> "forgotten" was garbage-collected without dispose\(\)/);
+    expect(out.doubleFree).toMatch(/^DoubleFreeError \[ERR_DOUBLE_FREE\]: /);
+    expect(out.writeAfterFree).toMatch(/^CorruptionError \[ERR_CORRUPTION\]: /);
+    const first = (text: string, label: string): string => functionOf(new RegExp(`\\n {2}${label} at (.*)`).exec(text)?.[1] ?? text);
+    expect({
+      created: first(out.containerLeak, "Created"),
+      freedDirectly: first(out.doubleFree, "first freed"),
+      freedByContainer: first(out.containerDoubleFree, "first freed"),
+      freedThroughScope: first(out.writeAfterFree, "freed"),
+    }).toEqual({ created: "makeForgotten", freedDirectly: "releaseBlock", freedByContainer: "dropArray", freedThroughScope: "freeThroughScope" });
+  });
+});

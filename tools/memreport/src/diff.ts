@@ -25,6 +25,8 @@ export interface ScopeChange {
 export interface StackChange {
   /** Scope path the stack was captured in. */
   scope: string;
+  /** The blocks' label (a container's name), when they have one. */
+  label?: string;
   /** Call frames, outermost first (empty for blocks without a captured stack). */
   calls: string[];
   before: number;
@@ -121,8 +123,10 @@ function diffStacks(before: MemoryReport, after: MemoryReport): { grew: StackCha
   const changes: StackChange[] = [];
   for (const v of values.values()) {
     if (v.after === v.before) continue;
-    const { scope, calls } = splitStack(v.frames, paths);
-    changes.push({ scope, calls, before: v.before, after: v.after, delta: v.after - v.before });
+    const { scope, label, calls } = splitStack(v.frames, paths);
+    const change: StackChange = { scope, calls, before: v.before, after: v.after, delta: v.after - v.before };
+    if (label !== undefined) change.label = label;
+    changes.push(change);
   }
   return { grew: changes.filter((c) => c.delta > 0).sort(byChange), shrank: changes.filter((c) => c.delta < 0).sort(byChange) };
 }
@@ -201,7 +205,7 @@ export function formatMemoryDiff(diff: MemoryReportDiff, options: DiffFormatOpti
     const stackLines = (label: string, list: StackChange[]): string[] =>
       list
         .slice(0, top)
-        .map((c) => `  ${label}  ${signedBytes(c.delta).padStart(11)}  ${c.scope}: ${describeCalls(c.calls)}  ${formatBytes(c.before)} -> ${formatBytes(c.after)}`);
+        .map((c) => `  ${label}  ${signedBytes(c.delta).padStart(11)}  ${c.scope}${c.label === undefined ? "" : ` [${c.label}]`}: ${describeCalls(c.calls)}  ${formatBytes(c.before)} -> ${formatBytes(c.after)}`);
     out.push(...stackLines("grew  ", grew), ...stackLines("shrank", shrank));
   }
 

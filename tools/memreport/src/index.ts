@@ -6,7 +6,7 @@
  */
 export { loadReport, parseReport, validateReport } from "./load-report.js";
 export { formatText, describeReport } from "./text.js";
-export { foldedText, splitStack, scopePaths, FOLDED_METRICS } from "./folded.js";
+export { foldedText, splitStack, isLabelFrame, scopePaths, FOLDED_METRICS } from "./folded.js";
 export type { FoldedMetric, SplitStack } from "./folded.js";
 export { diffMemoryReports, formatMemoryDiff, hasCallStacks } from "./diff.js";
 export type { MemoryReportDiff, ScopeChange, StackChange, AllocatorChange, DiffFormatOptions } from "./diff.js";

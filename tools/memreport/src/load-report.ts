@@ -95,6 +95,13 @@ function checkScope(c: Checker, value: unknown, where: string): void {
   }
   if (s.stage !== undefined) c.str(s.stage, `${at}.stage`);
   if (s.frame !== undefined) c.count(s.frame, `${at}.frame`);
+  if (s.labels !== undefined) {
+    c.arr(s.labels, `${at}.labels`).forEach((lv, i) => {
+      const l = c.obj(lv, `${at}.labels[${i}]`);
+      c.str(l.label, `${at}.labels[${i}].label`);
+      for (const f of ["liveBytes", "liveCount", "peakLiveBytes", "peakFrame"] as const) c.count(l[f], `${at}.labels[${i}].${f}`);
+    });
+  }
   c.arr(s.children, `${at}.children`).forEach((child, i) => checkScope(c, child, `${where}.children[${i}]`));
 }
 

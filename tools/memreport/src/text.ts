@@ -1,12 +1,15 @@
 import { formatBytes, formatCount, hex } from "@memkit/core";
 import { formatReport } from "@memkit/trace-allocator";
 import { summarizeMap } from "./map-summary.js";
-import type { MemoryReport } from "./report-types.js";
+import { counted } from "./plural.js";
+import type { MemoryReport, SlabReport } from "./report-types.js";
 import { heaviestStages, stageMatrix } from "./stages.js";
 
 /*
  * The plain-text report: a header, the scope tree (the trace allocator's own
- * formatReport), peaks per stage, allocator figures and a memory-map summary.
+ * formatReport, with a line per block label), peaks per stage, allocator
+ * figures (a slab allocator's empty slabs and size classes) and a memory-map
+ * summary.
  */
 
 /** A right-aligned text table; the first column is left-aligned. */
@@ -70,10 +73,39 @@ function formatAllocators(report: MemoryReport): string[] {
       formatBytes(a.reservedBytes),
       s === undefined ? "" : formatBytes(s.totalFreeBytes),
       s === undefined ? "" : formatBytes(s.largestFreeBlock),
-      s === undefined ? "" : `${(100 * s.fragmentation).toFixed(1)}%`,
+      // A slab allocator's free slots are spread over size classes: its "fragmentation" is near 100% whatever happens.
+      a.slabs !== undefined ? emptySlabs(a.slabs) : s === undefined ? "" : `${(100 * s.fragmentation).toFixed(1)}%`,
     ];
   });
-  return ["Allocators", table(["name", "live", "blocks", "peak", "reserved", "free", "largest free", "fragmentation"], rows)];
+  const lines = ["Allocators", table(["name", "live", "blocks", "peak", "reserved", "free", "largest free", "fragmentation / empty slabs"], rows)];
+  for (const a of report.allocators) if (a.slabs !== undefined) lines.push("", ...formatSlabs(a.name, a.slabs));
+  return lines;
+}
+
+/** `1 of 8 slabs empty (4.00 KiB)`: the slabs with no slot in use, and the bytes they hold idle. */
+function emptySlabs(slabs: SlabReport): string {
+  return `${formatCount(slabs.emptySlabs)} of ${counted(slabs.slabs, "slab")} empty (${formatBytes(slabs.emptySlabs * slabs.slabBytes)})`;
+}
+
+/** A slab allocator's size classes: what the HTML draws as one bar per class. */
+function formatSlabs(name: string, slabs: SlabReport): string[] {
+  const head =
+    `${name}: slots per size class (${formatBytes(slabs.slabBytes)} slabs; ` +
+    `${formatCount(slabs.emptySlabs)} of ${formatCount(slabs.slabs)} empty, ${formatBytes(slabs.emptySlabs * slabs.slabBytes)} idle)`;
+  if (slabs.classes.length === 0) return [head, "  no slab in a size class"];
+  const rows = slabs.classes.map((c) => [
+    `${formatCount(c.slotSize)} B`,
+    formatCount(c.slabs),
+    formatCount(c.slots),
+    formatCount(c.usedSlots),
+    formatCount(c.slots - c.usedSlots),
+    formatBytes((c.slots - c.usedSlots) * c.slotSize),
+  ]);
+  // Every column right-aligned (the first too: slot sizes line up by their units).
+  const header = ["slot size", "slabs", "slots", "in use", "free", "free bytes"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => "  " + cells.map((c, i) => c.padStart(widths[i]!)).join("  ");
+  return [head, line(header), ...rows.map(line)];
 }
 
 function formatMapSummary(report: MemoryReport): string[] {

@@ -32,12 +32,15 @@ export function hashString(text: string): number {
   return h >>> 0;
 }
 
-/** Flame-graph colour: scope frames in blues, call frames in warm tones (as flamegraph.pl), varied by name. */
-export function flameColor(name: string, isScope: boolean): string {
+/** What a flame-graph frame is: a scope, a block label (a container's name) or a call frame. */
+export type FlameFrameKind = "scope" | "label" | "call";
+
+/** Flame-graph colour: scope frames in blues, labels in greens, call frames in warm tones (as flamegraph.pl), varied by name. */
+export function flameColor(name: string, kind: FlameFrameKind): string {
   const h = hashString(name);
   const jitter = (h & 0xff) / 255;
   const jitter2 = ((h >>> 8) & 0xff) / 255;
-  return isScope
-    ? `hsl(${Math.round(200 + 25 * jitter)}, ${Math.round(45 + 20 * jitter2)}%, ${Math.round(62 + 12 * jitter)}%)`
-    : `hsl(${Math.round(15 + 35 * jitter)}, ${Math.round(75 + 15 * jitter2)}%, ${Math.round(58 + 10 * jitter2)}%)`;
+  if (kind === "scope") return `hsl(${Math.round(200 + 25 * jitter)}, ${Math.round(45 + 20 * jitter2)}%, ${Math.round(62 + 12 * jitter)}%)`;
+  if (kind === "label") return `hsl(${Math.round(110 + 35 * jitter)}, ${Math.round(35 + 20 * jitter2)}%, ${Math.round(60 + 10 * jitter)}%)`;
+  return `hsl(${Math.round(15 + 35 * jitter)}, ${Math.round(75 + 15 * jitter2)}%, ${Math.round(58 + 10 * jitter2)}%)`;
 }

@@ -6,8 +6,8 @@ import { escapeHtml } from "./escape.js";
 
 /*
  * A flame graph (drawn top-down, root first, like speedscope's "left heavy"
- * view) from folded stacks: the first frames are the scope path, the rest the
- * call stack. Each frame is as wide as the bytes (or blocks) live under it;
+ * view) from folded stacks: the first frames are the scope path, then the
+ * block label (a container's name) when there is one, the rest the call stack. Each frame is as wide as the bytes (or blocks) live under it;
  * siblings are sorted by value, largest first. Frames narrower than a pixel
  * at full width are dropped and counted.
  */
@@ -19,18 +19,22 @@ export interface FlameNode {
   value: number;
   /** Lines ending exactly here. */
   self: number;
-  /** A scope frame (true) or a call frame (false). */
+  /** A scope frame (true) or a call or label frame (false). */
   isScope: boolean;
+  /** A block label's frame (a container's name, `[HashMap<u32, u32> "grid"]`). */
+  isLabel: boolean;
   children: FlameNode[];
 }
 
 /** Merges folded-stack lines into a tree under a root named `rootName`. */
 export function buildFlameTree(folded: string, scopePaths: ReadonlySet<string>, rootName = "all"): FlameNode {
-  const root: FlameNode = { name: rootName, value: 0, self: 0, isScope: true, children: [] };
+  const root: FlameNode = { name: rootName, value: 0, self: 0, isScope: true, isLabel: false, children: [] };
   const index = new Map<FlameNode, Map<string, FlameNode>>();
   for (const line of parseFoldedStacks(folded)) {
     if (line.value <= 0) continue;
-    const scopeDepth = line.frames.length - splitStack(line.frames, scopePaths).calls.length;
+    const split = splitStack(line.frames, scopePaths);
+    const labelDepth = split.label === undefined ? -1 : line.frames.length - split.calls.length - 1;
+    const scopeDepth = split.label === undefined ? line.frames.length - split.calls.length : labelDepth;
     root.value += line.value;
     let node = root;
     line.frames.forEach((name, i) => {
@@ -41,7 +45,7 @@ export function buildFlameTree(folded: string, scopePaths: ReadonlySet<string>, 
       }
       let child = kids.get(name);
       if (child === undefined) {
-        child = { name, value: 0, self: 0, isScope: i < scopeDepth, children: [] };
+        child = { name, value: 0, self: 0, isScope: i < scopeDepth, isLabel: i === labelDepth, children: [] };
         kids.set(name, child);
         node.children.push(child);
       }
@@ -67,6 +71,7 @@ export interface FlameRect {
   value: number;
   self: number;
   isScope: boolean;
+  isLabel: boolean;
   /** Frames from the root to this one. */
   stack: string[];
 }
@@ -97,7 +102,7 @@ export function layoutFlame(root: FlameNode, options: { minFraction?: number; ma
       return;
     }
     const path = [...stack, n.name];
-    rects.push({ name: n.name, depth, x0, x1: x0 + width, value: n.value, self: n.self, isScope: n.isScope, stack: path });
+    rects.push({ name: n.name, depth, x0, x1: x0 + width, value: n.value, self: n.self, isScope: n.isScope, isLabel: n.isLabel, stack: path });
     rows = Math.max(rows, depth + 1);
     let x = x0;
     for (const child of n.children) {
@@ -136,12 +141,12 @@ export function renderFlameSvg(layout: FlameLayout, unit: "bytes" | "count", id:
     const w = (r.x1 - r.x0) * FLAME_WIDTH;
     const y = r.depth * FLAME_ROW;
     const share = layout.total === 0 ? 0 : (100 * r.value) / layout.total;
-    const kind = r.depth === 0 ? "everything live" : r.isScope ? "scope" : "call frame";
+    const kind = r.depth === 0 ? "everything live" : r.isScope ? "scope" : r.isLabel ? "block label: the container or name the blocks were allocated under" : "call frame";
     const title =
       `${r.name} (${kind})\n${flameFigure(r.value, unit)}, ${share.toFixed(2)}% of all` +
       (r.self > 0 && r.self !== r.value ? `\nself: ${flameFigure(r.self, unit)}` : "") +
       (r.depth > 0 ? `\n${r.stack.slice(1).join(" > ")}` : "");
-    const fill = r.depth === 0 ? "#d4d8de" : flameColor(r.name, r.isScope);
+    const fill = r.depth === 0 ? "#d4d8de" : flameColor(r.name, r.isScope ? "scope" : r.isLabel ? "label" : "call");
     const label = fitLabel(r.name, w);
     return (
       `<g class="fr" data-x0="${r.x0}" data-x1="${r.x1}" data-d="${r.depth}" data-n="${escapeHtml(r.name)}">` +

@@ -1,5 +1,6 @@
 import { formatBytes, formatCount } from "@memkit/core";
-import { scopePaths } from "../folded.js";
+import { parseFoldedStacks } from "@memkit/trace-allocator";
+import { scopePaths, splitStack } from "../folded.js";
 import { summarizeMap } from "../map-summary.js";
 import type { MemoryReport } from "../report-types.js";
 import { describeReport } from "../text.js";
@@ -55,15 +56,24 @@ function renderFlames(report: MemoryReport): string {
       );
     })
     .join("");
+  const labels = hasLabels(report)
+    ? ` A green frame after the scope path is a block label: the container (type and name) the blocks below it belong to.`
+    : "";
   const rows = hasCallStacks(report)
-    ? `the first rows are the scope path (blue), then the call stack that allocated (warm colours, outermost first).`
-    : `the rows are the scope path only: ${noStacksReason(report)}`;
+    ? `the first rows are the scope path (blue), then the call stack that allocated (warm colours, outermost first).${labels}`
+    : `the rows are the scope path${labels === "" ? "" : " and block labels"} only: ${noStacksReason(report)}${labels}`;
   return (
     `<p class="note">Each frame is as wide as what it holds (${panels.map((p) => p.label).join(" / ")}); ${rows} ` +
     `Hover for exact figures, click a frame to zoom. ` +
     `For other viewers, <code>npm run -s memreport -- --folded bytes report.json</code> prints the same stacks.</p>` +
     `<div class="controls">show ${radios}</div>${body}`
   );
+}
+
+/** True when some live folded line carries a block label (a container's name). */
+function hasLabels(report: MemoryReport): boolean {
+  const paths = scopePaths(report.scopes);
+  return parseFoldedStacks(report.folded.liveBytes).some((line) => splitStack(line.frames, paths).label !== undefined);
 }
 
 /** Why a report's flame graph has no call frames, and how to get them. */

@@ -1,12 +1,14 @@
 import { formatBytes, formatCount } from "@memkit/core";
-import type { ScopeReport } from "@memkit/trace-allocator";
+import type { LabelReport, ScopeReport } from "@memkit/trace-allocator";
 import { counted } from "../plural.js";
 import { escapeHtml } from "./escape.js";
 
 /*
  * The scope tree as a table: one row per scope, indented with tree guides,
  * a bar of the subtree's live bytes with a tick at its peak (bars share one
- * scale: the root's peak), and the budget use where a budget is set.
+ * scale: the root's peak), and the budget use where a budget is set. Under a
+ * scope, a row per block label (a container's name, ScopeReport.labels) with
+ * that label's own live bytes, blocks and peak.
  */
 
 function exact(bytes: number): string {
@@ -25,6 +27,10 @@ export function scopeTitle(r: ScopeReport): string {
     `calls: ${counted(r.allocCount, "alloc")}, ${counted(r.freeCount, "free")}, ${counted(r.reallocCount, "realloc")}; ${exact(r.allocatedBytes)} asked for in all`,
   ];
   if (r.retainedCount > 0) lines.push(`retained on purpose: ${exact(r.retainedBytes)} in ${counted(r.retainedCount, "block")}`);
+  if (r.labels !== undefined && r.labels.length > 0) {
+    lines.push(`own blocks by label (container):`);
+    for (const l of r.labels) lines.push(`  ${l.label}: ${exact(l.liveBytes)} in ${counted(l.liveCount, "block")}, peak ${exact(l.peakLiveBytes)}`);
+  }
   if (r.budgetBytes !== undefined) {
     lines.push(`budget: ${exact(r.budgetBytes)} (${r.budgetAction ?? "throw"} when exceeded), ${budgetShare(r)} used`);
   }
@@ -52,6 +58,17 @@ function stageLegend(root: ScopeReport): string {
     `${stages.size > 1 ? " (or the stage named)" : ""}. A stage (<code>memory.beginStage(name)</code>, or a scope's <code>resetPeak(name)</code>) ` +
     `restarts the peaks, so a scope's peak is the heaviest moment of its current stage.</p>`
   );
+}
+
+/** Hover text of a label row. */
+export function labelTitle(scope: ScopeReport, l: LabelReport): string {
+  const since = scope.stage !== undefined ? ` (since stage ${scope.stage} began)` : "";
+  return [
+    `${l.label} in ${scope.path}`,
+    `blocks allocated under this label (containers label their block with their type and name)`,
+    `live: ${exact(l.liveBytes)} in ${counted(l.liveCount, "block")}`,
+    `peak: ${exact(l.peakLiveBytes)} at frame ${formatCount(l.peakFrame)}${since}`,
+  ].join("\n");
 }
 
 /** The scope tree table. */
@@ -83,6 +100,18 @@ export function renderScopeTree(root: ScopeReport): string {
         `<td class="num">${formatCount(r.freeCount)}</td>` +
         `<td class="budgetcell">${budget}</td></tr>`,
     );
+    const labelGuide = `${childGuide}${r.children.length > 0 ? "│ " : "  "}· `;
+    for (const l of r.labels ?? []) {
+      rows.push(
+        `<tr class="label-row" title="${escapeHtml(labelTitle(r, l))}" data-path="${escapeHtml(r.path)}" data-label="${escapeHtml(l.label)}">` +
+          `<td class="scope"><span class="guide">${escapeHtml(labelGuide)}</span>${escapeHtml(l.label)}</td>` +
+          `<td class="barcell"><div class="bar"><div class="fill label" style="width:${((100 * l.liveBytes) / scale).toFixed(2)}%"></div>` +
+          `<div class="peak" style="left:${((100 * l.peakLiveBytes) / scale).toFixed(2)}%"></div></div></td>` +
+          `<td class="num">${formatBytes(l.liveBytes)}</td><td></td>` +
+          `<td class="num">${formatCount(l.liveCount)}</td>` +
+          `<td class="num">${formatBytes(l.peakLiveBytes)}</td><td></td><td></td><td></td></tr>`,
+      );
+    }
     r.children.forEach((child, i) => {
       const last = i === r.children.length - 1;
       walk(child, `${childGuide}${last ? "└─ " : "├─ "}`, `${childGuide}${last ? "   " : "│  "}`);

@@ -32,6 +32,8 @@ td.scope { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu
 .bar.small { width: 60px; height: 9px; margin-right: 6px; }
 .bar .fill { position: absolute; left: 0; top: 0; bottom: 0; background: var(--accent); border-radius: 2px; }
 .bar .fill.warn { background: var(--hot); }
+.bar .fill.label { background: #8cc084; }
+tr.label-row td { color: var(--muted); font-size: 0.92em; }
 .bar .peak { position: absolute; top: -2px; bottom: -2px; width: 2px; margin-left: -1px; background: var(--bad); }
 .owners .bar { width: 160px; }
 .budget { display: inline-block; vertical-align: middle; position: relative; width: 70px; height: 9px; background: #edf0f4; border-radius: 2px; }

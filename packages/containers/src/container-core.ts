@@ -1,6 +1,6 @@
 import { InvalidArgumentError, describe, hasBlockLabels, markEntryPoints } from "@memkit/core";
 import type { Allocator, BlockLabels } from "@memkit/core";
-import { SpaceViews, type ViewHolder } from "./space-views.js";
+import { SpaceViews, type ViewHolder } from "@memkit/core";
 import { trackContainer, untrackContainer, type LeakToken } from "./leak-detection.js";
 import { callbackError, disposedError, valueError } from "./errors.js";
 import type { ElementKindInfo } from "./element-kind.js";

@@ -3,7 +3,7 @@ import type { Allocator } from "@memkit/core";
 import { ELEMENT_KINDS, elementKind, type ElementKind, type ElementKindInfo, type ElementView, type TypedArrayOf, type ValueOf } from "./element-kind.js";
 import { ContainerCore, type ContainerOptions } from "./container-core.js";
 import { createRangeSorter } from "./sort.js";
-import type { SpaceViews } from "./space-views.js";
+import type { SpaceViews } from "@memkit/core";
 import { countError, indexError, isCount } from "./errors.js";
 import { grownCapacity } from "./growth.js";
 

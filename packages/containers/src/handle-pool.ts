@@ -3,7 +3,7 @@ import type { Allocator } from "@memkit/core";
 import { CONTAINER_ALIGN, ContainerCore, type ContainerOptions } from "./container-core.js";
 import { checkLayout, type FieldKind, type FieldName, type StructLayout } from "./struct-layout.js";
 import { ELEMENT_KINDS, type ElementKind, type ElementKindInfo, type ElementView, type ValueOf } from "./element-kind.js";
-import type { SpaceViews } from "./space-views.js";
+import type { SpaceViews } from "@memkit/core";
 import { StaleHandleError, indexError, isCount, unknownFieldError } from "./errors.js";
 import { grownCapacity } from "./growth.js";
 

@@ -4,7 +4,7 @@ import { ContainerCore, type ContainerOptions } from "./container-core.js";
 import { ELEMENT_KINDS, type ElementKind, type ElementKindInfo, type ElementView, type KeyKind } from "./element-kind.js";
 import type { HashMap } from "./hash-map.js";
 import type { HashSet } from "./hash-set.js";
-import type { SpaceViews } from "./space-views.js";
+import type { SpaceViews } from "@memkit/core";
 import { KEY_OPS } from "./hash.js";
 import { DEFAULT_MAX_LOAD_FACTOR, MAX_LOAD_FACTOR_LIMIT, MAX_TABLE_SLOTS, entryLayout, slotsFor } from "./hash-geometry.js";
 import { callbackError, isCount } from "./errors.js";

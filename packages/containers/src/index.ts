@@ -17,8 +17,8 @@ export { ELEMENT_KINDS, elementKind, isElementKind } from "./element-kind.js";
 export type { ContainerOptions } from "./container-core.js";
 export { ContainerCore, CONTAINER_ALIGN } from "./container-core.js";
 export { CONTAINER_GROWTH_FACTOR, CONTAINER_MIN_CAPACITY } from "./growth.js";
-export { SpaceViews } from "./space-views.js";
-export type { ViewHolder } from "./space-views.js";
+export { SpaceViews } from "@memkit/core";
+export type { ViewHolder } from "@memkit/core";
 
 // Arrays
 export type { DynamicArrayOptions, DynamicArrayConstructor } from "./dynamic-array.js";

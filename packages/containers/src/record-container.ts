@@ -4,7 +4,7 @@ import { ContainerCore, type ContainerOptions } from "./container-core.js";
 import { checkLayout, type FieldKind, type FieldName, type StructLayout } from "./struct-layout.js";
 import { createField, type FieldHandle, type FieldOwner, type StructField } from "./struct-field.js";
 import type { ValueOf } from "./element-kind.js";
-import type { SpaceViews } from "./space-views.js";
+import type { SpaceViews } from "@memkit/core";
 import { countError, indexError, isCount, unknownFieldError } from "./errors.js";
 import { grownCapacity } from "./growth.js";
 

@@ -2,7 +2,7 @@ import type { Allocator } from "@memkit/core";
 import { RecordContainer, type StructArrayOptions } from "./record-container.js";
 import type { StructLayout } from "./struct-layout.js";
 import { ELEMENT_KINDS } from "./element-kind.js";
-import type { SpaceViews } from "./space-views.js";
+import type { SpaceViews } from "@memkit/core";
 
 /**
  * A growable array of records with a C-like layout (array of structures):

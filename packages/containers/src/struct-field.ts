@@ -1,5 +1,5 @@
 import { ELEMENT_KINDS, type ElementKind, type ElementKindInfo, type ElementView, type ValueOf } from "./element-kind.js";
-import type { SpaceViews } from "./space-views.js";
+import type { SpaceViews } from "@memkit/core";
 
 /**
  * One field of a {@link StructArray} or {@link StructOfArrays}, resolved once:

@@ -4,7 +4,7 @@ import { CONTAINER_ALIGN } from "./container-core.js";
 import { RecordContainer, type StructArrayOptions } from "./record-container.js";
 import type { FieldKind, FieldName, StructLayout } from "./struct-layout.js";
 import { ELEMENT_KINDS, type TypedArrayOf } from "./element-kind.js";
-import type { SpaceViews } from "./space-views.js";
+import type { SpaceViews } from "@memkit/core";
 import { unknownFieldError } from "./errors.js";
 
 /**

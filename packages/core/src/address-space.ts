@@ -1,5 +1,5 @@
 import { InvalidArgumentError, OutOfMemoryError } from "./errors.js";
-import { formatBytes } from "./format.js";
+import { formatBytes, formatCount, formatSize } from "./format.js";
 import { describe } from "./validate.js";
 
 /** Bytes in one WebAssembly page: the unit a `WebAssembly.Memory` grows by. */
@@ -101,7 +101,7 @@ export class AddressSpace {
         shared,
       });
     } catch (cause) {
-      throw new OutOfMemoryError(`AddressSpace.create: the engine refused a memory of ${formatBytes(initialBytes)} (maximum ${formatBytes(maximumBytes)}).`, { cause });
+      throw new OutOfMemoryError(`AddressSpace.create: the engine refused a memory of ${formatSize(initialBytes)} (maximum ${formatSize(maximumBytes)}).`, { cause });
     }
     return new AddressSpace(memory, maximumBytes);
   }
@@ -188,7 +188,7 @@ export class AddressSpace {
     const after = before + pages * WASM_PAGE_BYTES;
     if (after > this.maximumBytes) {
       throw new OutOfMemoryError(
-        `AddressSpace.grow: cannot grow by ${formatBytes(pages * WASM_PAGE_BYTES)}: ` +
+        `AddressSpace.grow: cannot grow by ${formatSize(deltaBytes)} (${formatCount(pages)} wasm pages): ` +
           `${formatBytes(before)} in use of a ${formatBytes(this.maximumBytes)} maximum.\n` +
           `  Raise maximumBytes, or free memory first.`,
       );
@@ -196,7 +196,7 @@ export class AddressSpace {
     try {
       this.memory.grow(pages);
     } catch (cause) {
-      throw new OutOfMemoryError(`AddressSpace.grow: the engine refused to grow ${formatBytes(before)} by ${formatBytes(pages * WASM_PAGE_BYTES)}.`, { cause });
+      throw new OutOfMemoryError(`AddressSpace.grow: the engine refused to grow ${formatBytes(before)} by ${formatSize(deltaBytes)} (${formatCount(pages)} wasm pages).`, { cause });
     }
     this.refresh();
     return before;

@@ -79,7 +79,7 @@ describe("AddressSpace", () => {
   it("throws OutOfMemoryError past the maximum and stays usable", () => {
     const space = AddressSpace.create({ initialBytes: WASM_PAGE_BYTES, maximumBytes: 2 * WASM_PAGE_BYTES });
     space.u8[7] = 9;
-    expect(() => space.grow(2 * WASM_PAGE_BYTES)).toThrow(/cannot grow by 128.0 KiB: 64.0 KiB in use of a 128.0 KiB maximum/);
+    expect(() => space.grow(2 * WASM_PAGE_BYTES)).toThrow("cannot grow by 131,072 B (128.0 KiB) (2 wasm pages): 64.0 KiB in use of a 128.0 KiB maximum");
     expect(space.byteLength).toBe(WASM_PAGE_BYTES);
     expect(space.u8[7]).toBe(9);
     space.grow(1);
@@ -102,5 +102,12 @@ describe("AddressSpace", () => {
     expect(() => space.grow(-1)).toThrow(InvalidArgumentError);
     expect(() => space.grow(Number.NaN)).toThrow(InvalidArgumentError);
     expect(() => AddressSpace.attach({} as WebAssembly.Memory)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe("out-of-memory messages", () => {
+  it("name the exact byte count asked for", () => {
+    const space = AddressSpace.create({ initialBytes: 65536, maximumBytes: 1 << 20 });
+    expect(() => space.grow(67_112_961)).toThrow("cannot grow by 67,112,961 B (64.0 MiB) (1,025 wasm pages)");
   });
 });

@@ -78,11 +78,26 @@ export abstract class SpaceHandle implements ViewHolder {
   /** Re-reads the cached views from `views` (the live ones, or `SpaceViews.dead` after {@link end}). */
   abstract refreshViews(views: ViewSet): void;
 
-  /** Reads the views now and after every growth of the space. Call once, at the end of the constructor. */
+  /**
+   * Reads the views now and after every growth of the space, and lists the
+   * handle for {@link SpaceHandle.lookup}. Call once, at the end of the constructor.
+   */
   protected followViews(): void {
     const views = SpaceViews.of(this.space);
     views.register(this);
     this.refreshViews(views);
+    listed(this.space).add(this);
+  }
+
+  /**
+   * A live handle of this JS thread on the control block at `controlPtr`, of
+   * class `type` (the first one made, when there are several), or undefined.
+   * An allocator attaching to one that leases from another (a heap's page
+   * allocator) reuses the handle the thread already has this way.
+   */
+  static lookup<T extends SpaceHandle>(space: AddressSpace, controlPtr: Ptr, type: abstract new (...args: never[]) => T): T | undefined {
+    for (const handle of handlesAt(space, controlPtr)) if (handle instanceof type) return handle;
+    return undefined;
   }
 
   /** False once the handle was destroyed or detached. */
@@ -100,7 +115,10 @@ export abstract class SpaceHandle implements ViewHolder {
     if (this.#end !== undefined) return;
     this.#end = how;
     SpaceViews.of(this.space).unregister(this);
+    listed(this.space).remove(this);
     this.refreshViews(SpaceViews.dead);
+    // A destroyed allocator is gone for every handle this thread holds on it.
+    if (how === "destroyed") for (const other of handlesAt(this.space, this.controlPtr)) other.end("destroyed");
   }
 
   /** Throws DestroyedError when the handle has ended. For cold paths and the top of non-hot calls. */
@@ -114,4 +132,50 @@ export abstract class SpaceHandle implements ViewHolder {
     const next = this.#end === "detached" ? "attach a new handle to use the allocator." : "create a new one.";
     return destroyedError(`${this.name}.${op}`, what, next);
   }
+}
+
+/** Live handles of one space by control block, held weakly (a dropped handle is simply collected). */
+class HandleList {
+  readonly #byPtr = new Map<Ptr, WeakRef<SpaceHandle>[]>();
+
+  add(handle: SpaceHandle): void {
+    const refs = this.#byPtr.get(handle.controlPtr);
+    if (refs === undefined) this.#byPtr.set(handle.controlPtr, [new WeakRef(handle)]);
+    else refs.push(new WeakRef(handle));
+  }
+
+  remove(handle: SpaceHandle): void {
+    const refs = this.#byPtr.get(handle.controlPtr);
+    if (refs === undefined) return;
+    const kept = refs.filter((ref) => {
+      const h = ref.deref();
+      return h !== undefined && h !== handle;
+    });
+    if (kept.length === 0) this.#byPtr.delete(handle.controlPtr);
+    else this.#byPtr.set(handle.controlPtr, kept);
+  }
+
+  at(controlPtr: Ptr): SpaceHandle[] {
+    const out: SpaceHandle[] = [];
+    for (const ref of this.#byPtr.get(controlPtr) ?? []) {
+      const h = ref.deref();
+      if (h !== undefined && h.alive) out.push(h);
+    }
+    return out;
+  }
+}
+
+const lists = new WeakMap<AddressSpace, HandleList>();
+
+function listed(space: AddressSpace): HandleList {
+  let list = lists.get(space);
+  if (list === undefined) {
+    list = new HandleList();
+    lists.set(space, list);
+  }
+  return list;
+}
+
+function handlesAt(space: AddressSpace, controlPtr: Ptr): SpaceHandle[] {
+  return lists.get(space)?.at(controlPtr) ?? [];
 }

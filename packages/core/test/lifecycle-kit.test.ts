@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AddressSpace, CorruptionError, DestroyedError, SpaceViews } from "@memkit/core";
+import { AddressSpace, CorruptionError, DestroyedError, SpaceHandle, SpaceViews } from "@memkit/core";
 import { ContractViolation, contractChecks, describeAllocatorContract, resolveOptions, runAttachMutations, type ContractSubject } from "@memkit/core/testing";
 import { TinyPool, type PoolBugs } from "./fixtures/tiny-pool.js";
 
@@ -44,6 +44,21 @@ describe("the lifecycle checks catch broken handles", () => {
     expect(subject.pool.owns(p)).toBe(true);
     subject.pool.destroy();
     expect(() => TinyPool.attach(subject.pool.space, CONTROL)).toThrow(/was destroyed/);
+  });
+
+  it("lookup finds this thread's live handle on a control block; destroying through one handle ends them all", () => {
+    const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 4 << 20 });
+    const first = new TinyPool(space, CONTROL, { blockSize: 64, capacity: 100, base: BASE });
+    const second = TinyPool.attach(space, CONTROL);
+    expect(SpaceHandle.lookup(space, CONTROL, TinyPool)).toBe(first);
+    expect(SpaceHandle.lookup(space, CONTROL + 64, TinyPool)).toBeUndefined();
+    second.detach();
+    expect(SpaceHandle.lookup(space, CONTROL, TinyPool)).toBe(first);
+    const third = TinyPool.attach(space, CONTROL);
+    third.destroy();
+    expect(first.alive).toBe(false);
+    expect(() => first.allocate(8)).toThrow(DestroyedError);
+    expect(SpaceHandle.lookup(space, CONTROL, TinyPool)).toBeUndefined();
   });
 
   it("a handle follows growth through the shared views and stops following once it ends", () => {

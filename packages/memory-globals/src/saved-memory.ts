@@ -78,12 +78,13 @@ export function decodeSave(bytes: Uint8Array): SavedMemory {
     throw new CorruptionError(`MemoryGlobals.restore: this is not a usable memkit save: ${why}.`);
   };
   if (bytes.byteLength < HEADER_BYTES) fail(`${bytes.byteLength} bytes is shorter than the ${HEADER_BYTES}-byte header`);
-  // A private 4-aligned copy of the words: the caller's array may sit at any offset of its buffer.
-  const aligned = bytes.byteOffset % 4 === 0 && bytes.byteLength % 4 === 0 ? bytes : bytes.slice();
-  if (aligned.byteLength % 4 !== 0) fail(`its length (${bytes.byteLength} bytes) is not a multiple of 4: it was cut short`);
+  const word = (i: number): number => (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) >>> 0;
+  if (word(0) !== SAVE_MAGIC) fail(`it starts with ${hex(word(0))}, not the "MKSV" of a save`);
+  if (word(4) !== SAVE_FORMAT_VERSION) fail(`it is save format ${word(4)}; this build reads format ${SAVE_FORMAT_VERSION}`);
+  if (bytes.byteLength % 4 !== 0) fail(`its length (${bytes.byteLength} bytes) is not a multiple of 4: it was cut short`);
+  // A private 4-aligned copy of the words when the caller's array sits at an odd offset of its buffer.
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
   const u32 = new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
-  if (u32[0] !== SAVE_MAGIC) fail(`it starts with ${hex(u32[0]!)}, not the "MKSV" of a save`);
-  if (u32[1] !== SAVE_FORMAT_VERSION) fail(`it is save format ${u32[1]}; this build reads format ${SAVE_FORMAT_VERSION}`);
   const imageBytes = u32[W_IMAGE]!;
   const noteBytes = u32[W_NOTE]!;
   if (noteBytes % 4 !== 0 || imageBytes % 4 !== 0 || HEADER_BYTES + noteBytes + imageBytes !== aligned.byteLength) {

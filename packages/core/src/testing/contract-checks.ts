@@ -1,6 +1,6 @@
 import type { AllocatorStats, Ptr } from "../types.js";
 import type { AllocatorErrorCode } from "../errors.js";
-import { MAX_SIZE } from "../validate.js";
+import { MAX_SIZE, describe } from "../validate.js";
 import { hex } from "../format.js";
 import { SeededRandom } from "../random.js";
 import { ContractSkip, ContractViolation, LiveBlocks, expect } from "./live-blocks.js";
@@ -191,6 +191,10 @@ const checks = {
         ["a fraction", target.ptr + 0.5],
         ["NaN", Number.NaN],
         ["2^32", 2 ** 32],
+        ["a BigInt", 64n as unknown as Ptr],
+        ["a Symbol", Symbol("ptr") as unknown as Ptr],
+        ["a string", "64" as unknown as Ptr],
+        ["an object", {} as unknown as Ptr],
       ];
       // A block from a second allocator over the same space is the classic foreign pointer.
       const other = toSubject(factory());
@@ -221,19 +225,21 @@ const checks = {
     withSubject(factory, (subject, live) => {
       const a = subject.allocator;
       const block = live.allocate(40);
-      const badSizes = [-1, 1.5, Number.NaN, Infinity, 2 ** 32, -0.5];
-      const badAligns = [0, 3, 12, -8, 1.5, 131072, Number.NaN];
+      // Not numbers at all too: `>>>` and `|` throw TypeError on a BigInt or a Symbol, which must never escape.
+      const notNumbers: number[] = [16n, Symbol("size"), "16", null, undefined, {}].map((v) => v as unknown as number);
+      const badSizes = [-1, 1.5, Number.NaN, Infinity, 2 ** 32, -0.5, ...notNumbers.filter((v) => v !== undefined)];
+      const badAligns = [0, 3, 12, -8, 1.5, 131072, Number.NaN, ...notNumbers.filter((v) => v !== undefined)];
       for (const size of badSizes) {
         const before = a.stats();
-        expectError(`${a.name}: allocate(${size})`, "ERR_INVALID_ARGUMENT", () => a.allocate(size));
-        expectError(`${a.name}: reallocate(${hex(block.ptr)}, ${size})`, "ERR_INVALID_ARGUMENT", () => a.reallocate(block.ptr, size));
-        expectUnharmed(subject, live, before, `rejecting size ${size}`);
+        expectError(`${a.name}: allocate(${describe(size)})`, "ERR_INVALID_ARGUMENT", () => a.allocate(size));
+        expectError(`${a.name}: reallocate(${hex(block.ptr)}, ${describe(size)})`, "ERR_INVALID_ARGUMENT", () => a.reallocate(block.ptr, size));
+        expectUnharmed(subject, live, before, `rejecting size ${describe(size)}`);
       }
       for (const align of badAligns) {
         const before = a.stats();
-        expectError(`${a.name}: allocate(16, ${align})`, "ERR_INVALID_ARGUMENT", () => a.allocate(16, align));
-        expectError(`${a.name}: reallocate(${hex(block.ptr)}, 16, ${align})`, "ERR_INVALID_ARGUMENT", () => a.reallocate(block.ptr, 16, align));
-        expectUnharmed(subject, live, before, `rejecting align ${align}`);
+        expectError(`${a.name}: allocate(16, ${describe(align)})`, "ERR_INVALID_ARGUMENT", () => a.allocate(16, align));
+        expectError(`${a.name}: reallocate(${hex(block.ptr)}, 16, ${describe(align)})`, "ERR_INVALID_ARGUMENT", () => a.reallocate(block.ptr, 16, align));
+        expectUnharmed(subject, live, before, `rejecting align ${describe(align)}`);
       }
     });
   },

@@ -3,6 +3,7 @@ import { AddressSpace, CorruptionError, DestroyedError, InvalidArgumentError, he
 import { PageAllocator } from "@memkit/page-allocator";
 import { TraceAllocator } from "@memkit/trace-allocator";
 import { DynamicArray, HandlePool, HashMap, HashSet, StructArray, StructOfArrays, defineStruct } from "../src/index.js";
+import { movingAllocator } from "./support/moving-allocator.js";
 
 // What restore() refuses, and what it says: a descriptor of another kind,
 // another element kind or layout, a pointer that holds no descriptor, one
@@ -178,6 +179,40 @@ describe("one live handle per container", () => {
     const arr = new DynamicArray(pages(), "u32", { name: "ids" });
     arr.dispose();
     expect(() => arr.persist()).toThrow(DestroyedError);
+  });
+});
+
+describe("persist() and dispose() when the allocator refuses", () => {
+  it("persist() out of memory changes nothing; the next one works", () => {
+    const a = movingAllocator();
+    const map = new HashMap(a, { key: "u32", value: "u32", name: "grid" });
+    map.set(1, 2);
+    a.failNext = 1;
+    expect(() => map.persist()).toThrow(/injected failure/);
+    expect(map.descriptorPtr).toBe(0);
+    expect(map.get(1, 0)).toBe(2);
+    const ptr = map.persist();
+    expect(HashMap.restore(a, ptr).get(1, 0)).toBe(2);
+  });
+
+  it("a refused free of the descriptor leaves the container and its descriptor as they were", () => {
+    const a = movingAllocator();
+    const arr = new DynamicArray(a, "u32", { name: "ids" });
+    arr.push(9);
+    const ptr = arr.persist();
+    const deallocate = a.deallocate.bind(a);
+    a.deallocate = (p: number) => {
+      if (p === ptr) throw new Error("refused");
+      deallocate(p);
+    };
+    expect(() => arr.dispose()).toThrow("refused");
+    a.deallocate = deallocate;
+    expect(arr.disposed).toBe(false);
+    expect(arr.toArray()).toEqual([9]);
+    const back = DynamicArray.restore(a, ptr, { kind: "u32" }); // still a descriptor (not retired)
+    expect(back.toArray()).toEqual([9]);
+    back.dispose();
+    expect(a.live.size).toBe(0);
   });
 });
 

@@ -192,4 +192,27 @@ describe("damaged descriptors", () => {
     expect(outcome.restored).toBeGreaterThan(0);
     expect(outcome.refused + outcome.restored + outcome.unchanged).toBe(480);
   });
+
+  it("a pointer anywhere else (inside blocks, other descriptors, control blocks, free pages) is a CorruptionError", () => {
+    const rng = new SeededRandom(0x50545253);
+    const subjects = persistSubjects();
+    for (let n = 0; n < 60; n++) {
+      const subject = subjects[n % subjects.length]!;
+      const b = build(subject, rng);
+      const others = subjects.filter((s) => s !== subject).map((s) => s.create(b.mine));
+      for (const o of others) o.persist(); // descriptors of every other kind around
+      for (let i = 0; i < 20; i++) {
+        const ptr = rng.int(0, (b.space.byteLength >>> 2) - 1) << 2;
+        if (ptr === b.ptr) continue;
+        let error: unknown;
+        try {
+          subject.restore(b.mine, ptr);
+        } catch (err) {
+          error = err;
+        }
+        expect((error as { code?: unknown } | undefined)?.code, `${subject.name}.restore at ${hex(ptr)}`).toBe("ERR_CORRUPTION");
+      }
+      expect(b.container.disposed).toBe(false); // nothing was taken over
+    }
+  });
 });

@@ -1,9 +1,10 @@
-import { InvalidArgumentError, describe, hasBlockLabels, markEntryPoints } from "@memkit/core";
-import type { Allocator, BlockLabels } from "@memkit/core";
+import { CorruptionError, InvalidArgumentError, describe, hasBlockLabels, hex, markEntryPoints, retireControl, sealControl } from "@memkit/core";
+import type { Allocator, BlockLabels, Checkable, ControlLayout, Ptr } from "@memkit/core";
 import { SpaceViews, type ViewHolder } from "@memkit/core";
 import { trackContainer, untrackContainer, type LeakToken } from "./leak-detection.js";
-import { callbackError, disposedError, valueError } from "./errors.js";
+import { callbackError, checkAllocator, disposedError, handedOverError, valueError } from "./errors.js";
 import type { ElementKindInfo } from "./element-kind.js";
+import { W_BLOCK, W_BLOCK_BYTES, descriptorBytes, encodeName, initDescriptor, release, takeOver, type ContainerDescriptor, type PersistedHandle } from "./descriptor.js";
 
 /** Options every container accepts. */
 export interface ContainerOptions {
@@ -27,13 +28,16 @@ export const CONTAINER_ALIGN = 8;
 
 /**
  * What every container shares: the allocator it was created with (and frees
- * through), exactly one block of memory at a time, the shared views of the
- * address space, leak tracking and `dispose()`.
+ * through), one block of memory at a time (plus a small descriptor once
+ * persisted), the shared views of the address space, leak tracking,
+ * `persist()`, `check()` and `dispose()`.
  *
  * Subclasses keep their hot state in plain fields and their element view in
  * a field refreshed by {@link refreshViews}; nothing here runs on a hot path.
+ * Their constructors take a {@link ContainerDescriptor} in place of their
+ * options to restore a container (one constructor path for both).
  */
-export abstract class ContainerCore implements ViewHolder {
+export abstract class ContainerCore implements ViewHolder, Checkable, PersistedHandle {
   /** The allocator this container allocates from and frees through. */
   readonly allocator: Allocator;
   /** The name given at construction (or the container type). */
@@ -47,6 +51,10 @@ export abstract class ContainerCore implements ViewHolder {
   /** Bytes asked for that block. */
   protected blockBytes = 0;
   protected isDisposed = false;
+  /** The descriptor persist() wrote (0: none yet). */
+  private desc = 0;
+  /** True when a restore took this container over (the handle ended without freeing). */
+  private handedOver = false;
   private readonly type: string;
   private readonly leak: LeakToken | null;
   /** The allocator when it files blocks under labels (a trace scope), else null. */
@@ -54,7 +62,7 @@ export abstract class ContainerCore implements ViewHolder {
   /** This container's label id in `labelled` (0 without one). */
   private readonly labelId: number = 0;
 
-  protected constructor(type: string, allocator: Allocator, options: ContainerOptions | undefined) {
+  protected constructor(type: string, allocator: Allocator, options: ContainerOptions | ContainerDescriptor | undefined) {
     checkAllocator(type, allocator);
     if (options !== undefined && (options === null || typeof options !== "object")) {
       throw new InvalidArgumentError(`${type}: options must be an object, received ${describe(options)}.`);
@@ -112,9 +120,134 @@ export abstract class ContainerCore implements ViewHolder {
     return this.blockBytes;
   }
 
-  /** True after {@link dispose}. */
+  /** True after {@link dispose} (or after a restore took the container over). */
   get disposed(): boolean {
     return this.isDisposed;
+  }
+
+  /** The descriptor {@link persist} wrote, or 0 before the first persist(). */
+  get descriptorPtr(): Ptr {
+    return this.desc;
+  }
+
+  /**
+   * Writes (the first time: allocates from this container's allocator, under
+   * its label) the container's descriptor and returns its address: what
+   * `restore(allocator, ptr)` needs to find the container again from memory
+   * alone — after `memory.save()` and a restore in another process, or in a
+   * worker. The descriptor is a snapshot of the words the container keeps in
+   * JS (length, counts, free-list ends): call persist() again after changing
+   * the container, right before saving. The container rewrites it itself
+   * whenever its block moves, so a descriptor never names a freed block.
+   * `dispose()` frees it.
+   */
+  persist(): Ptr {
+    if (this.isDisposed) this.throwDisposed();
+    if (this.desc === 0) {
+      const layout = this.descriptorLayout();
+      const name = encodeName(this.name);
+      const bytes = descriptorBytes(layout, name.length);
+      const ptr = this.allocateBlock(bytes);
+      initDescriptor(this.allocator.space, ptr, layout, bytes, name);
+      this.desc = ptr;
+      if (this.leak !== null) this.leak.descriptor = ptr;
+      takeOver(this.allocator.space, ptr, this);
+    }
+    this.writeDescriptor();
+    return this.desc;
+  }
+
+  /**
+   * Verifies that the container's state describes memory it may use: its
+   * block (and descriptor) are live blocks of its allocator, large enough for
+   * its capacity, and the subclass's own invariants hold. Throws
+   * CorruptionError at the first fault; does nothing after dispose.
+   */
+  abstract check(): void;
+
+  /** The descriptor layout of this container kind. */
+  protected abstract descriptorLayout(): ControlLayout;
+
+  /** Writes the kind's words (after the common ones) into the descriptor at word `w`. */
+  protected abstract writeDescriptorWords(u32: Uint32Array, w: number): void;
+
+  /** Rewrites the descriptor, if there is one, after the block moved (so it never names a freed block). Growth only. */
+  protected blockMoved(): void {
+    if (this.desc !== 0) this.writeDescriptor();
+  }
+
+  private writeDescriptor(): void {
+    const u32 = this.views.u32;
+    const w = this.desc >>> 2;
+    u32[w + W_BLOCK] = this.block;
+    u32[w + W_BLOCK_BYTES] = this.blockBytes;
+    this.writeDescriptorWords(u32, w);
+    sealControl(this.allocator.space, this.desc, this.descriptorLayout());
+  }
+
+  /**
+   * Takes the container `d` describes over: `read` sets the subclass's
+   * fields from the descriptor's words (range-checked), then check() must
+   * accept the result. On success this is the container's one live handle
+   * (a handle this thread held on it ends: {@link handOver}); on failure
+   * nothing changed and the error is a CorruptionError.
+   */
+  protected restoreFrom(d: ContainerDescriptor, read: () => void): void {
+    try {
+      this.setBlock(d.block, d.blockBytes);
+      this.desc = d.ptr;
+      read();
+      this.refreshViews(this.views);
+      try {
+        this.check();
+      } catch (err) {
+        if (!(err instanceof CorruptionError)) throw err;
+        throw new CorruptionError(
+          `${d.who}: the ${d.layout.kind} descriptor at ${hex(d.ptr)} ("${d.name}") does not match the memory it describes: ${err.message}\n` +
+            `  Call persist() after the last change to the container, right before saving.`,
+        );
+      }
+    } catch (err) {
+      this.desc = 0;
+      this.setBlock(0, 0);
+      this.isDisposed = true;
+      this.resetState();
+      if (this.leak !== null) untrackContainer(this.leak);
+      throw err;
+    }
+    if (this.leak !== null) this.leak.descriptor = d.ptr;
+    takeOver(this.allocator.space, d.ptr, this);
+  }
+
+  /** @internal Ends this handle without freeing anything: a handle restored from its descriptor took the container over. */
+  handOver(): void {
+    if (this.isDisposed) return;
+    this.handedOver = true;
+    this.end();
+  }
+
+  /**
+   * Throws CorruptionError unless the block (when there is one) is a live
+   * block of the allocator with at least `usable` usable bytes, and the
+   * descriptor (when there is one) is live too. For subclasses' check().
+   */
+  protected checkBlock(usable: number): void {
+    const a = this.allocator;
+    const ptr = this.block;
+    if (ptr === 0) {
+      if (usable !== 0 || this.blockBytes !== 0) throw new CorruptionError(`${this.label}: it has no block but claims ${usable} bytes.`);
+    } else {
+      if (ptr % CONTAINER_ALIGN !== 0 || !a.owns(ptr)) {
+        throw new CorruptionError(`${this.label}: its block ${hex(ptr)} is not a live block of allocator "${a.name}".`);
+      }
+      const size = a.allocatedSize(ptr);
+      if (size < usable || size < this.blockBytes) {
+        throw new CorruptionError(`${this.label}: its block ${hex(ptr)} has ${size} usable bytes; the container needs ${Math.max(usable, this.blockBytes)}.`);
+      }
+    }
+    if (this.desc !== 0 && !a.owns(this.desc)) {
+      throw new CorruptionError(`${this.label}: its descriptor ${hex(this.desc)} is not a live block of allocator "${a.name}".`);
+    }
   }
 
   /** `DynamicArray<u32> "contacts"`: how messages name this container. */
@@ -140,8 +273,30 @@ export abstract class ContainerCore implements ViewHolder {
    */
   dispose(): void {
     if (this.isDisposed) return;
+    const desc = this.desc;
+    if (desc !== 0) {
+      // Retired first (a restore from a stale copy of the pointer is refused as destroyed), but put back if the free is refused.
+      const u32 = this.views.u32;
+      const magic = u32[desc >>> 2]!;
+      retireControl(this.allocator.space, desc);
+      try {
+        this.allocator.deallocate(desc);
+      } catch (err) {
+        u32[desc >>> 2] = magic;
+        throw err;
+      }
+      release(this.allocator.space, desc, this);
+      this.desc = 0;
+      if (this.leak !== null) this.leak.descriptor = 0;
+    }
     if (this.block !== 0) this.allocator.deallocate(this.block);
+    this.end();
+  }
+
+  /** Ends the handle: the empty state, no view refreshes, no leak report. */
+  private end(): void {
     this.isDisposed = true;
+    this.desc = 0;
     this.setBlock(0, 0);
     this.resetState();
     this.views.unregister(this);
@@ -156,9 +311,9 @@ export abstract class ContainerCore implements ViewHolder {
   /** Puts the subclass's fields in the empty state (after dispose). */
   protected abstract resetState(): void;
 
-  /** Throws the after-dispose error. Cold. */
+  /** Throws the after-dispose error (or the one for a handle a restore took over). Cold. */
   protected throwDisposed(): never {
-    throw disposedError(this.label);
+    throw this.handedOver ? handedOverError(this.label) : disposedError(this.label);
   }
 
   /** @internal Throws for a value of the wrong JS type for `info` (or the after-dispose error). Cold. */
@@ -171,21 +326,5 @@ export abstract class ContainerCore implements ViewHolder {
   protected checkCallback(method: string, callback: unknown): void {
     if (this.isDisposed) this.throwDisposed();
     if (typeof callback !== "function") throw callbackError(this.label, method, callback);
-  }
-}
-
-function checkAllocator(type: string, allocator: Allocator): void {
-  const a = allocator as Partial<Allocator> | null | undefined;
-  if (
-    a === null ||
-    typeof a !== "object" ||
-    typeof a.allocate !== "function" ||
-    typeof a.deallocate !== "function" ||
-    typeof a.reallocate !== "function" ||
-    typeof a.allocatedSize !== "function" ||
-    typeof a.space !== "object" ||
-    a.space === null
-  ) {
-    throw new InvalidArgumentError(`${type}: expected an Allocator (with allocate, deallocate, reallocate, allocatedSize and space), received ${describe(allocator)}.`);
   }
 }

@@ -1,16 +1,35 @@
-import { InvalidArgumentError, MAX_SIZE, describe } from "@memkit/core";
-import type { Allocator } from "@memkit/core";
-import { ELEMENT_KINDS, elementKind, type ElementKind, type ElementKindInfo, type ElementView, type TypedArrayOf, type ValueOf } from "./element-kind.js";
+import { CorruptionError, InvalidArgumentError, MAX_SIZE, describe, hex } from "@memkit/core";
+import type { Allocator, ControlLayout, Ptr } from "@memkit/core";
+import { ELEMENT_KINDS, elementKind, kindCode, kindOfCode, type ElementKind, type ElementKindInfo, type ElementView, type TypedArrayOf, type ValueOf } from "./element-kind.js";
 import { ContainerCore, type ContainerOptions } from "./container-core.js";
 import { createRangeSorter } from "./sort.js";
 import type { SpaceViews } from "@memkit/core";
-import { countError, indexError, isCount } from "./errors.js";
+import { checkAllocator, countError, indexError, isCount } from "./errors.js";
 import { grownCapacity } from "./growth.js";
+import { ContainerDescriptor, W_KIND_WORDS, descriptorLayout, type RestoreOptions } from "./descriptor.js";
+
+/*
+ * DynamicArray descriptor (persist()): the common words (descriptor.ts), then
+ *   +8   W_KIND       element kind code (kindCode: 0 u8 … 9 i64)
+ *   +9   W_LENGTH     elements in use
+ *   +10  W_CAPACITY   elements that fit (capacity × size ≤ the block's usable bytes)
+ */
+const W_KIND = W_KIND_WORDS;
+const W_LENGTH = W_KIND_WORDS + 1;
+const W_CAPACITY = W_KIND_WORDS + 2;
+/** The DynamicArray descriptor: magic "DARR". */
+export const DYNAMIC_ARRAY_LAYOUT: ControlLayout = descriptorLayout("DynamicArray", "DARR", W_CAPACITY);
 
 /** Options of {@link DynamicArray}. */
 export interface DynamicArrayOptions extends ContainerOptions {
   /** Elements to reserve up front. `0` allocates nothing until the first push. @defaultValue 0 */
   capacity?: number;
+}
+
+/** Options of `DynamicArray.restore`. */
+export interface DynamicArrayRestoreOptions<K extends ElementKind> extends RestoreOptions {
+  /** The element kind expected (the descriptor records one): another kind is a CorruptionError. @defaultValue any */
+  kind?: K;
 }
 
 /**
@@ -97,14 +116,34 @@ export interface DynamicArray<K extends ElementKind = ElementKind> {
   view(): TypedArrayOf<K>;
   /** A plain JS copy, for debugging and tests. */
   toArray(): ValueOf<K>[];
-  /** Frees the block through the allocator; afterwards every call throws. Idempotent. */
+  /** The descriptor {@link persist} wrote, or 0 before the first persist(). */
+  readonly descriptorPtr: Ptr;
+  /**
+   * Writes the array's descriptor (length, capacity, block, kind, name) into
+   * memory from its allocator and returns its address, for
+   * `DynamicArray.restore`. A snapshot: call it again after changing the
+   * array, right before saving the memory.
+   */
+  persist(): Ptr;
+  /** Verifies length ≤ capacity and that the block is live and large enough; CorruptionError otherwise. */
+  check(): void;
+  /** Frees the block (and the descriptor) through the allocator; afterwards every call throws. Idempotent. */
   dispose(): void;
   [Symbol.dispose](): void;
 }
 
-/** `new DynamicArray(allocator, kind, options?)`. */
+/** `new DynamicArray(allocator, kind, options?)` and `DynamicArray.restore(allocator, descriptorPtr, options?)`. */
 export interface DynamicArrayConstructor {
   new <K extends ElementKind>(allocator: Allocator, kind: K, options?: DynamicArrayOptions): DynamicArray<K>;
+  /**
+   * A handle on the array whose descriptor ({@link DynamicArray.persist}) is
+   * at `descriptorPtr`, allocating and freeing through `allocator` (the one
+   * it was created with, or a handle attached to it, in this memory or a
+   * restored copy). Same contents, capacity and name. A handle this thread
+   * still holds on that array ends (one live handle per container). A
+   * damaged or wrong descriptor is a CorruptionError naming what was found.
+   */
+  restore<K extends ElementKind = ElementKind>(allocator: Allocator, descriptorPtr: Ptr, options?: DynamicArrayRestoreOptions<K>): DynamicArray<K>;
   readonly prototype: DynamicArray;
 }
 
@@ -113,7 +152,7 @@ function maxElements(info: ElementKindInfo): number {
   return Math.floor(MAX_SIZE / info.size);
 }
 
-type ImplClass = new (allocator: Allocator, options: DynamicArrayOptions | undefined) => ContainerCore;
+type ImplClass = new (allocator: Allocator, options: DynamicArrayOptions | ContainerDescriptor | undefined) => ContainerCore;
 
 /**
  * Builds the class for one element kind. Every method body below is compiled
@@ -138,11 +177,19 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
     private len = 0;
     private cap = 0;
 
-    constructor(allocator: Allocator, options: DynamicArrayOptions | undefined) {
+    constructor(allocator: Allocator, options: DynamicArrayOptions | ContainerDescriptor | undefined) {
       super(type, allocator, options);
-      const capacity: unknown = options?.capacity === undefined ? 0 : options.capacity;
-      if (!isCount(capacity, max)) throw countError(type, "option capacity", capacity, max);
-      if (capacity > 0) this.realloc(capacity);
+      if (options instanceof ContainerDescriptor) {
+        this.restoreFrom(options, () => {
+          this.cap = options.word(W_CAPACITY, 0, max, "capacity");
+          this.len = options.word(W_LENGTH, 0, this.cap, "length");
+          this.base = this.block >>> info.shift;
+        });
+      } else {
+        const capacity: unknown = options?.capacity === undefined ? 0 : options.capacity;
+        if (!isCount(capacity, max)) throw countError(type, "option capacity", capacity, max);
+        if (capacity > 0) this.realloc(capacity);
+      }
       this.attachViews();
     }
 
@@ -156,6 +203,24 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
 
     refreshViews(views: SpaceViews): void {
       this.data = views.view(info.kind) as unknown as ElementView;
+    }
+
+    check(): void {
+      if (this.isDisposed) return;
+      if (this.len > this.cap || this.cap > max || (this.block === 0) !== (this.cap === 0) || this.base !== this.block >>> info.shift) {
+        throw new CorruptionError(`${this.label}: length ${this.len}, capacity ${this.cap} and block ${this.block} do not fit together.`);
+      }
+      this.checkBlock(this.cap * info.size);
+    }
+
+    protected descriptorLayout(): ControlLayout {
+      return DYNAMIC_ARRAY_LAYOUT;
+    }
+
+    protected writeDescriptorWords(u32: Uint32Array, w: number): void {
+      u32[w + W_KIND] = kindCode(info.kind);
+      u32[w + W_LENGTH] = this.len;
+      u32[w + W_CAPACITY] = this.cap;
     }
 
     protected resetState(): void {
@@ -220,6 +285,7 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
         this.setBlock(0, 0);
         this.cap = 0;
         this.base = 0;
+        this.blockMoved();
         return;
       }
       this.realloc(this.len, true);
@@ -320,6 +386,7 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
       this.base = ptr >>> info.shift;
       // Whole elements of slack the allocator handed out are ours to use.
       this.cap = exact ? capacity : Math.min(max, Math.max(capacity, Math.floor(this.allocator.allocatedSize(ptr) / info.size)));
+      this.blockMoved();
     }
 
     private throwIndex(index: unknown, length: number): never {
@@ -367,3 +434,15 @@ export const DynamicArray = function DynamicArray(this: unknown, allocator: Allo
 } as unknown as DynamicArrayConstructor;
 
 Object.setPrototypeOf(DynamicArray.prototype, ContainerCore.prototype);
+
+DynamicArray.restore = function restore<K extends ElementKind>(allocator: Allocator, descriptorPtr: Ptr, options?: DynamicArrayRestoreOptions<K>): DynamicArray<K> {
+  const who = "DynamicArray.restore";
+  checkAllocator(who, allocator);
+  const expected = options?.kind === undefined ? undefined : elementKind(who, options.kind).kind;
+  const d = ContainerDescriptor.open(who, allocator, descriptorPtr, DYNAMIC_ARRAY_LAYOUT, options);
+  const kind = kindOfCode(d.word(W_KIND, 0, 9, "element kind"))!;
+  if (expected !== undefined && kind !== expected) {
+    throw new CorruptionError(`${who}: the descriptor at ${hex(descriptorPtr)} ("${d.name}") is a DynamicArray<${kind}>, not a DynamicArray<${expected}>.`);
+  }
+  return new (implFor(kind))(allocator, d) as unknown as DynamicArray<K>;
+};

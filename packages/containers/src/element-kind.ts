@@ -122,6 +122,23 @@ export const ELEMENT_KINDS: Readonly<Record<ElementKind, ElementKindInfo>> = Obj
   i64: info("i64", 8, BigInt64Array),
 });
 
+/**
+ * Element kinds in the order of their codes in container descriptors
+ * (`persist()`): a saved memory image stores the code, so this order never
+ * changes (a change is a new descriptor version).
+ */
+const KIND_CODES: readonly ElementKind[] = ["u8", "i8", "u16", "i16", "u32", "i32", "f32", "f64", "u64", "i64"];
+
+/** The descriptor code of `kind` (0..9). */
+export function kindCode(kind: ElementKind): number {
+  return KIND_CODES.indexOf(kind);
+}
+
+/** The element kind with descriptor code `code`, or undefined for a code no kind has. */
+export function kindOfCode(code: number): ElementKind | undefined {
+  return KIND_CODES[code];
+}
+
 /** True when `value` names an element kind. */
 export function isElementKind(value: unknown): value is ElementKind {
   return typeof value === "string" && Object.prototype.hasOwnProperty.call(ELEMENT_KINDS, value);

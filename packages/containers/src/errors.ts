@@ -1,4 +1,5 @@
 import { DestroyedError, InvalidArgumentError, InvalidPointerError, describe } from "@memkit/core";
+import type { Allocator } from "@memkit/core";
 import type { ElementKindInfo } from "./element-kind.js";
 
 /**
@@ -29,6 +30,13 @@ export class StaleHandleError extends InvalidPointerError {
 /** Core's DestroyedError (`ERR_DESTROYED`), thrown by a container used after `dispose()`. */
 export function disposedError(label: string): DestroyedError {
   return new DestroyedError(`${label} was used after dispose(): its memory was returned to the allocator. Create a new container instead.`);
+}
+
+/** Core's DestroyedError for a handle whose container a restore took over (one live handle per container). */
+export function handedOverError(label: string): DestroyedError {
+  return new DestroyedError(
+    `${label} was used after restore() took the container over: the restored handle is the one live handle now. Use it instead.`,
+  );
 }
 
 /**
@@ -66,4 +74,22 @@ export function callbackError(label: string, method: string, callback: unknown):
 /** InvalidArgumentError for a struct field name the layout does not have. */
 export function unknownFieldError(label: string, field: unknown, known: readonly string[]): InvalidArgumentError {
   return new InvalidArgumentError(`${label}: unknown field ${describe(field)}.\n  The layout has: ${known.join(", ")}.`);
+}
+
+/** Throws InvalidArgumentError unless `allocator` has the Allocator methods containers use. */
+export function checkAllocator(type: string, allocator: Allocator): void {
+  const a = allocator as Partial<Allocator> | null | undefined;
+  if (
+    a === null ||
+    typeof a !== "object" ||
+    typeof a.allocate !== "function" ||
+    typeof a.deallocate !== "function" ||
+    typeof a.reallocate !== "function" ||
+    typeof a.allocatedSize !== "function" ||
+    typeof a.owns !== "function" ||
+    typeof a.space !== "object" ||
+    a.space === null
+  ) {
+    throw new InvalidArgumentError(`${type}: expected an Allocator (with allocate, deallocate, reallocate, allocatedSize, owns and space), received ${describe(allocator)}.`);
+  }
 }

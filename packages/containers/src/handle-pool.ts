@@ -1,11 +1,34 @@
-import { InvalidArgumentError, InvalidPointerError, OutOfMemoryError, alignUp, describe, formatCount, hex } from "@memkit/core";
-import type { Allocator } from "@memkit/core";
+import { CorruptionError, InvalidArgumentError, InvalidPointerError, OutOfMemoryError, alignUp, describe, formatCount, hex } from "@memkit/core";
+import type { Allocator, ControlLayout, Ptr } from "@memkit/core";
 import { CONTAINER_ALIGN, ContainerCore, type ContainerOptions } from "./container-core.js";
 import { checkLayout, type FieldKind, type FieldName, type StructLayout } from "./struct-layout.js";
-import { ELEMENT_KINDS, type ElementKind, type ElementKindInfo, type ElementView, type ValueOf } from "./element-kind.js";
+import { ELEMENT_KINDS, type ValueOf } from "./element-kind.js";
 import type { SpaceViews } from "@memkit/core";
-import { StaleHandleError, indexError, isCount, unknownFieldError } from "./errors.js";
+import { StaleHandleError, checkAllocator, indexError, isCount, unknownFieldError } from "./errors.js";
 import { grownCapacity } from "./growth.js";
+import { META_WORDS, createPoolField, type PoolField, type PoolFieldHandle } from "./pool-field.js";
+import { ContainerDescriptor, W_AFTER_LAYOUT, checkLayoutWords, descriptorLayout, writeLayoutWords, type RestoreOptions } from "./descriptor.js";
+
+/*
+ * HandlePool descriptor (persist()): the common words and the layout words
+ * (descriptor.ts), then
+ *   +11  W_INDEX_BITS  bits of a handle holding the slot index (8..22)
+ *   +12  W_CAPACITY    slots in the block
+ *   +13  W_USED        slots ever handed out
+ *   +14  W_LIVE        live records
+ *   +15  W_FREE_HEAD   first free slot, i32 (-1: none)
+ *   +16  W_FREE_TAIL   last free slot, i32 (-1: none)
+ * States, generations and free links are in the block (meta); restore walks
+ * them (check()) before handing the pool out.
+ */
+const W_INDEX_BITS = W_AFTER_LAYOUT;
+const W_CAPACITY = W_AFTER_LAYOUT + 1;
+const W_USED = W_AFTER_LAYOUT + 2;
+const W_LIVE = W_AFTER_LAYOUT + 3;
+const W_FREE_HEAD = W_AFTER_LAYOUT + 4;
+const W_FREE_TAIL = W_AFTER_LAYOUT + 5;
+/** The HandlePool descriptor: magic "HPOL". */
+export const HANDLE_POOL_LAYOUT: ControlLayout = descriptorLayout("HandlePool", "HPOL", W_FREE_TAIL);
 
 /** Bits in a handle: 30, so every handle is a small integer (a V8 Smi even with pointer compression) and never allocates. */
 export const HANDLE_BITS = 30;
@@ -31,22 +54,6 @@ export type Handle = number;
 /** The null handle: never returned by `create()`. */
 export const NULL_HANDLE = 0;
 
-/**
- * A field of a {@link HandlePool} resolved once: reads and writes through a
- * handle, which is checked on every access (stale handles throw).
- */
-export interface PoolField<K extends ElementKind = ElementKind> {
-  readonly name: string;
-  readonly kind: K;
-  readonly offset: number;
-  /** The field of the record `handle` addresses; StaleHandleError / InvalidPointerError for a bad handle. */
-  get(handle: Handle): ValueOf<K>;
-  /** Writes the field of the record `handle` addresses. */
-  set(handle: Handle, value: ValueOf<K>): void;
-}
-
-/** Per-slot metadata: 2 × i32. */
-const META_WORDS = 2;
 /** The free-list state of a slot whose list link is "none". */
 const FREE_END = -1;
 
@@ -86,8 +93,8 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
   readonly indexBits: number;
   /** Most records the pool can hold (2^indexBits). */
   readonly maxRecords: number;
-  /** @internal Slot metadata, whole-space Int32Array view. */
-  meta: Int32Array;
+  /** @internal Whole-space Int32Array view (slot metadata lives at `metaBase`). */
+  i32: Int32Array;
   /** @internal i32 index of slot 0's state word. */
   metaBase = 0;
   /** @internal Slots ever handed out (the high-water mark); slots at or above it are fresh. */
@@ -104,10 +111,13 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
   private readonly fields: PoolFieldHandle[];
   private readonly byName: Record<string, PoolFieldHandle | undefined>;
 
-  constructor(allocator: Allocator, layout: L, options?: HandlePoolOptions) {
+  constructor(allocator: Allocator, layout: L, options?: HandlePoolOptions | ContainerDescriptor) {
     super("HandlePool", allocator, options);
     checkLayout("HandlePool", layout);
-    const indexBits: unknown = options?.indexBits === undefined ? DEFAULT_INDEX_BITS : options.indexBits;
+    const restoring = options instanceof ContainerDescriptor ? options : undefined;
+    const created = options instanceof ContainerDescriptor ? undefined : options;
+    const indexBits: unknown =
+      restoring !== undefined ? restoring.word(W_INDEX_BITS, 8, 22, "index bits") : created?.indexBits === undefined ? DEFAULT_INDEX_BITS : created.indexBits;
     if (typeof indexBits !== "number" || (indexBits | 0) !== indexBits || indexBits < 8 || indexBits > 22) {
       throw new InvalidArgumentError(`${this.label}: option indexBits must be an integer from 8 to 22, received ${describe(indexBits)}.`);
     }
@@ -117,16 +127,44 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
     this.indexMask = 2 ** indexBits - 1;
     this.maxRecords = 2 ** indexBits;
     this.maxGeneration = 2 ** (HANDLE_BITS - indexBits) - 1;
-    this.meta = this.views.i32;
+    this.i32 = this.views.i32;
     this.u8 = this.views.u8;
     this.byName = Object.create(null) as Record<string, PoolFieldHandle | undefined>;
     this.fields = layout.fields.map((f) => (this.byName[f.name] = createPoolField(f.kind, this, f.name, f.offset, this.views)));
-    const capacity: unknown = options?.capacity === undefined ? 0 : options.capacity;
-    if (!isCount(capacity, this.maxRecords)) {
-      throw new InvalidArgumentError(`${this.label}: option capacity must be an integer from 0 to ${this.maxRecords}, received ${describe(capacity)}.`);
+    if (restoring !== undefined) {
+      this.restoreFrom(restoring, () => {
+        checkLayoutWords(restoring, layout);
+        this.place(this.block, restoring.word(W_CAPACITY, 0, this.maxRecords, "capacity"));
+        this.used = restoring.word(W_USED, 0, this.cap, "slots used");
+        this.live = restoring.word(W_LIVE, 0, this.used, "live records");
+        this.freeHead = restoring.int(W_FREE_HEAD, FREE_END, this.used - 1, "free-list head");
+        this.freeTail = restoring.int(W_FREE_TAIL, FREE_END, this.used - 1, "free-list tail");
+      });
+    } else {
+      const capacity: unknown = created?.capacity === undefined ? 0 : created.capacity;
+      if (!isCount(capacity, this.maxRecords)) {
+        throw new InvalidArgumentError(`${this.label}: option capacity must be an integer from 0 to ${this.maxRecords}, received ${describe(capacity)}.`);
+      }
+      if (capacity > 0) this.realloc(capacity);
     }
-    if (capacity > 0) this.realloc(capacity);
     this.attachViews();
+  }
+
+  /**
+   * A handle on the pool whose descriptor ({@link persist}) is at
+   * `descriptorPtr`, allocating and freeing through `allocator` (the one it
+   * was created with, or a handle attached to it). Same records, handles,
+   * generations and free list: handles issued before keep working, stale
+   * ones stay stale. `layout` must be the one the pool was created with
+   * (another is a CorruptionError, as is a damaged, wrong or stale
+   * descriptor). A handle this thread still holds on that pool ends (one
+   * live handle per container).
+   */
+  static restore<L extends StructLayout>(allocator: Allocator, descriptorPtr: Ptr, layout: L, options?: RestoreOptions): HandlePool<L> {
+    const who = "HandlePool.restore";
+    checkAllocator(who, allocator);
+    checkLayout(who, layout);
+    return new HandlePool(allocator, layout, ContainerDescriptor.open(who, allocator, descriptorPtr, HANDLE_POOL_LAYOUT, options));
   }
 
   /** Live records. */
@@ -142,7 +180,7 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
   /** Creates a zeroed record and returns its handle (never 0). Grows when full; OutOfMemoryError past 2^indexBits records. */
   create(): Handle {
     let index = this.freeHead;
-    const meta = this.meta;
+    const meta = this.i32;
     const mb = this.metaBase;
     if (index !== FREE_END) {
       const next = -meta[mb + index * META_WORDS]! - 2;
@@ -151,12 +189,12 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
     } else {
       index = this.used;
       if (index === this.cap) this.grow();
-      this.meta[this.metaBase + index * META_WORDS + 1] = 1;
+      this.i32[this.metaBase + index * META_WORDS + 1] = 1;
       this.used = index + 1;
     }
     const m = this.metaBase + index * META_WORDS;
-    const handle = this.meta[m + 1]! * this.maxRecords + index;
-    this.meta[m] = handle;
+    const handle = this.i32[m + 1]! * this.maxRecords + index;
+    this.i32[m] = handle;
     const at = this.block + this.recordsOffset + index * this.stride;
     this.u8.fill(0, at, at + this.stride);
     this.live++;
@@ -166,7 +204,7 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
   /** Destroys the record; the handle (and every copy of it) goes stale. StaleHandleError if it already was. */
   destroy(handle: Handle): void {
     const index = this.indexOf(handle);
-    const meta = this.meta;
+    const meta = this.i32;
     const m = this.metaBase + index * META_WORDS;
     const generation = meta[m + 1]!;
     meta[m + 1] = generation === this.maxGeneration ? 1 : generation + 1;
@@ -182,13 +220,13 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
   isAlive(handle: Handle): boolean {
     // A non-number gets index `used`, which fails the range test before `>` could throw on a Symbol.
     const index = typeof handle === "number" ? handle & this.indexMask : this.used;
-    return index < this.used && handle > 0 && this.meta[this.metaBase + index * META_WORDS] === handle;
+    return index < this.used && handle > 0 && this.i32[this.metaBase + index * META_WORDS] === handle;
   }
 
   /** The slot index of a live handle (for parallel arrays); throws like field access for a bad handle. */
   indexOf(handle: Handle): number {
     const index = typeof handle === "number" ? handle & this.indexMask : this.used;
-    if (!(index < this.used && handle > 0 && this.meta[this.metaBase + index * META_WORDS] === handle)) this.throwHandle(handle);
+    if (!(index < this.used && handle > 0 && this.i32[this.metaBase + index * META_WORDS] === handle)) this.throwHandle(handle);
     return index;
   }
 
@@ -201,7 +239,7 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
     if (this.isDisposed) this.throwDisposed();
     if (typeof index !== "number" || index >>> 0 !== index) throw indexError(this.label, index, this.used);
     if (index >= this.used) return NULL_HANDLE;
-    const state = this.meta[this.metaBase + index * META_WORDS]!;
+    const state = this.i32[this.metaBase + index * META_WORDS]!;
     return state > 0 ? state : NULL_HANDLE;
   }
 
@@ -235,7 +273,7 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
   forEach(callback: (handle: Handle, index: number) => void): void {
     this.checkCallback("forEach", callback);
     for (let i = 0; i < this.used; i++) {
-      const state = this.meta[this.metaBase + i * META_WORDS]!;
+      const state = this.i32[this.metaBase + i * META_WORDS]!;
       if (state > 0) callback(state, i);
     }
   }
@@ -244,19 +282,62 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
   clear(): void {
     if (this.isDisposed) this.throwDisposed();
     for (let i = 0; i < this.used; i++) {
-      const state = this.meta[this.metaBase + i * META_WORDS]!;
+      const state = this.i32[this.metaBase + i * META_WORDS]!;
       if (state > 0) this.destroy(state);
     }
   }
 
   /** @internal */
   refreshViews(views: SpaceViews): void {
-    this.meta = views.i32;
+    this.i32 = views.i32;
     this.u8 = views.u8;
     const records = this.block + this.recordsOffset;
     for (const f of this.fields) {
       const shift = ELEMENT_KINDS[f.kind].shift;
       f.place(views, (records + f.offset) >>> shift, this.stride >>> shift);
+    }
+  }
+
+  /**
+   * Verifies the pool: the block is live and holds the capacity; every used
+   * slot's generation is in range and its state is its own handle (live) or
+   * a free link inside the used slots; the live count matches; the free list
+   * runs from its head to its tail through free slots only, exactly once
+   * each. CorruptionError at the first fault. O(slots used).
+   */
+  check(): void {
+    if (this.isDisposed) return;
+    const { cap, used, live, freeHead, freeTail } = this;
+    if (used > cap || live > used || cap > this.maxRecords || (this.block === 0) !== (cap === 0) || this.metaBase !== this.block >>> 2 ||
+      this.recordsOffset !== alignUp(cap * META_WORDS * 4, CONTAINER_ALIGN) || freeHead < FREE_END || freeHead >= used || freeTail < FREE_END || freeTail >= used) {
+      throw new CorruptionError(`${this.label}: capacity ${cap}, ${used} slots used, ${live} live, free list ${freeHead}..${freeTail} do not fit together.`);
+    }
+    this.checkBlock(this.recordsOffset + cap * this.stride);
+    const meta = this.i32;
+    const mb = this.metaBase;
+    let counted = 0;
+    for (let i = 0; i < used; i++) {
+      const state = meta[mb + i * META_WORDS]!;
+      const generation = meta[mb + i * META_WORDS + 1]!;
+      if (generation < 1 || generation > this.maxGeneration) throw new CorruptionError(`${this.label}: slot ${i} has generation ${generation}, outside 1..${this.maxGeneration}.`);
+      if (state > 0) {
+        if (state !== generation * this.maxRecords + i) throw new CorruptionError(`${this.label}: slot ${i} holds handle ${hex(state)}, not its own (generation ${generation}).`);
+        counted++;
+      } else if (state === 0 || state < -used - 1) {
+        throw new CorruptionError(`${this.label}: slot ${i} holds state ${state}: neither a handle nor a free link inside the ${used} used slots.`);
+      }
+    }
+    if (counted !== live) throw new CorruptionError(`${this.label}: ${counted} live records in the slots, but the count says ${live}.`);
+    let free = 0;
+    let last = FREE_END;
+    for (let i = freeHead; i !== FREE_END; free++) {
+      const state = meta[mb + i * META_WORDS]!;
+      if (free >= used - live || state > 0) throw new CorruptionError(`${this.label}: the free list reaches slot ${i} ${state > 0 ? "(live)" : "again or past the free slots"}.`);
+      last = i;
+      i = -state - 2;
+    }
+    if (free !== used - live || last !== freeTail) {
+      throw new CorruptionError(`${this.label}: the free list holds ${free} slots ending at ${last}; ${used - live} slots are free, the tail says ${freeTail}.`);
     }
   }
 
@@ -275,13 +356,27 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
     }
     if (generation === 0) throw new InvalidPointerError(`${this.label}: handle ${shown} was never handed out: generation 0 is never issued.`);
     const m = this.metaBase + index * META_WORDS;
-    const state = this.meta[m]!;
-    const current = this.meta[m + 1]!;
+    const state = this.i32[m]!;
+    const current = this.i32[m + 1]!;
     const why =
       state > 0
         ? `slot ${index} now holds another record (generation ${current}, handle ${hex(state)})`
         : `its record was destroyed (slot ${index} is free; its next generation is ${current})`;
     throw new StaleHandleError(`${this.label}: stale handle ${shown}: ${why}. Drop handles when you destroy their records.`, handle, index, generation, current);
+  }
+
+  protected descriptorLayout(): ControlLayout {
+    return HANDLE_POOL_LAYOUT;
+  }
+
+  protected writeDescriptorWords(u32: Uint32Array, w: number): void {
+    writeLayoutWords(u32, w, this.layout);
+    u32[w + W_INDEX_BITS] = this.indexBits;
+    u32[w + W_CAPACITY] = this.cap;
+    u32[w + W_USED] = this.used;
+    u32[w + W_LIVE] = this.live;
+    u32[w + W_FREE_HEAD] = this.freeHead;
+    u32[w + W_FREE_TAIL] = this.freeTail;
   }
 
   protected resetState(): void {
@@ -312,65 +407,16 @@ export class HandlePool<L extends StructLayout = StructLayout> extends Container
       const from = ptr + this.recordsOffset;
       this.views.u8.copyWithin(ptr + recordsOffset, from, from + this.used * this.stride);
     }
-    this.recordsOffset = recordsOffset;
-    this.cap = capacity;
-    this.metaBase = ptr >>> 2;
+    this.place(ptr, capacity);
     this.setBlock(ptr, bytes);
     this.refreshViews(this.views);
+    this.blockMoved();
   }
-}
 
-interface PoolFieldHandle extends PoolField<"f64"> {
-  place(views: SpaceViews, base: number, step: number): void;
-}
-
-type PoolFieldClass = new (pool: HandlePool, name: string, offset: number, views: SpaceViews) => PoolFieldHandle;
-
-/** One class per element kind (monomorphic typed access); the handle check is the same inline test as `isAlive`. */
-function definePoolField(info: ElementKindInfo): PoolFieldClass {
-  const bigint = info.bigint; // values: a literal typeof behind a constant flag (a type check in V8)
-  return class PoolFieldImpl implements PoolFieldHandle {
-    readonly kind = info.kind as "f64";
-    private data: ElementView;
-    private base = 0;
-    private step = 1;
-
-    constructor(
-      private readonly pool: HandlePool,
-      readonly name: string,
-      readonly offset: number,
-      views: SpaceViews,
-    ) {
-      this.data = views.view(info.kind) as unknown as ElementView;
-    }
-
-    get(handle: Handle): number {
-      const p = this.pool;
-      const index = typeof handle === "number" ? handle & p.indexMask : p.used;
-      if (!(index < p.used && handle > 0 && p.meta[p.metaBase + index * META_WORDS] === handle)) p.throwHandle(handle);
-      return this.data[this.base + index * this.step]!;
-    }
-
-    set(handle: Handle, value: number): void {
-      const p = this.pool;
-      const index = typeof handle === "number" ? handle & p.indexMask : p.used;
-      if (!(index < p.used && handle > 0 && p.meta[p.metaBase + index * META_WORDS] === handle)) p.throwHandle(handle);
-      if (bigint ? typeof (value as unknown) !== "bigint" : typeof value !== "number") p.throwValue(info, value);
-      this.data[this.base + index * this.step] = value;
-    }
-
-    place(views: SpaceViews, base: number, step: number): void {
-      this.data = views.view(info.kind) as unknown as ElementView;
-      this.base = base;
-      this.step = step;
-    }
-  };
-}
-
-const poolFieldClasses: Partial<Record<ElementKind, PoolFieldClass>> = {};
-
-function createPoolField(kind: ElementKind, pool: HandlePool, name: string, offset: number, views: SpaceViews): PoolFieldHandle {
-  let cls = poolFieldClasses[kind];
-  if (cls === undefined) cls = poolFieldClasses[kind] = definePoolField(ELEMENT_KINDS[kind]);
-  return new cls(pool, name, offset, views);
+  /** Points the pool at `capacity` slots in the block at `ptr`: meta first, records from an 8-aligned offset. */
+  private place(ptr: number, capacity: number): void {
+    this.recordsOffset = alignUp(capacity * META_WORDS * 4, CONTAINER_ALIGN);
+    this.cap = capacity;
+    this.metaBase = ptr >>> 2;
+  }
 }

@@ -1,8 +1,12 @@
-import { InvalidArgumentError, describe } from "@memkit/core";
-import type { Allocator } from "@memkit/core";
-import { elementKind, keyKind, type ElementKind, type KeyKind, type ValueOf } from "./element-kind.js";
-import { defineHashMap, type HashTableInfo, type HashTableOptions, type TableClass } from "./hash-table.js";
+import { CorruptionError, InvalidArgumentError, describe, hex } from "@memkit/core";
+import type { Allocator, Ptr } from "@memkit/core";
+import { elementKind, keyKind, kindOfCode, type ElementKind, type KeyKind, type ValueOf } from "./element-kind.js";
+import { defineHashMap, type TableClass } from "./hash-table.js";
+import type { HashTableInfo, HashTableOptions } from "./hash-table-info.js";
 import { ContainerCore } from "./container-core.js";
+import { ContainerDescriptor, type RestoreOptions } from "./descriptor.js";
+import { HASH_MAP_LAYOUT, W_KEY_KIND, W_VALUE_KIND } from "./hash-descriptor.js";
+import { checkAllocator } from "./errors.js";
 
 /** Options of {@link HashMap}: the key and value kinds, plus the table options. */
 export interface HashMapOptions<K extends KeyKind, V extends ElementKind> extends HashTableOptions {
@@ -10,6 +14,12 @@ export interface HashMapOptions<K extends KeyKind, V extends ElementKind> extend
   key: K;
   /** Value kind: any element kind. */
   value: V;
+}
+
+/** Options of `HashMap.restore`: the kinds expected (the descriptor records them; others are a CorruptionError). */
+export interface HashMapRestoreOptions<K extends KeyKind, V extends ElementKind> extends RestoreOptions {
+  key?: K;
+  value?: V;
 }
 
 /**
@@ -58,14 +68,32 @@ export interface HashMap<K extends KeyKind = KeyKind, V extends ElementKind = El
   toArray(): [number, ValueOf<V>][];
   /** Verifies the table's invariants; CorruptionError at the first fault. */
   check(): void;
-  /** Frees the table; afterwards every call throws. Idempotent. */
+  /**
+   * Writes the table's descriptor (block, slots, key count, kinds, load
+   * factor, name) into memory from its allocator and returns its address, for
+   * `HashMap.restore`. A snapshot of the key count: call it again after
+   * inserting or deleting, right before saving the memory.
+   */
+  persist(): Ptr;
+  /** The descriptor {@link persist} wrote, or 0 before the first persist(). */
+  readonly descriptorPtr: Ptr;
+  /** Frees the table (and the descriptor); afterwards every call throws. Idempotent. */
   dispose(): void;
   [Symbol.dispose](): void;
 }
 
-/** `new HashMap(allocator, { key, value, ... })`. */
+/** `new HashMap(allocator, { key, value, ... })` and `HashMap.restore(allocator, descriptorPtr, options?)`. */
 export interface HashMapConstructor {
   new <K extends KeyKind, V extends ElementKind>(allocator: Allocator, options: HashMapOptions<K, V>): HashMap<K, V>;
+  /**
+   * A handle on the map whose descriptor ({@link HashMap.persist}) is at
+   * `descriptorPtr`, allocating and freeing through `allocator` (the one it
+   * was created with, or a handle attached to it). Same entries, capacity,
+   * load factor and name. A handle this thread still holds on that map ends
+   * (one live handle per container). A damaged, wrong or stale descriptor is
+   * a CorruptionError naming what was found.
+   */
+  restore<K extends KeyKind = KeyKind, V extends ElementKind = ElementKind>(allocator: Allocator, descriptorPtr: Ptr, options?: HashMapRestoreOptions<K, V>): HashMap<K, V>;
   readonly prototype: HashMap;
 }
 
@@ -88,14 +116,33 @@ export const HashMap = function HashMap(this: unknown, allocator: Allocator, opt
   }
   const k = keyKind("HashMap", options.key).kind as KeyKind;
   const v = elementKind("HashMap: value", options.value).kind;
+  return new (implFor(k, v))(allocator, options);
+} as unknown as HashMapConstructor;
+
+const publicPrototype: object = HashMap.prototype;
+Object.setPrototypeOf(publicPrototype, ContainerCore.prototype);
+
+function implFor(k: KeyKind, v: ElementKind): TableClass {
   const id = `${k}:${v}`;
   let impl = impls.get(id);
   if (impl === undefined) {
     impl = defineHashMap(k, v, publicPrototype);
     impls.set(id, impl);
   }
-  return new impl(allocator, options);
-} as unknown as HashMapConstructor;
+  return impl;
+}
 
-const publicPrototype: object = HashMap.prototype;
-Object.setPrototypeOf(publicPrototype, ContainerCore.prototype);
+HashMap.restore = function restore<K extends KeyKind, V extends ElementKind>(allocator: Allocator, descriptorPtr: Ptr, options?: HashMapRestoreOptions<K, V>): HashMap<K, V> {
+  const who = "HashMap.restore";
+  checkAllocator(who, allocator);
+  const wantKey = options?.key === undefined ? undefined : keyKind(who, options.key).kind;
+  const wantValue = options?.value === undefined ? undefined : elementKind(`${who}: value`, options.value).kind;
+  const d = ContainerDescriptor.open(who, allocator, descriptorPtr, HASH_MAP_LAYOUT, options);
+  const k = kindOfCode(d.word(W_KEY_KIND, 0, 9, "key kind"))!;
+  if (k !== "u32" && k !== "i32" && k !== "f64") throw d.damaged(`key kind ${k} is not a key kind`);
+  const v = kindOfCode(d.word(W_VALUE_KIND, 0, 9, "value kind"))!;
+  if ((wantKey !== undefined && wantKey !== k) || (wantValue !== undefined && wantValue !== v)) {
+    throw new CorruptionError(`${who}: the descriptor at ${hex(descriptorPtr)} ("${d.name}") is a HashMap<${k}, ${v}>, not a HashMap<${wantKey ?? k}, ${wantValue ?? v}>.`);
+  }
+  return new (implFor(k, v))(allocator, d) as unknown as HashMap<K, V>;
+};

@@ -1,13 +1,22 @@
-import { InvalidArgumentError, describe } from "@memkit/core";
-import type { Allocator } from "@memkit/core";
-import { keyKind, type KeyKind } from "./element-kind.js";
-import { defineHashSet, type HashTableInfo, type HashTableOptions, type TableClass } from "./hash-table.js";
+import { CorruptionError, InvalidArgumentError, describe, hex } from "@memkit/core";
+import type { Allocator, Ptr } from "@memkit/core";
+import { keyKind, kindOfCode, type KeyKind } from "./element-kind.js";
+import { defineHashSet, type TableClass } from "./hash-table.js";
+import type { HashTableInfo, HashTableOptions } from "./hash-table-info.js";
 import { ContainerCore } from "./container-core.js";
+import { ContainerDescriptor, type RestoreOptions } from "./descriptor.js";
+import { HASH_SET_LAYOUT, NO_VALUE, W_KEY_KIND, W_VALUE_KIND } from "./hash-descriptor.js";
+import { checkAllocator } from "./errors.js";
 
 /** Options of {@link HashSet}. */
 export interface HashSetOptions<K extends KeyKind> extends HashTableOptions {
   /** Key kind: u32, i32 or f64. */
   key: K;
+}
+
+/** Options of `HashSet.restore`: the key kind expected (the descriptor records it; another is a CorruptionError). */
+export interface HashSetRestoreOptions<K extends KeyKind> extends RestoreOptions {
+  key?: K;
 }
 
 /**
@@ -34,14 +43,20 @@ export interface HashSet<K extends KeyKind = KeyKind> extends HashTableInfo<K> {
   toArray(): number[];
   /** Verifies the table's invariants; CorruptionError at the first fault. */
   check(): void;
-  /** Frees the table; afterwards every call throws. Idempotent. */
+  /** As HashMap's: writes the set's descriptor for `HashSet.restore`; call it again after adding or deleting, before saving. */
+  persist(): Ptr;
+  /** The descriptor {@link persist} wrote, or 0 before the first persist(). */
+  readonly descriptorPtr: Ptr;
+  /** Frees the table (and the descriptor); afterwards every call throws. Idempotent. */
   dispose(): void;
   [Symbol.dispose](): void;
 }
 
-/** `new HashSet(allocator, { key, ... })`. */
+/** `new HashSet(allocator, { key, ... })` and `HashSet.restore(allocator, descriptorPtr, options?)`. */
 export interface HashSetConstructor {
   new <K extends KeyKind>(allocator: Allocator, options: HashSetOptions<K>): HashSet<K>;
+  /** As `HashMap.restore`, for a set's descriptor. */
+  restore<K extends KeyKind = KeyKind>(allocator: Allocator, descriptorPtr: Ptr, options?: HashSetRestoreOptions<K>): HashSet<K>;
   readonly prototype: HashSet;
 }
 
@@ -62,13 +77,26 @@ export const HashSet = function HashSet(this: unknown, allocator: Allocator, opt
     throw new InvalidArgumentError(`HashSet: expected options { key }, received ${describe(options)}.`);
   }
   const k = keyKind("HashSet", options.key).kind as KeyKind;
-  let impl = impls[k];
-  if (impl === undefined) {
-    impl = defineHashSet(k, publicPrototype);
-    impls[k] = impl;
-  }
-  return new impl(allocator, options);
+  return new (implFor(k))(allocator, options);
 } as unknown as HashSetConstructor;
 
 const publicPrototype: object = HashSet.prototype;
 Object.setPrototypeOf(publicPrototype, ContainerCore.prototype);
+
+function implFor(k: KeyKind): TableClass {
+  return (impls[k] ??= defineHashSet(k, publicPrototype));
+}
+
+HashSet.restore = function restore<K extends KeyKind>(allocator: Allocator, descriptorPtr: Ptr, options?: HashSetRestoreOptions<K>): HashSet<K> {
+  const who = "HashSet.restore";
+  checkAllocator(who, allocator);
+  const wantKey = options?.key === undefined ? undefined : keyKind(who, options.key).kind;
+  const d = ContainerDescriptor.open(who, allocator, descriptorPtr, HASH_SET_LAYOUT, options);
+  const k = kindOfCode(d.word(W_KEY_KIND, 0, 9, "key kind"))!;
+  if (k !== "u32" && k !== "i32" && k !== "f64") throw d.damaged(`key kind ${k} is not a key kind`);
+  d.word(W_VALUE_KIND, NO_VALUE, NO_VALUE, "value kind");
+  if (wantKey !== undefined && wantKey !== k) {
+    throw new CorruptionError(`${who}: the descriptor at ${hex(descriptorPtr)} ("${d.name}") is a HashSet<${k}>, not a HashSet<${wantKey}>.`);
+  }
+  return new (implFor(k))(allocator, d) as unknown as HashSet<K>;
+};

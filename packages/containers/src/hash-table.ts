@@ -1,48 +1,16 @@
-import { AllocatorError, CorruptionError, InvalidArgumentError, OutOfMemoryError, describe } from "@memkit/core";
-import type { Allocator } from "@memkit/core";
-import { ContainerCore, type ContainerOptions } from "./container-core.js";
-import { ELEMENT_KINDS, type ElementKind, type ElementKindInfo, type ElementView, type KeyKind } from "./element-kind.js";
-import type { HashMap } from "./hash-map.js";
-import type { HashSet } from "./hash-set.js";
+import { AllocatorError, CorruptionError, InvalidArgumentError, OutOfMemoryError, describe, hex } from "@memkit/core";
+import type { Allocator, ControlLayout } from "@memkit/core";
+import { ContainerCore } from "./container-core.js";
+import { ELEMENT_KINDS, kindCode, type ElementKind, type ElementKindInfo, type ElementView, type KeyKind } from "./element-kind.js";
 import type { SpaceViews } from "@memkit/core";
 import { KEY_OPS } from "./hash.js";
-import { DEFAULT_MAX_LOAD_FACTOR, MAX_LOAD_FACTOR_LIMIT, MAX_TABLE_SLOTS, entryLayout, slotsFor } from "./hash-geometry.js";
+import { DEFAULT_MAX_LOAD_FACTOR, MAX_LOAD_FACTOR_LIMIT, MAX_TABLE_SLOTS, MIN_TABLE_SLOTS, entryLayout, slotsFor } from "./hash-geometry.js";
 import { callbackError, isCount } from "./errors.js";
-
-/** Options of {@link HashMap} and {@link HashSet}. */
-export interface HashTableOptions extends ContainerOptions {
-  /** Entries to make room for up front (no growth until then). @defaultValue 0 (8 slots) */
-  capacity?: number;
-  /**
-   * Grow (double the slots) when an insert would push the load past this.
-   * From 0.25 to 0.875. @defaultValue 0.75
-   */
-  maxLoadFactor?: number;
-}
-
-/** What HashMap and HashSet both expose about their table. */
-export interface HashTableInfo<K extends KeyKind> {
-  /** The allocator the table comes from and is freed through. */
-  readonly allocator: Allocator;
-  /** The name given at construction. */
-  readonly name: string;
-  /** Key kind. */
-  readonly keyKind: K;
-  /** Number of entries (keys). */
-  readonly size: number;
-  /** Slots in the table (a power of two). */
-  readonly capacity: number;
-  /** The load at which the table doubles. */
-  readonly maxLoadFactor: number;
-  /** The table's block (valid until the next growth). */
-  readonly ptr: number;
-  /** Bytes held from the allocator. */
-  readonly byteLength: number;
-  /** True after dispose(). */
-  readonly disposed: boolean;
-  /** How messages name this table. */
-  readonly label: string;
-}
+import { ContainerDescriptor } from "./descriptor.js";
+import { D_MAX_LOAD, HASH_MAP_LAYOUT, HASH_SET_LAYOUT, NO_VALUE, W_KEY_KIND, W_SLOTS, W_USED, W_VALUE_KIND } from "./hash-descriptor.js";
+import type { HashMap } from "./hash-map.js";
+import type { HashSet } from "./hash-set.js";
+import type { HashTableOptions } from "./hash-table-info.js";
 
 /**
  * Builds the open-addressing core for one (key kind, value kind) pair.
@@ -70,6 +38,7 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
   const hashKey = ops.hash;
   const { stride, valueOffset, keyStep, valueStep } = entryLayout(key, value);
   const hasValues = value !== null;
+  const layout = hasValues ? HASH_MAP_LAYOUT : HASH_SET_LAYOUT;
 
   abstract class HashTableImpl extends ContainerCore {
     /** The grow threshold as a fraction of the slots. */
@@ -88,8 +57,23 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
     /** Bumped by every insert of a new key, delete and clear: forEach refuses to continue past one. */
     protected version = 0;
 
-    protected constructor(allocator: Allocator, options: HashTableOptions | undefined) {
+    protected constructor(allocator: Allocator, options: HashTableOptions | ContainerDescriptor | undefined) {
       super(type, allocator, options);
+      this.keys = this.views.view(key.kind) as unknown as ElementView;
+      this.vals = this.views.view((value ?? key).kind) as unknown as ElementView;
+      if (options instanceof ContainerDescriptor) {
+        const maxLoad = options.f64(D_MAX_LOAD);
+        if (!(maxLoad >= 0.25 && maxLoad <= MAX_LOAD_FACTOR_LIMIT)) throw options.damaged(`max load factor ${maxLoad}, outside 0.25..${MAX_LOAD_FACTOR_LIMIT}`);
+        this.maxLoadFactor = maxLoad;
+        this.restoreFrom(options, () => {
+          const slots = options.word(W_SLOTS, MIN_TABLE_SLOTS, MAX_TABLE_SLOTS, "slots");
+          if ((slots & (slots - 1)) !== 0) throw options.damaged(`slots ${slots} is not a power of two`);
+          this.place(this.block, slots);
+          this.used = options.word(W_USED, 0, this.growAt, "keys");
+        });
+        this.attachViews();
+        return;
+      }
       const maxLoad: unknown = options?.maxLoadFactor === undefined ? DEFAULT_MAX_LOAD_FACTOR : options.maxLoadFactor;
       if (typeof maxLoad !== "number" || !(maxLoad >= 0.25 && maxLoad <= MAX_LOAD_FACTOR_LIMIT)) {
         throw new InvalidArgumentError(`${this.label}: option maxLoadFactor must be a number from 0.25 to ${MAX_LOAD_FACTOR_LIMIT}, received ${describe(maxLoad)}.`);
@@ -100,8 +84,6 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
         throw new InvalidArgumentError(`${this.label}: option capacity must be an integer from 0 to ${maxEntries}, received ${describe(capacity)}.`);
       }
       this.maxLoadFactor = maxLoad;
-      this.keys = this.views.view(key.kind) as unknown as ElementView;
-      this.vals = this.views.view((value ?? key).kind) as unknown as ElementView;
       this.rehash(slotsFor(capacity, maxLoad));
       this.attachViews();
     }
@@ -167,7 +149,12 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
      * Throws CorruptionError at the first fault. O(capacity × probe length).
      */
     check(): void {
-      if (this.block === 0) return;
+      if (this.isDisposed) return;
+      const slots = this.slots;
+      if (this.block === 0 || this.blockBytes !== (slots + 1) * stride || this.kb !== this.block >>> key.shift || this.used > this.growAt) {
+        throw new CorruptionError(`${this.label}: block ${hex(this.block)} of ${this.blockBytes} bytes does not hold ${slots} slots with ${this.used} keys.`);
+      }
+      this.checkBlock(this.blockBytes);
       const keys = this.keys;
       const mask = this.mask;
       let count = 0;
@@ -191,6 +178,18 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
     refreshViews(views: SpaceViews): void {
       this.keys = views.view(key.kind) as unknown as ElementView;
       this.vals = views.view((value ?? key).kind) as unknown as ElementView;
+    }
+
+    protected descriptorLayout(): ControlLayout {
+      return layout;
+    }
+
+    protected writeDescriptorWords(u32: Uint32Array, w: number): void {
+      u32[w + W_KEY_KIND] = kindCode(key.kind);
+      u32[w + W_VALUE_KIND] = value === null ? NO_VALUE : kindCode(value.kind);
+      this.views.f64[(w >>> 1) + D_MAX_LOAD] = this.maxLoadFactor;
+      u32[w + W_SLOTS] = this.slots;
+      u32[w + W_USED] = this.used;
     }
 
     protected resetState(): void {
@@ -360,15 +359,21 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
           if (hasValues) vals[vb + t * valueStep] = vals[ovb + s * valueStep]!;
         }
       }
-      this.kb = kb;
-      this.vb = vb;
-      this.slots = slots;
-      this.mask = mask;
-      this.growAt = Math.floor(slots * this.maxLoadFactor);
+      this.place(ptr, slots);
       this.version++;
       this.setBlock(ptr, bytes);
       this.refreshViews(views);
       if (old !== 0) this.allocator.deallocate(old);
+      this.blockMoved();
+    }
+
+    /** Points the table at `slots` slots in the block at `ptr`. */
+    private place(ptr: number, slots: number): void {
+      this.kb = ptr >>> key.shift;
+      this.vb = value !== null ? (ptr + valueOffset) >>> value.shift : 0;
+      this.slots = slots;
+      this.mask = slots - 1;
+      this.growAt = Math.floor(slots * this.maxLoadFactor);
     }
   }
 
@@ -377,8 +382,8 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
   return HashTableImpl;
 }
 
-/** A table class as the public constructors see it. @internal */
-export type TableClass = new (allocator: Allocator, options: HashTableOptions) => ContainerCore;
+/** A table class as the public constructors (and restore) see it. @internal */
+export type TableClass = new (allocator: Allocator, options: HashTableOptions | ContainerDescriptor) => ContainerCore;
 
 /** The HashMap class for one (key, value) kind pair. @internal */
 export function defineHashMap(keyKindName: KeyKind, valueKindName: ElementKind, publicPrototype: object): TableClass {
@@ -393,7 +398,7 @@ export function defineHashMap(keyKindName: KeyKind, valueKindName: ElementKind, 
     readonly keyKind = keyKindName as "f64";
     readonly valueKind = valueKindName as "f64";
 
-    constructor(allocator: Allocator, options: HashTableOptions) {
+    constructor(allocator: Allocator, options: HashTableOptions | ContainerDescriptor) {
       super(allocator, options);
     }
 
@@ -446,7 +451,7 @@ export function defineHashSet(keyKindName: KeyKind, publicPrototype: object): Ta
   return class HashSetImpl extends Table implements HashSet<"f64"> {
     readonly keyKind = keyKindName as "f64";
 
-    constructor(allocator: Allocator, options: HashTableOptions) {
+    constructor(allocator: Allocator, options: HashTableOptions | ContainerDescriptor) {
       super(allocator, options);
     }
 

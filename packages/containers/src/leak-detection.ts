@@ -13,6 +13,8 @@ export interface ContainerLeak {
   ptr: number;
   /** Bytes the container asked for that block. */
   bytes: number;
+  /** Its descriptor, still live too, when it was persisted (see `persist()`). */
+  descriptor?: number;
   /** Scope and allocation stack, when the allocator implements `OriginTracking`. */
   origin?: BlockOrigin;
   /** Where the container was created, when debug mode captured it. */
@@ -24,9 +26,11 @@ export type ContainerLeakHandler = (leak: ContainerLeak) => void;
 
 /** Formats a leak the way the default handler prints it. */
 export function formatContainerLeak(leak: ContainerLeak): string {
-  let text =
-    `memkit: ${leak.container} "${leak.name}" was garbage-collected without dispose(): ` +
-    `its block ${hex(leak.ptr)} (${formatBytes(leak.bytes)}) is still live in allocator "${leak.allocator}"`;
+  const held =
+    leak.ptr === 0
+      ? `its descriptor ${hex(leak.descriptor ?? 0)} is`
+      : `its block ${hex(leak.ptr)} (${formatBytes(leak.bytes)})${leak.descriptor !== undefined ? ` and its descriptor ${hex(leak.descriptor)} are` : " is"}`;
+  let text = `memkit: ${leak.container} "${leak.name}" was garbage-collected without dispose(): ${held} still live in allocator "${leak.allocator}"`;
   if (leak.origin !== undefined) text += ` (scope ${leak.origin.scope})`;
   text += ".\n  Call dispose() (or use `using`) when the container is no longer needed.";
   if (leak.stack !== undefined) text += `\n  Created ${leak.stack.trim()}`;
@@ -71,6 +75,7 @@ export function setContainerLeakHandler(next: ContainerLeakHandler | null): void
 export class LeakToken {
   ptr = 0;
   bytes = 0;
+  descriptor = 0;
 
   constructor(
     readonly container: string,
@@ -81,11 +86,11 @@ export class LeakToken {
 }
 
 const registry = new FinalizationRegistry<LeakToken>((token) => {
-  if (token.ptr === 0) return; // it held no memory: nothing leaked
+  if (token.ptr === 0 && token.descriptor === 0) return; // it held no memory: nothing leaked
   let origin: BlockOrigin | undefined;
   if (hasOriginTracking(token.allocator)) {
     try {
-      origin = token.allocator.originOf(token.ptr);
+      origin = token.allocator.originOf(token.ptr !== 0 ? token.ptr : token.descriptor);
     } catch {
       origin = undefined; // the allocator may itself be torn down by now
     }
@@ -98,6 +103,7 @@ const registry = new FinalizationRegistry<LeakToken>((token) => {
     bytes: token.bytes,
   };
   if (origin !== undefined) leak.origin = origin;
+  if (token.descriptor !== 0) leak.descriptor = token.descriptor;
   if (token.stack !== undefined) leak.stack = token.stack;
   handler(leak);
 });

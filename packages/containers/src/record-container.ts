@@ -1,4 +1,4 @@
-import { MAX_SIZE } from "@memkit/core";
+import { CorruptionError, MAX_SIZE, hex } from "@memkit/core";
 import type { Allocator } from "@memkit/core";
 import { ContainerCore, type ContainerOptions } from "./container-core.js";
 import { checkLayout, type FieldKind, type FieldName, type StructLayout } from "./struct-layout.js";
@@ -7,6 +7,17 @@ import type { ValueOf } from "./element-kind.js";
 import type { SpaceViews } from "@memkit/core";
 import { countError, indexError, isCount, unknownFieldError } from "./errors.js";
 import { grownCapacity } from "./growth.js";
+import { ContainerDescriptor, W_AFTER_LAYOUT, checkLayoutWords, writeLayoutWords } from "./descriptor.js";
+
+/*
+ * StructArray / StructOfArrays descriptor (persist()): the common words and
+ * the layout words (descriptor.ts), then
+ *   +11  W_LENGTH    records in use
+ *   +12  W_CAPACITY  records that fit
+ */
+const W_LENGTH = W_AFTER_LAYOUT;
+/** The last word of a record container's descriptor. */
+export const W_CAPACITY = W_AFTER_LAYOUT + 1;
 
 /** Options of {@link StructArray} and {@link StructOfArrays}. */
 export interface StructArrayOptions extends ContainerOptions {
@@ -32,7 +43,7 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
   protected readonly handles: FieldHandle[];
   private readonly byName: Record<string, FieldHandle | undefined>;
 
-  protected constructor(type: string, allocator: Allocator, layout: L, options: StructArrayOptions | undefined) {
+  protected constructor(type: string, allocator: Allocator, layout: L, options: StructArrayOptions | ContainerDescriptor | undefined) {
     super(type, allocator, options);
     checkLayout(type, layout);
     this.layout = layout;
@@ -42,12 +53,43 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
     this.handles = layout.fields.map((f) => (this.byName[f.name] = createField(f.kind, this, f.name, f.offset, this.views)));
   }
 
-  /** Reserves the initial capacity and starts view refreshes; subclasses call it last in their constructor. */
-  protected finishConstruction(options: StructArrayOptions | undefined): void {
-    const capacity: unknown = options?.capacity === undefined ? 0 : options.capacity;
-    if (!isCount(capacity, this.maxRecords)) throw countError(this.label, "option capacity", capacity, this.maxRecords);
-    if (capacity > 0) this.realloc(capacity, true);
+  /**
+   * Reserves the initial capacity (or restores the container a descriptor
+   * describes) and starts view refreshes; subclasses call it last in their
+   * constructor.
+   */
+  protected finishConstruction(options: StructArrayOptions | ContainerDescriptor | undefined): void {
+    if (options instanceof ContainerDescriptor) {
+      this.restoreFrom(options, () => {
+        checkLayoutWords(options, this.layout);
+        this.cap = options.word(W_CAPACITY, 0, this.maxRecords, "capacity");
+        this.len = options.word(W_LENGTH, 0, this.cap, "length");
+        this.placeColumns(this.cap);
+      });
+    } else {
+      const capacity: unknown = options?.capacity === undefined ? 0 : options.capacity;
+      if (!isCount(capacity, this.maxRecords)) throw countError(this.label, "option capacity", capacity, this.maxRecords);
+      if (capacity > 0) this.realloc(capacity, true);
+    }
     this.attachViews();
+  }
+
+  /**
+   * Verifies length ≤ capacity and that the block is live and holds the
+   * capacity; CorruptionError otherwise.
+   */
+  check(): void {
+    if (this.isDisposed) return;
+    if (this.len > this.cap || this.cap > this.maxRecords || (this.block === 0) !== (this.cap === 0)) {
+      throw new CorruptionError(`${this.label}: length ${this.len}, capacity ${this.cap} and block ${hex(this.block)} do not fit together.`);
+    }
+    this.checkBlock(this.bytesFor(this.cap));
+  }
+
+  protected writeDescriptorWords(u32: Uint32Array, w: number): void {
+    writeLayoutWords(u32, w, this.layout);
+    u32[w + W_LENGTH] = this.len;
+    u32[w + W_CAPACITY] = this.cap;
   }
 
   /** Records in use. */
@@ -152,7 +194,9 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
       this.allocator.deallocate(this.block);
       this.setBlock(0, 0);
       this.cap = 0;
+      this.placeColumns(0);
       this.refreshViews(this.views);
+      this.blockMoved();
       return;
     }
     this.realloc(this.len, true);
@@ -198,6 +242,10 @@ export abstract class RecordContainer<L extends StructLayout> extends ContainerC
     this.realloc(grownCapacity(this.cap, needed, this.maxRecords), false);
   }
 
+  /** Bytes of a block holding `capacity` records. */
+  protected abstract bytesFor(capacity: number): number;
+  /** Where each field's data sits for `capacity` records (StructOfArrays' columns); before views are placed. */
+  protected placeColumns(_capacity: number): void {}
   /** Zeroes records `[from, to)`. */
   protected abstract zeroRecords(from: number, to: number): void;
   /** Moves `count` records from index `from` to index `to` (ranges may overlap). */

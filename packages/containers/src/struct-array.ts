@@ -1,8 +1,13 @@
-import type { Allocator } from "@memkit/core";
-import { RecordContainer, type StructArrayOptions } from "./record-container.js";
-import type { StructLayout } from "./struct-layout.js";
+import type { Allocator, ControlLayout, Ptr } from "@memkit/core";
+import { RecordContainer, W_CAPACITY, type StructArrayOptions } from "./record-container.js";
+import { checkLayout, type StructLayout } from "./struct-layout.js";
 import { ELEMENT_KINDS } from "./element-kind.js";
 import type { SpaceViews } from "@memkit/core";
+import { ContainerDescriptor, descriptorLayout, type RestoreOptions } from "./descriptor.js";
+import { checkAllocator } from "./errors.js";
+
+/** The StructArray descriptor (words in record-container.ts): magic "SARR". */
+export const STRUCT_ARRAY_LAYOUT: ControlLayout = descriptorLayout("StructArray", "SARR", W_CAPACITY);
 
 /**
  * A growable array of records with a C-like layout (array of structures):
@@ -28,10 +33,25 @@ export class StructArray<L extends StructLayout = StructLayout> extends RecordCo
   /** Bytes per record (`sizeOf(layout)`). */
   readonly stride: number;
 
-  constructor(allocator: Allocator, layout: L, options?: StructArrayOptions) {
+  constructor(allocator: Allocator, layout: L, options?: StructArrayOptions | ContainerDescriptor) {
     super("StructArray", allocator, layout, options);
     this.stride = layout.size;
     this.finishConstruction(options);
+  }
+
+  /**
+   * A handle on the StructArray whose descriptor ({@link persist}) is at
+   * `descriptorPtr`, allocating and freeing through `allocator` (the one it
+   * was created with, or a handle attached to it). `layout` must be the one
+   * it was created with (same names, kinds and order): another is a
+   * CorruptionError, as is a damaged or wrong descriptor. A handle this
+   * thread still holds on that container ends (one live handle per container).
+   */
+  static restore<L extends StructLayout>(allocator: Allocator, descriptorPtr: Ptr, layout: L, options?: RestoreOptions): StructArray<L> {
+    const who = "StructArray.restore";
+    checkAllocator(who, allocator);
+    checkLayout(who, layout);
+    return new StructArray(allocator, layout, ContainerDescriptor.open(who, allocator, descriptorPtr, STRUCT_ARRAY_LAYOUT, options));
   }
 
   /** Byte address of record `index` (valid until the next growth). */
@@ -56,6 +76,14 @@ export class StructArray<L extends StructLayout = StructLayout> extends RecordCo
     }
   }
 
+  protected descriptorLayout(): ControlLayout {
+    return STRUCT_ARRAY_LAYOUT;
+  }
+
+  protected bytesFor(capacity: number): number {
+    return capacity * this.layout.size;
+  }
+
   protected zeroRecords(from: number, to: number): void {
     const s = this.layout.size;
     this.u8.fill(0, this.block + from * s, this.block + to * s);
@@ -75,5 +103,6 @@ export class StructArray<L extends StructLayout = StructLayout> extends RecordCo
     this.setBlock(ptr, bytes);
     this.cap = exact ? capacity : Math.min(this.maxRecords, Math.max(capacity, Math.floor(this.allocator.allocatedSize(ptr) / stride)));
     this.refreshViews(this.views);
+    this.blockMoved();
   }
 }

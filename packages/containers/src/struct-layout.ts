@@ -1,5 +1,5 @@
-import { InvalidArgumentError, alignUp, describe } from "@memkit/core";
-import { ELEMENT_KINDS, isElementKind, type ElementKind, type ElementKindInfo } from "./element-kind.js";
+import { InvalidArgumentError, alignUp, describe, hashWords } from "@memkit/core";
+import { ELEMENT_KINDS, isElementKind, kindCode, type ElementKind, type ElementKindInfo } from "./element-kind.js";
 import { unknownFieldError } from "./errors.js";
 
 /** A struct description: field name -> element kind, in declaration order. */
@@ -106,6 +106,7 @@ class Layout<F extends StructFields> implements StructLayout<F> {
     this.align = align;
     this.size = alignUp(offset, align);
     this.byName = byName;
+    fingerprints.set(this, fingerprintOf(fields, this.size));
     Object.freeze(this);
   }
 
@@ -122,6 +123,33 @@ class Layout<F extends StructFields> implements StructLayout<F> {
   has(name: string): boolean {
     return this.byName.has(name);
   }
+}
+
+/** Each layout's fingerprint, computed once (layouts are frozen). */
+const fingerprints = new WeakMap<object, number>();
+
+/** hashWords over the record size and each field's kind code, offset and name (UTF-16 code units). */
+function fingerprintOf(fields: readonly StructFieldInfo[], size: number): number {
+  const words: number[] = [size, fields.length];
+  for (const f of fields) {
+    words.push(kindCode(f.kind), f.offset, f.name.length);
+    for (let i = 0; i < f.name.length; i++) words.push(f.name.charCodeAt(i));
+  }
+  return hashWords(Uint32Array.from(words), 0, words.length);
+}
+
+/**
+ * A 32-bit hash of the layout's field names, kinds and offsets and its size:
+ * what a container descriptor records, so a container is restored only with
+ * the layout it was written with. @internal
+ */
+export function layoutFingerprint(layout: StructLayout): number {
+  return fingerprints.get(layout)!;
+}
+
+/** `x: f32 @0, y: f32 @4` — how a message shows a layout. @internal */
+export function describeLayout(layout: StructLayout): string {
+  return layout.fields.map((f) => `${f.name}: ${f.kind} @${f.offset}`).join(", ");
 }
 
 /**

@@ -1,11 +1,15 @@
 import { alignUp } from "@memkit/core";
-import type { Allocator } from "@memkit/core";
+import type { Allocator, ControlLayout, Ptr } from "@memkit/core";
 import { CONTAINER_ALIGN } from "./container-core.js";
-import { RecordContainer, type StructArrayOptions } from "./record-container.js";
-import type { FieldKind, FieldName, StructLayout } from "./struct-layout.js";
+import { RecordContainer, W_CAPACITY, type StructArrayOptions } from "./record-container.js";
+import { checkLayout, type FieldKind, type FieldName, type StructLayout } from "./struct-layout.js";
 import { ELEMENT_KINDS, type TypedArrayOf } from "./element-kind.js";
 import type { SpaceViews } from "@memkit/core";
-import { unknownFieldError } from "./errors.js";
+import { checkAllocator, unknownFieldError } from "./errors.js";
+import { ContainerDescriptor, descriptorLayout, type RestoreOptions } from "./descriptor.js";
+
+/** The StructOfArrays descriptor (words in record-container.ts): magic "SOAR". Column offsets follow from the capacity. */
+export const STRUCT_OF_ARRAYS_LAYOUT: ControlLayout = descriptorLayout("StructOfArrays", "SOAR", W_CAPACITY);
 
 /**
  * The same records as {@link StructArray}, stored one column per field
@@ -32,11 +36,19 @@ export class StructOfArrays<L extends StructLayout = StructLayout> extends Recor
   private columns: number[];
   private readonly sizes: number[];
 
-  constructor(allocator: Allocator, layout: L, options?: StructArrayOptions) {
+  constructor(allocator: Allocator, layout: L, options?: StructArrayOptions | ContainerDescriptor) {
     super("StructOfArrays", allocator, layout, options);
     this.sizes = layout.fields.map((f) => f.size);
     this.columns = layout.fields.map(() => 0);
     this.finishConstruction(options);
+  }
+
+  /** As {@link StructArray.restore}, for a StructOfArrays' descriptor. */
+  static restore<L extends StructLayout>(allocator: Allocator, descriptorPtr: Ptr, layout: L, options?: RestoreOptions): StructOfArrays<L> {
+    const who = "StructOfArrays.restore";
+    checkAllocator(who, allocator);
+    checkLayout(who, layout);
+    return new StructOfArrays(allocator, layout, ContainerDescriptor.open(who, allocator, descriptorPtr, STRUCT_OF_ARRAYS_LAYOUT, options));
   }
 
   /** Byte address of column `name`'s first element (valid until the next growth). */
@@ -68,6 +80,18 @@ export class StructOfArrays<L extends StructLayout = StructLayout> extends Recor
     }
   }
 
+  protected descriptorLayout(): ControlLayout {
+    return STRUCT_OF_ARRAYS_LAYOUT;
+  }
+
+  protected bytesFor(capacity: number): number {
+    return columnOffsets(this.sizes, capacity, null);
+  }
+
+  protected override placeColumns(capacity: number): void {
+    columnOffsets(this.sizes, capacity, this.columns);
+  }
+
   protected zeroRecords(from: number, to: number): void {
     for (let c = 0; c < this.sizes.length; c++) {
       const size = this.sizes[c]!;
@@ -88,11 +112,7 @@ export class StructOfArrays<L extends StructLayout = StructLayout> extends Recor
     const prev = this.columns;
     const sizes = this.sizes;
     const next: number[] = []; // growth only: a small array per reallocation is fine
-    let bytes = 0;
-    for (let c = 0; c < sizes.length; c++) {
-      next.push(bytes);
-      bytes += alignUp(capacity * sizes[c]!, CONTAINER_ALIGN);
-    }
+    const bytes = columnOffsets(sizes, capacity, next);
     const old = this.block;
     const live = this.len;
     let ptr: number;
@@ -117,12 +137,23 @@ export class StructOfArrays<L extends StructLayout = StructLayout> extends Recor
     this.setBlock(ptr, bytes);
     this.cap = capacity;
     this.refreshViews(this.views);
+    this.blockMoved();
   }
 
   private fieldIndex(name: string): number {
     if (!this.layout.has(name)) throw unknownFieldError(this.label, name, this.layout.fieldNames);
     return this.layout.field(name).index;
   }
+}
+
+/** The bytes of a block of `capacity` records; writes each column's byte offset (8-aligned, in field order) into `offsets`. */
+function columnOffsets(sizes: readonly number[], capacity: number, offsets: number[] | null): number {
+  let bytes = 0;
+  for (let c = 0; c < sizes.length; c++) {
+    if (offsets !== null) offsets[c] = bytes;
+    bytes += alignUp(capacity * sizes[c]!, CONTAINER_ALIGN);
+  }
+  return bytes;
 }
 
 /** Moves the first `live` elements of each column from offsets `from` to offsets `to` inside the block at `ptr` (memmove order). */

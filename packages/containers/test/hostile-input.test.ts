@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AllocatorError, InvalidArgumentError, InvalidPointerError } from "@memkit/core";
+import { AllocatorError, CorruptionError, InvalidArgumentError, InvalidPointerError } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
 import { containerSubjects, entryPoints, pages, type ArgKind } from "./support/public-methods.js";
 
@@ -59,11 +59,14 @@ function outcome(kind: ArgKind, v: unknown): Outcome {
     case "option:maxLoadFactor":
     case "option:indexBits":
     case "option:debug":
+    case "option:kind":
       return v === undefined ? ok : invalid;
     case "option:name":
       return v === undefined || typeof v === "string" ? ok : invalid;
     case "leak-handler":
       return v === undefined || v === null ? ok : invalid;
+    case "descriptor":
+      return Number.isInteger(v) ? { error: CorruptionError } : invalid; // -1 holds no descriptor; NaN, 1.5 are no pointers
     default:
       // count, key:u32, field, callback, required-options, element-kind,
       // key-kind, allocator, layout, fields, boolean, space: all refused
@@ -128,8 +131,8 @@ describe("constructors and free functions refuse bad arguments", () => {
           args[position] = bad;
           const what = `${entry.name} with ${shown}`;
           const expected = outcome(arg.kind, bad);
-          // Constructors' messages name the class.
-          const label = /^new (\w+)/.exec(entry.name)?.[1];
+          // Constructors' messages name the class; restore's name the call.
+          const label = /^new (\w+)/.exec(entry.name)?.[1] ?? /^\w+\.restore/.exec(entry.name)?.[0];
           const got = attempt(() => entry.call(allocator, args));
           try {
             expectOutcome(what, expected, got, label);

@@ -97,6 +97,31 @@ describe("JS-side leak detection", () => {
     expect(leaks.map((l) => l.name)).toEqual(["canary"]);
   });
 
+  it("names the descriptor of a persisted container too; a handle a restore took over is not a leak", async () => {
+    const leaks: ContainerLeak[] = [];
+    setContainerLeakHandler((leak) => leaks.push(leak));
+    const a = movingAllocator();
+    let restored: DynamicArray<"u32"> | undefined;
+    ((): void => {
+      const saved = new DynamicArray(a, "u32", { debug: true, name: "saved" });
+      saved.push(1);
+      saved.persist();
+      const empty = new DynamicArray(a, "u32", { debug: true, name: "descriptor only" });
+      empty.persist();
+      const handedOver = new DynamicArray(a, "u32", { debug: true, name: "handed over" });
+      handedOver.push(2);
+      restored = DynamicArray.restore(a, handedOver.persist(), { kind: "u32" });
+    })();
+    await collect(() => leaks.length >= 3); // all rounds: the handed-over handle must not show up late
+    expect(leaks.map((l) => l.name).sort()).toEqual(["descriptor only", "saved"]);
+    const saved = leaks.find((l) => l.name === "saved")!;
+    expect(a.owns(saved.descriptor!)).toBe(true);
+    expect(formatContainerLeak(saved)).toMatch(/its block 0x[0-9a-f]{8} \(32 B\) and its descriptor 0x[0-9a-f]{8} are still live in allocator "moving"/);
+    expect(formatContainerLeak(leaks.find((l) => l.name === "descriptor only")!)).toMatch(/without dispose\(\): its descriptor 0x[0-9a-f]{8} is still live/);
+    expect(restored.toArray()).toEqual([2]);
+    restored.dispose();
+  });
+
   it("setContainerDebug(true) turns detection on for containers created afterwards", async () => {
     const leaks: ContainerLeak[] = [];
     setContainerLeakHandler((leak) => leaks.push(leak));

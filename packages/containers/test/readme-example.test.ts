@@ -5,6 +5,9 @@ import { AddressSpace } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { TraceAllocator } from "@memkit/trace-allocator";
 import {
+  DestroyedError,
+} from "@memkit/core";
+import {
   DynamicArray,
   HandlePool,
   HashMap,
@@ -58,6 +61,31 @@ function quickStart() {
   return { root, physics, bodies, cells, ids, entities, e, x };
 }
 
+function savingAndRestoring() {
+  const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 64 << 20 });
+  const pages = new PageAllocator(space, { pageSize: 4096 });
+  const Unit = defineStruct({ x: "f32", y: "f32", hp: "u16" });
+  const units = new HandlePool(pages, Unit, { name: "units" });
+  const byCell = new HashMap(pages, { key: "u32", value: "u32", name: "byCell" });
+  const hero = units.create();
+  units.set(hero, "hp", 100);
+  byCell.set(42, hero);
+
+  // Saving: persist() right before the memory is copied; keep the pointers with the bytes.
+  const saved = { units: units.persist(), byCell: byCell.persist(), pages: pages.controlPtr };
+  const image = space.u8.slice(); // what a save of the memory keeps
+
+  // Restoring, in another process: nothing of the JS objects above survives, only `image` and `saved`.
+  const space2 = AddressSpace.create({ initialBytes: image.length, maximumBytes: 64 << 20 });
+  space2.u8.set(image);
+  const pages2 = PageAllocator.attach(space2, saved.pages);
+  const units2 = HandlePool.restore(pages2, saved.units, Unit);
+  const byCell2 = HashMap.restore(pages2, saved.byCell, { key: "u32", value: "u32" });
+  console.log(units2.get(byCell2.get(42, 0), "hp")); // 100: the hero's handle is still valid
+
+  return { pages, units, byCell, hero, pages2, units2, byCell2 };
+}
+
 function leakDetection() {
   const leaks: string[] = [];
   setContainerDebug(true); // or { debug: true } per container
@@ -97,6 +125,26 @@ describe("README examples", () => {
     pool.dispose();
   });
 
+  it("saving and restoring: the restored containers hold the same state in the copied memory and keep working", () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const { pages, units, byCell, hero, pages2, units2, byCell2 } = savingAndRestoring();
+    expect(log.mock.calls).toEqual([[100]]);
+    expect(units2.isAlive(hero)).toBe(true);
+    expect(units2.capacity).toBe(units.capacity);
+    expect(byCell2.name).toBe("byCell");
+    // The copy is independent of the original memory; both go on.
+    units2.set(hero, "hp", 50);
+    expect(units.get(hero, "hp")).toBe(100);
+    const h2 = units2.create();
+    byCell2.set(7, h2);
+    expect(byCell.has(7)).toBe(false);
+    for (const c of [units2, byCell2, units, byCell]) c.dispose();
+    expect(pages2.stats().liveCount).toBe(0);
+    expect(pages.stats().liveCount).toBe(0);
+    pages2.check();
+    expect(() => units2.create()).toThrow(DestroyedError);
+  });
+
   it("leak detection: the handler receives a dropped container", async () => {
     const leaks = leakDetection();
     expect(isContainerDebug()).toBe(true);
@@ -121,7 +169,7 @@ describe("README examples", () => {
       .filter((line) => line.length > 0)
       .join("\n");
     const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-    expect(blocks.length).toBe(2);
+    expect(blocks.length).toBe(3);
     for (const block of blocks) {
       const lines = block
         .split("\n")

@@ -53,7 +53,9 @@ export type ArgKind =
   | "fields"
   | "boolean"
   | "leak-handler"
-  | "space";
+  | "space"
+  | "option:kind" // restore's expected kinds: undefined means "any"
+  | "descriptor"; // restore's pointer: a number that is not a descriptor is CorruptionError
 
 export interface Arg<C> {
   kind: ArgKind;
@@ -137,6 +139,9 @@ function dynamicArraySubject(kind: ElementKind): Subject<AnyArray> {
       { name: "forEach", args: [k("callback", noop)], call: (c, [f]) => c.forEach(f as () => void) },
       { name: "view", args: [], call: (c) => c.view() },
       { name: "toArray", args: [], call: (c) => c.toArray() },
+      { name: "persist", args: [], call: (c) => c.persist() },
+      { name: "check", args: [], call: (c) => c.check(), afterDispose: "ok" },
+      { name: "persist", args: [], call: (c) => c.persist() },
     ],
   };
 }
@@ -161,6 +166,8 @@ function recordSubject(type: "StructArray" | "StructOfArrays"): Subject<Records>
     { name: "shrinkToFit", args: [], call: (c) => c.shrinkToFit() },
     { name: "forEach", args: [k("callback", noop)], call: (c, [f]) => c.forEach(f as () => void) },
     { name: "toArray", args: [], call: (c) => c.toArray() },
+    { name: "persist", args: [], call: (c) => c.persist() },
+    { name: "check", args: [], call: (c) => c.check(), afterDispose: "ok" },
     { name: "field(x).get", args: [k("index", 0)], call: (c, [i]) => c.field("x").get(i as number) },
     { name: "field(x).set", args: [k("index", 0), k("number-value", 2.5)], call: (c, [i, x]) => c.field("x").set(i as number, x as number) },
     { name: "field(big).set", args: [k("index", 0), k("bigint-value", 2n)], call: (c, [i, x]) => c.field("big").set(i as number, x as bigint) },
@@ -250,6 +257,7 @@ function hashMapSubject(key: KeyKind, value: ElementKind): Subject<AnyMap> {
       },
       { name: "toArray", args: [], call: (c) => c.toArray() },
       { name: "check", args: [], call: (c) => c.check(), afterDispose: "ok" },
+      { name: "persist", args: [], call: (c) => c.persist() },
     ],
   };
 }
@@ -285,6 +293,7 @@ function hashSetSubject(key: KeyKind): Subject<HashSet<KeyKind>> {
       { name: "keyAt", args: [arg("cursor", (c) => c.next(-1))], call: (c, [x]) => c.keyAt(x as number) },
       { name: "toArray", args: [], call: (c) => c.toArray() },
       { name: "check", args: [], call: (c) => c.check(), afterDispose: "ok" },
+      { name: "persist", args: [], call: (c) => c.persist() },
     ],
   };
 }
@@ -348,6 +357,8 @@ function handlePoolSubject(): Subject<PoolState> {
       { name: "field(x).get", args: [arg("handle", live)], call: (s, [h]) => s.pool.field("x").get(h as number) },
       { name: "field(x).set", args: [arg("handle", live), k("number-value", 1)], call: (s, [h, x]) => s.pool.field("x").set(h as number, x as number) },
       { name: "field(big).set", args: [arg("handle", live), k("bigint-value", 1n)], call: (s, [h, x]) => s.pool.field("big").set(h as number, x as bigint) },
+      { name: "persist", args: [], call: (s) => s.pool.persist() },
+      { name: "check", args: [], call: (s) => s.pool.check(), afterDispose: "ok" },
     ],
   };
 }
@@ -430,5 +441,48 @@ export function entryPoints(): Entry[] {
     reset: () => setContainerLeakHandler(null),
   });
   entries.push({ name: "SpaceViews.of(space)", args: [arg("space", (a) => a.space)], call: (_a, [s]) => SpaceViews.of(s as AddressSpace) });
+  restoreEntries(entries);
   return entries;
+}
+
+/** Containers made to be restored; disposed by the entry's reset (a no-op once a restore took one over). */
+const persisted: { dispose(): void }[] = [];
+const disposePersisted = (): void => {
+  for (const c of persisted.splice(0)) c.dispose();
+};
+const descriptorOf = (c: { persist(): number; dispose(): void }): number => {
+  persisted.push(c);
+  return c.persist();
+};
+
+/** Each restore(): every argument in turn, and each option on its own. */
+function restoreEntries(entries: Entry[]): void {
+  const add = (name: string, make: (a: Allocator) => { persist(): number; dispose(): void }, restore: (a: Allocator, ptr: number, options: unknown) => unknown, options: [ArgKind, string, unknown][]): void => {
+    const base = { name: `${name}.restore`, reset: disposePersisted };
+    entries.push({ ...base, name: `${name}.restore(allocator)`, args: [arg("allocator", self)], call: (a, [x]) => restore(x as Allocator, descriptorOf(make(a)), undefined) });
+    entries.push({ ...base, name: `${name}.restore(descriptorPtr)`, args: [arg("descriptor", (a) => descriptorOf(make(a)))], call: (a, [p]) => restore(a, p as number, undefined) });
+    entries.push({ ...base, name: `${name}.restore(options)`, args: [k("options", {})], call: (a, [o]) => restore(a, descriptorOf(make(a)), o) });
+    for (const [kind, option, good] of options) {
+      entries.push({ ...base, name: `${name}.restore({ ${option} })`, args: [k(kind, good)], call: (a, [x]) => restore(a, descriptorOf(make(a)), { [option]: x }) });
+    }
+  };
+  const debug: [ArgKind, string, unknown] = ["option:debug", "debug", false];
+  add("DynamicArray", (a) => new DynamicArray(a, "u32"), (a, p, o) => DynamicArray.restore(a, p, o as object), [debug, ["option:kind", "kind", "u32"]]);
+  add("StructArray", (a) => new StructArray(a, Body), (a, p, o) => StructArray.restore(a, p, Body, o as object), [debug]);
+  add("StructOfArrays", (a) => new StructOfArrays(a, Body), (a, p, o) => StructOfArrays.restore(a, p, Body, o as object), [debug]);
+  add("HashMap", (a) => new HashMap(a, { key: "u32", value: "f32" }), (a, p, o) => HashMap.restore(a, p, o as object), [debug, ["option:kind", "key", "u32"], ["option:kind", "value", "f32"]]);
+  add("HashSet", (a) => new HashSet(a, { key: "i32" }), (a, p, o) => HashSet.restore(a, p, o as object), [debug, ["option:kind", "key", "i32"]]);
+  add("HandlePool", (a) => new HandlePool(a, Unit), (a, p, o) => HandlePool.restore(a, p, Unit, o as object), [debug]);
+  entries.push({
+    name: "StructArray.restore(layout)",
+    args: [k("layout", Body)],
+    call: (a, [l]) => StructArray.restore(a, descriptorOf(new StructArray(a, Body)), l as typeof Body),
+    reset: disposePersisted,
+  });
+  entries.push({
+    name: "HandlePool.restore(layout)",
+    args: [k("layout", Unit)],
+    call: (a, [l]) => HandlePool.restore(a, descriptorOf(new HandlePool(a, Unit)), l as typeof Unit),
+    reset: disposePersisted,
+  });
 }

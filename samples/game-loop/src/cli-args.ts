@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { formatCount } from "@memkit/core";
 import type { TracingLevel } from "@memkit/memory-globals";
+import { MAX_ENTITIES } from "./game/config.js";
 
 /** What the command line asked for. */
 export interface GameArgs {
@@ -27,7 +28,7 @@ export const DEFAULT_ENTITIES = 2000;
 export const DEFAULT_SEED = 1;
 /** Limits that keep a run inside what the sample's containers and a 1 GiB address space hold. */
 export const MAX_FRAMES = 1_000_000;
-export const MAX_ENTITIES = 200_000;
+export { MAX_ENTITIES };
 
 /** The usage text (--help, and after a usage error). */
 export const USAGE = `Usage: memkit-game-loop [options]        (npm start -- [options] from the repository root)

@@ -17,6 +17,7 @@ import {
 } from "./config.js";
 import type { SpaceViews } from "@memkit/containers";
 import type { Engine } from "./engine.js";
+import { restoreContainer, type GameState } from "./game-record.js";
 import { HEALTH, UNIT_WORDS, type Gameplay } from "./gameplay.js";
 import type { Level } from "./level.js";
 import { BODY_WORDS, TVX, TVY, X, Y, type Physics } from "./physics.js";
@@ -56,14 +57,21 @@ export class Ai implements Disposable {
   readonly #gameplay: Gameplay;
   readonly #views: SpaceViews;
 
-  constructor(engine: Engine, level: Level, physics: Physics, gameplay: Gameplay) {
+  /** `saved`: the state of a saved game, whose brains (and the paths they point to) this takes over (MemkitGame.restore). */
+  constructor(engine: Engine, level: Level, physics: Physics, gameplay: Gameplay, saved?: GameState) {
     this.#engine = engine;
     this.#level = level;
     this.#physics = physics;
     this.#gameplay = gameplay;
     this.#views = engine.views;
-    this.mem = engine.scope("ai");
-    this.brains = new StructArray(this.mem, Brain, engine.containerOptions("brains", engine.config.entities));
+    const mem = (this.mem = engine.scope("ai"));
+    if (saved === undefined) {
+      this.brains = new StructArray(mem, Brain, engine.containerOptions("brains", engine.config.entities));
+    } else {
+      this.brains = restoreContainer(saved, "ai.brains", (p) => StructArray.restore(mem, p, Brain, engine.restoreOptions()));
+      this.senses = saved.numbers["ai.senses"];
+      this.plans = saved.numbers["ai.plans"];
+    }
     this.think = this.brains.field("think");
     this.target = this.brains.field("target");
     this.path = this.brains.field("path");
@@ -237,6 +245,13 @@ export class Ai implements Disposable {
     }
     f64[o + TVX] = 0;
     f64[o + TVY] = 0;
+  }
+
+  /** Persists the brains into `state` (MemkitGame.persist); the path blocks are raw blocks of the scope, named by the brains. */
+  saveState(state: GameState): void {
+    state.containers["ai.brains"] = this.brains.persist();
+    state.numbers["ai.senses"] = this.senses;
+    state.numbers["ai.plans"] = this.plans;
   }
 
   /** Frees every path and the brains. Idempotent. */

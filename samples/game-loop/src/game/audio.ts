@@ -16,6 +16,7 @@ import {
 } from "./config.js";
 import type { Engine } from "./engine.js";
 import { E_X, E_Y, type EventQueue } from "./events.js";
+import { restoreContainer, type GameState } from "./game-record.js";
 import { fieldWord } from "./record-words.js";
 
 const Sound = defineStruct({ ptr: "u32", length: "u32" });
@@ -56,15 +57,31 @@ export class Audio implements Disposable {
   readonly #leak: boolean;
   #bankLoaded = false;
 
-  constructor(engine: Engine, events: EventQueue) {
+  /** `saved`: the state of a saved game, whose voice bank and voices this takes over (MemkitGame.restore). */
+  constructor(engine: Engine, events: EventQueue, saved?: GameState) {
     this.#engine = engine;
     this.#events = events;
     this.#leak = engine.config.leak;
-    this.mem = engine.scope("audio");
-    this.bank = new StructArray(this.mem, Sound, engine.containerOptions("voice bank", SOUND_COUNT));
-    this.voices = new HandlePool(this.mem, Voice, engine.containerOptions("voices", MAX_VOICES));
-    this.active = new DynamicArray(this.mem, "u32", engine.containerOptions("active voices", MAX_VOICES));
-    this.starts = new HashMap(this.mem, { key: "u32", value: "u32", ...engine.containerOptions("starts", SOUND_COUNT) });
+    const mem = (this.mem = engine.scope("audio"));
+    if (saved === undefined) {
+      this.bank = new StructArray(mem, Sound, engine.containerOptions("voice bank", SOUND_COUNT));
+      this.voices = new HandlePool(mem, Voice, engine.containerOptions("voices", MAX_VOICES));
+      this.active = new DynamicArray(mem, "u32", engine.containerOptions("active voices", MAX_VOICES));
+      this.starts = new HashMap(mem, { key: "u32", value: "u32", ...engine.containerOptions("starts", SOUND_COUNT) });
+    } else {
+      const options = engine.restoreOptions();
+      this.bank = restoreContainer(saved, "audio.bank", (p) => StructArray.restore(mem, p, Sound, options));
+      this.voices = restoreContainer(saved, "audio.voices", (p) => HandlePool.restore(mem, p, Voice, options));
+      this.active = restoreContainer(saved, "audio.active", (p) => DynamicArray.restore(mem, p, { kind: "u32", ...options }));
+      this.starts = restoreContainer(saved, "audio.starts", (p) => HashMap.restore(mem, p, { key: "u32", value: "u32", ...options }));
+      const n = saved.numbers;
+      this.soundsPlayed = n["audio.soundsPlayed"];
+      this.voicesStolen = n["audio.voicesStolen"];
+      this.peakVoices = n["audio.peakVoices"];
+      this.mixHash = n["audio.mixHash"];
+      // The bank is loaded exactly when it holds sounds (unloadVoiceBank clears it).
+      this.#bankLoaded = this.bank.length > 0;
+    }
     this.#bankPtr = this.bank.field("ptr");
     this.#bankLength = this.bank.field("length");
     this.#pos = this.voices.field("pos");
@@ -164,6 +181,19 @@ export class Audio implements Disposable {
     let hash = this.mixHash;
     for (let k = 0; k < SAMPLES_PER_FRAME; k += 49) hash = mix32(hash, Math.round(f32[out + k]! * 1024) | 0);
     this.mixHash = hash;
+  }
+
+  /** Persists the voice bank, the voices and the start counts into `state` (MemkitGame.persist). The mix buffer is frame memory: not saved. */
+  saveState(state: GameState): void {
+    state.containers["audio.bank"] = this.bank.persist();
+    state.containers["audio.voices"] = this.voices.persist();
+    state.containers["audio.active"] = this.active.persist();
+    state.containers["audio.starts"] = this.starts.persist();
+    const n = state.numbers;
+    n["audio.soundsPlayed"] = this.soundsPlayed;
+    n["audio.voicesStolen"] = this.voicesStolen;
+    n["audio.peakVoices"] = this.peakVoices;
+    n["audio.mixHash"] = this.mixHash;
   }
 
   /** Frees the containers and (unless leaking) the voice bank. Idempotent. */

@@ -38,6 +38,9 @@ export const BASE_COLS = 6;
 export const FRACTION_MAX = 0xffff;
 export const FRACTION = 1 / 0x10000;
 
+/** Most units a game may have: what the sample's containers and a 1 GiB address space hold (--entities, and a restored record). */
+export const MAX_ENTITIES = 200_000;
+
 /** Fixed simulation step: 60 frames per simulated second, whatever the wall clock does. */
 export const DT = 1 / 60;
 /** Teams in the arena. */

@@ -2,6 +2,7 @@ import { StructArray, defineStruct, type StructField } from "@memkit/containers"
 import type { TraceAllocator } from "@memkit/trace-allocator";
 import type { SpaceViews } from "@memkit/containers";
 import { fieldWord, strideWords } from "./record-words.js";
+import { restoreContainer, type GameState } from "./game-record.js";
 
 const GameEvent = defineStruct({ x: "f64", y: "f64", a: "u32", b: "u32", value: "u32", type: "u8" });
 /** Event records as f64 words, for the hot loops' typed-view access (see record-words.ts). */
@@ -43,12 +44,17 @@ export class EventQueue implements Disposable {
    * `mem`: the queue's own scope (the sample uses `root/gameplay/events`),
    * disposed with the queue. `capacity`: events a frame may post before the
    * queue grows (growing mid-frame is a rare path, which would deoptimise the
-   * loop that posts).
+   * loop that posts). `saved`: the descriptor of a saved queue's records, taken over instead.
    */
-  constructor(mem: TraceAllocator, views: SpaceViews, debug: boolean, capacity: number) {
+  constructor(mem: TraceAllocator, views: SpaceViews, debug: boolean, capacity: number, saved?: GameState) {
     this.mem = mem;
     this.#views = views;
-    this.records = new StructArray(mem, GameEvent, { name: "events", debug, capacity });
+    if (saved === undefined) {
+      this.records = new StructArray(mem, GameEvent, { name: "events", debug, capacity });
+    } else {
+      this.records = restoreContainer(saved, "gameplay.events", (p) => StructArray.restore(mem, p, GameEvent, { debug }));
+      this.posted = saved.numbers["gameplay.eventsPosted"];
+    }
     this.type = this.records.field("type");
     this.a = this.records.field("a");
     this.b = this.records.field("b");
@@ -85,6 +91,12 @@ export class EventQueue implements Disposable {
   /** The f64 index of event `e`'s record: its x is at `+ E_X`, its y at `+ E_Y`. Valid until the queue grows. */
   word(e: number): number {
     return (this.records.ptr >>> 3) + e * EVENT_WORDS;
+  }
+
+  /** Persists the queue into `state` (MemkitGame.persist, between frames: the queue is empty then). */
+  saveState(state: GameState): void {
+    state.containers["gameplay.events"] = this.records.persist();
+    state.numbers["gameplay.eventsPosted"] = this.posted;
   }
 
   /** Empties the queue (keeps its block). */

@@ -1,8 +1,11 @@
+import { AllocatorError, destroyedError, type AddressSpace, type Ptr } from "@memkit/core";
 import type { MemoryGlobals } from "@memkit/memory-globals";
 import { ASSET_COUNT, ASSET_LOAD_FRAMES, DT, type GameConfig, type SimSummary, mix32, mixFloat } from "./config.js";
 import { Ai } from "./ai.js";
 import { Audio } from "./audio.js";
 import { Engine } from "./engine.js";
+import { checkGame } from "./game-check.js";
+import { checkConfig, emptyGameState, freeRecord, readRecord, writeRecord, type GameState } from "./game-record.js";
 import { Gameplay } from "./gameplay.js";
 import { Level } from "./level.js";
 import { Physics } from "./physics.js";
@@ -11,6 +14,18 @@ import { LOAD_STEP_AUDIO, LOAD_STEP_LAST, LOAD_STEP_TERRAIN, LOAD_STEP_UNITS, ty
 
 /** The unload stage's frames: units, then the subsystems' containers, then the voice bank, then the level. */
 const UNLOAD_STEP_LAST = 3;
+
+/** Where a game is in its life: persist() saves a game only between play frames. */
+const LOADING = 0;
+const PLAYING = 1;
+const UNLOADING = 2;
+
+/**
+ * The live game on each record, per address space: a restore ends the game
+ * it takes over, so one game (and one handle per container) plays on one
+ * record. Weak: a dropped game is simply collected.
+ */
+const games = new WeakMap<AddressSpace, Map<Ptr, WeakRef<MemkitGame>>>();
 
 /**
  * The sample game on memkit: six subsystems, each allocating only through its
@@ -34,20 +49,110 @@ export class MemkitGame implements Simulation {
   readonly ai: Ai;
   readonly render: Render;
   readonly audio: Audio;
+  /** Play frames played since the load stage ended (warm-up included); a restored game carries on counting. */
+  framesPlayed = 0;
+  #stage = LOADING;
+  /** The record persist() wrote (0: none yet). */
+  #record: Ptr = 0;
+  /** True once a restore took this game over: it then refuses every call and frees nothing. */
+  #takenOver = false;
 
-  constructor(memory: MemoryGlobals, config: GameConfig) {
+  /**
+   * A new game in `memory`, to load with loadFrame(). `saved` is for
+   * {@link MemkitGame.restore}: the state read from a record, whose
+   * containers and scopes the subsystems take over instead of creating them.
+   */
+  constructor(memory: MemoryGlobals, config: GameConfig, saved?: GameState) {
     this.memory = memory;
-    this.engine = new Engine(memory, config);
-    this.level = new Level(this.engine);
-    this.gameplay = new Gameplay(this.engine, this.level);
-    this.physics = new Physics(this.engine, this.level, this.gameplay.events);
-    this.ai = new Ai(this.engine, this.level, this.physics, this.gameplay);
+    this.engine = new Engine(memory, config, saved);
+    this.level = new Level(this.engine, saved);
+    this.gameplay = new Gameplay(this.engine, this.level, saved);
+    this.physics = new Physics(this.engine, this.level, this.gameplay.events, saved);
+    this.ai = new Ai(this.engine, this.level, this.physics, this.gameplay, saved);
     this.gameplay.attach(this.physics, this.ai);
-    this.render = new Render(this.engine, this.level, this.physics, this.gameplay);
-    this.audio = new Audio(this.engine, this.gameplay.events);
+    this.render = new Render(this.engine, this.level, this.physics, this.gameplay, saved);
+    this.audio = new Audio(this.engine, this.gameplay.events, saved);
+    if (saved !== undefined) {
+      this.#stage = PLAYING;
+      this.framesPlayed = saved.numbers["game.framesPlayed"];
+    }
+  }
+
+  /**
+   * Writes the game into its memory and returns the record's address: what
+   * {@link MemkitGame.restore} rebuilds the game from, in this memory or in
+   * a restored copy of it (`memory.save()`). Persists every container
+   * (`container.persist()`) and writes a record (a small control block
+   * "GAME" in the root scope, labelled "MemkitGame record") with their
+   * descriptors, the random generator's state, the config and every counter
+   * and hash the simulation carries.
+   *
+   * Call it between play frames — after the load stage has finished and a
+   * playFrame() has returned (or none yet), before the next beginFrame() —
+   * right before saving the memory: frame memory (contact pairs, draw lists,
+   * the mix buffer) is not saved, and the record is a snapshot. Calling it
+   * again rewrites the same record. The game plays on unchanged. The record
+   * is freed when unload starts, or at teardown.
+   */
+  persist(): Ptr {
+    this.#assertLive("persist");
+    if (this.#stage !== PLAYING) {
+      throw new AllocatorError(`MemkitGame.persist: persist() saves a game between play frames; this game is ${this.#stage === LOADING ? "loading" : "unloading"}.`);
+    }
+    const queued = this.gameplay.events.length;
+    if (queued !== 0) {
+      throw new AllocatorError(`MemkitGame.persist: persist() saves a game between play frames; ${queued} events of a frame are still queued. Call it after playFrame() returns.`);
+    }
+    const state = emptyGameState(this.engine.config, this.engine.rng.seed);
+    state.numbers["game.framesPlayed"] = this.framesPlayed;
+    this.level.saveState(state);
+    this.gameplay.saveState(state);
+    this.physics.saveState(state);
+    this.ai.saveState(state);
+    this.render.saveState(state);
+    this.audio.saveState(state);
+    const first = this.#record === 0;
+    this.#record = writeRecord(this.memory.default, this.#record, state);
+    if (first) MemkitGame.#claim(this.memory.space, this.#record, this);
+    return this.#record;
+  }
+
+  /**
+   * Rebuilds the game that {@link persist} wrote at `recordPtr`, in this
+   * memory or in a restored copy of it: every subsystem takes its containers
+   * over (their static restore) and opens its scope, the random generator
+   * resumes, and every counter is back, so playing on gives exactly the game
+   * an uninterrupted run plays. A game this thread still held on the record
+   * is taken over: it then throws DestroyedError and its teardown frees
+   * nothing (the restored game owns every block).
+   *
+   * `config`, when given, must name the game that was saved (units, seed,
+   * leak), else InvalidArgumentError; its `frames` is taken. A record that is
+   * damaged, wrong or stale is a CorruptionError, and nothing changes. A
+   * damaged container descriptor is a CorruptionError naming the container;
+   * the containers restored before it were taken over already (restore
+   * again once the memory is sound). The restored game is checked
+   * (checkGame) before it is returned.
+   */
+  static restore(memory: MemoryGlobals, recordPtr: Ptr, config: Partial<GameConfig> = {}): MemkitGame {
+    const who = "MemkitGame.restore";
+    const saved = readRecord(memory.default, recordPtr, who);
+    checkConfig(who, saved.config, config);
+    const game = new MemkitGame(memory, { ...saved.config, frames: config.frames ?? saved.config.frames }, saved);
+    checkGame(game, who);
+    game.#record = recordPtr;
+    MemkitGame.#claim(memory.space, recordPtr, game);
+    return game;
+  }
+
+  /** Throws CorruptionError unless the subsystems agree with each other (see checkGame). Between frames. */
+  check(): void {
+    this.#assertLive("check");
+    checkGame(this, "MemkitGame.check");
   }
 
   loadFrame(step: number): boolean {
+    this.#assertLive("loadFrame");
     const perFrame = ASSET_COUNT / ASSET_LOAD_FRAMES;
     const entities = this.engine.config.entities;
     if (step < LOAD_STEP_TERRAIN) {
@@ -64,10 +169,13 @@ export class MemkitGame implements Simulation {
     }
     // Nobody listens while loading: the spawn events are dropped.
     this.gameplay.events.clear();
-    return step >= LOAD_STEP_LAST;
+    if (step < LOAD_STEP_LAST) return false;
+    this.#stage = PLAYING;
+    return true;
   }
 
   playFrame(): void {
+    this.#assertLive("playFrame");
     this.gameplay.respawn();
     this.physics.step(DT);
     this.gameplay.applyEvents();
@@ -77,10 +185,15 @@ export class MemkitGame implements Simulation {
     this.audio.update();
     this.gameplay.despawnDead();
     this.gameplay.events.clear();
+    this.framesPlayed++;
   }
 
   unloadFrame(step: number): boolean {
+    this.#assertLive("unloadFrame");
     if (step === 0) {
+      // The record names containers unload frees: it goes first.
+      this.#stage = UNLOADING;
+      this.#dropRecord();
       this.gameplay.despawnAll();
       this.physics.clearBullets();
       this.gameplay.events.clear();
@@ -98,6 +211,7 @@ export class MemkitGame implements Simulation {
   }
 
   summary(): SimSummary {
+    this.#assertLive("summary");
     const { gameplay, physics, render, audio, level } = this;
     let hash = 0x811c9dc5;
     for (let i = 0; i < gameplay.units.length; i++) {
@@ -129,11 +243,19 @@ export class MemkitGame implements Simulation {
    * physics and AI), each one freeing its containers and then closing its
    * scope — the teardown assert. Every subsystem is torn down even when one
    * throws; the first error is rethrown (memory.shutdown() then reports every
-   * scope still holding memory in one LeakError).
+   * scope still holding memory in one LeakError). The record goes first. A
+   * game a restore took over frees nothing: the restored game owns it all.
    */
   [Symbol.dispose](): void {
+    if (this.#takenOver) return;
     let first: unknown;
     let failed = false;
+    try {
+      this.#dropRecord();
+    } catch (err) {
+      first = err;
+      failed = true;
+    }
     for (const subsystem of [this.gameplay, this.audio, this.render, this.ai, this.physics, this.level]) {
       try {
         subsystem[Symbol.dispose]();
@@ -143,5 +265,31 @@ export class MemkitGame implements Simulation {
       }
     }
     if (failed) throw first;
+  }
+
+  /** Frees the record, if there is one (it would name containers about to be freed). */
+  #dropRecord(): void {
+    const record = this.#record;
+    if (record === 0) return;
+    freeRecord(this.memory.default, record);
+    this.#record = 0;
+    const byPtr = games.get(this.memory.space);
+    if (byPtr?.get(record)?.deref() === this) byPtr.delete(record);
+  }
+
+  #assertLive(what: string): void {
+    if (this.#takenOver) throw destroyedError(`MemkitGame.${what}`, "MemkitGame.restore took this game over", "play the game restore() returned.");
+  }
+
+  /** Lists `game` as the live game on the record at `ptr`, ending the one listed before (if any) without freeing anything. */
+  static #claim(space: AddressSpace, ptr: Ptr, game: MemkitGame): void {
+    let byPtr = games.get(space);
+    if (byPtr === undefined) games.set(space, (byPtr = new Map<Ptr, WeakRef<MemkitGame>>()));
+    const previous = byPtr.get(ptr)?.deref();
+    byPtr.set(ptr, new WeakRef(game));
+    if (previous !== undefined && previous !== game) {
+      previous.#takenOver = true;
+      previous.#record = 0;
+    }
   }
 }

@@ -25,6 +25,7 @@ import {
 import type { Ai } from "./ai.js";
 import type { Engine } from "./engine.js";
 import { EventQueue } from "./events.js";
+import { restoreContainer, type GameState } from "./game-record.js";
 import type { Level } from "./level.js";
 import { BODY_WORDS, BULLET_WORDS, B_LIFE, B_VX, B_VY, B_X, B_Y, RADIUS, X, Y, type Physics } from "./physics.js";
 import { fieldWord, strideWords } from "./record-words.js";
@@ -79,14 +80,28 @@ export class Gameplay implements Disposable {
   #physics!: Physics;
   #ai!: Ai;
 
-  constructor(engine: Engine, level: Level) {
+  /** `saved`: the state of a saved game, whose units and events this takes over (MemkitGame.restore). */
+  constructor(engine: Engine, level: Level, saved?: GameState) {
     this.#engine = engine;
     this.#level = level;
-    this.mem = engine.scope("gameplay");
+    const mem = (this.mem = engine.scope("gameplay"));
     const population = engine.config.entities;
-    this.events = new EventQueue(this.mem.child("events"), engine.views, engine.memory.options.debug, Math.max(256, population));
-    this.entities = new HandlePool(this.mem, EntityRecord, engine.containerOptions("entities", engine.config.entities));
-    this.units = new StructArray(this.mem, Unit, engine.containerOptions("units", engine.config.entities));
+    this.events = new EventQueue(engine.childScope(mem, "events"), engine.views, engine.memory.options.debug, Math.max(256, population), saved);
+    if (saved === undefined) {
+      this.entities = new HandlePool(mem, EntityRecord, engine.containerOptions("entities", population));
+      this.units = new StructArray(mem, Unit, engine.containerOptions("units", population));
+    } else {
+      const options = engine.restoreOptions();
+      this.entities = restoreContainer(saved, "gameplay.entities", (p) => HandlePool.restore(mem, p, EntityRecord, options));
+      this.units = restoreContainer(saved, "gameplay.units", (p) => StructArray.restore(mem, p, Unit, options));
+      const n = saved.numbers;
+      this.spawned = n["gameplay.spawned"];
+      this.died = n["gameplay.died"];
+      this.shots = n["gameplay.shots"];
+      this.hits = n["gameplay.hits"];
+      this.team0 = n["gameplay.team0"];
+      this.team1 = n["gameplay.team1"];
+    }
     this.dense = this.entities.field("dense");
     this.health = this.units.field("health");
     this.cooldown = this.units.field("cooldown");
@@ -264,6 +279,20 @@ export class Gameplay implements Disposable {
   /** Despawns every unit, last first (the unload stage). */
   despawnAll(): void {
     while (this.units.length > 0) this.despawn(this.handle.get(this.units.length - 1));
+  }
+
+  /** Persists the units, handles and events into `state` (MemkitGame.persist). */
+  saveState(state: GameState): void {
+    this.events.saveState(state);
+    state.containers["gameplay.entities"] = this.entities.persist();
+    state.containers["gameplay.units"] = this.units.persist();
+    const n = state.numbers;
+    n["gameplay.spawned"] = this.spawned;
+    n["gameplay.died"] = this.died;
+    n["gameplay.shots"] = this.shots;
+    n["gameplay.hits"] = this.hits;
+    n["gameplay.team0"] = this.team0;
+    n["gameplay.team1"] = this.team1;
   }
 
   /** Frees every container. Idempotent. */

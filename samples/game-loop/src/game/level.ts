@@ -18,6 +18,7 @@ import {
   mix32,
 } from "./config.js";
 import type { Engine } from "./engine.js";
+import { restoreContainer, type GameState } from "./game-record.js";
 
 const SpawnPoint = defineStruct({ x: "f64", y: "f64" });
 const Asset = defineStruct({ ptr: "u32", bytes: "u32", id: "u32" });
@@ -49,14 +50,25 @@ export class Level implements Disposable {
   readonly #assetPtr: StructField<"u32">;
   #unloaded = false;
 
-  constructor(engine: Engine) {
+  /** `saved`: the state of a saved game, whose containers this level takes over (MemkitGame.restore). */
+  constructor(engine: Engine, saved?: GameState) {
     this.#engine = engine;
-    this.mem = engine.scope("level");
-    this.tiles = new DynamicArray(this.mem, "u8", engine.containerOptions("tiles"));
-    this.flow = new DynamicArray(this.mem, "i32", engine.containerOptions("flow"));
-    this.spawns = new StructArray(this.mem, SpawnPoint, engine.containerOptions("spawns"));
-    this.assets = new StructArray(this.mem, Asset, engine.containerOptions("assets"));
-    this.assetIndex = new HashMap(this.mem, { key: "u32", value: "u32", ...engine.containerOptions("asset index") });
+    const mem = (this.mem = engine.scope("level"));
+    if (saved === undefined) {
+      this.tiles = new DynamicArray(mem, "u8", engine.containerOptions("tiles"));
+      this.flow = new DynamicArray(mem, "i32", engine.containerOptions("flow"));
+      this.spawns = new StructArray(mem, SpawnPoint, engine.containerOptions("spawns"));
+      this.assets = new StructArray(mem, Asset, engine.containerOptions("assets"));
+      this.assetIndex = new HashMap(mem, { key: "u32", value: "u32", ...engine.containerOptions("asset index") });
+    } else {
+      const options = engine.restoreOptions();
+      this.tiles = restoreContainer(saved, "level.tiles", (p) => DynamicArray.restore(mem, p, { kind: "u8", ...options }));
+      this.flow = restoreContainer(saved, "level.flow", (p) => DynamicArray.restore(mem, p, { kind: "i32", ...options }));
+      this.spawns = restoreContainer(saved, "level.spawns", (p) => StructArray.restore(mem, p, SpawnPoint, options));
+      this.assets = restoreContainer(saved, "level.assets", (p) => StructArray.restore(mem, p, Asset, options));
+      this.assetIndex = restoreContainer(saved, "level.assetIndex", (p) => HashMap.restore(mem, p, { key: "u32", value: "u32", ...options }));
+      this.assetHash = saved.numbers["level.assetHash"];
+    }
     this.#spawnX = this.spawns.field("x");
     this.#spawnY = this.spawns.field("y");
     this.#assetPtr = this.assets.field("ptr");
@@ -209,6 +221,16 @@ export class Level implements Disposable {
   textureWord(id: number): number {
     const index = this.assetIndex.get(id, -1);
     return index < 0 ? -1 : this.#engine.views.i32[this.#assetPtr.get(index) >>> 2]!;
+  }
+
+  /** Persists the level's containers into `state` (MemkitGame.persist). */
+  saveState(state: GameState): void {
+    state.containers["level.tiles"] = this.tiles.persist();
+    state.containers["level.flow"] = this.flow.persist();
+    state.containers["level.spawns"] = this.spawns.persist();
+    state.containers["level.assets"] = this.assets.persist();
+    state.containers["level.assetIndex"] = this.assetIndex.persist();
+    state.numbers["level.assetHash"] = this.assetHash;
   }
 
   /** Frees every asset and container. Idempotent. */

@@ -4,6 +4,7 @@ import { BULLET_RADIUS, CELLS, EVENT_HIT, GRID_COLS, STEERING, WORLD_SIZE, cellA
 import type { Engine } from "./engine.js";
 import type { EventQueue } from "./events.js";
 import { FrameList } from "./frame-list.js";
+import { restoreContainer, type GameState } from "./game-record.js";
 import { fieldWord, strideWords } from "./record-words.js";
 import type { SpaceViews } from "@memkit/containers";
 import type { Level } from "./level.js";
@@ -72,19 +73,29 @@ export class Physics implements Disposable {
   /** Contacts resolved since the run started. */
   contactCount = 0;
 
-  constructor(engine: Engine, level: Level, events: EventQueue) {
+  /** `saved`: the state of a saved game, whose bodies, bullets and spatial hash this takes over (MemkitGame.restore). */
+  constructor(engine: Engine, level: Level, events: EventQueue, saved?: GameState) {
     this.#level = level;
     this.#events = events;
     this.#views = engine.views;
-    this.mem = engine.scope("physics");
-    // Sized for the population up front: growing is a path a hot loop would
-    // rarely take, and the first time it does V8 deoptimises the loop.
-    const population = engine.config.entities;
-    this.bodies = new StructArray(this.mem, Body, engine.containerOptions("bodies", population));
-    this.bullets = new StructArray(this.mem, Bullet, engine.containerOptions("bullets", population));
-    this.grid = new HashMap(this.mem, { key: "u32", value: "i32", ...engine.containerOptions("spatial hash", Math.min(population, CELLS)) });
-    this.next = new DynamicArray(this.mem, "i32", engine.containerOptions("cell chains", population));
-    this.next.resize(population);
+    const mem = (this.mem = engine.scope("physics"));
+    if (saved === undefined) {
+      // Sized for the population up front: growing is a path a hot loop would
+      // rarely take, and the first time it does V8 deoptimises the loop.
+      const population = engine.config.entities;
+      this.bodies = new StructArray(mem, Body, engine.containerOptions("bodies", population));
+      this.bullets = new StructArray(mem, Bullet, engine.containerOptions("bullets", population));
+      this.grid = new HashMap(mem, { key: "u32", value: "i32", ...engine.containerOptions("spatial hash", Math.min(population, CELLS)) });
+      this.next = new DynamicArray(mem, "i32", engine.containerOptions("cell chains", population));
+      this.next.resize(population);
+    } else {
+      const options = engine.restoreOptions();
+      this.bodies = restoreContainer(saved, "physics.bodies", (p) => StructArray.restore(mem, p, Body, options));
+      this.bullets = restoreContainer(saved, "physics.bullets", (p) => StructArray.restore(mem, p, Bullet, options));
+      this.grid = restoreContainer(saved, "physics.grid", (p) => HashMap.restore(mem, p, { key: "u32", value: "i32", ...options }));
+      this.next = restoreContainer(saved, "physics.next", (p) => DynamicArray.restore(mem, p, { kind: "i32", ...options }));
+      this.contactCount = saved.numbers["physics.contactCount"];
+    }
     this.contacts = new FrameList(engine.memory.frame, engine.views);
     this.x = this.bodies.field("x");
     this.y = this.bodies.field("y");
@@ -311,6 +322,15 @@ export class Physics implements Disposable {
       }
       i++;
     }
+  }
+
+  /** Persists the bodies, bullets and spatial hash into `state` (MemkitGame.persist). The contact list is frame memory: not saved. */
+  saveState(state: GameState): void {
+    state.containers["physics.bodies"] = this.bodies.persist();
+    state.containers["physics.bullets"] = this.bullets.persist();
+    state.containers["physics.grid"] = this.grid.persist();
+    state.containers["physics.next"] = this.next.persist();
+    state.numbers["physics.contactCount"] = this.contactCount;
   }
 
   /** Empties the bullets (the unload stage). */

@@ -23,6 +23,7 @@ import {
 import type { Engine } from "./engine.js";
 import { E_X, E_Y, type EventQueue } from "./events.js";
 import { FrameList } from "./frame-list.js";
+import { restoreContainer, type GameState } from "./game-record.js";
 import type { Gameplay } from "./gameplay.js";
 import type { Level } from "./level.js";
 import { BODY_WORDS, BULLET_WORDS, B_Y, Y, type Physics } from "./physics.js";
@@ -78,16 +79,24 @@ export class Render implements Disposable {
   readonly #views: SpaceViews;
   #wallCount = -1;
 
-  constructor(engine: Engine, level: Level, physics: Physics, gameplay: Gameplay) {
+  /** `saved`: the state of a saved game, whose particles this takes over (MemkitGame.restore). */
+  constructor(engine: Engine, level: Level, physics: Physics, gameplay: Gameplay, saved?: GameState) {
     this.#engine = engine;
     this.#level = level;
     this.#physics = physics;
     this.#gameplay = gameplay;
     this.#events = gameplay.events;
     this.#views = engine.views;
-    this.mem = engine.scope("render");
-    // Sized for a busy battle up front (growing mid-loop would deoptimise the loop).
-    this.particles = new StructArray(this.mem, Particle, engine.containerOptions("particles", 2 * engine.config.entities));
+    const mem = (this.mem = engine.scope("render"));
+    if (saved === undefined) {
+      // Sized for a busy battle up front (growing mid-loop would deoptimise the loop).
+      this.particles = new StructArray(mem, Particle, engine.containerOptions("particles", 2 * engine.config.entities));
+    } else {
+      this.particles = restoreContainer(saved, "render.particles", (p) => StructArray.restore(mem, p, Particle, engine.restoreOptions()));
+      this.drawItems = saved.numbers["render.drawItems"];
+      this.drawBatches = saved.numbers["render.drawBatches"];
+      this.drawHash = saved.numbers["render.drawHash"];
+    }
     this.keys = new FrameList(engine.memory.frame, engine.views);
     this.payloads = new FrameList(engine.memory.frame, engine.views);
     this.#pcolor = this.particles.field("color");
@@ -224,6 +233,17 @@ export class Render implements Disposable {
     this.drawHash = hash;
     this.drawItems += keys.length;
     this.drawBatches += batches;
+  }
+
+  /**
+   * Persists the particles into `state` (MemkitGame.persist). The draw lists
+   * are frame memory and the wall count a cache of the tiles: neither is saved.
+   */
+  saveState(state: GameState): void {
+    state.containers["render.particles"] = this.particles.persist();
+    state.numbers["render.drawItems"] = this.drawItems;
+    state.numbers["render.drawBatches"] = this.drawBatches;
+    state.numbers["render.drawHash"] = this.drawHash;
   }
 
   /** Frees the particles. Idempotent. */

@@ -13,6 +13,10 @@ export interface GameArgs {
   debug: boolean;
   /** Path of the JSON memory report to write, if any. */
   report: string | undefined;
+  /** Where to save the memory, with the game in it, at the end of play (memory.save). */
+  save: string | undefined;
+  /** A save to restore and play on from, instead of loading a new game. */
+  restore: string | undefined;
   leak: boolean;
   /** Which runs: the memkit game, the plain-JS baseline, or both side by side. */
   mode: "memkit" | "baseline" | "compare";
@@ -45,6 +49,9 @@ Options:
   --debug             canaries, fill patterns and a quarantine around every scope;
                       memory.check() after every stage
   --report FILE       write the JSON memory report (memory.snapshot) for tools/memreport
+  --save FILE         at the end of play, save the memory with the game in it to FILE
+  --restore FILE      play on from the game saved in FILE instead of loading a new one
+                      (its units, seed, --leak, --tracing and --debug are the save's)
   --leak              leak the audio voice bank on purpose: shows the teardown assert (exit 1)
   --baseline          run the same game on plain JS objects and arrays instead (no memkit)
   --compare           run both and print them side by side, with the benchmark verdict
@@ -75,6 +82,8 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
         tracing: { type: "string" },
         debug: { type: "boolean" },
         report: { type: "string" },
+        save: { type: "string" },
+        restore: { type: "string" },
         leak: { type: "boolean" },
         baseline: { type: "boolean" },
         compare: { type: "boolean" },
@@ -98,6 +107,7 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
   if (mode === "baseline" && leak) throw new UsageError("--leak needs the memkit run: the baseline has no scopes to leak from.");
   if (mode === "baseline" && values.report !== undefined) throw new UsageError("--report needs the memkit run: the baseline has no memory report.");
   if (values.report === "") throw new UsageError("--report needs a file name.");
+  checkSaveFlags(values, mode);
   return {
     frames: integerOption("--frames", values.frames, DEFAULT_FRAMES, 1, MAX_FRAMES),
     warmup: integerOption("--warmup", values.warmup, DEFAULT_WARMUP, 0, MAX_FRAMES),
@@ -105,12 +115,27 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
     tracing,
     debug: values.debug === true,
     report: values.report,
+    save: values.save,
+    restore: values.restore,
     leak,
     mode,
     seed: integerOption("--seed", values.seed, DEFAULT_SEED, 0, 0xffffffff),
     quiet: values.quiet === true,
     help: values.help === true,
   };
+}
+
+/** --save and --restore: a file name each, the memkit run, and with --restore none of the settings the save holds. */
+function checkSaveFlags(values: Record<string, string | boolean | undefined>, mode: GameArgs["mode"]): void {
+  for (const flag of ["save", "restore"] as const) {
+    if (values[flag] === "") throw new UsageError(`--${flag} needs a file name.`);
+    if (values[flag] !== undefined && mode === "baseline") throw new UsageError(`--${flag} needs the memkit run: the baseline keeps its game in JS objects, not in memkit's memory.`);
+  }
+  if (values.restore === undefined) return;
+  if (mode === "compare") throw new UsageError("--restore cannot be combined with --compare: the baseline cannot start from a saved game.");
+  for (const flag of ["entities", "seed", "leak", "tracing", "debug"]) {
+    if (values[flag] !== undefined) throw new UsageError(`--restore plays the saved game: its --${flag} is the save's; leave --${flag} out.`);
+  }
 }
 
 function integerOption(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {

@@ -56,8 +56,14 @@ export interface DriveOptions {
   progress: ProgressStream | undefined;
   /** Names the run in the progress line. */
   label: string;
-  /** Runs after the play stage ends, before unload (the memkit run reads its scope tree and writes its report here). */
+  /** Runs after the play stage ends, before unload (the memkit run reads its scope tree, writes its report and saves here). */
   afterPlay?: () => void;
+  /**
+   * True when `create` returns a game that is loaded already (restored from
+   * a save): no load stage, and the stage timings start with "restore" (0
+   * frames: the time `create` took). @defaultValue false
+   */
+  loaded?: boolean;
 }
 
 /** What {@link drive} returns: the measurements and the game it built. */
@@ -79,12 +85,19 @@ const MAX_STAGE_FRAMES = 1000;
  */
 export async function drive<S extends Simulation>(create: () => S, hooks: StageHooks, options: DriveOptions, created?: (sim: S) => void): Promise<Driven<S>> {
   const stages: StageTiming[] = [];
-  // The game is built inside the load stage, so the stage counts what its construction allocates.
   const loadStart = performance.now();
-  hooks.beginStage("load");
-  const sim = create();
-  created?.(sim);
-  stages.push(runFrames(sim, hooks, "load", MAX_STAGE_FRAMES, loadStart, (step) => sim.loadFrame(step)));
+  let sim: S;
+  if (options.loaded === true) {
+    sim = create();
+    created?.(sim);
+    stages.push({ name: "restore", frames: 0, ms: performance.now() - loadStart });
+  } else {
+    // The game is built inside the load stage, so the stage counts what its construction allocates.
+    hooks.beginStage("load");
+    sim = create();
+    created?.(sim);
+    stages.push(runFrames(sim, hooks, "load", MAX_STAGE_FRAMES, loadStart, (step) => sim.loadFrame(step)));
+  }
   const warmStart = performance.now();
   if (options.warmup > 0) {
     hooks.beginStage("warmup");

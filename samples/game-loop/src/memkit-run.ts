@@ -3,7 +3,9 @@ import type { MemoryGlobals, MemoryReport } from "@memkit/memory-globals";
 import type { GameArgs } from "./cli-args.js";
 import { drive } from "./driver.js";
 import { EngineStages, initEngineMemory } from "./engine-memory.js";
+import type { GameConfig } from "./game/config.js";
 import { MemkitGame } from "./game/game.js";
+import { restoreGame, saveGame } from "./memory-save.js";
 import type { MemkitOutcome } from "./output.js";
 import type { GcObserver } from "./stats/gc-observer.js";
 import type { ProgressStream } from "./stats/progress.js";
@@ -17,10 +19,15 @@ export interface MemkitRun extends MemkitOutcome {
   report: MemoryReportJson | undefined;
   /** The LeakError from teardown (memory.shutdown), if a scope still held memory. */
   leak: LeakError | undefined;
+  /** With --save: the saved memory (the game in it), or the error that stopped the save. */
+  save?: { bytes: Uint8Array } | { error: unknown };
+  /** With --restore: the game as it came out of the save. */
+  restored?: { config: GameConfig; framesPlayed: number };
 }
 
 /** The label written into the JSON report. */
 export function reportLabel(args: GameArgs): string {
+  if (args.restore !== undefined) return `game-loop --restore ${args.restore} --frames ${args.frames} --warmup ${args.warmup} (at the end of play)`;
   return `game-loop --frames ${args.frames} --warmup ${args.warmup} --entities ${args.entities} --seed ${args.seed} --tracing ${args.tracing}${args.debug ? " --debug" : ""}${args.leak ? " --leak" : ""} (at the end of play)`;
 }
 
@@ -29,18 +36,27 @@ export function reportLabel(args: GameArgs): string {
  * then tears every subsystem down and shuts the memory down. The report is a
  * snapshot taken at the end of play — the scope tree and memory map while the
  * level is live — with the unload stage's record added once it has run.
+ *
+ * `saved` (--restore): the bytes of a save; the memory and the game are
+ * restored from it instead, and play on (warm-up, play, unload). With
+ * --save, the memory is saved at the end of play, between frames; a save
+ * that fails is reported in the result, and the run goes on.
  */
-export async function runMemkit(args: GameArgs, gc: GcObserver, progress: ProgressStream | undefined): Promise<MemkitRun> {
-  const memory = initEngineMemory({ entities: args.entities, tracing: args.tracing, debug: args.debug });
+export async function runMemkit(args: GameArgs, gc: GcObserver, progress: ProgressStream | undefined, saved?: Uint8Array): Promise<MemkitRun> {
+  let memory: MemoryGlobals;
   let game: MemkitGame | undefined;
+  if (saved !== undefined) ({ memory, game } = restoreGame(saved, { frames: args.frames }));
+  else memory = initEngineMemory({ entities: args.entities, tracing: args.tracing, debug: args.debug });
+  const restored = game === undefined ? undefined : { config: game.engine.config, framesPlayed: game.framesPlayed };
   let outcome: Omit<MemkitRun, "leak"> | undefined;
   try {
     const config = { frames: args.frames, entities: args.entities, seed: args.seed, leak: args.leak };
     const stages = new EngineStages(memory);
     let tree = "";
     let report: MemoryReportJson | undefined;
+    let save: MemkitRun["save"];
     const { sim: _sim, ...result } = await drive(
-      () => new MemkitGame(memory, config),
+      () => game ?? new MemkitGame(memory, config),
       stages,
       {
         frames: args.frames,
@@ -48,15 +64,23 @@ export async function runMemkit(args: GameArgs, gc: GcObserver, progress: Progre
         gc,
         progress,
         label: "memkit",
+        loaded: restored !== undefined,
         afterPlay: () => {
           tree = memory.formatReport();
           if (args.report !== undefined) report = memory.snapshot(reportLabel(args));
+          if (args.save !== undefined) {
+            try {
+              save = { bytes: saveGame(memory, game!) };
+            } catch (error) {
+              save = { error };
+            }
+          }
         },
       },
       (created) => (game = created),
     );
     if (report !== undefined) report.stages = memory.stages.map((s) => ({ ...s, scopes: s.scopes.map((x) => ({ ...x })) }));
-    outcome = { ...result, memoryStages: [...memory.stages], tempStages: [...stages.temp], checks: stages.checks, treeAtPlayEnd: tree, report };
+    outcome = { ...result, memoryStages: [...memory.stages], tempStages: [...stages.temp], checks: stages.checks, treeAtPlayEnd: tree, report, save, restored };
   } catch (err) {
     // The run failed: tear down quietly so the memory can be built again, and report the failure itself.
     try {

@@ -2,6 +2,7 @@ import { formatBytes, formatCount, hex } from "@memkit/core";
 import type { MemoryGlobals } from "@memkit/memory-globals";
 import type { GameArgs } from "./cli-args.js";
 import type { DriveResult } from "./driver.js";
+import type { GameConfig } from "./game/config.js";
 import type { TempStageReport } from "./engine-memory.js";
 import type { GcSummary } from "./stats/gc-observer.js";
 
@@ -51,7 +52,10 @@ export function ms(value: number): string {
 
 /** The first line of a run. */
 export function formatHeader(args: GameArgs): string {
-  const parts = [`${formatCount(args.entities)} units`, `${formatCount(args.frames)} play frames after ${formatCount(args.warmup)} warm-up frames`, `seed ${args.seed}`];
+  const frames = `${formatCount(args.frames)} play frames after ${formatCount(args.warmup)} warm-up frames`;
+  // A restored game's units, seed and memory settings are the save's: the run says them once it has restored.
+  if (args.restore !== undefined) return `memkit game-loop (memkit): the game saved in ${args.restore}, then ${frames}`;
+  const parts = [`${formatCount(args.entities)} units`, frames, `seed ${args.seed}`];
   if (args.mode !== "baseline") parts.push(`tracing ${args.tracing}`);
   if (args.debug) parts.push("debug");
   if (args.leak) parts.push("leaking on purpose");
@@ -164,6 +168,12 @@ export function formatPlaySummary(name: string, result: DriveResult): string {
       `${formatCount(Math.round(s.drawItems / Math.max(1, t.frames)))} draw items/frame in ${(s.drawBatches / Math.max(1, t.frames)).toFixed(1)} batches; checksum ${hex(s.checksum)}`,
   ];
   return lines.join("\n");
+}
+
+/** Where a restored game came from: the line under its play summary. */
+export function formatRestored(file: string, restored: { config: GameConfig; framesPlayed: number }): string {
+  const { entities, seed, leak } = restored.config;
+  return `  restored from ${file}: ${formatCount(restored.framesPlayed)} frames played before the save (${formatCount(entities)} units, seed ${seed}${leak ? ", leaking on purpose" : ""})`;
 }
 
 /** Stage wall-clock times. */

@@ -1,12 +1,12 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { formatCount } from "@memkit/core";
+import { formatBytes, formatCount } from "@memkit/core";
 import { USAGE, UsageError, parseGameArgs } from "./cli-args.js";
 import { runBaseline } from "./baseline-run.js";
 import type { DriveResult } from "./driver.js";
 import { runMemkit, type MemkitRun } from "./memkit-run.js";
-import { formatCompare, formatHeader, formatPlaySummary, formatStageTable, formatStageTimes } from "./output.js";
+import { formatCompare, formatHeader, formatPlaySummary, formatRestored, formatStageTable, formatStageTimes } from "./output.js";
 import { GcObserver } from "./stats/gc-observer.js";
 import type { ProgressStream } from "./stats/progress.js";
 
@@ -16,7 +16,10 @@ export interface RunIo {
   stderr(text: string): void;
   /** True when stdout is a terminal: the progress line is then rewritten in place. */
   readonly isTTY: boolean;
-  writeFile(path: string, text: string): void;
+  /** Writes a report (text) or a save (bytes). */
+  writeFile(path: string, data: string | Uint8Array): void;
+  /** Reads a save (--restore). */
+  readFile(path: string): Uint8Array;
 }
 
 /** This file sits two levels under samples/game-loop (src/ or dist/), three under the repository root. */
@@ -39,7 +42,8 @@ export const nodeIo: RunIo = {
   get isTTY(): boolean {
     return process.stdout.isTTY === true;
   },
-  writeFile: (path, text) => writeFileSync(path, text),
+  writeFile: (path, data) => writeFileSync(path, data),
+  readFile: (path) => readFileSync(path),
 };
 
 /** Exit codes. */
@@ -67,13 +71,22 @@ export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<
     io.stdout(USAGE);
     return EXIT_OK;
   }
+  let saved: Uint8Array | undefined;
+  if (args.restore !== undefined) {
+    try {
+      saved = io.readFile(args.restore);
+    } catch (err) {
+      io.stderr(`memkit-game-loop: cannot read the save ${args.restore}: ${err instanceof Error ? err.message : String(err)}\n`);
+      return EXIT_FAILURE;
+    }
+  }
   io.stdout(`${formatHeader(args)}\n`);
   const progress: ProgressStream | undefined = args.quiet ? undefined : { write: (text) => io.stdout(text), isTTY: io.isTTY };
   using gc = new GcObserver();
   let memkit: MemkitRun | undefined;
   let baseline: DriveResult | undefined;
   try {
-    if (args.mode !== "baseline") memkit = await runMemkit(args, gc, progress);
+    if (args.mode !== "baseline") memkit = await runMemkit(args, gc, progress, saved);
     if (args.mode !== "memkit") baseline = await runBaseline(args, gc, progress);
   } catch (err) {
     io.stderr(`memkit-game-loop: the run failed:\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -91,6 +104,7 @@ export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<
       io.stdout(`\nScope tree at the end of play (frame ${formatCount(play?.endFrame ?? 0)}):\n${memkit.treeAtPlayEnd}\n`);
     }
     io.stdout(`\n${formatPlaySummary("memkit", memkit)}\n`);
+    if (memkit.restored !== undefined) io.stdout(`${formatRestored(args.restore!, memkit.restored)}\n`);
     if (!args.quiet) io.stdout(`${formatStageTimes(memkit)}\n`);
   }
   if (baseline !== undefined) {
@@ -106,6 +120,17 @@ export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<
       io.stdout(`\nMemory report written to ${args.report}; render it from the repository root with: ${memreportCommand(args.report)}\n`);
     } catch (err) {
       io.stderr(`memkit-game-loop: cannot write the report to ${args.report}: ${err instanceof Error ? err.message : String(err)}\n`);
+      code = EXIT_FAILURE;
+    }
+  }
+  if (memkit?.save !== undefined && args.save !== undefined) {
+    const save = memkit.save;
+    try {
+      if ("error" in save) throw save.error;
+      io.writeFile(args.save, save.bytes);
+      io.stdout(`\nMemory saved with the game in it to ${args.save} (${formatBytes(save.bytes.byteLength)}); play on from there with --restore ${args.save}\n`);
+    } catch (err) {
+      io.stderr(`memkit-game-loop: cannot save the game to ${args.save}: ${err instanceof Error ? err.message : String(err)}\n`);
       code = EXIT_FAILURE;
     }
   }

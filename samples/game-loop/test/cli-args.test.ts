@@ -28,6 +28,13 @@ describe("parseGameArgs", () => {
     expect(parseGameArgs(["--tracing", "off"]).tracing).toBe("off");
   });
 
+  test("--save FILE and --restore FILE (alone or together: restore, play on, save again)", () => {
+    expect(parseGameArgs([])).toMatchObject({ save: undefined, restore: undefined });
+    expect(parseGameArgs(["--save", "a.mksave", "--frames", "10"])).toMatchObject({ save: "a.mksave", restore: undefined, frames: 10 });
+    expect(parseGameArgs(["--restore=a.mksave", "--save", "b.mksave", "--warmup", "0"])).toMatchObject({ save: "b.mksave", restore: "a.mksave", warmup: 0 });
+    expect(parseGameArgs(["--compare", "--save", "a.mksave"]).save).toBe("a.mksave");
+  });
+
   test.each([
     [["--frames"], /--frames/],
     [["--frames", "0"], /--frames must be an integer from 1/],
@@ -45,6 +52,16 @@ describe("parseGameArgs", () => {
     [["--baseline", "--report", "r.json"], /--report needs the memkit run/],
     [["--report="], /--report needs a file name/],
     [["--debug=yes"], /debug/],
+    [["--save="], /--save needs a file name/],
+    [["--restore="], /--restore needs a file name/],
+    [["--baseline", "--save", "g.mksave"], /--save needs the memkit run/],
+    [["--baseline", "--restore", "g.mksave"], /--restore needs the memkit run/],
+    [["--compare", "--restore", "g.mksave"], /--restore cannot be combined with --compare/],
+    [["--restore", "g.mksave", "--entities", "500"], /--restore plays the saved game: its --entities/],
+    [["--restore", "g.mksave", "--seed", "2"], /its --seed/],
+    [["--restore", "g.mksave", "--leak"], /its --leak/],
+    [["--restore", "g.mksave", "--tracing", "off"], /its --tracing/],
+    [["--restore", "g.mksave", "--debug"], /its --debug/],
   ])("rejects %j", (argv, message) => {
     let error: unknown;
     try {

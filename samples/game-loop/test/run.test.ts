@@ -94,7 +94,7 @@ describe("--report", () => {
     );
     const text = r.files.get("out/report.json");
     expect(text).toBeDefined();
-    const report = validateReport(JSON.parse(text!), "out/report.json");
+    const report = validateReport(JSON.parse(text as string), "out/report.json");
     expect(report.schema).toBe("memkit.memory-report/1");
     expect(report.label).toBe("game-loop --frames 40 --warmup 5 --entities 300 --seed 1 --tracing counts (at the end of play)");
     expect(report.options).toMatchObject({ tracing: "counts", debug: false });
@@ -154,6 +154,7 @@ describe("--report", () => {
       writeFile: () => {
         throw new Error("ENOENT: no such file or directory");
       },
+      readFile: () => new Uint8Array(),
     });
     expect(code).toBe(1);
     expect(stderr).toContain("cannot write the report to /nonexistent/dir/r.json: ENOENT");

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { CorruptionError, DestroyedError, InvalidArgumentError, sealControl } from "@memkit/core";
 import type { MemoryGlobals, TracingLevel } from "@memkit/memory-globals";
-import { EngineStages, MemkitGame, initEngineMemory } from "../src/index.js";
+import { EngineStages, MemkitGame, drive, initEngineMemory } from "../src/index.js";
+import { GcObserver } from "../src/stats/gc-observer.js";
 import type { GameConfig, SimSummary } from "../src/index.js";
 import { EVENT_SPAWN } from "../src/game/config.js";
 import { GAME_RECORD_BYTES, GAME_RECORD_LAYOUT } from "../src/game/game-record.js";
@@ -259,5 +260,34 @@ describe("restoring a damaged or wrong record", () => {
     // The original game is untouched by the refusals.
     play(game, 5);
     finish(game);
+  });
+});
+
+describe("driving a restored game", () => {
+  test("drive() with loaded: true plays it on from where it was (no load stage): the same game as a straight run", async () => {
+    using gc = new GcObserver();
+    const config: GameConfig = { frames: 30, entities: 200, seed: 8, leak: false };
+    memory = initEngineMemory({ entities: 200, tracing: "counts", debug: false });
+    stages = new EngineStages(memory);
+    const mem = memory;
+    const straightRun = await drive(() => new MemkitGame(mem, config), stages, { frames: 30, warmup: 15, gc, progress: undefined, label: "straight" });
+    straightRun.sim[Symbol.dispose]();
+    memory.shutdown();
+
+    const game = start(config);
+    play(game, 25);
+    const record = game.persist();
+    const resumed = memory;
+    const run = await drive(() => MemkitGame.restore(resumed, record), stages, { frames: 15, warmup: 5, gc, progress: undefined, label: "restored", loaded: true });
+    expect(run.summary).toEqual(straightRun.summary);
+    expect(run.stages.map((s) => [s.name, s.frames])).toEqual([
+      ["restore", 0],
+      ["warmup", 5],
+      ["play", 15],
+      ["unload", 4],
+    ]);
+    expect(memory.stages.map((s) => s.name)).toEqual(["warmup", "play", "unload"]);
+    run.sim[Symbol.dispose]();
+    memory.shutdown();
   });
 });

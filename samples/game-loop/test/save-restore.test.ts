@@ -227,8 +227,12 @@ describe("restoring a damaged or wrong record", () => {
     forge(() => (u32[w + 5] = 0), /entities/);
     forge(() => (u32[w + 7] = 6), /flags/);
     forge(() => (u32[w + 10] = 0), /level.tiles/); // the first container: none
+    // Refused at the record: the game is untouched.
+    expect(game.summary().unitsAlive).toBe(150);
     forge(() => (u32[w + 10] = u32[w + 11]!), /level.tiles/); // the flow field (a DynamicArray<i32>) where the tiles (u8) should be
     forge(() => (u32[w + 13] = u32[w + 14]!), /level.assets/); // the asset index (a HashMap) where the assets (a StructArray) should be
+    // Refused past the record (some containers were taken over): the old game has ended, the record restores once sound.
+    expect(() => game.summary()).toThrow(DestroyedError);
     const numbers = (record >>> 3) + 14;
     forge(() => (f64[numbers] = -1), /game.framesPlayed/);
     forge(() => (f64[numbers + 1] = 2 ** 31), /level.assetHash/);

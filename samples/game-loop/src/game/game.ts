@@ -122,22 +122,24 @@ export class MemkitGame implements Simulation {
    * memory or in a restored copy of it: every subsystem takes its containers
    * over (their static restore) and opens its scope, the random generator
    * resumes, and every counter is back, so playing on gives exactly the game
-   * an uninterrupted run plays. A game this thread still held on the record
-   * is taken over: it then throws DestroyedError and its teardown frees
-   * nothing (the restored game owns every block).
+   * an uninterrupted run plays. Once the record checks out, a game this
+   * thread still held on it is taken over: it then throws DestroyedError and
+   * its teardown frees nothing (the restored game owns every block).
    *
    * `config`, when given, must name the game that was saved (units, seed,
    * leak), else InvalidArgumentError; its `frames` is taken. A record that is
    * damaged, wrong or stale is a CorruptionError, and nothing changes. A
-   * damaged container descriptor is a CorruptionError naming the container;
-   * the containers restored before it were taken over already (restore
-   * again once the memory is sound). The restored game is checked
-   * (checkGame) before it is returned.
+   * damaged container descriptor is a CorruptionError naming the container,
+   * as is a game whose subsystems disagree (checkGame runs before the game
+   * is returned); the memory is unchanged then too, but the old game has
+   * ended: restore again once the memory is sound.
    */
   static restore(memory: MemoryGlobals, recordPtr: Ptr, config: Partial<GameConfig> = {}): MemkitGame {
     const who = "MemkitGame.restore";
     const saved = readRecord(memory.default, recordPtr, who);
     checkConfig(who, saved.config, config);
+    // The subsystems take the containers over one by one: the old game ends now, whatever happens next.
+    MemkitGame.#claim(memory.space, recordPtr, undefined);
     const game = new MemkitGame(memory, { ...saved.config, frames: config.frames ?? saved.config.frames }, saved);
     checkGame(game, who);
     game.#record = recordPtr;
@@ -281,12 +283,13 @@ export class MemkitGame implements Simulation {
     if (this.#takenOver) throw destroyedError(`MemkitGame.${what}`, "MemkitGame.restore took this game over", "play the game restore() returned.");
   }
 
-  /** Lists `game` as the live game on the record at `ptr`, ending the one listed before (if any) without freeing anything. */
-  static #claim(space: AddressSpace, ptr: Ptr, game: MemkitGame): void {
+  /** Lists `game` (or none) as the live game on the record at `ptr`, ending the one listed before (if any) without freeing anything. */
+  static #claim(space: AddressSpace, ptr: Ptr, game: MemkitGame | undefined): void {
     let byPtr = games.get(space);
     if (byPtr === undefined) games.set(space, (byPtr = new Map<Ptr, WeakRef<MemkitGame>>()));
     const previous = byPtr.get(ptr)?.deref();
-    byPtr.set(ptr, new WeakRef(game));
+    if (game === undefined) byPtr.delete(ptr);
+    else byPtr.set(ptr, new WeakRef(game));
     if (previous !== undefined && previous !== game) {
       previous.#takenOver = true;
       previous.#record = 0;

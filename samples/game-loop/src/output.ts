@@ -165,7 +165,7 @@ export function formatPlaySummary(name: string, result: DriveResult): string {
     `  warm-up before play: ${formatCount(result.warmup.frames)} frames, GC events ${gcText(result.warmup.gc)} (V8 compiling the hot loops; not judged)`,
     `  game: ${formatCount(s.unitsAlive)} units alive, ${formatCount(s.spawned)} spawned, ${formatCount(s.died)} died; ` +
       `${formatCount(s.shots)} shots, ${formatCount(s.hits)} hits, ${formatCount(s.soundsPlayed)} sounds; ` +
-      `${formatCount(Math.round(s.drawItems / Math.max(1, t.frames)))} draw items/frame in ${(s.drawBatches / Math.max(1, t.frames)).toFixed(1)} batches; checksum ${hex(s.checksum)}`,
+      `${formatCount(Math.round(s.drawItems / Math.max(1, s.frames)))} draw items/frame in ${(s.drawBatches / Math.max(1, s.frames)).toFixed(1)} batches; checksum ${hex(s.checksum)}`,
   ];
   return lines.join("\n");
 }

@@ -174,6 +174,8 @@ export class BaselineGame implements Simulation {
   soundsPlayed = 0;
   drawItems = 0;
   drawBatches = 0;
+  /** Play frames simulated, warm-up included. */
+  framesPlayed = 0;
   drawHash = 0;
   mixHash = 0;
   #wallCount = -1;
@@ -208,6 +210,7 @@ export class BaselineGame implements Simulation {
   }
 
   playFrame(): void {
+    this.framesPlayed++;
     this.#respawn();
     this.#physics(DT);
     this.#applyEvents();
@@ -257,6 +260,7 @@ export class BaselineGame implements Simulation {
       soundsPlayed: this.soundsPlayed,
       particlesAlive: this.particles.length,
       bulletsAlive: this.bullets.length,
+      frames: this.framesPlayed,
       drawItems: this.drawItems,
       drawBatches: this.drawBatches,
       checksum: hash >>> 0,

@@ -236,7 +236,9 @@ export interface SimSummary {
   soundsPlayed: number;
   particlesAlive: number;
   bulletsAlive: number;
-  /** Draw items submitted over the play stage, and draw batches (material changes). */
+  /** Play frames simulated so far, warm-up included (and, after a restore, the frames before the save). */
+  frames: number;
+  /** Draw items submitted over those frames, and draw batches (material changes). */
   drawItems: number;
   drawBatches: number;
   /** A hash of everything: unit state, draw order, audio mix, level content. */
@@ -245,7 +247,7 @@ export interface SimSummary {
 
 /** A fresh all-zero summary. */
 export function emptySummary(): SimSummary {
-  return { unitsAlive: 0, spawned: 0, died: 0, shots: 0, hits: 0, soundsPlayed: 0, particlesAlive: 0, bulletsAlive: 0, drawItems: 0, drawBatches: 0, checksum: 0 };
+  return { unitsAlive: 0, spawned: 0, died: 0, shots: 0, hits: 0, soundsPlayed: 0, particlesAlive: 0, bulletsAlive: 0, frames: 0, drawItems: 0, drawBatches: 0, checksum: 0 };
 }
 
 /** Folds a float into a hash, rounded to a 1/1024 grid (equal inputs always fold equally). */

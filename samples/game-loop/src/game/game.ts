@@ -234,6 +234,7 @@ export class MemkitGame implements Simulation {
       soundsPlayed: audio.soundsPlayed,
       particlesAlive: render.particles.length,
       bulletsAlive: physics.bullets.length,
+      frames: this.framesPlayed,
       drawItems: render.drawItems,
       drawBatches: render.drawBatches,
       checksum: hash >>> 0,

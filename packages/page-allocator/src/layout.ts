@@ -18,10 +18,11 @@ import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
  *   14          flBitmap        bit f set <=> some bin of first level f is non-empty
  *   15          ownerCount      owners registered (tag owner ids 1..255)
  *   16          nameBytes       bytes used in the owner name table
- *   17..48      slBitmaps[32]   bit s of word f set <=> bin (f, s) is non-empty
- *   49..176     heads[32 * 4]   first free span (head page index) of each bin, 0 = empty
- *   177..688    names           owner name table (2 KiB), see below
- *   689..       state[maxPages] per page: span boundary words, see below
+ *   17          (padding: the block stays a multiple of 8 bytes)
+ *   18..49      slBitmaps[32]   bit s of word f set <=> bin (f, s) is non-empty
+ *   50..177     heads[32 * 4]   first free span (head page index) of each bin, 0 = empty
+ *   178..689    names           owner name table (2 KiB), see below
+ *   690..       state[maxPages] per page: span boundary words, see below
  *               tag[maxPages]   per page: owner << 24 | data, set by the lessee (0 = none)
  *               next[maxPages]  per free head page: next free span in its bin
  *               prev[maxPages]  per free head page: previous free span in its bin
@@ -63,7 +64,7 @@ export const W_FREE_PAGES = W_TOP_PAGE + 6;
 export const W_FL_BITMAP = W_TOP_PAGE + 7;
 export const W_OWNER_COUNT = W_TOP_PAGE + 8;
 export const W_NAME_BYTES = W_TOP_PAGE + 9;
-export const W_SL_BITMAPS = W_NAME_BYTES + 1;
+export const W_SL_BITMAPS = W_NAME_BYTES + 2;
 export const FL_COUNT = 32;
 export const SL_BITS = 2;
 export const SL_COUNT = 1 << SL_BITS;
@@ -86,7 +87,7 @@ export const COUNT_MASK = 0x03ff_ffff;
 export const USED_HEAD = USED | HEAD;
 export const FREE_HEAD = FREE | HEAD;
 
-/** Bytes of control block needed to manage `maxPages` pages. */
+/** Bytes of control block needed to manage `maxPages` pages (a multiple of 8: W_PAGE_ARRAYS is even). */
 export function controlBytesFor(maxPages: number): number {
   return (W_PAGE_ARRAYS + PAGE_ARRAYS * maxPages) * 4;
 }

@@ -8,6 +8,12 @@ function make(pageSize = 4096): { space: AddressSpace; pages: PageAllocator } {
 }
 
 describe("PageAllocator lifecycle", () => {
+  it("control blocks are a multiple of 8 bytes, so what is carved after one stays 8-aligned", () => {
+    for (const [max, page] of [[1 << 20, 4096], [(1 << 20) + 4096, 4096], [16 << 20, 256], [3 << 20, 65536]] as const) {
+      expect(PageAllocator.controlBytes(max, page) % 8).toBe(0);
+    }
+  });
+
   it("an attached handle serves, frees and checks the same spans, and reports owners by the names registered in memory", () => {
     const { space, pages } = make();
     const heap = pages.registerOwner("heap");

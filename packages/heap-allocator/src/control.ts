@@ -133,6 +133,7 @@ export function openHeapControl(at: Attachment, pages: PageAllocator | undefined
     }
   }
   try {
+    const limit = pages.range.limit; // a DestroyedError when the given handle has ended
     const pageSize = pages.pageSize;
     if (pageShift !== pages.pageShift) throw fail(`records page shift ${pageShift}, but ${pages.name} has pages of ${pageSize} B`);
     if (ownerId < 1 || ownerId > 255) throw fail(`records owner id ${ownerId}, outside 1..255`);
@@ -142,7 +143,6 @@ export function openHeapControl(at: Attachment, pages: PageAllocator | undefined
       throw fail(`records a home span at ${hex(home)} (${homeBytes} B) that is not a live span of ${pages.name} tagged ${hex(tag)}`);
     }
     if (controlPtr !== home + SPAN_HEADER_BYTES + bitmapBytes(homeBytes)) throw fail(`is not where its home span at ${hex(home)} keeps it`);
-    const limit = pages.range.limit;
     const word = (index: number, min: number, max: number, field: string): number => controlWord(u32, controlPtr, index, min, max, HEAP_LAYOUT, field);
     word(W_FL_MAP, 0, 2 ** FL_COUNT - 1, "flMap");
     const spanCount = word(W_SPAN_COUNT, 1, Math.floor(limit / pageSize), "spanCount");

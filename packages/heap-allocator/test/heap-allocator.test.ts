@@ -493,6 +493,26 @@ describe("attach", () => {
     HeapAllocator.attach(space, heap.controlPtr).check();
   });
 
+  it("check() after attach catches wiped page tags and a zeroed span header", () => {
+    const { heap, pages, space } = makeRig({ spanBytes: 16 << 10 });
+    const p = heap.allocate(30_000); // a span of its own
+    heap.detach();
+    const base = ((pages.tagOf(p) & 0xff_ffff) << pages.pageShift) >>> 0;
+    const tags = pages.tagWordBase + base / 4096;
+    const saved = space.u32.slice(tags, tags + 8);
+    space.u32.fill(0, tags, tags + 8); // the span's pages lost their tags
+    const again = HeapAllocator.attach(space, heap.controlPtr);
+    expect(() => again.check()).toThrow(/page tag is 0x00000000/);
+    space.u32.set(saved, tags);
+    again.check();
+    const header = space.u32.slice(base >>> 2, (base >>> 2) + 8);
+    space.u32.fill(0, base >>> 2, (base >>> 2) + 8); // a zeroed span header
+    expect(() => again.check()).toThrow(/span header magic/);
+    space.u32.set(header, base >>> 2);
+    again.check();
+    again.deallocate(p);
+  });
+
   it("destroy through one handle ends every handle of the thread", () => {
     const { heap, space } = makeRig();
     const twin = HeapAllocator.attach(space, heap.controlPtr);

@@ -20,10 +20,12 @@ import {
   FL_COUNT,
   HEAP_LAYOUT,
   MAX_BLOCK,
+  SL_COUNT,
   SPAN_HEADER_BYTES,
   W_EMPTY_SPAN,
   W_FIRST_SPAN,
   W_FL_MAP,
+  W_HEADS,
   W_HOME,
   W_HOME_BYTES,
   W_LIVE,
@@ -32,6 +34,7 @@ import {
   W_PAGE_SHIFT,
   W_PEAK,
   W_RESERVED,
+  W_SL_MAP,
   W_SPAN_BYTES,
   W_SPAN_COUNT,
   bitmapBytes,
@@ -100,8 +103,9 @@ export function createHeapControl(pages: PageAllocator, name: string, spanBytesO
  * page allocator they name (`pages`, this thread's live handle on it, or a
  * new attached handle), and checks that the home span is a live span of it
  * tagged for this heap, holding this control block. Then range-checks every
- * state word allocate and free rely on before walking anything; the span
- * list, free lists and blocks are walked by check(). Returns the geometry
+ * state word allocate and free rely on (counters, span list, the size-class
+ * bitmaps and list heads); the span list, the lists behind the heads and the
+ * blocks are walked by check(). O(size classes). Returns the geometry
  * and whether the page allocator handle was attached here (the heap handle
  * then owns it). Throws CorruptionError naming what is wrong, or
  * InvalidArgumentError when `pages` is not the heap's page allocator.
@@ -151,6 +155,20 @@ export function openHeapControl(at: Attachment, pages: PageAllocator | undefined
     const reserved = word(W_RESERVED, homeBytes + (spanCount - 1) * pageSize, limit, "reservedBytes");
     const live = word(W_LIVE, 0, reserved, "liveBytes");
     word(W_PEAK, live, limit, "peakLiveBytes");
+    // The list heads are where the first allocations go: each must be an 8-aligned address in a page
+    // tagged for this heap, and the bitmaps must agree with them. The lists and blocks are walked by check().
+    const flMap = u32[w + W_FL_MAP]!;
+    for (let fl = 0; fl < FL_COUNT; fl++) {
+      const slMap = u32[w + W_SL_MAP + fl]!;
+      if (((flMap >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) throw fail(`has size-class bitmaps that disagree (level ${fl})`);
+      for (let sl = 0; sl < SL_COUNT; sl++) {
+        const head = u32[w + W_HEADS + fl * SL_COUNT + sl]!;
+        if (((slMap >>> sl) & 1) !== (head !== 0 ? 1 : 0)) throw fail(`has size class (${fl}, ${sl}) marked ${head === 0 ? "non-empty with no block" : "empty with a block"}`);
+        if (head !== 0 && (head % 8 !== 0 || head >= limit || pages.tagOf(head) >>> 24 !== ownerId)) {
+          throw fail(`lists ${hex(head)} in size class (${fl}, ${sl}), which is not in a span of this heap`);
+        }
+      }
+    }
     const f64 = space.f64;
     const allocs = f64[(controlPtr >>> 3) + D_ALLOC_COUNT]!;
     const frees = f64[(controlPtr >>> 3) + D_FREE_COUNT]!;

@@ -490,6 +490,14 @@ describe("attach", () => {
     damage(W_LIVE, 0x7fff_ffff, /liveBytes/);
     damage(W_FL_MAP, 0xffff_ffff, /flMap/);
     damage(11, 3, /firstSpan/);
+    // A list head wiped while its bitmap bit stays set would hand out pointer 0; one pointing outside the heap, a foreign block.
+    const b = heap.allocate(100);
+    heap.allocate(100);
+    heap.deallocate(b); // a free block of its own class
+    const head = [...Array(24 * 32).keys()].find((i) => space.u32[w + W_HEADS + i] === b)!;
+    damage(W_HEADS + head, 0, /marked non-empty with no block/);
+    damage(W_HEADS + head, 8, /not in a span of this heap/);
+    damage(W_SL_MAP, 0, /disagree|marked empty/);
     HeapAllocator.attach(space, heap.controlPtr).check();
   });
 
@@ -499,8 +507,10 @@ describe("attach", () => {
     heap.detach();
     const base = ((pages.tagOf(p) & 0xff_ffff) << pages.pageShift) >>> 0;
     const tags = pages.tagWordBase + base / 4096;
-    const saved = space.u32.slice(tags, tags + 8);
-    space.u32.fill(0, tags, tags + 8); // the span's pages lost their tags
+    const spanPages = pages.allocatedSize(base) / 4096;
+    const saved = space.u32.slice(tags, tags + spanPages);
+    // All but the last page lose their tags (the last holds the span's free tail, a list head attach looks at).
+    space.u32.fill(0, tags, tags + spanPages - 1);
     const again = HeapAllocator.attach(space, heap.controlPtr);
     expect(() => again.check()).toThrow(/page tag is 0x00000000/);
     space.u32.set(saved, tags);

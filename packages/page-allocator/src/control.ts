@@ -11,18 +11,25 @@ import {
   type Attachment,
 } from "@memkit/core";
 import {
+  FL_COUNT,
+  FREE_HEAD,
   MAX_OWNERS,
   NAME_TABLE_BYTES,
   PAGE_LAYOUT,
+  SL_COUNT,
   W_FIRST_PAGE,
+  W_FL_BITMAP,
   W_FREE_PAGES,
+  W_HEADS,
   W_LIVE_PAGES,
   W_LIVE_SPANS,
   W_MAX_PAGES,
   W_NAME_BYTES,
   W_OWNER_COUNT,
+  W_PAGE_ARRAYS,
   W_PAGE_SHIFT,
   W_PEAK_LIVE_PAGES,
+  W_SL_BITMAPS,
   W_TOP_PAGE,
   controlBytesFor,
 } from "./layout.js";
@@ -83,9 +90,10 @@ export function createPageControl(space: AddressSpace, options: PageControlOptio
 /**
  * Reads the geometry of a verified control block and checks it describes a
  * page allocator that fits this space, below its own first page; then
- * range-checks every state word an operation relies on before walking
- * anything. The page map itself (spans, bins, tags, names) is walked by
- * check(). Throws CorruptionError naming what is wrong.
+ * range-checks every state word an operation relies on (top page, counters,
+ * owners, and the bins: bitmaps and heads). The page map itself (spans, the
+ * lists behind the heads, tags, names) is walked by check(). Throws
+ * CorruptionError naming what is wrong. O(bins).
  */
 export function openPageControl(at: Attachment): PageGeometry {
   const { space, controlPtr, bytes, who } = at;
@@ -113,5 +121,19 @@ export function openPageControl(at: Attachment): PageGeometry {
   word(W_PEAK_LIVE_PAGES, livePages, maxPages, "peakLivePages");
   word(W_OWNER_COUNT, 0, MAX_OWNERS, "ownerCount");
   word(W_NAME_BYTES, 0, NAME_TABLE_BYTES, "nameBytes");
+  // The bin heads are where the first allocations go: each must be a free span head inside the carved
+  // pages, and the bitmaps must agree with them. The lists behind the heads are walked by check().
+  const flMap = u32[cw + W_FL_BITMAP]!;
+  for (let fl = 0; fl < FL_COUNT; fl++) {
+    const slMap = u32[cw + W_SL_BITMAPS + fl]!;
+    if (slMap >>> SL_COUNT !== 0 || ((flMap >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) throw fail(`has bin bitmaps that disagree (level ${fl})`);
+    for (let sl = 0; sl < SL_COUNT; sl++) {
+      const head = u32[cw + W_HEADS + fl * SL_COUNT + sl]!;
+      if (((slMap >>> sl) & 1) !== (head !== 0 ? 1 : 0)) throw fail(`has bin (${fl}, ${sl}) marked ${head === 0 ? "non-empty with no span" : "empty with a span"}`);
+      if (head !== 0 && (head < firstPage || head >= top || (u32[cw + W_PAGE_ARRAYS + head]! & FREE_HEAD) !== FREE_HEAD)) {
+        throw fail(`files page ${head} in bin (${fl}, ${sl}), which is not a free span head`);
+      }
+    }
+  }
   return { controlPtr, pageShift, firstPage, maxPages };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AddressSpace, CorruptionError, DestroyedError, InvalidArgumentError, SpaceHandle } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
+import { W_HEADS } from "../src/layout.js";
 
 function make(pageSize = 4096): { space: AddressSpace; pages: PageAllocator } {
   const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 16 << 20 });
@@ -83,6 +84,17 @@ describe("PageAllocator lifecycle", () => {
     u32[(c >>> 2) + 7] = 1 << 30; // top page far past the memory
     expect(() => PageAllocator.attach(space, c)).toThrow(/top/);
     u32.set(saved, c >>> 2);
+    // A bin head moved onto a live span would hand that span out twice.
+    const a = pages.allocate(4096);
+    pages.allocate(4096);
+    pages.deallocate(a);
+    const heads = (c >>> 2) + W_HEADS;
+    const bin = [...Array(128).keys()].find((i) => u32[heads + i] === a / 4096)!;
+    u32[heads + bin] = a / 4096 + 1;
+    expect(() => PageAllocator.attach(space, c)).toThrow(/not a free span head/);
+    u32[heads + bin] = 0;
+    expect(() => PageAllocator.attach(space, c)).toThrow(/marked non-empty with no span/);
+    u32[heads + bin] = a / 4096;
     PageAllocator.attach(space, c).check();
   });
 

@@ -6,8 +6,8 @@ import { afterAll, bench, describe } from "vitest";
 import { opsOf, run, workloadC, type Malloc } from "./workload.js";
 
 // Workload C: log-uniform 16 B..64 KiB, 2,000 live, 200k ops. Prints ns/op and footprint.
-// ns/op is CPU time (user + system) per operation, best of all iterations: on a
-// shared machine it moves far less than wall time.
+// ns/op is CPU time (user + system) per operation, best of all iterations: it
+// moves far less than wall time when other processes compete for the cores.
 const w = workloadC();
 const ptrs = new Uint32Array(w.live);
 const sizes = new Uint32Array(w.live);

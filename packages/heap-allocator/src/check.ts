@@ -1,24 +1,11 @@
 import { CorruptionError, hex, magic, type Ptr } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
 import {
-  C_ALLOC_COUNT,
-  C_EMPTY_SPAN,
-  C_FIRST_SPAN,
-  C_FL_MAP,
-  C_FREE_COUNT,
-  C_HEADS,
-  C_HOME,
-  C_LIVE,
-  C_OWNER,
-  C_PAGE_SHIFT,
-  C_PEAK,
-  C_RESERVED,
-  C_SL_MAP,
-  C_SPAN_COUNT,
+  D_ALLOC_COUNT,
+  D_FREE_COUNT,
   FL_COUNT,
   FREE,
-  HEAP_MAGIC_TEXT,
-  LAYOUT_VERSION,
+  HEAP_LAYOUT,
   MIN_BLOCK,
   PREV_FREE,
   RESERVED,
@@ -36,6 +23,18 @@ import {
   SPAN_MAGIC_W,
   SPAN_NEXT_W,
   SPAN_PREV_W,
+  W_EMPTY_SPAN,
+  W_FIRST_SPAN,
+  W_FL_MAP,
+  W_HEADS,
+  W_HOME,
+  W_LIVE,
+  W_OWNER,
+  W_PAGE_SHIFT,
+  W_PEAK,
+  W_RESERVED,
+  W_SL_MAP,
+  W_SPAN_COUNT,
   bitmapBias,
   bitmapBytes,
   firstPayloadOffset,
@@ -43,7 +42,7 @@ import {
   slOf,
 } from "./layout.js";
 
-const HEAP_MAGIC = magic(HEAP_MAGIC_TEXT) | 0;
+const HEAP_MAGIC = magic(HEAP_LAYOUT.magic) | 0;
 const SPAN_MAGIC = magic(SPAN_MAGIC_TEXT) | 0;
 
 /**
@@ -57,21 +56,22 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
     throw new CorruptionError(`${name}: heap corrupt at ${hex(at)}: ${what}.`);
   };
   const r = control >>> 2;
-  if (m[r] !== HEAP_MAGIC || m[r + 1] !== LAYOUT_VERSION) {
-    fail(control, `control block header is ${hex(m[r]! >>> 0)}/${m[r + 1]}, expected "${HEAP_MAGIC_TEXT}" version ${LAYOUT_VERSION}`);
+  if (m[r] !== HEAP_MAGIC || m[r + 1] !== HEAP_LAYOUT.version) {
+    fail(control, `control block header is ${hex(m[r]! >>> 0)}/${m[r + 1]}, expected "${HEAP_LAYOUT.magic}" version ${HEAP_LAYOUT.version}`);
   }
-  const owner = m[r + C_OWNER]!;
-  const pageShift = m[r + C_PAGE_SHIFT]!;
-  const spanCount = m[r + C_SPAN_COUNT]!;
-  const home = m[r + C_HOME]!;
+  const owner = m[r + W_OWNER]!;
+  const pageShift = m[r + W_PAGE_SHIFT]!;
+  const spanCount = m[r + W_SPAN_COUNT]!;
+  const home = m[r + W_HOME]!;
 
   const freeBlocks = new Set<Ptr>();
   const spans = new Set<Ptr>();
   let liveBytes = 0;
   let liveCount = 0;
   let reserved = 0;
+  let spanPages = 0;
   let prevSpan = 0;
-  for (let base = m[r + C_FIRST_SPAN]!; base !== 0; base = m[(base >> 2) + SPAN_NEXT_W]!) {
+  for (let base = m[r + W_FIRST_SPAN]!; base !== 0; base = m[(base >> 2) + SPAN_NEXT_W]!) {
     if (spans.size >= spanCount || spans.has(base)) fail(base, `span list runs past the ${spanCount} spans counted (a cycle?)`);
     if ((base & ((1 << pageShift) - 1)) !== 0 || base <= 0 || base >= m.length * 4) fail(base, "span list links to an address that is not a page inside the memory");
     spans.add(base);
@@ -94,6 +94,7 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
       fail(base, `span header says first block ${hex(m[bw + SPAN_FIRST_W]! >>> 0)} / area ${m[bw + SPAN_AREA_W]}, expected ${hex(first)} / ${end - first}`);
     }
     reserved += bytes;
+    spanPages += bytes >>> pageShift;
 
     // Physical walk: headers, boundary tags, coalescing, bitmap bits.
     const bias = bitmapBias(base);
@@ -138,18 +139,24 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
   }
   if (spans.size !== spanCount) fail(control, `span count is ${spanCount} but the span list holds ${spans.size}`);
   if (!spans.has(home)) fail(home, "the home span is not on the span list");
-  const empty = m[r + C_EMPTY_SPAN]!;
+  const empty = m[r + W_EMPTY_SPAN]!;
   if (empty !== 0 && !spans.has(empty)) fail(empty, "the cached empty span is not on the span list");
 
+  // No page outside the spans carries this heap's owner id: deallocate trusts the tag.
+  let tagged = 0;
+  const pageCount = Math.floor(pages.range.limit / (1 << pageShift));
+  for (let page = 0; page < pageCount; page++) if (pages.tagOf(page << pageShift) >>> 24 === owner) tagged++;
+  if (tagged !== spanPages) fail(control, `${tagged} pages carry owner ${owner} in the page map, the spans hold ${spanPages}`);
+
   // Free lists against the bitmaps and the physical walk.
-  const flMap = m[r + C_FL_MAP]!;
+  const flMap = m[r + W_FL_MAP]!;
   if (flMap >>> FL_COUNT !== 0) fail(control, `first-level bitmap ${hex(flMap >>> 0)} has bits above level ${FL_COUNT - 1}`);
   let listed = 0;
   for (let fl = 0; fl < FL_COUNT; fl++) {
-    const slMap = m[r + C_SL_MAP + fl]!;
+    const slMap = m[r + W_SL_MAP + fl]!;
     if (((flMap >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) fail(control, `first-level bit ${fl} disagrees with its second-level bitmap ${hex(slMap >>> 0)}`);
     for (let sl = 0; sl < SL_COUNT; sl++) {
-      let node = m[r + C_HEADS + fl * SL_COUNT + sl]!;
+      let node = m[r + W_HEADS + fl * SL_COUNT + sl]!;
       if (((slMap >>> sl) & 1) !== (node !== 0 ? 1 : 0)) fail(control, `bitmap bit of size class (${fl}, ${sl}) disagrees with its list head ${hex(node >>> 0)}`);
       let prev = 0;
       while (node !== 0) {
@@ -166,7 +173,7 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
   if (listed !== freeBlocks.size) {
     for (const p of freeBlocks) {
       const size = m[(p >> 2) - 1]! & SIZE_MASK;
-      let node = m[r + C_HEADS + flOf(size) * SL_COUNT + slOf(size)]!;
+      let node = m[r + W_HEADS + flOf(size) * SL_COUNT + slOf(size)]!;
       let steps = 0;
       while (node !== 0 && node !== p && steps++ <= listed) node = m[(node >> 2) + 1]!;
       if (node !== p) fail(p, `free block of ${size} B is missing from its free list`);
@@ -174,12 +181,11 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
   }
 
   // Counters.
-  const fi = (control >>> 3) + C_ALLOC_COUNT / 2;
-  const allocCount = f[fi]!;
-  const freeCount = f[(control >>> 3) + C_FREE_COUNT / 2]!;
-  if (m[r + C_LIVE] !== liveBytes || allocCount - freeCount !== liveCount) {
-    fail(control, `counters say ${allocCount - freeCount} live blocks / ${m[r + C_LIVE]} B, the walk found ${liveCount} / ${liveBytes} B`);
+  const allocCount = f[(control >>> 3) + D_ALLOC_COUNT]!;
+  const freeCount = f[(control >>> 3) + D_FREE_COUNT]!;
+  if (m[r + W_LIVE] !== liveBytes || allocCount - freeCount !== liveCount) {
+    fail(control, `counters say ${allocCount - freeCount} live blocks / ${m[r + W_LIVE]} B, the walk found ${liveCount} / ${liveBytes} B`);
   }
-  if (m[r + C_PEAK]! < liveBytes) fail(control, `peakLiveBytes ${m[r + C_PEAK]} is below liveBytes ${liveBytes}`);
-  if (m[r + C_RESERVED] !== reserved) fail(control, `reservedBytes is ${m[r + C_RESERVED]}, the spans hold ${reserved}`);
+  if (m[r + W_PEAK]! < liveBytes) fail(control, `peakLiveBytes ${m[r + W_PEAK]} is below liveBytes ${liveBytes}`);
+  if (m[r + W_RESERVED] !== reserved) fail(control, `reservedBytes is ${m[r + W_RESERVED]}, the spans hold ${reserved}`);
 }

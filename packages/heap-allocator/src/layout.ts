@@ -1,3 +1,5 @@
+import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
+
 /*
  * The heap's memory layout. Everything below lives in linear memory; the
  * HeapAllocator object only caches views and a few constants.
@@ -78,23 +80,25 @@
  * ── Control block (TLSF root + counters), in the home span ──────────────
  *
  *   word        field
- *   0, 1        magic "HEAP", layout version   (core's control header)
- *   2           flMap: bit fl set <=> slMap[fl] != 0
- *   3           ownerId (page-map tag owner)
- *   4           pageShift of the page allocator
- *   5           spanBytes: the lease granularity
- *   6           home span base (holds this control block, never released before destroy)
- *   7           first span in the span list
- *   8           cached empty span (released lazily, the hysteresis), 0 = none
- *   9           span count
- *   10          reservedBytes (sum of leased span bytes)
- *   11          liveBytes (usable sizes of live blocks)
- *   12          peakLiveBytes
- *   13          (padding)
- *   14, 15      allocCount (float64)
- *   16, 17      freeCount  (float64)
- *   18 .. 41    slMap[24]: bit sl set <=> heads[fl * 32 + sl] != 0
- *   42 .. 809   heads[24 * 32]: first free block of each size class, 0 = empty
+ *   0..3        core's control header: magic "HEAP", layout version, bytes, seal
+ *   4           pagesControl: controlPtr of the page allocator   \
+ *   5           ownerId (page-map tag owner)                      |  fixed words,
+ *   6           pageShift of the page allocator                   |  sealed at
+ *   7           spanBytes: the lease granularity                  |  creation
+ *   8           home span base (holds this block, kept until destroy)
+ *   9           home span bytes                                  /
+ *   10          flMap: bit fl set <=> slMap[fl] != 0
+ *   11          first span in the span list
+ *   12          cached empty span (released lazily, the hysteresis), 0 = none
+ *   13          span count
+ *   14          reservedBytes (sum of leased span bytes)
+ *   15          liveBytes (usable sizes of live blocks)
+ *   16          peakLiveBytes
+ *   17          (padding)
+ *   18, 19      allocCount (float64, f64 slot D_ALLOC_COUNT = 9 of the block)
+ *   20, 21      freeCount  (float64, f64 slot D_FREE_COUNT = 10)
+ *   22 .. 45    slMap[24]: bit sl set <=> heads[fl * 32 + sl] != 0
+ *   46 .. 813   heads[24 * 32]: first free block of each size class, 0 = empty
  *
  * ── Size classes (two-level segregated fit) ──────────────────────────────
  *
@@ -208,24 +212,27 @@ export function bitmapBias(base: number): number {
 
 // ---------------------------------------------------------- control block
 
-export const HEAP_MAGIC_TEXT = "HEAP";
-export const LAYOUT_VERSION = 1;
-export const C_FL_MAP = 2;
-export const C_OWNER = 3;
-export const C_PAGE_SHIFT = 4;
-export const C_SPAN_BYTES = 5;
-export const C_HOME = 6;
-export const C_FIRST_SPAN = 7;
-export const C_EMPTY_SPAN = 8;
-export const C_SPAN_COUNT = 9;
-export const C_RESERVED = 10;
-export const C_LIVE = 11;
-export const C_PEAK = 12;
-/** Word of allocCount (a float64: `f64[(control >>> 3) + C_ALLOC_COUNT / 2]`). */
-export const C_ALLOC_COUNT = 14;
-export const C_FREE_COUNT = 16;
-export const C_SL_MAP = 18;
-export const C_HEADS = C_SL_MAP + FL_COUNT;
-export const CONTROL_WORDS = C_HEADS + FL_COUNT * SL_COUNT;
+/** The heap's control block: magic, version and the six sealed fixed words. */
+export const HEAP_LAYOUT: ControlLayout = { kind: "HeapAllocator", magic: "HEAP", version: 2, fixedWords: 6 };
+export const W_PAGES_CONTROL = CONTROL_BLOCK_HEADER_WORDS;
+export const W_OWNER = W_PAGES_CONTROL + 1;
+export const W_PAGE_SHIFT = W_PAGES_CONTROL + 2;
+export const W_SPAN_BYTES = W_PAGES_CONTROL + 3;
+export const W_HOME = W_PAGES_CONTROL + 4;
+export const W_HOME_BYTES = W_PAGES_CONTROL + 5;
+export const W_FL_MAP = W_HOME_BYTES + 1;
+export const W_FIRST_SPAN = W_FL_MAP + 1;
+export const W_EMPTY_SPAN = W_FL_MAP + 2;
+export const W_SPAN_COUNT = W_FL_MAP + 3;
+export const W_RESERVED = W_FL_MAP + 4;
+export const W_LIVE = W_FL_MAP + 5;
+export const W_PEAK = W_FL_MAP + 6;
+/** f64 slot of allocCount: `f64[(controlPtr >>> 3) + D_ALLOC_COUNT]` (words 18, 19). */
+export const D_ALLOC_COUNT = (W_PEAK + 2) / 2;
+/** f64 slot of freeCount (words 20, 21). */
+export const D_FREE_COUNT = D_ALLOC_COUNT + 1;
+export const W_SL_MAP = (D_FREE_COUNT + 1) * 2;
+export const W_HEADS = W_SL_MAP + FL_COUNT;
+export const CONTROL_WORDS = W_HEADS + FL_COUNT * SL_COUNT;
 /** Bytes of the control block (a multiple of 8). */
 export const CONTROL_BYTES = (CONTROL_WORDS * 4 + 7) & -8;

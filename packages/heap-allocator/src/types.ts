@@ -1,4 +1,5 @@
 import type { Ptr } from "@memkit/core";
+import type { PageAllocator } from "@memkit/page-allocator";
 
 /** Options for {@link HeapAllocator}. */
 export interface HeapAllocatorOptions {
@@ -12,6 +13,18 @@ export interface HeapAllocatorOptions {
    * @defaultValue 1 MiB
    */
   spanBytes?: number;
+}
+
+/** Options for {@link HeapAllocator.attach}. */
+export interface HeapAttachOptions {
+  /** Name this handle uses in messages and reports. @defaultValue the name the heap registered with its page allocator */
+  name?: string;
+  /**
+   * A handle on the page allocator the heap leases from (the one its control
+   * block records). @defaultValue this thread's live handle on it, or a new
+   * one attached for this heap handle (and detached with it)
+   */
+  pages?: PageAllocator;
 }
 
 /** Visitor for {@link HeapAllocator.walk}: one call per block, in address order within each span. */

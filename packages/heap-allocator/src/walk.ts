@@ -1,12 +1,12 @@
 import type { Ptr, StorageReport } from "@memkit/core";
 import {
-  C_FIRST_SPAN,
-  C_FL_MAP,
-  C_HEADS,
-  C_LIVE,
-  C_RESERVED,
-  C_SL_MAP,
-  C_SPAN_COUNT,
+  W_FIRST_SPAN,
+  W_FL_MAP,
+  W_HEADS,
+  W_LIVE,
+  W_RESERVED,
+  W_SL_MAP,
+  W_SPAN_COUNT,
   FREE,
   MIN_BLOCK,
   SIZE_MASK,
@@ -25,8 +25,8 @@ import type { BlockVisitor } from "./types.js";
 export function spansInAddressOrder(m: Int32Array, control: Ptr): Ptr[] {
   const r = control >>> 2;
   const spans: Ptr[] = [];
-  const limit = m[r + C_SPAN_COUNT]!;
-  for (let s = m[r + C_FIRST_SPAN]!; s !== 0 && spans.length < limit; s = m[(s >> 2) + SPAN_NEXT_W]!) spans.push(s);
+  const limit = m[r + W_SPAN_COUNT]!;
+  for (let s = m[r + W_FIRST_SPAN]!; s !== 0 && spans.length < limit; s = m[(s >> 2) + SPAN_NEXT_W]!) spans.push(s);
   return spans.sort((a, b) => a - b);
 }
 
@@ -63,16 +63,16 @@ export function heapStorageReport(m: Int32Array, control: Ptr): StorageReport {
     histogram[bucket]!++;
   });
   let largest = 0;
-  const flMap = m[r + C_FL_MAP]!;
+  const flMap = m[r + W_FL_MAP]!;
   if (flMap !== 0) {
     const fl = 31 - Math.clz32(flMap);
-    const sl = 31 - Math.clz32(m[r + C_SL_MAP + fl]!);
-    const head = m[r + C_HEADS + fl * 32 + sl]!;
+    const sl = 31 - Math.clz32(m[r + W_SL_MAP + fl]!);
+    const head = m[r + W_HEADS + fl * 32 + sl]!;
     largest = (m[(head >> 2) - 1]! & SIZE_MASK) - 4;
   }
   return {
-    reservedBytes: m[r + C_RESERVED]!,
-    usedBytes: m[r + C_LIVE]!,
+    reservedBytes: m[r + W_RESERVED]!,
+    usedBytes: m[r + W_LIVE]!,
     totalFreeBytes: totalFree,
     largestFreeBlock: largest,
     freeHistogram: histogram,

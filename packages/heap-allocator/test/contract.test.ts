@@ -1,9 +1,10 @@
 import { AddressSpace } from "@memkit/core";
-import { describeAllocatorContract } from "@memkit/core/testing";
+import { describeAllocatorContract, type ContractSubject } from "@memkit/core/testing";
 import { PageAllocator } from "@memkit/page-allocator";
 import { HeapAllocator } from "@memkit/heap-allocator";
 
-function makeHeap(pageSize: number, spanBytes: number, maximumBytes = 256 << 20) {
+/** A heap (and its page allocator) with the lifecycle hooks: `attach` opens a second heap handle from the control block. */
+function makeHeap(pageSize: number, spanBytes: number, maximumBytes = 256 << 20): ContractSubject {
   const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes });
   const pages = new PageAllocator(space, { pageSize });
   const heap = new HeapAllocator(pages, { spanBytes });
@@ -16,6 +17,11 @@ function makeHeap(pageSize: number, spanBytes: number, maximumBytes = 256 << 20)
     dispose: () => {
       heap.destroy();
       pages.destroy();
+    },
+    destroy: () => heap.destroy(),
+    attach: () => {
+      const second = HeapAllocator.attach(space, heap.controlPtr, { name: "heap-2" });
+      return { allocator: second, check: () => second.check(), dispose: () => second.detach() };
     },
   };
 }

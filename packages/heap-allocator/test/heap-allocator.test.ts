@@ -1,13 +1,10 @@
-import { AllocatorError, CorruptionError, DoubleFreeError, InvalidArgumentError, InvalidPointerError, hex } from "@memkit/core";
+import { AllocatorError, CorruptionError, DestroyedError, DoubleFreeError, InvalidArgumentError, InvalidPointerError, SpaceHandle, hex } from "@memkit/core";
+import { PageAllocator } from "@memkit/page-allocator";
 import { HeapAllocator } from "@memkit/heap-allocator";
 import { describe, expect, it } from "vitest";
 import {
   CONTROL_BYTES,
-  C_FL_MAP,
-  C_HEADS,
-  C_LIVE,
-  C_PEAK,
-  C_SL_MAP,
+  D_ALLOC_COUNT,
   FREE,
   MAX_REQUEST,
   MIN_BLOCK,
@@ -18,6 +15,11 @@ import {
   SPAN_COLOR_MASK,
   SPAN_FIRST_W,
   SPAN_FLAGS_W,
+  W_FL_MAP,
+  W_HEADS,
+  W_LIVE,
+  W_PEAK,
+  W_SL_MAP,
   bitmapBias,
   firstPayloadOffset,
 } from "../src/layout.js";
@@ -30,7 +32,7 @@ describe("layout constants", () => {
   it("match the literals written into allocate() and deallocate()", () => {
     // The hot paths spell these out as numbers; this test fails when layout.ts moves without them.
     expect([MIN_BLOCK, SIZE_MASK, FREE, PREV_FREE, MAX_REQUEST]).toEqual([24, -8, 1, 2, 1073741820]);
-    expect([C_FL_MAP, C_LIVE, C_PEAK, C_SL_MAP, C_HEADS]).toEqual([2, 11, 12, 18, 42]);
+    expect([W_FL_MAP, W_LIVE, W_PEAK, W_SL_MAP, W_HEADS, D_ALLOC_COUNT]).toEqual([10, 15, 16, 22, 46, 9]);
     expect([SPAN_AREA_W, SPAN_BITMAP_W]).toEqual([4, 8]);
     expect(CONTROL_BYTES % 8).toBe(0);
   });
@@ -410,16 +412,20 @@ describe("spans", () => {
     expect(() => heap.allocate(10, 64)).toThrow(AllocatorError);
     expect(() => heap.deallocate(p)).toThrow(AllocatorError);
     expect(heap.owns(p)).toBe(false);
-    expect(heap.stats().liveCount).toBe(0);
-    expect(heap.storageReport().reservedBytes).toBe(0);
+    expect(() => heap.stats()).toThrow(DestroyedError);
+    expect(() => heap.storageReport()).toThrow(DestroyedError);
+    expect(() => heap.check()).toThrow(DestroyedError);
+    expect(() => HeapAllocator.attach(pages.space, heap.controlPtr)).toThrow(/was destroyed|no HeapAllocator control block/);
   });
 });
 
 describe("attach", () => {
   it("gives a second handle on the same heap: state lives in linear memory", () => {
-    const { heap, pages } = makeRig({ spanBytes: 16 << 10 });
+    const { heap, pages, space } = makeRig({ spanBytes: 16 << 10 });
     const a = heap.allocate(100);
-    const twin = HeapAllocator.attach(pages, heap.controlPtr, "twin");
+    const twin = HeapAllocator.attach(space, heap.controlPtr, { name: "twin" });
+    expect(twin.name).toBe("twin");
+    expect(twin.pages).toBe(pages); // this thread's live handle on the page allocator the heap records
     expect(twin.ownerId).toBe(heap.ownerId);
     expect(twin.spanBytes).toBe(heap.spanBytes);
     expect(twin.owns(a)).toBe(true);
@@ -434,20 +440,97 @@ describe("attach", () => {
     heap.check();
     twin.check();
     twin.detach();
-    expect(() => twin.allocate(8)).toThrow(AllocatorError);
+    expect(() => twin.allocate(8)).toThrow(DestroyedError);
     expect(heap.allocate(8)).toBeGreaterThan(0); // detaching a handle leaves the heap alone
     heap.check();
   });
 
-  it("refuses a pointer that is not a heap control block, or another page allocator", () => {
-    const { heap, pages } = makeRig();
+  it("names itself as the heap registered with its page allocator, and attaches a page allocator handle of its own when the thread has none", () => {
+    const { heap, pages, space } = makeRig({ name: "physics" });
+    const p = heap.allocate(1000);
+    heap.detach();
+    pages.detach();
+    expect(SpaceHandle.lookup(space, pages.controlPtr, PageAllocator)).toBeUndefined();
+    const again = HeapAllocator.attach(space, heap.controlPtr);
+    expect(again.name).toBe("physics");
+    expect(again.pages.alive).toBe(true);
+    expect(again.pages.controlPtr).toBe(pages.controlPtr);
+    expect(again.allocatedSize(p)).toBe(1004);
+    again.check();
+    again.detach();
+    expect(again.pages.alive).toBe(false); // the handle it attached ends with it
+  });
+
+  it("refuses a pointer that is not a heap control block, a destroyed heap, or another page allocator", () => {
+    const { heap, pages, space } = makeRig();
     const elsewhere = makeRig({ pageSize: 1024 }); // (an identical rig would hold an identical heap at the same address)
-    expect(() => HeapAllocator.attach(pages, heap.controlPtr + 8)).toThrow(CorruptionError);
-    expect(() => HeapAllocator.attach(pages, 0)).toThrow(InvalidArgumentError);
-    expect(() => HeapAllocator.attach(pages, -4)).toThrow(InvalidArgumentError);
-    expect(() => HeapAllocator.attach(elsewhere.pages, heap.controlPtr)).toThrow(CorruptionError); // another memory: no heap there
-    // A failed attach does not leak into the next construction.
-    expect(new HeapAllocator(pages).controlPtr).not.toBe(heap.controlPtr);
+    expect(() => HeapAllocator.attach(space, heap.controlPtr + 8)).toThrow(CorruptionError);
+    expect(() => HeapAllocator.attach(space, 0)).toThrow(CorruptionError);
+    expect(() => HeapAllocator.attach(space, -4)).toThrow(CorruptionError);
+    expect(() => HeapAllocator.attach(space, "8" as unknown as number)).toThrow(InvalidArgumentError);
+    expect(() => HeapAllocator.attach(elsewhere.space, heap.controlPtr)).toThrow(CorruptionError); // another memory: no heap there
+    expect(() => HeapAllocator.attach(space, heap.controlPtr, { pages: elsewhere.pages })).toThrow(InvalidArgumentError);
+    const second = new HeapAllocator(pages);
+    expect(second.controlPtr).not.toBe(heap.controlPtr);
+    second.destroy();
+    expect(() => HeapAllocator.attach(space, second.controlPtr)).toThrow(/was destroyed/);
+  });
+
+  it("refuses damage to the control block with CorruptionError saying what it found", () => {
+    const { heap, space } = makeRig();
+    heap.allocate(100);
+    const w = heap.controlPtr >>> 2;
+    const damage = (word: number, value: number, expected: RegExp): void => {
+      const saved = space.u32[w + word]!;
+      space.u32[w + word] = value;
+      expect(() => HeapAllocator.attach(space, heap.controlPtr)).toThrow(expected);
+      space.u32[w + word] = saved;
+    };
+    damage(5, heap.ownerId + 1, /seal/); // the owner id: a fixed word
+    damage(W_LIVE, 0x7fff_ffff, /liveBytes/);
+    damage(W_FL_MAP, 0xffff_ffff, /flMap/);
+    damage(11, 3, /firstSpan/);
+    // A list head wiped while its bitmap bit stays set would hand out pointer 0; one pointing outside the heap, a foreign block.
+    const b = heap.allocate(100);
+    heap.allocate(100);
+    heap.deallocate(b); // a free block of its own class
+    const head = [...Array(24 * 32).keys()].find((i) => space.u32[w + W_HEADS + i] === b)!;
+    damage(W_HEADS + head, 0, /marked non-empty with no block/);
+    damage(W_HEADS + head, 8, /not in a span of this heap/);
+    damage(W_SL_MAP, 0, /disagree|marked empty/);
+    HeapAllocator.attach(space, heap.controlPtr).check();
+  });
+
+  it("check() after attach catches wiped page tags and a zeroed span header", () => {
+    const { heap, pages, space } = makeRig({ spanBytes: 16 << 10 });
+    const p = heap.allocate(30_000); // a span of its own
+    heap.detach();
+    const base = ((pages.tagOf(p) & 0xff_ffff) << pages.pageShift) >>> 0;
+    const tags = pages.tagWordBase + base / 4096;
+    const spanPages = pages.allocatedSize(base) / 4096;
+    const saved = space.u32.slice(tags, tags + spanPages);
+    // All but the last page lose their tags (the last holds the span's free tail, a list head attach looks at).
+    space.u32.fill(0, tags, tags + spanPages - 1);
+    const again = HeapAllocator.attach(space, heap.controlPtr);
+    expect(() => again.check()).toThrow(/page tag is 0x00000000/);
+    space.u32.set(saved, tags);
+    again.check();
+    const header = space.u32.slice(base >>> 2, (base >>> 2) + 8);
+    space.u32.fill(0, base >>> 2, (base >>> 2) + 8); // a zeroed span header
+    expect(() => again.check()).toThrow(/span header magic/);
+    space.u32.set(header, base >>> 2);
+    again.check();
+    again.deallocate(p);
+  });
+
+  it("destroy through one handle ends every handle of the thread", () => {
+    const { heap, space } = makeRig();
+    const twin = HeapAllocator.attach(space, heap.controlPtr);
+    const p = twin.allocate(10);
+    twin.destroy();
+    expect(heap.alive).toBe(false);
+    expect(() => heap.deallocate(p)).toThrow(DestroyedError);
+    expect(() => heap.allocate(8)).toThrow(DestroyedError);
   });
 });
 
@@ -555,9 +638,9 @@ describe("check()", () => {
     poke(word(free), used[3]!, `${hex(free)}: free-list back link`);
     poke(word(free) + 1, used[0]!, `${hex(used[0]!)}: listed in size class`);
     const r = heap.controlPtr >>> 2;
-    poke(r + C_FL_MAP, 0, "first-level bit");
-    poke(r + C_SL_MAP, 0xffff_ffff, "bitmap bit of size class (0, 0)");
-    poke(r + C_HEADS + 5, used[0]!, "bitmap bit of size class (0, 5)");
+    poke(r + W_FL_MAP, 0, "first-level bit");
+    poke(r + W_SL_MAP, 0xffff_ffff, "bitmap bit of size class (0, 0)");
+    poke(r + W_HEADS + 5, used[0]!, "bitmap bit of size class (0, 5)");
   });
 
   it("catches a missing or stray block-start bit", () => {
@@ -575,8 +658,8 @@ describe("check()", () => {
     poke(base >>> 2, 0, `${hex(base)}: span header magic`);
     poke((base >>> 2) + SPAN_AREA_W, 8, `${hex(base)}: span header says first block`);
     const r = heap.controlPtr >>> 2;
-    poke(r + C_LIVE, 1, "counters say");
-    poke(r + C_PEAK, 0, "peakLiveBytes");
+    poke(r + W_LIVE, 1, "counters say");
+    poke(r + W_PEAK, 0, "peakLiveBytes");
     poke(r, 0, `${hex(heap.controlPtr)}: control block header`);
     poke(pages.tagWordBase + (base >>> pages.pageShift) + 1, 0, `${hex(base + pages.pageSize)}: page tag is`);
   });

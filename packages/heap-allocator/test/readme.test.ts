@@ -22,6 +22,9 @@ function example(): void {
   heap.deallocate(a);
   console.log(heap.owns(a));                  // false; deallocate(a) again -> DoubleFreeError, nothing changes
   console.log(heap.owns(b + 8));              // false; deallocate(b + 8) -> InvalidPointerError "+8 into the live block 0x…"
+  const twin = HeapAllocator.attach(space, heap.controlPtr); // a second handle (a worker, a restored save)
+  console.log(twin.name, twin.owns(b));       // heap true: named as registered with the page allocator
+  twin.detach();                              // ends that handle only
   heap.check();                               // verifies every invariant, or throws CorruptionError
   heap.storageReport();                       // total free, largest free block, histogram, fragmentation
   heap.reclaim();                             // the cached empty span goes back to the page allocator
@@ -37,7 +40,7 @@ afterEach(() => {
 it("runs the README example as written, printing what its comments say", () => {
   const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
   example();
-  expect(log.mock.calls.map((call) => call[0] as unknown)).toEqual([10004, 260, true, false, false]);
+  expect(log.mock.calls.map((call) => (call.length === 1 ? (call[0] as unknown) : call))).toEqual([10004, 260, true, false, false, ["heap", true]]);
 });
 
 it("the README's example is the code this test runs", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AddressSpace } from "@memkit/core";
+import { AddressSpace, DestroyedError } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { HeapAllocator } from "@memkit/heap-allocator";
 
@@ -65,7 +65,8 @@ describe("HeapAllocator reclaim", () => {
     const again = heap.allocate(40_000);
     heap.deallocate(again);
     heap.destroy();
-    expect(heap.reclaim()).toBe(0);
+    expect(() => heap.reclaim()).toThrow(DestroyedError);
+    expect(pages.reclaim()).toBe(0); // the destroyed heap's hook is gone from the page allocator
     pages.check();
   });
 });

@@ -12,9 +12,9 @@ describe("MemoryGlobals", () => {
     expect(memory.space.byteLength).toBeGreaterThanOrEqual(1 << 20);
     expect(memory.bootstrap.base).toBe(NULL_GUARD_BYTES);
     expect(memory.pages.controlPtr).toBeGreaterThanOrEqual(memory.bootstrap.base);
-    expect(memory.pages.controlPtr).toBeLessThan(memory.bootstrap.end);
+    expect(memory.pages.controlPtr).toBeLessThan(memory.bootstrap.limit);
     const span = memory.pages.allocate(100_000);
-    expect(span).toBeGreaterThanOrEqual(memory.bootstrap.end);
+    expect(span).toBeGreaterThanOrEqual(memory.bootstrap.limit);
     expect(span % memory.pages.pageSize).toBe(0);
     memory.pages.deallocate(span);
     memory.pages.check();

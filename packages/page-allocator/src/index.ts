@@ -1,3 +1,3 @@
 export { PageAllocator } from "./page-allocator.js";
-export type { PageAllocatorOptions, SpanVisitor } from "./page-allocator.js";
+export type { PageAllocatorOptions, PageAttachOptions, SpanVisitor } from "./page-allocator.js";
 export type { PageReclaimer, ReclaimRegistry } from "./reclaimers.js";

@@ -66,7 +66,7 @@ describe("PageAllocator with hostile arguments", () => {
     ]) {
       const err = thrown(run);
       expect(err).toBeInstanceOf(DestroyedError);
-      expect(String(err)).toMatch(/^DestroyedError \[ERR_DESTROYED\]: pages\.\w+: this page allocator was destroyed/);
+      expect(String(err)).toMatch(/^DestroyedError \[ERR_DESTROYED\]: pages\.\w+: this allocator was destroyed/);
     }
     expect(pages.owns(p)).toBe(false);
     pages.destroy(); // idempotent

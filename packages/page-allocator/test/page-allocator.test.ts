@@ -166,7 +166,7 @@ describe("PageAllocator", () => {
     const { space, pages } = make();
     const a = pages.allocate(2 * 4096);
     pages.allocate(4096);
-    const stateWord = (pages.controlPtr >>> 2) + 174 + (a >>> 12);
+    const stateWord = pages.tagWordBase - (16 << 20) / 4096 + (a >>> 12); // the state array sits right before the tags
     const saved = space.u32[stateWord]!;
     space.u32[stateWord] = saved + 1;
     expect(() => pages.check()).toThrow(CorruptionError);
@@ -199,7 +199,7 @@ describe("PageAllocator", () => {
     const b = other.allocate(4096);
     expect(pages.owns(b)).toBe(true);
     pages.check();
-    expect(() => PageAllocator.attach(space, pages.controlPtr + 8)).toThrow(/no control block/);
+    expect(() => PageAllocator.attach(space, pages.controlPtr + 8)).toThrow(/no PageAllocator control block at 0x00001008: found magic/);
   });
 
   it("rejects bad options", () => {

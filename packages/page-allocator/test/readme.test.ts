@@ -17,6 +17,9 @@ function example(): void {
   console.log(pages.tagOf(span + 100_000) === ((heap << 24) | 7)); // true: O(1) routing from any address inside
   pages.deallocate(span);                          // merges with free neighbours
   pages.check();                                   // verifies the map, bins and counters
+  const other = PageAllocator.attach(space, pages.controlPtr); // a second handle (a worker, a restored save)
+  console.log(other.ownerName(heap));              // heap: owner names live in the control block
+  other.detach();                                  // ends that handle only
   try {
     pages.allocate(300 << 20);                     // more than maximumBytes
   } catch (err) {
@@ -35,11 +38,11 @@ it("runs the README example as written, printing what its comments say", () => {
   const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
   example();
   const printed = log.mock.calls.map((call) => String(call[0]));
-  expect(printed.slice(0, 2)).toEqual(["262144", "true"]);
+  expect(printed.slice(0, 3)).toEqual(["262144", "true", "heap"]);
   const shown = /\/\/ (OutOfMemoryError .*)\.\.\.$/m.exec(readme)?.[1];
   expect(shown).toBeDefined();
-  expect(printed[2]!.startsWith(shown!)).toBe(true);
-  expect(printed).toHaveLength(3);
+  expect(printed[3]!.startsWith(shown!)).toBe(true);
+  expect(printed).toHaveLength(4);
 });
 
 it("the README's example is the code this test runs", () => {

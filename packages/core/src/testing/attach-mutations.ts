@@ -135,7 +135,6 @@ function damage(subject: MutationSubject, kind: MutationKind, rng: SeededRandom)
 
 /** Asks a surviving handle for blocks and checks every one; typed refusals are fine. */
 function serve(a: Allocator, subject: MutationSubject, count: number, rng: SeededRandom, label: string): void {
-  const size = subject.space.byteLength;
   const taken: [number, number][] = [];
   const overlaps = (p: number, n: number, ranges: readonly (readonly [number, number])[]): readonly [number, number] | undefined =>
     ranges.find(([lo, hi]) => p < hi && lo < p + Math.max(n, 1));
@@ -149,6 +148,7 @@ function serve(a: Allocator, subject: MutationSubject, count: number, rng: Seede
       if (err instanceof AllocatorError) continue; // out of memory, or damage found now: both refuse safely
       throw new ContractViolation(`${label}: allocate(${want}) threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     }
+    const size = subject.space.byteLength; // read after the call: an allocator may grow the memory
     if (!(Number.isInteger(p) && p > 0 && p % align === 0 && p + want <= size)) {
       throw new ContractViolation(`${label}: allocate(${want}, ${align}) returned ${hex(p)}: not a usable aligned block inside the ${size}-byte space`);
     }

@@ -1,0 +1,85 @@
+import { SpaceHandle, type AddressSpace, type Ptr, type ViewSet } from "@memkit/core";
+import { FREE, FREED, HEAD, W_PAGE_ARRAYS } from "./layout.js";
+
+/** Where a page allocator's control block is and what it covers: the sealed fixed words, read once. */
+export interface PageGeometry {
+  controlPtr: Ptr;
+  pageShift: number;
+  firstPage: number;
+  maxPages: number;
+}
+
+/**
+ * The page map of a page allocator: the handle's cached views and the word
+ * indexes of the per-page arrays (state, tag, next, prev; see layout.ts),
+ * with the writes every span operation shares: boundary words and tags.
+ */
+export abstract class PageMap extends SpaceHandle {
+  /** Bytes per page. */
+  readonly pageSize: number;
+  /** log2(pageSize). */
+  readonly pageShift: number;
+  /**
+   * u32 word index of the tag array: `space.u32[tagWordBase + (ptr >>> pageShift)]`
+   * is the tag of the page holding `ptr`. For routing on hot paths with a view
+   * the caller refreshes itself; everyone else calls `tagOf`.
+   */
+  readonly tagWordBase: number;
+
+  protected u32!: Uint32Array;
+  /** Byte view for moves, refreshed on growth like u32 (`space.u8` re-checks the buffer on every read). */
+  protected u8!: Uint8Array;
+  /** Word index of the control block. */
+  protected readonly cw: number;
+  protected readonly stateBase: number;
+  protected readonly nextBase: number;
+  protected readonly prevBase: number;
+  protected readonly firstPage: number;
+  protected readonly maxPages: number;
+
+  protected constructor(space: AddressSpace, geometry: PageGeometry) {
+    super(space, geometry.controlPtr);
+    const { controlPtr, pageShift, firstPage, maxPages } = geometry;
+    this.pageShift = pageShift;
+    this.pageSize = 1 << pageShift;
+    this.cw = controlPtr >>> 2;
+    this.firstPage = firstPage;
+    this.maxPages = maxPages;
+    this.stateBase = this.cw + W_PAGE_ARRAYS;
+    this.tagWordBase = this.stateBase + maxPages;
+    this.nextBase = this.tagWordBase + maxPages;
+    this.prevBase = this.nextBase + maxPages;
+  }
+
+  refreshViews(views: ViewSet): void {
+    this.u32 = views.u32;
+    this.u8 = views.u8;
+  }
+
+  /** Whole pages for `size` bytes (0 takes one). Integer ops only: a float here would be boxed at every call. */
+  protected pagesFor(size: number): number {
+    return size === 0 ? 1 : ((size - 1) >>> this.pageShift) + 1;
+  }
+
+  /** Writes a span's boundary words. Free spans keep FREED marks, so a freed block start stays recognisable. */
+  protected writeSpan(head: number, count: number, kind: number): void {
+    const u32 = this.u32;
+    const h = this.stateBase + head;
+    const keep = kind === FREE ? FREED : 0;
+    u32[h] = (kind | HEAD | count | (u32[h]! & keep)) >>> 0;
+    if (count > 1) {
+      const t = h + count - 1;
+      u32[t] = (kind | count | (u32[t]! & keep)) >>> 0;
+    }
+  }
+
+  protected fillTags(head: number, count: number, tag: number): void {
+    const u32 = this.u32;
+    const base = this.tagWordBase + head;
+    for (let i = 0; i < count; i++) u32[base + i] = tag;
+  }
+
+  protected clearTags(head: number, count: number): void {
+    if (this.u32[this.tagWordBase + head] !== 0) this.fillTags(head, count, 0);
+  }
+}

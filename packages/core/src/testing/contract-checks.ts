@@ -226,9 +226,10 @@ const checks = {
       const a = subject.allocator;
       const block = live.allocate(40);
       // Not numbers at all too: `>>>` and `|` throw TypeError on a BigInt or a Symbol, which must never escape.
-      const notNumbers: number[] = [16n, Symbol("size"), "16", null, undefined, {}].map((v) => v as unknown as number);
-      const badSizes = [-1, 1.5, Number.NaN, Infinity, 2 ** 32, -0.5, ...notNumbers.filter((v) => v !== undefined)];
-      const badAligns = [0, 3, 12, -8, 1.5, 131072, Number.NaN, ...notNumbers.filter((v) => v !== undefined)];
+      // (undefined is left out: it means "the default" for align.)
+      const notNumbers = [16n, Symbol("size"), "16", null, {}] as unknown as number[];
+      const badSizes = [-1, 1.5, Number.NaN, Infinity, 2 ** 32, -0.5, ...notNumbers];
+      const badAligns = [0, 3, 12, -8, 1.5, 131072, Number.NaN, ...notNumbers];
       for (const size of badSizes) {
         const before = a.stats();
         expectError(`${a.name}: allocate(${describe(size)})`, "ERR_INVALID_ARGUMENT", () => a.allocate(size));

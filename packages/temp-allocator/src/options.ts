@@ -1,5 +1,5 @@
-import { InvalidArgumentError, describe, formatBytes } from "@memkit/core";
-import { CHUNK_HEADER } from "./chunk-pool.js";
+import { InvalidArgumentError, describe, formatBytes, type Allocator, type Ptr } from "@memkit/core";
+import { CHUNK_HEADER } from "./chunk.js";
 import type { FrameGrowthWarning } from "./frame-growth.js";
 
 /** Standard chunk size when none is given: one 64 KiB page of the default page allocator. */
@@ -21,6 +21,31 @@ export interface TempAllocatorOptions {
    * @defaultValue 65536
    */
   chunkSize?: number;
+  /**
+   * Where the control block goes (8-aligned, `FrameAllocator.controlBytes(arenas)`
+   * or `ScratchAllocator.controlBytes()` bytes of memory the caller owns, such
+   * as a region carved from the bootstrap heap). Without it the control block
+   * is leased from the backing (and counted in reservedBytes).
+   */
+  controlPtr?: Ptr;
+}
+
+/** Options of `FrameAllocator.attach` / `ScratchAllocator.attach`. */
+export interface TempAttachOptions {
+  /**
+   * The allocator the chunks come from: the creating side's backing, or a
+   * handle on the same allocator in this thread (an attached page allocator).
+   * When the backing has a `controlPtr`, it must be the one recorded at creation.
+   */
+  backing: Allocator;
+  /** Name of this handle, for messages. @defaultValue "frame" / "scratch" */
+  name?: string;
+}
+
+/** Options of `FrameAllocator.attach`. */
+export interface FrameAttachOptions extends TempAttachOptions {
+  /** Receives this handle's growth warning instead of `console.warn` (the warning fires once per allocator, whichever handle sees it). */
+  onFrameGrowth?: (warning: FrameGrowthWarning) => void;
 }
 
 /** Options for {@link ScratchAllocator}. */
@@ -74,6 +99,15 @@ export function resolveChunkSize(who: string, chunkSize: number | undefined): nu
     );
   }
   return value;
+}
+
+/** Validates the controlPtr option: undefined (lease it) or a non-zero 8-aligned address. */
+export function resolveControlPtr(who: string, controlPtr: unknown): Ptr | undefined {
+  if (controlPtr === undefined) return undefined;
+  if (typeof controlPtr !== "number" || controlPtr >>> 0 !== controlPtr || controlPtr === 0 || controlPtr % 8 !== 0) {
+    throw new InvalidArgumentError(`${who}: option controlPtr must be a non-zero 8-aligned address, received ${describe(controlPtr)}.`);
+  }
+  return controlPtr;
 }
 
 /** Validates the name option. */

@@ -17,7 +17,7 @@ describe("temp allocators give memory back", () => {
     frame.beginFrame(); // that frame is recycled; its arena keeps the chunk for frame 3
     expect(() => pages.allocate(3 * MiB)).toThrow(OutOfMemoryError);
     expect(frame.trim()).toBeGreaterThanOrEqual(3 * MiB);
-    expect(frame.stats().reservedBytes).toBe(0);
+    expect(frame.stats().reservedBytes).toBe(4096); // its control block, leased from the backing
     pages.deallocate(pages.allocate(3 * MiB));
     frame.check();
     // The frame still works and chains a fresh chunk.
@@ -74,7 +74,7 @@ describe("temp allocators give memory back", () => {
     scratch.allocate(100);
     scratch.release(mark);
     expect(scratch.trim()).toBeGreaterThan(0);
-    expect(scratch.stats().reservedBytes).toBe(0);
+    expect(scratch.stats().reservedBytes).toBe(4096); // its control block, leased from the backing
     scratch.check();
     pages.deallocate(pages.allocate(3 * MiB));
 
@@ -92,8 +92,9 @@ describe("temp allocators give memory back", () => {
     registered.check();
     pages.deallocate(span);
     registered.release(outer);
-    expect(registered.reclaim()).toBe(64 << 10);
-    expect(registered.stats().reservedBytes).toBe(0);
+    // The chunk and the (empty) tables of marks and live blocks go back; the control block stays.
+    expect(registered.reclaim()).toBe((64 << 10) + 4096);
+    expect(registered.stats().reservedBytes).toBe(4096);
     const again = registered.allocate(10);
     expect(registered.allocatedSize(again)).toBe(10);
     registered.check();

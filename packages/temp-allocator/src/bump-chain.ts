@@ -79,6 +79,7 @@ export class BumpChain {
       const head = this.u32[w + W_SPARES]!;
       if (head === 0) return this.#fresh(this.chunkSize, who, size, align);
       this.expectChunk(head, "the spare list's head");
+      if (this.u32[(head >>> 2) + C_BYTES]! < need) throw this.corrupt(`the spare chunk ${hex(head)} is smaller than a standard chunk`);
       const next = this.u32[(head >>> 2) + C_NEXT]!;
       if (next !== 0) this.expectChunk(next, "the second spare");
       this.u32[w + W_SPARES] = next;

@@ -136,6 +136,7 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
 
   /** The current frame number: 0 until the first `beginFrame()`. */
   get frame(): number {
+    this.assertAlive("frame");
     return this.f64[this.d + D_FRAME]!;
   }
 

@@ -89,6 +89,13 @@ describe("temp allocators with hostile arguments", () => {
       ["frame", () => frame.beginFrame()],
       ["frame", () => frame.assertLive(f)],
       ["frame", () => frame.frameOf(f)],
+      ["frame", () => frame.frame],
+      ["frame", () => frame.stats()],
+      ["frame", () => frame.check()],
+      ["scratch", () => scratch.markDepth],
+      ["scratch", () => scratch.stats()],
+      ["scratch", () => scratch.check()],
+      ["scratch", () => scratch.assertReleased()],
     ];
     for (const [name, run] of runs) {
       const err = thrown(run);

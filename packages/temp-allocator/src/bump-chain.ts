@@ -1,5 +1,5 @@
 import { CorruptionError, OutOfMemoryError, SpaceViews, alignUp, formatBytes, formatSize, hex, type AddressSpace, type Allocator, type ViewSet } from "@memkit/core";
-import { CHUNK_HEADER, C_BYTES, C_FREED_FRAME, C_FREED_TOP, C_MAGIC, C_NEXT, C_OWNER, C_PREV, C_TOP, MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, NO_FRAME } from "./chunk.js";
+import { CHUNK_HEADER, C_BYTES, C_FREED_FRAME, C_FREED_TOP, C_MAGIC, C_NEXT, C_OWNER, C_PREV, C_TOP, MAX_CHUNK_BYTES, SMALLEST_CHUNK_BYTES, NO_FRAME } from "./chunk.js";
 import { PAD_WORD } from "./stamp.js";
 import { W_CHUNK, W_CHUNKS, W_END, W_FIRST, W_META_BYTES, W_RESERVED, W_SPARES, W_TOP, W_TOP_PTR } from "./temp-layout.js";
 
@@ -29,7 +29,7 @@ export class BumpChain {
   /** u32 index of the owner's control block. */
   readonly w: number;
   /** Bytes of a standard chunk, header included. */
-  readonly chunkSize: number;
+  readonly chunkBytes: number;
   /** The magic word of this allocator's chunks (CHUNK_MAGIC ^ key). */
   readonly magicWord: number;
   /** Fill fresh chunks' payload with this byte; -1 leaves it. */
@@ -37,12 +37,12 @@ export class BumpChain {
   u8: Uint8Array = SpaceViews.dead.u8;
   u32: Uint32Array = SpaceViews.dead.u32;
 
-  constructor(backing: Allocator, controlPtr: number, name: string, chunkSize: number, magicWord: number, fillByte: number) {
+  constructor(backing: Allocator, controlPtr: number, name: string, chunkBytes: number, magicWord: number, fillByte: number) {
     this.backing = backing;
     this.space = backing.space;
     this.name = name;
     this.w = controlPtr >>> 2;
-    this.chunkSize = chunkSize;
+    this.chunkBytes = chunkBytes;
     this.magicWord = magicWord;
     this.fillByte = fillByte;
   }
@@ -74,10 +74,10 @@ export class BumpChain {
    */
   lease(need: number, who: string, size: number, align: number): number {
     const w = this.w;
-    if (need <= this.chunkSize) {
+    if (need <= this.chunkBytes) {
       // Every spare is at least a standard chunk, so the head fits.
       const head = this.u32[w + W_SPARES]!;
-      if (head === 0) return this.#fresh(this.chunkSize, who, size, align);
+      if (head === 0) return this.#fresh(this.chunkBytes, who, size, align);
       this.expectChunk(head, "the spare list's head");
       if (this.u32[(head >>> 2) + C_BYTES]! < need) throw this.corrupt(`the spare chunk ${hex(head)} is smaller than a standard chunk`);
       const next = this.u32[(head >>> 2) + C_NEXT]!;
@@ -273,7 +273,7 @@ export class BumpChain {
     const limit = this.u8.length;
     if (chunk % 8 === 0 && chunk >= 8 && chunk + CHUNK_HEADER <= limit && u32[(chunk >>> 2) + C_MAGIC] === this.magicWord) {
       const bytes = u32[(chunk >>> 2) + C_BYTES]!;
-      if (bytes % 8 === 0 && bytes >= MIN_CHUNK_BYTES && bytes <= MAX_CHUNK_BYTES && chunk + bytes <= limit) return;
+      if (bytes % 8 === 0 && bytes >= SMALLEST_CHUNK_BYTES && bytes <= MAX_CHUNK_BYTES && chunk + bytes <= limit) return;
       throw this.corrupt(`${index >= 0 ? `chunk ${index} of ${what}` : what} at ${hex(chunk)} claims ${bytes} bytes, which do not fit`);
     }
     const named = index >= 0 ? `chunk ${index} of ${what}` : what;

@@ -37,4 +37,4 @@ export const CHUNK_MAGIC: number = magic("TMPC");
 /** Largest chunk: keeps every address and block size below 2^31. */
 export const MAX_CHUNK_BYTES = 0x7fff_fff8;
 /** Smallest chunk a header can describe: the header and one 8-byte block header. */
-export const MIN_CHUNK_BYTES = CHUNK_HEADER + 16;
+export const SMALLEST_CHUNK_BYTES = CHUNK_HEADER + 16;

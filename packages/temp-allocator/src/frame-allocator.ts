@@ -18,7 +18,7 @@ import { FRAME_FREED_BYTE, spareFault, verifyFree, wipeArena } from "./frame-deb
 import { FREED, LIVE, NOT_BLOCK, STALE, framePointerError } from "./frame-diagnosis.js";
 import { frameEnded, frameExceeded, initialLimit, resolveGrowthFactor, resolveGrowthHandler, type FrameGrowthWarning } from "./frame-growth.js";
 import { D_FRAME, D_LIMIT, FRAME_LAYOUT, MAX_ARENAS, R_BYTES, R_COUNT, R_FIRST, R_LAST, R_STRIDE, W_ARENA, W_FRAME_TAG, W_RING, W_START_BYTES, W_START_COUNT, frameControlBytes } from "./frame-layout.js";
-import { resolveChunkSize, resolveControlPtr, resolveName, type FrameAllocatorOptions, type FrameAttachOptions } from "./options.js";
+import { resolveChunkOption, resolveControlPtr, resolveName, type FrameAllocatorOptions, type FrameAttachOptions } from "./options.js";
 import { PAD_WORD, stampHash } from "./stamp.js";
 import { countFreed, resizeLive } from "./temp-counters.js";
 import { attachTempSource, createTempControl, expectBacking, type TempSource } from "./temp-control.js";
@@ -113,7 +113,7 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
       this.verifyChainWords(FRAME_LAYOUT, frameControlBytes(this.arenas));
       verifyFrameAttach(this, source.bytes, source.who);
     } else {
-      this.space.f64[this.d + D_LIMIT] = initialLimit(this.#factor, this.chunkSize);
+      this.space.f64[this.d + D_LIMIT] = initialLimit(this.#factor, this.chunkBytes);
     }
     this.start();
   }
@@ -171,7 +171,7 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
     u32[o + R_COUNT] = u32[w + W_LIVE_COUNT]! - u32[w + W_START_COUNT]!;
     u32[o + R_BYTES] = bytes;
     if (current !== 0) u32[(current >>> 2) + C_TOP] = u32[w + W_TOP]!;
-    frameEnded(u32, f64, w, d, bytes, this.#factor, this.chunkSize);
+    frameEnded(u32, f64, w, d, bytes, this.#factor, this.chunkBytes);
     // Recycle the oldest arena and begin the new frame in it.
     const next = arena + 1 === this.arenas ? 0 : arena + 1;
     const n = w + W_RING + next * R_STRIDE;
@@ -420,7 +420,7 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
     chain.link(chunk, u32[w + W_FRAME_TAG]!);
     this.#place(u32, w, top, ptr, size);
     const bytes = u32[w + W_LIVE_BYTES]! - u32[w + W_START_BYTES]!;
-    if (bytes > this.f64[this.d + D_LIMIT]!) frameExceeded(u32, this.f64, w, this.d, this.name, this.frame, bytes, this.#factor, this.chunkSize, this.#onGrowth);
+    if (bytes > this.f64[this.d + D_LIMIT]!) frameExceeded(u32, this.f64, w, this.d, this.name, this.frame, bytes, this.#factor, this.chunkBytes, this.#onGrowth);
     return ptr;
   }
 
@@ -468,7 +468,7 @@ function frameSource(source: Allocator | Attachment, options: FrameAllocatorOpti
   const name = resolveName("FrameAllocator", o.name, "frame");
   const who = `FrameAllocator "${name}"`;
   const backing = expectBacking(who, source);
-  const chunkSize = resolveChunkSize(who, o.chunkSize);
+  const chunkBytes = resolveChunkOption(who, o);
   const arenas = o.arenas ?? 2;
   if (!Number.isInteger(arenas) || arenas < 1 || arenas > MAX_ARENAS) {
     throw new InvalidArgumentError(`${who}: option arenas must be an integer from 1 to ${MAX_ARENAS}, received ${describe(arenas)}.`);
@@ -477,5 +477,5 @@ function frameSource(source: Allocator | Attachment, options: FrameAllocatorOpti
   resolveGrowthHandler(who, o.onFrameGrowth);
   const controlPtr = resolveControlPtr(who, o.controlPtr);
   const config = (arenas << CONFIG_ARENAS_SHIFT) | (o.debug ? CONFIG_DEBUG : 0);
-  return createTempControl(backing, name, FRAME_LAYOUT, frameControlBytes(arenas), controlPtr, { chunkSize, config, factor });
+  return createTempControl(backing, name, FRAME_LAYOUT, frameControlBytes(arenas), controlPtr, { chunkBytes, config, factor });
 }

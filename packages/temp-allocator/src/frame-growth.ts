@@ -60,22 +60,22 @@ export function resolveGrowthHandler(who: string, handler: unknown): ((warning: 
  */
 
 /** The limit before the first frame ends: `factor` chunks. */
-export function initialLimit(factor: number, chunkSize: number): number {
-  return factor * chunkSize;
+export function initialLimit(factor: number, chunkBytes: number): number {
+  return factor * chunkBytes;
 }
 
 /** The typical frame's bytes the limit is a multiple of. */
-function baseline(typical: number, framesSeen: number, chunkSize: number): number {
-  return Math.max(typical, framesSeen < WARM_UP_FRAMES ? WARM_UP_FRAMES * chunkSize : chunkSize);
+function baseline(typical: number, framesSeen: number, chunkBytes: number): number {
+  return Math.max(typical, framesSeen < WARM_UP_FRAMES ? WARM_UP_FRAMES * chunkBytes : chunkBytes);
 }
 
 /** A frame that held `bytes` ended: fold it into the typical size and set the next frame's limit. */
-export function frameEnded(u32: Uint32Array, f64: Float64Array, w: number, d: number, bytes: number, factor: number, chunkSize: number): void {
+export function frameEnded(u32: Uint32Array, f64: Float64Array, w: number, d: number, bytes: number, factor: number, chunkBytes: number): void {
   const seen = u32[w + W_FRAMES_SEEN]!;
   const typical = seen === 0 ? bytes : f64[d + D_TYPICAL]! + (bytes - f64[d + D_TYPICAL]!) * TYPICAL_WEIGHT;
   f64[d + D_TYPICAL] = typical;
   if (seen !== 0xffff_ffff) u32[w + W_FRAMES_SEEN] = seen + 1;
-  if (f64[d + D_LIMIT] !== Number.POSITIVE_INFINITY) f64[d + D_LIMIT] = factor * baseline(typical, seen + 1, chunkSize);
+  if (f64[d + D_LIMIT] !== Number.POSITIVE_INFINITY) f64[d + D_LIMIT] = factor * baseline(typical, seen + 1, chunkBytes);
 }
 
 /** The current frame holds `bytes`, past the limit: report it (once per allocator: the limit becomes Infinity). */
@@ -88,17 +88,17 @@ export function frameExceeded(
   frame: number,
   bytes: number,
   factor: number,
-  chunkSize: number,
+  chunkBytes: number,
   handler: ((warning: FrameGrowthWarning) => void) | undefined,
 ): void {
   f64[d + D_LIMIT] = Number.POSITIVE_INFINITY;
   const beganFrames = frame > 0;
-  const typicalBytes = Math.round(baseline(f64[d + D_TYPICAL]!, u32[w + W_FRAMES_SEEN]!, chunkSize));
+  const typicalBytes = Math.round(baseline(f64[d + D_TYPICAL]!, u32[w + W_FRAMES_SEEN]!, chunkBytes));
   const message = beganFrames
     ? `${allocator}: frame ${frame} holds ${formatSize(bytes)}, more than ${factor}× the typical frame (${formatBytes(typicalBytes)}, averaged over recent frames). ` +
       `A frame that grows like this is usually running many frames' work without beginFrame(), or allocating data that belongs in a longer-lived allocator. ` +
       `(Reported once; pass onFrameGrowth to handle it, growthWarningFactor to change the multiple.)`
-    : `${allocator}: frame 0 holds ${formatSize(bytes)}, more than ${factor}× a chunk (${formatBytes(chunkSize)}), and beginFrame() was never called: ` +
+    : `${allocator}: frame 0 holds ${formatSize(bytes)}, more than ${factor}× a chunk (${formatBytes(chunkBytes)}), and beginFrame() was never called: ` +
       `frame memory is recycled only by beginFrame(), so until then every allocation stays. Call it once per frame (MemoryGlobals.beginFrame() does). ` +
       `(Reported once; pass onFrameGrowth to handle it, growthWarningFactor to change the multiple.)`;
   const warning: FrameGrowthWarning = { allocator, frame, bytes, typicalBytes, factor, beganFrames, message };

@@ -3,11 +3,11 @@ import { CHUNK_HEADER } from "./chunk.js";
 import type { FrameGrowthWarning } from "./frame-growth.js";
 
 /** Standard chunk size when none is given: one 64 KiB page of the default page allocator. */
-export const DEFAULT_CHUNK_SIZE = 64 << 10;
+export const DEFAULT_CHUNK_BYTES = 64 << 10;
 /** Smallest standard chunk accepted. */
-export const MIN_CHUNK_SIZE = 1 << 10;
+export const MIN_CHUNK_BYTES = 1 << 10;
 /** Largest standard chunk accepted (larger requests still get dedicated chunks). */
-export const MAX_STANDARD_CHUNK_SIZE = 1 << 30;
+export const MAX_STANDARD_CHUNK_BYTES = 1 << 30;
 
 /** Options shared by both temp allocators. */
 export interface TempAllocatorOptions {
@@ -20,7 +20,7 @@ export interface TempAllocatorOptions {
    * standard chunk get a dedicated chunk of their own size.
    * @defaultValue 65536
    */
-  chunkSize?: number;
+  chunkBytes?: number;
   /**
    * Where the control block goes (8-aligned, `FrameAllocator.controlBytes(arenas)`
    * or `ScratchAllocator.controlBytes()` bytes of memory the caller owns, such
@@ -89,16 +89,24 @@ export interface FrameAllocatorOptions extends TempAllocatorOptions {
   onFrameGrowth?: (warning: FrameGrowthWarning) => void;
 }
 
-/** Validates the chunkSize option for `who`; returns it or the default. */
-export function resolveChunkSize(who: string, chunkSize: number | undefined): number {
-  const value = chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isSafeInteger(value) || value < MIN_CHUNK_SIZE || value > MAX_STANDARD_CHUNK_SIZE || value % 8 !== 0) {
+/** Validates the chunkBytes option for `who`; returns it or the default. */
+function resolveChunkBytes(who: string, chunkBytes: number | undefined): number {
+  const value = chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  if (!Number.isSafeInteger(value) || value < MIN_CHUNK_BYTES || value > MAX_STANDARD_CHUNK_BYTES || value % 8 !== 0) {
     throw new InvalidArgumentError(
-      `${who}: option chunkSize must be a multiple of 8 from ${formatBytes(MIN_CHUNK_SIZE)} to ${formatBytes(MAX_STANDARD_CHUNK_SIZE)}, ` +
+      `${who}: option chunkBytes must be a multiple of 8 from ${formatBytes(MIN_CHUNK_BYTES)} to ${formatBytes(MAX_STANDARD_CHUNK_BYTES)}, ` +
         `received ${describe(value)}.\n  It includes a ${CHUNK_HEADER}-byte chunk header; match it to the backing's page size.`,
     );
   }
   return value;
+}
+
+/** Validates the chunkBytes option (and refuses its old name, which would otherwise be ignored); returns it or the default. */
+export function resolveChunkOption(who: string, options: TempAllocatorOptions): number {
+  if (Object.hasOwn(options, "chunkSize")) {
+    throw new InvalidArgumentError(`${who}: option chunkSize is now chunkBytes (every byte-count option ends in Bytes).`);
+  }
+  return resolveChunkBytes(who, options.chunkBytes);
 }
 
 /** Validates the controlPtr option: undefined (lease it) or a non-zero 8-aligned address. */

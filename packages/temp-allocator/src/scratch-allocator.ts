@@ -16,7 +16,7 @@ import {
   type StorageReporting,
 } from "@memkit/core";
 import { CHUNK_HEADER } from "./chunk.js";
-import { resolveChunkSize, resolveControlPtr, resolveName, type ScratchAllocatorOptions, type TempAttachOptions } from "./options.js";
+import { resolveChunkOption, resolveControlPtr, resolveName, type ScratchAllocatorOptions, type TempAttachOptions } from "./options.js";
 import { SCRATCH_BLOCK_HEADER as BLOCK_HEADER, blockCheck, checkScratch, verifyScratchAttach } from "./scratch-check.js";
 import {
   SCRATCH_CONTROL_BYTES,
@@ -436,7 +436,7 @@ function scratchSource(source: Allocator | Attachment, options: ScratchAllocator
   const name = resolveName("ScratchAllocator", o.name, "scratch");
   const who = `ScratchAllocator "${name}"`;
   const backing = expectBacking(who, source);
-  const chunkSize = resolveChunkSize(who, o.chunkSize);
+  const chunkBytes = resolveChunkOption(who, o);
   const controlPtr = resolveControlPtr(who, o.controlPtr);
-  return createTempControl(backing, name, SCRATCH_LAYOUT, SCRATCH_CONTROL_BYTES, controlPtr, { chunkSize, config: 0, factor: 0 });
+  return createTempControl(backing, name, SCRATCH_LAYOUT, SCRATCH_CONTROL_BYTES, controlPtr, { chunkBytes, config: 0, factor: 0 });
 }

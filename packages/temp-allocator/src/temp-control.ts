@@ -27,7 +27,7 @@ export interface TempSource {
 
 /** What a new control block records in its fixed words. */
 export interface TempFixed {
-  chunkSize: number;
+  chunkBytes: number;
   /** W_CONFIG bits of the kind (CONFIG_LEASED is added here when the block is leased). */
   config: number;
   /** D_FACTOR. */
@@ -76,7 +76,7 @@ export function createTempControl(backing: Allocator, name: string, layout: Cont
   const u32 = space.u32;
   const w = ptr >>> 2;
   u32[w + W_KEY] = nextAllocatorKey(ptr);
-  u32[w + W_CHUNK_BYTES] = fixed.chunkSize;
+  u32[w + W_CHUNK_BYTES] = fixed.chunkBytes;
   u32[w + W_BACKING] = backingControl(backing);
   u32[w + W_CONFIG] = config;
   space.f64[(ptr >>> 3) + D_FACTOR] = fixed.factor;

@@ -13,8 +13,8 @@ import {
   type ViewSet,
 } from "@memkit/core";
 import { BumpChain } from "./bump-chain.js";
-import { CHUNK_HEADER, CHUNK_MAGIC, C_BYTES, MIN_CHUNK_BYTES } from "./chunk.js";
-import { MAX_STANDARD_CHUNK_SIZE, MIN_CHUNK_SIZE } from "./options.js";
+import { CHUNK_HEADER, CHUNK_MAGIC, C_BYTES, SMALLEST_CHUNK_BYTES } from "./chunk.js";
+import { MAX_STANDARD_CHUNK_BYTES, MIN_CHUNK_BYTES } from "./options.js";
 import { registerReclaim } from "./reclaim-hook.js";
 import { buildStorageReport } from "./storage-report.js";
 import { resetPeak, tempStats } from "./temp-counters.js";
@@ -53,7 +53,7 @@ export abstract class TempHandle extends SpaceHandle implements Allocator {
   /** Where the chunks come from. */
   readonly backing: Allocator;
   /** Bytes of a standard chunk, header included. */
-  readonly chunkSize: number;
+  readonly chunkBytes: number;
   /** @internal The chain of chunks this handle bumps through (bump-chain.ts). */
   readonly chain: BumpChain;
   /** @internal u32 index of the control block. */
@@ -85,13 +85,13 @@ export abstract class TempHandle extends SpaceHandle implements Allocator {
     this.w = ptr >>> 2;
     this.d = ptr >>> 3;
     this.key = u32[this.w + W_KEY]!;
-    this.chunkSize = u32[this.w + W_CHUNK_BYTES]!;
+    this.chunkBytes = u32[this.w + W_CHUNK_BYTES]!;
     this.config = u32[this.w + W_CONFIG]!;
-    if (source.attachment !== undefined && (this.chunkSize % 8 !== 0 || this.chunkSize < MIN_CHUNK_SIZE || this.chunkSize > MAX_STANDARD_CHUNK_SIZE || ptr % 8 !== 0)) {
-      throw new CorruptionError(`${source.attachment.who}: the ${layout.kind} at ${hex(ptr)} records a chunk size of ${this.chunkSize} bytes, which no ${layout.kind} has.`);
+    if (source.attachment !== undefined && (this.chunkBytes % 8 !== 0 || this.chunkBytes < MIN_CHUNK_BYTES || this.chunkBytes > MAX_STANDARD_CHUNK_BYTES || ptr % 8 !== 0)) {
+      throw new CorruptionError(`${source.attachment.who}: the ${layout.kind} at ${hex(ptr)} records a chunk size of ${this.chunkBytes} bytes, which no ${layout.kind} has.`);
     }
     const fill = (this.config & CONFIG_DEBUG) !== 0 ? debugFill : -1;
-    this.chain = new BumpChain(source.backing, ptr, source.name, this.chunkSize, (CHUNK_MAGIC ^ this.key) >>> 0, fill);
+    this.chain = new BumpChain(source.backing, ptr, source.name, this.chunkBytes, (CHUNK_MAGIC ^ this.key) >>> 0, fill);
     this.whoAllocate = `${this.name}.allocate`;
     this.whoDeallocate = `${this.name}.deallocate`;
     this.whoReallocate = `${this.name}.reallocate`;
@@ -183,8 +183,8 @@ export abstract class TempHandle extends SpaceHandle implements Allocator {
     const w = this.w;
     const size = this.u8.length;
     const word = (at: number, min: number, max: number, field: string): number => controlWord(u32, ptr, at, min, max, layout, field);
-    const chunks = word(W_CHUNKS, 0, Math.floor(size / MIN_CHUNK_BYTES), "chunk count");
-    word(W_RESERVED, chunks * MIN_CHUNK_BYTES, size, "reserved bytes");
+    const chunks = word(W_CHUNKS, 0, Math.floor(size / SMALLEST_CHUNK_BYTES), "chunk count");
+    word(W_RESERVED, chunks * SMALLEST_CHUNK_BYTES, size, "reserved bytes");
     word(W_META_BYTES, (this.config & CONFIG_LEASED) !== 0 ? controlBytes : 0, size, "control bytes held");
     const chunk = word(W_CHUNK, 0, size - CHUNK_HEADER, "current chunk");
     if (chunk === 0) {

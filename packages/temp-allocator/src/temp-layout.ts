@@ -13,7 +13,7 @@ import { CONTROL_BLOCK_HEADER_WORDS } from "@memkit/core";
  *   0..3   header: magic, layout version, bytes, seal (core's control-block.ts)
  *  -- fixed: written at creation, covered by the seal ---------------------------
  *   4      W_KEY          stamp key: mixed into every block header and chunk magic
- *   5      W_CHUNK_BYTES  bytes of a standard chunk (the chunkSize option)
+ *   5      W_CHUNK_BYTES  bytes of a standard chunk (the chunkBytes option)
  *   6      W_BACKING      controlPtr of the backing when it has one, else 0 (attach compares)
  *   7      W_CONFIG       bit 0: the control block was leased from the backing (destroy gives it back)
  *                         bit 1: frame debug mode

@@ -46,7 +46,7 @@ const frameTarget: AttachMutationTarget = {
     const pages = newPages();
     const rng = new SeededRandom(seed);
     const arenas = 2 + (seed % 3);
-    const frame = new FrameAllocator(pages, { chunkSize: PAGE, arenas, debug: seed % 4 === 1, growthWarningFactor: Infinity });
+    const frame = new FrameAllocator(pages, { chunkBytes: PAGE, arenas, debug: seed % 4 === 1, growthWarningFactor: Infinity });
     const byFrame: [Ptr, number][][] = [];
     const frames = arenas + 1 + (seed % 3);
     for (let f = 0; f < frames; f++) {
@@ -75,7 +75,7 @@ const scratchTarget: AttachMutationTarget = {
   build(seed: number): MutationSubject {
     const pages = newPages();
     const rng = new SeededRandom(seed);
-    const scratch = new ScratchAllocator(pages, { chunkSize: PAGE });
+    const scratch = new ScratchAllocator(pages, { chunkBytes: PAGE });
     const stack: [Ptr, number][] = [];
     const marks: [ScratchMark, number][] = [];
     for (let op = 0, n = rng.int(20, 90); op < n; op++) {

@@ -10,12 +10,12 @@ import { catchError, expectIntact, hold, makePages } from "./helpers.js";
 describe("FrameAllocator.attach", () => {
   it("shares the frame, the ring and the counters: frames begun through one handle recycle the other's blocks", () => {
     const pages = makePages();
-    const a = new FrameAllocator(pages, { chunkSize: 4096, arenas: 2, growthWarningFactor: Infinity });
+    const a = new FrameAllocator(pages, { chunkBytes: 4096, arenas: 2, growthWarningFactor: Infinity });
     a.beginFrame();
     const early = hold(a, a.allocate(300), 300);
     const b = FrameAllocator.attach(pages.space, a.controlPtr, { backing: pages });
     expect(b === a).toBe(false); // (not.toBe would deep-compare two handles on a whole memory)
-    expect([b.frame, b.arenas, b.debug, b.chunkSize]).toEqual([1, 2, false, 4096]);
+    expect([b.frame, b.arenas, b.debug, b.chunkBytes]).toEqual([1, 2, false, 4096]);
     expect(b.owns(early.ptr)).toBe(true);
     expect(b.frameOf(early.ptr)).toBe(1);
     expect(b.beginFrame()).toBe(2);
@@ -35,7 +35,7 @@ describe("FrameAllocator.attach", () => {
 
   it("fires the growth warning once per allocator, through whichever handle grows the frame", () => {
     const pages = makePages();
-    const a = new FrameAllocator(pages, { chunkSize: 4096, growthWarningFactor: 2 });
+    const a = new FrameAllocator(pages, { chunkBytes: 4096, growthWarningFactor: 2 });
     const seen: [string, FrameGrowthWarning][] = [];
     const b = FrameAllocator.attach(pages.space, a.controlPtr, { backing: pages, name: "frame-b", onFrameGrowth: (w) => seen.push(["b", w]) });
     for (let i = 0; i < 3; i++) b.allocate(3000); // 3 chunks > 2 x one chunk
@@ -53,7 +53,7 @@ describe("FrameAllocator.attach", () => {
 
   it("keeps the debug fill and the freed bits in memory: a second free through the other handle throws", () => {
     const pages = makePages();
-    const a = new FrameAllocator(pages, { chunkSize: 4096, debug: true });
+    const a = new FrameAllocator(pages, { chunkBytes: 4096, debug: true });
     const p = a.allocate(64);
     const b = FrameAllocator.attach(pages.space, a.controlPtr, { backing: pages });
     expect(b.debug).toBe(true);
@@ -69,7 +69,7 @@ describe("FrameAllocator.attach", () => {
 describe("ScratchAllocator.attach", () => {
   it("shares the marks and the live table: a mark taken through one handle is released through the other", () => {
     const pages = makePages();
-    const a = new ScratchAllocator(pages, { chunkSize: 4096 });
+    const a = new ScratchAllocator(pages, { chunkBytes: 4096 });
     const keep = hold(a, a.allocate(100), 100);
     const outer = a.mark();
     const b = ScratchAllocator.attach(pages.space, a.controlPtr, { backing: pages });
@@ -95,7 +95,7 @@ describe("ScratchAllocator.attach", () => {
 
   it("refuses a released pointer whose header survives, through either handle (the live table is in memory)", () => {
     const pages = makePages();
-    const a = new ScratchAllocator(pages, { chunkSize: 4096 });
+    const a = new ScratchAllocator(pages, { chunkBytes: 4096 });
     const mark = a.mark();
     a.allocate(8);
     const stale = a.allocate(8);
@@ -112,7 +112,7 @@ describe("ScratchAllocator.attach", () => {
 
   it("reports marks held through another handle as leaks", () => {
     const pages = makePages();
-    const a = new ScratchAllocator(pages, { chunkSize: 4096 });
+    const a = new ScratchAllocator(pages, { chunkBytes: 4096 });
     const b = ScratchAllocator.attach(pages.space, a.controlPtr, { backing: pages });
     b.mark();
     b.allocate(40);
@@ -122,8 +122,8 @@ describe("ScratchAllocator.attach", () => {
 
 describe("the temp allocators' lifecycle", () => {
   const kinds = [
-    ["FrameAllocator", (pages: PageAllocator) => new FrameAllocator(pages, { chunkSize: 4096 }), (pages: PageAllocator, ptr: number) => FrameAllocator.attach(pages.space, ptr, { backing: pages })],
-    ["ScratchAllocator", (pages: PageAllocator) => new ScratchAllocator(pages, { chunkSize: 4096 }), (pages: PageAllocator, ptr: number) => ScratchAllocator.attach(pages.space, ptr, { backing: pages })],
+    ["FrameAllocator", (pages: PageAllocator) => new FrameAllocator(pages, { chunkBytes: 4096 }), (pages: PageAllocator, ptr: number) => FrameAllocator.attach(pages.space, ptr, { backing: pages })],
+    ["ScratchAllocator", (pages: PageAllocator) => new ScratchAllocator(pages, { chunkBytes: 4096 }), (pages: PageAllocator, ptr: number) => ScratchAllocator.attach(pages.space, ptr, { backing: pages })],
   ] as const;
 
   for (const [kind, create, attach] of kinds) {
@@ -183,7 +183,7 @@ describe("the temp allocators' lifecycle", () => {
       const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 16 << 20 });
       const pages = new PageAllocator(space, { pageSize: 4096 });
       const home = pages.allocate(4096); // memory the caller owns
-      const options = { chunkSize: 4096, controlPtr: home + 8 };
+      const options = { chunkBytes: 4096, controlPtr: home + 8 };
       const a = kind === "FrameAllocator" ? new FrameAllocator(pages, options) : new ScratchAllocator(pages, options);
       expect(a.controlPtr).toBe(home + 8);
       expect(a.stats().reservedBytes).toBe(0);

@@ -10,10 +10,10 @@ import { deferredFreeSubject, makePages } from "./helpers.js";
 // control block (its dispose detaches it), destroy() the allocator itself.
 type TempSubject<T> = ContractSubject & { allocator: T; check: () => void; dispose: () => void };
 
-function scratchFactory(chunkSize: number): () => TempSubject<ScratchAllocator> {
+function scratchFactory(chunkBytes: number): () => TempSubject<ScratchAllocator> {
   const pages = makePages({ maximumBytes: 512 << 20 });
   return () => {
-    const scratch = new ScratchAllocator(pages, { chunkSize });
+    const scratch = new ScratchAllocator(pages, { chunkBytes });
     return {
       allocator: scratch,
       check: () => {
@@ -33,7 +33,7 @@ function scratchFactory(chunkSize: number): () => TempSubject<ScratchAllocator> 
 function frameFactory(debug: boolean, arenas = 2): () => TempSubject<FrameAllocator> {
   const pages = makePages({ maximumBytes: 512 << 20 });
   return () => {
-    const frame = new FrameAllocator(pages, { chunkSize: 16 << 10, debug, arenas, growthWarningFactor: Infinity });
+    const frame = new FrameAllocator(pages, { chunkBytes: 16 << 10, debug, arenas, growthWarningFactor: Infinity });
     return {
       allocator: frame,
       check: () => {

@@ -20,8 +20,8 @@ type AnyFn = (...args: unknown[]) => unknown;
 describe("temp allocators with hostile arguments", () => {
   it("give typed errors for BigInt, Symbol and other non-numbers on every entry point, and stay whole", () => {
     const pages = makePages();
-    const scratch = new ScratchAllocator(pages, { chunkSize: 4096 });
-    const frame = new FrameAllocator(pages, { chunkSize: 4096, debug: true });
+    const scratch = new ScratchAllocator(pages, { chunkBytes: 4096 });
+    const frame = new FrameAllocator(pages, { chunkBytes: 4096, debug: true });
     frame.beginFrame();
     const mark = scratch.mark();
     const s = scratch.allocate(100);
@@ -64,8 +64,8 @@ describe("temp allocators with hostile arguments", () => {
 
   it("throw DestroyedError for use after destroy", () => {
     const pages = makePages();
-    const scratch = new ScratchAllocator(pages, { chunkSize: 4096 });
-    const frame = new FrameAllocator(pages, { chunkSize: 4096 });
+    const scratch = new ScratchAllocator(pages, { chunkBytes: 4096 });
+    const frame = new FrameAllocator(pages, { chunkBytes: 4096 });
     frame.beginFrame();
     const mark = scratch.mark();
     const s = scratch.allocate(100);

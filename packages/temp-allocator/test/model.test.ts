@@ -36,8 +36,8 @@ describe("ScratchAllocator against a model", () => {
     fc.assert(
       fc.property(fc.array(scratchOp, { maxLength: 120 }), (ops) => {
         const pages = makePages({ maximumBytes: 64 << 20 });
-        const other = new ScratchAllocator(pages, { chunkSize: 4096 });
-        const scratch = new ScratchAllocator(pages, { chunkSize: 4096 });
+        const other = new ScratchAllocator(pages, { chunkBytes: 4096 });
+        const scratch = new ScratchAllocator(pages, { chunkBytes: 4096 });
         // The physical stack: blocks not yet popped, released or reset, in allocation order.
         let stack: ModelBlock[] = [];
         let marks: { mark: ScratchMark; length: number }[] = [];
@@ -154,7 +154,7 @@ describe("FrameAllocator against a model", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.array(frameOp, { maxLength: 150 }), (arenas, debug, ops) => {
         const pages = makePages({ maximumBytes: 64 << 20 });
-        const frames = new FrameAllocator(pages, { chunkSize: 4096, arenas, debug, growthWarningFactor: Infinity });
+        const frames = new FrameAllocator(pages, { chunkBytes: 4096, arenas, debug, growthWarningFactor: Infinity });
         let blocks: FrameBlock[] = [];
         let stale: FrameBlock[] = [];
         let frame = 0;

@@ -9,7 +9,7 @@ describe("temp allocators give memory back", () => {
   it("frame: trim() gives back a big first chunk once every frame was recycled, so a request that fitted before fits again", () => {
     const pages = makePages({ initialBytes: 4 * MiB, maximumBytes: 4 * MiB });
     // A backing that does not pass on reclaim requests: only trim() can give the chunk back.
-    const frame = new FrameAllocator(new CountingBacking(pages), { chunkSize: 64 << 10, growthWarningFactor: Infinity });
+    const frame = new FrameAllocator(new CountingBacking(pages), { chunkBytes: 64 << 10, growthWarningFactor: Infinity });
     pages.deallocate(pages.allocate(3 * MiB)); // fits in a fresh memory
     frame.beginFrame();
     frame.allocate(3 * MiB); // a dedicated chunk, the first of its arena
@@ -29,7 +29,7 @@ describe("temp allocators give memory back", () => {
 
   it("frame: the page allocator's reclaim takes empty arenas' chunks and spares, and blocks of live frames stay", () => {
     const pages = makePages({ initialBytes: 4 * MiB, maximumBytes: 4 * MiB });
-    const frame = new FrameAllocator(pages, { chunkSize: 64 << 10, arenas: 3, growthWarningFactor: Infinity });
+    const frame = new FrameAllocator(pages, { chunkBytes: 64 << 10, arenas: 3, growthWarningFactor: Infinity });
     frame.beginFrame();
     frame.allocate(2 * MiB);
     frame.allocate(500_000);
@@ -51,7 +51,7 @@ describe("temp allocators give memory back", () => {
 
   it("frame in debug mode: reclaim keeps the fill checks whole", () => {
     const pages = makePages({ initialBytes: 2 * MiB, maximumBytes: 2 * MiB });
-    const frame = new FrameAllocator(pages, { chunkSize: 64 << 10, debug: true });
+    const frame = new FrameAllocator(pages, { chunkBytes: 64 << 10, debug: true });
     for (let i = 0; i < 4; i++) {
       frame.beginFrame();
       frame.allocate(300_000);
@@ -68,7 +68,7 @@ describe("temp allocators give memory back", () => {
 
   it("scratch: trim() and reclaim give back every chunk once nothing is live and no mark is held", () => {
     const pages = makePages({ initialBytes: 4 * MiB, maximumBytes: 4 * MiB });
-    const scratch = new ScratchAllocator(new CountingBacking(pages), { chunkSize: 64 << 10 });
+    const scratch = new ScratchAllocator(new CountingBacking(pages), { chunkBytes: 64 << 10 });
     const mark = scratch.mark();
     scratch.allocate(2 * MiB);
     scratch.allocate(100);
@@ -79,7 +79,7 @@ describe("temp allocators give memory back", () => {
     pages.deallocate(pages.allocate(3 * MiB));
 
     // Through the page allocator: a held mark keeps its chunk, released ones do not.
-    const registered = new ScratchAllocator(pages, { chunkSize: 64 << 10 });
+    const registered = new ScratchAllocator(pages, { chunkBytes: 64 << 10 });
     const outer = registered.mark();
     const live = registered.allocate(1000);
     pages.space.u8.fill(0x42, live, live + 1000);

@@ -15,10 +15,10 @@ import { CountingBacking, catchError, expectIntact, hold, makePages, type Held }
 
 const HEADER = 16;
 
-function setup(chunkSize = 4096): { pages: PageAllocator; backing: CountingBacking; scratch: ScratchAllocator } {
+function setup(chunkBytes = 4096): { pages: PageAllocator; backing: CountingBacking; scratch: ScratchAllocator } {
   const pages = makePages();
   const backing = new CountingBacking(pages);
-  const scratch = new ScratchAllocator(backing, { chunkSize });
+  const scratch = new ScratchAllocator(backing, { chunkBytes });
   return { pages, backing, scratch };
 }
 
@@ -61,10 +61,12 @@ describe("ScratchAllocator basics", () => {
 
   it("rejects bad options", () => {
     const pages = makePages();
-    for (const chunkSize of [0, 1000, 1023, 4097, 2 ** 31, Number.NaN]) {
-      expect(() => new ScratchAllocator(pages, { chunkSize })).toThrow(InvalidArgumentError);
+    for (const chunkBytes of [0, 1000, 1023, 4097, 2 ** 31, Number.NaN]) {
+      expect(() => new ScratchAllocator(pages, { chunkBytes })).toThrow(InvalidArgumentError);
     }
     expect(() => new ScratchAllocator(pages, { name: "" })).toThrow(/name must be a non-empty string/);
+    // The old name of chunkBytes would otherwise be ignored silently.
+    expect(() => new ScratchAllocator(pages, { chunkSize: 4096 } as never)).toThrow(/option chunkSize is now chunkBytes/);
     expect(new ScratchAllocator(pages, { name: "tmp" }).name).toBe("tmp");
   });
 });
@@ -344,7 +346,7 @@ describe("ScratchAllocator chunks", () => {
     expect(pages.stats().liveCount).toBe(0);
     expect(() => scratch.allocate(8)).toThrow(/destroyed/);
     {
-      using disposable = new ScratchAllocator(pages, { chunkSize: 4096 });
+      using disposable = new ScratchAllocator(pages, { chunkBytes: 4096 });
       disposable.allocate(100);
       expect(pages.stats().liveCount).toBe(3);
     }
@@ -354,7 +356,7 @@ describe("ScratchAllocator chunks", () => {
   it("keeps every block across an address-space grow", () => {
     const space = AddressSpace.create({ initialBytes: 1 << 17, maximumBytes: 64 << 20 });
     const pages = new PageAllocator(space, { pageSize: 4096 });
-    const scratch = new ScratchAllocator(pages, { chunkSize: 8192 });
+    const scratch = new ScratchAllocator(pages, { chunkBytes: 8192 });
     const generation = space.generation;
     const held: Held[] = [];
     for (let i = 0; i < 2000; i++) held.push(hold(scratch, scratch.allocate(100 + (i % 900)), 100 + (i % 900)));
@@ -370,7 +372,7 @@ describe("ScratchAllocator chunks", () => {
   it("throws OutOfMemoryError naming the request when the backing is exhausted, and keeps working", () => {
     const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 1 << 20 });
     const pages = new PageAllocator(space, { pageSize: 4096 });
-    const scratch = new ScratchAllocator(pages, { chunkSize: 4096 });
+    const scratch = new ScratchAllocator(pages, { chunkBytes: 4096 });
     const held: Held[] = [];
     const err = catchError(() => {
       for (;;) held.push(hold(scratch, scratch.allocate(1000), 1000));

@@ -15,14 +15,14 @@ import {
 import { CHUNK_HEADER, C_TOP } from "./chunk.js";
 import { FRAME_BLOCK_HEADER as BLOCK_HEADER, FREED_FLAG, SIZE_MASK, checkFrame, verifyFrameAttach } from "./frame-check.js";
 import { FRAME_FREED_BYTE, spareFault, verifyFree, wipeArena } from "./frame-debug.js";
-import { FREED, LIVE, NOT_BLOCK, STALE, framePointerError } from "./frame-diagnosis.js";
+import { FREED, NOT_BLOCK, STALE, framePointerError } from "./frame-diagnosis.js";
 import { frameEnded, frameExceeded, initialLimit, resolveGrowthFactor, resolveGrowthHandler, type FrameGrowthWarning } from "./frame-growth.js";
 import { D_FRAME, D_LIMIT, FRAME_LAYOUT, MAX_ARENAS, R_BYTES, R_COUNT, R_FIRST, R_LAST, R_STRIDE, W_ARENA, W_FRAME_TAG, W_RING, W_START_BYTES, W_START_COUNT, frameControlBytes } from "./frame-layout.js";
 import { resolveChunkOption, resolveControlPtr, resolveName, type FrameAllocatorOptions, type FrameAttachOptions } from "./options.js";
 import { PAD_WORD, stampHash } from "./stamp.js";
 import { countFreed, resizeLive } from "./temp-counters.js";
 import { attachTempSource, createTempControl, expectBacking, type TempSource } from "./temp-control.js";
-import { TempHandle } from "./temp-handle.js";
+import { LIVE, TempHandle } from "./temp-handle.js";
 import { CONFIG_ARENAS_MASK, CONFIG_ARENAS_SHIFT, CONFIG_DEBUG, D_FACTOR, W_CHUNK, W_END, W_FIRST, W_LIVE_BYTES, W_LIVE_COUNT, W_TOP, W_TOP_PTR } from "./temp-layout.js";
 
 export { FRAME_FREED_BYTE };
@@ -91,8 +91,7 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
   readonly debug: boolean;
   readonly #factor: number;
   readonly #onGrowth: ((warning: FrameGrowthWarning) => void) | undefined;
-  // Set by #classify.
-  #foundSize = 0;
+  // Set by classify, with foundSize.
   #foundAge = 0;
 
   /**
@@ -225,63 +224,9 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
   deallocate(ptr: Ptr): void {
     if (ptr === 0) return;
     validatePointerShape(this.whoDeallocate, ptr);
-    const code = this.#classify(ptr);
-    if (code !== LIVE) throw this.#pointerError(this.whoDeallocate, ptr, code, true);
-    if (this.debug) this.u32[(ptr - BLOCK_HEADER) >>> 2] = (this.#foundSize | FREED_FLAG) >>> 0;
-  }
-
-  /**
-   * The most recent block of the current frame grows or shrinks in place
-   * while its chunk has room; any other block shrinks by keeping its size
-   * (nothing is written) and grows by moving to a new block in the current
-   * frame (the old one stays until its frame is recycled).
-   */
-  reallocate(ptr: Ptr, newSize: number, align: number = DEFAULT_ALIGN): Ptr {
-    validateAllocation(this.whoReallocate, newSize, align);
-    if (ptr === 0) return this.allocate(newSize, align);
-    validatePointerShape(this.whoReallocate, ptr);
-    const code = this.#classify(ptr);
-    if (code !== LIVE) throw this.#pointerError(this.whoReallocate, ptr, code, false);
-    const size = this.#foundSize;
-    const a = align > BLOCK_ALIGN ? align : BLOCK_ALIGN;
-    const u32 = this.u32;
-    const w = this.w;
-    if ((ptr & (a - 1)) === 0) {
-      if (ptr === u32[w + W_TOP_PTR]) {
-        if (ptr + newSize <= u32[w + W_END]!) {
-          const top = u32[w + W_TOP]!;
-          const newTop = ((ptr + newSize + 7) & -8) >>> 0;
-          if (this.debug) {
-            if (newTop > top) verifyFree(this, u32[w + W_CHUNK]!, top, newTop, "before growing a block into it");
-            else if (newTop < top) this.u8.fill(FRAME_FREED_BYTE, newTop, top);
-          }
-          const h = (ptr - BLOCK_HEADER) >>> 2;
-          u32[h] = newSize;
-          u32[h + 1] = u32[w + W_FRAME_TAG]! ^ stampHash(ptr, newSize, this.key);
-          u32[w + W_TOP] = newTop;
-          resizeLive(u32, w, newSize - size);
-          return ptr;
-        }
-      } else if (newSize <= size) {
-        return ptr;
-      }
-    }
-    const moved = this.allocate(newSize, align);
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(size, newSize));
-    if (this.debug) this.u32[(ptr - BLOCK_HEADER) >>> 2] = (size | FREED_FLAG) >>> 0;
-    return moved;
-  }
-
-  /** The size asked for (or last reallocated to) of a live block. */
-  allocatedSize(ptr: Ptr): number {
-    this.#expectLive(`${this.name}.allocatedSize`, ptr);
-    return this.#foundSize;
-  }
-
-  /** True when `ptr` is a live block (of one of the last `arenas` frames; in debug mode, not deallocated). */
-  owns(ptr: Ptr): boolean {
-    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0) return false;
-    return this.#classify(ptr) === LIVE;
+    const code = this.classify(ptr);
+    if (code !== LIVE) throw this.pointerError(this.whoDeallocate, ptr, code, true);
+    if (this.debug) this.u32[(ptr - BLOCK_HEADER) >>> 2] = (this.foundSize | FREED_FLAG) >>> 0;
   }
 
   // ------------------------------------------------------------- frame checks
@@ -292,12 +237,12 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
    * is not a block (not in any chunk, inside a block, freed in debug mode).
    */
   assertLive(ptr: Ptr): void {
-    this.#expectLive(`${this.name}.assertLive`, ptr);
+    this.liveSize(`${this.name}.assertLive`, ptr);
   }
 
   /** The frame a live block was allocated in; throws like {@link assertLive} otherwise. */
   frameOf(ptr: Ptr): number {
-    this.#expectLive(`${this.name}.frameOf`, ptr);
+    this.liveSize(`${this.name}.frameOf`, ptr);
     return this.frame - this.#foundAge;
   }
 
@@ -385,6 +330,31 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
 
   // ---------------------------------------------------------------- internals
 
+  protected override isResizableTop(ptr: number): boolean {
+    return ptr === this.u32[this.w + W_TOP_PTR];
+  }
+
+  protected override resizeTop(ptr: number, size: number, newSize: number): void {
+    const u32 = this.u32;
+    const w = this.w;
+    const top = u32[w + W_TOP]!;
+    const newTop = ((ptr + newSize + 7) & -8) >>> 0;
+    if (this.debug) {
+      if (newTop > top) verifyFree(this, u32[w + W_CHUNK]!, top, newTop, "before growing a block into it");
+      else if (newTop < top) this.u8.fill(FRAME_FREED_BYTE, newTop, top);
+    }
+    const h = (ptr - BLOCK_HEADER) >>> 2;
+    u32[h] = newSize;
+    u32[h + 1] = u32[w + W_FRAME_TAG]! ^ stampHash(ptr, newSize, this.key);
+    u32[w + W_TOP] = newTop;
+    resizeLive(u32, w, newSize - size);
+  }
+
+  protected override movedFrom(ptr: number, size: number): void {
+    // Debug mode marks the old block freed; otherwise it stays until its frame is recycled.
+    if (this.debug) this.u32[(ptr - BLOCK_HEADER) >>> 2] = (size | FREED_FLAG) >>> 0;
+  }
+
   #place(u32: Uint32Array, w: number, top: number, ptr: number, size: number): void {
     const hdr = ptr - BLOCK_HEADER;
     if (hdr !== top) {
@@ -424,15 +394,8 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
     return ptr;
   }
 
-  /** Throws the pointer error unless `ptr` is live; sets #foundSize and #foundAge. */
-  #expectLive(who: string, ptr: Ptr): void {
-    validatePointerShape(who, ptr);
-    const code = this.#classify(ptr);
-    if (code !== LIVE) throw this.#pointerError(who, ptr, code, false);
-  }
-
-  /** LIVE, NOT_BLOCK, STALE or FREED for a well-formed pointer; sets #foundSize and #foundAge. */
-  #classify(ptr: number): number {
+  /** LIVE, NOT_BLOCK, STALE or FREED for a well-formed pointer; sets foundSize and #foundAge. */
+  protected override classify(ptr: number): number {
     const limit = this.u8.length;
     if ((ptr & 7) !== 0 || ptr < CHUNK_HEADER + BLOCK_HEADER || ptr > limit) return NOT_BLOCK;
     const u32 = this.u32;
@@ -441,7 +404,7 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
     const size = word & SIZE_MASK;
     if (word === PAD_WORD || ptr + size > limit) return NOT_BLOCK;
     const age = (u32[this.w + W_FRAME_TAG]! - (u32[h + 1]! ^ stampHash(ptr, size, this.key))) >>> 0;
-    this.#foundSize = size;
+    this.foundSize = size;
     this.#foundAge = age;
     if (age < this.arenas) {
       if (word < FREED_FLAG) return LIVE;
@@ -450,9 +413,9 @@ export class FrameAllocator extends TempHandle implements Checkable, StorageRepo
     return age <= this.frame ? STALE : NOT_BLOCK;
   }
 
-  #pointerError(who: string, ptr: number, code: number, freeing: boolean): Error {
+  protected override pointerError(who: string, ptr: number, code: number, freeing: boolean): Error {
     if (!this.alive) return this.endedError(who.slice(this.name.length + 1));
-    return framePointerError(this, who, ptr, code, freeing, this.#foundSize, this.#foundAge);
+    return framePointerError(this, who, ptr, code, freeing, this.foundSize, this.#foundAge);
   }
 }
 

@@ -10,8 +10,7 @@ import { W_CHUNK, W_FIRST, W_TOP } from "./temp-layout.js";
  * pointer, or where a foreign or interior one lies. Cold: only errors get here.
  */
 
-/** What a pointer turned out to be (FrameAllocator's classify). */
-export const LIVE = 0;
+/** What a pointer turned out to be (FrameAllocator's classify; LIVE, 0, is temp-handle.ts'). */
 export const NOT_BLOCK = 1;
 export const STALE = 2;
 export const FREED = 3;

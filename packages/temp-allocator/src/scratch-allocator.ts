@@ -34,7 +34,7 @@ import { freeTables, growTables } from "./scratch-tables.js";
 import { PAD_WORD } from "./stamp.js";
 import { countFreed, resizeLive } from "./temp-counters.js";
 import { attachTempSource, createTempControl, expectBacking, type TempSource } from "./temp-control.js";
-import { TempHandle } from "./temp-handle.js";
+import { LIVE, TempHandle } from "./temp-handle.js";
 import { W_CHUNK, W_END, W_FIRST, W_LIVE_BYTES, W_LIVE_COUNT, W_TOP, W_TOP_PTR } from "./temp-layout.js";
 
 /*
@@ -64,8 +64,7 @@ import { W_CHUNK, W_END, W_FIRST, W_LIVE_BYTES, W_LIVE_COUNT, W_TOP, W_TOP_PTR }
  */
 const BLOCK_ALIGN = 8;
 
-// What a pointer turned out to be.
-const LIVE = 0;
+// What a pointer turned out to be (besides LIVE).
 const NOT_BLOCK = 1;
 const FREED = 2;
 
@@ -107,9 +106,6 @@ export type ScratchMark = number & { readonly [scratchMarkBrand]: "ScratchMark" 
  * (nothing is atomic); give each worker its own.
  */
 export class ScratchAllocator extends TempHandle implements Checkable, StorageReporting {
-  // Set by #classify.
-  #foundSize = 0;
-
   /**
    * A new scratch stack leasing chunks from `backing` — or, given an
    * {@link Attachment} (see {@link ScratchAllocator.attach}), a second handle
@@ -179,57 +175,8 @@ export class ScratchAllocator extends TempHandle implements Checkable, StorageRe
     }
     if (ptr === 0) return;
     validatePointerShape(this.whoDeallocate, ptr);
-    const code = this.#classify(ptr);
-    if (code !== LIVE) throw this.#pointerError(this.whoDeallocate, ptr, code, true);
-  }
-
-  /**
-   * The most recent block grows or shrinks in place while its chunk has room;
-   * any other block shrinks by keeping its size (nothing is written), and
-   * grows by moving to a new block on top (the old one stays until released).
-   */
-  reallocate(ptr: Ptr, newSize: number, align: number = DEFAULT_ALIGN): Ptr {
-    validateAllocation(this.whoReallocate, newSize, align);
-    if (ptr === 0) return this.allocate(newSize, align);
-    validatePointerShape(this.whoReallocate, ptr);
-    const code = this.#classify(ptr);
-    if (code !== LIVE) throw this.#pointerError(this.whoReallocate, ptr, code, false);
-    const size = this.#foundSize;
-    const a = align > BLOCK_ALIGN ? align : BLOCK_ALIGN;
-    const u32 = this.u32;
-    const w = this.w;
-    if ((ptr & (a - 1)) === 0) {
-      if (ptr === u32[w + W_TOP_PTR] && ptr !== u32[w + W_FLOOR_PTR]) {
-        if (ptr + newSize <= u32[w + W_END]!) {
-          const h = (ptr - BLOCK_HEADER) >>> 2;
-          u32[h] = newSize;
-          u32[h + 3] = blockCheck(ptr, newSize, u32[h + 1]!, u32[h + 2]!, this.key);
-          u32[w + W_TOP] = ((ptr + newSize + 7) & -8) >>> 0;
-          resizeLive(u32, w, newSize - size);
-          return ptr;
-        }
-      } else if (newSize <= size) {
-        return ptr;
-      }
-    }
-    const moved = this.allocate(newSize, align);
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(size, newSize));
-    return moved;
-  }
-
-  /** The size asked for (or last reallocated to) of a live block. */
-  allocatedSize(ptr: Ptr): number {
-    const who = `${this.name}.allocatedSize`;
-    validatePointerShape(who, ptr);
-    const code = this.#classify(ptr);
-    if (code !== LIVE) throw this.#pointerError(who, ptr, code, false);
-    return this.#foundSize;
-  }
-
-  /** True when `ptr` is a live block of this stack. */
-  owns(ptr: Ptr): boolean {
-    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0) return false;
-    return this.#classify(ptr) === LIVE;
+    const code = this.classify(ptr);
+    if (code !== LIVE) throw this.pointerError(this.whoDeallocate, ptr, code, true);
   }
 
   // -------------------------------------------------------------------- marks
@@ -362,6 +309,24 @@ export class ScratchAllocator extends TempHandle implements Checkable, StorageRe
 
   // ---------------------------------------------------------------- internals
 
+  protected override isResizableTop(ptr: number): boolean {
+    // The innermost mark's block belongs to the scope outside the mark: it is not resized in place.
+    return ptr === this.u32[this.w + W_TOP_PTR] && ptr !== this.u32[this.w + W_FLOOR_PTR];
+  }
+
+  protected override resizeTop(ptr: number, size: number, newSize: number): void {
+    const u32 = this.u32;
+    const h = (ptr - BLOCK_HEADER) >>> 2;
+    u32[h] = newSize;
+    u32[h + 3] = blockCheck(ptr, newSize, u32[h + 1]!, u32[h + 2]!, this.key);
+    u32[this.w + W_TOP] = ((ptr + newSize + 7) & -8) >>> 0;
+    resizeLive(u32, this.w, newSize - size);
+  }
+
+  protected override movedFrom(): void {
+    // The old block stays until a release or reset covers it.
+  }
+
   #place(u32: Uint32Array, w: number, top: number, ptr: number, size: number, index: number): void {
     const hdr = ptr - BLOCK_HEADER;
     if (hdr !== top) {
@@ -401,25 +366,25 @@ export class ScratchAllocator extends TempHandle implements Checkable, StorageRe
     return ptr;
   }
 
-  /** LIVE, NOT_BLOCK or FREED for a well-formed pointer; sets #foundSize. */
-  #classify(ptr: number): number {
+  /** LIVE, NOT_BLOCK or FREED for a well-formed pointer; sets foundSize. */
+  protected override classify(ptr: number): number {
     if ((ptr & 7) !== 0 || ptr < CHUNK_HEADER + BLOCK_HEADER || ptr > this.u8.length) return NOT_BLOCK;
     const u32 = this.u32;
     const h = (ptr - BLOCK_HEADER) >>> 2;
     const size = u32[h]!;
     const index = u32[h + 1]!;
     if (u32[h + 3] !== blockCheck(ptr, size, index, u32[h + 2]!, this.key)) return NOT_BLOCK;
-    this.#foundSize = size;
+    this.foundSize = size;
     // A header this stack wrote for a block at ptr. It may be a released block's, left behind (release is O(1))
     // and still intact under a later block's padding or payload: the live table decides.
     const w = this.w;
     return index < u32[w + W_LIVE_COUNT]! && u32[u32[w + W_LIVE_BASE]! + index] === ptr ? LIVE : FREED;
   }
 
-  #pointerError(who: string, ptr: number, code: number, freeing: boolean): Error {
+  protected override pointerError(who: string, ptr: number, code: number, freeing: boolean): Error {
     if (!this.alive) return this.endedError(who.slice(this.name.length + 1));
     if (code === FREED) {
-      const what = `${hex(ptr)} (${this.#foundSize} B) was already freed: popped by deallocate, or dropped by release(mark) / reset()`;
+      const what = `${hex(ptr)} (${this.foundSize} B) was already freed: popped by deallocate, or dropped by release(mark) / reset()`;
       return freeing ? new DoubleFreeError(`${who}: ${what}.`) : new InvalidPointerError(`${who}: ${what}; it is not a live block.`);
     }
     return invalidPointer(who, ptr, `not the start of a live block in any of its chunks: a foreign, interior or stray pointer`);

@@ -1,5 +1,6 @@
 import {
   CorruptionError,
+  DEFAULT_ALIGN,
   SpaceHandle,
   SpaceViews,
   controlWord,
@@ -11,6 +12,8 @@ import {
   type HandleEnd,
   type StorageReport,
   type ViewSet,
+  validateAllocation,
+  validatePointerShape,
 } from "@memkit/core";
 import { BumpChain } from "./bump-chain.js";
 import { CHUNK_HEADER, CHUNK_MAGIC, C_BYTES, SMALLEST_CHUNK_BYTES } from "./chunk.js";
@@ -40,6 +43,9 @@ import {
 } from "./temp-layout.js";
 
 const noop = (): void => undefined;
+
+/** What classify() answers for a live block (each kind numbers its other answers from 1). */
+export const LIVE = 0;
 
 /**
  * What a FrameAllocator and a ScratchAllocator handle have in common: the
@@ -112,9 +118,65 @@ export abstract class TempHandle extends SpaceHandle implements Allocator {
 
   abstract allocate(size: number, align?: number): number;
   abstract deallocate(ptr: number): void;
-  abstract reallocate(ptr: number, newSize: number, align?: number): number;
-  abstract allocatedSize(ptr: number): number;
-  abstract owns(ptr: number): boolean;
+
+  /** LIVE (0) or why `ptr` (a well-formed pointer) is not a live block; sets {@link foundSize}. */
+  protected abstract classify(ptr: number): number;
+  /** The error for `ptr`, classified as `code`, in call `who` (`freeing`: a deallocate, where a second free is a DoubleFreeError). */
+  protected abstract pointerError(who: string, ptr: number, code: number, freeing: boolean): Error;
+  /** True when `ptr` is the most recent block and may be resized in place. */
+  protected abstract isResizableTop(ptr: number): boolean;
+  /** Rewrites the top block's header and the top for `newSize` (it fits the current chunk). */
+  protected abstract resizeTop(ptr: number, size: number, newSize: number): void;
+  /** After reallocate moved a block: what the kind does with the old one. */
+  protected abstract movedFrom(ptr: number, size: number): void;
+
+  /** Size found by the last {@link classify}. */
+  protected foundSize = 0;
+
+  /**
+   * The most recent block grows or shrinks in place while its chunk has room;
+   * any other block shrinks by keeping its size (nothing is written) and
+   * grows by moving to a new block on top (the old one stays until it is
+   * released or recycled).
+   */
+  reallocate(ptr: number, newSize: number, align: number = DEFAULT_ALIGN): number {
+    validateAllocation(this.whoReallocate, newSize, align);
+    if (ptr === 0) return this.allocate(newSize, align);
+    const size = this.liveSize(this.whoReallocate, ptr);
+    if ((ptr & ((align > 8 ? align : 8) - 1)) === 0) {
+      if (this.isResizableTop(ptr)) {
+        if (ptr + newSize <= this.u32[this.w + W_END]!) {
+          this.resizeTop(ptr, size, newSize);
+          return ptr;
+        }
+      } else if (newSize <= size) {
+        return ptr;
+      }
+    }
+    const moved = this.allocate(newSize, align);
+    this.u8.copyWithin(moved, ptr, ptr + Math.min(size, newSize));
+    this.movedFrom(ptr, size);
+    return moved;
+  }
+
+  /** The size asked for (or last reallocated to) of a live block. */
+  allocatedSize(ptr: number): number {
+    return this.liveSize(`${this.name}.allocatedSize`, ptr);
+  }
+
+  /** True when `ptr` is a live block of this allocator. */
+  owns(ptr: number): boolean {
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0) return false;
+    return this.classify(ptr) === LIVE;
+  }
+
+  /** The size of the live block `ptr`; throws the pointer error for `who` otherwise. */
+  protected liveSize(who: string, ptr: number): number {
+    validatePointerShape(who, ptr);
+    const code = this.classify(ptr);
+    if (code !== LIVE) throw this.pointerError(who, ptr, code, false);
+    return this.foundSize;
+  }
   /** Gives back what the allocator only caches; returns the bytes. */
   abstract reclaim(): number;
   /** Ends the allocator for every handle. */

@@ -46,9 +46,11 @@ import { W_CHUNK, W_END, W_FIRST, W_LIVE_BYTES, W_LIVE_COUNT, W_TOP, W_TOP_PTR }
  *                       live blocks are exactly live[0 .. liveCount) (the
  *                       tables block, scratch-layout.ts), so the block below
  *                       it, which deallocate(top) pops to, is live[index - 1]
- *   ptr-8   u32 depth   index of the block's chunk in the stack's chain
- *   ptr-4   u32 check   stampHash(ptr, size ^ index ^ depth mixes, key): a pointer
+ *   ptr-8   u32         not written (what was there stays)
+ *   ptr-4   u32 check   stampHash(ptr, size ^ an index mix, key): a pointer
  *                       whose header does not match is not a block of this stack
+ *                       (the live table decides liveness; the check tells a
+ *                       block this stack freed from a foreign pointer)
  *
  * Block starts are 8-aligned (16 B header + 8-aligned top), so any align <= 8
  * costs no padding. A larger align leaves a gap (a multiple of 8) between the
@@ -59,8 +61,9 @@ import { W_CHUNK, W_END, W_FIRST, W_LIVE_BYTES, W_LIVE_COUNT, W_TOP, W_TOP_PTR }
  *   | hdr |[h|block]...[pad][h|block]|  free for bumping ...        |
  *
  * Every chunk on the chain records its depth (owner word) and the chunk
- * before it (prev word), so popping back into an earlier chunk and releasing
- * a mark are O(1).
+ * before it (prev word): a pop whose previous block lies before the current
+ * chunk steps back through the prev links (a step per chunk given back), and
+ * a mark records its chunk.
  */
 const BLOCK_ALIGN = 8;
 
@@ -318,7 +321,7 @@ export class ScratchAllocator extends TempHandle implements Checkable, StorageRe
     const u32 = this.u32;
     const h = (ptr - BLOCK_HEADER) >>> 2;
     u32[h] = newSize;
-    u32[h + 3] = blockCheck(ptr, newSize, u32[h + 1]!, u32[h + 2]!, this.key);
+    u32[h + 3] = blockCheck(ptr, newSize, u32[h + 1]!, this.key);
     u32[this.w + W_TOP] = ((ptr + newSize + 7) & -8) >>> 0;
     resizeLive(u32, this.w, newSize - size);
   }
@@ -334,12 +337,10 @@ export class ScratchAllocator extends TempHandle implements Checkable, StorageRe
       u32[(top >>> 2) + 1] = hdr - top;
     }
     u32[u32[w + W_LIVE_BASE]! + index] = ptr;
-    const depth = u32[w + W_DEPTH]!;
     const h = hdr >>> 2;
     u32[h] = size;
     u32[h + 1] = index;
-    u32[h + 2] = depth;
-    u32[h + 3] = blockCheck(ptr, size, index, depth, this.key);
+    u32[h + 3] = blockCheck(ptr, size, index, this.key);
     u32[w + W_TOP] = ((ptr + size + 7) & -8) >>> 0;
     u32[w + W_TOP_PTR] = ptr;
     u32[w + W_LIVE_COUNT] = index + 1;
@@ -373,7 +374,7 @@ export class ScratchAllocator extends TempHandle implements Checkable, StorageRe
     const h = (ptr - BLOCK_HEADER) >>> 2;
     const size = u32[h]!;
     const index = u32[h + 1]!;
-    if (u32[h + 3] !== blockCheck(ptr, size, index, u32[h + 2]!, this.key)) return NOT_BLOCK;
+    if (u32[h + 3] !== blockCheck(ptr, size, index, this.key)) return NOT_BLOCK;
     this.foundSize = size;
     // A header this stack wrote for a block at ptr. It may be a released block's, left behind (release is O(1))
     // and still intact under a later block's padding or payload: the live table decides.

@@ -29,9 +29,9 @@ import { W_CHUNK, W_CHUNKS, W_END, W_FIRST, W_LIVE_BYTES, W_LIVE_COUNT, W_TOP, W
 /** Scratch block header: 16 bytes below the pointer (scratch-allocator.ts draws it). */
 export const SCRATCH_BLOCK_HEADER = 16;
 
-/** The check word of a scratch block header: its address, size, stack index and chunk depth, under the stack's key. */
-export function blockCheck(ptr: number, size: number, index: number, depth: number, key: number): number {
-  return stampHash(ptr, size ^ Math.imul(index + 1, 0x9e3779b1) ^ Math.imul(depth + 1, 0x27d4eb2f), key) >>> 0;
+/** The check word of a scratch block header: its address, size and stack index, under the stack's key. */
+export function blockCheck(ptr: number, size: number, index: number, key: number): number {
+  return stampHash(ptr, size ^ Math.imul(index + 1, 0x9e3779b1), key) >>> 0;
 }
 
 /**
@@ -118,8 +118,7 @@ export function checkScratch(s: ScratchAllocator): void {
       const h = (ptr - SCRATCH_BLOCK_HEADER) >>> 2;
       const size = u32[h]!;
       const index = facts.ptr.length;
-      if (u32[h + 3] !== blockCheck(ptr, size, u32[h + 1]!, u32[h + 2]!, key)) throw chain.corrupt(`the header of block ${hex(ptr)} was overwritten (found size ${size}, check ${hex(u32[h + 3]!)})`);
-      if (u32[h + 2] !== depth) throw chain.corrupt(`block ${hex(ptr)} lies in chunk ${depth} but its header says chunk ${u32[h + 2]}`);
+      if (u32[h + 3] !== blockCheck(ptr, size, u32[h + 1]!, key)) throw chain.corrupt(`the header of block ${hex(ptr)} was overwritten (found size ${size}, check ${hex(u32[h + 3]!)})`);
       if (index >= liveCount || u32[h + 1] !== index || u32[base + index] !== ptr) {
         throw chain.corrupt(`block ${hex(ptr)} says it is block ${u32[h + 1]} of the stack; it is block ${index} of ${liveCount}, which the live table records at ${hex(index < liveCount ? u32[base + index]! : 0)}`);
       }

@@ -1,10 +1,10 @@
 import { hex, type CorruptionError } from "@memkit/core";
-import { CHUNK_HEADER, C_OWNER, C_PREV } from "./chunk.js";
+import { CHUNK_HEADER, C_BYTES, C_OWNER, C_PREV } from "./chunk.js";
 import type { ScratchAllocator } from "./scratch-allocator.js";
 import { SCRATCH_BLOCK_HEADER as BLOCK_HEADER, blockCheck } from "./scratch-check.js";
 import { W_DEPTH, W_LIVE_BASE } from "./scratch-layout.js";
 import { countFreed } from "./temp-counters.js";
-import { W_CHUNK, W_FIRST, W_LIVE_COUNT, W_TOP, W_TOP_PTR } from "./temp-layout.js";
+import { W_CHUNK, W_END, W_FIRST, W_LIVE_COUNT, W_TOP, W_TOP_PTR } from "./temp-layout.js";
 
 /*
  * Moving the scratch stack's top down: popping the top block (deallocate)
@@ -21,10 +21,7 @@ export function popTop(s: ScratchAllocator): void {
   const h = (ptr - BLOCK_HEADER) >>> 2;
   const size = u32[h]!;
   const index = u32[h + 1]!;
-  if (u32[h + 3] !== blockCheck(ptr, size, index, u32[h + 2]!, s.key) || u32[h + 2] !== u32[w + W_DEPTH] || index + 1 !== u32[w + W_LIVE_COUNT]) {
-    throw headerCorrupt(s, ptr);
-  }
-  let depth = 0;
+  if (u32[h + 3] !== blockCheck(ptr, size, index, s.key) || index + 1 !== u32[w + W_LIVE_COUNT]) throw headerCorrupt(s, ptr);
   let top: number;
   let prev = 0;
   if (index === 0) {
@@ -33,13 +30,17 @@ export function popTop(s: ScratchAllocator): void {
     prev = u32[u32[w + W_LIVE_BASE]! + index - 1]!;
     const ph = (prev - BLOCK_HEADER) >>> 2;
     const prevSize = u32[ph]!;
-    depth = u32[ph + 2]!;
-    if (u32[ph + 3] !== blockCheck(prev, prevSize, index - 1, depth, s.key) || u32[ph + 1] !== index - 1 || depth > u32[w + W_DEPTH]!) throw headerCorrupt(s, prev);
+    if (u32[ph + 3] !== blockCheck(prev, prevSize, index - 1, s.key) || u32[ph + 1] !== index - 1) throw headerCorrupt(s, prev);
     top = ((prev + prevSize + 7) & -8) >>> 0;
   }
   countFreed(u32, s.f64, w, s.d, 1, size);
   u32[w + W_TOP_PTR] = prev;
-  if (depth !== u32[w + W_DEPTH]) unwindTo(s, chunkAtDepth(s, depth), depth);
+  const current = u32[w + W_CHUNK]!;
+  // The new top lies in the current chunk, or in one before it (the chunks after it were chained for the blocks popped).
+  if (top <= current || top > u32[w + W_END]!) {
+    const chunk = chunkHolding(s, top);
+    unwindTo(s, chunk, u32[(chunk >>> 2) + C_OWNER]!);
+  }
   u32[w + W_TOP] = top;
 }
 
@@ -53,16 +54,16 @@ export function unwindTo(s: ScratchAllocator, chunk: number, depth: number): voi
   u32[s.w + W_DEPTH] = depth;
 }
 
-/** The chunk at `depth` (below the current one), found through the prev links: a step per chunk given back. */
-function chunkAtDepth(s: ScratchAllocator, depth: number): number {
+/** The chunk before the current one whose room holds `top` (a block's end), through the prev links: a step per chunk given back. */
+function chunkHolding(s: ScratchAllocator, top: number): number {
   const u32 = s.u32;
   let c = u32[s.w + W_CHUNK]!;
-  for (let steps = u32[s.w + W_DEPTH]!; u32[(c >>> 2) + C_OWNER] !== depth; steps--) {
-    if (steps === 0) throw s.chain.corrupt(`no chunk at depth ${depth} on the chain's prev links`);
+  for (let steps = u32[s.w + W_DEPTH]!; ; steps--) {
+    if (steps === 0) throw s.chain.corrupt(`no chunk before the current one holds ${hex(top)}`);
     c = u32[(c >>> 2) + C_PREV]!;
     s.chain.expectChunk(c, "a chunk on the prev links");
+    if (top > c && top <= c + u32[(c >>> 2) + C_BYTES]!) return c;
   }
-  return c;
 }
 
 function headerCorrupt(s: ScratchAllocator, ptr: number): CorruptionError {

@@ -1,13 +1,13 @@
-import { InvalidArgumentError, describe, formatBytes } from "@memkit/core";
-import { CHUNK_HEADER } from "./chunk-pool.js";
+import { InvalidArgumentError, describe, formatBytes, type Allocator, type Ptr } from "@memkit/core";
+import { CHUNK_HEADER } from "./chunk.js";
 import type { FrameGrowthWarning } from "./frame-growth.js";
 
 /** Standard chunk size when none is given: one 64 KiB page of the default page allocator. */
-export const DEFAULT_CHUNK_SIZE = 64 << 10;
+export const DEFAULT_CHUNK_BYTES = 64 << 10;
 /** Smallest standard chunk accepted. */
-export const MIN_CHUNK_SIZE = 1 << 10;
+export const MIN_CHUNK_BYTES = 1 << 10;
 /** Largest standard chunk accepted (larger requests still get dedicated chunks). */
-export const MAX_STANDARD_CHUNK_SIZE = 1 << 30;
+export const MAX_STANDARD_CHUNK_BYTES = 1 << 30;
 
 /** Options shared by both temp allocators. */
 export interface TempAllocatorOptions {
@@ -20,7 +20,32 @@ export interface TempAllocatorOptions {
    * standard chunk get a dedicated chunk of their own size.
    * @defaultValue 65536
    */
-  chunkSize?: number;
+  chunkBytes?: number;
+  /**
+   * Where the control block goes (8-aligned, `FrameAllocator.controlBytes(arenas)`
+   * or `ScratchAllocator.controlBytes()` bytes of memory the caller owns, such
+   * as a region carved from the bootstrap heap). Without it the control block
+   * is leased from the backing (and counted in reservedBytes).
+   */
+  controlPtr?: Ptr;
+}
+
+/** Options of `FrameAllocator.attach` / `ScratchAllocator.attach`. */
+export interface TempAttachOptions {
+  /**
+   * The allocator the chunks come from: the creating side's backing, or a
+   * handle on the same allocator in this thread (an attached page allocator).
+   * When the backing has a `controlPtr`, it must be the one recorded at creation.
+   */
+  backing: Allocator;
+  /** Name of this handle, for messages. @defaultValue "frame" / "scratch" */
+  name?: string;
+}
+
+/** Options of `FrameAllocator.attach`. */
+export interface FrameAttachOptions extends TempAttachOptions {
+  /** Receives this handle's growth warning instead of `console.warn` (the warning fires once per allocator, whichever handle sees it). */
+  onFrameGrowth?: (warning: FrameGrowthWarning) => void;
 }
 
 /** Options for {@link ScratchAllocator}. */
@@ -64,16 +89,33 @@ export interface FrameAllocatorOptions extends TempAllocatorOptions {
   onFrameGrowth?: (warning: FrameGrowthWarning) => void;
 }
 
-/** Validates the chunkSize option for `who`; returns it or the default. */
-export function resolveChunkSize(who: string, chunkSize: number | undefined): number {
-  const value = chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isSafeInteger(value) || value < MIN_CHUNK_SIZE || value > MAX_STANDARD_CHUNK_SIZE || value % 8 !== 0) {
+/** Validates the chunkBytes option for `who`; returns it or the default. */
+function resolveChunkBytes(who: string, chunkBytes: number | undefined): number {
+  const value = chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  if (!Number.isSafeInteger(value) || value < MIN_CHUNK_BYTES || value > MAX_STANDARD_CHUNK_BYTES || value % 8 !== 0) {
     throw new InvalidArgumentError(
-      `${who}: option chunkSize must be a multiple of 8 from ${formatBytes(MIN_CHUNK_SIZE)} to ${formatBytes(MAX_STANDARD_CHUNK_SIZE)}, ` +
+      `${who}: option chunkBytes must be a multiple of 8 from ${formatBytes(MIN_CHUNK_BYTES)} to ${formatBytes(MAX_STANDARD_CHUNK_BYTES)}, ` +
         `received ${describe(value)}.\n  It includes a ${CHUNK_HEADER}-byte chunk header; match it to the backing's page size.`,
     );
   }
   return value;
+}
+
+/** Validates the chunkBytes option (and refuses its old name, which would otherwise be ignored); returns it or the default. */
+export function resolveChunkOption(who: string, options: TempAllocatorOptions): number {
+  if (Object.hasOwn(options, "chunkSize")) {
+    throw new InvalidArgumentError(`${who}: option chunkSize is now chunkBytes (every byte-count option ends in Bytes).`);
+  }
+  return resolveChunkBytes(who, options.chunkBytes);
+}
+
+/** Validates the controlPtr option: undefined (lease it) or a non-zero 8-aligned address. */
+export function resolveControlPtr(who: string, controlPtr: unknown): Ptr | undefined {
+  if (controlPtr === undefined) return undefined;
+  if (typeof controlPtr !== "number" || controlPtr >>> 0 !== controlPtr || controlPtr === 0 || controlPtr % 8 !== 0) {
+    throw new InvalidArgumentError(`${who}: option controlPtr must be a non-zero 8-aligned address, received ${describe(controlPtr)}.`);
+  }
+  return controlPtr;
 }
 
 /** Validates the name option. */

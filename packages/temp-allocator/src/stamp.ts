@@ -27,11 +27,14 @@ export function stampHash(ptr: number, size: number, key: number): number {
 let keyCounter = 0;
 
 /**
- * A key for a new allocator instance. Keys differ between every temp
- * allocator created in this JS realm, so one allocator's headers never
- * validate in another; they are deterministic, so runs reproduce.
+ * A key for a new allocator whose control block is at `controlPtr`. Keys
+ * differ between the temp allocators of one address space (the control
+ * block's address is in it) and between those created in this JS realm, so
+ * one allocator's headers never validate in another; they are deterministic,
+ * so runs reproduce. The key is a fixed word of the control block: every
+ * handle on the allocator stamps with it.
  */
-export function nextAllocatorKey(): number {
+export function nextAllocatorKey(controlPtr: number): number {
   keyCounter = (keyCounter + 1) | 0;
-  return stampHash(keyCounter, 0x7e3a_11c5, 0x2545_f491) | 1;
+  return stampHash(keyCounter, controlPtr ^ 0x7e3a_11c5, 0x2545_f491) | 1;
 }

@@ -1,38 +1,47 @@
 import type { AllocatorStats } from "@memkit/core";
+import { D_FREES, W_LIVE_BYTES, W_LIVE_COUNT, W_META_BYTES, W_PEAK_BYTES, W_RESERVED } from "./temp-layout.js";
 
-// Counter slots both temp allocators keep in a Float64Array (no boxed doubles
-// on the hot path). An allocator may use slots from TEMP_COUNTERS on for its own.
-export const LIVE_COUNT = 0;
-export const LIVE_BYTES = 1;
-export const PEAK_BYTES = 2;
-export const FREES = 3;
-/** Slots used by the shared counters. */
-export const TEMP_COUNTERS = 4;
+/*
+ * The counters both temp allocators keep in their control block
+ * (temp-layout.ts): live count and bytes, the peak, and the blocks reclaimed.
+ * `w` is the control block's u32 index, `d` its float64 index.
+ */
 
-/** Stats from the shared counters: every block allocated is either still live or was freed (popped, released or recycled). */
-export function tempStats(c: Float64Array, reservedBytes: number): AllocatorStats {
+/** Stats from the counters: every block allocated is either still live or was freed (popped, released or recycled). */
+export function tempStats(u32: Uint32Array, f64: Float64Array, w: number, d: number): AllocatorStats {
+  const live = u32[w + W_LIVE_COUNT]!;
+  const bytes = u32[w + W_LIVE_BYTES]!;
+  const frees = f64[d + D_FREES]!;
   return {
-    liveBytes: c[LIVE_BYTES]!,
-    liveCount: c[LIVE_COUNT]!,
-    peakLiveBytes: Math.max(c[PEAK_BYTES]!, c[LIVE_BYTES]!),
-    allocCount: c[LIVE_COUNT]! + c[FREES]!,
-    freeCount: c[FREES]!,
-    reservedBytes,
+    liveBytes: bytes,
+    liveCount: live,
+    peakLiveBytes: Math.max(u32[w + W_PEAK_BYTES]!, bytes),
+    allocCount: live + frees,
+    freeCount: frees,
+    reservedBytes: u32[w + W_RESERVED]! + u32[w + W_META_BYTES]!,
   };
 }
 
 /** The peak is kept lazily: noted wherever liveBytes falls, so allocate does no compare. */
-export function notePeak(c: Float64Array): void {
-  if (c[LIVE_BYTES]! > c[PEAK_BYTES]!) c[PEAK_BYTES] = c[LIVE_BYTES]!;
+export function notePeak(u32: Uint32Array, w: number): void {
+  if (u32[w + W_LIVE_BYTES]! > u32[w + W_PEAK_BYTES]!) u32[w + W_PEAK_BYTES] = u32[w + W_LIVE_BYTES]!;
 }
 
 /** A live block was resized in place by `delta` bytes (the peak is noted first when it shrinks). */
-export function resizeLive(c: Float64Array, delta: number): void {
-  if (delta < 0) notePeak(c);
-  c[LIVE_BYTES] = c[LIVE_BYTES]! + delta;
+export function resizeLive(u32: Uint32Array, w: number, delta: number): void {
+  if (delta < 0) notePeak(u32, w);
+  u32[w + W_LIVE_BYTES] = u32[w + W_LIVE_BYTES]! + delta;
+}
+
+/** `count` blocks of `bytes` in all were reclaimed. */
+export function countFreed(u32: Uint32Array, f64: Float64Array, w: number, d: number, count: number, bytes: number): void {
+  notePeak(u32, w);
+  u32[w + W_LIVE_COUNT] = u32[w + W_LIVE_COUNT]! - count;
+  u32[w + W_LIVE_BYTES] = u32[w + W_LIVE_BYTES]! - bytes;
+  f64[d + D_FREES] = f64[d + D_FREES]! + count;
 }
 
 /** Forgets the peak: peakLiveBytes restarts from the current liveBytes. */
-export function resetPeak(c: Float64Array): void {
-  c[PEAK_BYTES] = c[LIVE_BYTES]!;
+export function resetPeak(u32: Uint32Array, w: number): void {
+  u32[w + W_PEAK_BYTES] = u32[w + W_LIVE_BYTES]!;
 }

@@ -1,15 +1,19 @@
 import { describe, it } from "vitest";
-import { contractChecks, describeAllocatorContract, resolveOptions } from "@memkit/core/testing";
+import { contractChecks, describeAllocatorContract, resolveOptions, type ContractSubject } from "@memkit/core/testing";
 import { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import { deferredFreeSubject, makePages } from "./helpers.js";
 
 // One space per suite: each check builds its allocator over the same page
 // allocator, so "invalid-pointers" also gets a block from a second temp
 // allocator of the same kind (the classic foreign pointer).
-function scratchFactory(chunkSize: number): () => { allocator: ScratchAllocator; check: () => void; dispose: () => void } {
+// Every subject gives the lifecycle hooks: attach() a second handle from the
+// control block (its dispose detaches it), destroy() the allocator itself.
+type TempSubject<T> = ContractSubject & { allocator: T; check: () => void; dispose: () => void };
+
+function scratchFactory(chunkBytes: number): () => TempSubject<ScratchAllocator> {
   const pages = makePages({ maximumBytes: 512 << 20 });
   return () => {
-    const scratch = new ScratchAllocator(pages, { chunkSize });
+    const scratch = new ScratchAllocator(pages, { chunkBytes });
     return {
       allocator: scratch,
       check: () => {
@@ -17,14 +21,19 @@ function scratchFactory(chunkSize: number): () => { allocator: ScratchAllocator;
         pages.check();
       },
       dispose: () => scratch.destroy(),
+      destroy: () => scratch.destroy(),
+      attach: () => {
+        const second = ScratchAllocator.attach(pages.space, scratch.controlPtr, { backing: pages, name: "scratch-2" });
+        return { allocator: second, check: () => second.check(), dispose: () => second.detach() };
+      },
     };
   };
 }
 
-function frameFactory(debug: boolean, arenas = 2): () => { allocator: FrameAllocator; check: () => void; dispose: () => void } {
+function frameFactory(debug: boolean, arenas = 2): () => TempSubject<FrameAllocator> {
   const pages = makePages({ maximumBytes: 512 << 20 });
   return () => {
-    const frame = new FrameAllocator(pages, { chunkSize: 16 << 10, debug, arenas, growthWarningFactor: Infinity });
+    const frame = new FrameAllocator(pages, { chunkBytes: 16 << 10, debug, arenas, growthWarningFactor: Infinity });
     return {
       allocator: frame,
       check: () => {
@@ -32,6 +41,11 @@ function frameFactory(debug: boolean, arenas = 2): () => { allocator: FrameAlloc
         pages.check();
       },
       dispose: () => frame.destroy(),
+      destroy: () => frame.destroy(),
+      attach: () => {
+        const second = FrameAllocator.attach(pages.space, frame.controlPtr, { backing: pages, name: "frame-2" });
+        return { allocator: second, check: () => second.check(), dispose: () => second.detach() };
+      },
     };
   };
 }

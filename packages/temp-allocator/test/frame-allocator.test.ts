@@ -15,14 +15,14 @@ import { CountingBacking, catchError, expectIntact, hold, makePages, type Held }
 
 const HEADER = 8;
 
-function setup(options: { arenas?: number; debug?: boolean; chunkSize?: number } = {}): {
+function setup(options: { arenas?: number; debug?: boolean; chunkBytes?: number } = {}): {
   pages: PageAllocator;
   backing: CountingBacking;
   frames: FrameAllocator;
 } {
   const pages = makePages();
   const backing = new CountingBacking(pages);
-  const frames = new FrameAllocator(backing, { chunkSize: 4096, growthWarningFactor: Infinity, ...options });
+  const frames = new FrameAllocator(backing, { chunkBytes: 4096, growthWarningFactor: Infinity, ...options });
   return { pages, backing, frames };
 }
 
@@ -31,12 +31,15 @@ describe("FrameAllocator basics", () => {
     const { frames, backing } = setup();
     expect(frames.frame).toBe(0);
     expect(frames.arenas).toBe(2);
-    expect(backing.allocateCalls).toBe(0);
+    // The control block is leased from the backing (one 4 KiB page here); chunks come with the first allocation.
+    expect(backing.allocateCalls).toBe(1);
+    expect(frames.stats().reservedBytes).toBe(4096);
     const a = frames.allocate(10);
     const b = frames.allocate(24);
     expect(b).toBe(a + 16 + HEADER);
     expect(frames.allocate(5, 256) % 256).toBe(0);
-    expect(frames.stats()).toMatchObject({ liveCount: 3, liveBytes: 39, allocCount: 3, freeCount: 0, reservedBytes: 4096 });
+    expect(backing.allocateCalls).toBe(2);
+    expect(frames.stats()).toMatchObject({ liveCount: 3, liveBytes: 39, allocCount: 3, freeCount: 0, reservedBytes: 4096 + 4096 });
     frames.check();
     expect(frames.beginFrame()).toBe(1);
     expect(frames.stats().liveCount).toBe(3);
@@ -66,7 +69,8 @@ describe("FrameAllocator basics", () => {
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect(err.message).toContain("arenas");
     }
-    expect(() => new FrameAllocator(pages, { chunkSize: 100 })).toThrow(/chunkSize/);
+    expect(() => new FrameAllocator(pages, { chunkBytes: 100 })).toThrow(/chunkBytes/);
+    expect(() => new FrameAllocator(pages, { chunkSize: 4096 } as never)).toThrow(/option chunkSize is now chunkBytes/);
     expect(() => new FrameAllocator(pages, { name: "" })).toThrow(InvalidArgumentError);
   });
 
@@ -142,7 +146,7 @@ describe("FrameAllocator frame validity", () => {
   }
 
   it("recycles the same chunks: a steady frame loop makes no backing calls", () => {
-    const { frames, backing } = setup({ arenas: 3, chunkSize: 8192 });
+    const { frames, backing } = setup({ arenas: 3, chunkBytes: 8192 });
     const rng = new SeededRandom(42);
     for (let f = 0; f < 20; f++) {
       frames.beginFrame();
@@ -168,7 +172,7 @@ describe("FrameAllocator frame validity", () => {
   });
 
   it("chains chunks within a frame, gives large requests dedicated chunks, and trims spares", () => {
-    const { frames, pages } = setup({ chunkSize: 4096 });
+    const { frames, pages } = setup({ chunkBytes: 4096 });
     const held: Held[] = [];
     for (let i = 0; i < 60; i++) held.push(hold(frames, frames.allocate(700), 700));
     const big = hold(frames, frames.allocate(50_000, 4096), 50_000);
@@ -185,17 +189,18 @@ describe("FrameAllocator frame validity", () => {
     expect(frames.stats().liveCount).toBe(0);
     const freed = frames.trim();
     expect(freed).toBeGreaterThan(50_000);
-    expect(pages.stats().liveCount).toBe(0);
-    expect(frames.stats().reservedBytes).toBe(0);
+    // What stays is the control block (leased from the backing: one page).
+    expect(pages.stats().liveCount).toBe(1);
+    expect(frames.stats().reservedBytes).toBe(4096);
     frames.check();
     frames.destroy();
     expect(pages.stats().liveCount).toBe(0);
     expect(() => frames.allocate(8)).toThrow(/destroyed/);
     expect(() => frames.beginFrame()).toThrow(/destroyed/);
     {
-      using disposable = new FrameAllocator(pages, { chunkSize: 4096 });
+      using disposable = new FrameAllocator(pages, { chunkBytes: 4096 });
       disposable.allocate(100);
-      expect(pages.stats().liveCount).toBe(1);
+      expect(pages.stats().liveCount).toBe(2);
     }
     expect(pages.stats().liveCount).toBe(0);
   });
@@ -203,7 +208,7 @@ describe("FrameAllocator frame validity", () => {
   it("keeps every block across an address-space grow", () => {
     const space = AddressSpace.create({ initialBytes: 1 << 17, maximumBytes: 64 << 20 });
     const pages = new PageAllocator(space, { pageSize: 4096 });
-    const frames = new FrameAllocator(pages, { chunkSize: 8192, arenas: 3, growthWarningFactor: Infinity });
+    const frames = new FrameAllocator(pages, { chunkBytes: 8192, arenas: 3, growthWarningFactor: Infinity });
     const generation = space.generation;
     const held: Held[][] = [[], [], []];
     for (let f = 0; f < 3; f++) {
@@ -222,7 +227,7 @@ describe("FrameAllocator frame validity", () => {
   it("throws OutOfMemoryError naming the request when the backing is exhausted, and keeps working", () => {
     const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 1 << 20 });
     const pages = new PageAllocator(space, { pageSize: 4096 });
-    const frames = new FrameAllocator(pages, { chunkSize: 4096, growthWarningFactor: Infinity });
+    const frames = new FrameAllocator(pages, { chunkBytes: 4096, growthWarningFactor: Infinity });
     const held: Held[] = [];
     const err = catchError(() => {
       for (;;) held.push(hold(frames, frames.allocate(999), 999));
@@ -246,7 +251,7 @@ describe("FrameAllocator frame validity", () => {
 
 describe("FrameAllocator reallocate", () => {
   it("grows and shrinks the most recent block in place, moves others", () => {
-    const { frames } = setup({ chunkSize: 4096 });
+    const { frames } = setup({ chunkBytes: 4096 });
     const a = hold(frames, frames.allocate(100), 100);
     const b = frames.allocate(100);
     frames.space.u8.fill(9, b, b + 100);
@@ -401,7 +406,7 @@ describe("FrameAllocator debug mode", () => {
   });
 
   it("trim checks spare chunks before returning them", () => {
-    const { frames } = setup({ debug: true, chunkSize: 4096 });
+    const { frames } = setup({ debug: true, chunkBytes: 4096 });
     for (let i = 0; i < 20; i++) frames.allocate(1000);
     frames.beginFrame();
     frames.beginFrame();
@@ -416,7 +421,7 @@ describe("FrameAllocator debug mode", () => {
 describe("FrameAllocator long seeded sequence", () => {
   for (const debug of [false, true]) {
     it(`${debug ? "debug" : "release"} mode: frames of random work keep the last frames' blocks and the walk consistent`, () => {
-      const { frames, backing } = setup({ debug, arenas: 3, chunkSize: 16 << 10 });
+      const { frames, backing } = setup({ debug, arenas: 3, chunkBytes: 16 << 10 });
       const rng = new SeededRandom(debug ? 7 : 11);
       const window: Held[][] = [];
       const totalFrames = debug ? 600 : 3000;

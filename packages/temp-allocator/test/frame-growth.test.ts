@@ -10,7 +10,7 @@ afterEach(() => {
 describe("FrameAllocator growth warning", () => {
   it("warns once, through console.warn by default, when a frame allocator is used without beginFrame()", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
-    const frame = new FrameAllocator(makePages(), { chunkSize: 4096 });
+    const frame = new FrameAllocator(makePages(), { chunkBytes: 4096 });
     for (let i = 0; i < 7; i++) frame.allocate(4000); // 7 chunks: under 8 x 4 KiB
     expect(warn).not.toHaveBeenCalled();
     for (let i = 0; i < 100; i++) frame.allocate(4000);
@@ -24,7 +24,7 @@ describe("FrameAllocator growth warning", () => {
   it("compares each frame with the typical frame, and hands the figures to onFrameGrowth instead when given", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const seen: FrameGrowthWarning[] = [];
-    const frame = new FrameAllocator(makePages(), { chunkSize: 4096, growthWarningFactor: 4, onFrameGrowth: (w) => seen.push(w) });
+    const frame = new FrameAllocator(makePages(), { chunkBytes: 4096, growthWarningFactor: 4, onFrameGrowth: (w) => seen.push(w) });
     for (let f = 0; f < 50; f++) {
       frame.beginFrame();
       for (let i = 0; i < 20; i++) frame.allocate(500); // about 10 KB a frame
@@ -52,7 +52,7 @@ describe("FrameAllocator growth warning", () => {
 
   it("gives the first frames room (16 chunks of typical size) before the average is trusted", () => {
     const seen: FrameGrowthWarning[] = [];
-    const frame = new FrameAllocator(makePages(), { chunkSize: 4096, onFrameGrowth: (w) => seen.push(w) });
+    const frame = new FrameAllocator(makePages(), { chunkBytes: 4096, onFrameGrowth: (w) => seen.push(w) });
     frame.beginFrame();
     for (let i = 0; i < 100; i++) frame.allocate(4000); // a big first frame: ~400 KB, under 8 x 16 chunks
     frame.beginFrame();
@@ -65,7 +65,7 @@ describe("FrameAllocator growth warning", () => {
   it("can be switched off, and rejects bad options", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const pages = makePages();
-    const off = new FrameAllocator(pages, { chunkSize: 4096, growthWarningFactor: Number.POSITIVE_INFINITY });
+    const off = new FrameAllocator(pages, { chunkBytes: 4096, growthWarningFactor: Number.POSITIVE_INFINITY });
     for (let i = 0; i < 200; i++) off.allocate(4000);
     expect(warn).not.toHaveBeenCalled();
     for (const growthWarningFactor of [0, 1, -8, Number.NaN, "8", 8n]) {

@@ -20,8 +20,8 @@ type AnyFn = (...args: unknown[]) => unknown;
 describe("temp allocators with hostile arguments", () => {
   it("give typed errors for BigInt, Symbol and other non-numbers on every entry point, and stay whole", () => {
     const pages = makePages();
-    const scratch = new ScratchAllocator(pages, { chunkSize: 4096 });
-    const frame = new FrameAllocator(pages, { chunkSize: 4096, debug: true });
+    const scratch = new ScratchAllocator(pages, { chunkBytes: 4096 });
+    const frame = new FrameAllocator(pages, { chunkBytes: 4096, debug: true });
     frame.beginFrame();
     const mark = scratch.mark();
     const s = scratch.allocate(100);
@@ -64,8 +64,8 @@ describe("temp allocators with hostile arguments", () => {
 
   it("throw DestroyedError for use after destroy", () => {
     const pages = makePages();
-    const scratch = new ScratchAllocator(pages, { chunkSize: 4096 });
-    const frame = new FrameAllocator(pages, { chunkSize: 4096 });
+    const scratch = new ScratchAllocator(pages, { chunkBytes: 4096 });
+    const frame = new FrameAllocator(pages, { chunkBytes: 4096 });
     frame.beginFrame();
     const mark = scratch.mark();
     const s = scratch.allocate(100);
@@ -89,11 +89,18 @@ describe("temp allocators with hostile arguments", () => {
       ["frame", () => frame.beginFrame()],
       ["frame", () => frame.assertLive(f)],
       ["frame", () => frame.frameOf(f)],
+      ["frame", () => frame.frame],
+      ["frame", () => frame.stats()],
+      ["frame", () => frame.check()],
+      ["scratch", () => scratch.markDepth],
+      ["scratch", () => scratch.stats()],
+      ["scratch", () => scratch.check()],
+      ["scratch", () => scratch.assertReleased()],
     ];
     for (const [name, run] of runs) {
       const err = thrown(run);
       expect(err, String(run)).toBeInstanceOf(DestroyedError);
-      expect(String(err)).toMatch(new RegExp(`^DestroyedError \\[ERR_DESTROYED\\]: ${name}\\.\\w+: this (Scratch|Frame)Allocator was destroyed`));
+      expect(String(err)).toMatch(new RegExp(`^DestroyedError \\[ERR_DESTROYED\\]: ${name}\\.\\w+: this allocator was destroyed; create a new one`));
     }
     expect(scratch.owns(s)).toBe(false);
     expect(frame.owns(f)).toBe(false);

@@ -32,12 +32,12 @@ interface ModelBlock extends Held {
 }
 
 describe("ScratchAllocator against a model", () => {
-  it("random alloc / mark / release / free / realloc / reset sequences match the model and keep every live block", () => {
+  it("random alloc / mark / release / free / realloc / reset sequences, through two handles, match the model and keep every live block", () => {
     fc.assert(
       fc.property(fc.array(scratchOp, { maxLength: 120 }), (ops) => {
         const pages = makePages({ maximumBytes: 64 << 20 });
-        const other = new ScratchAllocator(pages, { chunkSize: 4096 });
-        const scratch = new ScratchAllocator(pages, { chunkSize: 4096 });
+        const other = new ScratchAllocator(pages, { chunkBytes: 4096 });
+        const scratch = new ScratchAllocator(pages, { chunkBytes: 4096 });
         // The physical stack: blocks not yet popped, released or reset, in allocation order.
         let stack: ModelBlock[] = [];
         let marks: { mark: ScratchMark; length: number }[] = [];
@@ -45,17 +45,21 @@ describe("ScratchAllocator against a model", () => {
         let dropped: number[];
         const floor = (): number => (marks.length > 0 ? marks[marks.length - 1]!.length : 0);
         const userLive = (): ModelBlock[] => stack.filter((b) => !b.freedByUser);
+        const second = ScratchAllocator.attach(pages.space, scratch.controlPtr, { backing: pages });
+        let step = 0;
         for (const op of ops) {
+          // Every other step goes through a second handle attached to the same stack.
+          const s = step++ % 2 === 0 ? scratch : second;
           dropped = [];
           switch (op.t) {
             case "alloc": {
-              const ptr = scratch.allocate(op.size, op.align);
+              const ptr = s.allocate(op.size, op.align);
               expect(ptr % op.align).toBe(0);
               stack.push({ ...hold(scratch, ptr, op.size), freedByUser: false });
               break;
             }
             case "mark": {
-              const mark = scratch.mark();
+              const mark = s.mark();
               marks.push({ mark, length: stack.length });
               everyMark.push(mark);
               break;
@@ -64,9 +68,9 @@ describe("ScratchAllocator against a model", () => {
               const mark = everyMark[op.pick % everyMark.length]!;
               const at = marks.findIndex((m) => m.mark === mark);
               if (at < 0) {
-                expect(() => scratch.release(mark)).toThrow(InvalidArgumentError);
+                expect(() => s.release(mark)).toThrow(InvalidArgumentError);
               } else {
-                scratch.release(mark);
+                s.release(mark);
                 dropped = stack.slice(marks[at]!.length).map((b) => b.ptr);
                 stack.length = marks[at]!.length;
                 marks.length = at;
@@ -78,7 +82,7 @@ describe("ScratchAllocator against a model", () => {
               const candidates = op.t === "free" ? userLive() : stack.slice(-1).filter((b) => !b.freedByUser);
               if (candidates.length === 0) break;
               const block = candidates[op.t === "free" ? op.pick % candidates.length : 0]!;
-              scratch.deallocate(block.ptr);
+              s.deallocate(block.ptr);
               if (block === stack[stack.length - 1] && stack.length > floor()) {
                 stack.pop();
                 dropped = [block.ptr];
@@ -92,7 +96,7 @@ describe("ScratchAllocator against a model", () => {
               if (candidates.length === 0) break;
               const block = candidates[op.pick % candidates.length]!;
               const topAboveMark = block === stack[stack.length - 1] && stack.length > floor();
-              const ptr = scratch.reallocate(block.ptr, op.size);
+              const ptr = s.reallocate(block.ptr, op.size);
               expectIntact(scratch, { ...block, ptr, size: Math.min(block.size, op.size) });
               if (ptr === block.ptr) {
                 // In place: the top block takes the new size; any other block only shrinks, keeping its size.
@@ -106,25 +110,25 @@ describe("ScratchAllocator against a model", () => {
               break;
             }
             case "reset": {
-              scratch.reset();
+              s.reset();
               dropped = stack.map((b) => b.ptr);
               stack = [];
               marks = [];
               break;
             }
           }
-          const stats = scratch.stats();
+          const stats = s.stats();
           expect(stats.liveCount).toBe(stack.length);
           expect(stats.liveBytes).toBe(stack.reduce((sum, b) => sum + b.size, 0));
-          expect(scratch.markDepth).toBe(marks.length);
+          expect(s.markDepth).toBe(marks.length);
           for (const b of stack) {
-            expect(scratch.owns(b.ptr)).toBe(true);
-            expect(scratch.allocatedSize(b.ptr)).toBe(b.size);
+            expect(s.owns(b.ptr)).toBe(true);
+            expect(s.allocatedSize(b.ptr)).toBe(b.size);
             expectIntact(scratch, b);
           }
           const livePtrs = new Set(stack.map((b) => b.ptr));
-          for (const ptr of dropped) if (!livePtrs.has(ptr)) expect(scratch.owns(ptr)).toBe(false);
-          scratch.check();
+          for (const ptr of dropped) if (!livePtrs.has(ptr)) expect(s.owns(ptr)).toBe(false);
+          s.check();
         }
         scratch.destroy();
         other.destroy();
@@ -150,26 +154,30 @@ interface FrameBlock extends Held {
 }
 
 describe("FrameAllocator against a model", () => {
-  it("random alloc / free / realloc / beginFrame sequences match the model in both modes", () => {
+  it("random alloc / free / realloc / beginFrame sequences, through two handles, match the model in both modes", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.array(frameOp, { maxLength: 150 }), (arenas, debug, ops) => {
         const pages = makePages({ maximumBytes: 64 << 20 });
-        const frames = new FrameAllocator(pages, { chunkSize: 4096, arenas, debug, growthWarningFactor: Infinity });
+        const frames = new FrameAllocator(pages, { chunkBytes: 4096, arenas, debug, growthWarningFactor: Infinity });
         let blocks: FrameBlock[] = [];
         let stale: FrameBlock[] = [];
         let frame = 0;
         let last = 0;
+        const second = FrameAllocator.attach(pages.space, frames.controlPtr, { backing: pages });
+        let step = 0;
         for (const op of ops) {
+          // Every other step goes through a second handle attached to the same allocator.
+          const f = step++ % 2 === 0 ? frames : second;
           switch (op.t) {
             case "alloc": {
-              const ptr = frames.allocate(op.size, op.align);
+              const ptr = f.allocate(op.size, op.align);
               expect(ptr % op.align).toBe(0);
               blocks.push({ ...hold(frames, ptr, op.size), frame, freed: false });
               last = ptr;
               break;
             }
             case "frame": {
-              expect(frames.beginFrame()).toBe(++frame);
+              expect(f.beginFrame()).toBe(++frame);
               stale = blocks.filter((b) => b.frame <= frame - arenas);
               blocks = blocks.filter((b) => b.frame > frame - arenas);
               last = 0;
@@ -179,7 +187,7 @@ describe("FrameAllocator against a model", () => {
               const live = blocks.filter((b) => !b.freed);
               if (live.length === 0) break;
               const block = live[op.pick % live.length]!;
-              frames.deallocate(block.ptr);
+              f.deallocate(block.ptr);
               // Release mode: a no-op. Debug mode: the block is marked freed.
               block.freed = debug;
               break;
@@ -188,7 +196,7 @@ describe("FrameAllocator against a model", () => {
               const live = blocks.filter((b) => !b.freed);
               if (live.length === 0) break;
               const block = live[op.pick % live.length]!;
-              const ptr = frames.reallocate(block.ptr, op.size);
+              const ptr = f.reallocate(block.ptr, op.size);
               expectIntact(frames, { ...block, ptr, size: Math.min(block.size, op.size) });
               if (ptr === block.ptr) {
                 if (ptr !== last) expect(op.size).toBeLessThanOrEqual(block.size);
@@ -201,24 +209,24 @@ describe("FrameAllocator against a model", () => {
               break;
             }
           }
-          const stats = frames.stats();
+          const stats = f.stats();
           expect(stats.liveCount).toBe(blocks.length);
           expect(stats.liveBytes).toBe(blocks.reduce((sum, b) => sum + b.size, 0));
           for (const b of blocks) {
             expectIntact(frames, b);
-            expect(frames.owns(b.ptr)).toBe(!b.freed);
+            expect(f.owns(b.ptr)).toBe(!b.freed);
             if (!b.freed) {
-              expect(frames.allocatedSize(b.ptr)).toBe(b.size);
-              expect(frames.frameOf(b.ptr)).toBe(b.frame);
+              expect(f.allocatedSize(b.ptr)).toBe(b.size);
+              expect(f.frameOf(b.ptr)).toBe(b.frame);
             }
           }
           const livePtrs = new Set(blocks.map((b) => b.ptr));
           for (const b of stale) {
             if (livePtrs.has(b.ptr)) continue;
-            expect(frames.owns(b.ptr)).toBe(false);
-            expect(() => frames.assertLive(b.ptr)).toThrow(InvalidPointerError);
+            expect(f.owns(b.ptr)).toBe(false);
+            expect(() => f.assertLive(b.ptr)).toThrow(InvalidPointerError);
           }
-          frames.check();
+          f.check();
         }
         frames.destroy();
         expect(pages.stats().liveCount).toBe(0);

@@ -15,8 +15,8 @@ function catchOom(run: () => unknown): OutOfMemoryError {
 
 it("names the exact byte count asked for, with the human figure beside it", () => {
   const pages = makePages({ initialBytes: 1 << 20, maximumBytes: 4 << 20 });
-  const scratch = new ScratchAllocator(pages, { chunkSize: 4096 });
-  const frame = new FrameAllocator(pages, { chunkSize: 4096 });
+  const scratch = new ScratchAllocator(pages, { chunkBytes: 4096 });
+  const frame = new FrameAllocator(pages, { chunkBytes: 4096 });
   frame.beginFrame();
   expect(catchOom(() => scratch.allocate(5_000_001)).message).toContain("cannot allocate 5,000,001 B (4.77 MiB) (align 8)");
   const held = scratch.allocate(3 << 20);

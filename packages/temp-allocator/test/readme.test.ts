@@ -52,6 +52,22 @@ function frameExample(): void {
   }
 }
 
+function attachExample(): void {
+  const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 64 << 20 });
+  const pages = new PageAllocator(space);
+  const scratch = new ScratchAllocator(pages);
+  const mark = scratch.mark();
+  const block = scratch.allocate(100);
+
+  // The stack's state is in its control block: a handle attached to it is the same stack.
+  const again = ScratchAllocator.attach(space, scratch.controlPtr, { backing: pages });
+  console.log(again.owns(block), again.markDepth); // true 1
+  again.release(mark); // the mark taken through the first handle
+  console.log(scratch.owns(block)); // false
+  again.detach(); // ends this handle only
+  scratch.destroy(); // ends the stack, for every handle
+}
+
 describe("README examples", () => {
   afterEach(() => {
     vi.restoreAllMocks();
@@ -77,6 +93,12 @@ describe("README examples", () => {
     expect(shown).toBe(message);
   });
 
+  it("a second handle", () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    attachExample();
+    expect(log.mock.calls).toEqual([[true, 1], [false]]);
+  });
+
   it("the README's examples are the code these tests run", () => {
     const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
     const source = readFileSync(fileURLToPath(import.meta.url), "utf8")
@@ -85,7 +107,7 @@ describe("README examples", () => {
       .filter((line) => line.length > 0)
       .join("\n");
     const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-    expect(blocks.length).toBe(2);
+    expect(blocks.length).toBe(3);
     for (const block of blocks) {
       const lines = block
         .split("\n")

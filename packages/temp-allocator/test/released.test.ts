@@ -15,7 +15,7 @@ function leakOf(run: () => void): LeakError {
 
 describe("ScratchAllocator.assertReleased", () => {
   it("passes on an empty stack and throws LeakError naming marks still held and blocks still allocated", () => {
-    const scratch = new ScratchAllocator(makePages(), { chunkSize: 4096 });
+    const scratch = new ScratchAllocator(makePages(), { chunkBytes: 4096 });
     scratch.assertReleased();
     const outer = scratch.mark();
     const a = scratch.allocate(100);

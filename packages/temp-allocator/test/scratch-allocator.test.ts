@@ -15,29 +15,31 @@ import { CountingBacking, catchError, expectIntact, hold, makePages, type Held }
 
 const HEADER = 16;
 
-function setup(chunkSize = 4096): { pages: PageAllocator; backing: CountingBacking; scratch: ScratchAllocator } {
+function setup(chunkBytes = 4096): { pages: PageAllocator; backing: CountingBacking; scratch: ScratchAllocator } {
   const pages = makePages();
   const backing = new CountingBacking(pages);
-  const scratch = new ScratchAllocator(backing, { chunkSize });
+  const scratch = new ScratchAllocator(backing, { chunkBytes });
   return { pages, backing, scratch };
 }
 
 describe("ScratchAllocator basics", () => {
   it("takes no chunk until the first allocation, then bumps contiguously", () => {
     const { scratch, backing } = setup();
-    expect(scratch.stats().reservedBytes).toBe(0);
-    expect(backing.allocateCalls).toBe(0);
+    // The control block is leased from the backing (one 4 KiB page here); the tables of marks and
+    // live blocks and the first chunk come with the first allocation.
+    expect(scratch.stats().reservedBytes).toBe(4096);
+    expect(backing.allocateCalls).toBe(1);
     const a = scratch.allocate(10);
     const b = scratch.allocate(24);
     const c = scratch.allocate(0);
-    expect(backing.allocateCalls).toBe(1);
+    expect(backing.allocateCalls).toBe(3);
     expect(a % 8).toBe(0);
     // 10 bytes round up to 16, then the next block's 16-byte header.
     expect(b).toBe(a + 16 + HEADER);
     expect(c).toBe(b + 24 + HEADER);
     expect(scratch.allocatedSize(a)).toBe(10);
     expect(scratch.allocatedSize(c)).toBe(0);
-    expect(scratch.stats()).toMatchObject({ liveCount: 3, liveBytes: 34, allocCount: 3, freeCount: 0, reservedBytes: 4096 });
+    expect(scratch.stats()).toMatchObject({ liveCount: 3, liveBytes: 34, allocCount: 3, freeCount: 0, reservedBytes: 3 * 4096 });
     scratch.check();
   });
 
@@ -59,10 +61,12 @@ describe("ScratchAllocator basics", () => {
 
   it("rejects bad options", () => {
     const pages = makePages();
-    for (const chunkSize of [0, 1000, 1023, 4097, 2 ** 31, Number.NaN]) {
-      expect(() => new ScratchAllocator(pages, { chunkSize })).toThrow(InvalidArgumentError);
+    for (const chunkBytes of [0, 1000, 1023, 4097, 2 ** 31, Number.NaN]) {
+      expect(() => new ScratchAllocator(pages, { chunkBytes })).toThrow(InvalidArgumentError);
     }
     expect(() => new ScratchAllocator(pages, { name: "" })).toThrow(/name must be a non-empty string/);
+    // The old name of chunkBytes would otherwise be ignored silently.
+    expect(() => new ScratchAllocator(pages, { chunkSize: 4096 } as never)).toThrow(/option chunkSize is now chunkBytes/);
     expect(new ScratchAllocator(pages, { name: "tmp" }).name).toBe("tmp");
   });
 });
@@ -290,8 +294,8 @@ describe("ScratchAllocator chunks", () => {
     const { scratch, backing } = setup(4096);
     const held: Held[] = [];
     for (let i = 0; i < 100; i++) held.push(hold(scratch, scratch.allocate(500), 500));
-    // 4096 - 32 header = 4064 usable: 7 blocks of 516 fit per chunk.
-    expect(backing.allocateCalls).toBe(Math.ceil(100 / 7));
+    // 4096 - 32 header = 4064 usable: 7 blocks of 516 fit per chunk (plus the control block and the tables).
+    expect(backing.allocateCalls).toBe(Math.ceil(100 / 7) + 2);
     for (const b of held) expectIntact(scratch, b);
     scratch.check();
     // Popping back across chunk boundaries works too.
@@ -327,13 +331,14 @@ describe("ScratchAllocator chunks", () => {
     const m = scratch.mark();
     for (let i = 0; i < 30; i++) scratch.allocate(1000);
     scratch.release(m);
-    const live = pages.stats().liveCount;
+    // The control block and the tables take a page each.
+    const live = pages.stats().liveCount - 2;
     expect(live).toBeGreaterThan(1);
     const freed = scratch.trim();
     expect(freed).toBe((live - 1) * 4096);
-    expect(pages.stats().liveCount).toBe(1);
+    expect(pages.stats().liveCount).toBe(3);
     expect(backing.deallocateCalls).toBe(live - 1);
-    expect(scratch.stats().reservedBytes).toBe(4096);
+    expect(scratch.stats().reservedBytes).toBe(3 * 4096);
     expectIntact(scratch, keep);
     expect(scratch.trim()).toBe(0);
     scratch.check();
@@ -341,9 +346,9 @@ describe("ScratchAllocator chunks", () => {
     expect(pages.stats().liveCount).toBe(0);
     expect(() => scratch.allocate(8)).toThrow(/destroyed/);
     {
-      using disposable = new ScratchAllocator(pages, { chunkSize: 4096 });
+      using disposable = new ScratchAllocator(pages, { chunkBytes: 4096 });
       disposable.allocate(100);
-      expect(pages.stats().liveCount).toBe(1);
+      expect(pages.stats().liveCount).toBe(3);
     }
     expect(pages.stats().liveCount).toBe(0);
   });
@@ -351,7 +356,7 @@ describe("ScratchAllocator chunks", () => {
   it("keeps every block across an address-space grow", () => {
     const space = AddressSpace.create({ initialBytes: 1 << 17, maximumBytes: 64 << 20 });
     const pages = new PageAllocator(space, { pageSize: 4096 });
-    const scratch = new ScratchAllocator(pages, { chunkSize: 8192 });
+    const scratch = new ScratchAllocator(pages, { chunkBytes: 8192 });
     const generation = space.generation;
     const held: Held[] = [];
     for (let i = 0; i < 2000; i++) held.push(hold(scratch, scratch.allocate(100 + (i % 900)), 100 + (i % 900)));
@@ -367,7 +372,7 @@ describe("ScratchAllocator chunks", () => {
   it("throws OutOfMemoryError naming the request when the backing is exhausted, and keeps working", () => {
     const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 1 << 20 });
     const pages = new PageAllocator(space, { pageSize: 4096 });
-    const scratch = new ScratchAllocator(pages, { chunkSize: 4096 });
+    const scratch = new ScratchAllocator(pages, { chunkBytes: 4096 });
     const held: Held[] = [];
     const err = catchError(() => {
       for (;;) held.push(hold(scratch, scratch.allocate(1000), 1000));
@@ -444,7 +449,7 @@ describe("ScratchAllocator storage report", () => {
     const report = scratch.storageReport();
     expect(report.reservedBytes).toBe(scratch.stats().reservedBytes);
     expect(report.usedBytes).toBe(1000);
-    const chunks = report.reservedBytes / 4096;
+    const chunks = report.reservedBytes / 4096 - 2; // the control block and the tables take a page each
     expect(report.totalFreeBytes).toBe(4096 - CHUNK_HEADER - 1016 + (chunks - 1) * (4096 - CHUNK_HEADER));
     expect(report.largestFreeBlock).toBe(4096 - CHUNK_HEADER - HEADER);
     expect(report.freeHistogram.reduce((x, y) => x + y, 0)).toBe(chunks);

@@ -16,7 +16,7 @@ function expectReleased(scratch: ScratchAllocator, ptr: number): void {
 
 describe("ScratchAllocator: a released pointer whose header survives", () => {
   it("is refused when the header lies in a later aligned block's padding", () => {
-    const scratch = new ScratchAllocator(makePages(), { chunkSize: 4096 });
+    const scratch = new ScratchAllocator(makePages(), { chunkBytes: 4096 });
     const mark = scratch.mark();
     scratch.allocate(8);
     const stale = scratch.allocate(8);
@@ -29,7 +29,7 @@ describe("ScratchAllocator: a released pointer whose header survives", () => {
   });
 
   it("is refused when the header lies inside a later block's payload", () => {
-    const scratch = new ScratchAllocator(makePages(), { chunkSize: 4096 });
+    const scratch = new ScratchAllocator(makePages(), { chunkBytes: 4096 });
     const keep = scratch.allocate(40);
     const mark = scratch.mark();
     scratch.allocate(8);
@@ -45,7 +45,7 @@ describe("ScratchAllocator: a released pointer whose header survives", () => {
 
   it("after errors the stack still works and live blocks keep their bytes", () => {
     const pages = makePages();
-    const scratch = new ScratchAllocator(pages, { chunkSize: 4096 });
+    const scratch = new ScratchAllocator(pages, { chunkBytes: 4096 });
     const rnd = new SeededRandom(12);
     const u8 = (): Uint8Array => pages.space.u8;
     const live = new Map<number, number>();

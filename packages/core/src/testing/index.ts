@@ -16,5 +16,5 @@ export {
   type ResolvedContractOptions,
   type Check,
 } from "./contract-checks.js";
-export { runAttachMutations, type AttachMutationTarget, type MutationOutcome, type MutationOptions } from "./attach-mutations.js";
+export { runAttachMutations, type AttachMutationTarget, type MutationOutcome, type MutationOptions, type MutationSubject } from "./attach-mutations.js";
 export { LiveBlocks, ContractViolation, ContractSkip, expect as expectContract, fillPattern, findPatternMismatch, patternByte, type LiveBlock } from "./live-blocks.js";

@@ -133,7 +133,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     // typeof before `>>>`, which throws TypeError on a BigInt or a Symbol: they get core's InvalidArgumentError.
     if (align === 8 && typeof size === "number" && size >>> 0 === size && size <= this.fastSmallMax) return this.slots.allocate(size, 8);
     validateAllocation(this.name, size, align);
-    this.assertAlive("allocate");
+    if (this.fastSmallMax < 0) throw this.endedError("allocate"); // -1 exactly when this handle ended
     if (size <= this.smallMax && align <= this.smallAlignMax) return this.slots.allocate(size, align);
     if (size < this.largeThreshold) return this.heap.allocate(size, align);
     const span = leaseLarge(this.pages, this.name, this.largeOwnerId, size, align);

@@ -227,11 +227,14 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
 
   // ------------------------------------------------------------ slow paths
 
+  /** Validates; an ended handle throws DestroyedError from take's refill (or here, for a size no class serves). */
   private allocateSlow(size: number, align: number): Ptr {
     validateAllocation(this.name, size, align);
-    this.assertAlive("allocate");
     const c = this.classFor(size, align);
-    if (c < 0) throw this.tooLarge(size, align);
+    if (c < 0) {
+      this.assertAlive("allocate");
+      throw this.tooLarge(size, align);
+    }
     return this.take(c, size);
   }
 

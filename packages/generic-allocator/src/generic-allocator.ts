@@ -136,9 +136,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     if (this.fastSmallMax < 0) throw this.endedError("allocate"); // -1 exactly when this handle ended
     if (size <= this.smallMax && align <= this.smallAlignMax) return this.slots.allocate(size, align);
     if (size < this.largeThreshold) return this.heap.allocate(size, align);
-    const span = leaseLarge(this.pages, this.name, this.largeOwnerId, size, align);
-    countLargeAlloc(this.f64, this.f, this.pages.allocatedSize(span));
-    return span;
+    return this.allocateLarge(size, align);
   }
 
   /** O(1): the page map says which tier owns the pointer. */
@@ -148,7 +146,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     else if (owner === this.heapOwner) this.heap.deallocate(ptr);
     else if (owner === this.largeOwnerId) this.freeLarge(ptr);
     else if (ptr !== 0) throw this.notMine(ptr, "deallocate");
-    else this.assertAlive("deallocate");
+    else if (!this.alive) throw this.endedError("deallocate");
   }
 
   /** In place within a tier when the tier can; across tiers it moves (contents kept). */
@@ -331,6 +329,12 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
   private tierFor(size: number, align: number): number {
     if (size <= this.smallMax && align <= this.smallAlignMax) return TIER_SLOTS;
     return size < this.largeThreshold ? TIER_HEAP : TIER_LARGE;
+  }
+
+  private allocateLarge(size: number, align: number): Ptr {
+    const span = leaseLarge(this.pages, this.name, this.largeOwnerId, size, align);
+    countLargeAlloc(this.f64, this.f, this.pages.allocatedSize(span));
+    return span;
   }
 
   private freeLarge(ptr: Ptr): void {

@@ -369,6 +369,12 @@ export abstract class SlabStore extends SpaceHandle {
     if (problem !== undefined) throw slabError(this.i32, this.name, s, problem);
   }
 
+  /** The CorruptionError for class `c`, whose current-slab link `s` does not lead to a slab. */
+  protected badCurrent(c: number, s: number): CorruptionError {
+    this.expectSlab(s, `class ${c}'s current slab`);
+    return slabError(this.i32, this.name, s, `is class ${c}'s current slab but lost its magic`);
+  }
+
   protected corruptFreeList(s: number, i: number): CorruptionError {
     return slabError(
       this.i32,

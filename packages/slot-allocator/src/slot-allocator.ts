@@ -33,6 +33,7 @@ import {
   S_COUNT,
   S_FREE,
   S_LINK_AT,
+  S_MAGIC,
   S_SIZE,
   S_USED,
   W_PAGES,
@@ -42,6 +43,7 @@ import {
 } from "./layout.js";
 import { resolveOptions, type SlotAllocatorOptions, type SlotAttachOptions } from "./options.js";
 import { reservedBytes, slabStats, storageReport, walkSlabs, type SlabStats, type SlabVisitor } from "./report.js";
+import { SLAB_MAGIC } from "./slab-shape.js";
 import { SlabStore } from "./slab-store.js";
 import { sizeClasses } from "./size-classes.js";
 
@@ -187,6 +189,11 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
    * never-used slots); refills when it is exhausted. After the handle ended
    * its views are empty: the current slab reads undefined and the call goes
    * to refill, which throws DestroyedError.
+   *
+   * Its size keeps it above V8's inlining limit, so callers (allocate, and
+   * through it the generic allocator's routing) inline only the small
+   * front and keep their inlining budget; see docs/perf-log.md before
+   * shrinking it.
    */
   protected take(c: number, size: number): Ptr {
     const i32 = this.i32;
@@ -200,6 +207,8 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
     }
     const s = i32[rec + C_CURRENT]!;
     if (s > 0) {
+      // A stray write into the control block must not make a class carve from memory that is not its slab.
+      if (i32[s + S_MAGIC] !== SLAB_MAGIC) throw this.badCurrent(c, s);
       const head = i32[s + S_FREE]!;
       let i: number;
       if (head !== 0) {

@@ -312,6 +312,22 @@ describe("check() finds deliberate corruption", () => {
     });
   });
 
+  it("a stray write into a class's current-slab link is refused on allocate, and nothing changes", () => {
+    withRig({}, (rig) => {
+      const { slots, space } = rig;
+      const a = slots.allocate(48);
+      const rec = (slots.controlPtr >>> 2) + W_CLASSES + 5 * 8; // the 48-byte class
+      const saved = space.u32[rec]!;
+      space.u32[rec] = saved - 4; // four words early: into the bitmap, not at a header
+      const before = counters(slots);
+      expect(() => slots.allocate(48)).toThrow(/current slab/);
+      expect(counters(slots)).toBe(before);
+      space.u32[rec] = saved;
+      expect(slots.allocate(48)).toBe(a + 48);
+      slots.check();
+    });
+  });
+
   it("a write into a freed slot's link is caught when the free list would hand out a live slot", () => {
     withRig({}, (rig) => {
       const { slots, space } = rig;

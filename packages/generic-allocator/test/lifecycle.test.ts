@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AddressSpace, CorruptionError, DestroyedError, InvalidArgumentError, SeededRandom, SpaceHandle } from "@memkit/core";
+import { AddressSpace, CorruptionError, DestroyedError, InvalidArgumentError, InvalidPointerError, SeededRandom, SpaceHandle } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { SlotAllocator } from "@memkit/slot-allocator";
 import { GenericAllocator } from "@memkit/generic-allocator";
@@ -102,6 +102,23 @@ describe("GenericAllocator.attach", () => {
       expect(() => generic.check(), `word ${word}`).toThrow(CorruptionError);
       space.u32[w + word] = saved;
     }
+    generic.check();
+  });
+
+  it("a pointer into its control block's page is refused like any pointer it did not hand out", () => {
+    const { generic } = makeGeneric();
+    const p = generic.allocate(1 << 20);
+    const before = JSON.stringify(generic.stats());
+    for (const ptr of [generic.controlPtr, generic.controlPtr + 64]) {
+      expect(generic.owns(ptr)).toBe(false);
+      expect(() => generic.deallocate(ptr)).toThrow(InvalidPointerError);
+      expect(() => generic.allocatedSize(ptr)).toThrow(InvalidPointerError);
+      expect(() => generic.tierOf(ptr)).toThrow(InvalidPointerError);
+      expect(() => generic.reallocate(ptr, 2 << 20)).toThrow(InvalidPointerError);
+    }
+    expect(JSON.stringify(generic.stats())).toBe(before);
+    generic.check();
+    generic.deallocate(p);
     generic.check();
   });
 

@@ -145,8 +145,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     if (owner === this.slotOwner) this.slots.deallocate(ptr);
     else if (owner === this.heapOwner) this.heap.deallocate(ptr);
     else if (owner === this.largeOwnerId) this.freeLarge(ptr);
-    else if (ptr !== 0) throw this.notMine(ptr, "deallocate");
-    else if (!this.alive) throw this.endedError("deallocate");
+    else if (ptr !== 0 || this.fastSmallMax < 0) throw this.notMine(ptr, "deallocate"); // null is a no-op, until the handle ended
   }
 
   /** In place within a tier when the tier can; across tiers it moves (contents kept). */

@@ -2,11 +2,11 @@ import { CorruptionError, controlWord, hex, openControl, type AddressSpace } fro
 import type { PageAllocator } from "@memkit/page-allocator";
 import type { SlotGeometry } from "./geometry.js";
 import {
-  CD_ALLOCS,
-  CD_FREES,
   CLASS_SHIFT,
+  C_ALLOCS_F64,
   CURRENT,
   C_CURRENT,
+  C_FREES_F64,
   C_PARTIAL,
   C_PARTIAL_COUNT,
   C_SLABS,
@@ -132,7 +132,7 @@ export function checkSlots(a: CheckSubject): void {
       throw new CorruptionError(`${name}: ${what} has ${classPartial[c]} partial slabs, ${n} on its list, ${i32[rec + C_PARTIAL_COUNT]} counted.`);
     }
     if (classSlabs[c] !== i32[rec + C_SLABS]) throw new CorruptionError(`${name}: ${what} counts ${i32[rec + C_SLABS]} slabs, ${classSlabs[c]} found.`);
-    const live = f64[(rec >>> 1) + CD_ALLOCS]! - f64[(rec >>> 1) + CD_FREES]!;
+    const live = f64[(rec + C_ALLOCS_F64) >>> 1]! - f64[(rec + C_FREES_F64) >>> 1]!;
     const held = classUsed[c]! - (i32[g.cw + W_PARKED_CLASS] === c ? 1 : 0);
     if (live !== held) throw new CorruptionError(`${name}: ${what} counters say ${live} live slots, its slabs hold ${held}${held !== classUsed[c] ? " besides the parked one" : ""}.`);
   }

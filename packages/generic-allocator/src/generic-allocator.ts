@@ -1,44 +1,31 @@
 import {
-  type DestroyedError,
+  Attachment,
   DoubleFreeError,
-  InvalidArgumentError,
-  OutOfMemoryError,
-  describe,
-  destroyedError,
-  formatBytes,
-  formatSize,
+  SpaceHandle,
+  SpaceViews,
   hex,
   invalidPointer,
+  openControl,
+  retireControl,
   validateAllocation,
   validatePointerShape,
   type Allocator,
   type AllocatorStats,
   type AddressSpace,
   type Checkable,
+  type HandleEnd,
   type Ptr,
   type StorageReport,
   type StorageReporting,
-  CorruptionError,
+  type ViewSet,
 } from "@memkit/core";
+import type { HeapAllocator } from "@memkit/heap-allocator";
 import type { PageAllocator, PageReclaimer, ReclaimRegistry } from "@memkit/page-allocator";
-import { HeapAllocator, type HeapAllocatorOptions } from "@memkit/heap-allocator";
-import { SlotAllocator, type SlotAllocatorOptions } from "@memkit/slot-allocator";
-
-/** Options for {@link GenericAllocator}. */
-export interface GenericAllocatorOptions {
-  /** Name used in messages and reports. @defaultValue "generic" */
-  name?: string;
-  /** Sizes up to this (and alignments up to {@link smallAlignMax}) go to the slot allocator. @defaultValue the slot allocator's largest slot (1024) */
-  smallMax?: number;
-  /** Largest alignment the slot tier serves; larger alignments of small sizes go to the heap. @defaultValue 64 */
-  smallAlignMax?: number;
-  /** Sizes from this up are whole page spans. @defaultValue 512 KiB (page rounding then wastes at most 12.5% with 64 KiB pages) */
-  largeThreshold?: number;
-  /** Options of the slot tier. @defaultValue slabs of max(16 KiB, page size) */
-  slots?: SlotAllocatorOptions;
-  /** Options of the heap tier. */
-  heap?: HeapAllocatorOptions;
-}
+import type { SlotAllocator } from "@memkit/slot-allocator";
+import { checkLarge, countLargeAlloc, countLargeFree, countLargeResize, largeSpans, largeStats, leaseLarge, resetLargePeak } from "./large.js";
+import { CONTROL_BYTES, GENERIC_LAYOUT, W_LARGE_OWNER, W_LARGE_THRESHOLD, W_SMALL_ALIGN_MAX, W_SMALL_MAX } from "./layout.js";
+import { checkPolicy, type GenericAllocatorOptions, type GenericAttachOptions } from "./options.js";
+import { attachTiers, createTiers } from "./tiers.js";
 
 /** Which tier serves a block. */
 export type GenericTier = "slots" | "heap" | "large";
@@ -58,10 +45,13 @@ const TIER_LARGE = 2;
  * from the pointer alone: one read of the page map's tag word (`owner << 24 |
  * data`) says which tier leased the page. `stats()` and `storageReport()` cover
  * all three tiers.
+ *
+ * Its own state (the tiers' control pointers, the routing policy, the
+ * large-span counters) is a control block in linear memory (layout.ts), so
+ * {@link GenericAllocator.attach} makes a second handle from its pointer.
  */
-export class GenericAllocator implements Allocator, Checkable, StorageReporting, ReclaimRegistry {
+export class GenericAllocator extends SpaceHandle implements Allocator, Checkable, StorageReporting, ReclaimRegistry {
   readonly name: string;
-  readonly space: AddressSpace;
   readonly pages: PageAllocator;
   /** The small-block tier. */
   readonly slots: SlotAllocator;
@@ -73,61 +63,68 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting,
   readonly smallAlignMax: number;
   readonly largeThreshold: number;
 
-  // Hot-path routing: a view of the page map refreshed on growth, and the owner ids.
-  private tags: Uint32Array;
-  /** Byte view for moves across tiers, refreshed on growth (`space.u8` re-checks the buffer on every read). */
-  private u8: Uint8Array;
+  // Hot-path routing: views (empty once the handle ended, so every pointer reads owner 0), and the owner ids.
+  private u32: Uint32Array = SpaceViews.dead.u32;
+  /** Byte view for moves across tiers. */
+  private u8: Uint8Array = SpaceViews.dead.u8;
+  /** The large-span counters live here, at float64 index {@link f}. */
+  private f64: Float64Array = SpaceViews.dead.f64;
+  private readonly f: number;
   private readonly tagBase: number;
   private readonly pageShift: number;
-  /** Addresses the page map covers; 0 once destroyed, so every pointer takes the cold path. */
-  private limit: number;
-  /** smallMax for the fast path; -1 once destroyed. */
+  /** Addresses the page map covers. */
+  private readonly limit: number;
+  /** smallMax for the fast path; -1 once this handle ended (the fast path reads no view, so it needs its own way out). */
   private fastSmallMax: number;
   private readonly slotOwner: number;
   private readonly heapOwner: number;
-  private readonly unsubscribe: () => void;
 
-  // Large spans are few and slow anyway; their counters are plain fields.
-  private largeLiveBytes = 0;
-  private largeLiveCount = 0;
-  private largePeakBytes = 0;
-  private largeAllocs = 0;
-  private largeFrees = 0;
-  private destroyed = false;
-
-  constructor(pages: PageAllocator, options: GenericAllocatorOptions = {}) {
-    this.name = options.name ?? "generic";
-    this.space = pages.space;
-    this.pages = pages;
-    // Slabs of 16 KiB (or one page, if larger): 36 size classes each holding a partly
-    // used slab cost 576 KiB instead of 2.3 MiB with 64 KiB slabs.
-    this.slots = new SlotAllocator(pages, { name: `${this.name}.slots`, slabBytes: Math.max(pages.pageSize, 16384), ...options.slots });
-    this.heap = new HeapAllocator(pages, { name: `${this.name}.heap`, ...options.heap });
-    this.largeOwnerId = pages.registerOwner(`${this.name}.large`);
-    this.smallMax = options.smallMax ?? this.slots.maxSlotSize;
-    this.smallAlignMax = options.smallAlignMax ?? 64;
-    this.largeThreshold = options.largeThreshold ?? 512 * 1024;
-    if (!Number.isInteger(this.smallMax) || this.smallMax < 0 || this.smallMax > this.slots.maxSlotSize) {
-      throw new InvalidArgumentError(`${this.name}: option smallMax must be an integer from 0 to the largest slot (${this.slots.maxSlotSize}), received ${describe(options.smallMax)}.`);
-    }
-    if (!Number.isInteger(this.smallAlignMax) || this.smallAlignMax < 1 || this.smallAlignMax > this.slots.maxSlotSize || (this.smallAlignMax & (this.smallAlignMax - 1)) !== 0) {
-      throw new InvalidArgumentError(`${this.name}: option smallAlignMax must be a power of two from 1 to ${this.slots.maxSlotSize}, received ${describe(options.smallAlignMax)}.`);
-    }
-    if (!Number.isInteger(this.largeThreshold) || this.largeThreshold <= this.smallMax) {
-      throw new InvalidArgumentError(`${this.name}: option largeThreshold must be an integer above smallMax (${this.smallMax}), received ${describe(options.largeThreshold)}.`);
-    }
+  /**
+   * A new generic allocator over `pages` (its two tiers, a page for its
+   * control block) — or, given an {@link Attachment} (see
+   * {@link GenericAllocator.attach}), a second handle on the one whose
+   * control block that is. One path: the policy and owners are read back
+   * from the sealed control block and checked the same way for both.
+   */
+  constructor(source: PageAllocator | Attachment, options: GenericAllocatorOptions | GenericAttachOptions = {}) {
+    const tiers = source instanceof Attachment ? attachTiers(source, options) : createTiers(source, options);
+    super(tiers.pages.space, tiers.controlPtr);
+    this.name = tiers.name;
+    this.pages = tiers.pages;
+    this.slots = tiers.slots;
+    this.heap = tiers.heap;
+    const u32 = this.space.u32;
+    const w = this.controlPtr >>> 2;
+    this.largeOwnerId = u32[w + W_LARGE_OWNER]!;
+    this.smallMax = u32[w + W_SMALL_MAX]!;
+    this.smallAlignMax = u32[w + W_SMALL_ALIGN_MAX]!;
+    this.largeThreshold = u32[w + W_LARGE_THRESHOLD]!;
+    checkPolicy(source instanceof Attachment ? source.who : this.name, this.controlPtr, this, this.slots.maxSlotSize);
+    this.f = this.controlPtr >>> 3;
     this.slotOwner = this.slots.ownerId;
     this.heapOwner = this.heap.ownerId;
-    this.tagBase = pages.tagWordBase;
-    this.pageShift = pages.pageShift;
-    this.limit = pages.range.limit;
+    this.tagBase = this.pages.tagWordBase;
+    this.pageShift = this.pages.pageShift;
+    this.limit = this.pages.range.limit;
     this.fastSmallMax = this.smallMax;
-    this.tags = this.space.u32;
-    this.u8 = this.space.u8;
-    this.unsubscribe = this.space.onGrow(() => {
-      this.tags = this.space.u32;
-      this.u8 = this.space.u8;
-    });
+    this.followViews();
+  }
+
+  /**
+   * A second handle on the generic allocator whose control block is at
+   * `controlPtr` (`generic.controlPtr` of the creating side). Its tiers are
+   * this thread's handles on them when there are some, else attached (so
+   * they check their own control blocks). Damage is a CorruptionError here
+   * or at the first {@link check}.
+   */
+  static attach(space: AddressSpace, controlPtr: Ptr, options: GenericAttachOptions = {}): GenericAllocator {
+    return new GenericAllocator(Attachment.open(space, controlPtr, GENERIC_LAYOUT, "GenericAllocator.attach", [CONTROL_BYTES, CONTROL_BYTES]), options);
+  }
+
+  refreshViews(views: ViewSet): void {
+    this.u32 = views.u32;
+    this.u8 = views.u8;
+    this.f64 = views.f64;
   }
 
   /** Routes by size: slots, heap, or whole page spans. */
@@ -136,7 +133,7 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting,
     // typeof before `>>>`, which throws TypeError on a BigInt or a Symbol: they get core's InvalidArgumentError.
     if (align === 8 && typeof size === "number" && size >>> 0 === size && size <= this.fastSmallMax) return this.slots.allocate(size, 8);
     validateAllocation(this.name, size, align);
-    if (this.destroyed) throw this.destroyedError("allocate");
+    if (this.fastSmallMax < 0) throw this.endedError("allocate"); // -1 exactly when this handle ended
     if (size <= this.smallMax && align <= this.smallAlignMax) return this.slots.allocate(size, align);
     if (size < this.largeThreshold) return this.heap.allocate(size, align);
     return this.allocateLarge(size, align);
@@ -148,7 +145,7 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting,
     if (owner === this.slotOwner) this.slots.deallocate(ptr);
     else if (owner === this.heapOwner) this.heap.deallocate(ptr);
     else if (owner === this.largeOwnerId) this.freeLarge(ptr);
-    else if (ptr !== 0) throw this.notMine(ptr, "deallocate");
+    else if (ptr !== 0 || this.fastSmallMax < 0) throw this.notMine(ptr, "deallocate"); // null is a no-op, until the handle ended
   }
 
   /** In place within a tier when the tier can; across tiers it moves (contents kept). */
@@ -178,16 +175,16 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting,
     const owner = this.ownerOf(ptr);
     if (owner === this.slotOwner) return this.slots.allocatedSize(ptr);
     if (owner === this.heapOwner) return this.heap.allocatedSize(ptr);
-    if (owner === this.largeOwnerId) return this.pages.allocatedSize(ptr);
+    if (owner === this.largeOwnerId) return this.largeSize(ptr, "allocatedSize");
     throw this.notMine(ptr, "allocatedSize");
   }
 
-  /** True when `ptr` is a live block of any tier. */
+  /** True when `ptr` is a live block of any tier (false on an ended handle). */
   owns(ptr: Ptr): boolean {
     const owner = this.ownerOf(ptr);
     if (owner === this.slotOwner) return this.slots.owns(ptr);
     if (owner === this.heapOwner) return this.heap.owns(ptr);
-    if (owner === this.largeOwnerId) return this.pages.owns(ptr);
+    if (owner === this.largeOwnerId) return (this.u32[this.tagBase + (ptr >>> this.pageShift)]! & 0xff_ffff) === 0 && this.pages.owns(ptr);
     return false;
   }
 
@@ -196,7 +193,10 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting,
     const owner = this.ownerOf(ptr);
     if (owner === this.slotOwner) return "slots";
     if (owner === this.heapOwner) return "heap";
-    if (owner === this.largeOwnerId) return "large";
+    if (owner === this.largeOwnerId) {
+      this.largeSize(ptr, "tierOf");
+      return "large";
+    }
     throw this.notMine(ptr, "tierOf");
   }
 
@@ -204,35 +204,26 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting,
    * Sums of the three tiers. liveBytes counts usable sizes. peakLiveBytes is
    * the sum of each tier's peak: an upper bound of the combined peak (keeping
    * an exact combined peak would cost a shared counter on every call; trace
-   * scopes keep exact peaks of the sizes asked for).
+   * scopes keep exact peaks of the sizes asked for). reservedBytes includes
+   * the control block's page.
    */
   stats(): AllocatorStats {
-    const s = this.slots.stats();
-    const h = this.heap.stats();
+    const t = this.tierStats();
+    const { slots: s, heap: h, large: l } = t;
     return {
-      liveBytes: s.liveBytes + h.liveBytes + this.largeLiveBytes,
-      liveCount: s.liveCount + h.liveCount + this.largeLiveCount,
-      peakLiveBytes: s.peakLiveBytes + h.peakLiveBytes + this.largePeakBytes,
-      allocCount: s.allocCount + h.allocCount + this.largeAllocs,
-      freeCount: s.freeCount + h.freeCount + this.largeFrees,
-      reservedBytes: s.reservedBytes + h.reservedBytes + this.largeLiveBytes,
+      liveBytes: s.liveBytes + h.liveBytes + l.liveBytes,
+      liveCount: s.liveCount + h.liveCount + l.liveCount,
+      peakLiveBytes: s.peakLiveBytes + h.peakLiveBytes + l.peakLiveBytes,
+      allocCount: s.allocCount + h.allocCount + l.allocCount,
+      freeCount: s.freeCount + h.freeCount + l.freeCount,
+      reservedBytes: s.reservedBytes + h.reservedBytes + l.reservedBytes + this.controlSpanBytes(),
     };
   }
 
   /** Per-tier stats, for reports. */
   tierStats(): Record<GenericTier, AllocatorStats> {
-    return {
-      slots: this.slots.stats(),
-      heap: this.heap.stats(),
-      large: {
-        liveBytes: this.largeLiveBytes,
-        liveCount: this.largeLiveCount,
-        peakLiveBytes: this.largePeakBytes,
-        allocCount: this.largeAllocs,
-        freeCount: this.largeFrees,
-        reservedBytes: this.largeLiveBytes,
-      },
-    };
+    this.assertAlive("tierStats");
+    return { slots: this.slots.stats(), heap: this.heap.stats(), large: largeStats(this.f64, this.f) };
   }
 
   /**
@@ -242,38 +233,43 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting,
    * allocation fails; call it to hand memory to other lessees sooner.
    */
   reclaim(): number {
-    if (this.destroyed) return 0;
+    this.assertAlive("reclaim");
     return this.slots.reclaim() + this.heap.reclaim();
   }
 
   /**
-   * Registers a reclaim hook with the page allocator the tiers lease from,
-   * so an allocator backed by this one (a temp allocator's chunks) is asked
-   * to give back cached memory before an allocation fails.
+   * Registers a reclaim hook with this handle's page allocator handle, so an
+   * allocator backed by this one (a temp allocator's chunks) is asked to
+   * give back cached memory before an allocation fails. Hooks are functions:
+   * they stay with the handle (and thread) that registered them.
    */
   addReclaimer(reclaim: PageReclaimer): () => void {
+    this.assertAlive("addReclaimer");
     return this.pages.addReclaimer(reclaim);
   }
 
   /** Starts a new high-water mark in every tier. */
   resetPeak(): void {
+    this.assertAlive("resetPeak");
     this.slots.resetPeak();
     this.heap.resetPeak();
-    this.largePeakBytes = this.largeLiveBytes;
+    resetLargePeak(this.f64, this.f);
   }
 
   /** Free memory across the slot and heap tiers (large spans have no internal free space). */
   storageReport(): StorageReport {
+    this.assertAlive("storageReport");
     const s = this.slots.storageReport();
     const h = this.heap.storageReport();
+    const large = largeStats(this.f64, this.f).liveBytes;
     const histogram: number[] = [];
     for (const r of [s, h]) r.freeHistogram.forEach((n, i) => (histogram[i] = (histogram[i] ?? 0) + n));
     for (let i = 0; i < histogram.length; i++) histogram[i] ??= 0;
     const totalFree = s.totalFreeBytes + h.totalFreeBytes;
     const largest = Math.max(s.largestFreeBlock, h.largestFreeBlock);
     return {
-      reservedBytes: s.reservedBytes + h.reservedBytes + this.largeLiveBytes,
-      usedBytes: s.usedBytes + h.usedBytes + this.largeLiveBytes,
+      reservedBytes: s.reservedBytes + h.reservedBytes + large + this.controlSpanBytes(),
+      usedBytes: s.usedBytes + h.usedBytes + large,
       totalFreeBytes: totalFree,
       largestFreeBlock: largest,
       freeHistogram: histogram,
@@ -281,46 +277,47 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting,
     };
   }
 
-  /** Checks both tiers and that every large span is tagged and counted. */
+  /** Checks the control block (header, seal), both tiers, and every large span against the counters. */
   check(): void {
+    this.assertAlive("check");
+    openControl(this.space, this.controlPtr, GENERIC_LAYOUT, `${this.name}.check`, [CONTROL_BYTES, CONTROL_BYTES]);
     this.slots.check();
     this.heap.check();
-    let count = 0;
-    let bytes = 0;
-    this.pages.forEachSpan((ptr, spanBytes, used, tag) => {
-      if (used && tag >>> 24 === this.largeOwnerId) {
-        count++;
-        bytes += spanBytes;
-      }
-    });
-    if (count !== this.largeLiveCount || bytes !== this.largeLiveBytes) {
-      throw new CorruptionError(`${this.name}: ${count} large spans (${formatBytes(bytes)}) in the page map, but the counters say ${this.largeLiveCount} (${formatBytes(this.largeLiveBytes)}).`);
-    }
+    checkLarge(this.pages, this.f64, this.f, this.largeOwnerId, this.controlPtr, this.name);
   }
 
-  /** Returns every large span and both tiers' memory to the page allocator. The handle is dead afterwards. */
+  /** Ends this handle only: the allocator, its tiers and this thread's handles on them live on. Idempotent. */
+  detach(): void {
+    this.end("detached");
+  }
+
+  /**
+   * Returns every large span, both tiers' memory and the control block's
+   * page to the page allocator, and retires the control block: every handle
+   * of this thread on the allocator or its tiers is dead. Idempotent.
+   */
   destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    this.fastSmallMax = -1;
-    this.limit = 0;
-    const large: Ptr[] = [];
-    this.pages.forEachSpan((ptr, _bytes, used, tag) => {
-      if (used && tag >>> 24 === this.largeOwnerId) large.push(ptr);
-    });
-    for (const ptr of large) this.pages.deallocate(ptr);
-    this.largeLiveBytes = this.largeLiveCount = 0;
+    if (!this.alive) return;
+    for (const ptr of largeSpans(this.pages, this.largeOwnerId)) this.pages.deallocate(ptr);
     this.slots.destroy();
     this.heap.destroy();
-    this.unsubscribe();
+    retireControl(this.space, this.controlPtr);
+    this.pages.deallocate(this.controlPtr);
+    this.end("destroyed");
+  }
+
+  /** Also closes the allocate fast path, which reads no view. */
+  protected override end(how: HandleEnd): void {
+    this.fastSmallMax = -1;
+    super.end(how);
   }
 
   // -------------------------------------------------------------- internals
 
-  /** Owner id of the page holding `ptr` (0 for null, malformed, free or foreign pages). */
+  /** Owner id of the page holding `ptr` (0 for null, malformed, free or foreign pages, and on an ended handle). */
   private ownerOf(ptr: Ptr): number {
     if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.limit) return 0;
-    return this.tags[this.tagBase + (ptr >>> this.pageShift)]! >>> 24;
+    return this.u32[this.tagBase + (ptr >>> this.pageShift)]! >>> 24;
   }
 
   private tierFor(size: number, align: number): number {
@@ -329,49 +326,41 @@ export class GenericAllocator implements Allocator, Checkable, StorageReporting,
   }
 
   private allocateLarge(size: number, align: number): Ptr {
-    let span: Ptr;
-    try {
-      span = this.pages.allocate(size, align);
-    } catch (err) {
-      if (err instanceof OutOfMemoryError) {
-        throw new OutOfMemoryError(`${this.name}: cannot allocate ${formatSize(size)} (align ${align}) as a large block.\n  ${err.message}`, { cause: err });
-      }
-      throw err;
-    }
-    this.pages.setTag(span, this.largeOwnerId);
-    const bytes = this.pages.allocatedSize(span);
-    this.largeLiveBytes += bytes;
-    this.largeLiveCount++;
-    this.largeAllocs++;
-    if (this.largeLiveBytes > this.largePeakBytes) this.largePeakBytes = this.largeLiveBytes;
+    const span = leaseLarge(this.pages, this.name, this.largeOwnerId, size, align);
+    countLargeAlloc(this.f64, this.f, this.pages.allocatedSize(span));
     return span;
   }
 
-  private freeLarge(ptr: Ptr): void {
-    const bytes = this.pages.allocatedSize(ptr); // throws InvalidPointerError for an interior pointer
-    this.pages.deallocate(ptr);
-    this.largeLiveBytes -= bytes;
-    this.largeLiveCount--;
-    this.largeFrees++;
-  }
-
   private reallocateLarge(ptr: Ptr, newSize: number, align: number): Ptr {
-    const before = this.pages.allocatedSize(ptr);
+    const before = this.largeSize(ptr, "reallocate");
     const moved = this.pages.reallocate(ptr, newSize, align);
-    this.largeLiveBytes += this.pages.allocatedSize(moved) - before;
-    if (this.largeLiveBytes > this.largePeakBytes) this.largePeakBytes = this.largeLiveBytes;
+    countLargeResize(this.f64, this.f, this.pages.allocatedSize(moved) - before);
     return moved;
   }
 
-  private destroyedError(op: string): DestroyedError {
-    return destroyedError(`${this.name}.${op}`, "this generic allocator was destroyed", "create a new one.");
+  private freeLarge(ptr: Ptr): void {
+    const bytes = this.largeSize(ptr, "deallocate"); // throws InvalidPointerError for an interior pointer
+    this.pages.deallocate(ptr);
+    countLargeFree(this.f64, this.f, bytes);
+  }
+
+  /** Bytes of the large span at `ptr`; InvalidPointerError for the control block's span or an interior pointer. */
+  private largeSize(ptr: Ptr, op: string): number {
+    if ((this.u32[this.tagBase + (ptr >>> this.pageShift)]! & 0xff_ffff) !== 0) {
+      throw invalidPointer(`${this.name}.${op}`, ptr, "it is inside the generic allocator's control block");
+    }
+    return this.pages.allocatedSize(ptr);
+  }
+
+  private controlSpanBytes(): number {
+    return this.pages.allocatedSize(this.controlPtr);
   }
 
   /** The error for a pointer no tier owns: a double free when the page allocator remembers freeing it, else invalid. */
   private notMine(ptr: Ptr, op: string): Error {
     const who = `${this.name}.${op}`;
     validatePointerShape(who, ptr);
-    if (this.destroyed) return this.destroyedError(op);
+    if (!this.alive) return this.endedError(op);
     if (!this.pages.owns(ptr)) {
       try {
         this.pages.allocatedSize(ptr);

@@ -1,2 +1,3 @@
 export { GenericAllocator } from "./generic-allocator.js";
-export type { GenericAllocatorOptions, GenericTier } from "./generic-allocator.js";
+export type { GenericTier } from "./generic-allocator.js";
+export type { GenericAllocatorOptions, GenericAttachOptions } from "./options.js";

@@ -1,10 +1,11 @@
 import { describeAllocatorContract } from "@memkit/core/testing";
+import { GenericAllocator } from "@memkit/generic-allocator";
 import { makeGeneric } from "./support.js";
 
 describeAllocatorContract(
   "GenericAllocator",
   () => {
-    const { pages, generic } = makeGeneric();
+    const { space, pages, generic } = makeGeneric();
     return {
       allocator: generic,
       check: () => {
@@ -12,6 +13,12 @@ describeAllocatorContract(
         pages.check();
       },
       dispose: () => generic.destroy(),
+      destroy: () => generic.destroy(),
+      // A second handle on the same allocator, found from its control block alone.
+      attach: () => {
+        const second = GenericAllocator.attach(space, generic.controlPtr);
+        return { allocator: second, check: () => second.check(), dispose: () => second.detach() };
+      },
     };
   },
   // Sizes up to 1 MiB cross all three tiers (slots <= 1 KiB, heap < 512 KiB, pages above).

@@ -56,14 +56,14 @@ describe("GenericAllocator with hostile arguments", () => {
       for (const run of [() => generic.deallocate(p), () => generic.reallocate(p, 200), () => generic.allocatedSize(p), () => generic.tierOf(p)]) {
         const err = thrown(run);
         expect(err).toBeInstanceOf(DestroyedError);
-        expect(String(err)).toMatch(/^DestroyedError \[ERR_DESTROYED\]: generic\.\w+: this generic allocator was destroyed/);
+        expect(String(err)).toMatch(/^DestroyedError \[ERR_DESTROYED\]: generic\.\w+: this allocator was destroyed/);
       }
       expect(generic.owns(p)).toBe(false);
     }
     for (const run of [() => generic.allocate(100), () => generic.allocate(100, 128), () => generic.allocate(5000), () => generic.allocate(600_000), () => generic.reallocate(0, 10)]) {
       const err = thrown(run);
       expect(err).toBeInstanceOf(DestroyedError);
-      expect(String(err)).toMatch(/^DestroyedError \[ERR_DESTROYED\]: generic\.allocate: this generic allocator was destroyed/);
+      expect(String(err)).toMatch(/^DestroyedError \[ERR_DESTROYED\]: generic\.allocate: this allocator was destroyed/);
     }
     generic.destroy();
     pages.check();

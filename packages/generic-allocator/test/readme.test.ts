@@ -22,6 +22,10 @@ function example(): void {
   generic.deallocate(small);
   generic.deallocate(medium);
   generic.reclaim();                           // cached empty slabs and spans go back to the page allocator
+  const other = GenericAllocator.attach(space, generic.controlPtr); // a second handle: all state is in the memory
+  other.deallocate(other.allocate(100));
+  other.detach();                              // ends that handle only
+  generic.destroy();                           // everything back to the page allocator; later calls throw DestroyedError
 }
 
 const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");

@@ -3,7 +3,7 @@
 // project benchmark without building every package.
 //
 //   npm run bench                                   # slots only
-//   npm run bench -- --as-tlsf path/to/as-tlsf.wasm # side by side with AssemblyScript's TLSF
+//   npm run bench -- --as-tlsf ../../tools/bench/build/as-tlsf.wasm  # side by side with AssemblyScript's TLSF (tools/bench builds it)
 //   npm run bench -- --runs 9 --cpu                 # more runs, CPU time instead of wall time
 //
 // Each run gets a fresh 256 MiB space (no memory.grow inside the timed loop);
@@ -109,20 +109,29 @@ class SlotSubject implements Subject {
 }
 
 interface AsTlsf {
-  memory: WebAssembly.Memory;
+  memory?: WebAssembly.Memory;
   alloc(size: number): number;
   free(ptr: number): void;
 }
 
+/** True when the module imports its memory (tools/bench builds it so: the memory is then reserved up front and never grows). */
+function importsMemory(module: WebAssembly.Module): boolean {
+  return WebAssembly.Module.imports(module).some((entry) => entry.kind === "memory");
+}
+
 class AsTlsfSubject implements Subject {
   private readonly wasm: AsTlsf;
+  private readonly memory: WebAssembly.Memory;
   private u8: Uint8Array;
   constructor(module: WebAssembly.Module) {
     const abort = (): never => {
       throw new Error("AssemblyScript TLSF aborted");
     };
-    this.wasm = new WebAssembly.Instance(module, { env: { abort } }).exports as unknown as AsTlsf;
-    this.u8 = new Uint8Array(this.wasm.memory.buffer);
+    // Like tools/bench: an imported memory gets the slot subject's 256 MiB up front.
+    const imported = importsMemory(module) ? new WebAssembly.Memory({ initial: (256 << 20) >>> 16, maximum: (1 << 30) >>> 16 }) : undefined;
+    this.wasm = new WebAssembly.Instance(module, { env: imported === undefined ? { abort } : { abort, memory: imported } }).exports as unknown as AsTlsf;
+    this.memory = imported ?? this.wasm.memory!;
+    this.u8 = new Uint8Array(this.memory.buffer);
   }
   alloc(size: number): number {
     return this.wasm.alloc(size);
@@ -132,7 +141,7 @@ class AsTlsfSubject implements Subject {
   }
   write(ptr: number, size: number, value: number): void {
     let u8 = this.u8;
-    if (ptr + size > u8.length) u8 = this.u8 = new Uint8Array(this.wasm.memory.buffer);
+    if (ptr + size > u8.length) u8 = this.u8 = new Uint8Array(this.memory.buffer);
     u8[ptr] = value;
     u8[ptr + size - 1] = value;
   }
@@ -200,9 +209,10 @@ function measure(make: () => Subject, ops: Ops): Result {
   return summarise(times);
 }
 
-// Order matters: once any wasm memory grows (AS TLSF grows its own), V8
-// drops every typed-array access in the process to a slower, detach-checked
-// path. So slots run first, AS TLSF after, then slots again to show that cost.
+// Order matters: once any wasm memory grows (AS TLSF grows its own unless it
+// imports one), V8 drops every typed-array access in the process to a slower,
+// detach-checked path. So slots run first, AS TLSF after, then slots again to
+// show that cost.
 const makeSlots = (): Subject => new SlotSubject();
 const slotResults = workloads.map(([, ops]) => measure(makeSlots, ops));
 if (asModule === undefined) {
@@ -216,6 +226,6 @@ if (asModule === undefined) {
     console.log(
       `${title.padEnd(34)} slots ${format(slots)}   as-tlsf ${format(tlsf)}   ratio ${(slots.median / tlsf.median).toFixed(2)} (min ${(slots.min / tlsf.min).toFixed(2)})`,
     );
-    console.log(`${"".padEnd(34)} slots after a memory.grow ${format(grownResults[w]!)}`);
+    console.log(`${"".padEnd(34)} slots ${importsMemory(asModule) ? "again, after AS TLSF" : "after a memory.grow"} ${format(grownResults[w]!)}`);
   });
 }

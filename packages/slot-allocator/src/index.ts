@@ -1,4 +1,5 @@
 export { SlotAllocator } from "./slot-allocator.js";
-export type { SlotAllocatorOptions } from "./options.js";
+export type { SlotAllocatorOptions, SlotAttachOptions } from "./options.js";
+export type { SlabStats, SlabVisitor } from "./report.js";
 export { sizeClasses, roundingWaste, naturalAlignment, GRANULE } from "./size-classes.js";
 export { slotsPerSlab } from "./layout.js";

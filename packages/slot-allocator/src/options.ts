@@ -1,4 +1,5 @@
 import { InvalidArgumentError, describe, formatBytes } from "@memkit/core";
+import type { PageAllocator } from "@memkit/page-allocator";
 import { MAX_MAX_SLOT_SIZE, MIN_MAX_SLOT_SIZE } from "./size-classes.js";
 
 /** Options for {@link SlotAllocator}. */
@@ -21,6 +22,18 @@ export interface SlotAllocatorOptions {
   keepEmptySlabs?: number;
 }
 
+/** Options for {@link SlotAllocator.attach}. */
+export interface SlotAttachOptions {
+  /** Name used in messages and reports for this handle. @defaultValue "slots" */
+  name?: string;
+  /**
+   * The page allocator handle to lease slabs from: it must be on the control
+   * block this slot allocator was created over. @defaultValue this thread's
+   * live handle on that control block, or a new handle attached to it
+   */
+  pages?: PageAllocator;
+}
+
 /** Options with defaults applied and validated. */
 export interface ResolvedSlotOptions {
   name: string;
@@ -29,7 +42,15 @@ export interface ResolvedSlotOptions {
   keepEmptySlabs: number;
 }
 
-const MAX_SLAB_BYTES = 16 << 20;
+/** Largest slab. */
+export const MAX_SLAB_BYTES = 16 << 20;
+/** Most empty slabs kept. */
+export const MAX_KEEP_EMPTY = 1 << 20;
+
+/** Smallest slab over pages of `pageSize` bytes: a page, and at least 4 KiB. */
+export function minSlabBytes(pageSize: number): number {
+  return Math.max(pageSize, 4096);
+}
 
 function isPow2(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
@@ -42,9 +63,9 @@ export function resolveOptions(options: SlotAllocatorOptions, pageSize: number):
   const slabBytes = options.slabBytes ?? Math.max(pageSize, 65536);
   const keepEmptySlabs = options.keepEmptySlabs ?? 4;
   const who = `SlotAllocator "${name}"`;
-  if (!isPow2(slabBytes) || slabBytes < Math.max(pageSize, 4096) || slabBytes > MAX_SLAB_BYTES) {
+  if (!isPow2(slabBytes) || slabBytes < minSlabBytes(pageSize) || slabBytes > MAX_SLAB_BYTES) {
     throw new InvalidArgumentError(
-      `${who}: option slabBytes must be a power of two from ${formatBytes(Math.max(pageSize, 4096))} (the page size, at least 4 KiB) ` +
+      `${who}: option slabBytes must be a power of two from ${formatBytes(minSlabBytes(pageSize))} (the page size, at least 4 KiB) ` +
         `to ${formatBytes(MAX_SLAB_BYTES)}, received ${describe(slabBytes)}.`,
     );
   }
@@ -54,8 +75,8 @@ export function resolveOptions(options: SlotAllocatorOptions, pageSize: number):
         `(at most slabBytes / 8 = ${slabBytes / 8}, so a slab holds several slots), received ${describe(maxSlotSize)}.`,
     );
   }
-  if (!Number.isInteger(keepEmptySlabs) || keepEmptySlabs < 0 || keepEmptySlabs > 1 << 20) {
-    throw new InvalidArgumentError(`${who}: option keepEmptySlabs must be an integer from 0 to ${1 << 20}, received ${describe(keepEmptySlabs)}.`);
+  if (!Number.isInteger(keepEmptySlabs) || keepEmptySlabs < 0 || keepEmptySlabs > MAX_KEEP_EMPTY) {
+    throw new InvalidArgumentError(`${who}: option keepEmptySlabs must be an integer from 0 to ${MAX_KEEP_EMPTY}, received ${describe(keepEmptySlabs)}.`);
   }
   return { name, maxSlotSize, slabBytes, keepEmptySlabs };
 }

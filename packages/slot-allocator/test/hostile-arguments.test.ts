@@ -59,7 +59,7 @@ describe("SlotAllocator with hostile arguments", () => {
     ]) {
       const err = thrown(run);
       expect(err).toBeInstanceOf(DestroyedError);
-      expect(String(err)).toMatch(/^DestroyedError \[ERR_DESTROYED\]: particles\.\w+: this slot allocator was destroyed/);
+      expect(String(err)).toMatch(/^DestroyedError \[ERR_DESTROYED\]: particles\.\w+: this allocator was destroyed/);
     }
     expect(slots.owns(p)).toBe(false);
     slots.destroy();

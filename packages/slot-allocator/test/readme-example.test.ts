@@ -32,10 +32,16 @@ function example(): void {
   // InvalidPointerError [ERR_INVALID_POINTER]: particles.deallocate: 0x00050008 was not handed out by this allocator (8 bytes into the slot at 0x00050000 of slab 0x00050000 (128-byte slots)).
   // OutOfMemoryError [ERR_OUT_OF_MEMORY]: particles: cannot allocate 4,000 B (3.91 KiB) (align 8): that is above the largest slot (1024 B).
 
+  // All state is in the memory: a second handle (another thread, a restored save) needs only the pointer.
+  const other = SlotAllocator.attach(space, slots.controlPtr);
+  const r = other.allocate(40);
+  slots.deallocate(r);                                    // either handle frees what the other handed out
+  other.detach();                                         // this handle ends; the allocator lives on
+
   slots.check();              // walks every slab; CorruptionError names the slab and the broken invariant
   console.log(slots.stats().liveCount, slots.storageReport().totalFreeBytes > 0); // 0 true
   slots.reclaim();            // empty slabs go back to the page allocator (it asks for them itself before failing)
-  slots.destroy();            // every slab and the control block go back to the page allocator
+  slots.destroy();            // every slab and the control block go back; every call after throws DestroyedError
 }
 
 const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AddressSpace, CorruptionError, DoubleFreeError, InvalidArgumentError, InvalidPointerError, OutOfMemoryError, hex, magic } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { SlotAllocator } from "@memkit/slot-allocator";
-import { FULL, S_BUMP, S_COUNT, S_FREE, S_MAGIC, S_STATE, S_USED, SLAB_HEADER_BYTES } from "../src/layout.js";
+import { C_ALLOCS_F64, FULL, S_BUMP, S_COUNT, S_FREE, S_MAGIC, S_STATE, S_USED, SLAB_HEADER_BYTES, W_CLASSES, W_PARKED_PTR } from "../src/layout.js";
 import { counters, makeRig, occupyParking, slabOf, type Rig } from "./helpers.js";
 
 function withRig(options: Parameters<typeof makeRig>[0], body: (rig: Rig) => void): void {
@@ -15,10 +15,11 @@ function withRig(options: Parameters<typeof makeRig>[0], body: (rig: Rig) => voi
 }
 
 describe("layout", () => {
-  it("starts the control block with core's magic/version header and tags it with the owner", () => {
+  it("starts the control block with core's header (magic, version, bytes, seal) and tags it with the owner", () => {
     withRig({}, ({ slots, pages, space }) => {
       expect(space.u32[slots.controlPtr >>> 2]).toBe(magic("SLOT"));
-      expect(space.u32[(slots.controlPtr >>> 2) + 1]).toBe(1);
+      expect(space.u32[(slots.controlPtr >>> 2) + 1]).toBe(2);
+      expect(space.u32[(slots.controlPtr >>> 2) + 2]).toBe((W_CLASSES + 36 * 8) * 4);
       expect(pages.tagOf(slots.controlPtr)).toBe((slots.ownerId << 24) >>> 0);
       expect(pages.ownerName(slots.ownerId)).toBe("slots");
     });
@@ -291,15 +292,15 @@ describe("check() finds deliberate corruption", () => {
       rig.slots.deallocate(blocks[0]!); // parked
       const cw = rig.slots.controlPtr >>> 2;
       const u32 = rig.space.u32;
-      // Class record of the 64-byte class (index 7): word 32 + 7 * 16; the allocs f64 sits at +8.
-      const rec = cw + 32 + 7 * 16;
+      // Class record of the 64-byte class (index 7); its allocs counter is the float64 at word C_ALLOCS_F64 of the record.
+      const rec = cw + W_CLASSES + 7 * 8;
       const f64 = rig.space.f64;
       rig.slots.check();
-      f64[(rec + 8) >>> 1] = 11;
+      f64[(rec + C_ALLOCS_F64) >>> 1] = 11;
       expect(() => rig.slots.check()).toThrow(/class 7 \(64-byte slots\) counters say 10 live slots, its slabs hold 9 besides the parked one/);
-      f64[(rec + 8) >>> 1] = 10;
+      f64[(rec + C_ALLOCS_F64) >>> 1] = 10;
       rig.slots.check();
-      const parkedWord = cw + 12;
+      const parkedWord = cw + W_PARKED_PTR;
       expect(u32[parkedWord]).toBe(blocks[0]);
       u32[parkedWord] = blocks[0]! + 4;
       expect(() => rig.slots.check()).toThrow(/not a carved slot start/);

@@ -1,0 +1,131 @@
+import { CorruptionError, InvalidArgumentError, OutOfMemoryError, SpaceHandle, formatBytes, hex, initControl, sealControl, type Attachment, type AddressSpace, type Ptr } from "@memkit/core";
+import { HeapAllocator } from "@memkit/heap-allocator";
+import { PageAllocator } from "@memkit/page-allocator";
+import { SlotAllocator } from "@memkit/slot-allocator";
+import {
+  CONTROL_BYTES,
+  CONTROL_TAG,
+  GENERIC_LAYOUT,
+  W_HEAP,
+  W_LARGE_OWNER,
+  W_LARGE_THRESHOLD,
+  W_PAGES,
+  W_SLOTS,
+  W_SMALL_ALIGN_MAX,
+  W_SMALL_MAX,
+} from "./layout.js";
+import { resolvePolicy, type GenericAllocatorOptions, type GenericAttachOptions } from "./options.js";
+
+/*
+ * The three tiers behind a generic allocator, and its control block: built
+ * new by the constructor, or found again from the control block by attach.
+ */
+
+/** What a generic allocator handle routes to. */
+export interface Tiers {
+  name: string;
+  pages: PageAllocator;
+  slots: SlotAllocator;
+  heap: HeapAllocator;
+  controlPtr: Ptr;
+}
+
+/**
+ * Creates both tiers over `pages`, registers the large-span owner and writes
+ * the control block (one page span tagged `largeOwner << 24 | CONTROL_TAG`)
+ * with the policy sealed in it. Bad options throw InvalidArgumentError and
+ * leave nothing behind.
+ */
+export function createTiers(pages: PageAllocator, options: GenericAllocatorOptions): Tiers {
+  const name = options.name ?? "generic";
+  // Slabs of 16 KiB (or one page, if larger): 36 size classes each holding a partly
+  // used slab cost 576 KiB instead of 2.3 MiB with 64 KiB slabs.
+  const slots = new SlotAllocator(pages, { name: `${name}.slots`, slabBytes: Math.max(pages.pageSize, 16384), ...options.slots });
+  let heap: HeapAllocator | undefined;
+  try {
+    heap = new HeapAllocator(pages, { name: `${name}.heap`, ...options.heap });
+    const largeOwner = pages.registerOwner(`${name}.large`);
+    const policy = resolvePolicy(name, options, slots.maxSlotSize);
+    let ptr: Ptr;
+    try {
+      ptr = pages.allocate(CONTROL_BYTES);
+    } catch (cause) {
+      if (!(cause instanceof OutOfMemoryError)) throw cause;
+      throw new OutOfMemoryError(`${name}: cannot lease a page for its ${formatBytes(CONTROL_BYTES)} control block from ${pages.name}.`, { cause });
+    }
+    pages.setTag(ptr, largeOwner, CONTROL_TAG);
+    const space = pages.space;
+    initControl(space, ptr, GENERIC_LAYOUT, CONTROL_BYTES);
+    const u32 = space.u32;
+    const w = ptr >>> 2;
+    u32[w + W_PAGES] = pages.controlPtr;
+    u32[w + W_SLOTS] = slots.controlPtr;
+    u32[w + W_HEAP] = heap.controlPtr;
+    u32[w + W_LARGE_OWNER] = largeOwner;
+    u32[w + W_SMALL_MAX] = policy.smallMax;
+    u32[w + W_SMALL_ALIGN_MAX] = policy.smallAlignMax;
+    u32[w + W_LARGE_THRESHOLD] = policy.largeThreshold;
+    sealControl(space, ptr, GENERIC_LAYOUT);
+    return { name, pages, slots, heap, controlPtr: ptr };
+  } catch (err) {
+    heap?.destroy();
+    slots.destroy();
+    throw err;
+  }
+}
+
+/**
+ * Finds the tiers a verified control block names: the page allocator handle
+ * (`options.pages`, else this thread's, else attached), then this thread's
+ * handles on the slot and heap tiers, attached when there are none. Checks
+ * that the control block's span is where the page map says and that the
+ * tiers lease from the same page allocator under distinct owners.
+ */
+export function attachTiers(att: Attachment, options: GenericAttachOptions): Tiers {
+  const { space, controlPtr, who } = att;
+  const u32 = space.u32;
+  const w = controlPtr >>> 2;
+  const name = options.name ?? "generic";
+  const pages = pagesAt(space, u32[w + W_PAGES]!, options.pages, who);
+  const largeOwner = u32[w + W_LARGE_OWNER]!;
+  const bad = (what: string): CorruptionError => new CorruptionError(`${who}: the generic allocator at ${hex(controlPtr)} ${what}: its control block is damaged.`);
+  if (largeOwner < 1 || largeOwner > 255) throw bad(`names large-span owner ${largeOwner}`);
+  if (pages.tagOf(controlPtr) !== ((largeOwner << 24) | CONTROL_TAG) >>> 0 || !pages.owns(controlPtr)) {
+    throw bad(`lies in a page span tagged ${hex(pages.tagOf(controlPtr))}, not its own control span`);
+  }
+  const slotsPtr = u32[w + W_SLOTS]!;
+  const slots = SpaceHandle.lookup(space, slotsPtr, SlotAllocator) ?? SlotAllocator.attach(space, slotsPtr, { pages, name: `${name}.slots` });
+  if (slots.pages.controlPtr !== pages.controlPtr) throw bad(`has a slot tier leasing from the page allocator at ${hex(slots.pages.controlPtr)}`);
+  const heap = heapAt(space, u32[w + W_HEAP]!, pages, `${name}.heap`);
+  if (heap.pages.controlPtr !== pages.controlPtr) throw bad(`has a heap tier leasing from the page allocator at ${hex(heap.pages.controlPtr)}`);
+  if (slots.ownerId === heap.ownerId || slots.ownerId === largeOwner || heap.ownerId === largeOwner) {
+    throw bad(`routes two tiers through one page-map owner (slots ${slots.ownerId}, heap ${heap.ownerId}, large ${largeOwner})`);
+  }
+  return { name, pages, slots, heap, controlPtr };
+}
+
+/**
+ * The page allocator handle to lease through: `given` (on `pagesPtr`), else
+ * this thread's live handle on `pagesPtr`, else a new one attached to it.
+ * Handles found or attached here are shared, never ended by a detach.
+ */
+function pagesAt(space: AddressSpace, pagesPtr: Ptr, given: PageAllocator | undefined, who: string): PageAllocator {
+  if (given !== undefined) {
+    if (!(given instanceof PageAllocator) || given.space !== space || given.controlPtr !== pagesPtr) {
+      throw new InvalidArgumentError(`${who}: option pages must be a handle on the page allocator at ${hex(pagesPtr)} in the same space, the one this generic allocator leases from.`);
+    }
+    return given;
+  }
+  // SEAM(#13 page/heap branch): until PageAllocator extends SpaceHandle, lookup finds
+  // nothing (hence the casts) and every attach makes its own page handle.
+  const found = SpaceHandle.lookup(space, pagesPtr, PageAllocator as unknown as abstract new () => SpaceHandle) as unknown as PageAllocator | undefined;
+  return found ?? PageAllocator.attach(space, pagesPtr);
+}
+
+/** This thread's handle on the heap at `heapPtr`, or a new one attached to it. */
+function heapAt(space: AddressSpace, heapPtr: Ptr, pages: PageAllocator, name: string): HeapAllocator {
+  // SEAM(#13 page/heap branch): there HeapAllocator extends SpaceHandle (drop the casts) and
+  // attaches with HeapAllocator.attach(space, heapPtr, { name, pages }).
+  const found = SpaceHandle.lookup(space, heapPtr, HeapAllocator as unknown as abstract new () => SpaceHandle) as unknown as HeapAllocator | undefined;
+  return found ?? HeapAllocator.attach(pages, heapPtr, name);
+}

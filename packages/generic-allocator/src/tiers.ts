@@ -1,6 +1,6 @@
-import { CorruptionError, InvalidArgumentError, OutOfMemoryError, SpaceHandle, formatBytes, hex, initControl, sealControl, type Attachment, type AddressSpace, type Ptr } from "@memkit/core";
+import { CorruptionError, OutOfMemoryError, SpaceHandle, formatBytes, hex, initControl, sealControl, type Attachment, type AddressSpace, type Ptr } from "@memkit/core";
 import { HeapAllocator } from "@memkit/heap-allocator";
-import { PageAllocator } from "@memkit/page-allocator";
+import { pageAllocatorAt, type PageAllocator } from "@memkit/page-allocator";
 import { SlotAllocator } from "@memkit/slot-allocator";
 import {
   CONTROL_BYTES,
@@ -86,7 +86,7 @@ export function attachTiers(att: Attachment, options: GenericAttachOptions): Tie
   const u32 = space.u32;
   const w = controlPtr >>> 2;
   const name = options.name ?? "generic";
-  const pages = pagesAt(space, u32[w + W_PAGES]!, options.pages, who);
+  const pages = pageAllocatorAt(space, u32[w + W_PAGES]!, options.pages, who);
   const largeOwner = u32[w + W_LARGE_OWNER]!;
   const bad = (what: string): CorruptionError => new CorruptionError(`${who}: the generic allocator at ${hex(controlPtr)} ${what}: its control block is damaged.`);
   if (largeOwner < 1 || largeOwner > 255) throw bad(`names large-span owner ${largeOwner}`);
@@ -104,28 +104,7 @@ export function attachTiers(att: Attachment, options: GenericAttachOptions): Tie
   return { name, pages, slots, heap, controlPtr };
 }
 
-/**
- * The page allocator handle to lease through: `given` (on `pagesPtr`), else
- * this thread's live handle on `pagesPtr`, else a new one attached to it.
- * Handles found or attached here are shared, never ended by a detach.
- */
-function pagesAt(space: AddressSpace, pagesPtr: Ptr, given: PageAllocator | undefined, who: string): PageAllocator {
-  if (given !== undefined) {
-    if (!(given instanceof PageAllocator) || given.space !== space || given.controlPtr !== pagesPtr) {
-      throw new InvalidArgumentError(`${who}: option pages must be a handle on the page allocator at ${hex(pagesPtr)} in the same space, the one this generic allocator leases from.`);
-    }
-    return given;
-  }
-  // SEAM(#13 page/heap branch): until PageAllocator extends SpaceHandle, lookup finds
-  // nothing (hence the casts) and every attach makes its own page handle.
-  const found = SpaceHandle.lookup(space, pagesPtr, PageAllocator as unknown as abstract new () => SpaceHandle) as unknown as PageAllocator | undefined;
-  return found ?? PageAllocator.attach(space, pagesPtr);
-}
-
 /** This thread's handle on the heap at `heapPtr`, or a new one attached to it. */
 function heapAt(space: AddressSpace, heapPtr: Ptr, pages: PageAllocator, name: string): HeapAllocator {
-  // SEAM(#13 page/heap branch): there HeapAllocator extends SpaceHandle (drop the casts) and
-  // attaches with HeapAllocator.attach(space, heapPtr, { name, pages }).
-  const found = SpaceHandle.lookup(space, heapPtr, HeapAllocator as unknown as abstract new () => SpaceHandle) as unknown as HeapAllocator | undefined;
-  return found ?? HeapAllocator.attach(pages, heapPtr, name);
+  return SpaceHandle.lookup(space, heapPtr, HeapAllocator) ?? HeapAllocator.attach(space, heapPtr, { name, pages });
 }

@@ -2,7 +2,6 @@ import {
   CorruptionError,
   InvalidArgumentError,
   OutOfMemoryError,
-  SpaceHandle,
   controlWord,
   describe,
   formatBytes,
@@ -12,7 +11,7 @@ import {
   type Attachment,
   type Ptr,
 } from "@memkit/core";
-import { PageAllocator } from "@memkit/page-allocator";
+import { pageAllocatorAt, type PageAllocator } from "@memkit/page-allocator";
 import {
   CONTROL_BYTES,
   D_ALLOC_COUNT,
@@ -110,7 +109,7 @@ export function createHeapControl(pages: PageAllocator, name: string, spanBytesO
  * then owns it). Throws CorruptionError naming what is wrong, or
  * InvalidArgumentError when `pages` is not the heap's page allocator.
  */
-export function openHeapControl(at: Attachment, pages: PageAllocator | undefined): HeapGeometry & { attachedPages: boolean } {
+export function openHeapControl(at: Attachment, given: PageAllocator | undefined): HeapGeometry {
   const { space, controlPtr, who } = at;
   const u32 = space.u32;
   const w = controlPtr >>> 2;
@@ -122,62 +121,44 @@ export function openHeapControl(at: Attachment, pages: PageAllocator | undefined
   const spanBytes = u32[w + W_SPAN_BYTES]!;
   const home = u32[w + W_HOME]!;
   const homeBytes = u32[w + W_HOME_BYTES]!;
-  if (pages !== undefined && (pages.space !== space || pages.controlPtr !== pagesPtr)) {
-    throw new InvalidArgumentError(
-      `${who}: the heap at ${hex(controlPtr)} leases from the page allocator at ${hex(pagesPtr)}, not from ${pages.name} at ${hex(pages.controlPtr)} ` +
-        `(options.pages must be a handle on that one, in the same space).`,
-    );
+  const pages = pageAllocatorAt(space, pagesPtr, given, who);
+  const limit = pages.range.limit; // a DestroyedError when the given handle has ended
+  const pageSize = pages.pageSize;
+  if (pageShift !== pages.pageShift) throw fail(`records page shift ${pageShift}, but ${pages.name} has pages of ${pageSize} B`);
+  if (ownerId < 1 || ownerId > 255) throw fail(`records owner id ${ownerId}, outside 1..255`);
+  if (spanBytes === 0 || spanBytes % pageSize !== 0 || spanBytes > MAX_BLOCK) throw fail(`records a span size of ${spanBytes} B, not a whole number of pages up to 1 GiB`);
+  const tag = ((ownerId << 24) | (home >>> pageShift)) >>> 0;
+  if (home === 0 || home % pageSize !== 0 || !pages.owns(home) || pages.allocatedSize(home) !== homeBytes || pages.tagOf(home) !== tag) {
+    throw fail(`records a home span at ${hex(home)} (${homeBytes} B) that is not a live span of ${pages.name} tagged ${hex(tag)}`);
   }
-  let attachedPages = false;
-  if (pages === undefined) {
-    pages = SpaceHandle.lookup(space, pagesPtr, PageAllocator);
-    if (pages === undefined) {
-      pages = PageAllocator.attach(space, pagesPtr);
-      attachedPages = true;
-    }
-  }
-  try {
-    const limit = pages.range.limit; // a DestroyedError when the given handle has ended
-    const pageSize = pages.pageSize;
-    if (pageShift !== pages.pageShift) throw fail(`records page shift ${pageShift}, but ${pages.name} has pages of ${pageSize} B`);
-    if (ownerId < 1 || ownerId > 255) throw fail(`records owner id ${ownerId}, outside 1..255`);
-    if (spanBytes === 0 || spanBytes % pageSize !== 0 || spanBytes > MAX_BLOCK) throw fail(`records a span size of ${spanBytes} B, not a whole number of pages up to 1 GiB`);
-    const tag = ((ownerId << 24) | (home >>> pageShift)) >>> 0;
-    if (home === 0 || home % pageSize !== 0 || !pages.owns(home) || pages.allocatedSize(home) !== homeBytes || pages.tagOf(home) !== tag) {
-      throw fail(`records a home span at ${hex(home)} (${homeBytes} B) that is not a live span of ${pages.name} tagged ${hex(tag)}`);
-    }
-    if (controlPtr !== home + SPAN_HEADER_BYTES + bitmapBytes(homeBytes)) throw fail(`is not where its home span at ${hex(home)} keeps it`);
-    const word = (index: number, min: number, max: number, field: string): number => controlWord(u32, controlPtr, index, min, max, HEAP_LAYOUT, field);
-    word(W_FL_MAP, 0, 2 ** FL_COUNT - 1, "flMap");
-    const spanCount = word(W_SPAN_COUNT, 1, Math.floor(limit / pageSize), "spanCount");
-    word(W_FIRST_SPAN, pageSize, limit - pageSize, "firstSpan");
-    word(W_EMPTY_SPAN, 0, limit - pageSize, "emptySpan");
-    const reserved = word(W_RESERVED, homeBytes + (spanCount - 1) * pageSize, limit, "reservedBytes");
-    const live = word(W_LIVE, 0, reserved, "liveBytes");
-    word(W_PEAK, live, limit, "peakLiveBytes");
-    // The list heads are where the first allocations go: each must be an 8-aligned address in a page
-    // tagged for this heap, and the bitmaps must agree with them. The lists and blocks are walked by check().
-    const flMap = u32[w + W_FL_MAP]!;
-    for (let fl = 0; fl < FL_COUNT; fl++) {
-      const slMap = u32[w + W_SL_MAP + fl]!;
-      if (((flMap >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) throw fail(`has size-class bitmaps that disagree (level ${fl})`);
-      for (let sl = 0; sl < SL_COUNT; sl++) {
-        const head = u32[w + W_HEADS + fl * SL_COUNT + sl]!;
-        if (((slMap >>> sl) & 1) !== (head !== 0 ? 1 : 0)) throw fail(`has size class (${fl}, ${sl}) marked ${head === 0 ? "non-empty with no block" : "empty with a block"}`);
-        if (head !== 0 && (head % 8 !== 0 || head >= limit || pages.tagOf(head) >>> 24 !== ownerId)) {
-          throw fail(`lists ${hex(head)} in size class (${fl}, ${sl}), which is not in a span of this heap`);
-        }
+  if (controlPtr !== home + SPAN_HEADER_BYTES + bitmapBytes(homeBytes)) throw fail(`is not where its home span at ${hex(home)} keeps it`);
+  const word = (index: number, min: number, max: number, field: string): number => controlWord(u32, controlPtr, index, min, max, HEAP_LAYOUT, field);
+  word(W_FL_MAP, 0, 2 ** FL_COUNT - 1, "flMap");
+  const spanCount = word(W_SPAN_COUNT, 1, Math.floor(limit / pageSize), "spanCount");
+  word(W_FIRST_SPAN, pageSize, limit - pageSize, "firstSpan");
+  word(W_EMPTY_SPAN, 0, limit - pageSize, "emptySpan");
+  const reserved = word(W_RESERVED, homeBytes + (spanCount - 1) * pageSize, limit, "reservedBytes");
+  const live = word(W_LIVE, 0, reserved, "liveBytes");
+  word(W_PEAK, live, limit, "peakLiveBytes");
+  // The list heads are where the first allocations go: each must be an 8-aligned address in a page
+  // tagged for this heap, and the bitmaps must agree with them. The lists and blocks are walked by check().
+  const flMap = u32[w + W_FL_MAP]!;
+  for (let fl = 0; fl < FL_COUNT; fl++) {
+    const slMap = u32[w + W_SL_MAP + fl]!;
+    if (((flMap >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) throw fail(`has size-class bitmaps that disagree (level ${fl})`);
+    for (let sl = 0; sl < SL_COUNT; sl++) {
+      const head = u32[w + W_HEADS + fl * SL_COUNT + sl]!;
+      if (((slMap >>> sl) & 1) !== (head !== 0 ? 1 : 0)) throw fail(`has size class (${fl}, ${sl}) marked ${head === 0 ? "non-empty with no block" : "empty with a block"}`);
+      if (head !== 0 && (head % 8 !== 0 || head >= limit || pages.tagOf(head) >>> 24 !== ownerId)) {
+        throw fail(`lists ${hex(head)} in size class (${fl}, ${sl}), which is not in a span of this heap`);
       }
     }
-    const f64 = space.f64;
-    const allocs = f64[(controlPtr >>> 3) + D_ALLOC_COUNT]!;
-    const frees = f64[(controlPtr >>> 3) + D_FREE_COUNT]!;
-    if (!(Number.isSafeInteger(allocs) && Number.isSafeInteger(frees) && frees >= 0 && allocs >= frees)) {
-      throw fail(`has counters allocCount ${allocs} and freeCount ${frees}, which no heap reaches`);
-    }
-    return { controlPtr, pages, ownerId, spanBytes, attachedPages };
-  } catch (err) {
-    if (attachedPages) pages.detach();
-    throw err;
   }
+  const f64 = space.f64;
+  const allocs = f64[(controlPtr >>> 3) + D_ALLOC_COUNT]!;
+  const frees = f64[(controlPtr >>> 3) + D_FREE_COUNT]!;
+  if (!(Number.isSafeInteger(allocs) && Number.isSafeInteger(frees) && frees >= 0 && allocs >= frees)) {
+    throw fail(`has counters allocCount ${allocs} and freeCount ${frees}, which no heap reaches`);
+  }
+  return { controlPtr, pages, ownerId, spanBytes };
 }

@@ -46,8 +46,6 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
   readonly name: string;
   /** Unregisters {@link reclaim} from the page allocator. */
   private readonly unregisterReclaim: () => void;
-  /** The page allocator handle was attached for this heap handle, which detaches it when it ends. */
-  private readonly ownsPages: boolean;
 
   /**
    * Registers `name` as an owner with `pages` and leases the first span,
@@ -67,7 +65,6 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
     const opened = source instanceof Attachment ? openHeapControl(source, options.pages) : undefined;
     super((created ?? opened)!);
     this.name = name ?? (created !== undefined ? "heap" : this.pages.ownerName(this.ownerId));
-    this.ownsPages = opened?.attachedPages ?? false;
     this.followViews();
     this.unregisterReclaim = this.pages.addReclaimer(() => this.reclaim());
     if (created !== undefined) this.initSpan(created.home, created.homeBytes, SPAN_HOME);
@@ -450,7 +447,6 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
     if (!this.alive) return;
     super.end(how);
     this.unregisterReclaim();
-    if (this.ownsPages) this.pages.detach();
   }
 
   // -------------------------------------------------------------- pointers

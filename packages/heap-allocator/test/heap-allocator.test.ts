@@ -445,7 +445,7 @@ describe("attach", () => {
     heap.check();
   });
 
-  it("names itself as the heap registered with its page allocator, and attaches a page allocator handle of its own when the thread has none", () => {
+  it("names itself as the heap registered with its page allocator, and attaches a page allocator handle (shared, left alive) when the thread has none", () => {
     const { heap, pages, space } = makeRig({ name: "physics" });
     const p = heap.allocate(1000);
     heap.detach();
@@ -458,7 +458,9 @@ describe("attach", () => {
     expect(again.allocatedSize(p)).toBe(1004);
     again.check();
     again.detach();
-    expect(again.pages.alive).toBe(false); // the handle it attached ends with it
+    // The page handle it attached is shared with whatever attaches next in this thread: the heap does not end it.
+    expect(again.pages.alive).toBe(true);
+    expect(SpaceHandle.lookup(space, pages.controlPtr, PageAllocator)).toBe(again.pages);
   });
 
   it("refuses a pointer that is not a heap control block, a destroyed heap, or another page allocator", () => {

@@ -15,7 +15,7 @@ import {
   type StorageReporting,
 } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
-import { pagesAt } from "./backing.js";
+import { pageAllocatorAt } from "@memkit/page-allocator";
 import { checkAttachState, checkSlots, type CheckSubject } from "./check.js";
 import { explainPointer, tooLarge } from "./diagnose.js";
 import { readGeometry, writeControl } from "./geometry.js";
@@ -94,7 +94,7 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
       who = source.who;
       ptr = source.controlPtr;
       bytes = source.bytes;
-      pages = pagesAt(source.space, source.space.i32[(ptr >>> 2) + W_PAGES]!, (options as SlotAttachOptions).pages, who);
+      pages = pageAllocatorAt(source.space, source.space.i32[(ptr >>> 2) + W_PAGES]!, (options as SlotAttachOptions).pages, who);
       name = options.name ?? "slots";
     } else {
       pages = source;

@@ -37,6 +37,7 @@ import {
   S_PATH,
   S_STAGE,
   TABLE_COUNT,
+  TABLE_SKEW,
   TABLE_NAMES,
   TAG_LIVE,
   TAG_ORPHAN,
@@ -165,7 +166,7 @@ function checkOverlaps(view: TreeView, who: string): void {
   const spans: [number, number, string][] = [[view.cw << 2, (view.cw << 2) + u32[view.cw + 2]!, "the control block"]];
   for (let t = 0; t < TABLE_COUNT; t++) {
     const at = u32[view.cw + tableWord(t, TW_PTR)]!;
-    if (at !== 0) spans.push([at, at + u32[view.cw + tableWord(t, TW_CAP)]! * ENTRY_BYTES[t]!, `the ${TABLE_NAMES[t]} table`]);
+    if (at !== 0) spans.push([at - TABLE_SKEW[t]!, at + u32[view.cw + tableWord(t, TW_CAP)]! * ENTRY_BYTES[t]!, `the ${TABLE_NAMES[t]} table`]);
   }
   spans.sort((a, b) => a[0] - b[0]);
   const n = recordCount(view);
@@ -173,7 +174,7 @@ function checkOverlaps(view: TreeView, who: string): void {
     const r = recordAt(view, i);
     const ptr = view.i32[r]!;
     const lo = ptr - headerOf(view.i32[r + R_WORD]!);
-    const hi = ptr + Math.max(1, view.i32[r + R_SIZE]!);
+    const hi = ptr + view.i32[r + R_SIZE]!;
     for (const [a, b, what] of spans) {
       if (a >= hi) break;
       if (lo < b) throw corrupt(who, `the live block ${hex(ptr)} overlaps ${what} of the tree`);

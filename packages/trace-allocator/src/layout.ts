@@ -1,11 +1,11 @@
-import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
+import type { ControlLayout } from "@memkit/core";
 
 /*
  * A scope tree's state, all of it in linear memory, reachable from one
  * control block. A second handle (`TraceAllocator.attach`, another thread,
  * a restored save) reads the same words; the JS objects are handles.
  *
- *   control block (u32 words from its first word; leased from the tree's backing)
+ *   control block (u32 words from its first word; leased from the tree's backing, 64-aligned)
  *   +0..3   header: magic "TRCE", version, bytes, seal (core's control-block.ts)
  *   fixed (sealed, never change):
  *   +4   W_FLAGS        bit 0: guarded headers (header-guard.ts)
@@ -14,14 +14,20 @@ import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
  *   +7   W_TREE_ID      a random number naming this tree (keys this thread's stack texts)
  *   +8   W_BACKING      control block of the tree's backing allocator (0: it has none)
  *   state:
- *   +9   W_FRAME        the engine's frame number (markFrame)
- *   +10  W_RING_AT      next ring word to write (even, < 2 * ring slots)
- *   +11  W_NEXT_STACK   next call-stack id (ids name stacks across threads; text stays in JS)
- *   +12  W_SERIAL       scopes ever created (a row's SERIAL orders children by creation)
- *   +13  W_META_BLOCKS  backing blocks the tree's own state holds (this block included)
- *   +14  W_META_BYTES   their bytes
- *   +16  tables, 5 words each (W_T_*): PTR, CAP, USED, FREE, LIVE
+ *   +9   W_NEXT_STACK   next call-stack id (ids name stacks across threads; text stays in JS)
+ *   +10  W_SERIAL       scopes ever created (a row's SERIAL orders children by creation)
+ *   +11  W_META_BLOCKS  backing blocks the tree's own state holds (this block included)
+ *   +12  W_META_BYTES   their bytes
+ *   +13  table descriptors of ROWS .. BACKINGS, 5 words each: PTR, CAP, USED, FREE, LIVE
+ *   the block's fourth cache line (words 48..63) holds what every allocate and free reads:
+ *   +56  W_FRAME        the engine's frame number (markFrame)
+ *   +57  W_RING_AT      next ring word to write (even, < 2 * ring slots)
+ *   +58  W_EPOCH        goes up (mod 2^30) whenever a table moves or any row's STATE changes:
+ *                       a handle re-reads what it caches (table positions, its row's state) then
+ *   +59  the RECORDS descriptor: +59 PTR, +60 CAP, +61 USED (live records), +62, +63 unused
  *   +64  ring: RING_SLOTS pairs (ptr, row) of the last frees (tells a double free from a foreign pointer)
+ *   Not the first line: blocks from a page allocator all start at offset 0 of a 4 KiB page, so
+ *   their headers share one set of the L1 cache; hot words at offset 0 would be evicted by them.
  *
  * Tables are blocks leased from the backing and grown by reallocation
  * (tables.ts): entry `id` of table t sits at PTR + id * ENTRY_BYTES[t].
@@ -34,19 +40,23 @@ import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
  *   record (16 B, int32):  +0 ptr  +1 size  +2 word  +3 site (a retained block: its RETAINED entry)
  *     word = row (bits 0..23) | RETAINED (24) | log2(H) - 3 (25..28) | GUARDED (29): 24 + 1 + 4 + 1 = 30 bits
  *
- *   row (256 B): u32 words 0..15, then float64 slots 8..31
- *     +0  STATE    gen (bits 8..31) | LIVE (5) | GUARDED (4) | BUDGETED (3) | DISPOSED (2) | level (0..1)
- *                  24 + 1 + 1 + 1 + 1 + 1 + 2 = 31 bits (bit 6, 7 unused)
- *     +1  PARENT   parent row (-1: the root); a free row's next free row + 1
- *     +2  PATH     string: the scope path ("root/physics")
- *     +3  SAMPLE   sampleEvery          +4  COUNTDOWN  allocations until the next sampled stack
- *     +5  BUDGET_FLAGS  HAS_BUDGET (0) | WARN (1)
- *     +6  STAGE    string (0: none)     +7  BACKING    backing id (0: the tree's)
- *     +8  SERIAL   creation order       +9  SITES      first site of the scope
- *     +10 UNSAMPLED the (no stack, no label) site   +11 TALLIES  first label tally
- *     f64: LIVE_BYTES LIVE_COUNT PEAK_BYTES PEAK_FRAME ALLOC_COUNT FREE_COUNT REALLOC_COUNT
- *          ALLOC_BYTES RETAINED_BYTES RETAINED_COUNT (own blocks), TOTAL_BYTES TOTAL_COUNT
- *          TOTAL_PEAK TOTAL_PEAK_FRAME EPOCH LIMIT (subtree), BUDGET
+ *   row (256 B; the table 64-aligned and starting 64 bytes into its block, for the same reason as
+ *   the control block's hot line): the first 64 bytes hold what every allocate and free touches
+ *   in each scope up the chain, so a walk up the tree reads one cache line per scope
+ *     u32 +0  STATE    gen (bits 8..31) | LIVE (5) | GUARDED (4) | BUDGETED (3) | DISPOSED (2) | level (0..1)
+ *                      24 + 1 + 1 + 1 + 1 + 1 + 2 = 31 bits (bits 6, 7 unused)
+ *     i32 +1  PARENT   parent row (-1: the root); a free row's next free row + 1
+ *     f64 1..7   TOTAL_BYTES TOTAL_COUNT TOTAL_PEAK (subtree)  LIVE_BYTES LIVE_COUNT PEAK_BYTES FREE_COUNT (own)
+ *     f64 8..15  ALLOC_COUNT ALLOC_BYTES LIMIT EPOCH PEAK_FRAME TOTAL_PEAK_FRAME REALLOC_COUNT RETAINED_BYTES
+ *     f64 16..17 RETAINED_COUNT BUDGET
+ *     u32 +36 PATH     string: the scope path ("root/physics")
+ *     +37 SAMPLE  sampleEvery            +38 COUNTDOWN  allocations until the next sampled stack
+ *     +39 BUDGET_FLAGS  HAS_BUDGET (0) | WARN (1)
+ *     +40 STAGE   string (0: none)       +41 BACKING    backing id (0: the tree's)
+ *     +42 SERIAL  creation order         +43 SITES      first site of the scope
+ *     +44 UNSAMPLED the (no stack, no label) site     +45 TALLIES  first label tally
+ *     LIMIT is the budget the hot path checks (Infinity when none, or once a "warn" budget warned);
+ *     EPOCH goes up at each new subtree peak (sites.ts).
  *
  *   site (80 B)      +0 TAG (LIVE | ORPHAN) +1 NEXT +2 ROW +3 GEN +4 STACK +5 LABEL +6 TALLY
  *                    +7 CHAIN (first entry) +8 PATH (string) +9 DEPTH; f64 6..9: live bytes/count, event bytes/count
@@ -63,19 +73,25 @@ export const TRACE_LAYOUT: ControlLayout = { kind: "TraceAllocator", magic: "TRC
 
 // ---------------------------------------------------------------- control block
 
-export const W_FLAGS = CONTROL_BLOCK_HEADER_WORDS;
-export const W_RING_SLOTS = W_FLAGS + 1;
-export const W_STACK_DEPTH = W_FLAGS + 2;
-export const W_TREE_ID = W_FLAGS + 3;
-export const W_BACKING = W_FLAGS + 4;
-export const W_FRAME = W_FLAGS + 5;
-export const W_RING_AT = W_FLAGS + 6;
-export const W_NEXT_STACK = W_FLAGS + 7;
-export const W_SERIAL = W_FLAGS + 8;
-export const W_META_BLOCKS = W_FLAGS + 9;
-export const W_META_BYTES = W_FLAGS + 10;
-/** First word of the table descriptors. */
-export const W_TABLES = 16;
+// Literals, not sums: a bundler inlines a literal constant into the hot paths (V8 does not fold a
+// module-level const), and the drawing above reads the same. W_FLAGS is the first word after
+// core's header (CONTROL_BLOCK_HEADER_WORDS, checked in tree-control.ts).
+export const W_FLAGS = 4;
+export const W_RING_SLOTS = 5;
+export const W_STACK_DEPTH = 6;
+export const W_TREE_ID = 7;
+export const W_BACKING = 8;
+export const W_NEXT_STACK = 9;
+export const W_SERIAL = 10;
+export const W_META_BLOCKS = 11;
+export const W_META_BYTES = 12;
+/** First word of the table descriptors (ROWS first; RECORDS sits with the hot words). */
+export const W_TABLES = 13;
+export const W_FRAME = 56;
+export const W_RING_AT = 57;
+export const W_EPOCH = 58;
+/** Epochs wrap below 2^30, so -1 never names one. */
+export const EPOCH_MASK = 0x3fffffff;
 /** First word of the recent-free ring. */
 export const W_RING = 64;
 
@@ -117,14 +133,17 @@ export const TABLE_NAMES: readonly string[] = ["records", "rows", "strings", "si
 
 /** Word of descriptor field `field` of table `t`. */
 export function tableWord(t: number, field: number): number {
-  return W_TABLES + t * TABLE_WORDS + field;
+  return (t === T_RECORDS ? W_REC_PTR : W_TABLES + (t - 1) * TABLE_WORDS) + field;
 }
 
-// The hot path's descriptor words, spelled out.
-export const W_REC_PTR = W_TABLES + T_RECORDS * TABLE_WORDS + TW_PTR;
-export const W_REC_CAP = W_TABLES + T_RECORDS * TABLE_WORDS + TW_CAP;
-export const W_REC_COUNT = W_TABLES + T_RECORDS * TABLE_WORDS + TW_USED;
-export const W_ROWS_PTR = W_TABLES + T_ROWS * TABLE_WORDS + TW_PTR;
+/** Bytes between a table's block and its first entry (ROWS: its hot lines off page offset 0). */
+export const TABLE_SKEW: readonly number[] = [0, 64, 0, 0, 0, 0, 0, 0, 0];
+
+// The hot paths' descriptor words, spelled out (tableWord(T_RECORDS, TW_PTR) and so on).
+export const W_REC_PTR = 59;
+export const W_REC_CAP = 60;
+export const W_REC_COUNT = 61;
+export const W_ROWS_PTR = 13;
 
 // ---------------------------------------------------------------- records
 
@@ -135,9 +154,9 @@ export const R_SIZE = 1;
 export const R_WORD = 2;
 export const R_SITE = 3;
 /** Bit of a record word marking a block kept on purpose (its R_SITE then names a RETAINED entry). */
-export const RETAINED = 1 << 24;
+export const RETAINED = 0x1000000;
 /** Mask of the owner row in a record word. */
-export const ROW_MASK = RETAINED - 1;
+export const ROW_MASK = 0xffffff;
 /** Where log2(H) - 3 sits in a record word (4 bits: H is 8 to 64 KiB). */
 export const HEADER_SHIFT = 25;
 export const HEADER_CODE_MASK = 15;
@@ -150,39 +169,40 @@ export const GUARDED = 1 << 29;
 
 export const ROW_WORDS = 64;
 export const ROW_F64 = 32;
+/** log2 of ROW_WORDS and ROW_F64: row offsets are shifts (a multiply would carry an overflow check). */
+export const ROW_WORD_SHIFT = 6;
+export const ROW_F64_SHIFT = 5;
 export const S_STATE = 0;
 export const S_PARENT = 1;
-export const S_PATH = 2;
-export const S_SAMPLE = 3;
-export const S_COUNTDOWN = 4;
-export const S_BUDGET_FLAGS = 5;
-export const S_STAGE = 6;
-export const S_BACKING = 7;
-export const S_SERIAL = 8;
-export const S_SITES = 9;
-export const S_UNSAMPLED = 10;
-export const S_TALLIES = 11;
+export const S_PATH = 36;
+export const S_SAMPLE = 37;
+export const S_COUNTDOWN = 38;
+export const S_BUDGET_FLAGS = 39;
+export const S_STAGE = 40;
+export const S_BACKING = 41;
+export const S_SERIAL = 42;
+export const S_SITES = 43;
+export const S_UNSAMPLED = 44;
+export const S_TALLIES = 45;
 
-// Float64 slots of a row.
-export const D_LIVE_BYTES = 8;
-export const D_LIVE_COUNT = 9;
-export const D_PEAK_BYTES = 10;
-export const D_PEAK_FRAME = 11;
-export const D_ALLOC_COUNT = 12;
-export const D_FREE_COUNT = 13;
+// Float64 slots of a row: the first cache line (with STATE and PARENT in slot 0), then the rest.
+export const D_TOTAL_BYTES = 1;
+export const D_TOTAL_COUNT = 2;
+export const D_TOTAL_PEAK = 3;
+export const D_LIVE_BYTES = 4;
+export const D_LIVE_COUNT = 5;
+export const D_PEAK_BYTES = 6;
+export const D_FREE_COUNT = 7;
+export const D_ALLOC_COUNT = 8;
+export const D_ALLOC_BYTES = 9;
+export const D_LIMIT = 10;
+export const D_EPOCH = 11;
+export const D_PEAK_FRAME = 12;
+export const D_TOTAL_PEAK_FRAME = 13;
 export const D_REALLOC_COUNT = 14;
-export const D_ALLOC_BYTES = 15;
-export const D_RETAINED_BYTES = 16;
-export const D_RETAINED_COUNT = 17;
-export const D_TOTAL_BYTES = 18;
-export const D_TOTAL_COUNT = 19;
-export const D_TOTAL_PEAK = 20;
-export const D_TOTAL_PEAK_FRAME = 21;
-/** Goes up at each new subtree peak (and at resetPeak): sites save their value once per epoch (sites.ts). */
-export const D_EPOCH = 22;
-/** The budget the hot path checks: Infinity when none, or when a "warn" budget already warned. */
-export const D_LIMIT = 23;
-export const D_BUDGET = 24;
+export const D_RETAINED_BYTES = 15;
+export const D_RETAINED_COUNT = 16;
+export const D_BUDGET = 17;
 
 // STATE bits.
 export const LEVEL_MASK = 3;
@@ -194,6 +214,8 @@ export const BUDGETED = 1 << 3;
 export const ROW_GUARDED = 1 << 4;
 export const LIVE = 1 << 5;
 export const GEN_SHIFT = 8;
+/** STATE bits that say which scope a row holds (its generation and LIVE), as an int32: `(0xffffff00 | LIVE) | 0`. */
+export const GEN_LIVE = -224;
 export const GEN_MASK = 0xffffff;
 
 // BUDGET_FLAGS bits.

@@ -5,8 +5,8 @@ import {
   D_TOTAL_PEAK_FRAME,
   GEN_MASK,
   GEN_SHIFT,
+  LEVEL_MASK,
   LIVE,
-  ROW_F64,
   S_BACKING,
   S_COUNTDOWN,
   S_PARENT,
@@ -23,7 +23,7 @@ import {
 import { dropTallies } from "./labels.js";
 import { releaseString, retainString, stringEquals } from "./strings.js";
 import { freeEntry, takeEntry } from "./tables.js";
-import { isLiveRow, parentOf, rowCount, rowF64, rowWord, stateOf, type TreeView } from "./tree-view.js";
+import { bumpEpoch, isLiveRow, parentOf, rowCount, rowF64, rowWord, stateOf, type TreeView } from "./tree-view.js";
 
 /*
  * Scope rows (layout.ts): one ROWS entry per live scope, with its counters.
@@ -60,11 +60,11 @@ export function openRow(view: TreeView, spec: NewRow): number {
   u32[rw + S_SERIAL] = serial;
   const o = rowF64(view, row);
   const f64 = view.f64;
-  f64.fill(0, o + 8, o + ROW_F64);
   const frame = u32[view.cw + W_FRAME]!;
   f64[o + D_LIMIT] = Infinity;
   f64[o + D_PEAK_FRAME] = frame;
   f64[o + D_TOTAL_PEAK_FRAME] = frame;
+  bumpEpoch(view);
   return row;
 }
 
@@ -77,12 +77,14 @@ export function closeRow(view: TreeView, row: number): void {
   releaseString(view, u32[rw + S_STAGE]!);
   const gen = ((u32[rw + S_STATE]! >>> GEN_SHIFT) + 1) & GEN_MASK;
   freeEntry(view, T_ROWS, row, (gen << GEN_SHIFT) >>> 0);
+  bumpEpoch(view);
 }
 
 /** Marks a row disposed (the root keeps its row, and its blocks, after dispose()). */
 export function markDisposed(view: TreeView, row: number): void {
   const rw = rowWord(view, row);
   view.u32[rw + S_STATE] = view.u32[rw + S_STATE]! | DISPOSED;
+  bumpEpoch(view);
 }
 
 /** Sets or clears the bits in `mask` of a row's STATE. */
@@ -90,6 +92,7 @@ export function setStateBits(view: TreeView, row: number, mask: number, on: bool
   const rw = rowWord(view, row);
   const s = view.u32[rw + S_STATE]!;
   view.u32[rw + S_STATE] = (on ? s | mask : s & ~mask) >>> 0;
+  bumpEpoch(view);
 }
 
 /** The live child of `parent` whose path is `path`, or -1. */
@@ -120,4 +123,11 @@ export function holdPath(view: TreeView, row: number): number {
 export function isOpen(view: TreeView, row: number): boolean {
   const s = stateOf(view, row);
   return (s & LIVE) !== 0 && (s & DISPOSED) === 0;
+}
+
+/** Sets a row's tracing level (layout.ts: OFF, COUNTS, CALLSTACKS). */
+export function setLevel(view: TreeView, row: number, level: number): void {
+  const rw = rowWord(view, row);
+  view.u32[rw + S_STATE] = ((view.u32[rw + S_STATE]! & ~LEVEL_MASK) | level) >>> 0;
+  bumpEpoch(view);
 }

@@ -15,31 +15,38 @@ import {
   D_TOTAL_COUNT,
   D_TOTAL_PEAK,
   D_TOTAL_PEAK_FRAME,
+  COUNTS,
+  DISPOSED,
+  GEN_LIVE,
   GEN_MASK,
   GEN_SHIFT,
   HEADER_BYTES,
+  LIVE,
   OWNER_MASK,
   RETAINED,
   RET_SITE,
-  ROW_F64,
+  ROW_F64_SHIFT,
   ROW_MASK,
-  ROW_WORDS,
+  ROW_WORD_SHIFT,
   S_PARENT,
   S_STATE,
   T_RETAINED,
+  W_EPOCH,
   W_FRAME,
+  W_REC_CAP,
   W_REC_COUNT,
   W_REC_PTR,
   W_RING,
   W_RING_AT,
   W_RING_SLOTS,
   W_ROWS_PTR,
+  stateWord,
 } from "./layout.js";
 import { closeRetained } from "./retained.js";
 import { siteAdd, siteRemove } from "./sites.js";
 import { entryWord } from "./tables.js";
 import type { TreeLink } from "./tree-link.js";
-import type { TreeMemory } from "./tree-view.js";
+import { rowF64, type TreeMemory } from "./tree-view.js";
 
 /*
  * The state half of a scope handle: the views it reads the tree through and
@@ -74,14 +81,32 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
   protected readonly rowD: number;
   /** Mask of the ring's word index (2 * slots - 1). */
   private readonly ringMask: number;
+  /** @internal The STATE word of this row while allocate may take its inline path ("counts", no budget up the chain, not guarded, not disposed). */
+  readonly key: number;
+  /** @internal The row's generation and LIVE bit, as STATE holds them while the row is this scope. */
+  readonly genLive: number;
+  // What the inline paths use without reading it from memory, valid while the tree's W_EPOCH
+  // is the one seen when it was read (sync()): table positions, and this row's state.
+  /** The epoch while allocate's inline path applies (the row's STATE is `key`), else -1. */
+  protected allocEpoch = -1;
+  /** The epoch while the row holds this scope (frees of its own blocks take the inline path), else -1. */
+  protected freeEpoch = -1;
+  /** The epoch while the row holds this scope and it is not disposed (an "off" scope's inline paths), else -1. */
+  protected openEpoch = -1;
+  /** Int32 index of the records table, and its capacity. */
+  protected recW = 0;
+  protected recCap = 0;
+  /** Int32 and float64 index of the rows table. */
+  protected rowsW = 0;
+  protected rowsD = 0;
 
   protected constructor(link: TreeLink, row: number) {
     super(link.space, link.controlPtr);
     this.link = link;
     this.cw = link.controlPtr >>> 2;
     this.row = row;
-    this.rowW = row * ROW_WORDS;
-    this.rowD = row * ROW_F64;
+    this.rowW = (row << ROW_WORD_SHIFT);
+    this.rowD = (row << ROW_F64_SHIFT);
     const views = SpaceViews.of(link.space);
     this.gen = (views.u32[(views.u32[this.cw + W_ROWS_PTR]! >>> 2) + this.rowW + S_STATE]! >>> GEN_SHIFT) & GEN_MASK;
     this.u8 = views.u8;
@@ -90,6 +115,30 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     this.u32 = views.u32;
     this.f64 = views.f64;
     this.ringMask = views.u32[this.cw + W_RING_SLOTS]! * 2 - 1;
+    this.key = stateWord(this.gen, COUNTS, 0);
+    this.genLive = (this.gen << GEN_SHIFT) | LIVE;
+  }
+
+  /** Re-reads what the inline paths cache (see allocEpoch). Cheap; every slow path calls it. */
+  protected sync(): void {
+    const u32 = this.u32;
+    const cw = this.cw;
+    if (u32.length === 0) {
+      // Ended: the inline paths must miss, and the slow paths throw.
+      this.allocEpoch = -1;
+      this.freeEpoch = -1;
+      this.openEpoch = -1;
+      return;
+    }
+    const epoch = u32[cw + W_EPOCH]! | 0;
+    this.recW = u32[cw + W_REC_PTR]! >>> 2;
+    this.recCap = u32[cw + W_REC_CAP]!;
+    this.rowsW = u32[cw + W_ROWS_PTR]! >>> 2;
+    this.rowsD = this.rowsW >>> 1;
+    const state = u32[this.rowsW + this.rowW]!;
+    this.allocEpoch = state === this.key ? epoch : -1;
+    this.freeEpoch = (state & GEN_LIVE) === this.genLive ? epoch : -1;
+    this.openEpoch = this.freeEpoch >= 0 && (state & DISPOSED) === 0 ? epoch : -1;
   }
 
   /** @internal */
@@ -118,14 +167,17 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
 
   /** @internal Counts a new block of `size` in `row` (and `site`); its record is already in. */
   added(row: number, size: number, site: number): void {
-    const u32 = this.u32;
+    this.sync();
+    this.countAdded(row, size, site, this.i32[this.cw + W_FRAME]!);
+  }
+
+  /** {@link added} for the inline path, whose caller checked the epoch: the cached positions are current. */
+  protected countAdded(row: number, size: number, site: number, frame: number): void {
     const f64 = this.f64;
     const i32 = this.i32;
-    const frame = u32[this.cw + W_FRAME]!;
     if (site !== 0) siteAdd(this, site, size, frame);
-    const rowsW = u32[this.cw + W_ROWS_PTR]! >>> 2;
-    const rowsD = rowsW >>> 1;
-    const o = rowsD + row * ROW_F64;
+    const rowsD = this.rowsD;
+    const o = rowsD + (row << ROW_F64_SHIFT);
     const live = f64[o + D_LIVE_BYTES]! + size;
     f64[o + D_LIVE_BYTES] = live;
     if (live > f64[o + D_PEAK_BYTES]!) {
@@ -135,8 +187,8 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     f64[o + D_LIVE_COUNT]!++;
     f64[o + D_ALLOC_COUNT]!++;
     f64[o + D_ALLOC_BYTES]! += size;
-    for (let r = row; r >= 0; r = i32[rowsW + r * ROW_WORDS + S_PARENT]!) {
-      const p = rowsD + r * ROW_F64;
+    // Up the chain: a row's PARENT is int32 word 1 of its first float64 slot.
+    for (let p = o; ; ) {
       const total = f64[p + D_TOTAL_BYTES]! + size;
       f64[p + D_TOTAL_BYTES] = total;
       f64[p + D_TOTAL_COUNT]!++;
@@ -145,59 +197,90 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
         f64[p + D_TOTAL_PEAK_FRAME] = frame;
         f64[p + D_EPOCH]!++;
       }
+      const parent = i32[(p << 1) + S_PARENT]!;
+      if (parent < 0) break;
+      p = rowsD + (parent << ROW_F64_SHIFT);
     }
   }
 
   /**
    * @internal Forgets record `i` (block `ptr`, whose backing block is already
    * freed): counters of its owner and the owner's ancestors, its site, its
-   * retained entry, and the ring of recent frees.
+   * retained entry, and the ring of recent frees. Small steps, so the whole
+   * of it inlines into deallocate.
    */
   released(i: number, ptr: number): void {
-    const u32 = this.u32;
+    this.sync();
+    this.countReleased(i, ptr);
+  }
+
+  /** {@link released} for the inline path, whose caller checked the epoch. */
+  protected countReleased(i: number, ptr: number): void {
     const i32 = this.i32;
-    const cw = this.cw;
-    const recW = u32[cw + W_REC_PTR]! >>> 2;
-    const r = recW + (i << 2);
+    const r = this.recW + (i << 2);
     const size = i32[r + 1]!;
     const word = i32[r + 2]!;
-    let site = i32[r + 3]!;
+    const site = i32[r + 3]!;
     const row = word & ROW_MASK;
-    // Swap-remove: the last record moves into the hole; its block's header follows.
-    const last = u32[cw + W_REC_COUNT]! - 1;
-    u32[cw + W_REC_COUNT] = last;
-    if (i !== last) {
-      const l = recW + (last << 2);
-      const moved = i32[l]!;
-      i32[r] = moved;
-      i32[r + 1] = i32[l + 1]!;
-      i32[r + 2] = i32[l + 2]!;
-      i32[r + 3] = i32[l + 3]!;
-      i32[(moved - HEADER_BYTES) >> 2] = i;
-    }
-    const at = u32[cw + W_RING_AT]!;
+    this.dropRecord(i, r);
+    if ((word & RETAINED) !== 0 || site !== 0) this.releasedSite(row, size, word, site);
+    this.uncount(row, size);
+    this.noteFreed(ptr, row);
+  }
+
+  /** Swap-remove of record `i` (at int32 index `r`): the last record moves into the hole; its block's header follows. */
+  private dropRecord(i: number, r: number): void {
+    const i32 = this.i32;
+    const last = i32[this.cw + W_REC_COUNT]! - 1;
+    i32[this.cw + W_REC_COUNT] = last;
+    if (i === last) return;
+    const l = this.recW + (last << 2);
+    const moved = i32[l]!;
+    i32[r] = moved;
+    i32[r + 1] = i32[l + 1]!;
+    i32[r + 2] = i32[l + 2]!;
+    i32[r + 3] = i32[l + 3]!;
+    i32[(moved - HEADER_BYTES) >> 2] = i;
+  }
+
+  /** Remembers a free in the ring (for telling a double free from a foreign pointer). */
+  private noteFreed(ptr: number, row: number): void {
+    const i32 = this.i32;
+    const cw = this.cw;
+    const at = i32[cw + W_RING_AT]!;
     i32[cw + W_RING + at] = ptr;
     i32[cw + W_RING + at + 1] = row;
-    u32[cw + W_RING_AT] = (at + 2) & this.ringMask;
-    const f64 = this.f64;
-    const rowsW = u32[cw + W_ROWS_PTR]! >>> 2;
-    const rowsD = rowsW >>> 1;
-    const o = rowsD + row * ROW_F64;
+    i32[cw + W_RING_AT] = (at + 2) & this.ringMask;
+  }
+
+  /** A freed block's site and retained entry (`site` is the record's site word). */
+  private releasedSite(row: number, size: number, word: number, site: number): void {
     if ((word & RETAINED) !== 0) {
       const entry = site;
-      site = u32[entryWord(this, T_RETAINED, entry) + RET_SITE]!;
+      site = this.u32[entryWord(this, T_RETAINED, entry) + RET_SITE]!;
       closeRetained(this, entry);
-      f64[o + D_RETAINED_BYTES] = f64[o + D_RETAINED_BYTES]! - size;
-      f64[o + D_RETAINED_COUNT]!--;
+      const o = rowF64(this, row);
+      this.f64[o + D_RETAINED_BYTES] = this.f64[o + D_RETAINED_BYTES]! - size;
+      this.f64[o + D_RETAINED_COUNT]!--;
     }
     if (site !== 0) siteRemove(this, site, size, row);
+  }
+
+  /** A block of `size` leaves `row` (a free) and the subtree totals of its ancestors (the cached positions must be current). */
+  protected uncount(row: number, size: number): void {
+    const f64 = this.f64;
+    const i32 = this.i32;
+    const rowsD = this.rowsD;
+    const o = rowsD + (row << ROW_F64_SHIFT);
     f64[o + D_LIVE_BYTES] = f64[o + D_LIVE_BYTES]! - size;
     f64[o + D_LIVE_COUNT]!--;
     f64[o + D_FREE_COUNT]!++;
-    for (let p = row; p >= 0; p = i32[rowsW + p * ROW_WORDS + S_PARENT]!) {
-      const q = rowsD + p * ROW_F64;
-      f64[q + D_TOTAL_BYTES] = f64[q + D_TOTAL_BYTES]! - size;
-      f64[q + D_TOTAL_COUNT]!--;
+    for (let p = o; ; ) {
+      f64[p + D_TOTAL_BYTES] = f64[p + D_TOTAL_BYTES]! - size;
+      f64[p + D_TOTAL_COUNT]!--;
+      const parent = i32[(p << 1) + S_PARENT]!;
+      if (parent < 0) break;
+      p = rowsD + (parent << ROW_F64_SHIFT);
     }
   }
 
@@ -232,7 +315,7 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     const f64 = this.f64;
     const rowsW = u32[cw + W_ROWS_PTR]! >>> 2;
     const rowsD = rowsW >>> 1;
-    const o = rowsD + row * ROW_F64;
+    const o = rowsD + (row << ROW_F64_SHIFT);
     const live = f64[o + D_LIVE_BYTES]! + delta;
     f64[o + D_LIVE_BYTES] = live;
     if (live > f64[o + D_PEAK_BYTES]!) {
@@ -242,8 +325,8 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     f64[o + D_REALLOC_COUNT]!++;
     f64[o + D_ALLOC_BYTES]! += newSize;
     if (retained) f64[o + D_RETAINED_BYTES]! += delta;
-    for (let p = row; p >= 0; p = i32[rowsW + p * ROW_WORDS + S_PARENT]!) {
-      const q = rowsD + p * ROW_F64;
+    for (let p = row; p >= 0; p = i32[rowsW + (p << ROW_WORD_SHIFT) + S_PARENT]!) {
+      const q = rowsD + (p << ROW_F64_SHIFT);
       const total = f64[q + D_TOTAL_BYTES]! + delta;
       f64[q + D_TOTAL_BYTES] = total;
       if (total > f64[q + D_TOTAL_PEAK]!) {

@@ -15,11 +15,12 @@ import {
   T_LABELS,
   T_RECORDS,
   T_ROWS,
+  TABLE_SKEW,
   W_META_BLOCKS,
   W_META_BYTES,
   tableWord,
 } from "./layout.js";
-import type { TreeMemory, TreeView } from "./tree-view.js";
+import { bumpEpoch, type TreeMemory, type TreeView } from "./tree-view.js";
 
 /*
  * The tree's tables (layout.ts) are blocks leased from the tree's backing.
@@ -74,11 +75,13 @@ export function growTable(mem: TreeMemory, t: number, minCap: number): void {
     if (bytes > MAX_TABLE_BYTES) {
       throw new OutOfMemoryError(`TraceAllocator: the scope tree's ${TABLE_NAMES[t]} table would need ${formatSize(bytes)}; the most a table may take is ${formatSize(MAX_TABLE_BYTES)}.`);
     }
-    const ptr = mem.metaBacking.allocate(bytes, 8);
+    // Rows start on a cache line (a row's first 64 bytes are what the hot paths touch), skewed off the block's start.
+    const skew = TABLE_SKEW[t]!;
+    const ptr = mem.metaBacking.allocate(bytes + skew, t === T_ROWS ? 64 : 8) + skew;
     const u32 = mem.u32;
     if (u32[cw + tableWord(t, TW_PTR)] !== oldPtr || u32[cw + tableWord(t, TW_CAP)] !== oldCap) {
       // Code the backing ran grew this table meanwhile: drop ours and look again.
-      mem.metaBacking.deallocate(ptr);
+      mem.metaBacking.deallocate(ptr - skew);
       continue;
     }
     const usedBytes = u32[cw + tableWord(t, TW_USED)]! * eb;
@@ -87,10 +90,11 @@ export function growTable(mem: TreeMemory, t: number, minCap: number): void {
     u8.fill(0, ptr + usedBytes, ptr + bytes);
     u32[cw + tableWord(t, TW_PTR)] = ptr;
     u32[cw + tableWord(t, TW_CAP)] = Math.floor(bytes / eb);
-    noteMeta(mem, 1, bytes);
+    bumpEpoch(mem);
+    noteMeta(mem, 1, bytes + skew);
     if (oldPtr !== 0) {
-      noteMeta(mem, -1, -Math.ceil((oldCap * eb) / 8) * 8);
-      mem.metaBacking.deallocate(oldPtr);
+      noteMeta(mem, -1, -(Math.ceil((oldCap * eb) / 8) * 8 + skew));
+      mem.metaBacking.deallocate(oldPtr - skew);
     }
     return;
   }

@@ -29,7 +29,6 @@ import { internLabel, isLabelId } from "./labels.js";
 import {
   BUDGETED,
   CALLSTACKS,
-  COUNTS,
   DISPOSED,
   D_ALLOC_COUNT,
   D_FREE_COUNT,
@@ -38,11 +37,9 @@ import {
   D_PEAK_BYTES,
   D_RETAINED_BYTES,
   FLAG_GUARDED,
-  GEN_SHIFT,
   GUARDED,
   HEADER_BYTES,
   LEVEL_MASK,
-  LIVE,
   MAX_LABELS,
   OFF,
   RETAINED,
@@ -57,6 +54,8 @@ import {
   S_STAGE,
   T_SITES,
   W_BACKING,
+  W_EPOCH,
+  GEN_LIVE,
   W_FLAGS,
   W_FRAME,
   W_META_BLOCKS,
@@ -67,7 +66,6 @@ import {
   W_REC_PTR,
   W_ROWS_PTR,
   TRACE_LAYOUT,
-  stateWord,
 } from "./layout.js";
 import { collectLeaks, formatLeakMessage, reservedBytesOf, walkLiveBlocks } from "./leaks.js";
 import { LEVELS, checkBacking, checkLevel, checkName, checkOptions, checkSampleEvery, defaultBudgetWarning, parseBudget, rootSettings, withoutBacking } from "./options.js";
@@ -76,7 +74,7 @@ import { buildReport, formatReport } from "./report.js";
 import { backingIdOf, cameFrom, retainedInfo, siteOfRecord } from "./retained.js";
 import { retainBlock, resetPeaks, unretainBlock } from "./scope-changes.js";
 import { backingFailed, badLabelError, crossScopeError, disposedError, handedOutTwiceError, notLiveError, tooLargeError } from "./scope-errors.js";
-import { findChildRow, openRow } from "./scope-rows.js";
+import { findChildRow, openRow, setLevel } from "./scope-rows.js";
 import { ScopeState } from "./scope-state.js";
 import { siteFor, siteMatches, stackOf } from "./sites.js";
 import { newString, releaseString, readString } from "./strings.js";
@@ -86,7 +84,7 @@ import { T_RECORDS, T_ROWS } from "./layout.js";
 import { createTree, freeTree, openTree } from "./tree-control.js";
 import { ScopeRef, TreeLink, checkAttachBacking } from "./tree-link.js";
 import { childRows, isScope, levelOf, nameOfPath, parentOf, pathOf, rowF64, rowWord, stateOf } from "./tree-view.js";
-import { releasedUntracked, resizedUntracked } from "./untracked-counts.js";
+import { resizedUntracked } from "./untracked-counts.js";
 import type {
   BudgetOptions,
   FoldedStacksOptions,
@@ -102,8 +100,6 @@ import type {
 
 /** The largest header: alignments go up to 64 KiB. */
 const MAX_HEADER = 65536;
-/** STATE bits that say which scope a row holds: its generation and LIVE. */
-const GEN_LIVE = 0xffffff00 | LIVE;
 
 type Link = TreeLink<TraceAllocator>;
 
@@ -142,10 +138,6 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
   readonly path: string;
   /** The allocator this scope takes its blocks from. */
   readonly backing: Allocator;
-  /** @internal The STATE word of this row while allocate may take its inline path ("counts", no budget, not guarded). */
-  readonly key: number;
-  /** @internal The row's generation and LIVE bit, as STATE holds them while the row is this scope. */
-  readonly genLive: number;
   /** An "off" scope stays "off" for its whole life: its frees never look for records first. */
   readonly #off: boolean;
   readonly #guarded: boolean;
@@ -169,8 +161,6 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
     this.path = path;
     this.name = nameOfPath(path);
     this.backing = ref.link.backingOf(this, this.u32[rowWord(this, ref.row) + S_BACKING]!);
-    this.key = stateWord(this.gen, COUNTS, 0);
-    this.genLive = ((this.gen << GEN_SHIFT) | LIVE) >>> 0;
     const level = levelOf(this, ref.row);
     this.#off = level === OFF;
     this.#tracing = LEVELS[level]!;
@@ -351,7 +341,7 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
           `  Create the scope with the level it needs (child(name, { tracing })).`,
       );
     }
-    this.u32[rw] = ((this.u32[rw]! & ~LEVEL_MASK) | LEVELS.indexOf(level)) >>> 0;
+    setLevel(this, this.row, LEVELS.indexOf(level));
     this.u32[rw + S_SAMPLE] = every;
     this.u32[rw + S_COUNTDOWN] = 1;
     this.#tracing = level;
@@ -383,9 +373,9 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
    * scope is disposed.
    */
   allocate(size: number, align = 8, label = 0): Ptr {
-    // The common case inline: "counts", no budget, not guarded, align <= 8, no label. Everything else goes the general way.
-    const u32 = this.u32;
-    if (u32[(u32[this.cw + W_ROWS_PTR]! >>> 2) + this.rowW] !== this.key || label !== 0) return this.#allocateOther(size, align, label);
+    // The common case inline: "counts", no budget, not guarded, align <= 8, no label, and nothing
+    // the handle caches changed since it last looked (the tree's epoch). Everything else goes the general way.
+    if (this.i32[this.cw + W_EPOCH] !== this.allocEpoch || label !== 0) return this.#allocateOther(size, align, label);
     validateAllocation(this.path, size, align);
     if (align > HEADER_BYTES) return this.#allocateOther(size, align, 0);
     if (size > MAX_SIZE - HEADER_BYTES) throw tooLargeError(this.path, size, align, HEADER_BYTES);
@@ -397,15 +387,14 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
     }
     const ptr = base + HEADER_BYTES;
     // Read again after the backing call: code it ran (a grow listener) may have grown the space,
-    // disposed this scope, filled or moved the records.
-    const v = this.u32;
+    // disposed this scope, filled or moved the records (the epoch says the last two).
     const i32 = this.i32;
     const cw = this.cw;
-    const n = v[cw + W_REC_COUNT]!;
-    const recW = v[cw + W_REC_PTR]! >>> 2;
+    const n = i32[cw + W_REC_COUNT]!;
+    const recW = this.recW;
     const h = (ptr - HEADER_BYTES) >> 2;
     const seen = i32[h]!;
-    if (v[(v[cw + W_ROWS_PTR]! >>> 2) + this.rowW] !== this.key || n === v[cw + W_REC_CAP] || (seen >>> 0 < n && i32[recW + (seen << 2)] === ptr)) {
+    if (i32[cw + W_EPOCH] !== this.allocEpoch || n === this.recCap || (seen >>> 0 < n && i32[recW + (seen << 2)] === ptr)) {
       return this.#addSlow(ptr, size, HEADER_BYTES, 0, 0);
     }
     const r = recW + (n << 2);
@@ -413,10 +402,11 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
     i32[r + 1] = size;
     i32[r + 2] = this.row;
     i32[r + 3] = 0;
-    v[cw + W_REC_COUNT] = n + 1;
+    i32[cw + W_REC_COUNT] = n + 1;
+    const frame = i32[cw + W_FRAME]!;
     i32[h] = n;
-    i32[h + 1] = v[cw + W_FRAME]!;
-    this.added(this.row, size, 0);
+    i32[h + 1] = frame;
+    this.countAdded(this.row, size, 0, frame);
     return ptr;
   }
 
@@ -432,6 +422,7 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
   #allocateOther(size: number, align: number, label: number): Ptr {
     // "off" keeps no records, so no labels: the label is ignored.
     if (this.#off) return this.#allocateUntracked(size, align);
+    this.sync(); // so the next call takes the inline path if it can
     validateAllocation(this.path, size, align);
     const state = this.#openState();
     if (state < 0) throw this.#disposedError("allocate");
@@ -502,16 +493,33 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
       return;
     }
     if (ptr === 0) return;
-    const i = findRecord(this, ptr);
-    if (i < 0) throw this.#refused(ptr, "deallocate");
-    const u32 = this.u32;
-    // Own, not retained, 8-byte header, not guarded (the word is exactly the row), and the row is still this scope.
-    if (this.i32[(u32[this.cw + W_REC_PTR]! >>> 2) + (i << 2) + R_WORD] !== this.row || (u32[(u32[this.cw + W_ROWS_PTR]! >>> 2) + this.rowW]! & GEN_LIVE) !== this.genLive) {
-      this.#deallocateOther(ptr, i);
+    const i32 = this.i32;
+    const cw = this.cw;
+    // The inline path: nothing cached changed (the epoch), a live block of the tree, this scope's own
+    // (the record word is exactly the row: not retained, 8-byte header, not guarded).
+    if (i32[cw + W_EPOCH] !== this.freeEpoch || typeof ptr !== "number" || (ptr & 7) !== 0 || ptr < HEADER_BYTES) {
+      this.#deallocateSlow(ptr);
       return;
     }
+    const h = (ptr - HEADER_BYTES) >> 2;
+    const i = i32[h]!;
+    const recW = this.recW;
+    const r = recW + (i << 2);
+    if (h >= i32.length || i >>> 0 >= i32[cw + W_REC_COUNT]! || i32[r] !== ptr || i32[r + R_WORD] !== this.row) {
+      this.#deallocateSlow(ptr);
+      return;
+    }
+    // (A backing whose deallocate calls back into this tree is not supported on this path, as before.)
     this.backing.deallocate(ptr - HEADER_BYTES);
-    this.released(i, ptr);
+    this.countReleased(i, ptr);
+  }
+
+  /** deallocate once the inline path does not apply. */
+  #deallocateSlow(ptr: Ptr): void {
+    this.sync();
+    const i = findRecord(this, ptr);
+    if (i < 0) throw this.#refused(ptr, "deallocate");
+    this.#deallocateOther(ptr, i);
   }
 
   /** Retained blocks, larger or guarded headers, blocks kept by a disposed scope, and everything else (which throws). */
@@ -672,7 +680,10 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
 
   /** allocate at "off": forward, then count the backing's usable size. */
   #allocateUntracked(size: number, align: number): Ptr {
-    if (this.#openState() < 0) throw this.#disposedError("allocate");
+    if (this.i32[this.cw + W_EPOCH] !== this.openEpoch) {
+      this.sync();
+      if (this.openEpoch < 0) throw this.#disposedError("allocate");
+    }
     validateAllocation(this.path, size, align);
     const backing = this.backing;
     const ptr = backing.allocate(size, align);
@@ -684,19 +695,25 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
       throw err;
     }
     // Looked at after the backing call: code it ran (a grow listener) may have disposed this scope.
-    if (this.#openState() < 0) {
-      backing.deallocate(ptr);
-      throw this.#disposedError("allocate");
+    if (this.i32[this.cw + W_EPOCH] !== this.openEpoch) {
+      this.sync();
+      if (this.openEpoch < 0) {
+        backing.deallocate(ptr);
+        throw this.#disposedError("allocate");
+      }
     }
-    this.added(this.row, usable, 0);
+    this.countAdded(this.row, usable, 0, this.i32[this.cw + W_FRAME]!);
     return ptr;
   }
 
   /** deallocate at "off": the backing's usable size leaves the counts. A block with a record (adopted from a child) goes the tracked way. */
   #deallocateUntracked(ptr: Ptr): void {
     if (ptr === 0) return;
-    if (!this.alive || typeof ptr !== "number") throw this.#refused(ptr, "deallocate");
-    if (recordCount(this) !== 0) {
+    if (typeof ptr !== "number" || this.i32[this.cw + W_EPOCH] !== this.freeEpoch) {
+      this.sync();
+      if (!this.alive || typeof ptr !== "number") throw this.#refused(ptr, "deallocate");
+    }
+    if (this.i32[this.cw + W_REC_COUNT] !== 0) {
       const i = findRecord(this, ptr);
       if (i >= 0) {
         this.#deallocateOther(ptr, i);
@@ -706,7 +723,9 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
     const backing = this.backing;
     const usable = backing.allocatedSize(ptr);
     backing.deallocate(ptr);
-    if (this.#here()) releasedUntracked(this, this.row, usable);
+    // A disposed "off" child's frees still reach the backing, uncounted (its row is gone).
+    if (this.i32[this.cw + W_EPOCH] !== this.freeEpoch) this.sync();
+    if (this.freeEpoch >= 0) this.uncount(this.row, usable);
   }
 
   /** reallocate at "off": counts the change of usable size. */
@@ -976,7 +995,7 @@ export class TraceAllocator extends ScopeState implements Allocator, BlockLabels
 
   /** True while the row holds this scope (disposed or not: a disposed root keeps its row). */
   #here(): boolean {
-    return (this.u32[(this.u32[this.cw + W_ROWS_PTR]! >>> 2) + this.rowW]! & GEN_LIVE) === this.genLive;
+    return (this.i32[(this.u32[this.cw + W_ROWS_PTR]! >>> 2) + this.rowW]! & GEN_LIVE) === this.genLive;
   }
 
   /** The row's STATE while this scope is open (not disposed), else -1 (also once the handle ended). */

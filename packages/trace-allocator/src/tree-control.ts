@@ -1,4 +1,5 @@
 import {
+  CONTROL_BLOCK_HEADER_WORDS,
   CorruptionError,
   SpaceHandle,
   SpaceViews,
@@ -25,6 +26,7 @@ import {
   S_SAMPLE,
   S_STATE,
   TABLE_COUNT,
+  TABLE_SKEW,
   TABLE_NAMES,
   TRACE_LAYOUT,
   TW_CAP,
@@ -43,6 +45,8 @@ import {
   W_META_BLOCKS,
   W_META_BYTES,
   W_NEXT_STACK,
+  W_REC_PTR,
+  W_ROWS_PTR,
   W_RING_AT,
   W_RING_SLOTS,
   W_STACK_DEPTH,
@@ -116,9 +120,13 @@ class BuildMemory implements TreeMemory {
 
 /** Builds a tree over `backing`: its control block and tables, and the root row. Returns the control block's address. */
 export function createTree(backing: Allocator, settings: TreeSettings, root: RootSpec): Ptr {
+  if (W_FLAGS !== CONTROL_BLOCK_HEADER_WORDS || W_REC_PTR !== tableWord(T_RECORDS, TW_PTR) || W_ROWS_PTR !== tableWord(T_ROWS, TW_PTR) || tableWord(TABLE_COUNT - 1, TW_LIVE) >= W_FRAME) {
+    throw new Error("TraceAllocator: layout.ts's literal word offsets disagree with the layout they spell out.");
+  }
   const space = backing.space;
   const bytes = controlBytes(settings.ringSlots);
-  const ptr = backing.allocate(bytes, 8);
+  // 64-aligned: the words every allocate and free reads share one cache line.
+  const ptr = backing.allocate(bytes, 64);
   const mem = new BuildMemory(backing, ptr >>> 2);
   try {
     initControl(space, ptr, TRACE_LAYOUT, bytes);
@@ -153,7 +161,7 @@ export function freeTree(mem: TreeMemory, ptr: Ptr): void {
     const table = mem.u32[mem.cw + tableWord(t, TW_PTR)]!;
     if (table === 0) continue;
     mem.u32[mem.cw + tableWord(t, TW_PTR)] = 0;
-    mem.metaBacking.deallocate(table);
+    mem.metaBacking.deallocate(table - TABLE_SKEW[t]!);
   }
   retireControl(mem.metaBacking.space, ptr);
   mem.metaBacking.deallocate(ptr);
@@ -196,7 +204,7 @@ export function verifyTree(mem: TreeMemory, bytes: number, who: string): void {
     const used = u32[cw + tableWord(t, TW_USED)]!;
     const first = FIRST_ID[t]!;
     const tableBytes = cap * eb;
-    if (at === 0 ? cap !== 0 : at % 8 !== 0 || at + tableBytes > size || tableBytes === 0) {
+    if (at === 0 ? cap !== 0 : at % 8 !== 0 || at < TABLE_SKEW[t]! || at + tableBytes > size || tableBytes === 0) {
       throw damaged(who, ptr, `the ${name} at ${hex(at)} with room for ${cap} entries does not fit the ${size}-byte space`);
     }
     if (used < first || used > Math.max(cap, first)) throw damaged(who, ptr, `the ${name} uses ${used} of ${cap} entries`);
@@ -207,11 +215,12 @@ export function verifyTree(mem: TreeMemory, bytes: number, who: string): void {
     }
     if (t === T_STRINGS && u32[cw + tableWord(t, TW_FREE)]! > used) throw damaged(who, ptr, `the string table counts more dead bytes than it uses`);
     if (at === 0) continue;
+    const base = at - TABLE_SKEW[t]!;
     for (const [lo, hi, what] of spans) {
-      if (at < hi && lo < at + tableBytes) throw damaged(who, ptr, `the ${name} at ${hex(at)} overlaps ${what}`);
+      if (base < hi && lo < at + tableBytes) throw damaged(who, ptr, `the ${name} at ${hex(at)} overlaps ${what}`);
     }
-    spans.push([at, at + tableBytes, `the ${name}`]);
-    if (!isBackingBlock(mem.metaBacking, at, tableBytes)) throw damaged(who, ptr, `the ${name} at ${hex(at)} is not a live block of ${mem.metaBacking.name} large enough for it`);
+    spans.push([base, at + tableBytes, `the ${name}`]);
+    if (!isBackingBlock(mem.metaBacking, base, tableBytes + TABLE_SKEW[t]!)) throw damaged(who, ptr, `the ${name} at ${hex(at)} is not a live block of ${mem.metaBacking.name} large enough for it`);
   }
   verifyRows(mem, who);
 }

@@ -4,8 +4,8 @@ import {
   GEN_SHIFT,
   LEVEL_MASK,
   LIVE,
-  ROW_F64,
-  ROW_WORDS,
+  ROW_F64_SHIFT,
+  ROW_WORD_SHIFT,
   S_PARENT,
   S_PATH,
   S_SERIAL,
@@ -13,7 +13,9 @@ import {
   TW_PTR,
   TW_USED,
   T_ROWS,
+  W_EPOCH,
   W_ROWS_PTR,
+  EPOCH_MASK,
   tableWord,
 } from "./layout.js";
 import { readString } from "./strings.js";
@@ -45,14 +47,19 @@ export interface TreeMemory extends TreeView {
   readonly metaBacking: Allocator;
 }
 
+/** Something handles cache changed (a table moved, a row's STATE changed): they re-read it. */
+export function bumpEpoch(view: TreeView): void {
+  view.u32[view.cw + W_EPOCH] = (view.u32[view.cw + W_EPOCH]! + 1) & EPOCH_MASK;
+}
+
 /** Word index of row `row`. */
 export function rowWord(view: TreeView, row: number): number {
-  return (view.u32[view.cw + W_ROWS_PTR]! >>> 2) + row * ROW_WORDS;
+  return (view.u32[view.cw + W_ROWS_PTR]! >>> 2) + (row << ROW_WORD_SHIFT);
 }
 
 /** Float64 index of row `row`. */
 export function rowF64(view: TreeView, row: number): number {
-  return (view.u32[view.cw + W_ROWS_PTR]! >>> 3) + row * ROW_F64;
+  return (view.u32[view.cw + W_ROWS_PTR]! >>> 3) + (row << ROW_F64_SHIFT);
 }
 
 /** Rows ever used (the high-water mark): every row number is below it. */

@@ -1,7 +1,6 @@
 import {
   D_ALLOC_BYTES,
   D_EPOCH,
-  D_FREE_COUNT,
   D_LIVE_BYTES,
   D_LIVE_COUNT,
   D_PEAK_BYTES,
@@ -20,23 +19,9 @@ import { parentOf, rowF64, type TreeView } from "./tree-view.js";
 /*
  * The counters of a scope at tracing "off": it keeps no block records, so
  * each call counts the backing's usable size (the sizes asked for are not
- * known). These are the counter twins of ScopeState.released/resized
- * (an "off" allocation counts through ScopeState.added with no site).
+ * known). An allocation and a free count through ScopeState's steps (no
+ * record, no site); these are the steps only "off" takes.
  */
-
-/** Counts a block an "off" scope freed (`bytes`: the backing's usable size; there is no record). */
-export function releasedUntracked(view: TreeView, row: number, bytes: number): void {
-  const f64 = view.f64;
-  const o = rowF64(view, row);
-  f64[o + D_LIVE_BYTES] = f64[o + D_LIVE_BYTES]! - bytes;
-  f64[o + D_LIVE_COUNT]!--;
-  f64[o + D_FREE_COUNT]!++;
-  for (let r = row; r >= 0; r = parentOf(view, r)) {
-    const p = rowF64(view, r);
-    f64[p + D_TOTAL_BYTES] = f64[p + D_TOTAL_BYTES]! - bytes;
-    f64[p + D_TOTAL_COUNT]!--;
-  }
-}
 
 /** Counts a resize by an "off" scope: usable size `oldBytes` became `newBytes`. */
 export function resizedUntracked(view: TreeView, row: number, oldBytes: number, newBytes: number): void {

@@ -5,7 +5,7 @@ import { HEADER_BYTES, RETAINED, R_PTR, R_SIZE, W_REC_CAP, W_REC_COUNT, W_REC_PT
 import { addRecord, checkRecords, findRecord, frameOf, headerCode, headerFor, headerOf, recordAt, recordCount, removeRecord } from "../src/records.js";
 import type { TreeView } from "../src/tree-view.js";
 
-/** Records at 32 KiB of a 1 MiB space, their control words at 1 KiB; blocks live in 64..32K. */
+/** Records at 32 KiB of a 1 MiB space, their control words at 64 KiB; blocks live in 64..32K. */
 function records(capacity: number): TreeView {
   const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 1 << 20 });
   const views = SpaceViews.of(space);
@@ -25,7 +25,7 @@ function records(capacity: number): TreeView {
     get f64() {
       return views.f64;
     },
-    cw: 1024 >>> 2,
+    cw: (64 << 10) >>> 2,
     stackText: () => undefined,
     backingOf: () => {
       throw new Error("no backing");

@@ -23,7 +23,9 @@ import {
   OFF,
   OWNER_MASK,
   RETAINED,
+  RET_BACKING,
   RET_ORIGIN_PATH,
+  RET_ORIGIN_ROW,
   RET_REASON,
   RET_SITE,
   ROW_MASK,
@@ -231,6 +233,15 @@ function recount(view: TreeView, who: string): Recount {
       l[0] += size;
       l[1]++;
       labelSums.set(key, l);
+    }
+  }
+  const rowsUsed = view.u32[view.cw + tableWord(T_ROWS, TW_USED)]!;
+  const backings = Math.max(1, view.u32[view.cw + tableWord(T_BACKINGS, TW_USED)]!);
+  for (const id of retainedSeen) {
+    const w = entryWord(view, T_RETAINED, id);
+    const site = view.u32[w + RET_SITE]!;
+    if (view.u32[w + RET_ORIGIN_ROW]! >= rowsUsed || view.u32[w + RET_BACKING]! >= backings || (site !== 0 && !isLiveEntry(view, T_SITES, site))) {
+      throw corrupt(who, `retained entry ${id} names row ${view.u32[w + RET_ORIGIN_ROW]}, backing ${view.u32[w + RET_BACKING]} and site ${site}, not all of which exist`);
     }
   }
   if (retainedSeen.size !== view.u32[view.cw + tableWord(T_RETAINED, TW_LIVE)]) {

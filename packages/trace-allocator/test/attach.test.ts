@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { AddressSpace, CorruptionError, DestroyedError, InvalidArgumentError, InvalidPointerError, LeakError, type BudgetWarning } from "@memkit/core";
+import { AddressSpace, CorruptionError, DestroyedError, InvalidArgumentError, InvalidPointerError, LeakError } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
-import { TraceAllocator } from "../src/index.js";
+import { TraceAllocator, type BudgetWarning } from "../src/index.js";
 import { makePages, thrown } from "./helpers.js";
 
 // A tree's state is in linear memory: a second handle (TraceAllocator.attach) on the same

@@ -22,8 +22,8 @@ import {
 } from "./layout.js";
 import { dropTallies } from "./labels.js";
 import { releaseString, retainString, stringEquals } from "./strings.js";
-import { freeEntry, takeEntry } from "./tables.js";
-import { bumpEpoch, isLiveRow, parentOf, rowCount, rowF64, rowWord, stateOf, type TreeView } from "./tree-view.js";
+import { bumpEpoch, freeEntry, takeEntry } from "./tables.js";
+import { isLiveRow, parentOf, rowCount, rowF64, rowWord, stateOf, type TreeView } from "./tree-view.js";
 
 /*
  * Scope rows (layout.ts): one ROWS entry per live scope, with its counters.

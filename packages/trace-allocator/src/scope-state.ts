@@ -1,4 +1,4 @@
-import { SpaceHandle, SpaceViews, type Allocator, type ViewSet } from "@memkit/core";
+import { SpaceHandle, SpaceViews, destroyedError, type Allocator, type DestroyedError, type ViewSet } from "@memkit/core";
 import {
   D_ALLOC_BYTES,
   D_ALLOC_COUNT,
@@ -41,12 +41,22 @@ import {
   W_RING_SLOTS,
   W_ROWS_PTR,
   stateWord,
+  S_BACKING,
+  OFF,
+  W_FLAGS,
+  FLAG_GUARDED,
+  LEVEL_MASK,
+  CALLSTACKS,
+  S_COUNTDOWN,
+  S_SAMPLE,
+  MAX_LABELS,
 } from "./layout.js";
 import { closeRetained } from "./retained.js";
-import { siteAdd, siteRemove } from "./sites.js";
+import { siteAdd, siteFor, siteMatches, siteRemove } from "./sites.js";
+import { disposedError } from "./scope-errors.js";
 import { entryWord } from "./tables.js";
 import type { TreeLink } from "./tree-link.js";
-import { rowF64, type TreeMemory } from "./tree-view.js";
+import { levelOf, nameOfPath, pathOf, rowF64, rowWord, type TreeMemory } from "./tree-view.js";
 
 /*
  * The state half of a scope handle: the views it reads the tree through and
@@ -79,6 +89,19 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
   /** Row offsets in words and float64 slots from the rows table's start. */
   protected readonly rowW: number;
   protected readonly rowD: number;
+  /** The scope's own name (`physics`). */
+  readonly name: string;
+  /** Names from the root down, joined by `/` (`root/physics`). */
+  readonly path: string;
+  /** The allocator this scope takes its blocks from. */
+  readonly backing: Allocator;
+  /** An "off" scope stays "off" for its whole life: its frees never look for records first. */
+  protected readonly off: boolean;
+  /** Blocks of this tree have guarded headers (a sealed word of the tree). */
+  protected readonly guarded: boolean;
+  /** Site ids by (stack, label) key: a cache, checked against memory before use. */
+  readonly #sites = new Map<number, number>();
+
   /** Mask of the ring's word index (2 * slots - 1). */
   private readonly ringMask: number;
   /** @internal The STATE word of this row while allocate may take its inline path ("counts", no budget up the chain, not guarded, not disposed). */
@@ -117,6 +140,12 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     this.ringMask = views.u32[this.cw + W_RING_SLOTS]! * 2 - 1;
     this.key = stateWord(this.gen, COUNTS, 0);
     this.genLive = (this.gen << GEN_SHIFT) | LIVE;
+    const path = pathOf(this, row);
+    this.path = path;
+    this.name = nameOfPath(path);
+    this.backing = link.backingOf(this, this.u32[rowWord(this, row) + S_BACKING]!);
+    this.off = levelOf(this, row) === OFF;
+    this.guarded = (this.u32[this.cw + W_FLAGS]! & FLAG_GUARDED) !== 0;
   }
 
   /** Re-reads what the inline paths cache (see allocEpoch). Cheap; every slow path calls it. */
@@ -335,5 +364,64 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
         f64[q + D_EPOCH]!++;
       }
     }
+  }
+
+  // ------------------------------------------------------------- internals
+
+  /** True while the row holds this scope (disposed or not: a disposed root keeps its row). */
+  protected here(): boolean {
+    return (this.i32[(this.u32[this.cw + W_ROWS_PTR]! >>> 2) + this.rowW]! & GEN_LIVE) === this.genLive;
+  }
+
+  /** The row's STATE while this scope is open (not disposed), else -1 (also once the handle ended). */
+  protected openState(): number {
+    const u32 = this.u32;
+    const state = u32[(u32[this.cw + W_ROWS_PTR]! >>> 2) + this.rowW];
+    if (state === undefined || (state & GEN_LIVE) !== this.genLive || (state & DISPOSED) !== 0) return -1;
+    return state;
+  }
+
+  protected isOpen(): boolean {
+    return this.alive && this.openState() >= 0;
+  }
+
+  /**
+   * The site of an allocation with label `label` (0: none): at "callstacks"
+   * the sampled call stack's, else the label's (0 for no label). `entry` is
+   * the public method the caller called (its frame and those above are
+   * skipped). 0 also when the scope went away meanwhile (the caller looks).
+   */
+  protected siteOf(entry: (...args: never[]) => unknown, label: number): number {
+    const rw = rowWord(this, this.row);
+    if ((this.u32[rw]! & LEVEL_MASK) !== CALLSTACKS) return label === 0 ? 0 : this.#site(0, label);
+    let stack = 0;
+    const countdown = this.u32[rw + S_COUNTDOWN]! - 1;
+    if (countdown <= 0) {
+      this.u32[rw + S_COUNTDOWN] = this.u32[rw + S_SAMPLE]!;
+      stack = this.link.stacks.capture(entry);
+    } else {
+      this.u32[rw + S_COUNTDOWN] = countdown;
+    }
+    return this.#site(stack, label);
+  }
+
+  /** The site of (`stack`, `label`) in this scope, through the cache. */
+  #site(stack: number, label: number): number {
+    const key = stack * MAX_LABELS + label;
+    const cached = this.#sites.get(key);
+    if (cached !== undefined && siteMatches(this, cached, this.row, this.gen, stack, label)) return cached;
+    const id = siteFor(this, this.row, this.gen, stack, label);
+    if (id !== 0) this.#sites.set(key, id);
+    return id;
+  }
+
+  protected disposedError(op: string): DestroyedError {
+    return this.alive ? disposedError(this.path, op, false) : this.endedError(op);
+  }
+
+  /** DestroyedError for `op` on this ended handle: "the scope tree was destroyed" or "this handle was detached". */
+  protected override endedError(op: string): DestroyedError {
+    if (this.ended === "destroyed") return disposedError(this.path, op, true);
+    return destroyedError(`${this.path}.${op}`, "this handle was detached", "attach a new handle (TraceAllocator.attach) to use the tree");
   }
 }

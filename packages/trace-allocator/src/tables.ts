@@ -16,11 +16,13 @@ import {
   T_RECORDS,
   T_ROWS,
   TABLE_SKEW,
+  EPOCH_MASK,
+  W_EPOCH,
   W_META_BLOCKS,
   W_META_BYTES,
   tableWord,
 } from "./layout.js";
-import { bumpEpoch, type TreeMemory, type TreeView } from "./tree-view.js";
+import type { TreeMemory, TreeView } from "./tree-view.js";
 
 /*
  * The tree's tables (layout.ts) are blocks leased from the tree's backing.
@@ -166,4 +168,9 @@ export function entryF64(view: TreeView, t: number, id: number): number {
 export function isLiveEntry(view: TreeView, t: number, id: number): boolean {
   if (id < FIRST_ID[t]! || id >= view.u32[view.cw + tableWord(t, TW_USED)]!) return false;
   return (view.u32[entryWord(view, t, id)]! & liveBit(t)) !== 0;
+}
+
+/** Something handles cache changed (a table moved, a row's STATE changed): they re-read it. */
+export function bumpEpoch(view: TreeView): void {
+  view.u32[view.cw + W_EPOCH] = (view.u32[view.cw + W_EPOCH]! + 1) & EPOCH_MASK;
 }

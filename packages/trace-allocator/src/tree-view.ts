@@ -13,9 +13,7 @@ import {
   TW_PTR,
   TW_USED,
   T_ROWS,
-  W_EPOCH,
   W_ROWS_PTR,
-  EPOCH_MASK,
   tableWord,
 } from "./layout.js";
 import { readString } from "./strings.js";
@@ -45,11 +43,6 @@ export interface TreeView {
 /** A view that may also change the tree: the allocator its own state is leased from. */
 export interface TreeMemory extends TreeView {
   readonly metaBacking: Allocator;
-}
-
-/** Something handles cache changed (a table moved, a row's STATE changed): they re-read it. */
-export function bumpEpoch(view: TreeView): void {
-  view.u32[view.cw + W_EPOCH] = (view.u32[view.cw + W_EPOCH]! + 1) & EPOCH_MASK;
 }
 
 /** Word index of row `row`. */

@@ -75,7 +75,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   allocate(size: number, align = 8, label = 0): Ptr {
     // The common case inline: "counts", no budget, not guarded, align <= 8, no label, and nothing
     // the handle caches changed since it last looked (the tree's epoch). Everything else goes the general way.
-    if (this.i32[this.cw + W_EPOCH] !== this.allocEpoch || label !== 0) return this.#allocateOther(size, align, label);
+    if (this.i32[this.cw + W_EPOCH] !== this.allocEpoch || label !== 0) return this.off ? this.#allocateUntracked(size, align) : this.#allocateOther(size, align, label);
     validateAllocation(this.path, size, align);
     if (align > HEADER_BYTES) return this.#allocateOther(size, align, 0);
     if (size > MAX_SIZE - HEADER_BYTES) throw tooLargeError(this.path, size, align, HEADER_BYTES);

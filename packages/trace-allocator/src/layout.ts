@@ -47,14 +47,15 @@ import type { ControlLayout } from "@memkit/core";
  *                      24 + 1 + 1 + 1 + 1 + 1 + 2 = 31 bits (bits 6, 7 unused)
  *     i32 +1  PARENT   parent row (-1: the root); a free row's next free row + 1
  *     f64 1..7   TOTAL_BYTES TOTAL_COUNT TOTAL_PEAK (subtree)  LIVE_BYTES LIVE_COUNT PEAK_BYTES FREE_COUNT (own)
- *     f64 8..15  ALLOC_COUNT ALLOC_BYTES LIMIT EPOCH PEAK_FRAME TOTAL_PEAK_FRAME REALLOC_COUNT RETAINED_BYTES
+ *     f64 8..14  ALLOC_COUNT ALLOC_BYTES LIMIT EPOCH PEAK_FRAME TOTAL_PEAK_FRAME REALLOC_COUNT
+ *     u32 +30 COUNTDOWN  allocations until the next sampled stack   +31 SAMPLE  sampleEvery
  *     f64 16..17 RETAINED_COUNT BUDGET
  *     u32 +36 PATH     string: the scope path ("root/physics")
- *     +37 SAMPLE  sampleEvery            +38 COUNTDOWN  allocations until the next sampled stack
  *     +39 BUDGET_FLAGS  HAS_BUDGET (0) | WARN (1)
  *     +40 STAGE   string (0: none)       +41 BACKING    backing id (0: the tree's)
  *     +42 SERIAL  creation order         +43 SITES      first site of the scope
  *     +44 UNSAMPLED the (no stack, no label) site     +45 TALLIES  first label tally
+ *     f64 24     RETAINED_BYTES
  *     LIMIT is the budget the hot path checks (Infinity when none, or once a "warn" budget warned);
  *     EPOCH goes up at each new subtree peak (sites.ts).
  *
@@ -144,6 +145,8 @@ export const W_REC_PTR = 59;
 export const W_REC_CAP = 60;
 export const W_REC_COUNT = 61;
 export const W_ROWS_PTR = 13;
+export const W_ROWS_USED = 15;
+export const W_CHAINS_PTR = 28;
 
 // ---------------------------------------------------------------- records
 
@@ -175,8 +178,8 @@ export const ROW_F64_SHIFT = 5;
 export const S_STATE = 0;
 export const S_PARENT = 1;
 export const S_PATH = 36;
-export const S_SAMPLE = 37;
-export const S_COUNTDOWN = 38;
+export const S_COUNTDOWN = 30;
+export const S_SAMPLE = 31;
 export const S_BUDGET_FLAGS = 39;
 export const S_STAGE = 40;
 export const S_BACKING = 41;
@@ -200,7 +203,7 @@ export const D_EPOCH = 11;
 export const D_PEAK_FRAME = 12;
 export const D_TOTAL_PEAK_FRAME = 13;
 export const D_REALLOC_COUNT = 14;
-export const D_RETAINED_BYTES = 15;
+export const D_RETAINED_BYTES = 24;
 export const D_RETAINED_COUNT = 16;
 export const D_BUDGET = 17;
 
@@ -249,6 +252,8 @@ export const SITE_D_LIVE_COUNT = 7;
 export const SITE_D_EVENT_BYTES = 8;
 export const SITE_D_EVENT_COUNT = 9;
 
+/** ENTRY_BYTES[T_CHAINS], for the walk every site change takes. */
+export const CHAIN_BYTES = 40;
 export const CHAIN_ROW = 2;
 export const CHAIN_GEN = 3;
 export const CHAIN_D_TOUCHED = 2;

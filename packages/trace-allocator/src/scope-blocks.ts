@@ -122,7 +122,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   #allocateOther(size: number, align: number, label: number): Ptr {
     // "off" keeps no records, so no labels: the label is ignored.
     if (this.off) return this.#allocateUntracked(size, align);
-    this.sync(); // so the next call takes the inline path if it can
+    this.fresh(); // and so the next call takes the inline path if it can
     validateAllocation(this.path, size, align);
     const state = this.openState();
     if (state < 0) throw this.disposedError("allocate");

@@ -102,6 +102,9 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
   /** Site ids by (stack, label) key: a cache, checked against memory before use. */
   readonly #sites = new Map<number, number>();
 
+  /** This scope's (no stack, no label) site, and the epoch it was looked up in (-1: look again). */
+  #unsampled = 0;
+  #unsampledEpoch = -1;
   /** Mask of the ring's word index (2 * slots - 1). */
   private readonly ringMask: number;
   /** @internal The STATE word of this row while allocate may take its inline path ("counts", no budget up the chain, not guarded, not disposed). */
@@ -110,6 +113,10 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
   readonly genLive: number;
   // What the inline paths use without reading it from memory, valid while the tree's W_EPOCH
   // is the one seen when it was read (sync()): table positions, and this row's state.
+  /** The epoch when the fields below were read (sync()). */
+  protected epoch = -1;
+  /** This row's STATE when they were read. */
+  protected state = 0;
   /** The epoch while allocate's inline path applies (the row's STATE is `key`), else -1. */
   protected allocEpoch = -1;
   /** The epoch while the row holds this scope (frees of its own blocks take the inline path), else -1. */
@@ -148,23 +155,31 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     this.guarded = (this.u32[this.cw + W_FLAGS]! & FLAG_GUARDED) !== 0;
   }
 
+  /** Re-reads the cached fields when the tree's epoch moved since they were read. */
+  protected fresh(): void {
+    if (this.i32[this.cw + W_EPOCH] !== this.epoch) this.sync();
+  }
+
   /** Re-reads what the inline paths cache (see allocEpoch). Cheap; every slow path calls it. */
   protected sync(): void {
     const u32 = this.u32;
     const cw = this.cw;
     if (u32.length === 0) {
       // Ended: the inline paths must miss, and the slow paths throw.
+      this.epoch = -1;
       this.allocEpoch = -1;
       this.freeEpoch = -1;
       this.openEpoch = -1;
       return;
     }
     const epoch = u32[cw + W_EPOCH]! | 0;
+    this.epoch = epoch;
     this.recW = u32[cw + W_REC_PTR]! >>> 2;
     this.recCap = u32[cw + W_REC_CAP]!;
     this.rowsW = u32[cw + W_ROWS_PTR]! >>> 2;
     this.rowsD = this.rowsW >>> 1;
     const state = u32[this.rowsW + this.rowW]!;
+    this.state = state;
     this.allocEpoch = state === this.key ? epoch : -1;
     this.freeEpoch = (state & GEN_LIVE) === this.genLive ? epoch : -1;
     this.openEpoch = this.freeEpoch >= 0 && (state & DISPOSED) === 0 ? epoch : -1;
@@ -196,7 +211,7 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
 
   /** @internal Counts a new block of `size` in `row` (and `site`); its record is already in. */
   added(row: number, size: number, site: number): void {
-    this.sync();
+    this.fresh();
     this.countAdded(row, size, site, this.i32[this.cw + W_FRAME]!);
   }
 
@@ -239,7 +254,7 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
    * of it inlines into deallocate.
    */
   released(i: number, ptr: number): void {
-    this.sync();
+    this.fresh();
     this.countReleased(i, ptr);
   }
 
@@ -375,10 +390,8 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
 
   /** The row's STATE while this scope is open (not disposed), else -1 (also once the handle ended). */
   protected openState(): number {
-    const u32 = this.u32;
-    const state = u32[(u32[this.cw + W_ROWS_PTR]! >>> 2) + this.rowW];
-    if (state === undefined || (state & GEN_LIVE) !== this.genLive || (state & DISPOSED) !== 0) return -1;
-    return state;
+    this.fresh();
+    return this.openEpoch >= 0 ? this.state : -1;
   }
 
   protected isOpen(): boolean {
@@ -392,8 +405,8 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
    * skipped). 0 also when the scope went away meanwhile (the caller looks).
    */
   protected siteOf(entry: (...args: never[]) => unknown, label: number): number {
-    const rw = rowWord(this, this.row);
-    if ((this.u32[rw]! & LEVEL_MASK) !== CALLSTACKS) return label === 0 ? 0 : this.#site(0, label);
+    if ((this.state & LEVEL_MASK) !== CALLSTACKS) return label === 0 ? 0 : this.#site(0, label);
+    const rw = this.rowsW + this.rowW;
     let stack = 0;
     const countdown = this.u32[rw + S_COUNTDOWN]! - 1;
     if (countdown <= 0) {
@@ -407,6 +420,15 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
 
   /** The site of (`stack`, `label`) in this scope, through the cache. */
   #site(stack: number, label: number): number {
+    if (stack === 0 && label === 0) {
+      // The unsampled site: most allocations at "callstacks" with sampling. Its id holds while
+      // the scope lives, and the scope cannot end without the epoch moving.
+      if (this.i32[this.cw + W_EPOCH] === this.#unsampledEpoch) return this.#unsampled;
+      const id = siteFor(this, this.row, this.gen, 0, 0);
+      this.#unsampled = id;
+      this.#unsampledEpoch = id === 0 ? -1 : this.i32[this.cw + W_EPOCH]! | 0;
+      return id;
+    }
     const key = stack * MAX_LABELS + label;
     const cached = this.#sites.get(key);
     if (cached !== undefined && siteMatches(this, cached, this.row, this.gen, stack, label)) return cached;

@@ -1,4 +1,5 @@
 import {
+  CHAIN_BYTES,
   CHAIN_D_SAVED_BYTES,
   CHAIN_D_SAVED_COUNT,
   CHAIN_D_TOUCHED,
@@ -28,6 +29,13 @@ import {
   T_CHAINS,
   T_SITES,
   T_TALLIES,
+  GEN_MASK,
+  GEN_SHIFT,
+  ROW_WORD_SHIFT,
+  S_STATE,
+  W_CHAINS_PTR,
+  W_ROWS_PTR,
+  W_ROWS_USED,
   tableWord,
 } from "./layout.js";
 import { STACK_NOT_HERE } from "./call-stacks.js";
@@ -147,55 +155,62 @@ export function chainEntries(view: TreeView, id: number): number[] {
   return out;
 }
 
-/** Saves the site's value in every enclosing scope whose epoch moved since it last changed. */
-function touch(view: TreeView, id: number): void {
+/** Saves the site's value in every enclosing scope whose epoch moved since it last changed (sw: the site's word index). */
+function touch(view: TreeView, sw: number): void {
   const u32 = view.u32;
   const f64 = view.f64;
-  const so = entryF64(view, T_SITES, id);
-  const depth = u32[entryWord(view, T_SITES, id) + SITE_DEPTH]!;
-  let c = u32[entryWord(view, T_SITES, id) + SITE_CHAIN]!;
+  const cw = view.cw;
+  // Table positions once: this runs on every allocate and free of a site's blocks.
+  const chains = u32[cw + W_CHAINS_PTR]!;
+  const rowsW = u32[cw + W_ROWS_PTR]! >>> 2;
+  const rows = u32[cw + W_ROWS_USED]!;
+  const so = sw >>> 1;
+  const depth = u32[sw + SITE_DEPTH]!;
+  let c = u32[sw + SITE_CHAIN]!;
   for (let k = 0; k < depth && c !== 0; k++) {
-    const cw = entryWord(view, T_CHAINS, c);
-    const row = u32[cw + CHAIN_ROW]!;
-    if (row < rowCount(view) && genOf(view, row) === u32[cw + CHAIN_GEN]) {
-      const epoch = f64[rowF64(view, row) + D_EPOCH]!;
-      const co = entryF64(view, T_CHAINS, c);
-      if (f64[co + CHAIN_D_TOUCHED] !== epoch) {
-        f64[co + CHAIN_D_TOUCHED] = epoch;
-        f64[co + CHAIN_D_SAVED_BYTES] = f64[so + SITE_D_LIVE_BYTES]!;
-        f64[co + CHAIN_D_SAVED_COUNT] = f64[so + SITE_D_LIVE_COUNT]!;
+    const ew = (chains + c * CHAIN_BYTES) >>> 2;
+    const row = u32[ew + CHAIN_ROW]!;
+    const rw = rowsW + (row << ROW_WORD_SHIFT);
+    if (row < rows && ((u32[rw + S_STATE]! >>> GEN_SHIFT) & GEN_MASK) === u32[ew + CHAIN_GEN]) {
+      const epoch = f64[(rw >>> 1) + D_EPOCH]!;
+      const eo = ew >>> 1;
+      if (f64[eo + CHAIN_D_TOUCHED] !== epoch) {
+        f64[eo + CHAIN_D_TOUCHED] = epoch;
+        f64[eo + CHAIN_D_SAVED_BYTES] = f64[so + SITE_D_LIVE_BYTES]!;
+        f64[eo + CHAIN_D_SAVED_COUNT] = f64[so + SITE_D_LIVE_COUNT]!;
       }
     }
-    c = u32[cw + ENTRY_NEXT]!;
+    c = u32[ew + ENTRY_NEXT]!;
   }
 }
 
 /** Counts a block of `size` at site `id`, whose scope owns it (a new block, or one just resized by its owner). */
 export function siteAdd(view: TreeView, id: number, size: number, frame: number): void {
-  touch(view, id);
+  const sw = entryWord(view, T_SITES, id);
+  touch(view, sw);
   const f64 = view.f64;
-  const o = entryF64(view, T_SITES, id);
+  const o = sw >>> 1;
   f64[o + SITE_D_LIVE_BYTES]! += size;
   f64[o + SITE_D_LIVE_COUNT]!++;
   f64[o + SITE_D_EVENT_BYTES]! += size;
   f64[o + SITE_D_EVENT_COUNT]!++;
-  const tally = view.u32[entryWord(view, T_SITES, id) + SITE_TALLY]!;
+  const tally = view.u32[sw + SITE_TALLY]!;
   if (tally !== 0) tallyAdd(view, tally, size, frame);
 }
 
 /** Uncounts a block of `size` at site `id`, owned by `row` now. */
 export function siteRemove(view: TreeView, id: number, size: number, row: number): void {
-  touch(view, id);
+  const sw = entryWord(view, T_SITES, id);
+  touch(view, sw);
   const f64 = view.f64;
-  const o = entryF64(view, T_SITES, id);
+  const o = sw >>> 1;
   f64[o + SITE_D_LIVE_BYTES] = f64[o + SITE_D_LIVE_BYTES]! - size;
   f64[o + SITE_D_LIVE_COUNT]!--;
-  const w = entryWord(view, T_SITES, id);
-  if (view.u32[w + SITE_LABEL] !== 0) {
+  if (view.u32[sw + SITE_LABEL] !== 0) {
     const tally = labelTallyOf(view, id, row);
     if (tally !== 0) tallyRemove(view, tally, size);
   }
-  if ((view.u32[w + ENTRY_TAG]! & TAG_ORPHAN) !== 0 && f64[o + SITE_D_LIVE_COUNT] === 0) pruneSite(view, id);
+  if ((view.u32[sw + ENTRY_TAG]! & TAG_ORPHAN) !== 0 && f64[o + SITE_D_LIVE_COUNT] === 0) pruneSite(view, id);
 }
 
 /**

@@ -147,6 +147,7 @@ export const W_REC_COUNT = 61;
 export const W_ROWS_PTR = 13;
 export const W_ROWS_USED = 15;
 export const W_CHAINS_PTR = 28;
+export const W_SITES_PTR = 23;
 
 // ---------------------------------------------------------------- records
 
@@ -239,6 +240,8 @@ export const TAG_LIVE = 1;
 /** TAG bit of a site whose scope was disposed. */
 export const TAG_ORPHAN = 2;
 
+/** ENTRY_BYTES[T_SITES], for the steps every allocate and free of a site's block takes. */
+export const SITE_BYTES = 80;
 export const SITE_ROW = 2;
 export const SITE_GEN = 3;
 export const SITE_STACK = 4;

@@ -33,7 +33,6 @@ import {
   W_FRAME,
   W_REC_CAP,
   W_REC_COUNT,
-  W_REC_PTR,
 } from "./layout.js";
 import { reservedBytesOf, walkLiveBlocks } from "./leaks.js";
 import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt, recordCount, searchRecord } from "./records.js";
@@ -122,9 +121,8 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   #allocateOther(size: number, align: number, label: number): Ptr {
     // "off" keeps no records, so no labels: the label is ignored.
     if (this.off) return this.#allocateUntracked(size, align);
-    this.fresh(); // and so the next call takes the inline path if it can
     validateAllocation(this.path, size, align);
-    const state = this.openState();
+    const state = this.openState(); // re-reads the cached fields when they moved: the next call may take the inline path
     if (state < 0) throw this.disposedError("allocate");
     if (label !== 0 && !isLabelId(this, label)) throw badLabelError(this.path, "allocate", label);
     const h = this.guarded ? guardedHeaderFor(align) : headerFor(align);
@@ -132,7 +130,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     if ((state & BUDGETED) !== 0) this.#checkBudgets(size);
     const site = this.siteOf(ALLOCATE, label);
     // The budget hook and the site's tables may have run code that disposed this scope.
-    if (this.openState() < 0) throw this.disposedError("allocate");
+    if (this.i32[this.cw + W_EPOCH] !== this.openEpoch && this.openState() < 0) throw this.disposedError("allocate");
     let base: Ptr;
     try {
       base = this.backing.allocate(size + h, align < HEADER_BYTES ? HEADER_BYTES : align);
@@ -151,11 +149,12 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   #addSlow(ptr: Ptr, size: number, h: number, site: number, flags: number): Ptr {
     if (findRecord(this, ptr) >= 0) throw handedOutTwiceError(this.path, this.backing, ptr, h);
     for (;;) {
-      if (this.openState() < 0) {
+      // Code the backing ran may have disposed this scope, or moved or filled the records.
+      if (this.i32[this.cw + W_EPOCH] !== this.openEpoch && this.openState() < 0) {
         this.backing.deallocate(ptr - h);
         throw this.disposedError("allocate");
       }
-      if (this.u32[this.cw + W_REC_COUNT]! < this.u32[this.cw + W_REC_CAP]!) break;
+      if (this.i32[this.cw + W_REC_COUNT]! < this.recCap) break;
       try {
         growTable(this, T_RECORDS, this.u32[this.cw + W_REC_CAP]! * 2);
       } catch (err) {
@@ -163,19 +162,20 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
         throw err;
       }
     }
-    const u32 = this.u32;
+    // The cached positions are current here (the epoch was checked, or openState() re-read them).
     const i32 = this.i32;
-    const n = u32[this.cw + W_REC_COUNT]!;
-    const r = (u32[this.cw + W_REC_PTR]! >>> 2) + (n << 2);
+    const n = i32[this.cw + W_REC_COUNT]!;
+    const r = this.recW + (n << 2);
+    const frame = i32[this.cw + W_FRAME]!;
     i32[r] = ptr;
     i32[r + 1] = size;
     i32[r + 2] = this.row | headerCode(h) | flags;
     i32[r + 3] = site;
-    u32[this.cw + W_REC_COUNT] = n + 1;
+    i32[this.cw + W_REC_COUNT] = n + 1;
     i32[(ptr - HEADER_BYTES) >> 2] = n;
-    i32[((ptr - HEADER_BYTES) >> 2) + 1] = u32[this.cw + W_FRAME]!;
+    i32[((ptr - HEADER_BYTES) >> 2) + 1] = frame;
     if ((flags & GUARDED) !== 0) writeHeaderGuard(this, ptr, h);
-    this.added(this.row, size, site);
+    this.countAdded(this.row, size, site, frame);
     return ptr;
   }
 

@@ -34,6 +34,8 @@ import {
   ROW_WORD_SHIFT,
   S_STATE,
   W_CHAINS_PTR,
+  W_SITES_PTR,
+  SITE_BYTES,
   W_ROWS_PTR,
   W_ROWS_USED,
   tableWord,
@@ -186,7 +188,7 @@ function touch(view: TreeView, sw: number): void {
 
 /** Counts a block of `size` at site `id`, whose scope owns it (a new block, or one just resized by its owner). */
 export function siteAdd(view: TreeView, id: number, size: number, frame: number): void {
-  const sw = entryWord(view, T_SITES, id);
+  const sw = (view.u32[view.cw + W_SITES_PTR]! + id * SITE_BYTES) >>> 2;
   touch(view, sw);
   const f64 = view.f64;
   const o = sw >>> 1;
@@ -200,7 +202,7 @@ export function siteAdd(view: TreeView, id: number, size: number, frame: number)
 
 /** Uncounts a block of `size` at site `id`, owned by `row` now. */
 export function siteRemove(view: TreeView, id: number, size: number, row: number): void {
-  const sw = entryWord(view, T_SITES, id);
+  const sw = (view.u32[view.cw + W_SITES_PTR]! + id * SITE_BYTES) >>> 2;
   touch(view, sw);
   const f64 = view.f64;
   const o = sw >>> 1;

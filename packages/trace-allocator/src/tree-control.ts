@@ -1,5 +1,4 @@
 import {
-  CONTROL_BLOCK_HEADER_WORDS,
   CorruptionError,
   SpaceHandle,
   SpaceViews,
@@ -45,15 +44,6 @@ import {
   W_META_BLOCKS,
   W_META_BYTES,
   W_NEXT_STACK,
-  W_REC_PTR,
-  W_ROWS_PTR,
-  W_ROWS_USED,
-  W_CHAINS_PTR,
-  W_SITES_PTR,
-  SITE_BYTES,
-  T_SITES,
-  CHAIN_BYTES,
-  T_CHAINS,
   W_RING_AT,
   W_RING_SLOTS,
   W_STACK_DEPTH,
@@ -127,9 +117,6 @@ class BuildMemory implements TreeMemory {
 
 /** Builds a tree over `backing`: its control block and tables, and the root row. Returns the control block's address. */
 export function createTree(backing: Allocator, settings: TreeSettings, root: RootSpec): Ptr {
-  if (W_FLAGS !== CONTROL_BLOCK_HEADER_WORDS || W_REC_PTR !== tableWord(T_RECORDS, TW_PTR) || W_ROWS_PTR !== tableWord(T_ROWS, TW_PTR) || W_ROWS_USED !== tableWord(T_ROWS, TW_USED) || W_CHAINS_PTR !== tableWord(T_CHAINS, TW_PTR) || CHAIN_BYTES !== ENTRY_BYTES[T_CHAINS] || W_SITES_PTR !== tableWord(T_SITES, TW_PTR) || SITE_BYTES !== ENTRY_BYTES[T_SITES] || tableWord(TABLE_COUNT - 1, TW_LIVE) >= W_FRAME) {
-    throw new Error("TraceAllocator: layout.ts's literal word offsets disagree with the layout they spell out.");
-  }
   const space = backing.space;
   const bytes = controlBytes(settings.ringSlots);
   // 64-aligned: the words every allocate and free reads share one cache line.

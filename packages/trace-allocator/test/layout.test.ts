@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CONTROL_BLOCK_HEADER_WORDS } from "@memkit/core";
 import * as L from "../src/layout.js";
 
 // The layout is spelled out as literals (so a bundler inlines them into the hot paths):
@@ -35,6 +36,8 @@ describe("layout", () => {
     const fields: [string, number, number][] = [["header", 0, 4], ...byPrefix("W_", 1, 1).filter(([k]) => !["W_TABLES", "W_RING", "W_REC_PTR", "W_REC_CAP", "W_REC_COUNT", "W_ROWS_PTR", "W_ROWS_USED", "W_CHAINS_PTR", "W_SITES_PTR"].includes(k))];
     for (let t = 0; t < L.TABLE_COUNT; t++) fields.push([L.TABLE_NAMES[t]!, L.tableWord(t, 0), L.TABLE_WORDS]);
     expectDisjoint(L.W_RING, fields);
+    expect(L.W_FLAGS).toBe(CONTROL_BLOCK_HEADER_WORDS);
+    expect(L.TRACE_LAYOUT.fixedWords).toBe(L.W_NEXT_STACK - L.W_FLAGS);
     expect([L.W_REC_PTR, L.W_REC_CAP, L.W_REC_COUNT]).toEqual([0, 1, 2].map((f) => L.tableWord(L.T_RECORDS, f)));
     expect([L.W_ROWS_PTR, L.W_ROWS_USED, L.W_CHAINS_PTR, L.W_SITES_PTR]).toEqual([L.tableWord(L.T_ROWS, L.TW_PTR), L.tableWord(L.T_ROWS, L.TW_USED), L.tableWord(L.T_CHAINS, L.TW_PTR), L.tableWord(L.T_SITES, L.TW_PTR)]);
     expect([L.SITE_BYTES, L.CHAIN_BYTES]).toEqual([L.ENTRY_BYTES[L.T_SITES], L.ENTRY_BYTES[L.T_CHAINS]]);

@@ -37,6 +37,7 @@ describe("with @memkit/trace-allocator scopes", () => {
     heap.destroy();
     ai.dispose();
     root.dispose();
+    root.destroy(); // the tree's own state goes back to its backing
     expect(pages.stats().liveCount).toBe(0);
   });
 
@@ -62,6 +63,7 @@ describe("with @memkit/trace-allocator scopes", () => {
     heap.space.u8[ptr + 8] = 0x66;
     physics.dispose(); // nothing leaks: the quarantine is below the scope
     root.dispose();
+    root.destroy(); // the tree's own state goes back to the debug stack before it ends
     heap.destroy();
     expect(pages.stats().liveCount).toBe(0);
   });
@@ -95,6 +97,7 @@ describe("with @memkit/trace-allocator scopes", () => {
     expect(twice.message).toContain(hex(ptr));
     physics.dispose();
     root.dispose();
+    root.destroy(); // the tree's own state goes back to the debug stack before it ends
     heap.destroy();
     expect(pages.stats().liveCount).toBe(0);
   });

@@ -273,8 +273,9 @@ export class MemoryGlobals {
     step(() => this.#frame.destroy());
     step(() => this.#scratch.assertReleased());
     step(() => this.#scratch.destroy());
-    step(() => this.#debug?.destroy());
+    // The scope tree's own state is leased from the debug layer (or generic): it goes before them.
     step(() => this.#root.destroy());
+    step(() => this.#debug?.destroy());
     step(() => this.#generic.destroy());
     step(() => this.#pages.destroy());
     if (leak !== undefined) throw leak;

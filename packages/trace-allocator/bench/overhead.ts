@@ -95,11 +95,10 @@ async function measure([, build, steps]: Subject): Promise<void> {
 
 /*
  * Every subject runs in a process of its own. V8 keeps one set of type
- * feedback per function, shared by every instance of a class: measured in one
- * process, "counts" ran ~25% slower after "off" had run (TraceAllocator's
- * methods had compiled both levels' paths), and the timed loop's calls turned
- * polymorphic. An engine's scopes run at one level, so each subject gets a
- * fresh process, as it would in the engine.
+ * feedback per function, shared by every instance of a class: in one process
+ * a level's run would leave the methods compiled for the levels before it,
+ * and the timed loop's calls polymorphic. An engine's scopes run at one
+ * level, so each subject gets a fresh process, as it would in the engine.
  */
 const backingList = await backings();
 const child = process.argv.indexOf("--subject");

@@ -41,31 +41,87 @@ const OTHER_FRAME = /^([^@]*)@(.*:\d+(?::\d+)?)$/;
 type AnyFunction = (...args: any[]) => unknown;
 
 /**
+ * The texts of the call stacks one thread captured for one tree, by id. Ids
+ * are issued by the tree (a counter in its control block), so an id in
+ * memory names one stack in every thread; its text stays in the JS of the
+ * thread that captured it. Every handle this thread holds on the tree shares
+ * one StackTexts ({@link stackTextsOf}).
+ */
+export class StackTexts {
+  readonly #texts = new Map<number, string>();
+  readonly #ids = new Map<string, number>();
+
+  /** The text of stack `id`, or undefined when this thread never captured it. */
+  get(id: number): string | undefined {
+    return this.#texts.get(id);
+  }
+
+  /** The id of `stack` in this thread, or undefined. */
+  idOf(stack: string): number | undefined {
+    return this.#ids.get(stack);
+  }
+
+  set(id: number, stack: string): void {
+    this.#texts.set(id, stack);
+    this.#ids.set(stack, id);
+  }
+
+  /** Stacks known here. */
+  get size(): number {
+    return this.#texts.size;
+  }
+}
+
+/** What a stack id without text in this thread prints as (captured by another thread, or before a restore). */
+export const STACK_NOT_HERE = "(stack not captured in this thread)";
+
+const threadTexts = new WeakMap<object, Map<string, StackTexts>>();
+
+/** The stack texts this thread keeps for the tree `treeId` at `controlPtr` of `space`. */
+export function stackTextsOf(space: object, controlPtr: number, treeId: number): StackTexts {
+  let bySpace = threadTexts.get(space);
+  if (bySpace === undefined) {
+    bySpace = new Map();
+    threadTexts.set(space, bySpace);
+  }
+  const key = `${controlPtr}:${treeId}`;
+  let texts = bySpace.get(key);
+  if (texts === undefined) {
+    texts = new StackTexts();
+    bySpace.set(key, texts);
+  }
+  return texts;
+}
+
+/**
  * Captures call stacks and interns them: each distinct stack is stored once
  * and named by a small integer id, so a million allocations from fifty call
- * sites keep fifty stack strings. Id 0 means "no stack".
+ * sites keep fifty stack strings. Id 0 means "no stack". New ids come from
+ * `nextId` (the tree's counter in memory); texts go to a {@link StackTexts}.
  */
 export class CallStacks {
-  /** Interned stacks by id (index 0 is the empty "no stack"): frames, innermost first, joined by newlines. */
-  private readonly stacks: string[] = [""];
-  private readonly ids = new Map<string, number>();
   private keyIds = new Map<number | string, number>();
+  private counter = 0;
 
   constructor(
     /** Frames kept per stack. */
     readonly depth: number,
     /** Leading frames matching this are dropped. */
     readonly internal: RegExp,
+    /** Where the texts go (shared by the thread's handles on one tree). */
+    readonly texts: StackTexts = new StackTexts(),
+    /** Issues the id of a new stack (default: a counter of this object). */
+    private readonly nextId: () => number = () => ++this.counter,
   ) {}
 
-  /** Distinct stacks interned so far. */
+  /** Distinct stacks interned here. */
   get size(): number {
-    return this.stacks.length - 1;
+    return this.texts.size;
   }
 
   /** The stack with this id (frames joined by newlines), or undefined for 0 / unknown ids. */
   get(id: number): string | undefined {
-    return id > 0 ? this.stacks[id] : undefined;
+    return id > 0 ? this.texts.get(id) : undefined;
   }
 
   /**
@@ -95,11 +151,10 @@ export class CallStacks {
   /** Returns the id of `stack` (frames joined by newlines), adding it when new. */
   intern(stack: string): number {
     if (stack === "") return 0;
-    let id = this.ids.get(stack);
+    let id = this.texts.idOf(stack);
     if (id === undefined) {
-      id = this.stacks.length;
-      this.stacks.push(stack);
-      this.ids.set(stack, id);
+      id = this.nextId();
+      this.texts.set(id, stack);
     }
     return id;
   }

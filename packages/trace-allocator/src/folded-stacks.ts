@@ -1,10 +1,14 @@
 import { InvalidArgumentError, describe, type LeakReport, type LeakedBlock } from "@memkit/core";
-import { ROW_MASK, R_SITE, R_SIZE, R_WORD } from "./block-records.js";
-import { shortFrame } from "./call-stacks.js";
-import { subtreeOf } from "./leaks.js";
-import { C_ALLOC_BYTES, C_ALLOC_COUNT, C_EPOCH, C_REALLOC_COUNT, ROW_SHIFT, type Registry } from "./registry.js";
-import type { Site } from "./sites.js";
-import { internals, type TraceAllocator } from "./trace-allocator.js";
+import { STACK_NOT_HERE, shortFrame } from "./call-stacks.js";
+import { labelText } from "./labels.js";
+import { CALLSTACKS, CHAIN_GEN, CHAIN_ROW, D_ALLOC_BYTES, D_ALLOC_COUNT, D_EPOCH, D_REALLOC_COUNT, ROW_MASK, R_SIZE, R_WORD, TW_USED, T_CHAINS, T_SITES, tableWord } from "./layout.js";
+import { LEVELS } from "./options.js";
+import { recordAt, recordCount } from "./records.js";
+import { siteOfRecord } from "./retained.js";
+import { chainEntries, isSite, siteAtPeak, siteInfo, sitesOf, type SiteInfo } from "./sites.js";
+import { readString } from "./strings.js";
+import { entryWord } from "./tables.js";
+import { isScope, isWithin, levelOf, pathOf, rowF64, subtreeRows, type TreeView } from "./tree-view.js";
 import type { FoldedSelection, FoldedStacksOptions } from "./types.js";
 
 /*
@@ -39,11 +43,11 @@ function headFrames(path: string, label: string | undefined): string {
 }
 
 /** Call frames of an interned stack, outermost first, made safe for the format (no `;`, no line breaks). */
-function callFrames(reg: Registry, stack: number, cache: Map<number, string>): string {
+function callFrames(view: TreeView, stack: number, cache: Map<number, string>): string {
   let folded = cache.get(stack);
   if (folded === undefined) {
-    const text = reg.stacks.get(stack);
-    folded = text === undefined ? "" : text.split("\n").reverse().map(foldedFrame).join(";");
+    const text = view.stackText(stack) ?? STACK_NOT_HERE;
+    folded = text.split("\n").reverse().map(foldedFrame).join(";");
     cache.set(stack, folded);
   }
   return folded;
@@ -53,7 +57,7 @@ function foldedFrame(frame: string): string {
   return shortFrame(frame).replace(/;/g, ",").replace(/\s+/g, " ");
 }
 
-function resolveSelection(scope: TraceAllocator, options: FoldedStacksOptions): { which: FoldedSelection; metric: "bytes" | "count" } {
+function resolveSelection(scope: { path: string }, options: FoldedStacksOptions): { which: FoldedSelection; metric: "bytes" | "count" } {
   if (typeof options !== "object" || options === null) {
     throw new InvalidArgumentError(`${scope.path}: foldedStacks options must be an object, received ${describe(options)}.`);
   }
@@ -71,64 +75,70 @@ function resolveSelection(scope: TraceAllocator, options: FoldedStacksOptions): 
   return { which, metric };
 }
 
-/** Folds `scope`'s subtree: live blocks, the blocks live at its peak, or every allocation. */
-export function foldStacks(scope: TraceAllocator, options: FoldedStacksOptions): string {
+/** The scope a fold starts at: its row and generation, and its path (for messages). */
+export interface FoldScope {
+  row: number;
+  gen: number;
+  path: string;
+}
+
+/** Folds a scope's subtree: live blocks, the blocks live at its peak, or every allocation. */
+export function foldStacks(view: TreeView, scope: FoldScope, options: FoldedStacksOptions): string {
   const { which, metric } = resolveSelection(scope, options);
-  const s = internals(scope);
-  const reg = s.reg;
   const sums = new Map<string, number>();
   const add = (key: string, value: number): void => {
     if (value !== 0) sums.set(key, (sums.get(key) ?? 0) + value);
   };
   const cache = new Map<number, string>();
-  const siteKey = (site: Site): string => {
-    const head = headFrames(site.path, reg.labels.text(site.label));
-    const calls = site.stack === 0 ? "" : callFrames(reg, site.stack, cache);
+  const siteKey = (site: SiteInfo): string => {
+    const head = headFrames(readString(view, site.path), labelText(view, site.label));
+    const calls = site.stack === 0 ? "" : callFrames(view, site.stack, cache);
     return calls === "" ? head : `${head};${calls}`;
   };
-  if (s.row < 0) return "";
+  if (!isScope(view, scope.row, scope.gen)) return "";
+  const top = scope.row;
 
   if (which === "live") {
     // Every live block of the subtree, from the records: exact at any tracing level.
-    const { data, count } = reg.records;
+    const count = recordCount(view);
     for (let i = 0; i < count; i++) {
-      const r = i << 2;
-      const row = data[r + R_WORD]! & ROW_MASK;
-      if (!reg.isWithin(row, s.row)) continue;
-      const id = data[r + R_SITE]!;
-      const site = id === 0 ? undefined : reg.sites[id];
-      const key = site !== undefined ? siteKey(site) : scopeFrames(reg.scopes[row]!.path);
-      add(key, metric === "bytes" ? data[r + R_SIZE]! : 1);
+      const r = recordAt(view, i);
+      const row = view.i32[r + R_WORD]! & ROW_MASK;
+      if (!isWithin(view, row, top)) continue;
+      const id = siteOfRecord(view, i);
+      const key = isSite(view, id) ? siteKey(siteInfo(view, id)) : scopeFrames(pathOf(view, row));
+      add(key, metric === "bytes" ? view.i32[r + R_SIZE]! : 1);
     }
   } else if (which === "peak") {
-    if (s.level !== "callstacks") {
+    const level = levelOf(view, top);
+    if (level !== CALLSTACKS) {
       throw new InvalidArgumentError(
-        `${scope.path}: foldedStacks({ which: "peak" }) needs tracing "callstacks" (this scope is ${JSON.stringify(s.level)}): ` +
+        `${scope.path}: foldedStacks({ which: "peak" }) needs tracing "callstacks" (this scope is ${JSON.stringify(LEVELS[level])}): ` +
           `only then is each allocation's site recorded.\n  Create the tree with tracing: "callstacks" or call setTracing("callstacks") before the stage you measure.`,
       );
     }
-    const epoch = reg.counters[(s.row << ROW_SHIFT) + C_EPOCH]!;
-    for (const site of reg.sites) {
-      if (site === undefined) continue;
-      const k = site.indexOf(s.row, s.gen);
-      if (k >= 0) add(siteKey(site), site.atPeak(k, epoch, metric));
+    const epoch = view.f64[rowF64(view, top) + D_EPOCH]!;
+    const used = view.u32[view.cw + tableWord(T_SITES, TW_USED)]!;
+    for (let id = 1; id < used; id++) {
+      if (!isSite(view, id)) continue;
+      for (const c of chainEntries(view, id)) {
+        const cw = entryWord(view, T_CHAINS, c);
+        if (view.u32[cw + CHAIN_ROW] === top && view.u32[cw + CHAIN_GEN] === scope.gen) add(siteKey(siteInfo(view, id)), siteAtPeak(view, id, c, epoch, metric));
+      }
     }
   } else {
     // Every allocate/reallocate: sites of live scopes, plus what each scope counted without a site.
-    for (const member of subtreeOf(scope)) {
-      const m = internals(member);
-      if (m.row < 0) continue;
-      const o = m.row << ROW_SHIFT;
-      const c = reg.counters;
-      let rest = metric === "bytes" ? c[o + C_ALLOC_BYTES]! : c[o + C_ALLOC_COUNT]! + c[o + C_REALLOC_COUNT]!;
-      for (const id of m.sites.all()) {
-        const site = reg.sites[id];
-        if (site === undefined) continue;
+    for (const member of subtreeRows(view, top)) {
+      const o = rowF64(view, member);
+      const f64 = view.f64;
+      let rest = metric === "bytes" ? f64[o + D_ALLOC_BYTES]! : f64[o + D_ALLOC_COUNT]! + f64[o + D_REALLOC_COUNT]!;
+      for (const id of sitesOf(view, member)) {
+        const site = siteInfo(view, id);
         const value = metric === "bytes" ? site.eventBytes : site.eventCount;
         add(siteKey(site), value);
         rest -= value;
       }
-      add(scopeFrames(member.path), rest);
+      add(scopeFrames(pathOf(view, member)), rest);
     }
   }
   return formatFolded(sums);

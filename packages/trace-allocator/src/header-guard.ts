@@ -1,8 +1,10 @@
 import { CorruptionError, formatCount, hex } from "@memkit/core";
-import { GUARDED, HEADER_BYTES, ROW_MASK, R_PTR, R_SITE, R_SIZE, R_WORD, headerOf } from "./block-records.js";
 import { shortFrame } from "./call-stacks.js";
-import { stackOf } from "./leaks.js";
-import type { Registry } from "./registry.js";
+import { GUARDED, HEADER_BYTES, RETAINED, ROW_MASK, R_PTR, R_SIZE, R_WORD } from "./layout.js";
+import { headerOf, recordAt, recordCount } from "./records.js";
+import { retainedInfo, siteOfRecord } from "./retained.js";
+import { stackOf } from "./sites.js";
+import { pathOf, type TreeView } from "./tree-view.js";
 
 /*
  * Guarded headers (`guardHeaders: true`; `MemoryGlobals.init({ debug: true })`
@@ -22,7 +24,7 @@ import type { Registry } from "./registry.js";
  *   H = 16 for align <= 16, else H = align (a multiple of the alignment, as always).
  *
  * `index` and `frame` sit where an unguarded header keeps them
- * (block-records.ts), so lookups, frees and reports read both kinds alike.
+ * (records.ts), so lookups, frees and reports read both kinds alike.
  * The index is checked against its record. The frame is kept three times,
  * two copies XORed with different keys (every byte 0xa5 or 0x5a), so a byte
  * that changed is found by a vote of three, and a run of equal bytes written
@@ -48,12 +50,12 @@ export function guardedHeaderFor(align: number): number {
 }
 
 /** Writes the guard of the block at `ptr` (header `h` bytes), whose index and frame are already in place. */
-export function writeHeaderGuard(reg: Registry, ptr: number, h: number): void {
-  const i32 = reg.i32;
+export function writeHeaderGuard(view: TreeView, ptr: number, h: number): void {
+  const i32 = view.i32;
   const frame = i32[(ptr - 4) >> 2]!;
   i32[(ptr - 16) >> 2] = frame ^ FAR_KEY;
   i32[(ptr - 12) >> 2] = frame ^ NEAR_KEY;
-  if (h > GUARDED_HEADER_BYTES) reg.u8.fill(HEADER_FENCE_BYTE, ptr - h, ptr - GUARDED_HEADER_BYTES);
+  if (h > GUARDED_HEADER_BYTES) view.u8.fill(HEADER_FENCE_BYTE, ptr - h, ptr - GUARDED_HEADER_BYTES);
 }
 
 /** The majority of three bytes (the first when all differ). */
@@ -89,13 +91,14 @@ export function headerDamage(u8: Uint8Array, ptr: number, h: number, index: numb
  * CorruptionError to throw (`who` names the call), or undefined when whole
  * or unguarded.
  */
-export function guardedHeaderError(reg: Registry, who: string, i: number): CorruptionError | undefined {
-  const word = reg.records.data[(i << 2) + R_WORD]!;
+export function guardedHeaderError(view: TreeView, who: string, i: number): CorruptionError | undefined {
+  const r = recordAt(view, i);
+  const word = view.i32[r + R_WORD]!;
   if ((word & GUARDED) === 0) return undefined;
-  const ptr = reg.records.data[(i << 2) + R_PTR]!;
+  const ptr = view.i32[r + R_PTR]!;
   const h = headerOf(word);
-  const offset = headerDamage(reg.u8, ptr, h, i);
-  return offset === 0 ? undefined : headerError(reg, who, i, offset);
+  const offset = headerDamage(view.u8, ptr, h, i);
+  return offset === 0 ? undefined : headerError(view, who, i, offset);
 }
 
 /**
@@ -104,37 +107,39 @@ export function guardedHeaderError(reg: Registry, who: string, i: number): Corru
  * caller's block, its scope, the offset, expected and found byte, how many
  * header bytes differ, and where the block was allocated. Cold path.
  */
-export function headerError(reg: Registry, who: string, i: number, offset: number): CorruptionError {
-  const data = reg.records.data;
-  const ptr = data[(i << 2) + R_PTR]!;
-  const size = data[(i << 2) + R_SIZE]!;
-  const word = data[(i << 2) + R_WORD]!;
+export function headerError(view: TreeView, who: string, i: number, offset: number): CorruptionError {
+  const r = recordAt(view, i);
+  const ptr = view.i32[r + R_PTR]!;
+  const size = view.i32[r + R_SIZE]!;
+  const word = view.i32[r + R_WORD]!;
   const h = headerOf(word);
-  const u8 = reg.u8;
+  const u8 = view.u8;
   expectHeader(u8, ptr, i);
   const expectedAt = (a: number): number => (a >= ptr - GUARDED_HEADER_BYTES ? expected8[a - ptr + GUARDED_HEADER_BYTES]! : HEADER_FENCE_BYTE);
   let changed = 0;
   for (let a = ptr - h; a < ptr; a++) if (u8[a] !== expectedAt(a)) changed++;
-  const scope = reg.retained.get(ptr)?.origin ?? reg.scopes[word & ROW_MASK]?.path ?? "?";
+  const scope = (word & RETAINED) !== 0 ? retainedInfo(view, i).origin : pathOf(view, word & ROW_MASK);
   return new CorruptionError(
     `${who}: block ${hex(ptr)} (${formatCount(size)} B, scope ${scope}) —\n` +
       `  header byte before the block changed at ${offset} (expected ${byteHex(expectedAt(ptr + offset))}, found ${byteHex(u8[ptr + offset]!)}), ` +
       `${changed} of ${h} header bytes differ;` +
-      allocatedAt(stackOf(reg, data[(i << 2) + R_SITE]!)) +
+      allocatedAt(stackOf(view, siteOfRecord(view, i))) +
       `\n  Something wrote before the start of the block (an underrun): check negative offsets and index arithmetic of code writing to it.`,
   );
 }
 
 /** Verifies every guarded header of the tree (check()). Throws CorruptionError at the first damaged one. */
-export function checkGuards(reg: Registry, who: string): void {
-  const { data, count } = reg.records;
-  const limit = reg.u8.length;
+export function checkGuards(view: TreeView, who: string): void {
+  const count = recordCount(view);
+  const limit = view.u8.length;
   for (let i = 0; i < count; i++) {
-    const ptr = data[i << 2]!;
-    // A record that cannot be a block is BlockRecords.check's to report.
-    if ((data[(i << 2) + R_WORD]! & GUARDED) === 0 || ptr < GUARDED_HEADER_BYTES || ptr > limit || (ptr & (HEADER_BYTES - 1)) !== 0) continue;
-    if (ptr - headerOf(data[(i << 2) + R_WORD]!) < 0) continue;
-    const error = guardedHeaderError(reg, `${who}.check`, i);
+    const r = recordAt(view, i);
+    const ptr = view.i32[r]!;
+    const word = view.i32[r + R_WORD]!;
+    // A record that cannot be a block is checkRecords' to report.
+    if ((word & GUARDED) === 0 || ptr < GUARDED_HEADER_BYTES || ptr > limit || (ptr & (HEADER_BYTES - 1)) !== 0) continue;
+    if (ptr - headerOf(word) < 0) continue;
+    const error = guardedHeaderError(view, `${who}.check`, i);
     if (error !== undefined) throw error;
   }
 }

@@ -6,6 +6,8 @@ export type {
   BudgetWarning,
   TraceScopeOptions,
   TraceAllocatorOptions,
+  TraceAttachOptions,
+  OpenScopeOptions,
   TracedBlock,
   RetainedBlock,
   TraceLeakReport,
@@ -21,4 +23,5 @@ export type { ReportDiff, ScopeDelta, ScopeNumbers } from "./report-diff.js";
 export { parseFoldedStacks, diffFoldedStacks, foldLeakReport } from "./folded-stacks.js";
 export type { FoldedLine } from "./folded-stacks.js";
 export { formatLeakMessage, LEAK_MESSAGE_BLOCKS } from "./leaks.js";
-export { MEMKIT_FRAME_PATTERN, shortFrame } from "./call-stacks.js";
+export { MEMKIT_FRAME_PATTERN, STACK_NOT_HERE, shortFrame } from "./call-stacks.js";
+export { TRACE_LAYOUT } from "./layout.js";

@@ -1,8 +1,10 @@
 import { formatBytes, formatCount, hex } from "@memkit/core";
-import { RETAINED, ROW_MASK, R_PTR, R_SITE, R_SIZE, R_WORD, headerOf } from "./block-records.js";
 import { shortFrame } from "./call-stacks.js";
-import { C_LIVE_BYTES, C_LIVE_COUNT, C_RETAINED_BYTES, C_RETAINED_COUNT, ROW_SHIFT, type Registry } from "./registry.js";
-import { internals, type TraceAllocator } from "./trace-allocator.js";
+import { D_LIVE_BYTES, D_LIVE_COUNT, D_RETAINED_BYTES, D_RETAINED_COUNT, OFF, RETAINED, ROW_MASK, R_SIZE, R_WORD } from "./layout.js";
+import { frameOf, headerOf, recordAt, recordCount, findRecord } from "./records.js";
+import { backingIdOf, retainedInfo, siteOfRecord } from "./retained.js";
+import { labelOf, stackOf } from "./sites.js";
+import { isScope, isWithin, levelOf, pathOf, rowF64, subtreeRows, type TreeView } from "./tree-view.js";
 import type { RetainedBlock, TraceLeakReport, TracedBlock } from "./types.js";
 
 /** Blocks listed in a LeakError's message (all of them are in `error.report`). */
@@ -10,49 +12,39 @@ export const LEAK_MESSAGE_BLOCKS = 20;
 /** Frames per block in the message (the whole stack is in `error.report`). */
 const MESSAGE_FRAMES = 6;
 
-/** Scopes of `scope`'s subtree, parents before children. */
-export function subtreeOf(scope: TraceAllocator): TraceAllocator[] {
-  const out: TraceAllocator[] = [];
-  const walk = (s: TraceAllocator): void => {
-    out.push(s);
-    for (const child of s.children) walk(child);
-  };
-  walk(scope);
-  return out;
-}
-
 /**
- * Everything `scope`'s subtree still holds: blocks that are not retained
- * (leaks), retained blocks (listed apart), and live descendant scopes. A walk
- * over the tree's block table: teardown-time work, never on a hot path.
+ * Everything the subtree of the scope at `row` (generation `gen`) still
+ * holds: blocks that are not retained (leaks), retained blocks (listed
+ * apart), and live descendant scopes. A walk over the tree's records:
+ * teardown-time work, never on a hot path. `path` names a scope that is gone.
  */
-export function collectLeaks(scope: TraceAllocator): TraceLeakReport {
-  const { reg, row } = internals(scope);
-  const report: TraceLeakReport = { scope: scope.path, scopes: [], count: 0, bytes: 0, blocks: [], liveScopes: [], retained: [], untracked: [] };
-  if (row < 0) return report;
-  const subtree = subtreeOf(scope);
+export function collectLeaks(view: TreeView, row: number, gen: number, path: string): TraceLeakReport {
+  const report: TraceLeakReport = { scope: path, scopes: [], count: 0, bytes: 0, blocks: [], liveScopes: [], retained: [], untracked: [] };
+  if (!isScope(view, row, gen)) return report;
+  const subtree = subtreeRows(view, row);
+  const paths = subtree.map((r) => pathOf(view, r));
+  report.scope = paths[0]!;
   const order = new Map<number, number>();
-  subtree.forEach((s, i) => order.set(internals(s).row, i));
-  const { data, count } = reg.records;
+  subtree.forEach((r, i) => order.set(r, i));
   const rank = new Map<TracedBlock, number>();
+  const count = recordCount(view);
   for (let i = 0; i < count; i++) {
-    const r = i << 2;
-    const ptr = data[r + R_PTR]!;
-    const word = data[r + R_WORD]!;
+    const r = recordAt(view, i);
+    const ptr = view.i32[r]!;
+    const word = view.i32[r + R_WORD]!;
     const at = order.get(word & ROW_MASK);
     if (at === undefined) continue;
-    const owner = subtree[at]!;
-    const block: TracedBlock = { scope: owner.path, ptr, size: data[r + R_SIZE]!, frame: reg.records.frameOf(ptr, reg.i32) };
-    const siteId = data[r + R_SITE]!;
-    const stack = stackOf(reg, siteId);
+    const block: TracedBlock = { scope: paths[at]!, ptr, size: view.i32[r + R_SIZE]!, frame: frameOf(view, ptr) };
+    const siteId = siteOfRecord(view, i);
+    const stack = stackOf(view, siteId);
     if (stack !== undefined) block.stack = stack;
-    const label = labelOf(reg, siteId);
+    const label = labelOf(view, siteId);
     if (label !== undefined) block.label = label;
     rank.set(block, at);
     if ((word & RETAINED) !== 0) {
-      const info = reg.retained.get(ptr);
-      const kept: RetainedBlock = { ...block, origin: info?.origin ?? owner.path };
-      if (info?.reason !== undefined) kept.reason = info.reason;
+      const info = retainedInfo(view, i);
+      const kept: RetainedBlock = { ...block, origin: info.origin };
+      if (info.reason !== undefined) kept.reason = info.reason;
       report.retained.push(kept);
     } else {
       report.blocks.push(block);
@@ -61,45 +53,45 @@ export function collectLeaks(scope: TraceAllocator): TraceLeakReport {
     }
   }
   // "off" scopes keep no records, only counters: what they still hold is known by number and bytes.
-  for (const s of subtree) {
-    const own = internals(s);
-    if (own.level !== "off" || own.row < 0) continue;
-    const o = own.row << ROW_SHIFT;
-    const count = reg.counters[o + C_LIVE_COUNT]! - reg.counters[o + C_RETAINED_COUNT]!;
-    const bytes = reg.counters[o + C_LIVE_BYTES]! - reg.counters[o + C_RETAINED_BYTES]!;
-    if (count <= 0) continue;
-    report.untracked.push({ scope: s.path, count, bytes });
-    report.count += count;
+  subtree.forEach((r, at) => {
+    if (levelOf(view, r) !== OFF) return;
+    const o = rowF64(view, r);
+    const n = view.f64[o + D_LIVE_COUNT]! - view.f64[o + D_RETAINED_COUNT]!;
+    const bytes = view.f64[o + D_LIVE_BYTES]! - view.f64[o + D_RETAINED_BYTES]!;
+    if (n <= 0) return;
+    report.untracked.push({ scope: paths[at]!, count: n, bytes });
+    report.count += n;
     report.bytes += bytes;
-  }
+  });
   const byScopeThenAddress = (a: TracedBlock, b: TracedBlock): number => rank.get(a)! - rank.get(b)! || a.ptr - b.ptr;
   report.blocks.sort(byScopeThenAddress);
   report.retained.sort((a, b) => a.origin.localeCompare(b.origin) || a.ptr - b.ptr);
-  report.liveScopes = subtree.slice(1).map((s) => s.path);
+  report.liveScopes = paths.slice(1);
   const holding = new Set([...report.blocks, ...report.untracked].map((b) => b.scope));
   // The scope itself when it holds blocks or live children, and every live descendant.
-  report.scopes = subtree.filter((s, i) => i > 0 || holding.has(s.path) || report.liveScopes.length > 0).map((s) => s.path);
+  report.scopes = paths.filter((p, i) => i > 0 || holding.has(p) || report.liveScopes.length > 0);
   return report;
 }
 
 /**
- * Calls `visit` for every block live in `scope`'s subtree when the walk
- * starts and still live there when its turn comes (the visitor is user code:
- * it may free, allocate, create and dispose scopes). See forEachLiveBlock.
+ * Calls `visit` for every block live in the subtree of the scope at `row`
+ * (generation `gen`) when the walk starts and still live there when its turn
+ * comes (the visitor is user code: it may free, allocate, create and dispose
+ * scopes). See forEachLiveBlock.
  */
-export function walkLiveBlocks(scope: TraceAllocator, visit: (ptr: number, size: number, scope: string) => void): void {
-  const { reg } = internals(scope);
-  if (internals(scope).row < 0) return;
-  const records = reg.records;
-  const ptrs = records.data.filter((_, k) => (k & 3) === 0 && k >> 2 < records.count);
+export function walkLiveBlocks(view: TreeView, row: number, gen: number, visit: (ptr: number, size: number, scope: string) => void): void {
+  if (!isScope(view, row, gen)) return;
+  const count = recordCount(view);
+  const ptrs: number[] = [];
+  for (let i = 0; i < count; i++) ptrs.push(view.i32[recordAt(view, i)]!);
   for (const ptr of ptrs) {
-    const top = internals(scope).row;
-    if (top < 0) return;
-    const i = records.find(ptr, reg.i32);
+    if (!isScope(view, row, gen)) return;
+    const i = findRecord(view, ptr);
     if (i < 0) continue;
-    const row = records.data[(i << 2) + R_WORD]! & ROW_MASK;
-    if (!reg.isWithin(row, top)) continue;
-    visit(ptr, records.data[(i << 2) + R_SIZE]!, reg.scopes[row]?.path ?? scope.path);
+    const r = recordAt(view, i);
+    const owner = view.i32[r + R_WORD]! & ROW_MASK;
+    if (!isWithin(view, owner, row)) continue;
+    visit(ptr, view.i32[r + R_SIZE]!, pathOf(view, owner));
   }
 }
 
@@ -107,37 +99,20 @@ export function walkLiveBlocks(scope: TraceAllocator, visit: (ptr: number, size:
  * Bytes the live blocks of `row` take from their backing allocators: usable
  * sizes with headers. O(live blocks of the tree).
  */
-export function reservedBytesOf(reg: Registry, row: number): number {
-  const { data, count } = reg.records;
+export function reservedBytesOf(view: TreeView, row: number): number {
+  const count = recordCount(view);
   let sum = 0;
   for (let i = 0; i < count; i++) {
-    const word = data[(i << 2) + R_WORD]!;
-    if ((word & ROW_MASK) !== row) continue;
-    sum += blockBytes(reg, data[(i << 2) + R_PTR]!, word);
+    if ((view.i32[recordAt(view, i) + R_WORD]! & ROW_MASK) === row) sum += blockBytes(view, i);
   }
   return sum;
 }
 
-/** What the block at `ptr` (record word `word`) takes from its backing allocator. */
-export function blockBytes(reg: Registry, ptr: number, word: number): number {
-  const h = headerOf(word);
-  const origin = (word & RETAINED) !== 0 ? reg.retained.get(ptr)?.originScope : undefined;
-  const backing = origin?.backing ?? reg.scopes[word & ROW_MASK]!.backing;
-  return backing.allocatedSize(ptr - h);
-}
-
-/** The interned stack of a site, if the site captured one. */
-export function stackOf(reg: Registry, siteId: number): string | undefined {
-  if (siteId === 0) return undefined;
-  const site = reg.sites[siteId];
-  return site === undefined ? undefined : reg.stacks.get(site.stack);
-}
-
-/** The label text of a site, if the site has a label. */
-export function labelOf(reg: Registry, siteId: number): string | undefined {
-  if (siteId === 0) return undefined;
-  const site = reg.sites[siteId];
-  return site === undefined ? undefined : reg.labels.text(site.label);
+/** What the block of record `i` takes from its backing allocator. */
+export function blockBytes(view: TreeView, i: number): number {
+  const r = recordAt(view, i);
+  const h = headerOf(view.i32[r + R_WORD]!);
+  return view.backingOf(backingIdOf(view, i)).allocatedSize(view.i32[r]! - h);
 }
 
 /** A label on one line (labels are free text; a message or a table row must not break). */

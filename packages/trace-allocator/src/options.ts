@@ -1,6 +1,5 @@
 import { InvalidArgumentError, describe, type Allocator } from "@memkit/core";
-import { MEMKIT_FRAME_PATTERN } from "./call-stacks.js";
-import type { RegistrySettings } from "./registry.js";
+import type { TreeSettings } from "./tree-control.js";
 import type { BudgetOptions, BudgetWarning, TraceAllocatorOptions, TraceScopeOptions, TracingLevel } from "./types.js";
 
 /*
@@ -87,17 +86,20 @@ export function checkOptions(options: TraceAllocatorOptions, isRoot: boolean): v
 }
 
 /** The settings of a new tree, defaults applied. */
-export function rootSettings(options: TraceAllocatorOptions): RegistrySettings {
+export function rootSettings(options: TraceAllocatorOptions): TreeSettings {
   const history = options.freedHistory ?? DEFAULT_FREED_HISTORY;
   return {
     stackDepth: options.stackDepth ?? DEFAULT_STACK_DEPTH,
-    internalFrames: options.internalFrames ?? MEMKIT_FRAME_PATTERN,
     initialCapacity: options.initialCapacity ?? DEFAULT_CAPACITY,
     // A power of two, so the ring index wraps with a mask.
-    freedHistory: 2 ** Math.ceil(Math.log2(history)),
-    onBudgetWarning: options.onBudgetWarning ?? ((w: BudgetWarning) => console.warn(w.message)),
+    ringSlots: 2 ** Math.ceil(Math.log2(history)),
     guardHeaders: options.guardHeaders ?? false,
   };
+}
+
+/** The budget-warning hook when none is given: the message goes to the console. */
+export function defaultBudgetWarning(w: BudgetWarning): void {
+  console.warn(w.message);
 }
 
 /** The parts of a parent scope {@link checkBacking} compares with. */

@@ -1,90 +1,127 @@
 import { formatBytes, formatCount } from "@memkit/core";
-import { ROW_MASK, R_PTR, R_WORD } from "./block-records.js";
-import { blockBytes } from "./leaks.js";
+import { budgetOf } from "./budgets.js";
+import { labelText, talliesOf } from "./labels.js";
 import {
-  C_ALLOC_BYTES,
-  C_ALLOC_COUNT,
-  C_FREE_COUNT,
-  C_LIVE_BYTES,
-  C_LIVE_COUNT,
-  C_PEAK_BYTES,
-  C_PEAK_FRAME,
-  C_REALLOC_COUNT,
-  C_RETAINED_BYTES,
-  C_RETAINED_COUNT,
-  C_TOTAL_BYTES,
-  C_TOTAL_COUNT,
-  C_TOTAL_PEAK,
-  C_TOTAL_PEAK_FRAME,
-  ROW_SHIFT,
-  type Registry,
-} from "./registry.js";
-import { internals, type TraceAllocator } from "./trace-allocator.js";
-import type { LabelReport, ScopeReport } from "./types.js";
+  D_ALLOC_BYTES,
+  D_ALLOC_COUNT,
+  D_FREE_COUNT,
+  D_LIVE_BYTES,
+  D_LIVE_COUNT,
+  D_PEAK_BYTES,
+  D_PEAK_FRAME,
+  D_REALLOC_COUNT,
+  D_RETAINED_BYTES,
+  D_RETAINED_COUNT,
+  D_TOTAL_BYTES,
+  D_TOTAL_COUNT,
+  D_TOTAL_PEAK,
+  D_TOTAL_PEAK_FRAME,
+  OFF,
+  ROW_MASK,
+  R_WORD,
+  S_STAGE,
+  W_FRAME,
+} from "./layout.js";
+import { blockBytes } from "./leaks.js";
+import { LEVELS } from "./options.js";
+import { recordAt, recordCount } from "./records.js";
+import { readString } from "./strings.js";
+import { childrenByRow, isScope, levelOf, nameOfPath, pathOf, rowF64, rowWord, type TreeView } from "./tree-view.js";
+import type { LabelReport, ScopeReport, TracingLevel } from "./types.js";
 
-/** Builds the JSON report of `scope`'s subtree (one walk over the block table for reserved bytes). */
-export function buildReport(scope: TraceAllocator): ScopeReport {
-  const { reg } = internals(scope);
+/** What a report says of a scope that is gone (disposed): its name, path and last level. */
+export interface GoneScope {
+  name: string;
+  path: string;
+  tracing: TracingLevel;
+}
+
+/** Builds the JSON report of the subtree of the scope at `row` (one walk over the records for reserved bytes). */
+export function buildReport(view: TreeView, row: number, gen: number, gone: GoneScope): ScopeReport {
+  if (!isScope(view, row, gen)) return emptyReport(gone, view.u32[view.cw + W_FRAME]!);
   // Bytes taken from the backing per row, in one pass over the records.
   const reserved = new Map<number, number>();
-  const { data, count } = reg.records;
+  const count = recordCount(view);
   for (let i = 0; i < count; i++) {
-    const word = data[(i << 2) + R_WORD]!;
-    const row = word & ROW_MASK;
-    reserved.set(row, (reserved.get(row) ?? 0) + blockBytes(reg, data[(i << 2) + R_PTR]!, word));
+    const r = view.i32[recordAt(view, i) + R_WORD]! & ROW_MASK;
+    reserved.set(r, (reserved.get(r) ?? 0) + blockBytes(view, i));
   }
-  const top = node(scope, reserved);
-  top.frame = reg.frame;
+  const top = node(view, row, reserved, childrenByRow(view));
+  top.frame = view.u32[view.cw + W_FRAME]!;
   return top;
 }
 
-function node(scope: TraceAllocator, reserved: Map<number, number>): ScopeReport {
-  const s = internals(scope);
-  const c = s.reg.counters;
-  const has = s.row >= 0;
-  const o = s.row << ROW_SHIFT;
-  const at = (field: number): number => (has ? c[o + field]! : 0);
+function emptyReport(gone: GoneScope, frame: number): ScopeReport {
+  return {
+    name: gone.name,
+    path: gone.path,
+    tracing: gone.tracing,
+    liveBytes: 0,
+    liveCount: 0,
+    peakLiveBytes: 0,
+    peakFrame: 0,
+    allocCount: 0,
+    freeCount: 0,
+    reallocCount: 0,
+    allocatedBytes: 0,
+    reservedBytes: 0,
+    retainedBytes: 0,
+    retainedCount: 0,
+    totalLiveBytes: 0,
+    totalLiveCount: 0,
+    totalPeakLiveBytes: 0,
+    totalPeakFrame: 0,
+    children: [],
+    frame,
+  };
+}
+
+function node(view: TreeView, row: number, reserved: Map<number, number>, children: Map<number, number[]>): ScopeReport {
+  const o = rowF64(view, row);
+  const at = (field: number): number => view.f64[o + field]!;
+  const path = pathOf(view, row);
+  const level = levelOf(view, row);
   const report: ScopeReport = {
-    name: scope.name,
-    path: scope.path,
-    tracing: s.level,
-    liveBytes: at(C_LIVE_BYTES),
-    liveCount: at(C_LIVE_COUNT),
-    peakLiveBytes: at(C_PEAK_BYTES),
-    peakFrame: at(C_PEAK_FRAME),
-    allocCount: at(C_ALLOC_COUNT),
-    freeCount: at(C_FREE_COUNT),
-    reallocCount: at(C_REALLOC_COUNT),
-    allocatedBytes: at(C_ALLOC_BYTES),
+    name: nameOfPath(path),
+    path,
+    tracing: LEVELS[level]!,
+    liveBytes: at(D_LIVE_BYTES),
+    liveCount: at(D_LIVE_COUNT),
+    peakLiveBytes: at(D_PEAK_BYTES),
+    peakFrame: at(D_PEAK_FRAME),
+    allocCount: at(D_ALLOC_COUNT),
+    freeCount: at(D_FREE_COUNT),
+    reallocCount: at(D_REALLOC_COUNT),
+    allocatedBytes: at(D_ALLOC_BYTES),
     // An "off" scope counts its blocks by the backing's usable sizes already: that is what it reserves.
-    reservedBytes: has ? (reserved.get(s.row) ?? 0) + (s.level === "off" ? at(C_LIVE_BYTES) - at(C_RETAINED_BYTES) : 0) : 0,
-    retainedBytes: at(C_RETAINED_BYTES),
-    retainedCount: at(C_RETAINED_COUNT),
-    totalLiveBytes: at(C_TOTAL_BYTES),
-    totalLiveCount: at(C_TOTAL_COUNT),
-    totalPeakLiveBytes: at(C_TOTAL_PEAK),
-    totalPeakFrame: at(C_TOTAL_PEAK_FRAME),
+    reservedBytes: (reserved.get(row) ?? 0) + (level === OFF ? at(D_LIVE_BYTES) - at(D_RETAINED_BYTES) : 0),
+    retainedBytes: at(D_RETAINED_BYTES),
+    retainedCount: at(D_RETAINED_COUNT),
+    totalLiveBytes: at(D_TOTAL_BYTES),
+    totalLiveCount: at(D_TOTAL_COUNT),
+    totalPeakLiveBytes: at(D_TOTAL_PEAK),
+    totalPeakFrame: at(D_TOTAL_PEAK_FRAME),
     children: [],
   };
-  if (s.budgetBytes !== undefined) {
-    report.budgetBytes = s.budgetBytes;
-    report.budgetAction = s.budgetAction;
+  const budget = budgetOf(view, row);
+  if (budget !== undefined) {
+    report.budgetBytes = budget.bytes;
+    report.budgetAction = budget.onExceed;
   }
-  if (s.stage !== undefined) report.stage = s.stage;
-  if (has) {
-    const labels = labelsOf(s.reg, s.row);
-    if (labels.length > 0) report.labels = labels;
-  }
-  report.children = scope.children.map((child) => node(child, reserved));
+  const stage = view.u32[rowWord(view, row) + S_STAGE]!;
+  if (stage !== 0) report.stage = readString(view, stage);
+  const labels = labelsOf(view, row);
+  if (labels.length > 0) report.labels = labels;
+  report.children = (children.get(row) ?? []).map((child) => node(view, child, reserved, children));
   return report;
 }
 
 /** The label figures of `row`: labels with live blocks or a peak, largest first. */
-function labelsOf(reg: Registry, row: number): LabelReport[] {
+function labelsOf(view: TreeView, row: number): LabelReport[] {
   const out: LabelReport[] = [];
-  for (const t of reg.labels.talliesOf(row)) {
+  for (const t of talliesOf(view, row)) {
     if (t.liveCount === 0 && t.peakBytes === 0) continue;
-    out.push({ label: reg.labels.text(t.label)!, liveBytes: t.liveBytes, liveCount: t.liveCount, peakLiveBytes: t.peakBytes, peakFrame: t.peakFrame });
+    out.push({ label: labelText(view, t.label) ?? "?", liveBytes: t.liveBytes, liveCount: t.liveCount, peakLiveBytes: t.peakBytes, peakFrame: t.peakFrame });
   }
   return out.sort((a, b) => b.liveBytes - a.liveBytes || b.peakLiveBytes - a.peakLiveBytes || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }

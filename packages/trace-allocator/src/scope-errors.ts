@@ -17,9 +17,10 @@ import {
   type DestroyedError,
   type Ptr,
 } from "@memkit/core";
-import { GUARDED, ROW_MASK, R_SIZE, R_WORD, headerOf } from "./block-records.js";
 import { headerDamage, headerError } from "./header-guard.js";
-import type { Registry } from "./registry.js";
+import { GUARDED, HEADER_BYTES, ROW_MASK, R_SIZE, R_WORD, W_RING, W_RING_SLOTS } from "./layout.js";
+import { headerOf, recordAt, recordCount, searchRecord } from "./records.js";
+import { isLiveRow, pathOf, type TreeView } from "./tree-view.js";
 import type { TraceAllocator } from "./trace-allocator.js";
 import type { BudgetWarning } from "./types.js";
 
@@ -91,11 +92,12 @@ export function handedOutTwiceError(who: string, backing: Allocator, ptr: Ptr, h
   );
 }
 
-export function crossScopeError(reg: Registry, who: string, ptr: Ptr, i: number, op: string): InvalidPointerError {
-  const owner = reg.scopes[reg.records.data[(i << 2) + R_WORD]! & ROW_MASK]!;
-  const size = reg.records.data[(i << 2) + R_SIZE]!;
+export function crossScopeError(view: TreeView, who: string, ptr: Ptr, i: number, op: string): InvalidPointerError {
+  const r = recordAt(view, i);
+  const owner = scopeName(view, view.i32[r + R_WORD]! & ROW_MASK);
+  const size = view.i32[r + R_SIZE]!;
   return new InvalidPointerError(
-    `${who}: ${op}(${hex(ptr)}) refused: that block (${formatCount(size)} B) belongs to scope ${owner.path}, not ${who}.\n` +
+    `${who}: ${op}(${hex(ptr)}) refused: that block (${formatCount(size)} B) belongs to scope ${owner}, not ${who}.\n` +
       `  Free and resize a block through the scope that allocated it; across scopes both scopes' counts would go wrong.`,
   );
 }
@@ -105,39 +107,40 @@ export function crossScopeError(reg: Registry, who: string, ptr: Ptr, i: number,
  * header (a live block whose index word changed), freed, interior, or
  * foreign. O(live blocks + freed history).
  */
-export function notLiveError(reg: Registry, who: string, backing: Allocator, ptr: Ptr, op: string): InvalidPointerError | DoubleFreeError | CorruptionError {
+export function notLiveError(view: TreeView, who: string, backing: Allocator, ptr: Ptr, op: string): InvalidPointerError | DoubleFreeError | CorruptionError {
   validatePointerShape(who, ptr);
   if (ptr === 0) return invalidPointer(who, ptr, "null is never a live block");
-  const { data, count } = reg.records;
-  const known = reg.records.search(ptr);
+  const known = searchRecord(view, ptr);
   if (known >= 0) {
-    const word = data[(known << 2) + R_WORD]!;
+    const r = recordAt(view, known);
+    const word = view.i32[r + R_WORD]!;
     if ((word & GUARDED) !== 0) {
-      const offset = headerDamage(reg.u8, ptr, headerOf(word), known);
-      if (offset !== 0) return headerError(reg, `${who}.${op}`, known, offset);
+      const offset = headerDamage(view.u8, ptr, headerOf(word), known);
+      if (offset !== 0) return headerError(view, `${who}.${op}`, known, offset);
     }
     return new CorruptionError(
-      `${who}: ${op}(${hex(ptr)}): the 8-byte header in front of this live block (${formatCount(data[(known << 2) + R_SIZE]!)} B, ` +
-        `scope ${reg.scopes[word & ROW_MASK]?.path ?? "?"}) was overwritten: something wrote before the block's start, ` +
+      `${who}: ${op}(${hex(ptr)}): the 8-byte header in front of this live block (${formatCount(view.i32[r + R_SIZE]!)} B, ` +
+        `scope ${scopeName(view, word & ROW_MASK)}) was overwritten: something wrote before the block's start, ` +
         `or past the end of the block below it.\n  Wrap the scope in a debug allocator (canaries) to find the writer.`,
     );
   }
-  const by = reg.recentlyFreedBy(ptr);
+  const by = recentlyFreedBy(view, ptr);
   if (by >= 0) {
-    const where = reg.scopes[by]?.path ?? "a scope since disposed";
-    const reused = safeOwns(backing, ptr - 8) ? "; its memory has since been handed out again" : "";
+    const where = isLiveRow(view, by) ? pathOf(view, by) : "a scope since disposed";
+    const reused = safeOwns(backing, ptr - HEADER_BYTES) ? "; its memory has since been handed out again" : "";
     if (op === "deallocate") {
       return new DoubleFreeError(`${who}: double free of ${hex(ptr)}: it was already freed (through ${where}) and has not been allocated again${reused}.`);
     }
     return new InvalidPointerError(`${who}: ${op}(${hex(ptr)}): that block was freed (through ${where}); it is no longer live${reused}.`);
   }
+  const count = recordCount(view);
   for (let i = 0; i < count; i++) {
-    const base = data[i << 2]!;
-    const size = data[(i << 2) + R_SIZE]!;
+    const r = recordAt(view, i);
+    const base = view.i32[r]!;
+    const size = view.i32[r + R_SIZE]!;
     if (ptr > base && ptr < base + size) {
-      const owner = reg.scopes[data[(i << 2) + R_WORD]! & ROW_MASK]!;
       return new InvalidPointerError(
-        `${who}: ${op}(${hex(ptr)}): that points +${ptr - base} into the live block ${hex(base)} (${formatCount(size)} B, scope ${owner.path}).\n` +
+        `${who}: ${op}(${hex(ptr)}): that points +${ptr - base} into the live block ${hex(base)} (${formatCount(size)} B, scope ${scopeName(view, view.i32[r + R_WORD]! & ROW_MASK)}).\n` +
           `  Pass the pointer allocate returned.`,
       );
     }
@@ -147,6 +150,19 @@ export function notLiveError(reg: Registry, who: string, backing: Allocator, ptr
     ptr,
     safeOwns(backing, ptr) ? `it is a live block of ${backing.name} that was not allocated through this scope tree` : "it is not a live block of this scope tree",
   );
+}
+
+/** Where `ptr` was freed recently: the row that freed it, or -1 when the ring does not hold it. */
+function recentlyFreedBy(view: TreeView, ptr: number): number {
+  const ring = view.cw + W_RING;
+  const words = view.u32[view.cw + W_RING_SLOTS]! * 2;
+  for (let k = 0; k < words; k += 2) if (view.i32[ring + k] === ptr && ptr !== 0) return view.i32[ring + k + 1]!;
+  return -1;
+}
+
+/** The path of a live row, "?" for one that is not. */
+function scopeName(view: TreeView, row: number): string {
+  return isLiveRow(view, row) ? pathOf(view, row) : "?";
 }
 
 function safeOwns(allocator: Allocator, ptr: Ptr): boolean {

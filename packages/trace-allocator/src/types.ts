@@ -67,6 +67,28 @@ export interface TraceAllocatorOptions extends Omit<TraceScopeOptions, "backing"
   guardHeaders?: boolean;
 }
 
+/**
+ * Options of {@link TraceAllocator.attach}: what a second handle on an existing tree needs
+ * from the JS side (the tree's state is in memory; functions and allocator objects are not).
+ */
+export interface TraceAttachOptions {
+  /**
+   * The tree's backing allocator (a handle on it in this thread). Without it, the handle this
+   * thread holds on the allocator the tree recorded (`SpaceHandle.lookup`) is used.
+   */
+  backing?: Allocator;
+  /** This handle's budget-warning hook. @defaultValue console.warn of the message */
+  onBudgetWarning?: (warning: BudgetWarning) => void;
+  /** Frames stripped from stacks this handle captures. @defaultValue {@link MEMKIT_FRAME_PATTERN} */
+  internalFrames?: RegExp;
+}
+
+/** Options of {@link TraceAllocator.openScope}. */
+export interface OpenScopeOptions {
+  /** The scope's own backing, when it was created with one (`child(name, { backing })`). */
+  backing?: Allocator;
+}
+
 /** What the `onBudgetWarning` hook receives. */
 export interface BudgetWarning {
   /** Path of the scope whose budget was exceeded. */

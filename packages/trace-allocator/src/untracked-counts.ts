@@ -1,67 +1,50 @@
 import {
-  C_ALLOC_BYTES,
-  C_FREE_COUNT,
-  C_LIVE_BYTES,
-  C_LIVE_COUNT,
-  C_PEAK_BYTES,
-  C_PEAK_FRAME,
-  C_REALLOC_COUNT,
-  C_RETAINED_BYTES,
-  C_RETAINED_COUNT,
-  C_TOTAL_BYTES,
-  C_TOTAL_COUNT,
-  C_TOTAL_PEAK,
-  C_TOTAL_PEAK_FRAME,
-  C_EPOCH,
-  ROW_SHIFT,
-  type Registry,
-} from "./registry.js";
+  D_ALLOC_BYTES,
+  D_EPOCH,
+  D_LIVE_BYTES,
+  D_LIVE_COUNT,
+  D_PEAK_BYTES,
+  D_PEAK_FRAME,
+  D_REALLOC_COUNT,
+  D_RETAINED_BYTES,
+  D_RETAINED_COUNT,
+  D_TOTAL_BYTES,
+  D_TOTAL_COUNT,
+  D_TOTAL_PEAK,
+  D_TOTAL_PEAK_FRAME,
+  W_FRAME,
+} from "./layout.js";
+import { parentOf, rowF64, type TreeView } from "./tree-view.js";
 
 /*
  * The counters of a scope at tracing "off": it keeps no block records, so
  * each call counts the backing's usable size (the sizes asked for are not
- * known). These are the counter twins of Registry.added/released/resized.
+ * known). An allocation and a free count through ScopeState's steps (no
+ * record, no site); these are the steps only "off" takes.
  */
 
-/**
- * Counts a block an "off" scope freed (`bytes`: the backing's usable size;
- * there is no record). Counter twin of Registry.released.
- */
-export function releasedUntracked(reg: Registry, row: number, bytes: number): void {
-  const c = reg.counters;
-  const o = row << ROW_SHIFT;
-  c[o] = c[o]! - bytes;
-  c[o + C_LIVE_COUNT]!--;
-  c[o + C_FREE_COUNT]!++;
-  for (let r = row; r >= 0; r = reg.parents[r]!) {
-    const p = r << ROW_SHIFT;
-    c[p + C_TOTAL_BYTES] = c[p + C_TOTAL_BYTES]! - bytes;
-    c[p + C_TOTAL_COUNT]!--;
-  }
-}
-
-/** Counts a resize by an "off" scope: usable size `oldBytes` became `newBytes`. Counter twin of Registry.resized. */
-export function resizedUntracked(reg: Registry, row: number, oldBytes: number, newBytes: number): void {
-  const c = reg.counters;
-  const frame = reg.frame;
+/** Counts a resize by an "off" scope: usable size `oldBytes` became `newBytes`. */
+export function resizedUntracked(view: TreeView, row: number, oldBytes: number, newBytes: number): void {
+  const f64 = view.f64;
+  const frame = view.u32[view.cw + W_FRAME]!;
   const delta = newBytes - oldBytes;
-  const o = row << ROW_SHIFT;
-  const live = c[o]! + delta;
-  c[o] = live;
-  if (live > c[o + C_PEAK_BYTES]!) {
-    c[o + C_PEAK_BYTES] = live;
-    c[o + C_PEAK_FRAME] = frame;
+  const o = rowF64(view, row);
+  const live = f64[o + D_LIVE_BYTES]! + delta;
+  f64[o + D_LIVE_BYTES] = live;
+  if (live > f64[o + D_PEAK_BYTES]!) {
+    f64[o + D_PEAK_BYTES] = live;
+    f64[o + D_PEAK_FRAME] = frame;
   }
-  c[o + C_REALLOC_COUNT]!++;
-  c[o + C_ALLOC_BYTES]! += newBytes;
-  for (let r = row; r >= 0; r = reg.parents[r]!) {
-    const p = r << ROW_SHIFT;
-    const total = c[p + C_TOTAL_BYTES]! + delta;
-    c[p + C_TOTAL_BYTES] = total;
-    if (total > c[p + C_TOTAL_PEAK]!) {
-      c[p + C_TOTAL_PEAK] = total;
-      c[p + C_TOTAL_PEAK_FRAME] = frame;
-      c[p + C_EPOCH]!++;
+  f64[o + D_REALLOC_COUNT]!++;
+  f64[o + D_ALLOC_BYTES]! += newBytes;
+  for (let r = row; r >= 0; r = parentOf(view, r)) {
+    const p = rowF64(view, r);
+    const total = f64[p + D_TOTAL_BYTES]! + delta;
+    f64[p + D_TOTAL_BYTES] = total;
+    if (total > f64[p + D_TOTAL_PEAK]!) {
+      f64[p + D_TOTAL_PEAK] = total;
+      f64[p + D_TOTAL_PEAK_FRAME] = frame;
+      f64[p + D_EPOCH]!++;
     }
   }
 }
@@ -71,17 +54,17 @@ export function resizedUntracked(reg: Registry, row: number, oldBytes: number, n
  * the parent) leave the subtree totals of its ancestors. Frees through
  * the disposed scope still reach the backing, uncounted.
  */
-export function dropUntracked(reg: Registry, row: number): void {
-  const c = reg.counters;
-  const o = row << ROW_SHIFT;
-  const bytes = c[o + C_LIVE_BYTES]! - c[o + C_RETAINED_BYTES]!;
-  const count = c[o + C_LIVE_COUNT]! - c[o + C_RETAINED_COUNT]!;
+export function dropUntracked(view: TreeView, row: number): void {
+  const f64 = view.f64;
+  const o = rowF64(view, row);
+  const bytes = f64[o + D_LIVE_BYTES]! - f64[o + D_RETAINED_BYTES]!;
+  const count = f64[o + D_LIVE_COUNT]! - f64[o + D_RETAINED_COUNT]!;
   if (count === 0 && bytes === 0) return;
-  c[o] = c[o]! - bytes;
-  c[o + C_LIVE_COUNT] = c[o + C_LIVE_COUNT]! - count;
-  for (let r = row; r >= 0; r = reg.parents[r]!) {
-    const p = r << ROW_SHIFT;
-    c[p + C_TOTAL_BYTES] = c[p + C_TOTAL_BYTES]! - bytes;
-    c[p + C_TOTAL_COUNT] = c[p + C_TOTAL_COUNT]! - count;
+  f64[o + D_LIVE_BYTES] = f64[o + D_LIVE_BYTES]! - bytes;
+  f64[o + D_LIVE_COUNT] = f64[o + D_LIVE_COUNT]! - count;
+  for (let r = row; r >= 0; r = parentOf(view, r)) {
+    const p = rowF64(view, r);
+    f64[p + D_TOTAL_BYTES] = f64[p + D_TOTAL_BYTES]! - bytes;
+    f64[p + D_TOTAL_COUNT] = f64[p + D_TOTAL_COUNT]! - count;
   }
 }

@@ -74,17 +74,35 @@ describe("use after dispose and after destroy is DestroyedError (ERR_DESTROYED)"
     }
   });
 
-  it("a destroyed tree refuses new work in every scope, and frees; reports still read", () => {
-    const { root } = makeRoot();
+  it("a destroyed tree refuses every call in every scope with DestroyedError; its state went back to the backing", () => {
+    const { root, pages } = makeRoot();
     const ai = root.child("ai");
     const p = ai.allocate(40);
+    const before = pages.stats().liveCount;
+    const overhead = root.overhead.blocks;
     root.destroy();
-    for (const call of [() => ai.allocate(8), () => root.allocate(8, 64), () => ai.deallocate(p), () => ai.reallocate(p, 80), () => ai.child("x"), () => root.check()]) {
+    const calls = [
+      () => ai.allocate(8),
+      () => root.allocate(8, 64),
+      () => ai.deallocate(p),
+      () => ai.reallocate(p, 80),
+      () => ai.allocatedSize(p),
+      () => ai.child("x"),
+      () => root.check(),
+      () => root.report(),
+      () => ai.foldedStacks(),
+      () => root.labelId("x"),
+      () => root.markFrame(3),
+    ];
+    for (const call of calls) {
       const err = thrown(call);
       expect(err).toBeInstanceOf(DestroyedError);
       expect(err.message).toContain("the scope tree was destroyed");
     }
-    expect(root.report().totalLiveCount).toBe(1);
+    expect(ai.owns(p)).toBe(false);
+    // The block the tree left live stays with the backing; the tree's own blocks went back.
+    expect(pages.stats().liveCount).toBe(before - overhead);
+    expect(pages.owns(p - 8)).toBe(true);
   });
 });
 

@@ -125,6 +125,9 @@ describe('tracing "off": true stats from the backing\'s usable sizes', () => {
         for (const m of all.slice().reverse()) for (const ptr of m.live.keys()) m.scope.deallocate(ptr);
         root.scope.check();
         expect(root.scope.report()).toMatchObject({ totalLiveBytes: 0, totalLiveCount: 0 });
+        // What the backing still holds is the tree's own state, which destroy() gives back.
+        expect(pages.stats().liveCount).toBe(root.scope.overhead.blocks);
+        root.scope.destroy();
         expect(pages.stats().liveCount).toBe(0);
       }),
       { numRuns: 150 },

@@ -1,0 +1,508 @@
+import {
+  CorruptionError,
+  MAX_SIZE,
+  allocateZeroed,
+  validateAllocation,
+  validatePointerShape,
+  type Allocator,
+  type AllocatorStats,
+  type BlockOrigin,
+  type Ptr,
+} from "@memkit/core";
+import { enforceBudgets, overAnyLimit } from "./budgets.js";
+import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header-guard.js";
+import { isLabelId } from "./labels.js";
+import {
+  BUDGETED,
+  D_ALLOC_COUNT,
+  D_FREE_COUNT,
+  D_LIVE_BYTES,
+  D_LIVE_COUNT,
+  D_PEAK_BYTES,
+  D_RETAINED_BYTES,
+  GUARDED,
+  HEADER_BYTES,
+  RETAINED,
+  ROW_MASK,
+  R_SIZE,
+  R_WORD,
+  SITE_LABEL,
+  T_RECORDS,
+  T_SITES,
+  W_EPOCH,
+  W_FRAME,
+  W_REC_CAP,
+  W_REC_COUNT,
+} from "./layout.js";
+import { reservedBytesOf, walkLiveBlocks } from "./leaks.js";
+import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt, recordCount, searchRecord } from "./records.js";
+import { backingIdOf, cameFrom, retainedInfo, siteOfRecord } from "./retained.js";
+import { backingFailed, badLabelError, crossScopeError, handedOutTwiceError, notLiveError, tooLargeError } from "./scope-errors.js";
+import { ScopeState } from "./scope-state.js";
+import { stackOf } from "./sites.js";
+import { entryWord, growTable } from "./tables.js";
+import { pathOf, rowF64 } from "./tree-view.js";
+import type { BudgetWarning } from "./types.js";
+import { resizedUntracked } from "./untracked-counts.js";
+
+/** The largest header: alignments go up to 64 KiB. */
+const MAX_HEADER = 65536;
+
+/**
+ * The block half of a scope handle: allocate, deallocate, reallocate and
+ * the queries on one block, at every tracing level, over the tree's state
+ * (scope-state.ts). The tree half (trace-allocator.ts) extends it.
+ *
+ * The inline paths ("counts", no budget, not guarded, align <= 8, no label)
+ * create no JS objects and compare one word (the tree's epoch) to know that
+ * what the handle caches is current; everything else takes the general way.
+ */
+export abstract class ScopeBlocks extends ScopeState implements Allocator {
+  /** The handle a budget warning names for the scope at `row` (the tree half knows how to make one). */
+  protected abstract scopeAt(row: number): BudgetWarning["allocator"];
+
+
+  /**
+   * Allocates `size` bytes aligned to `align` from the backing allocator (an
+   * 8-byte header in front of the block holds its record index) and counts
+   * them here and in every enclosing scope, under block label `label` (a
+   * {@link labelId}; 0, the default, for none; ignored at "off"). Throws InvalidArgumentError for a
+   * bad size or align, OutOfMemoryError when a budget in the chain would be
+   * exceeded (naming it) or the backing is exhausted, DestroyedError once the
+   * scope is disposed.
+   */
+  allocate(size: number, align = 8, label = 0): Ptr {
+    // The common case inline: "counts", no budget, not guarded, align <= 8, no label, and nothing
+    // the handle caches changed since it last looked (the tree's epoch). Everything else goes the general way.
+    if (this.i32[this.cw + W_EPOCH] !== this.allocEpoch || label !== 0) return this.off ? this.#allocateUntracked(size, align) : this.#allocateOther(size, align, label);
+    validateAllocation(this.path, size, align);
+    if (align > HEADER_BYTES) return this.#allocateOther(size, align, 0);
+    if (size > MAX_SIZE - HEADER_BYTES) throw tooLargeError(this.path, size, align, HEADER_BYTES);
+    let base: Ptr;
+    try {
+      base = this.backing.allocate(size + HEADER_BYTES, HEADER_BYTES);
+    } catch (err) {
+      throw backingFailed(this.path, err, size, align, HEADER_BYTES);
+    }
+    const ptr = base + HEADER_BYTES;
+    // Read again after the backing call: code it ran (a grow listener) may have grown the space,
+    // disposed this scope, filled or moved the records (the epoch says the last two).
+    const i32 = this.i32;
+    const cw = this.cw;
+    const n = i32[cw + W_REC_COUNT]!;
+    const recW = this.recW;
+    const h = (ptr - HEADER_BYTES) >> 2;
+    const seen = i32[h]!;
+    if (i32[cw + W_EPOCH] !== this.allocEpoch || n === this.recCap || (seen >>> 0 < n && i32[recW + (seen << 2)] === ptr)) {
+      return this.#addSlow(ptr, size, HEADER_BYTES, 0, 0);
+    }
+    const r = recW + (n << 2);
+    i32[r] = ptr;
+    i32[r + 1] = size;
+    i32[r + 2] = this.row;
+    i32[r + 3] = 0;
+    i32[cw + W_REC_COUNT] = n + 1;
+    const frame = i32[cw + W_FRAME]!;
+    i32[h] = n;
+    i32[h + 1] = frame;
+    this.countAdded(this.row, size, 0, frame);
+    return ptr;
+  }
+
+  /**
+   * `allocate` with every byte of the block set to 0 (C's `calloc`): a block
+   * that is reused holds what its last owner wrote. Errors as {@link allocate}.
+   */
+  allocateZeroed(size: number, align = 8): Ptr {
+    return allocateZeroed(this, size, align);
+  }
+
+  /** "off", disposed, "callstacks", budgets, guarded headers, labels, and alignments above 8 (a header as large as the alignment). */
+  #allocateOther(size: number, align: number, label: number): Ptr {
+    // "off" keeps no records, so no labels: the label is ignored.
+    if (this.off) return this.#allocateUntracked(size, align);
+    validateAllocation(this.path, size, align);
+    const state = this.openState(); // re-reads the cached fields when they moved: the next call may take the inline path
+    if (state < 0) throw this.disposedError("allocate");
+    if (label !== 0 && !isLabelId(this, label)) throw badLabelError(this.path, "allocate", label);
+    const h = this.guarded ? guardedHeaderFor(align) : headerFor(align);
+    if (size > MAX_SIZE - h) throw tooLargeError(this.path, size, align, h);
+    if ((state & BUDGETED) !== 0) this.#checkBudgets(size);
+    const site = this.siteOf(ALLOCATE, label);
+    // The budget hook and the site's tables may have run code that disposed this scope.
+    if (this.i32[this.cw + W_EPOCH] !== this.openEpoch && this.openState() < 0) throw this.disposedError("allocate");
+    let base: Ptr;
+    try {
+      base = this.backing.allocate(size + h, align < HEADER_BYTES ? HEADER_BYTES : align);
+    } catch (err) {
+      throw backingFailed(this.path, err, size, align, h);
+    }
+    return this.#addSlow(base + h, size, h, site, this.guarded ? GUARDED : 0);
+  }
+
+  /**
+   * Records the block the backing just handed out at `ptr - h`, refusing
+   * (and giving the block back) when this scope was disposed meanwhile, and
+   * growing the records when they are full (nested allocations by code the
+   * backing ran may have used the room).
+   */
+  #addSlow(ptr: Ptr, size: number, h: number, site: number, flags: number): Ptr {
+    if (findRecord(this, ptr) >= 0) throw handedOutTwiceError(this.path, this.backing, ptr, h);
+    for (;;) {
+      // Code the backing ran may have disposed this scope, or moved or filled the records.
+      if (this.i32[this.cw + W_EPOCH] !== this.openEpoch && this.openState() < 0) {
+        this.backing.deallocate(ptr - h);
+        throw this.disposedError("allocate");
+      }
+      if (this.i32[this.cw + W_REC_COUNT]! < this.recCap) break;
+      try {
+        growTable(this, T_RECORDS, this.u32[this.cw + W_REC_CAP]! * 2);
+      } catch (err) {
+        this.backing.deallocate(ptr - h);
+        throw err;
+      }
+    }
+    // The cached positions are current here (the epoch was checked, or openState() re-read them).
+    const i32 = this.i32;
+    const n = i32[this.cw + W_REC_COUNT]!;
+    const r = this.recW + (n << 2);
+    const frame = i32[this.cw + W_FRAME]!;
+    i32[r] = ptr;
+    i32[r + 1] = size;
+    i32[r + 2] = this.row | headerCode(h) | flags;
+    i32[r + 3] = site;
+    i32[this.cw + W_REC_COUNT] = n + 1;
+    i32[(ptr - HEADER_BYTES) >> 2] = n;
+    i32[((ptr - HEADER_BYTES) >> 2) + 1] = frame;
+    if ((flags & GUARDED) !== 0) writeHeaderGuard(this, ptr, h);
+    this.countAdded(this.row, size, site, frame);
+    return ptr;
+  }
+
+  /**
+   * Frees a block this scope allocated (0 is a no-op). A block of another
+   * scope throws InvalidPointerError naming both; a block freed already
+   * throws DoubleFreeError; interior and foreign pointers throw
+   * InvalidPointerError. Nothing changes on error, but for a CorruptionError
+   * found with `guardHeaders` (or by a debug allocator below): the block is
+   * freed all the same, then the error is thrown.
+   */
+  deallocate(ptr: Ptr): void {
+    if (this.off) {
+      this.#deallocateUntracked(ptr);
+      return;
+    }
+    if (ptr === 0) return;
+    const i32 = this.i32;
+    const cw = this.cw;
+    // The inline path: nothing cached changed (the epoch), a live block of the tree, this scope's own
+    // (the record word is exactly the row: not retained, 8-byte header, not guarded).
+    if (i32[cw + W_EPOCH] !== this.freeEpoch || typeof ptr !== "number" || (ptr & 7) !== 0 || ptr < HEADER_BYTES) {
+      this.#deallocateSlow(ptr);
+      return;
+    }
+    const h = (ptr - HEADER_BYTES) >> 2;
+    const i = i32[h]!;
+    const recW = this.recW;
+    const r = recW + (i << 2);
+    if (h >= i32.length || i >>> 0 >= i32[cw + W_REC_COUNT]! || i32[r] !== ptr || i32[r + R_WORD] !== this.row) {
+      this.#deallocateSlow(ptr);
+      return;
+    }
+    // (A backing whose deallocate calls back into this tree is not supported on this path, as before.)
+    this.backing.deallocate(ptr - HEADER_BYTES);
+    this.countReleased(i, ptr);
+  }
+
+  /** deallocate once the inline path does not apply. */
+  #deallocateSlow(ptr: Ptr): void {
+    this.sync();
+    const i = findRecord(this, ptr);
+    if (i < 0) throw this.#refused(ptr, "deallocate");
+    this.#deallocateOther(ptr, i);
+  }
+
+  /** Retained blocks, larger or guarded headers, blocks kept by a disposed scope, and everything else (which throws). */
+  #deallocateOther(ptr: Ptr, i: number): void {
+    const word = this.i32[recordAt(this, i) + R_WORD]!;
+    if (!this.#mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
+    const damage = guardedHeaderError(this, `${this.path}.deallocate`, i);
+    let failure: CorruptionError | undefined;
+    try {
+      this.#backingOfRecord(i).deallocate(ptr - headerOf(word));
+    } catch (err) {
+      // A debug allocator below frees a block whose canary broke, then throws: forget it here too.
+      if (!(err instanceof CorruptionError)) throw err;
+      failure = err;
+    }
+    this.released(this.#recordOf(ptr, i), ptr);
+    if (damage !== undefined) throw damage;
+    if (failure !== undefined) throw failure;
+  }
+
+  /** True when this scope may free record `i`: its own block, or a retained block it allocated (adopted by an ancestor since). */
+  #mine(i: number, word: number): boolean {
+    return ((word & ROW_MASK) === this.row && this.here()) || cameFrom(this, i, this.row, this.gen);
+  }
+
+  /** Index of the record of live block `ptr`, last seen at `i` (code run meanwhile may have moved it). */
+  #recordOf(ptr: Ptr, i: number): number {
+    return i < recordCount(this) && this.i32[recordAt(this, i)] === ptr ? i : searchRecord(this, ptr);
+  }
+
+  /**
+   * The error for a pointer the records do not find. With guarded headers a
+   * deallocate of a live block whose index word was overwritten still frees
+   * the block (as a debug allocator frees a block whose canary broke).
+   */
+  #refused(ptr: Ptr, op: string): Error {
+    if (!this.alive) {
+      validatePointerShape(this.path, ptr);
+      return this.endedError(op);
+    }
+    const error = notLiveError(this, this.path, this.backing, ptr, op);
+    if (op !== "deallocate" || !this.guarded || !(error instanceof CorruptionError)) return error;
+    const i = searchRecord(this, ptr);
+    const word = this.i32[recordAt(this, i) + R_WORD]!;
+    if (!this.#mine(i, word)) return error;
+    try {
+      this.#backingOfRecord(i).deallocate(ptr - headerOf(word));
+    } catch (err) {
+      if (!(err instanceof CorruptionError)) throw err;
+    }
+    this.released(this.#recordOf(ptr, i), ptr);
+    return error;
+  }
+
+  /**
+   * Resizes a block this scope allocated, keeping min(old, new) bytes (ptr 0
+   * allocates). `label` (a {@link labelId}) relabels the block; 0, the
+   * default, keeps its label. Errors as {@link allocate} and
+   * {@link deallocate}; on any error the old block stays live and unchanged.
+   */
+  reallocate(ptr: Ptr, newSize: number, align = 8, label = 0): Ptr {
+    if (this.off) return this.#reallocateUntracked(ptr, newSize, align);
+    if (!this.alive) throw this.endedError("reallocate");
+    validateAllocation(this.path, newSize, align);
+    if (label !== 0 && !isLabelId(this, label)) throw badLabelError(this.path, "reallocate", label);
+    if (ptr === 0) return this.allocate(newSize, align, label);
+    const state = this.openState();
+    if (state < 0) throw this.disposedError("reallocate");
+    let i = this.ownLive(ptr, "reallocate");
+    const damage = guardedHeaderError(this, `${this.path}.reallocate`, i);
+    if (damage !== undefined) throw damage;
+    const oldSize = this.i32[recordAt(this, i) + R_SIZE]!;
+    const nh = this.guarded ? guardedHeaderFor(align) : headerFor(align);
+    if (newSize > MAX_SIZE - nh) throw tooLargeError(this.path, newSize, align, nh);
+    if (newSize > oldSize && (state & BUDGETED) !== 0) this.#checkBudgets(newSize - oldSize);
+    const oldSite = siteOfRecord(this, i);
+    const keep = oldSite === 0 ? 0 : this.u32[entryWord(this, T_SITES, oldSite) + SITE_LABEL]!;
+    const site = this.siteOf(REALLOCATE, label !== 0 ? label : keep);
+    // A budget-warning hook (or a stack formatter) may have freed, moved or disposed things: look again.
+    if (this.openState() < 0) throw this.disposedError("reallocate");
+    i = this.ownLive(ptr, "reallocate");
+    const word = this.i32[recordAt(this, i) + R_WORD]!;
+    const h = headerOf(word);
+    const backing = this.#backingOfRecord(i);
+    const allocFrame = frameOf(this, ptr);
+    const blockAlign = align < HEADER_BYTES ? HEADER_BYTES : align;
+    let moved: Ptr;
+    try {
+      if (nh === h) {
+        // The backing moves the header along with the bytes.
+        moved = backing.reallocate(ptr - h, newSize + h, blockAlign) + h;
+      } else {
+        // The header size changes with the alignment: a new block, a copy, then the old one goes.
+        moved = backing.allocate(newSize + nh, blockAlign) + nh;
+        this.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, newSize));
+        backing.deallocate(ptr - h);
+      }
+    } catch (err) {
+      throw backingFailed(this.path, err, newSize, align, nh);
+    }
+    i = this.#recordOf(ptr, i);
+    if (moved !== ptr && findRecord(this, moved) >= 0) throw handedOutTwiceError(this.path, backing, moved, nh);
+    this.resized(i, ptr, moved, newSize, headerCode(nh) | (word & GUARDED), site, allocFrame);
+    if ((word & GUARDED) !== 0) writeHeaderGuard(this, moved, nh);
+    return moved;
+  }
+
+  /** Index of the record of `ptr`, a live block of this scope; throws the error for anything else. */
+  protected ownLive(ptr: Ptr, op: string): number {
+    const i = findRecord(this, ptr);
+    if (i < 0) throw this.#refused(ptr, op);
+    if ((this.i32[recordAt(this, i) + R_WORD]! & ROW_MASK) !== this.row || !this.here()) throw crossScopeError(this, this.path, ptr, i, op);
+    return i;
+  }
+
+  /** Usable bytes of a live block of this scope (what the backing gives, less the header). */
+  allocatedSize(ptr: Ptr): number {
+    if (this.off) {
+      if (!this.alive) throw this.endedError("allocatedSize");
+      validatePointerShape(this.path, ptr);
+      return this.backing.allocatedSize(ptr);
+    }
+    const i = this.ownLive(ptr, "allocatedSize");
+    const h = headerOf(this.i32[recordAt(this, i) + R_WORD]!);
+    return this.#backingOfRecord(i).allocatedSize(ptr - h) - h;
+  }
+
+  /** True when `ptr` is a live block owned by this scope (not by a parent, child or sibling). */
+  owns(ptr: Ptr): boolean {
+    if (this.off) return this.alive && typeof ptr === "number" && this.backing.owns(ptr);
+    const i = findRecord(this, ptr);
+    return i >= 0 && (this.i32[recordAt(this, i) + R_WORD]! & ROW_MASK) === this.row && this.here();
+  }
+
+  /**
+   * This scope's own counters (not its children's): `liveBytes` counts the
+   * sizes asked for; `reservedBytes` is what its live blocks take from the
+   * backing (usable sizes, headers included; a walk over the tree's records).
+   * At `"off"` there are no records: every figure counts the backing's
+   * usable sizes (`backing.allocatedSize(ptr)`), so liveBytes = reservedBytes.
+   */
+  stats(): AllocatorStats {
+    if (!this.alive || !this.here()) return { liveBytes: 0, liveCount: 0, peakLiveBytes: 0, allocCount: 0, freeCount: 0, reservedBytes: 0 };
+    const f64 = this.f64;
+    const o = rowF64(this, this.row);
+    const untracked = this.off ? f64[o + D_LIVE_BYTES]! - f64[o + D_RETAINED_BYTES]! : 0;
+    return {
+      liveBytes: f64[o + D_LIVE_BYTES]!,
+      liveCount: f64[o + D_LIVE_COUNT]!,
+      peakLiveBytes: f64[o + D_PEAK_BYTES]!,
+      allocCount: f64[o + D_ALLOC_COUNT]!,
+      freeCount: f64[o + D_FREE_COUNT]!,
+      reservedBytes: untracked + reservedBytesOf(this, this.row),
+    };
+  }
+
+  // ------------------------------------------------- "off": no records, counts
+
+  /** allocate at "off": forward, then count the backing's usable size. */
+  #allocateUntracked(size: number, align: number): Ptr {
+    if (this.i32[this.cw + W_EPOCH] !== this.openEpoch) {
+      this.sync();
+      if (this.openEpoch < 0) throw this.disposedError("allocate");
+    }
+    validateAllocation(this.path, size, align);
+    const backing = this.backing;
+    const ptr = backing.allocate(size, align);
+    let usable: number;
+    try {
+      usable = backing.allocatedSize(ptr);
+    } catch (err) {
+      backing.deallocate(ptr);
+      throw err;
+    }
+    // Looked at after the backing call: code it ran (a grow listener) may have disposed this scope.
+    if (this.i32[this.cw + W_EPOCH] !== this.openEpoch) {
+      this.sync();
+      if (this.openEpoch < 0) {
+        backing.deallocate(ptr);
+        throw this.disposedError("allocate");
+      }
+    }
+    this.countAdded(this.row, usable, 0, this.i32[this.cw + W_FRAME]!);
+    return ptr;
+  }
+
+  /** deallocate at "off": the backing's usable size leaves the counts. A block with a record (adopted from a child) goes the tracked way. */
+  #deallocateUntracked(ptr: Ptr): void {
+    if (ptr === 0) return;
+    if (typeof ptr !== "number" || this.i32[this.cw + W_EPOCH] !== this.freeEpoch) {
+      this.sync();
+      if (!this.alive || typeof ptr !== "number") throw this.#refused(ptr, "deallocate");
+    }
+    if (this.i32[this.cw + W_REC_COUNT] !== 0) {
+      const i = findRecord(this, ptr);
+      if (i >= 0) {
+        this.#deallocateOther(ptr, i);
+        return;
+      }
+    }
+    const backing = this.backing;
+    const usable = backing.allocatedSize(ptr);
+    backing.deallocate(ptr);
+    // A disposed "off" child's frees still reach the backing, uncounted (its row is gone).
+    if (this.i32[this.cw + W_EPOCH] !== this.freeEpoch) this.sync();
+    if (this.freeEpoch >= 0) this.uncount(this.row, usable);
+  }
+
+  /** reallocate at "off": counts the change of usable size. */
+  #reallocateUntracked(ptr: Ptr, newSize: number, align: number): Ptr {
+    if (ptr === 0) return this.#allocateUntracked(newSize, align);
+    if (this.openState() < 0) throw this.disposedError("reallocate");
+    validateAllocation(this.path, newSize, align);
+    validatePointerShape(this.path, ptr);
+    const backing = this.backing;
+    const before = backing.allocatedSize(ptr);
+    const moved = backing.reallocate(ptr, newSize, align);
+    const after = backing.allocatedSize(moved);
+    if (this.here()) resizedUntracked(this, this.row, before, after);
+    return moved;
+  }
+
+  /** The allocator record `i`'s block goes back to: its scope's backing (for an adopted block, the one it came from). */
+  #backingOfRecord(i: number): Allocator {
+    return this.backingOf(backingIdOf(this, i));
+  }
+
+  /**
+   * Where the live block at `ptr` (anywhere in this tree) came from: the path
+   * of the scope that allocated it, the size asked for, and its call stack
+   * when one was captured. `ptr` may also be the start of the block's backing
+   * block (its header), which is what a debug allocator below the scopes
+   * sees: the origin then also holds `ptr`, the pointer handed out, so the
+   * debug allocator can name the block the user holds. Undefined when the
+   * tree holds no such block.
+   */
+  originOf(ptr: Ptr): BlockOrigin | undefined {
+    if (typeof ptr !== "number" || !this.alive) return undefined;
+    const asked = ptr;
+    let i = findRecord(this, ptr);
+    // A backing block starts H bytes before the pointer handed out (H = 8 or 16, or the alignment).
+    for (let h = HEADER_BYTES; i < 0 && h <= MAX_HEADER; h *= 2) {
+      const j = findRecord(this, ptr + h);
+      if (j >= 0 && headerOf(this.i32[recordAt(this, j) + R_WORD]!) === h) {
+        i = j;
+        ptr += h;
+      }
+    }
+    if (i < 0) return undefined;
+    const r = recordAt(this, i);
+    const word = this.i32[r + R_WORD]!;
+    const origin: BlockOrigin = {
+      scope: (word & RETAINED) !== 0 ? retainedInfo(this, i).origin : pathOf(this, word & ROW_MASK),
+      size: this.i32[r + R_SIZE]!,
+    };
+    const stack = stackOf(this, siteOfRecord(this, i));
+    if (stack !== undefined) origin.stack = stack;
+    if (ptr !== asked) origin.ptr = ptr;
+    return origin;
+  }
+
+  /**
+   * Calls `visit(ptr, size, scopePath)` for every live block of this scope's
+   * subtree (size asked for; the path of the scope that owns it now). Walks
+   * the blocks live when it starts; the visitor may allocate, free, create
+   * and dispose scopes: a block is visited only if it is still live in the
+   * subtree when its turn comes (blocks allocated meanwhile are not). Cold
+   * path: memory maps and tools.
+   */
+  forEachLiveBlock(visit: (ptr: Ptr, size: number, scope: string) => void): void {
+    if (!this.alive) throw this.endedError("forEachLiveBlock");
+    walkLiveBlocks(this, this.row, this.gen, visit);
+  }
+
+  /** Budget gate: walks the chain once; the slow path decides (and may run the warning hook). */
+  #checkBudgets(bytes: number): void {
+    if (!overAnyLimit(this, this.row, bytes)) return;
+    enforceBudgets(this, this.path, this.row, bytes, this.link.onBudgetWarning, (row) => this.scopeAt(row));
+  }
+}
+
+/* eslint-disable @typescript-eslint/unbound-method -- identities for Error.captureStackTrace, never called */
+/** Entry points a call-stack capture starts below (see CallStacks.capture). */
+const ALLOCATE = ScopeBlocks.prototype.allocate;
+const REALLOCATE = ScopeBlocks.prototype.reallocate;
+/* eslint-enable @typescript-eslint/unbound-method */

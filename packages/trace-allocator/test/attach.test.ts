@@ -178,10 +178,15 @@ describe("TraceAllocator.attach", () => {
     expect(thrown(() => TraceAllocator.attach(pages.space, root.controlPtr + 8, { backing: pages }))).toBeInstanceOf(CorruptionError);
     expect(thrown(() => TraceAllocator.attach(pages.space, "x" as never, { backing: pages }))).toBeInstanceOf(InvalidArgumentError);
     expect(thrown(() => TraceAllocator.attach(pages.space, root.controlPtr, { backing: {} as never }))).toBeInstanceOf(InvalidArgumentError);
-    expect(thrown(() => TraceAllocator.attach(pages.space, root.controlPtr))).toBeInstanceOf(InvalidArgumentError);
-    // Tables that are not blocks of the backing given: a wrong backing, found by attach.
+    // Without { backing }, the attach uses this thread's handle on the allocator the tree records.
+    const found = TraceAllocator.attach(pages.space, root.controlPtr);
+    expect(found.backing).toBe(pages);
+    found.check();
+    found.detach();
+    // Another allocator than the one the tree records, or another space: refused, naming both.
     const elsewhere = new PageAllocator(pages.space, { pageSize: 256, controlPtr: 8 << 20, firstByte: 16 << 20 });
-    expect(thrown(() => TraceAllocator.attach(pages.space, root.controlPtr, { backing: elsewhere }))).toBeInstanceOf(CorruptionError);
+    expect(String(thrown(() => TraceAllocator.attach(pages.space, root.controlPtr, { backing: elsewhere })))).toMatch(/the tree was built on the allocator at 0x[0-9a-f]+; the backing given \(pages\) is at 0x00800000/);
+    // A space where no tree lives: found at the control pointer, before the backing is looked at.
     expect(thrown(() => TraceAllocator.attach(makePages().space, root.controlPtr, { backing: pages }))).toBeInstanceOf(CorruptionError);
   });
 

@@ -11,6 +11,7 @@ import {
   formatSize,
   hex,
   initControl,
+  openControl,
   retireControl,
   sealControl,
   validateAllocation,
@@ -108,6 +109,16 @@ export class BootstrapHeap extends SpaceHandle {
     u32[(this.base >>> 2) + W_TOP] = end - this.base;
     sealControl(this.space, this.base, BOOT_LAYOUT);
     return start;
+  }
+
+  /** Verifies the region's header, size and seal, and that the bump top lies inside it; throws CorruptionError. */
+  check(): void {
+    this.assertAlive("check");
+    openControl(this.space, this.base, BOOT_LAYOUT, "bootstrap.check", [this.bytes, this.bytes]);
+    const top = this.u32[(this.base >>> 2) + W_TOP]!;
+    if (top < HEADER_BYTES || top > this.bytes) {
+      throw new CorruptionError(`bootstrap.check: the region at ${hex(this.base)} records ${top} bytes carved of ${this.bytes}: it is damaged.`);
+    }
   }
 
   /** Bytes carved so far (header included). */

@@ -7,4 +7,7 @@ export { NULL_GUARD_BYTES } from "./options.js";
 export type { MemoryGlobalsOptions, ResolvedOptions, GenericPolicyOptions, FrameOptions } from "./options.js";
 export type { TracingLevel } from "@memkit/trace-allocator";
 export { MEMORY_REPORT_SCHEMA } from "./memory-report.js";
+export type { RestoreOptions } from "./assemble.js";
+export { SAVE_FORMAT_VERSION } from "./saved-memory.js";
+export { MAX_ROOTS } from "./memory-root.js";
 export type { MemoryReport, StageReport, AllocatorReport, SlabReport, MemoryMap, MapSpan } from "./memory-report.js";

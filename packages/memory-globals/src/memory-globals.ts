@@ -1,38 +1,26 @@
-import { AddressSpace, AllocatorError, InvalidArgumentError, LeakError, describe, destroyedError, formatBytes, type Allocator } from "@memkit/core";
-import { PageAllocator } from "@memkit/page-allocator";
-import { GenericAllocator } from "@memkit/generic-allocator";
-import { TraceAllocator, formatReport, type ScopeReport, type TraceScopeOptions } from "@memkit/trace-allocator";
-import { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
+import { AllocatorError, InvalidArgumentError, LeakError, describe, destroyedError, type AddressSpace, type Ptr } from "@memkit/core";
+import type { PageAllocator } from "@memkit/page-allocator";
+import type { GenericAllocator } from "@memkit/generic-allocator";
+import { formatReport, type ScopeReport, type TraceAllocator, type TraceScopeOptions } from "@memkit/trace-allocator";
+import type { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import type { DebugAllocator } from "@memkit/debug-allocators";
-import { debugLayer } from "./debug-layer.js";
-import { BootstrapHeap } from "./bootstrap-heap.js";
-import { NULL_GUARD_BYTES, resolveOptions, type MemoryGlobalsOptions, type ResolvedOptions } from "./options.js";
+import type { BootstrapHeap } from "./bootstrap-heap.js";
+import { createParts, restoreParts, type MemoryParts, type RestoreOptions } from "./assemble.js";
+import { namedRoot, namedRoots, rootFrameNumber, setNamedRoot, setRootFrameNumber } from "./memory-root.js";
+import { resolveOptions, type MemoryGlobalsOptions, type ResolvedOptions } from "./options.js";
+import { decodeSave, encodeSave } from "./saved-memory.js";
 import { StageRecorder } from "./stages.js";
-import { TaggedPages } from "./tagged-pages.js";
 import { buildSnapshot } from "./snapshot.js";
 import { mergeLeaks } from "./leaks.js";
 import type { MemoryReport, StageReport } from "./memory-report.js";
 
-/*
- * Address space laid out by MemoryGlobals.init:
- *
- *   0x0            NULL_GUARD_BYTES        bootstrap end (page aligned)              maximumBytes
- *   +--------------+-----------------------+-------------------------------------------+
- *   | null guard   | bootstrap heap:       | pages handed out by the page allocator    |
- *   | (never used) | page allocator's      | (heap spans, slabs, large blocks, arenas) |
- *   |              | control block         | grows on demand ->                         |
- *   +--------------+-----------------------+-------------------------------------------+
- *
- * Allocators, in construction order (shutdown runs it backwards):
- *
- *   pages ── generic (slots | heap | large spans) ── [debug: quarantine+fill+canary] ── root scope = default
- *     │                                                  (debug: the scopes' headers are   └─ scope("physics"), ...
- *     │                                                   guarded, inside the canaries)
- *     ├── scratch (chunks are page spans)
- *     └── frame   (arena chunks are page spans)
- */
-
 let current: MemoryGlobals | undefined;
+
+function assertNoneCurrent(what: string): void {
+  if (current !== undefined) {
+    throw new AllocatorError(`MemoryGlobals.${what}: memory is already initialised; call shutdown() on the current instance first.`);
+  }
+}
 
 /**
  * The engine's memory, built once at start and torn down once at exit, in
@@ -43,6 +31,7 @@ export class MemoryGlobals {
   /** The options in force, with defaults applied. */
   readonly options: ResolvedOptions;
   #space: AddressSpace;
+  #rootPtr: Ptr;
   #bootstrap: BootstrapHeap;
   #pages: PageAllocator;
   #generic: GenericAllocator;
@@ -51,39 +40,21 @@ export class MemoryGlobals {
   #scratch: ScratchAllocator;
   #frame: FrameAllocator;
   #stages: StageRecorder;
-  #frameNumber = 0;
   #alive = true;
   #finalReport: ScopeReport | undefined;
 
-  private constructor(options: ResolvedOptions) {
+  private constructor(options: ResolvedOptions, parts: MemoryParts, stages: StageRecorder) {
     this.options = options;
-    const pageControl = PageAllocator.controlBytes(options.maximumBytes, options.pageSize);
-    const bootstrapBytes = options.bootstrapBytes ?? pageControl + 16 * 1024 + 16;
-    const pagesStart = Math.ceil((NULL_GUARD_BYTES + bootstrapBytes) / options.pageSize) * options.pageSize;
-    if (pagesStart + options.pageSize > options.maximumBytes) {
-      throw new InvalidArgumentError(
-        `MemoryGlobals.init: option bootstrapBytes (${formatBytes(bootstrapBytes)}) leaves no room for pages in a ${formatBytes(options.maximumBytes)} space; ` +
-          `raise maximumBytes or lower bootstrapBytes.`,
-      );
-    }
-    this.#space = AddressSpace.create({ initialBytes: options.initialBytes, maximumBytes: options.maximumBytes, shared: options.shared });
-    this.#bootstrap = BootstrapHeap.create(this.#space, NULL_GUARD_BYTES, bootstrapBytes);
-    const controlPtr = this.#bootstrap.carve(pageControl, 8);
-    this.#pages = new PageAllocator(this.#space, { pageSize: options.pageSize, controlPtr, firstByte: pagesStart });
-    this.#generic = new GenericAllocator(this.#pages, { name: "generic", ...options.generic });
-    let backing: Allocator = this.#generic;
-    if (options.debug) {
-      // Debug layers sit under the scopes, so scopes count the sizes asked for;
-      // they ask the root scope which scope and stack a broken block came from.
-      this.#debug = debugLayer()(this.#generic, { name: "debug" });
-      backing = this.#debug;
-    }
-    // With debug, every scope's header is guarded too: the canaries sit around the backing block, the header inside them.
-    this.#root = new TraceAllocator(backing, { name: "root", tracing: options.tracing, sampleEvery: options.sampleEvery, guardHeaders: options.debug });
-    this.#debug?.setOriginSource(this.#root);
-    this.#scratch = new ScratchAllocator(new TaggedPages(this.#pages, "scratch"), { name: "scratch" });
-    this.#frame = new FrameAllocator(new TaggedPages(this.#pages, "frame"), { name: "frame", arenas: options.frameArenas, debug: options.debug, ...options.frame });
-    this.#stages = new StageRecorder();
+    this.#space = parts.space;
+    this.#rootPtr = parts.rootPtr;
+    this.#bootstrap = parts.bootstrap;
+    this.#pages = parts.pages;
+    this.#generic = parts.generic;
+    this.#debug = parts.debug;
+    this.#root = parts.root;
+    this.#scratch = parts.scratch;
+    this.#frame = parts.frame;
+    this.#stages = stages;
   }
 
   /**
@@ -91,10 +62,45 @@ export class MemoryGlobals {
    * option, and an AllocatorError when memory is already initialised.
    */
   static init(options: MemoryGlobalsOptions = {}): MemoryGlobals {
-    if (current !== undefined) {
-      throw new AllocatorError("MemoryGlobals.init: memory is already initialised; call shutdown() on the current instance first.");
+    assertNoneCurrent("init");
+    const resolved = resolveOptions(options);
+    const globals = new MemoryGlobals(resolved, createParts(resolved), new StageRecorder());
+    current = globals;
+    return globals;
+  }
+
+  /**
+   * A memory exactly as {@link save} left it, in a new address space: every
+   * allocator, scope, block and pointer where it was (in this process or
+   * another). The save's version and integrity are checked first: a
+   * truncated, changed or foreign file is a CorruptionError and nothing is
+   * built. Then every allocator attaches to its control block through the
+   * memory root and the whole memory is checked. Call stacks captured
+   * before the save print as "not captured in this thread"; hooks (budget
+   * warnings, the frame-growth handler) are this process's: pass them again.
+   */
+  static restore(bytes: Uint8Array, options: RestoreOptions = {}): MemoryGlobals {
+    assertNoneCurrent("restore");
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidArgumentError(`MemoryGlobals.restore: options must be an object, received ${describe(options)}.`);
     }
-    const globals = new MemoryGlobals(resolveOptions(options));
+    const saved = decodeSave(bytes);
+    const { parts, settings } = restoreParts(saved, options);
+    const resolved: ResolvedOptions = {
+      initialBytes: settings.initialBytes,
+      maximumBytes: parts.space.maximumBytes,
+      shared: parts.space.shared,
+      pageSize: settings.pageSize,
+      bootstrapBytes: settings.bootstrapBytes,
+      tracing: settings.tracing,
+      sampleEvery: settings.sampleEvery,
+      debug: false,
+      frameArenas: settings.frameArenas,
+      generic: { smallMax: parts.generic.smallMax, smallAlignMax: parts.generic.smallAlignMax, largeThreshold: parts.generic.largeThreshold },
+      frame: options.frame ?? {},
+    };
+    const globals = new MemoryGlobals(resolved, parts, StageRecorder.fromJSON((saved.note as { stages?: unknown } | null)?.stages));
+    globals.#checkStructures();
     current = globals;
     return globals;
   }
@@ -157,9 +163,15 @@ export class MemoryGlobals {
     return this.#alive;
   }
 
-  /** Frames started with {@link beginFrame}. */
+  /** Frames started with {@link beginFrame} (kept in the memory root, so a restore carries on counting). */
   get frameNumber(): number {
-    return this.#frameNumber;
+    return rootFrameNumber(this.#space.u32, this.#rootPtr);
+  }
+
+  /** Where the memory root lives: the control block every allocator of this memory is reached from. */
+  get rootPtr(): Ptr {
+    this.#assertAlive("rootPtr");
+    return this.#rootPtr;
   }
 
   /**
@@ -171,23 +183,83 @@ export class MemoryGlobals {
     return this.#root.child(name, options);
   }
 
+  /**
+   * A handle on a scope that already exists, by its path under the root
+   * (`"physics"`, `"level/streaming"`): after a restore, the scopes the
+   * program had are there again. Throws InvalidArgumentError when no live
+   * scope has that path.
+   */
+  openScope(path: string): TraceAllocator {
+    this.#assertAlive("openScope");
+    return this.#root.openScope(path);
+  }
+
+  /**
+   * Keeps `ptr` under `name` in the memory root (up to 16 names of 1..28
+   * bytes of UTF-8), so a program finds its own state again after a restore:
+   * `memory.setRoot("game", game.persist())`, then `memory.root("game")`.
+   * `ptr` 0 removes the name. Plain bookkeeping: the block stays its owner's.
+   */
+  setRoot(name: string, ptr: Ptr): void {
+    this.#assertAlive("setRoot");
+    setNamedRoot(this.#space, this.#rootPtr, "MemoryGlobals.setRoot", name, ptr);
+  }
+
+  /** The pointer kept under `name` by {@link setRoot}, or 0. */
+  root(name: string): Ptr {
+    this.#assertAlive("root");
+    return namedRoot(this.#space, this.#rootPtr, "MemoryGlobals.root", name);
+  }
+
+  /** Every named root. */
+  roots(): { name: string; ptr: Ptr }[] {
+    this.#assertAlive("roots");
+    return namedRoots(this.#space, this.#rootPtr);
+  }
+
+  /**
+   * The used part of the address space, byte for byte, with what restoring
+   * needs (the memory root, the maximum, the stage records) and two hashes:
+   * hand it to {@link MemoryGlobals.restore}, here or in another process.
+   * Everything memkit keeps is in it — allocators, scopes, counters, block
+   * records, containers' blocks and descriptors (persist() them first),
+   * named roots. Not in it: JS objects (re-made on restore), call-stack
+   * texts, hooks. Throws InvalidArgumentError with `debug: true` (the debug
+   * layers keep their records in JS).
+   */
+  save(): Uint8Array {
+    this.#assertAlive("save");
+    if (this.#debug !== undefined) {
+      throw new InvalidArgumentError("memory.save: the debug layers (debug: true) keep their records in JS, so a save could not be restored; save from a memory made with debug: false.");
+    }
+    const imageBytes = this.#pages.range.end;
+    return encodeSave(this.#space.u8, imageBytes, {
+      maximumBytes: this.#space.maximumBytes,
+      rootPtr: this.#rootPtr,
+      shared: this.#space.shared,
+      note: { stages: this.#stages.toJSON() },
+    });
+  }
+
   /** Starts a frame: recycles the oldest frame arena and stamps the scopes' frame counter (peaks remember their frame). */
   beginFrame(): void {
     this.#assertAlive("beginFrame");
     this.#frame.beginFrame();
-    this.#root.markFrame(++this.#frameNumber);
+    const frame = rootFrameNumber(this.#space.u32, this.#rootPtr) + 1;
+    setRootFrameNumber(this.#space.u32, this.#rootPtr, frame);
+    this.#root.markFrame(frame);
   }
 
   /** Starts a stage ("load", "play", "unload"): every scope's peak restarts from its current use. */
   beginStage(name: string): void {
     this.#assertAlive("beginStage");
-    this.#stages.begin(name, this.#frameNumber, this.#root);
+    this.#stages.begin(name, this.frameNumber, this.#root);
   }
 
   /** Ends the current stage and records each scope's peak during it. Returns that record. */
   endStage(): StageReport {
     this.#assertAlive("endStage");
-    return this.#stages.end(this.#frameNumber, this.#root);
+    return this.#stages.end(this.frameNumber, this.#root);
   }
 
   /** Stage records so far. */
@@ -222,7 +294,7 @@ export class MemoryGlobals {
       frame: this.#frame,
       scratch: this.#scratch,
       stages: this.#stages.done,
-      frameNumber: this.#frameNumber,
+      frameNumber: this.frameNumber,
     });
   }
 
@@ -234,14 +306,19 @@ export class MemoryGlobals {
    */
   check(): void {
     this.#assertAlive("check");
+    this.#checkStructures();
+    // Scratch marks are function-scoped: one still held where check() runs (between frames or stages) was never released.
+    this.#scratch.assertReleased();
+  }
+
+  #checkStructures(): void {
+    this.#bootstrap.check();
     this.#debug?.check();
     this.#generic.check();
     this.#pages.check();
     this.#root.check();
     this.#frame.check();
     this.#scratch.check();
-    // Scratch marks are function-scoped: one still held where check() runs (between frames or stages) was never released.
-    this.#scratch.assertReleased();
   }
 
   /**

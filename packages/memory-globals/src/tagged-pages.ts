@@ -1,4 +1,4 @@
-import type { AddressSpace, Allocator, AllocatorStats, Ptr } from "@memkit/core";
+import { CorruptionError, type AddressSpace, type Allocator, type AllocatorStats, type Ptr } from "@memkit/core";
 import type { PageAllocator, PageReclaimer, ReclaimRegistry } from "@memkit/page-allocator";
 
 /**
@@ -14,11 +14,15 @@ export class TaggedPages implements Allocator, ReclaimRegistry {
   readonly ownerId: number;
   readonly #pages: PageAllocator;
 
-  constructor(pages: PageAllocator, owner: string) {
+  /** Registers `owner` with `pages`, or (restoring) takes the id it was registered with, which must name it. */
+  constructor(pages: PageAllocator, owner: string, ownerId?: number) {
     this.#pages = pages;
     this.name = `${pages.name}(${owner})`;
     this.space = pages.space;
-    this.ownerId = pages.registerOwner(owner);
+    if (ownerId !== undefined && pages.ownerName(ownerId) !== owner) {
+      throw new CorruptionError(`${this.name}: owner id ${ownerId} is registered as ${JSON.stringify(pages.ownerName(ownerId))}, not ${JSON.stringify(owner)}: the memory root is damaged.`);
+    }
+    this.ownerId = ownerId ?? pages.registerOwner(owner);
   }
 
   allocate(size: number, align?: number): Ptr {

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, expect, it, vi } from "vitest";
+import { LeakError } from "@memkit/core";
+import { DynamicArray } from "@memkit/containers";
 import { MemoryGlobals } from "@memkit/memory-globals";
 import { MemoryGlobals as LeanMemoryGlobals } from "@memkit/memory-globals/lean";
 import "@memkit/memory-globals/debug";
@@ -31,6 +33,23 @@ function example(): void {
   memory.shutdown();                              // one LeakError naming every scope still holding memory
 }
 
+// The README's save and restore examples, verbatim; the test shuts the first memory down between them.
+function saveExample(): Uint8Array {
+  const memory = MemoryGlobals.init();
+  const ids = new DynamicArray(memory.scope("physics"), "u32", { name: "ids" });
+  ids.push(42);
+  memory.setRoot("ids", ids.persist());       // containers write their descriptors into memory
+  const bytes = memory.save();                // a Uint8Array: write it to a file, send it, keep it
+  return bytes;
+}
+
+function restoreExample(bytes: Uint8Array): DynamicArray<"u32"> {
+  const restored = MemoryGlobals.restore(bytes);
+  const again = DynamicArray.restore(restored.openScope("physics"), restored.root("ids"), { kind: "u32" });
+  console.log(again.get(0));                  // 42: the same block, in the same scope, under the same budget
+  return again;
+}
+
 // The README's lean-entry example, verbatim but for the import alias.
 function leanExample(): void {
   const memory = LeanMemoryGlobals.init({ debug: true });
@@ -57,10 +76,22 @@ it("runs the README's lean-entry example as written", () => {
   expect(MemoryGlobals.current).toBeUndefined();
 });
 
+it("runs the README's save and restore examples as written", () => {
+  const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+  const bytes = saveExample();
+  expect(() => MemoryGlobals.current!.shutdown()).toThrow(LeakError); // the example keeps its array
+  const again = restoreExample(bytes);
+  expect(log).toHaveBeenCalledWith(42);
+  again.dispose();
+  MemoryGlobals.current!.openScope("physics").dispose();
+  MemoryGlobals.current!.setRoot("ids", 0);
+  MemoryGlobals.current!.shutdown();
+});
+
 it("the README's examples are the code this test runs", () => {
   const source = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").map((line) => line.trim()).filter((line) => line.length > 0).join("\n");
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  expect(blocks.length).toBe(2);
+  expect(blocks.length).toBe(4);
   for (const block of blocks) {
     const lines = block.split("\n").map((line) => line.trim()).filter((line) => line.length > 0 && !line.startsWith("import "));
     expect(source).toContain(lines.join("\n").replace("MemoryGlobals.init({ debug: true })", "LeanMemoryGlobals.init({ debug: true })"));

@@ -3,7 +3,7 @@
  * MemoryGlobals options, the subsystem scopes and their budgets, and the
  * teardown order. Change memory policy here, not in the subsystems.
  */
-import { CorruptionError, alignUp } from "@memkit/core";
+import { CorruptionError, InvalidArgumentError, alignUp } from "@memkit/core";
 import { MemoryGlobals, type TracingLevel } from "@memkit/memory-globals";
 import type { TraceAllocator } from "@memkit/trace-allocator";
 
@@ -71,21 +71,16 @@ export function subsystemScope(memory: MemoryGlobals, name: SubsystemName, entit
 /**
  * The scope at `path` under root (`"physics"`, `"gameplay/events"`) that
  * already exists: what a restored game opens where a new one creates its
- * scopes (they keep their budgets). The one place the sample finds a scope by
- * path: it becomes `memory.openScope(path)` once MemoryGlobals has it. A
- * missing scope is a CorruptionError: the memory does not hold the game the
- * record describes.
+ * scopes (they keep their budgets). A missing scope is a CorruptionError: the
+ * memory does not hold the game the record describes.
  */
 export function openScope(memory: MemoryGlobals, path: string): TraceAllocator {
-  let scope = memory.default;
-  for (const name of path.split("/")) {
-    const child = scope.getChild(name);
-    if (child === undefined) {
-      throw new CorruptionError(`openScope: this memory has no scope ${scope.path}/${name}, which the saved game allocated through; it does not hold that game.`);
-    }
-    scope = child;
+  try {
+    return memory.openScope(path);
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err;
+    throw new CorruptionError(`openScope: this memory has no scope root/${path}, which the saved game allocated through; it does not hold that game.`, { cause: err });
   }
-  return scope;
 }
 
 /** Frame and scratch memory during one stage (they are not scopes, so memory.stages does not list them). */

@@ -12,7 +12,7 @@ export type { EngineMemoryOptions, SubsystemName, TempStageReport } from "./engi
 export { MemkitGame } from "./game/game.js";
 export { GAME_RECORD_LAYOUT, GAME_RECORD_BYTES, RECORD_CONTAINERS, RECORD_NUMBERS } from "./game/game-record.js";
 export type { GameState } from "./game/game-record.js";
-export { saveGame, restoreGame, saveMemory, restoreMemory, GAME_ROOT, MEMORY_SAVE_AVAILABLE } from "./memory-save.js";
+export { saveGame, restoreGame, GAME_ROOT } from "./memory-save.js";
 export { BaselineGame } from "./baseline/baseline-game.js";
 export { NO_STAGE_HOOKS } from "./game/simulation.js";
 export type { Simulation, StageHooks } from "./game/simulation.js";

@@ -5,7 +5,7 @@ import { hex } from "../format.js";
 import { SeededRandom } from "../random.js";
 import { ContractSkip, ContractViolation, LiveBlocks, expect } from "./live-blocks.js";
 import { lifecycleChecks } from "./lifecycle-checks.js";
-import { toSubject, type ContractFactory, type ContractSubject } from "./subject.js";
+import { disposeAfter, toSubject, type ContractFactory, type ContractSubject } from "./subject.js";
 
 export { toSubject, type ContractFactory, type ContractSubject };
 
@@ -54,14 +54,12 @@ export type Check = (factory: ContractFactory, options: ResolvedContractOptions)
 /** Runs `body` with a fresh subject and always disposes it. */
 export function withSubject(factory: ContractFactory, body: (subject: ContractSubject, live: LiveBlocks) => void): void {
   const subject = toSubject(factory());
-  try {
+  disposeAfter(() => {
     const live = new LiveBlocks(subject.allocator);
     body(subject, live);
     live.freeAll();
     subject.check?.();
-  } finally {
-    subject.dispose?.();
-  }
+  }, subject.dispose);
 }
 
 /** Calls `fn` and throws a violation unless it throws an error with `code` (one of `codes`). */

@@ -1,6 +1,6 @@
 import { hex } from "../format.js";
 import type { ResolvedContractOptions } from "./contract-checks.js";
-import { toSubject, type ContractFactory } from "./subject.js";
+import { disposeAfter, toSubject, type ContractFactory } from "./subject.js";
 import { ContractSkip, ContractViolation, LiveBlocks, expect } from "./live-blocks.js";
 
 /*
@@ -32,7 +32,7 @@ export const lifecycleChecks = {
    */
   attach(factory, o) {
     const subject = toSubject(factory());
-    try {
+    disposeAfter(() => {
       if (subject.attach === undefined) throw new ContractSkip("the factory gives no attach() hook");
       const a = subject.allocator;
       const live = new LiveBlocks(a);
@@ -41,7 +41,7 @@ export const lifecycleChecks = {
       const second = subject.attach();
       const b = second.allocator;
       expect(b !== a, `${a.name}: attach() returned the same handle`);
-      try {
+      disposeAfter(() => {
         const viaB = new LiveBlocks(b);
         for (const block of live.blocks) {
           expect(b.owns(block.ptr), `${b.name}: the attached handle does not own ${hex(block.ptr)}, allocated through the first`);
@@ -67,17 +67,13 @@ export const lifecycleChecks = {
         viaB.verifyAll();
         viaB.blocks.forEach((block) => a.deallocate(block.ptr));
         viaB.blocks.length = 0;
-      } finally {
-        second.dispose?.();
-      }
+      }, second.dispose);
       // The first handle is untouched by the second's detach.
       live.verifyAll();
       live.allocate(Math.min(100, o.maxBlockSize));
       live.freeAll();
       subject.check?.();
-    } finally {
-      subject.dispose?.();
-    }
+    }, subject.dispose);
   },
 
   /** After destroy, allocate, deallocate, reallocate and allocatedSize throw DestroyedError (ERR_DESTROYED). */

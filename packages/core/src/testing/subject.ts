@@ -25,3 +25,25 @@ export function toSubject(made: ContractSubject | Allocator): ContractSubject {
   return "allocator" in made && typeof (made).allocator === "object" ? (made) : { allocator: made as Allocator };
 }
 
+
+/**
+ * Runs `body`, then `dispose` either way. When `body` threw, that error is
+ * the one reported: a dispose that fails on the mess a failed check left
+ * (a LeakError for blocks it never freed) must not hide it.
+ */
+export function disposeAfter(body: () => void, dispose: (() => void) | undefined): void {
+  let failed = true;
+  try {
+    body();
+    failed = false;
+  } finally {
+    if (!failed) dispose?.();
+    else {
+      try {
+        dispose?.();
+      } catch {
+        // the body's error is already on its way
+      }
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import { AddressSpace, Attachment, InvalidArgumentError, WASM_PAGE_BYTES, formatBytes, formatSize, type Allocator, type Ptr } from "@memkit/core";
+import { PageAllocator } from "@memkit/page-allocator";
+import { GenericAllocator } from "@memkit/generic-allocator";
+import { TraceAllocator } from "@memkit/trace-allocator";
+import { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
+import type { DebugAllocator } from "@memkit/debug-allocators";
+import { BootstrapHeap } from "./bootstrap-heap.js";
+import { debugLayer } from "./debug-layer.js";
+import { MEMORY_ROOT_BYTES, MEMORY_ROOT_LAYOUT, readMemoryRoot, writeMemoryRoot } from "./memory-root.js";
+import { NULL_GUARD_BYTES, type FrameOptions, type ResolvedOptions } from "./options.js";
+import type { SavedMemory } from "./saved-memory.js";
+import { TaggedPages } from "./tagged-pages.js";
+
+/*
+ * Address space laid out by MemoryGlobals.init:
+ *
+ *   0x0            NULL_GUARD_BYTES        bootstrap end (page aligned)              maximumBytes
+ *   +--------------+-----------------------+-------------------------------------------+
+ *   | null guard   | bootstrap region:     | pages handed out by the page allocator    |
+ *   | (never used) | memory root, page     | (heap spans, slabs, large blocks, arenas, |
+ *   |              | allocator, frame and  |  the scope tree's tables)                 |
+ *   |              | scratch control blocks| grows on demand ->                        |
+ *   +--------------+-----------------------+-------------------------------------------+
+ *
+ * Allocators, in construction order (shutdown runs it backwards):
+ *
+ *   pages ── generic (slots | heap | large spans) ── [debug: quarantine+fill+canary] ── root scope = default
+ *     │                                                  (debug: the scopes' headers are   └─ scope("physics"), ...
+ *     │                                                   guarded, inside the canaries)
+ *     ├── scratch (chunks are page spans)
+ *     └── frame   (arena chunks are page spans)
+ *
+ * The memory root (memory-root.ts) records every allocator's control block,
+ * so restore() attaches them all again from it.
+ */
+
+/** The allocators of one memory and where its root is. */
+export interface MemoryParts {
+  space: AddressSpace;
+  rootPtr: Ptr;
+  bootstrap: BootstrapHeap;
+  pages: PageAllocator;
+  generic: GenericAllocator;
+  debug: DebugAllocator | undefined;
+  root: TraceAllocator;
+  scratch: ScratchAllocator;
+  frame: FrameAllocator;
+}
+
+/** Builds a new memory with `options`. */
+export function createParts(options: ResolvedOptions): MemoryParts {
+  const pageControl = PageAllocator.controlBytes(options.maximumBytes, options.pageSize);
+  const bootstrapBytes = options.bootstrapBytes ?? pageControl + 16 * 1024 + 16;
+  const pagesStart = Math.ceil((NULL_GUARD_BYTES + bootstrapBytes) / options.pageSize) * options.pageSize;
+  if (pagesStart + options.pageSize > options.maximumBytes) {
+    throw new InvalidArgumentError(
+      `MemoryGlobals.init: option bootstrapBytes (${formatBytes(bootstrapBytes)}) leaves no room for pages in a ${formatBytes(options.maximumBytes)} space; ` +
+        `raise maximumBytes or lower bootstrapBytes.`,
+    );
+  }
+  const space = AddressSpace.create({ initialBytes: options.initialBytes, maximumBytes: options.maximumBytes, shared: options.shared });
+  const bootstrap = BootstrapHeap.create(space, NULL_GUARD_BYTES, bootstrapBytes);
+  const rootPtr = bootstrap.carve(MEMORY_ROOT_BYTES, 8);
+  const pages = new PageAllocator(space, { pageSize: options.pageSize, controlPtr: bootstrap.carve(pageControl, 8), firstByte: pagesStart });
+  const generic = new GenericAllocator(pages, { name: "generic", ...options.generic });
+  let backing: Allocator = generic;
+  let debug: DebugAllocator | undefined;
+  if (options.debug) {
+    // Debug layers sit under the scopes, so scopes count the sizes asked for;
+    // they ask the root scope which scope and stack a broken block came from.
+    debug = debugLayer()(generic, { name: "debug" });
+    backing = debug;
+  }
+  // With debug, every scope's header is guarded too: the canaries sit around the backing block, the header inside them.
+  const root = new TraceAllocator(backing, { name: "root", tracing: options.tracing, sampleEvery: options.sampleEvery, guardHeaders: options.debug });
+  debug?.setOriginSource(root);
+  const scratchPages = new TaggedPages(pages, "scratch");
+  const scratch = new ScratchAllocator(scratchPages, { name: "scratch", controlPtr: bootstrap.carve(ScratchAllocator.controlBytes(), 8) });
+  const framePages = new TaggedPages(pages, "frame");
+  const frame = new FrameAllocator(framePages, {
+    name: "frame",
+    arenas: options.frameArenas,
+    debug: options.debug,
+    controlPtr: bootstrap.carve(FrameAllocator.controlBytes(options.frameArenas), 8),
+    ...options.frame,
+  });
+  writeMemoryRoot(space, rootPtr, {
+    initialBytes: options.initialBytes,
+    maximumBytes: options.maximumBytes,
+    pageSize: options.pageSize,
+    shared: options.shared,
+    debug: options.debug,
+    tracing: options.tracing,
+    sampleEvery: options.sampleEvery,
+    frameArenas: options.frameArenas,
+    bootstrapBase: bootstrap.base,
+    bootstrapBytes,
+    pages: pages.controlPtr,
+    generic: generic.controlPtr,
+    tree: root.controlPtr,
+    frame: frame.controlPtr,
+    scratch: scratch.controlPtr,
+    frameOwner: framePages.ownerId,
+    scratchOwner: scratchPages.ownerId,
+  });
+  return { space, rootPtr, bootstrap, pages, generic, debug, root, scratch, frame };
+}
+
+/** What a restore may set that a save cannot carry. */
+export interface RestoreOptions {
+  /** The restored memory's maximum; at least the saved image. @defaultValue the saved memory's maximum */
+  maximumBytes?: number;
+  /** Back the restored memory with a SharedArrayBuffer. @defaultValue as saved */
+  shared?: boolean;
+  /** The frame allocator's growth-warning handler (functions are not saved). */
+  frame?: Pick<FrameOptions, "onFrameGrowth">;
+}
+
+/** Builds a memory from a checked save: copies the image back and attaches every allocator from the root. */
+export function restoreParts(saved: SavedMemory, options: RestoreOptions): { parts: MemoryParts; settings: ReturnType<typeof readMemoryRoot> } {
+  const image = saved.image.byteLength;
+  const maximumBytes = options.maximumBytes ?? saved.maximumBytes;
+  if (typeof maximumBytes !== "number" || !Number.isSafeInteger(maximumBytes) || maximumBytes % WASM_PAGE_BYTES !== 0 || maximumBytes < image) {
+    throw new InvalidArgumentError(`MemoryGlobals.restore: option maximumBytes must be a multiple of 64 KiB of at least the saved ${formatSize(image)}, received ${String(maximumBytes)}.`);
+  }
+  const space = AddressSpace.create({
+    initialBytes: Math.ceil(image / WASM_PAGE_BYTES) * WASM_PAGE_BYTES,
+    maximumBytes,
+    shared: options.shared ?? saved.shared,
+  });
+  space.u8.set(saved.image);
+  const settings = readMemoryRoot(Attachment.open(space, saved.rootPtr, MEMORY_ROOT_LAYOUT, "MemoryGlobals.restore"));
+  if (settings.debug) {
+    throw new InvalidArgumentError("MemoryGlobals.restore: this save was made with debug: true, whose debug layers keep their records in JS; save with debug: false.");
+  }
+  const bootstrap = BootstrapHeap.attach(space, settings.bootstrapBase);
+  const pages = PageAllocator.attach(space, settings.pages, { name: "pages" });
+  const generic = GenericAllocator.attach(space, settings.generic, { pages, name: "generic" });
+  const root = TraceAllocator.attach(space, settings.tree, { backing: generic });
+  const scratch = ScratchAllocator.attach(space, settings.scratch, { backing: new TaggedPages(pages, "scratch", settings.scratchOwner), name: "scratch" });
+  const frame = FrameAllocator.attach(space, settings.frame, {
+    backing: new TaggedPages(pages, "frame", settings.frameOwner),
+    name: "frame",
+    ...(options.frame?.onFrameGrowth === undefined ? {} : { onFrameGrowth: options.frame.onFrameGrowth }),
+  });
+  return { parts: { space, rootPtr: saved.rootPtr, bootstrap, pages, generic, debug: undefined, root, scratch, frame }, settings };
+}

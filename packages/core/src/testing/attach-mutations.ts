@@ -148,7 +148,7 @@ function serve(a: Allocator, subject: MutationSubject, count: number, rng: Seede
       if (err instanceof AllocatorError) continue; // out of memory, or damage found now: both refuse safely
       throw new ContractViolation(`${label}: allocate(${want}) threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     }
-    const size = subject.space.byteLength; // read after the call: an allocator may grow the memory
+    const size = a.space.byteLength; // read after the call: an allocator may grow the memory (and a restore serves from a space of its own)
     if (!(Number.isInteger(p) && p > 0 && p % align === 0 && p + want <= size)) {
       throw new ContractViolation(`${label}: allocate(${want}, ${align}) returned ${hex(p)}: not a usable aligned block inside the ${size}-byte space`);
     }

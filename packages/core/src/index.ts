@@ -44,9 +44,6 @@ export {
   controlWord,
   describeMagic,
   magic,
-  CONTROL_HEADER_BYTES,
-  writeControlHeader,
-  checkControlHeader,
 } from "./control-block.js";
 export type { ControlLayout } from "./control-block.js";
 export { hashWords } from "./hash.js";

@@ -5,7 +5,6 @@ import {
   CONTROL_BLOCK_HEADER_BYTES,
   CorruptionError,
   InvalidArgumentError,
-  checkControlHeader,
   controlWord,
   describeMagic,
   hashWords,
@@ -15,7 +14,6 @@ import {
   openControl,
   retireControl,
   sealControl,
-  writeControlHeader,
   type ControlLayout,
 } from "@memkit/core";
 
@@ -109,24 +107,6 @@ describe("control blocks", () => {
     expect(describeMagic(magic("HEAP"))).toBe('"HEAP"');
     expect(describeMagic(0)).toBe("0x00000000");
     expect(() => magic("TOOLONG")).toThrow(InvalidArgumentError);
-  });
-});
-
-describe("the 8-byte legacy header", () => {
-  const space = AddressSpace.create({ initialBytes: 65536, maximumBytes: 65536 });
-
-  it("accepts the magic and version it wrote", () => {
-    writeControlHeader(space, 64, magic("TEST"), 3);
-    expect(() => checkControlHeader(space, 64, magic("TEST"), 3, "attach")).not.toThrow();
-  });
-
-  it("refuses a wrong pointer, a wrong magic and an old layout with CorruptionError", () => {
-    writeControlHeader(space, 128, magic("TEST"), 2);
-    expect(() => checkControlHeader(space, 256, magic("TEST"), 2, "attach")).toThrow(/no control block at 0x00000100/);
-    expect(() => checkControlHeader(space, 128, magic("TEST"), 3, "attach")).toThrow(/layout version 2, this build reads version 3/);
-    expect(() => checkControlHeader(space, 130, magic("TEST"), 2, "attach")).toThrow(CorruptionError);
-    expect(() => checkControlHeader(space, 1 << 20, magic("TEST"), 2, "attach")).toThrow(CorruptionError);
-    expect(() => checkControlHeader(space, 1n as unknown as number, magic("TEST"), 2, "attach")).toThrow(InvalidArgumentError);
   });
 });
 

@@ -52,3 +52,4 @@ export type { ViewHolder, ViewKind, ViewSet } from "./space-views.js";
 export { SpaceHandle, Attachment } from "./space-handle.js";
 export type { HandleEnd } from "./space-handle.js";
 export { captureStack, stackKey, CapturedStack } from "./user-stack.js";
+export { pushRemoteFree, takeRemoteFrees, nextRemoteFree, peekRemoteFrees } from "./remote-free.js";

@@ -10,6 +10,7 @@ import {
   W_HEADS,
   W_LIVE,
   W_PEAK,
+  W_REMOTE_HEAD,
   W_SL_MAP,
 } from "./layout.js";
 import { HeapSpans } from "./spans.js";
@@ -22,6 +23,9 @@ import { HeapSpans } from "./spans.js";
  * release out in full.
  */
 export abstract class HeapBlocks extends HeapSpans {
+  /** Frees the blocks other threads put on the remote-free list; returns how many (see HeapAllocator). */
+  abstract collectRemoteFrees(): number;
+
   /** Takes a free block of at least `s` bytes (a multiple of 8, >= MIN_BLOCK; `size` was asked for) and marks it used. */
   protected take(s: number, size: number): number {
     const m = this.i32;
@@ -143,6 +147,8 @@ export abstract class HeapBlocks extends HeapSpans {
   /** take() found no class at or above the rounded request: try the request's own class, then lease. */
   protected takeSlow(s: number, size: number): number {
     let p = this.headThatFits(s);
+    // Blocks other threads freed come back before a new span is leased.
+    if (p === 0 && this.i32[this.r + W_REMOTE_HEAD] !== 0 && this.collectRemoteFrees() > 0) return this.take(s, size);
     if (p === 0) p = this.lease(s, size, 8);
     const m = this.i32;
     const b = m[(p >> 2) - 1]! & SIZE_MASK;
@@ -159,6 +165,7 @@ export abstract class HeapBlocks extends HeapSpans {
     const need = s + align + MIN_BLOCK - 8;
     let p = this.find(need);
     if (p === 0) p = this.headThatFits(need);
+    if (p === 0 && this.i32[this.r + W_REMOTE_HEAD] !== 0 && this.collectRemoteFrees() > 0) return this.takeAligned(s, align, size);
     if (p === 0) p = this.lease(need, size, align);
     const m = this.i32;
     let b = m[(p >> 2) - 1]! & SIZE_MASK;

@@ -1,4 +1,4 @@
-import { CorruptionError, hex, magic, type Ptr } from "@memkit/core";
+import { CorruptionError, hex, magic, peekRemoteFrees, type Ptr } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
 import {
   D_ALLOC_COUNT,
@@ -32,6 +32,7 @@ import {
   W_OWNER,
   W_PAGE_SHIFT,
   W_PEAK,
+  W_REMOTE_HEAD,
   W_RESERVED,
   W_SL_MAP,
   W_SPAN_COUNT,
@@ -65,6 +66,7 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
   const home = m[r + W_HOME]!;
 
   const freeBlocks = new Set<Ptr>();
+  const usedBlocks = new Set<Ptr>();
   const spans = new Set<Ptr>();
   let liveBytes = 0;
   let liveCount = 0;
@@ -119,6 +121,7 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
       } else {
         liveBytes += size - 4;
         liveCount++;
+        usedBlocks.add(p);
         prevFree = false;
       }
       p += size;
@@ -188,4 +191,11 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
   }
   if (m[r + W_PEAK]! < liveBytes) fail(control, `peakLiveBytes ${m[r + W_PEAK]} is below liveBytes ${liveBytes}`);
   if (m[r + W_RESERVED] !== reserved) fail(control, `reservedBytes is ${m[r + W_RESERVED]}, the spans hold ${reserved}`);
+
+  // Blocks other threads freed, not yet collected: live blocks of this heap, each once (pushes only prepend).
+  let n = 0;
+  for (let p = peekRemoteFrees(m, r + W_REMOTE_HEAD); p !== 0; p = m[p >> 2]!) {
+    if (!usedBlocks.has(p)) fail(p, `entry ${n} of the remote-free list is not a live block of this heap`);
+    if (++n > liveCount) fail(p, `the remote-free list holds more entries than the ${liveCount} live blocks (a cycle, or a block freed twice by other threads)`);
+  }
 }

@@ -32,6 +32,7 @@ import {
   W_PAGES_CONTROL,
   W_PAGE_SHIFT,
   W_PEAK,
+  W_REMOTE_HEAD,
   W_RESERVED,
   W_SL_MAP,
   W_SPAN_BYTES,
@@ -153,6 +154,10 @@ export function openHeapControl(at: Attachment, given: PageAllocator | undefined
         throw fail(`lists ${hex(head)} in size class (${fl}, ${sl}), which is not in a span of this heap`);
       }
     }
+  }
+  const remote = u32[w + W_REMOTE_HEAD]!;
+  if (remote !== 0 && (remote % 8 !== 0 || remote >= limit || pages.tagOf(remote) >>> 24 !== ownerId)) {
+    throw fail(`has a remote-free list starting at ${hex(remote)}, which is not in a span of this heap`);
   }
   const f64 = space.f64;
   const allocs = f64[(controlPtr >>> 3) + D_ALLOC_COUNT]!;

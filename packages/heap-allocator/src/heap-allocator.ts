@@ -1,8 +1,12 @@
 import {
   Attachment,
+  CorruptionError,
   InvalidArgumentError,
   describe,
+  hex,
+  nextRemoteFree,
   retireControl,
+  takeRemoteFrees,
   validateAllocation,
   validatePointerShape,
   type AddressSpace,
@@ -20,7 +24,7 @@ import { HeapBlocks } from "./blocks.js";
 import { checkHeap } from "./check.js";
 import { createHeapControl, openHeapControl } from "./control.js";
 import { explainPointer } from "./diagnosis.js";
-import { FREE, HEAP_LAYOUT, MAX_REQUEST, MIN_BLOCK, SIZE_MASK, SPAN_BITMAP_W, SPAN_BYTES_W, SPAN_HOME, W_EMPTY_SPAN, W_LIVE, W_PEAK, W_RESERVED } from "./layout.js";
+import { FREE, HEAP_LAYOUT, MAX_REQUEST, MIN_BLOCK, SIZE_MASK, SPAN_BITMAP_W, SPAN_BYTES_W, SPAN_HOME, W_EMPTY_SPAN, W_LIVE, W_PEAK, W_REMOTE_HEAD, W_RESERVED } from "./layout.js";
 import { heapStorageReport, walkHeap } from "./walk.js";
 import type { BlockVisitor, HeapAllocatorOptions, HeapAttachOptions } from "./types.js";
 
@@ -377,6 +381,7 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
    */
   reclaim(): number {
     this.assertAlive("reclaim");
+    this.collectRemoteFrees();
     const cached = this.i32[this.r + W_EMPTY_SPAN]!;
     if (cached === 0 || !this.isEmpty(cached)) return 0;
     const bytes = this.i32[(cached >> 2) + SPAN_BYTES_W]!;
@@ -447,6 +452,51 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
     if (!this.alive) return;
     super.end(how);
     this.unregisterReclaim();
+  }
+
+  // --------------------------------------------------------- other threads
+
+  /**
+   * Int32 word index of this heap's remote-free list head: another thread
+   * frees a live block of this heap with core's `pushRemoteFree(i32,
+   * remoteFreeWord, ptr)`, lock-free, and the owning thread frees it for
+   * real in {@link collectRemoteFrees} (merging needs the neighbours, which
+   * only the owner touches). Until then the block counts as live. The pusher
+   * must own the right to free the block: two pushes of one block make a
+   * cycle that the collection reports as corruption (memkit's scopes claim
+   * every block atomically before freeing it, so through them that cannot
+   * happen).
+   */
+  get remoteFreeWord(): number {
+    return this.r + W_REMOTE_HEAD;
+  }
+
+  /**
+   * Frees, on this thread, the blocks other threads put on the remote-free
+   * list, and returns how many. The owning thread only (the one that
+   * allocates through this heap); `allocate` runs it before it leases a new
+   * span, and `reclaim` runs it first. A list entry that is not a live block
+   * of this heap ends the collection with a CorruptionError; what came before
+   * it is freed.
+   */
+  collectRemoteFrees(): number {
+    this.assertAlive("collectRemoteFrees");
+    let ptr = takeRemoteFrees(this.i32, this.r + W_REMOTE_HEAD);
+    let n = 0;
+    while (ptr !== 0) {
+      // spanOfLive is exact: a block freed by this walk fails it, so a cycle ends here too.
+      if (this.spanOfLive(ptr) < 0) {
+        throw new CorruptionError(
+          `${this.name}: entry ${n} of the remote-free list, ${hex(ptr >>> 0)}, is not a live block of this heap ` +
+            `(freed twice by other threads, or the list was overwritten); the entries after it are lost.`,
+        );
+      }
+      const next = nextRemoteFree(this.i32, ptr);
+      this.deallocate(ptr);
+      ptr = next;
+      n++;
+    }
+    return n;
   }
 
   // -------------------------------------------------------------- pointers

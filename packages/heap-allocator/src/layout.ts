@@ -94,7 +94,8 @@ import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
  *   14          reservedBytes (sum of leased span bytes)
  *   15          liveBytes (usable sizes of live blocks)
  *   16          peakLiveBytes
- *   17          (padding)
+ *   17          remoteHead: first block another thread freed, awaiting collection (0 = none;
+ *               a lock-free stack: core's remote-free.ts)
  *   18, 19      allocCount (float64, f64 slot D_ALLOC_COUNT = 9 of the block)
  *   20, 21      freeCount  (float64, f64 slot D_FREE_COUNT = 10)
  *   22 .. 45    slMap[24]: bit sl set <=> heads[fl * 32 + sl] != 0
@@ -227,6 +228,8 @@ export const W_SPAN_COUNT = W_FL_MAP + 3;
 export const W_RESERVED = W_FL_MAP + 4;
 export const W_LIVE = W_FL_MAP + 5;
 export const W_PEAK = W_FL_MAP + 6;
+/** Head of the remote-free list: blocks freed by other threads, collected by the owner. */
+export const W_REMOTE_HEAD = W_PEAK + 1;
 /** f64 slot of allocCount: `f64[(controlPtr >>> 3) + D_ALLOC_COUNT]` (words 18, 19). */
 export const D_ALLOC_COUNT = (W_PEAK + 2) / 2;
 /** f64 slot of freeCount (words 20, 21). */

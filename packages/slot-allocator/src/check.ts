@@ -1,4 +1,4 @@
-import { CorruptionError, controlWord, hex, openControl, type AddressSpace } from "@memkit/core";
+import { CorruptionError, controlWord, hex, openControl, peekRemoteFrees, type AddressSpace } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
 import type { SlotGeometry } from "./geometry.js";
 import {
@@ -29,6 +29,7 @@ import {
   W_ALL_HEAD,
   W_PARKED_CLASS,
   W_PARKED_PTR,
+  W_REMOTE_HEAD,
   W_SLAB_COUNT,
   W_SPARE_COUNT,
   W_SPARE_HEAD,
@@ -138,6 +139,8 @@ export function checkSlots(a: CheckSubject): void {
   }
   const parked = parkedProblem(i32, g, pages, name);
   if (parked !== undefined) throw parked;
+  const remote = remoteListProblem(i32, f64, g, pages, name);
+  if (remote !== undefined) throw remote;
   let n = 0;
   for (let s = i32[g.cw + W_SPARE_HEAD]!; s !== 0; s = i32[s + S_NEXT]!) {
     expectSlab(i32, g, pages, name, s, "the spare list");
@@ -150,6 +153,27 @@ export function checkSlots(a: CheckSubject): void {
 }
 
 /**
+ * What is wrong with `ptr` as a carved, bitmap-marked slot start of a slab of
+ * this allocator (of class `c` when `c >= 0`), or undefined. Bounded reads
+ * only: safe on any value.
+ */
+export function markedSlotProblem(i32: Int32Array, g: SlotGeometry, pages: PageAllocator, ptr: number, c: number): string | undefined {
+  if (ptr <= 0 || ptr >= g.slabLimit) return "is not a slot address";
+  const d = pages.tagOf(ptr) ^ g.ownerTag;
+  if ((d - 1) >>> 0 >= DATA_MAX) return "is not in a slab of this allocator";
+  const base = d << g.pageShift;
+  const s = (base + g.hdrOffset) >>> 2;
+  const problem = slabProblem(i32, g, pages, s);
+  if (problem !== undefined) return `is in no slab (${problem})`;
+  const size = i32[s + S_SIZE]!;
+  const i = Math.floor((ptr - base) / size);
+  if (i32[s + S_STATE] === SPARE || (c >= 0 && (i32[s + S_CLASS] !== c || size !== g.sizes[c]))) return `is in slab ${hex(base)}, which is not a slab of class ${c}`;
+  if (i * size !== ptr - base || i >= i32[s + S_BUMP]!) return `is not a carved slot start of slab ${hex(base)}`;
+  if ((i32[s - 1 - (i >>> 5)]! & (1 << (i & 31))) === 0) return `is not marked live in the bitmap of slab ${hex(base)}`;
+  return undefined;
+}
+
+/**
  * The parked slot must be none (0, -1) or a carved, still-marked slot start
  * of a slab of its class: a CorruptionError saying what is wrong, or undefined.
  */
@@ -157,19 +181,29 @@ export function parkedProblem(i32: Int32Array, g: SlotGeometry, pages: PageAlloc
   const ptr = i32[g.cw + W_PARKED_PTR]!;
   const c = i32[g.cw + W_PARKED_CLASS]!;
   if (ptr === 0 && c === -1) return undefined;
-  const bad = (what: string): CorruptionError => new CorruptionError(`${name}: the parked slot ${hex(ptr >>> 0)} (class ${c}) ${what}.`);
-  if (ptr <= 0 || c < 0 || c >= g.classCount) return bad("has a pointer/class pair where only one is set or the class is out of range");
-  const d = pages.tagOf(ptr) ^ g.ownerTag;
-  if ((d - 1) >>> 0 >= DATA_MAX) return bad("is not in a slab of this allocator");
-  const base = d << g.pageShift;
-  const s = (base + g.hdrOffset) >>> 2;
-  const problem = slabProblem(i32, g, pages, s);
-  if (problem !== undefined) return bad(`is in no slab (${problem})`);
-  const size = i32[s + S_SIZE]!;
-  const i = Math.floor((ptr - base) / size);
-  if (i32[s + S_CLASS] !== c || size !== g.sizes[c] || i32[s + S_STATE] === SPARE) return slabError(i32, name, s, `holds the parked slot ${hex(ptr)} of class ${c} but is not a slab of that class`);
-  if (i * size !== ptr - base || i >= i32[s + S_BUMP]!) return slabError(i32, name, s, `holds the parked pointer ${hex(ptr)}, which is not a carved slot start`);
-  if ((i32[s - 1 - (i >>> 5)]! & (1 << (i & 31))) === 0) return slabError(i32, name, s, `the parked slot ${hex(ptr)} is not marked in the bitmap`);
+  if (ptr <= 0 || c < 0 || c >= g.classCount) return new CorruptionError(`${name}: the parked slot ${hex(ptr >>> 0)} (class ${c}) has a pointer/class pair where only one is set or the class is out of range.`);
+  const problem = markedSlotProblem(i32, g, pages, ptr, c);
+  return problem === undefined ? undefined : new CorruptionError(`${name}: the parked slot ${hex(ptr)} (class ${c}) ${problem}.`);
+}
+
+/**
+ * The remote-free list (slots other threads freed, not yet collected): every
+ * entry a marked slot of this allocator other than the parked one, and no
+ * more entries than live slots (so a cycle ends the walk). Read by the owner
+ * only; other threads only prepend, so the walk is safe while they push.
+ */
+export function remoteListProblem(i32: Int32Array, f64: Float64Array, g: SlotGeometry, pages: PageAllocator, name: string): CorruptionError | undefined {
+  let live = 0;
+  for (let c = 0; c < g.classCount; c++) {
+    const rec = g.classWord + (c << CLASS_SHIFT);
+    live += f64[(rec + C_ALLOCS_F64) >>> 1]! - f64[(rec + C_FREES_F64) >>> 1]!;
+  }
+  let n = 0;
+  for (let ptr = peekRemoteFrees(i32, g.cw + W_REMOTE_HEAD); ptr !== 0; ptr = i32[ptr >>> 2]!) {
+    const problem = ptr === i32[g.cw + W_PARKED_PTR] ? "is the parked slot (already free)" : markedSlotProblem(i32, g, pages, ptr, -1);
+    if (problem !== undefined) return new CorruptionError(`${name}: entry ${n} of the remote-free list, ${hex(ptr >>> 0)}, ${problem}.`);
+    if (++n > live) return new CorruptionError(`${name}: the remote-free list holds more entries than the ${live} live slots (a cycle, or a slot freed twice by other threads).`);
+  }
   return undefined;
 }
 
@@ -251,4 +285,6 @@ export function checkAttachState(a: CheckSubject, who: string): void {
   }
   const parked = parkedProblem(i32, g, pages, who);
   if (parked !== undefined) throw parked;
+  const remote = remoteListProblem(i32, a.f64, g, pages, who);
+  if (remote !== undefined) throw remote;
 }

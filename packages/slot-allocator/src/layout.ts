@@ -28,7 +28,9 @@ import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
  *   267       spareCount
  *   268       parkedPtr         a freed slot kept for the next allocation of its class (0 = none)
  *   269       parkedClass       its class (-1 = none)
- *   270, 271  (0)
+ *   270       remoteHead        first slot another thread freed, awaiting collection (0 = none;
+ *                                 a lock-free stack: core's remote-free.ts)
+ *   271       (0)
  *   272       f64 peakLiveBytes  sampled peak (see stats())             D_PEAK
  *   274       f64 slabsLeased    slabs ever leased from the page allocator   D_LEASED
  *   276       f64 slabsReturned  slabs ever returned                    D_RETURNED
@@ -116,6 +118,8 @@ export const W_SPARE_COUNT = W_ALL_HEAD + 3;
 /** The parked slot (0 = none) and its class (-1 = none): see SlotAllocator.deallocate. */
 export const W_PARKED_PTR = W_ALL_HEAD + 4;
 export const W_PARKED_CLASS = W_ALL_HEAD + 5;
+/** Head of the remote-free list: slots freed by other threads, collected by the owner (core's remote-free.ts). */
+export const W_REMOTE_HEAD = W_ALL_HEAD + 6;
 /** float64 slots, from the control block's float64 index. */
 export const D_PEAK = (W_ALL_HEAD + 8) / 2;
 export const D_LEASED = D_PEAK + 1;

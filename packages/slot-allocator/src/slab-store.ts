@@ -34,6 +34,7 @@ import {
   W_ALL_HEAD,
   W_PARKED_CLASS,
   W_PARKED_PTR,
+  W_REMOTE_HEAD,
   W_SLAB_COUNT,
   W_SPARE_COUNT,
   W_SPARE_HEAD,
@@ -112,6 +113,9 @@ export abstract class SlabStore extends SpaceHandle {
   /** Allocates a slot of class `c` from its current slab. */
   protected abstract take(c: number, size: number): Ptr;
 
+  /** Frees the slots other threads put on the remote-free list; returns how many (see SlotAllocator). */
+  abstract collectRemoteFrees(): number;
+
   /**
    * The current slab of class `c` is exhausted (or there is none): it turns
    * FULL and the next slab comes from the partial list, then the spare list,
@@ -121,6 +125,8 @@ export abstract class SlabStore extends SpaceHandle {
    */
   protected refill(c: number, size: number): Ptr {
     this.assertAlive("allocate");
+    // Slots other threads freed come back first: they may refill this class without a new slab.
+    if (this.i32[this.cw + W_REMOTE_HEAD] !== 0 && this.collectRemoteFrees() > 0) return this.take(c, size);
     let i32 = this.i32;
     const rec = this.classWord + (c << CLASS_SHIFT);
     const old = i32[rec + C_CURRENT]!;

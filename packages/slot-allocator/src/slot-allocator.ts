@@ -1,7 +1,11 @@
 import {
   Attachment,
+  CorruptionError,
   DEFAULT_ALIGN,
+  hex,
+  nextRemoteFree,
   retireControl,
+  takeRemoteFrees,
   validateAllocation,
   validatePointerShape,
   type AddressSpace,
@@ -38,6 +42,7 @@ import {
   W_PAGES,
   W_PARKED_CLASS,
   W_PARKED_PTR,
+  W_REMOTE_HEAD,
   controlBytesFor,
 } from "./layout.js";
 import { resolveOptions, type SlotAllocatorOptions, type SlotAttachOptions } from "./options.js";
@@ -415,7 +420,52 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
    */
   reclaim(): number {
     this.assertAlive("reclaim");
+    this.collectRemoteFrees();
     return this.reclaimSlabs();
+  }
+
+  // ------------------------------------------------------- other threads
+
+  /**
+   * Int32 word index of this allocator's remote-free list head: another
+   * thread frees a live slot of this allocator with core's
+   * `pushRemoteFree(i32, remoteFreeWord, ptr)`, lock-free, and the owning
+   * thread frees it for real in {@link collectRemoteFrees}. Until then the
+   * slot still counts as live in stats(). The pusher must own the right to
+   * free the slot: two pushes of one slot make a cycle that the collection
+   * reports as corruption (memkit's scopes claim every block atomically
+   * before freeing it, so through them that cannot happen).
+   */
+  get remoteFreeWord(): number {
+    return this.cw + W_REMOTE_HEAD;
+  }
+
+  /**
+   * Frees, on this thread, the slots other threads put on the remote-free
+   * list, and returns how many. The owning thread only (the one that
+   * allocates through this allocator); `allocate` runs it when a class needs
+   * a new slab, and `reclaim` runs it first. A list entry that is not a live
+   * slot of this allocator ends the collection with a CorruptionError; what
+   * came before it is freed.
+   */
+  collectRemoteFrees(): number {
+    this.assertAlive("collectRemoteFrees");
+    let ptr = takeRemoteFrees(this.i32, this.cw + W_REMOTE_HEAD);
+    let n = 0;
+    while (ptr !== 0) {
+      // liveSlab is exact: a slot freed by this walk fails it, so a cycle ends here too.
+      if (this.liveSlab(ptr) === 0) {
+        throw new CorruptionError(
+          `${this.name}: entry ${n} of the remote-free list, ${hex(ptr >>> 0)}, is not a live slot of this allocator ` +
+            `(freed twice by other threads, or the list was overwritten); the entries after it are lost.`,
+        );
+      }
+      const next = nextRemoteFree(this.i32, ptr);
+      this.deallocate(ptr);
+      ptr = next;
+      n++;
+    }
+    return n;
   }
 
   // ------------------------------------------------------------- lifetime

@@ -1,0 +1,151 @@
+import { AddressSpace, CorruptionError, SeededRandom, pushRemoteFree } from "@memkit/core";
+import { PageAllocator } from "@memkit/page-allocator";
+import { SlotAllocator } from "@memkit/slot-allocator";
+import { REMOTE_FREE_WORKER, fillPattern as fill, holdsPattern as holds, startWorkers } from "@memkit/test-workers";
+import { describe, expect, it } from "vitest";
+import { makeRig } from "./helpers.js";
+
+describe("remote frees (slots freed by another thread, collected by the owner)", () => {
+  it("keeps pushed slots live until collected, then frees exactly them", () => {
+    const { space, slots, dispose } = makeRig();
+    const rnd = new SeededRandom(7);
+    const blocks = Array.from({ length: 600 }, () => {
+      const size = rnd.int(1, 300);
+      const ptr = slots.allocate(size);
+      fill(space.u8, ptr, size);
+      return { ptr, size };
+    });
+    const pushed = blocks.filter((_, i) => i % 3 === 0);
+    for (const b of pushed) pushRemoteFree(space.i32, slots.remoteFreeWord, b.ptr);
+    expect(slots.stats().liveCount).toBe(600);
+    expect(slots.owns(pushed[0]!.ptr)).toBe(true);
+    slots.check();
+    expect(slots.collectRemoteFrees()).toBe(pushed.length);
+    expect(slots.collectRemoteFrees()).toBe(0);
+    expect(slots.stats().liveCount).toBe(600 - pushed.length);
+    expect(slots.owns(pushed[0]!.ptr)).toBe(false);
+    for (const b of blocks.filter((_, i) => i % 3 !== 0)) expect(holds(space.u8, b.ptr, b.size)).toBe(true);
+    slots.check();
+    dispose();
+  });
+
+  it("an allocation that needs a new slab takes the remote frees of its class first", () => {
+    const { space, slots, dispose } = makeRig();
+    const first = slots.allocate(64);
+    const perSlab = slots.slabStats();
+    const held = [first];
+    // Fill the current slab of the 64-byte class exactly.
+    while (slots.slabStats().slabs === perSlab.slabs) held.push(slots.allocate(64));
+    const leased = slots.slabStats().leased;
+    const extra = held.pop()!; // the allocation that leased a second slab
+    slots.deallocate(extra);
+    for (const ptr of held) pushRemoteFree(space.i32, slots.remoteFreeWord, ptr);
+    // The second slab is current: it serves until it is exhausted, then the remote frees come back before any new lease.
+    const again: number[] = [];
+    for (let i = 0; i < held.length * 2; i++) again.push(slots.allocate(64));
+    expect(slots.slabStats().leased).toBe(leased);
+    expect(new Set(again).size).toBe(again.length);
+    slots.check();
+    for (const ptr of again) slots.deallocate(ptr);
+    slots.check();
+    dispose();
+  });
+
+  it("a slot pushed twice is a CorruptionError at check() and at collection, and the allocator still works", () => {
+    const { space, slots, dispose } = makeRig();
+    const a = slots.allocate(32);
+    const b = slots.allocate(32);
+    const c = slots.allocate(48);
+    fill(space.u8, c, 48);
+    pushRemoteFree(space.i32, slots.remoteFreeWord, a);
+    pushRemoteFree(space.i32, slots.remoteFreeWord, b);
+    pushRemoteFree(space.i32, slots.remoteFreeWord, a);
+    expect(() => slots.check()).toThrow(CorruptionError);
+    expect(() => slots.collectRemoteFrees()).toThrow(/remote-free list/);
+    // The collection freed a, then b (each link read before its free), then met a again and stopped.
+    expect(slots.owns(a)).toBe(false);
+    expect(slots.owns(b)).toBe(false);
+    expect(holds(space.u8, c, 48)).toBe(true);
+    slots.check();
+    const d = slots.allocate(32);
+    slots.deallocate(d);
+    slots.deallocate(c);
+    slots.check();
+    dispose();
+  });
+
+  it("attach refuses a remote-free list that leads outside the allocator", () => {
+    const { space, slots, pages, dispose } = makeRig();
+    const a = slots.allocate(32);
+    space.i32[slots.remoteFreeWord] = a + 4;
+    expect(() => SlotAllocator.attach(space, slots.controlPtr, { pages })).toThrow(CorruptionError);
+    space.i32[slots.remoteFreeWord] = 0;
+    pushRemoteFree(space.i32, slots.remoteFreeWord, a);
+    const second = SlotAllocator.attach(space, slots.controlPtr, { pages });
+    expect(second.collectRemoteFrees()).toBe(1);
+    second.check();
+    second.detach();
+    dispose();
+  });
+
+  it("two worker threads push 30% of the frees while the owner allocates, frees and grows the memory", async () => {
+    const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 256 << 20, shared: true });
+    const pages = new PageAllocator(space, {});
+    const slots = new SlotAllocator(pages, {});
+    const rnd = new SeededRandom(1414);
+    const WORKERS = 2;
+    const PER_WORKER = 30_000;
+    const remote: Int32Array[] = [];
+    for (let w = 0; w < WORKERS; w++) {
+      const list = new Int32Array(new SharedArrayBuffer(PER_WORKER * 8));
+      for (let k = 0; k < PER_WORKER; k++) {
+        const size = rnd.int(1, 512);
+        const ptr = slots.allocate(size);
+        fill(space.u8, ptr, size);
+        list[2 * k] = ptr;
+        list[2 * k + 1] = size;
+      }
+      remote.push(list);
+    }
+    const flags = new SharedArrayBuffer(8);
+    const status = new Int32Array(flags);
+    const run = await startWorkers(
+      REMOTE_FREE_WORKER,
+      remote.map((blocks) => ({ memory: space.memory, head: slots.remoteFreeWord, blocks, flags })),
+    );
+    // The owner churns its own blocks meanwhile (about 140k ops: 70% of all frees are its own), which refills
+    // slabs and so collects whatever the workers pushed so far; the memory grows under the workers.
+    const own: { ptr: number; size: number }[] = [];
+    let ops = 0;
+    while (Atomics.load(status, 0) < WORKERS || ops < 140_000) {
+      if (own.length < 4000 || rnd.chance(0.5)) {
+        const size = rnd.int(1, 512);
+        const ptr = slots.allocate(size);
+        fill(space.u8, ptr, size);
+        own.push({ ptr, size });
+      } else {
+        const k = rnd.int(0, own.length - 1);
+        const b = own[k]!;
+        own[k] = own[own.length - 1]!;
+        own.pop();
+        expect(holds(space.u8, b.ptr, b.size)).toBe(true);
+        slots.deallocate(b.ptr);
+      }
+      ops++;
+    }
+    await run.exited;
+    expect(status[1]).toBe(0); // no worker saw a broken pattern
+    slots.collectRemoteFrees();
+    slots.check();
+    expect(slots.stats().liveCount).toBe(own.length);
+    expect(space.byteLength).toBeGreaterThan(1 << 20);
+    for (const b of own) {
+      expect(holds(space.u8, b.ptr, b.size)).toBe(true);
+      slots.deallocate(b.ptr);
+    }
+    slots.check();
+    expect(slots.stats().liveCount).toBe(0);
+    slots.destroy();
+    pages.destroy();
+  }, 60_000);
+});

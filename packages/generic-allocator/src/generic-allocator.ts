@@ -1,12 +1,15 @@
 import {
   Attachment,
+  CorruptionError,
   DoubleFreeError,
   SpaceHandle,
   SpaceViews,
   hex,
   invalidPointer,
+  nextRemoteFree,
   openControl,
   retireControl,
+  takeRemoteFrees,
   validateAllocation,
   validatePointerShape,
   type Allocator,
@@ -22,8 +25,10 @@ import {
 import type { HeapAllocator } from "@memkit/heap-allocator";
 import type { PageAllocator, PageReclaimer, ReclaimRegistry } from "@memkit/page-allocator";
 import type { SlotAllocator } from "@memkit/slot-allocator";
-import { checkLarge, countLargeAlloc, countLargeFree, countLargeResize, largeSpans, largeStats, leaseLarge, resetLargePeak } from "./large.js";
-import { CONTROL_BYTES, GENERIC_LAYOUT, W_LARGE_OWNER, W_LARGE_THRESHOLD, W_SMALL_ALIGN_MAX, W_SMALL_MAX } from "./layout.js";
+import { foreignSize, freeForeign } from "./foreign.js";
+import { checkLarge, checkLargeRemoteList, countLargeAlloc, countLargeFree, countLargeResize, largeSpans, largeStats, leaseLarge, resetLargePeak } from "./large.js";
+import { CONTROL_BYTES, GENERIC_LAYOUT, W_LARGE_OWNER, W_LARGE_THRESHOLD, W_REMOTE_HEAD, W_ROUTES, W_SMALL_ALIGN_MAX, W_SMALL_MAX } from "./layout.js";
+import { ROUTE_NONE, openRoutes, setRoute } from "./routes.js";
 import { checkPolicy, type GenericAllocatorOptions, type GenericAttachOptions } from "./options.js";
 import { attachTiers, createTiers } from "./tiers.js";
 
@@ -65,6 +70,10 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
 
   // Hot-path routing: views (empty once the handle ended, so every pointer reads owner 0), and the owner ids.
   private u32: Uint32Array = SpaceViews.dead.u32;
+  /** Int32 view, for the remote-free lists and the routes table. */
+  private i32: Int32Array = SpaceViews.dead.i32;
+  /** Int32 word of the routes table's entry 0, or -1 when this allocator has none (docs/threads.md). */
+  readonly routes: number;
   /** Byte view for moves across tiers. */
   private u8: Uint8Array = SpaceViews.dead.u8;
   /** The large-span counters live here, at float64 index {@link f}. */
@@ -107,6 +116,8 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     this.pageShift = this.pages.pageShift;
     this.limit = this.pages.range.limit;
     this.fastSmallMax = this.smallMax;
+    const routesPtr = u32[w + W_ROUTES]!;
+    this.routes = routesPtr === 0 ? -1 : openRoutes(this.space, routesPtr, this.name);
     this.followViews();
   }
 
@@ -123,6 +134,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
 
   refreshViews(views: ViewSet): void {
     this.u32 = views.u32;
+    this.i32 = views.i32;
     this.u8 = views.u8;
     this.f64 = views.f64;
   }
@@ -145,7 +157,8 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     if (owner === this.slotOwner) this.slots.deallocate(ptr);
     else if (owner === this.heapOwner) this.heap.deallocate(ptr);
     else if (owner === this.largeOwnerId) this.freeLarge(ptr);
-    else if (ptr !== 0 || this.fastSmallMax < 0) throw this.notMine(ptr, "deallocate"); // null is a no-op, until the handle ended
+    // Another thread's block goes back to it; null is a no-op, until the handle ended.
+    else if (!(this.routes >= 0 && owner !== 0 && freeForeign(this.i32, this.routes, this.pages, owner, ptr)) && (ptr !== 0 || this.fastSmallMax < 0)) throw this.notMine(ptr, "deallocate");
   }
 
   /** In place within a tier when the tier can; across tiers it moves (contents kept). */
@@ -161,7 +174,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     } else if (owner === this.largeOwnerId) {
       if (tier === TIER_LARGE) return this.reallocateLarge(ptr, newSize, align);
     } else {
-      throw this.notMine(ptr, "reallocate");
+      return this.reallocateForeign(ptr, owner, newSize, align);
     }
     const oldSize = this.allocatedSize(ptr);
     const moved = this.allocate(newSize, align);
@@ -176,7 +189,9 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     if (owner === this.slotOwner) return this.slots.allocatedSize(ptr);
     if (owner === this.heapOwner) return this.heap.allocatedSize(ptr);
     if (owner === this.largeOwnerId) return this.largeSize(ptr, "allocatedSize");
-    throw this.notMine(ptr, "allocatedSize");
+    const size = this.routes >= 0 && owner !== 0 ? foreignSize(this.i32, this.routes, this.pages, owner, ptr) : -1;
+    if (size < 0) throw this.notMine(ptr, "allocatedSize");
+    return size;
   }
 
   /** True when `ptr` is a live block of any tier (false on an ended handle). */
@@ -234,7 +249,20 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
    */
   reclaim(): number {
     this.assertAlive("reclaim");
+    this.collectLargeRemoteFrees();
     return this.slots.reclaim() + this.heap.reclaim();
+  }
+
+  /**
+   * Frees, on this thread, every block other threads gave back to this
+   * allocator (its tiers' and its large spans' remote-free lists), and returns
+   * how many. The owning thread only. The tiers also collect on their own
+   * before they lease pages; call this at a frame end to return memory
+   * sooner (docs/threads.md).
+   */
+  collectRemoteFrees(): number {
+    this.assertAlive("collectRemoteFrees");
+    return this.slots.collectRemoteFrees() + this.heap.collectRemoteFrees() + this.collectLargeRemoteFrees();
   }
 
   /**
@@ -284,6 +312,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     this.slots.check();
     this.heap.check();
     checkLarge(this.pages, this.f64, this.f, this.largeOwnerId, this.controlPtr, this.name);
+    checkLargeRemoteList(this.pages, this.i32, this.f64, this.f, this.largeOwnerId, this.controlPtr, this.name);
   }
 
   /** Ends this handle only: the allocator, its tiers and this thread's handles on them live on. Idempotent. */
@@ -298,6 +327,9 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
    */
   destroy(): void {
     if (!this.alive) return;
+    if (this.routes >= 0) {
+      for (const owner of [this.slotOwner, this.heapOwner, this.largeOwnerId]) setRoute(this.i32, this.routes, owner, ROUTE_NONE, 0);
+    }
     for (const ptr of largeSpans(this.pages, this.largeOwnerId)) this.pages.deallocate(ptr);
     this.slots.destroy();
     this.heap.destroy();
@@ -326,9 +358,36 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
   }
 
   private allocateLarge(size: number, align: number): Ptr {
+    this.collectLargeRemoteFrees();
     const span = leaseLarge(this.pages, this.name, this.largeOwnerId, size, align);
     countLargeAlloc(this.f64, this.f, this.pages.allocatedSize(span));
     return span;
+  }
+
+  /** Frees the large spans other threads gave back; returns how many. */
+  private collectLargeRemoteFrees(): number {
+    let ptr = takeRemoteFrees(this.i32, (this.controlPtr >>> 2) + W_REMOTE_HEAD);
+    let n = 0;
+    while (ptr !== 0) {
+      if (this.ownerOf(ptr) !== this.largeOwnerId || !this.pages.owns(ptr)) {
+        throw new CorruptionError(`${this.name}: entry ${n} of the large spans' remote-free list, ${hex(ptr >>> 0)}, is not a live large span; the entries after it are lost.`);
+      }
+      const next = nextRemoteFree(this.i32, ptr);
+      this.freeLarge(ptr);
+      ptr = next;
+      n++;
+    }
+    return n;
+  }
+
+  /** reallocate of another thread's block: moved into this allocator, the old block given back to its owner. */
+  private reallocateForeign(ptr: Ptr, owner: number, newSize: number, align: number): Ptr {
+    const oldSize = this.routes >= 0 && owner !== 0 ? foreignSize(this.i32, this.routes, this.pages, owner, ptr) : -1;
+    if (oldSize < 0) throw this.notMine(ptr, "reallocate");
+    const moved = this.allocate(newSize, align);
+    this.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, newSize));
+    freeForeign(this.i32, this.routes, this.pages, owner, ptr);
+    return moved;
   }
 
   private reallocateLarge(ptr: Ptr, newSize: number, align: number): Ptr {

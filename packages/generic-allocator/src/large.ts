@@ -1,6 +1,6 @@
-import { CorruptionError, OutOfMemoryError, formatBytes, formatSize, hex, type AllocatorStats, type Ptr } from "@memkit/core";
+import { CorruptionError, OutOfMemoryError, formatBytes, formatSize, hex, peekRemoteFrees, type AllocatorStats, type Ptr } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
-import { CONTROL_TAG, D_LARGE_ALLOCS, D_LARGE_BYTES, D_LARGE_COUNT, D_LARGE_FREES, D_LARGE_PEAK } from "./layout.js";
+import { CONTROL_TAG, D_LARGE_ALLOCS, D_LARGE_BYTES, D_LARGE_COUNT, D_LARGE_FREES, D_LARGE_PEAK, W_REMOTE_HEAD } from "./layout.js";
 
 /*
  * The large tier: whole page spans tagged `largeOwnerId << 24 | 0`, counted
@@ -100,5 +100,21 @@ export function checkLarge(pages: PageAllocator, f64: Float64Array, f: number, o
       `${name}: ${count} large spans (${formatBytes(bytes)}) in the page map, but the counters say ${s.liveCount} (${formatBytes(s.liveBytes)}), ` +
         `${s.allocCount} handed out, ${s.freeCount} freed, peak ${formatBytes(s.peakLiveBytes)}.`,
     );
+  }
+}
+
+/**
+ * The remote-free list of large spans (spans other threads freed, not yet
+ * collected): every entry a live large span of `owner`, no more entries than
+ * live spans (so a cycle ends the walk). The owner only: pushes only prepend.
+ */
+export function checkLargeRemoteList(pages: PageAllocator, i32: Int32Array, f64: Float64Array, f: number, owner: number, controlPtr: Ptr, name: string): void {
+  const live = f64[f + D_LARGE_COUNT]!;
+  let n = 0;
+  for (let ptr = peekRemoteFrees(i32, (controlPtr >>> 2) + W_REMOTE_HEAD); ptr !== 0; ptr = i32[ptr >>> 2]!) {
+    if (pages.tagOf(ptr) !== (owner << 24) >>> 0 || !pages.owns(ptr)) {
+      throw new CorruptionError(`${name}: entry ${n} of the large spans' remote-free list, ${hex(ptr >>> 0)}, is not a live large span of this allocator.`);
+    }
+    if (++n > live) throw new CorruptionError(`${name}: the large spans' remote-free list holds more entries than the ${live} live spans (a cycle, or a span freed twice by other threads).`);
   }
 }

@@ -17,6 +17,14 @@ export interface GenericAllocatorOptions {
   slots?: SlotAllocatorOptions;
   /** Options of the heap tier. */
   heap?: HeapAllocatorOptions;
+  /**
+   * A routes table (`createRemoteRoutes(pages)`) shared with the generic
+   * allocators of other threads over the same page allocator: this allocator
+   * registers its tiers there, and a block of another registered allocator
+   * given to its `deallocate` goes back to its owner (docs/threads.md).
+   * @defaultValue none: a block of another allocator is an InvalidPointerError
+   */
+  routes?: number;
 }
 
 /** Options for {@link GenericAllocator.attach}. */

@@ -1,4 +1,17 @@
-import { CorruptionError, OutOfMemoryError, SpaceHandle, formatBytes, hex, initControl, sealControl, type Attachment, type AddressSpace, type Ptr } from "@memkit/core";
+import {
+  CorruptionError,
+  InvalidArgumentError,
+  OutOfMemoryError,
+  SpaceHandle,
+  describe,
+  formatBytes,
+  hex,
+  initControl,
+  sealControl,
+  type Attachment,
+  type AddressSpace,
+  type Ptr,
+} from "@memkit/core";
 import { HeapAllocator } from "@memkit/heap-allocator";
 import { pageAllocatorAt, type PageAllocator } from "@memkit/page-allocator";
 import { SlotAllocator } from "@memkit/slot-allocator";
@@ -10,11 +23,14 @@ import {
   W_LARGE_OWNER,
   W_LARGE_THRESHOLD,
   W_PAGES,
+  W_REMOTE_HEAD,
+  W_ROUTES,
   W_SLOTS,
   W_SMALL_ALIGN_MAX,
   W_SMALL_MAX,
 } from "./layout.js";
 import { resolvePolicy, type GenericAllocatorOptions, type GenericAttachOptions } from "./options.js";
+import { ROUTE_HEAP, ROUTE_LARGE, ROUTE_SLOTS, openRoutes, setRoute } from "./routes.js";
 
 /*
  * The three tiers behind a generic allocator, and its control block: built
@@ -38,6 +54,9 @@ export interface Tiers {
  */
 export function createTiers(pages: PageAllocator, options: GenericAllocatorOptions): Tiers {
   const name = options.name ?? "generic";
+  const routesPtr = options.routes ?? 0;
+  if (typeof routesPtr !== "number") throw new InvalidArgumentError(`GenericAllocator "${name}": option routes must be the pointer createRemoteRoutes returned, received ${describe(routesPtr)}.`);
+  const routes = routesPtr === 0 ? -1 : openRoutes(pages.space, routesPtr, `GenericAllocator "${name}"`);
   // Slabs of 16 KiB (or one page, if larger): 36 size classes each holding a partly
   // used slab cost 576 KiB instead of 2.3 MiB with 64 KiB slabs.
   const slots = new SlotAllocator(pages, { name: `${name}.slots`, slabBytes: Math.max(pages.pageSize, 16384), ...options.slots });
@@ -65,7 +84,14 @@ export function createTiers(pages: PageAllocator, options: GenericAllocatorOptio
     u32[w + W_SMALL_MAX] = policy.smallMax;
     u32[w + W_SMALL_ALIGN_MAX] = policy.smallAlignMax;
     u32[w + W_LARGE_THRESHOLD] = policy.largeThreshold;
+    u32[w + W_ROUTES] = routesPtr;
     sealControl(space, ptr, GENERIC_LAYOUT);
+    if (routes >= 0) {
+      const i32 = space.i32;
+      setRoute(i32, routes, slots.ownerId, ROUTE_SLOTS, slots.controlPtr);
+      setRoute(i32, routes, heap.ownerId, ROUTE_HEAP, heap.controlPtr);
+      setRoute(i32, routes, largeOwner, ROUTE_LARGE, ptr);
+    }
     return { name, pages, slots, heap, controlPtr: ptr };
   } catch (err) {
     heap?.destroy();
@@ -100,6 +126,12 @@ export function attachTiers(att: Attachment, options: GenericAttachOptions): Tie
   if (heap.pages.controlPtr !== pages.controlPtr) throw bad(`has a heap tier leasing from the page allocator at ${hex(heap.pages.controlPtr)}`);
   if (slots.ownerId === heap.ownerId || slots.ownerId === largeOwner || heap.ownerId === largeOwner) {
     throw bad(`routes two tiers through one page-map owner (slots ${slots.ownerId}, heap ${heap.ownerId}, large ${largeOwner})`);
+  }
+  const routesPtr = u32[w + W_ROUTES]!;
+  if (routesPtr !== 0) openRoutes(space, routesPtr, who);
+  const remote = u32[w + W_REMOTE_HEAD]!;
+  if (remote !== 0 && (pages.tagOf(remote) !== (largeOwner << 24) >>> 0 || !pages.owns(remote))) {
+    throw bad(`starts its large spans' remote-free list at ${hex(remote)}, which is not one of its large spans`);
   }
   return { name, pages, slots, heap, controlPtr };
 }

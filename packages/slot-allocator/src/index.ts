@@ -3,3 +3,4 @@ export type { SlotAllocatorOptions, SlotAttachOptions } from "./options.js";
 export type { SlabStats, SlabVisitor } from "./report.js";
 export { sizeClasses, roundingWaste, naturalAlignment, GRANULE } from "./size-classes.js";
 export { slotsPerSlab } from "./layout.js";
+export { foreignSlotSize, slotRemoteFreeWord } from "./foreign.js";

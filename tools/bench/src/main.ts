@@ -12,10 +12,16 @@ import type { SubjectEntry } from "./subjects/registry.js";
 import { SubjectUnavailableError } from "./subjects/subject.js";
 import type { SubjectFactory } from "./subjects/subject.js";
 import { formatNs, formatRatio, formatTable } from "./table.js";
+import { runBothModes } from "./both-modes.js";
+import { BENCH_MODES, enterMode } from "./modes.js";
+import type { BenchMode } from "./modes.js";
+import { TRACE_IDS, traceWorkload } from "./traces/catalog.js";
+import type { TraceId } from "./traces/catalog.js";
+import { maxAlignOf } from "./traces/replay.js";
 import type { Row } from "./table.js";
 import { REFERENCE_NS, evaluateTargets } from "./targets.js";
 import type { TargetResult } from "./targets.js";
-import { DEFAULT_SEED, FULL_PARAMS, QUICK_PARAMS, WORKLOAD_IDS, generateWorkload } from "./workloads.js";
+import { ALL_WORKLOAD_IDS, DEFAULT_SEED, FULL_PARAMS, QUICK_PARAMS, generateWorkload, liveProfile } from "./workloads.js";
 import type { Workload, WorkloadId } from "./workloads.js";
 
 /** What the command line chose. */
@@ -33,21 +39,25 @@ export interface BenchOptions {
   subjects: string[] | undefined;
   /** Where to write the JSON report. */
   json: string | undefined;
+  /** Run in this mode in this process; undefined: run each mode in a child process and print both. */
+  mode: BenchMode | undefined;
 }
 
 export const USAGE = `usage: node --expose-gc dist/main.js [options]
-  --only A,C        run only these workloads (A..E)
+  --only A,C,T1     run only these workloads (A..E synthetic, T1 SQLite trace, T2 g++ trace)
   --runs N          timed runs per subject and workload, median reported (default 5)
   --warmup N        untimed warm-up runs first: at least N (default 1), more until 200,000 ops or 1 s
   --quick           small workloads, 1 run: a fast smoke run (numbers are not meaningful)
   --subjects a,b    run only these subjects (${SUBJECTS.map((s) => s.id).join(", ")})
   --seed N          workload seed (default 0x${DEFAULT_SEED.toString(16)})
   --json FILE       also write the results as JSON
+  --mode M          run in this process in mode attached (no ArrayBuffer ever detached) or detached
+                    (one detached first); without it, each mode runs in a child process and both are printed
   --help            this text`;
 
 /** Parses argv (without node and script); throws an Error with a usable message on bad input. Returns undefined for --help. */
 export function parseArgs(argv: readonly string[]): BenchOptions | undefined {
-  const o: BenchOptions = { workloads: [...WORKLOAD_IDS], runs: 5, warmups: 1, quick: false, seed: DEFAULT_SEED, subjects: undefined, json: undefined };
+  const o: BenchOptions = { workloads: [...ALL_WORKLOAD_IDS], runs: 5, warmups: 1, quick: false, seed: DEFAULT_SEED, subjects: undefined, json: undefined, mode: undefined };
   let runsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -65,8 +75,8 @@ export function parseArgs(argv: readonly string[]): BenchOptions | undefined {
         break;
       case "--only": {
         const ids = value().toUpperCase().split(",").map((s) => s.trim()).filter(Boolean);
-        for (const id of ids) if (!WORKLOAD_IDS.includes(id as WorkloadId)) throw new Error(`--only: unknown workload "${id}" (expected some of ${WORKLOAD_IDS.join(",")})`);
-        o.workloads = WORKLOAD_IDS.filter((w) => ids.includes(w));
+        for (const id of ids) if (!ALL_WORKLOAD_IDS.includes(id as WorkloadId)) throw new Error(`--only: unknown workload "${id}" (expected some of ${ALL_WORKLOAD_IDS.join(",")})`);
+        o.workloads = ALL_WORKLOAD_IDS.filter((w) => ids.includes(w));
         break;
       }
       case "--runs":
@@ -88,6 +98,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions | undefined {
       case "--json":
         o.json = value();
         break;
+      case "--mode": {
+        const m = value();
+        if (!BENCH_MODES.includes(m as BenchMode)) throw new Error(`--mode: expected ${BENCH_MODES.join(" or ")}, received "${m}"`);
+        o.mode = m as BenchMode;
+        break;
+      }
       default:
         throw new Error(`unknown option "${arg}"\n${USAGE}`);
     }
@@ -111,11 +127,27 @@ function nonNegativeInt(flag: string, text: string): number {
 /** One row of the results: a run, or why there is none. */
 export type ResultRow =
   | ({ subject: string; label: string; kind: SubjectEntry["kind"]; workload: WorkloadId } & SubjectRun)
-  | { subject: string; label: string; kind: SubjectEntry["kind"]; workload: WorkloadId; error: string };
+  | { subject: string; label: string; kind: SubjectEntry["kind"]; workload: WorkloadId; error: string }
+  | { subject: string; label: string; kind: SubjectEntry["kind"]; workload: WorkloadId; skipped: string };
 
 /** Everything a bench run produced (also the JSON report). */
 export interface BenchReport {
-  meta: { date: string; node: string; v8: string; cpu: string; cores: number; exposeGc: boolean; seed: number; runs: number; warmups: number; quick: boolean };
+  meta: {
+    date: string;
+    node: string;
+    v8: string;
+    cpu: string;
+    cores: number;
+    exposeGc: boolean;
+    seed: number;
+    runs: number;
+    warmups: number;
+    quick: boolean;
+    /** The mode this process ran in ("attached" also for an in-process run without --mode). */
+    mode: BenchMode;
+    /** Whether a buffer was detached in this process before the run (true in detached mode). */
+    bufferDetached: boolean;
+  };
   workloads: { id: WorkloadId; title: string; seed: number; ops: number }[];
   /** Subjects that could not be loaded, with the reason. */
   unavailable: Record<string, string>;
@@ -125,6 +157,10 @@ export interface BenchReport {
 
 /** Runs the benchmark and prints the tables through `print` (one call per block of lines). */
 export async function runBench(options: BenchOptions, print: (text: string) => void = console.log): Promise<BenchReport> {
+  // First, before any subject is loaded: the mode is a property of the whole process.
+  const mode = options.mode ?? "attached";
+  const bufferDetached = enterMode(mode);
+  if (mode === "detached" && !bufferDetached) throw new Error("--mode detached: transferring a buffer did not detach it");
   const exposeGc = collectGarbage();
   const cpuList = cpus();
   const report: BenchReport = {
@@ -139,6 +175,8 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
       runs: options.runs,
       warmups: options.warmups,
       quick: options.quick,
+      mode,
+      bufferDetached,
     },
     workloads: [],
     unavailable: {},
@@ -149,6 +187,7 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
   print(
     `memkit bench  ${m.date}\n` +
       `node ${m.node} (V8 ${m.v8}), ${m.cpu} x ${m.cores}, seed 0x${m.seed.toString(16)}, ` +
+      `mode ${m.mode}${m.bufferDetached ? " (one ArrayBuffer detached: V8 checks every typed-array access)" : " (no ArrayBuffer detached)"}, ` +
       `median of ${m.runs} run${m.runs === 1 ? "" : "s"} after warm-up (>= ${m.warmups} run${m.warmups === 1 ? "" : "s"}${options.quick ? "" : `, up to ${formatCount(FULL_WARMUP.minOps)} ops or ${FULL_WARMUP.maxMs} ms`})` +
       (options.quick ? ", QUICK (smoke run: small workloads, numbers not meaningful)" : "") +
       (exposeGc ? "" : "\nwarning: run with node --expose-gc so runs start from a collected heap and the GC footprint is retained bytes"),
@@ -167,7 +206,7 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
   const gc = new GcObserver();
   try {
     for (const id of options.workloads) {
-      const workload = generateWorkload(id, options.seed, options.quick ? QUICK_PARAMS : FULL_PARAMS);
+      const workload = loadWorkload(id, options.seed, options.quick);
       report.workloads.push({ id, title: workload.title, seed: workload.seed, ops: workload.ops.count });
       const rows = await runWorkload(workload, entries, factories, options, gc);
       report.results.push(...rows);
@@ -179,7 +218,7 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
 
   const find = (subject: string, workload: WorkloadId): SubjectRun | undefined => {
     const row = report.results.find((r) => r.subject === subject && r.workload === workload);
-    return row && !("error" in row) ? row : undefined;
+    return row && "nsPerOp" in row ? row : undefined;
   };
   report.targets = evaluateTargets({
     run: find,
@@ -192,7 +231,7 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
     memkitIds: entries.filter((e) => e.kind === "memkit").map((e) => e.id),
   });
   print(
-    `\nTargets (memkit generic allocator, tracing off, vs AS TLSF in this run; a MISS is reported, never fails the build)\n` +
+    `\nTargets, mode ${mode} (memkit generic allocator, tracing off, vs AS TLSF in this run; a MISS is reported, never fails the build)\n` +
       formatTable(
         ["target", "bound", "status", "measured"],
         report.targets.map((t) => [t.what, t.target, t.status, t.measured]),
@@ -205,6 +244,23 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
     print(`\nJSON report written to ${options.json}`);
   }
   return report;
+}
+
+/** A synthetic workload generated from the seed, or a committed trace (the seed does not apply). */
+export function loadWorkload(id: WorkloadId, seed: number, quick: boolean): Workload {
+  if (TRACE_IDS.includes(id as TraceId)) return traceWorkload(id as TraceId, quick);
+  return generateWorkload(id as Exclude<WorkloadId, TraceId>, seed, quick ? QUICK_PARAMS : FULL_PARAMS);
+}
+
+/** Why a subject cannot serve a workload (its largest block or alignment), or undefined when it can. */
+export function outOfReach(entry: SubjectEntry, workload: Workload, cap: number | undefined): string | undefined {
+  const serves = entry.serves;
+  if (!serves) return undefined;
+  const maxSize = liveProfile(workload.ops, cap === undefined ? workload.ops.count : Math.min(cap, workload.ops.count)).maxSize;
+  if (serves.maxSize !== undefined && maxSize > serves.maxSize) return `n/a: blocks up to ${formatBytes(maxSize)}, serves <= ${formatBytes(serves.maxSize)}`;
+  const align = maxAlignOf(workload.ops);
+  if (serves.maxAlign !== undefined && align > serves.maxAlign) return `n/a: alignment up to ${align}, serves <= ${serves.maxAlign}`;
+  return undefined;
 }
 
 /**
@@ -221,9 +277,13 @@ async function runWorkload(
 ): Promise<ResultRow[]> {
   const id = workload.id;
   const benches: { entry: SubjectEntry; bench: SubjectBench; error?: string }[] = [];
+  const rows: ResultRow[] = [];
   for (const entry of entries) {
     const factory = factories.get(entry.id);
-    if (entry.workloads.includes(id) && factory) benches.push({ entry, bench: new SubjectBench(factory, workload, entry.opCap?.[id], gc) });
+    if (!entry.workloads.includes(id) || !factory) continue;
+    const skipped = outOfReach(entry, workload, entry.opCap?.[id]);
+    if (skipped !== undefined) rows.push({ subject: entry.id, label: entry.label, kind: entry.kind, workload: id, skipped });
+    else benches.push({ entry, bench: new SubjectBench(factory, workload, entry.opCap?.[id], gc) });
   }
   const step = async (b: (typeof benches)[number], timed: boolean): Promise<void> => {
     if (b.error !== undefined) return;
@@ -242,7 +302,6 @@ async function runWorkload(
     }
   }
   for (let r = 0; r < options.runs; r++) for (const b of benches) await step(b, true);
-  const rows: ResultRow[] = [];
   for (const b of benches) {
     const base = { subject: b.entry.id, label: b.entry.label, kind: b.entry.kind, workload: id };
     if (b.error === undefined) {
@@ -264,7 +323,7 @@ const ALIGN = ["l", "r", "r", ...PEER_IDS.map(() => "r" as const), "r", "r", "r"
 
 function workloadTable(id: WorkloadId, entries: readonly SubjectEntry[], rows: readonly ResultRow[], unavailable: Record<string, string>): string {
   const peerNs = new Map<string, number>();
-  for (const r of rows) if (!("error" in r) && PEER_IDS.includes(r.subject)) peerNs.set(r.subject, r.nsPerOp);
+  for (const r of rows) if ("nsPerOp" in r && PEER_IDS.includes(r.subject)) peerNs.set(r.subject, r.nsPerOp);
   const out: Row[] = [];
   for (const entry of entries) {
     if (!entry.workloads.includes(id)) continue;
@@ -277,6 +336,10 @@ function workloadTable(id: WorkloadId, entries: readonly SubjectEntry[], rows: r
     if (!r) continue;
     if ("error" in r) {
       out.push({ label: entry.label, note: `failed: ${r.error}` });
+      continue;
+    }
+    if ("skipped" in r) {
+      out.push({ label: entry.label, note: r.skipped });
       continue;
     }
     const ref = REFERENCE_NS[entry.id]?.[id] ?? "";
@@ -340,6 +403,10 @@ async function cli(): Promise<void> {
   }
   if (!options) {
     console.log(USAGE);
+    return;
+  }
+  if (options.mode === undefined) {
+    process.exitCode = await runBothModes(process.argv.slice(2));
     return;
   }
   await runBench(options);

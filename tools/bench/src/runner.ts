@@ -31,6 +31,37 @@ export function runOps(subject: Subject, slots: Int32Array, sizes: Int32Array, c
 }
 
 /**
+ * The trace loop: {@link runOps} plus what recorded programs ask for, read
+ * from `flags` on allocations only: zeroing (calloc; the subject's zero(),
+ * the same fill for every subject) and alignment (allocAligned). Kept apart
+ * from runOps so the synthetic workloads' loop does not carry the branch.
+ * Like runOps, it must not reference anything outside its parameters.
+ */
+export function runTraceOps(subject: Subject, slots: Int32Array, sizes: Int32Array, flags: Uint8Array, count: number, handles: Int32Array): void {
+  for (let i = 0; i < count; i++) {
+    const n = sizes[i]!;
+    const s = slots[i]!;
+    if (n > 0) {
+      const f = flags[i]!;
+      let h: number;
+      if (f === 0) h = subject.alloc(n);
+      else {
+        h = (f & 0x1f) === 0 ? subject.alloc(n) : subject.allocAligned(n, 1 << (f & 0x1f));
+        if ((f & 0x80) !== 0) subject.zero(h, n);
+      }
+      subject.write(h, n, i);
+      handles[s] = h;
+    } else if (n === 0) {
+      subject.free(handles[s]!);
+    } else {
+      const h = subject.realloc(handles[s]!, -n);
+      subject.write(h, -n, i);
+      handles[s] = h;
+    }
+  }
+}
+
+/**
  * A private copy of {@link runOps}. One shared loop would see every subject's
  * class at its `subject.alloc` call site, go megamorphic and stop inlining,
  * which adds a few ns to every op and compresses the ratios between fast
@@ -40,6 +71,13 @@ export function runOps(subject: Subject, slots: Int32Array, sizes: Int32Array, c
 export function compileRunner(): typeof runOps {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberate: a fresh function per subject (see above); the source is our own runOps.
   const make = new Function(`return (${runOps.toString()});`) as () => typeof runOps;
+  return make();
+}
+
+/** A private copy of {@link runTraceOps}, for the same reason as {@link compileRunner}. */
+export function compileTraceRunner(): typeof runTraceOps {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberate: a fresh function per subject (see compileRunner); the source is our own runTraceOps.
+  const make = new Function(`return (${runTraceOps.toString()});`) as () => typeof runTraceOps;
   return make();
 }
 
@@ -59,7 +97,7 @@ export interface SubjectRun {
   peakFootprint: number;
   /** Highest sum of live block sizes in the replayed ops, bytes. */
   peakLiveBytes: number;
-  /** Blocks whose first/last byte did not survive until free/realloc in the measuring pass (must be 0). */
+  /** Blocks whose first/last byte did not survive until free/realloc, or that were misaligned or not zeroed as asked, in the measuring pass (must be 0). */
   verifyErrors: number;
 }
 
@@ -108,6 +146,7 @@ export class SubjectBench {
   private readonly peakOp: number;
   private readonly liveAtEnd: Int32Array;
   private readonly run = compileRunner();
+  private readonly runTrace: typeof runTraceOps | undefined;
   private readonly handles: Int32Array;
   private readonly gc: GcObserver;
   private readonly runsNsPerOp: number[] = [];
@@ -125,6 +164,7 @@ export class SubjectBench {
     this.peakOp = profile.peakOp;
     this.liveAtEnd = liveSlotsAfter(ops, this.count);
     this.handles = new Int32Array(ops.slotCount);
+    this.runTrace = ops.flags ? compileTraceRunner() : undefined;
   }
 
   /**
@@ -145,14 +185,15 @@ export class SubjectBench {
 
   /** One run; a timed run's ns/op and time window are kept. After a throw the bench is unusable. */
   async runOnce(timed: boolean): Promise<void> {
-    const { slots, sizes } = this.workload.ops;
+    const { slots, sizes, flags } = this.workload.ops;
     const subject = (this.subject ??= this.factory.create(this.sizing));
     const handles = this.handles;
     collectGarbage();
     await this.gc.flush();
     const t0 = performance.now();
     try {
-      this.run(subject, slots, sizes, this.count, handles);
+      if (flags && this.runTrace) this.runTrace(subject, slots, sizes, flags, this.count, handles);
+      else this.run(subject, slots, sizes, this.count, handles);
     } catch (error) {
       this.subject = undefined;
       subject.destroy();
@@ -214,13 +255,14 @@ export async function runSubject(factory: SubjectFactory, workload: Workload, ca
  * subjects whose footprint() is expensive.
  */
 function measurePass(factory: SubjectFactory, sizing: SubjectSizing, workload: Workload, count: number, peakOp: number): { peakFootprint: number; verifyErrors: number } {
-  const { slots, sizes, slotCount } = workload.ops;
+  const { slots, sizes, slotCount, flags } = workload.ops;
   const subject = factory.createForMeasuring?.(sizing) ?? factory.create(sizing);
   const handles = new Int32Array(slotCount);
   const blockSize = new Int32Array(slotCount);
   const tag = new Uint8Array(slotCount);
   const atPeakOnly = factory.footprintAtPeakOnly === true;
   const check = factory.blocksAlias !== true;
+  const checkAlign = check && factory.handlesAreIndexes !== true;
   let peakFootprint = 0;
   let verifyErrors = 0;
   const intact = (s: number): boolean => {
@@ -239,7 +281,14 @@ function measurePass(factory: SubjectFactory, sizing: SubjectSizing, workload: W
       }
       let h: number;
       if (n > 0) {
-        h = subject.alloc(n);
+        const f = flags?.[i] ?? 0;
+        const align = 1 << (f & 0x1f);
+        h = align > 1 ? subject.allocAligned(n, align) : subject.alloc(n);
+        if (checkAlign && h % align !== 0) verifyErrors++;
+        if ((f & 0x80) !== 0) {
+          subject.zero(h, n);
+          if (check && (subject.read(h, 0) !== 0 || subject.read(h, n - 1) !== 0)) verifyErrors++;
+        }
       } else {
         if (check && !intact(s)) verifyErrors++;
         const oldSize = blockSize[s]!;

@@ -1,10 +1,18 @@
 import { SeededRandom, formatCount as count } from "@memkit/core";
+import { TRACE_IDS } from "./traces/catalog.js";
+import type { TraceId } from "./traces/catalog.js";
 
-/** The five workloads of the benchmark. */
-export type WorkloadId = "A" | "B" | "C" | "D" | "E";
+/** The five synthetic workloads. */
+export type SyntheticId = "A" | "B" | "C" | "D" | "E";
+
+/** Every workload: the synthetic ones and the recorded programs' traces (src/traces/catalog.ts). */
+export type WorkloadId = SyntheticId | TraceId;
+
+/** The synthetic workloads, in print order. */
+export const WORKLOAD_IDS: readonly SyntheticId[] = ["A", "B", "C", "D", "E"];
 
 /** Every workload, in print order. */
-export const WORKLOAD_IDS: readonly WorkloadId[] = ["A", "B", "C", "D", "E"];
+export const ALL_WORKLOAD_IDS: readonly WorkloadId[] = [...WORKLOAD_IDS, ...TRACE_IDS];
 
 /**
  * A pre-generated op sequence, so generating random numbers costs nothing
@@ -22,6 +30,12 @@ export interface OpSequence {
   readonly count: number;
   /** Size of the handle table the ops index. */
   readonly slotCount: number;
+  /**
+   * Traces only (src/traces/replay.ts): per allocating op, bit 0x80 = zero the
+   * block (calloc), low 5 bits = log2 of the alignment asked for (0: default).
+   * Without it the runner uses its plain loop.
+   */
+  readonly flags?: Uint8Array;
 }
 
 /** A workload: what it models, and its ops. */
@@ -70,7 +84,7 @@ export const QUICK_PARAMS: WorkloadParams = {
 export const DEFAULT_SEED = 0x6d656d6b; // "memk"
 
 /** Generates workload `id` from `seed`: the same arguments give the same ops, byte for byte. */
-export function generateWorkload(id: WorkloadId, seed: number = DEFAULT_SEED, params: WorkloadParams = FULL_PARAMS): Workload {
+export function generateWorkload(id: SyntheticId, seed: number = DEFAULT_SEED, params: WorkloadParams = FULL_PARAMS): Workload {
   // Each workload draws from its own stream, so --only A,C gives the same ops as a full run.
   const rng = new SeededRandom((seed ^ Math.imul(WORKLOAD_IDS.indexOf(id) + 1, 0x9e3779b9)) >>> 0);
   switch (id) {

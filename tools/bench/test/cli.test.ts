@@ -11,7 +11,7 @@ import type { SubjectRun } from "../src/runner.js";
 
 describe("parseArgs", () => {
   it("defaults to the full benchmark", () => {
-    expect(parseArgs([])).toMatchObject({ workloads: ["A", "B", "C", "D", "E"], runs: 5, warmups: 1, quick: false, subjects: undefined, json: undefined });
+    expect(parseArgs([])).toMatchObject({ workloads: ["A", "B", "C", "D", "E", "T1", "T2"], runs: 5, warmups: 1, quick: false, subjects: undefined, json: undefined, mode: undefined });
   });
 
   it("reads every option", () => {
@@ -26,6 +26,9 @@ describe("parseArgs", () => {
     expect(parseArgs(["--quick"])).toMatchObject({ quick: true, runs: 1 });
     expect(parseArgs(["--quick", "--runs", "2"])).toMatchObject({ quick: true, runs: 2 });
     expect(parseArgs(["--help"])).toBeUndefined();
+    expect(parseArgs(["--only", "t1"])).toMatchObject({ workloads: ["T1"] });
+    expect(parseArgs(["--only", "T2,B"])).toMatchObject({ workloads: ["B", "T2"] });
+    expect(parseArgs(["--mode", "detached"])).toMatchObject({ mode: "detached" });
   });
 
   it("explains bad input", () => {
@@ -34,6 +37,8 @@ describe("parseArgs", () => {
     expect(() => parseArgs(["--runs"])).toThrow(/--runs needs a value/);
     expect(() => parseArgs(["--subjects", "jemalloc"])).toThrow(/unknown subject "jemalloc"/);
     expect(() => parseArgs(["--fast"])).toThrow(/unknown option "--fast"/);
+    expect(() => parseArgs(["--only", "T3"])).toThrow(/unknown workload "T3"/);
+    expect(() => parseArgs(["--mode", "both"])).toThrow(/--mode: expected attached or detached/);
   });
 });
 
@@ -46,7 +51,7 @@ describe("--quick run", () => {
       const printed: string[] = [];
       const report = await runBench(options, (text) => printed.push(text));
       const out = printed.join("\n");
-      for (const id of ["A", "B", "C", "D", "E"]) expect(out).toMatch(new RegExp(`^${id}  `, "m"));
+      for (const id of ["A", "B", "C", "D", "E", "T1", "T2"]) expect(out).toMatch(new RegExp(`^${id}  `, "m"));
       expect(out).toMatch(/^Targets/m);
       expect(out).toContain("AS TLSF (wasm)");
       expect(out).toContain("@thi.ng/malloc");
@@ -61,10 +66,15 @@ describe("--quick run", () => {
           const row = report.results.find((r) => r.subject === entry.id && r.workload === w);
           expect(row, `${entry.id} on ${w}`).toBeDefined();
           expect(row && "error" in row ? row.error : "", `${entry.id} on ${w}`).toBe("");
-          if (row && !("error" in row)) expect(row.verifyErrors).toBe(0);
+          if (row && "skipped" in row) {
+            // Only a subject with limits skips, and it says which.
+            expect(entry.serves, `${entry.id} on ${w}`).toBeDefined();
+            expect(row.skipped).toMatch(/^n\/a: /);
+          } else if (row && "verifyErrors" in row) expect(row.verifyErrors).toBe(0);
         }
       }
-      expect(report.targets).toHaveLength(6);
+      expect(report.targets).toHaveLength(8);
+      expect(report.meta).toMatchObject({ mode: "attached", bufferDetached: false });
       const saved = JSON.parse(await readFile(json, "utf8")) as BenchReport;
       expect(saved.results).toHaveLength(report.results.length);
       expect(saved.meta.quick).toBe(true);
@@ -95,17 +105,21 @@ describe("targets", () => {
       "memkit-generic C": run(40, 120, 100),
       "as-tlsf C": run(50),
       "memkit-heap A": run(12, 0, 1, 3),
+      "memkit-generic T1": run(30),
+      "as-tlsf T1": run(30),
+      "memkit-generic T2": run(29),
+      "as-tlsf T2": run(30),
     };
     const t = evaluateTargets({ run: (s, w) => runs[`${s} ${w}`], missing: () => undefined, memkitIds: ["memkit-generic", "memkit-heap"] });
-    expect(t.map((x) => x.status)).toEqual(["PASS", "MISS", "PASS", "n/a", "PASS", "MISS"]);
+    expect(t.map((x) => x.status)).toEqual(["PASS", "MISS", "PASS", "n/a", "PASS", "PASS", "PASS", "MISS"]);
     expect(t[1]!.measured).toMatch(/^0\.75/);
-    expect(t[5]!.measured).toBe("memkit-generic 0, memkit-heap 3");
+    expect(t[7]!.measured).toBe("memkit-generic 0, memkit-heap 3");
   });
 
   it("says why a target could not be measured", () => {
     const t = evaluateTargets({ run: () => undefined, missing: (s) => (s === "memkit-generic" ? "not built yet: x" : undefined), memkitIds: [] });
     expect(t[0]).toMatchObject({ status: "n/a", measured: "memkit-generic not built yet" });
-    expect(t[5]).toMatchObject({ status: "n/a", measured: "no memkit subject ran" });
+    expect(t[7]).toMatchObject({ status: "n/a", measured: "no memkit subject ran" });
   });
 });
 

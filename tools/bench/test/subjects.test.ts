@@ -5,6 +5,7 @@ import { SUBJECTS } from "../src/subjects/registry.js";
 import type { SubjectEntry } from "../src/subjects/registry.js";
 import { SubjectUnavailableError } from "../src/subjects/subject.js";
 import type { Subject, SubjectFactory, SubjectSizing } from "../src/subjects/subject.js";
+import { loadWorkload, outOfReach } from "../src/main.js";
 import { QUICK_PARAMS, generateWorkload, liveProfile } from "../src/workloads.js";
 
 type Loaded = { entry: SubjectEntry; factory: SubjectFactory } | { entry: SubjectEntry; reason: string };
@@ -98,8 +99,9 @@ for (const l of loaded) {
     });
 
     for (const id of entry.workloads) {
-      it(`replays quick workload ${id} with every block's bytes intact`, async () => {
-        const w = generateWorkload(id, 42, QUICK_PARAMS);
+      const w = loadWorkload(id, 42, true);
+      // The slot allocator on a trace with blocks past 1 KiB: the bench skips it with a note, so does this.
+      it.skipIf(outOfReach(entry, w, entry.opCap?.[id]) !== undefined)(`replays quick workload ${id} with every block's bytes intact`, async () => {
         const cap = entry.opCap?.[id] === undefined ? undefined : Math.min(entry.opCap[id], Math.ceil(w.ops.count / 2));
         const r = await runSubject(factory, w, cap, { warmup: { runs: 0, minOps: 0, maxMs: 0 }, runs: 1 }, gc);
         const ops = cap ?? w.ops.count;
@@ -123,6 +125,12 @@ class OverlappingSubject implements Subject {
     const p = this.top;
     this.top += Math.max(1, size >> 1);
     return p;
+  }
+  allocAligned(size: number): number {
+    return this.alloc(size);
+  }
+  zero(handle: number, size: number): void {
+    this.u8.fill(0, handle, handle + size);
   }
   free(): void {}
   realloc(handle: number): number {
@@ -155,6 +163,8 @@ describe("runner", () => {
       let next = 16;
       const subject: Subject = {
         alloc: (n) => (log.push(1, n), (next += 16)),
+        allocAligned: (n, a) => (log.push(4, n, a), (next += 16)),
+        zero: (h, n) => void log.push(5, h, n),
         free: (h) => void log.push(0, h),
         realloc: (h, n) => (log.push(2, h, n), (next += 16)),
         write: (h, n, v) => void log.push(3, h, n, v),

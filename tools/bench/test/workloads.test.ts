@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FULL_PARAMS, QUICK_PARAMS, WORKLOAD_IDS, generateWorkload, liveProfile, liveSlotsAfter } from "../src/workloads.js";
-import type { OpSequence, WorkloadId } from "../src/workloads.js";
+import type { OpSequence, SyntheticId } from "../src/workloads.js";
 
 /** Replays a sequence's slot states and throws at the first op that is impossible (alloc into a live slot, free of an empty one). */
 function checkWellFormed(ops: OpSequence): { sizes: number[]; maxLive: number } {
@@ -33,7 +33,7 @@ function checkWellFormed(ops: OpSequence): { sizes: number[]; maxLive: number } 
 }
 
 describe("workloads", () => {
-  it.each(WORKLOAD_IDS)("%s is deterministic for a seed and differs between seeds", (id: WorkloadId) => {
+  it.each(WORKLOAD_IDS)("%s is deterministic for a seed and differs between seeds", (id: SyntheticId) => {
     const a = generateWorkload(id, 1234, QUICK_PARAMS);
     const b = generateWorkload(id, 1234, QUICK_PARAMS);
     const c = generateWorkload(id, 4321, QUICK_PARAMS);

@@ -45,6 +45,15 @@ class AsTlsfSubject implements Subject {
     return this.wasm.alloc(size);
   }
 
+  /** TLSF's blocks are 16-aligned; the registry gives no larger alignment (serves.maxAlign). */
+  allocAligned(size: number, _align: number): number {
+    return this.wasm.alloc(size);
+  }
+
+  zero(handle: number, size: number): void {
+    this.u8.fill(0, handle, handle + size);
+  }
+
   free(handle: number): void {
     this.wasm.free(handle);
   }
@@ -86,6 +95,10 @@ class AsTlsfMeasured extends AsTlsfSubject {
   private highWater = 0;
 
   override alloc(size: number): number {
+    return this.reached(this.wasm.alloc(size), size);
+  }
+
+  override allocAligned(size: number, _align: number): number {
     return this.reached(this.wasm.alloc(size), size);
   }
 

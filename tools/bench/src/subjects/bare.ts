@@ -17,6 +17,14 @@ class BareLoopSubject implements Subject {
     return 8;
   }
 
+  allocAligned(_size: number, _align: number): number {
+    return 8;
+  }
+
+  zero(handle: number, size: number): void {
+    this.u8.fill(0, handle, handle + size);
+  }
+
   free(_handle: number): void {}
 
   realloc(handle: number, _size: number): number {

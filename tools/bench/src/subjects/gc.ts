@@ -28,6 +28,16 @@ class GcSubject implements Subject {
     return h;
   }
 
+  /** A fresh ArrayBuffer is aligned to more than any trace asks. */
+  allocAligned(size: number, _align: number): number {
+    return this.alloc(size);
+  }
+
+  /** Already zero, but filled anyway: every subject does the same work for a calloc. */
+  zero(handle: number, size: number): void {
+    this.blocks[handle]!.fill(0, 0, size);
+  }
+
   free(handle: number): void {
     this.blocks[handle] = undefined;
     this.freeSlots[this.freeTop++] = handle;
@@ -81,6 +91,7 @@ export function load(): Promise<SubjectFactory> {
   return Promise.resolve({
     footprintNote: "new Uint8Array: JS heap + ArrayBuffer bytes retained at the live peak after gc()",
     footprintAtPeakOnly: true,
+    handlesAreIndexes: true,
     create: (sizing) => new GcSubject(sizing.maxLive),
   });
 }

@@ -29,6 +29,14 @@ class MemkitGenericSubject implements Subject {
     return this.generic.allocate(size);
   }
 
+  allocAligned(size: number, align: number): number {
+    return this.generic.allocate(size, align);
+  }
+
+  zero(handle: number, size: number): void {
+    this.u8.fill(0, handle, handle + size);
+  }
+
   free(handle: number): void {
     this.generic.deallocate(handle);
   }
@@ -45,6 +53,10 @@ class MemkitGenericSubject implements Subject {
 
   read(handle: number, offset: number): number {
     return this.u8[handle + offset]!;
+  }
+
+  check(): void {
+    (this.generic as { check?: () => void }).check?.();
   }
 
   footprint(): number {

@@ -29,6 +29,14 @@ class MemkitHeapSubject implements Subject {
     return this.heap.allocate(size);
   }
 
+  allocAligned(size: number, align: number): number {
+    return this.heap.allocate(size, align);
+  }
+
+  zero(handle: number, size: number): void {
+    this.u8.fill(0, handle, handle + size);
+  }
+
   free(handle: number): void {
     this.heap.deallocate(handle);
   }
@@ -45,6 +53,10 @@ class MemkitHeapSubject implements Subject {
 
   read(handle: number, offset: number): number {
     return this.u8[handle + offset]!;
+  }
+
+  check(): void {
+    (this.heap as { check?: () => void }).check?.();
   }
 
   footprint(): number {

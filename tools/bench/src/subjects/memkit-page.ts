@@ -24,6 +24,14 @@ class MemkitPageSubject implements Subject {
     return this.pages.allocate(size);
   }
 
+  allocAligned(size: number, align: number): number {
+    return this.pages.allocate(size, align);
+  }
+
+  zero(handle: number, size: number): void {
+    this.u8.fill(0, handle, handle + size);
+  }
+
   free(handle: number): void {
     this.pages.deallocate(handle);
   }

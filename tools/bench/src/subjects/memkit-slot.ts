@@ -29,6 +29,14 @@ class MemkitSlotSubject implements Subject {
     return this.slots.allocate(size);
   }
 
+  allocAligned(size: number, align: number): number {
+    return this.slots.allocate(size, align);
+  }
+
+  zero(handle: number, size: number): void {
+    this.u8.fill(0, handle, handle + size);
+  }
+
   free(handle: number): void {
     this.slots.deallocate(handle);
   }
@@ -45,6 +53,10 @@ class MemkitSlotSubject implements Subject {
 
   read(handle: number, offset: number): number {
     return this.u8[handle + offset]!;
+  }
+
+  check(): void {
+    (this.slots as { check?: () => void }).check?.();
   }
 
   footprint(): number {

@@ -12,6 +12,10 @@ import type { WorkloadId } from "../workloads.js";
 export interface Subject {
   /** Allocates `size` (> 0) bytes; throws when the subject runs out of memory. */
   alloc(size: number): number;
+  /** Allocates `size` bytes aligned to `align` (a power of two the subject serves; traces only). */
+  allocAligned(size: number, align: number): number;
+  /** Sets the first `size` bytes of a live block to 0 (a trace's calloc: every subject does the same work). */
+  zero(handle: number, size: number): void;
   /** Frees a handle returned by {@link alloc} or {@link realloc}. */
   free(handle: number): void;
   /** Resizes a live block to `size` (> 0) bytes, keeping its contents; returns the (possibly new) handle. */
@@ -26,6 +30,8 @@ export interface Subject {
    * samples it only at the live peak (see {@link SubjectFactory.footprintAtPeakOnly}).
    */
   footprint(): number;
+  /** The allocator's own consistency check, where it has one (tests; not timed). */
+  check?(): void;
   /** Releases listeners and references; the subject is not used afterwards. */
   destroy(): void;
 }
@@ -68,6 +74,8 @@ export interface SubjectFactory {
    * needs a fresh one.
    */
   readonly freshEachRun?: boolean;
+  /** True when handles are indexes, not addresses (the GC subject): the measuring pass does not check their alignment. */
+  readonly handlesAreIndexes?: boolean;
   /** True when blocks alias on purpose (the bare-loop baseline), so the measuring pass skips the data check. */
   readonly blocksAlias?: boolean;
   /** Cleanup after the whole benchmark (optional). */

@@ -33,6 +33,15 @@ class ThingMallocSubject implements Subject {
     return p;
   }
 
+  /** The pool aligns every block to 8; the registry gives no larger alignment (serves.maxAlign). */
+  allocAligned(size: number, _align: number): number {
+    return this.alloc(size);
+  }
+
+  zero(handle: number, size: number): void {
+    this.u8.fill(0, handle, handle + size);
+  }
+
   free(handle: number): void {
     if (!this.pool.free(handle)) throw new Error(`@thi.ng/malloc: free(${handle}) refused`);
   }

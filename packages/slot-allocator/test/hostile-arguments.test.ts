@@ -1,19 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { HOSTILE_ARGUMENTS as HOSTILE, thrownBy as thrown } from "@memkit/core/testing";
 import { AddressSpace, DestroyedError, InvalidArgumentError, InvalidPointerError } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { SlotAllocator } from "@memkit/slot-allocator";
-
-/** Arguments a program can pass by mistake: each must get a typed error (or `false` from owns), never a TypeError. */
-const HOSTILE: unknown[] = [16n, Symbol("p"), "16", null, {}, 1.5, -8, Number.NaN, 2 ** 33];
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
 
 type AnyFn = (...args: unknown[]) => unknown;
 

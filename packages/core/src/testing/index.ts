@@ -18,3 +18,4 @@ export {
 } from "./contract-checks.js";
 export { runAttachMutations, type AttachMutationTarget, type MutationOutcome, type MutationOptions, type MutationSubject } from "./attach-mutations.js";
 export { LiveBlocks, ContractViolation, ContractSkip, expect as expectContract, fillPattern, findPatternMismatch, patternByte, type LiveBlock } from "./live-blocks.js";
+export { HOSTILE_ARGUMENTS, thrownBy } from "./hostile.js";

@@ -182,11 +182,11 @@ export class DebugAllocator extends SpaceHandle implements Allocator, Checkable,
     return this.alive && this.top.owns(ptr);
   }
 
-  /** The outermost layer's counters (sizes asked for); reservedBytes is what the whole stack holds from the backing. */
+  /** The outermost layer's counters (sizes asked for); reservedBytes is what the whole stack holds from the backing (its state included). */
   stats(): AllocatorStats {
     this.assertAlive("stats");
     const stats = this.top.stats();
-    stats.reservedBytes = this.#bottom.stats().reservedBytes;
+    stats.reservedBytes = this.#bottom.stats().reservedBytes + this.backing.allocatedSize(this.controlPtr);
     return stats;
   }
 

@@ -131,6 +131,15 @@ export abstract class DebugWrapper extends SpaceHandle implements Allocator, Che
   protected ready(source: WrapperSource, paramDamage: string | undefined): void {
     if (source.attachment !== undefined) verifyWrapperAttach(source, paramDamage);
     this.followViews();
+    if (source.attachment !== undefined) return;
+    // A new wrapper leases its first tables now, so its blocks' calls find them there.
+    try {
+      growBlockTable(this);
+      this.createOwnState();
+    } catch (error) {
+      this.destroy();
+      throw error;
+    }
   }
 
   refreshViews(views: ViewSet): void {
@@ -163,6 +172,9 @@ export abstract class DebugWrapper extends SpaceHandle implements Allocator, Che
 
   /** Runs first in destroy() (the quarantine flushes). */
   protected beforeDestroy(): void {}
+
+  /** Leases the kind's own state blocks of a new wrapper (the quarantine's queue). */
+  protected createOwnState(): void {}
 
   /** Gives back the kind's own state blocks in destroy() (the quarantine's queue). */
   protected freeOwnState(): void {}

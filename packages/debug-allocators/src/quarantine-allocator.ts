@@ -140,6 +140,11 @@ export class QuarantineAllocator extends DebugWrapper {
     this.#evict(0, 0);
   }
 
+  /** A new quarantine leases its first queue. */
+  protected override createOwnState(): void {
+    growQueue(this);
+  }
+
   /** destroy() gives the (flushed) queue's block back. */
   protected override freeOwnState(): void {
     freeQueue(this);

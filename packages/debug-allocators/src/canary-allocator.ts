@@ -1,4 +1,5 @@
-import { Attachment, MAX_SIZE, alignUp, type AddressSpace, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
+import type { Attachment} from "@memkit/core";
+import { MAX_SIZE, alignUp, type AddressSpace, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
 import type { CanaryOptions } from "./api.js";
 import { B_BASE, B_HELD, B_PTR, B_SIZE, BLOCK_WORDS } from "./block-table.js";
 import { DEFAULT_FREE_HISTORY, DEFAULT_GUARD_BYTES, FENCE_BYTE } from "./constants.js";
@@ -127,7 +128,7 @@ export class CanaryAllocator extends DebugWrapper {
     const e = typeof ptr === "number" && ptr !== 0 && ptr >>> 0 === ptr ? this.table.find(ptr) : -1;
     if (e < 0) return;
     const end = ptr + this.u32[e + B_SIZE]!;
-    this.u8.fill(FENCE_BYTE, this.u32[e + B_BASE]!, ptr);
+    this.u8.fill(FENCE_BYTE, this.u32[e + B_BASE], ptr);
     this.u8.fill(FENCE_BYTE, end, end + this.guardBytes);
   }
 

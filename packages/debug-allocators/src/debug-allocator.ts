@@ -102,7 +102,7 @@ export class DebugAllocator extends SpaceHandle implements Allocator, Checkable,
   constructor(backing: Allocator, options?: DebugWrapOptions);
   constructor(attachment: Attachment, options: DebugAttachOptions);
   constructor(source: Allocator | Attachment, options: DebugWrapOptions | DebugAttachOptions = {}) {
-    const layers = source instanceof Attachment ? attachLayers(source, options) : createLayers(source, options as DebugWrapOptions);
+    const layers = source instanceof Attachment ? attachLayers(source, options) : createLayers(source, options);
     super(layers.backing.space, layers.controlPtr);
     // Over a scope recording call stacks, the stacks start at the code that called this allocator.
     markEntryPoints(new.target);

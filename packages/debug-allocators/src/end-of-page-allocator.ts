@@ -1,4 +1,5 @@
-import { Attachment, InvalidArgumentError, MAX_SIZE, alignUp, describe, type AddressSpace, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
+import type { Attachment} from "@memkit/core";
+import { InvalidArgumentError, MAX_SIZE, alignUp, describe, type AddressSpace, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
 import type { EndOfPageMode, EndOfPageOptions } from "./api.js";
 import { B_BASE, B_HELD, B_PTR, B_SIZE, BLOCK_WORDS } from "./block-table.js";
 import { DEFAULT_END_GUARD_BYTES, DEFAULT_FREE_HISTORY, END_GUARD_BYTE } from "./constants.js";

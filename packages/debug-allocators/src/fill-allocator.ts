@@ -1,4 +1,5 @@
-import { Attachment, InvalidArgumentError, SeededRandom, describe, type AddressSpace, type Allocator, type Ptr } from "@memkit/core";
+import type { Attachment} from "@memkit/core";
+import { InvalidArgumentError, SeededRandom, describe, type AddressSpace, type Allocator, type Ptr } from "@memkit/core";
 import type { FillOptions } from "./api.js";
 import { B_HELD, B_PTR } from "./block-table.js";
 import { CLEAN_BYTE, DEFAULT_FILL_SEED, DEFAULT_FREE_HISTORY, FREED_BYTE } from "./constants.js";

@@ -1,5 +1,6 @@
+import type {
+  Attachment} from "@memkit/core";
 import {
-  Attachment,
   DoubleFreeError,
   InvalidPointerError,
   OutOfMemoryError,

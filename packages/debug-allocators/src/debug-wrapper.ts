@@ -27,7 +27,7 @@ import {
 import { isCheckable, type StackCapturing } from "./api.js";
 import { B_BASE, B_HELD, B_SIZE, BlockTable, freeBlockTable, growBlockTable } from "./block-table.js";
 import { FreeHistory } from "./free-history.js";
-import { blockLabel, byteHex, captureSite, signedOffset, stackLines } from "./messages.js";
+import { captureSite, corruptionMessage, stackLines } from "./messages.js";
 import { verifyWrapperAttach, type WrapperSource } from "./wrapper-control.js";
 import { checkWrapperState } from "./wrapper-check.js";
 import {
@@ -444,13 +444,9 @@ export abstract class DebugWrapper extends SpaceHandle implements Allocator, Che
   }
 
   /**
-   * The CorruptionError for a broken byte of a block, in the house style:
-   * block, scope, what broke at which offset, expected/found, allocation
-   * stack, free stack, then what to do. Call it before the block leaves the
-   * backing, so the backing can still name its origin, or pass the origin
-   * captured while it could (a freed block). When the origin names the
-   * user's pointer (a scope above puts its header in front of the block),
-   * the block, size and offset are the user's.
+   * The CorruptionError for a broken byte of a block (messages.ts). Call it
+   * before the block leaves the backing, so the backing can still name its
+   * origin, or pass the origin captured while it could (a freed block).
    */
   protected corruption(
     ptr: Ptr,
@@ -465,15 +461,7 @@ export abstract class DebugWrapper extends SpaceHandle implements Allocator, Che
     freeStack?: string,
     origin: BlockOrigin | undefined = this.originAt(ptr, base),
   ): CorruptionError {
-    const user = origin?.ptr ?? ptr;
-    const userSize = origin?.ptr === undefined ? size : origin.size;
-    const message =
-      `${this.name}: ${blockLabel(user, userSize, origin)} —\n` +
-      `  ${what} at ${signedOffset(offset + ptr - user)} (expected ${byteHex(expected)}, found ${byteHex(found)})${detail};` +
-      stackLines("allocated", origin?.stack) +
-      stackLines("freed", freeStack) +
-      `\n  ${hint}`;
-    return new CorruptionError(message);
+    return new CorruptionError(corruptionMessage(this.name, ptr, size, what, offset, expected, found, detail, hint, freeStack, origin));
   }
 
   // ------------------------------------------------------------------ private

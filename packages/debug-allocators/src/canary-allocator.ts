@@ -1,5 +1,4 @@
-import type { Attachment} from "@memkit/core";
-import { MAX_SIZE, alignUp, type AddressSpace, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
+import { markEntryPoints, type Attachment, MAX_SIZE, alignUp, type AddressSpace, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
 import type { CanaryOptions } from "./api.js";
 import { B_BASE, B_HELD, B_PTR, B_SIZE, BLOCK_WORDS } from "./block-table.js";
 import { DEFAULT_FREE_HISTORY, DEFAULT_GUARD_BYTES, FENCE_BYTE } from "./constants.js";
@@ -192,3 +191,6 @@ export class CanaryAllocator extends DebugWrapper {
     );
   }
 }
+
+// Marked at load, not only per construction: the first one's control block is leased before its constructor runs.
+markEntryPoints(CanaryAllocator);

@@ -355,3 +355,6 @@ function attachLayers(at: Attachment, options: unknown): Layers {
 export function debugWrap(backing: Allocator, options: DebugWrapOptions = {}): DebugAllocator {
   return new DebugAllocator(backing, options);
 }
+
+// Marked at load: the layers' control blocks are leased before the constructor runs, under debugWrap.
+markEntryPoints(DebugAllocator, debugWrap);

@@ -1,5 +1,4 @@
-import type { Attachment} from "@memkit/core";
-import { InvalidArgumentError, MAX_SIZE, alignUp, describe, type AddressSpace, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
+import { markEntryPoints, type Attachment, InvalidArgumentError, MAX_SIZE, alignUp, describe, type AddressSpace, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
 import type { EndOfPageMode, EndOfPageOptions } from "./api.js";
 import { B_BASE, B_HELD, B_PTR, B_SIZE, BLOCK_WORDS } from "./block-table.js";
 import { DEFAULT_END_GUARD_BYTES, DEFAULT_FREE_HISTORY, END_GUARD_BYTE } from "./constants.js";
@@ -189,3 +188,6 @@ export class EndOfPageAllocator extends DebugWrapper {
     );
   }
 }
+
+// Marked at load, not only per construction: the first one's control block is leased before its constructor runs.
+markEntryPoints(EndOfPageAllocator);

@@ -1,5 +1,4 @@
-import type { Attachment} from "@memkit/core";
-import { InvalidArgumentError, SeededRandom, describe, type AddressSpace, type Allocator, type Ptr } from "@memkit/core";
+import { markEntryPoints, type Attachment, InvalidArgumentError, SeededRandom, describe, type AddressSpace, type Allocator, type Ptr } from "@memkit/core";
 import type { FillOptions } from "./api.js";
 import { B_HELD, B_PTR } from "./block-table.js";
 import { CLEAN_BYTE, DEFAULT_FILL_SEED, DEFAULT_FREE_HISTORY, FREED_BYTE } from "./constants.js";
@@ -118,6 +117,9 @@ export class FillAllocator extends DebugWrapper {
     this.u32[w + W_CURSOR] = c;
   }
 }
+
+// Marked at load, not only per construction: the first one's control block is leased before its constructor runs.
+markEntryPoints(FillAllocator);
 
 /** The settings words of new fill options: allocation mode, its byte, the free byte (NO_BYTE: none), the seed. */
 function fillSettings(o: FillOptions): KindSettings {

@@ -1,6 +1,6 @@
-import type {
-  Attachment} from "@memkit/core";
 import {
+  markEntryPoints,
+  type Attachment,
   DoubleFreeError,
   InvalidPointerError,
   OutOfMemoryError,
@@ -303,6 +303,9 @@ export class QuarantineAllocator extends DebugWrapper {
     );
   }
 }
+
+// Marked at load, not only per construction: the first one's control block is leased before its constructor runs.
+markEntryPoints(QuarantineAllocator);
 
 /** The settings words of new quarantine options: maxBytes, maxBlocks, fill byte. */
 function quarantineSettings(o: QuarantineOptions): KindSettings {

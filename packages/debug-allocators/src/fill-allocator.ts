@@ -1,6 +1,6 @@
 import { markEntryPoints, type Attachment, InvalidArgumentError, SeededRandom, describe, type AddressSpace, type Allocator, type Ptr } from "@memkit/core";
 import type { FillOptions } from "./api.js";
-import { B_HELD, B_PTR } from "./block-table.js";
+import { B_BASE, B_HELD, B_PTR } from "./block-table.js";
 import { CLEAN_BYTE, DEFAULT_FILL_SEED, DEFAULT_FREE_HISTORY, FREED_BYTE } from "./constants.js";
 import { DebugWrapper } from "./debug-wrapper.js";
 import { byteOption, intOption } from "./options.js";
@@ -97,7 +97,7 @@ export class FillAllocator extends DebugWrapper {
 
   /** A fill block is the backing's block itself. */
   override entryDamage(e: number): string | undefined {
-    return this.u32[e + B_PTR] !== this.u32[e + 1] ? "its pointer is not its backing block" : undefined;
+    return this.u32[e + B_PTR] !== this.u32[e + B_BASE] ? "its pointer is not its backing block" : undefined;
   }
 
   /** Nothing of its own to verify: freed memory belongs to the backing again. */

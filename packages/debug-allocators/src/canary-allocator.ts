@@ -1,8 +1,13 @@
-import { MAX_SIZE, alignUp, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
+import { markEntryPoints, type Attachment, MAX_SIZE, alignUp, type AddressSpace, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
 import type { CanaryOptions } from "./api.js";
-import { DEFAULT_GUARD_BYTES, FENCE_BYTE } from "./constants.js";
-import { DebugWrapper, RESERVED_BYTES } from "./debug-wrapper.js";
+import { B_BASE, B_HELD, B_PTR, B_SIZE, BLOCK_WORDS } from "./block-table.js";
+import { DEFAULT_FREE_HISTORY, DEFAULT_GUARD_BYTES, FENCE_BYTE } from "./constants.js";
+import { DebugWrapper } from "./debug-wrapper.js";
 import { intOption } from "./options.js";
+import { openWrapper, paramsOf, wrapperSource, type WrapperAttachOptions } from "./wrapper-control.js";
+import { CANARY_LAYOUT } from "./wrapper-layout.js";
+
+const MAX_GUARD_BYTES = 65536;
 
 /**
  * Guard bytes ({@link FENCE_BYTE}) before and after every block, verified on
@@ -22,18 +27,42 @@ import { intOption } from "./options.js";
  * it; the back guard starts at exactly `ptr + size`, so a 1-byte overrun
  * lands in it whatever the alignment. `allocatedSize` reports the size asked,
  * never the slack, so size-aware code stays inside the guards. Guards live
- * in linear memory next to the block; the registry of live blocks lives in
- * typed arrays (O(1) add/remove, dense walk), never in the guard, so a wild
- * write cannot break the bookkeeping. Detection happens when a check runs,
- * not at the moment of the write.
+ * in linear memory next to the block; the table of live blocks lives in a
+ * block of its own (wrapper-layout.ts), never in the guard, so a wild write
+ * next to a block cannot break the bookkeeping. Detection happens when a
+ * check runs, not at the moment of the write.
  */
 export class CanaryAllocator extends DebugWrapper {
   /** Guard bytes on each side (the front one rounded up to the alignment). */
   readonly guardBytes: number;
 
-  constructor(backing: Allocator, options: CanaryOptions = {}) {
-    super("CanaryAllocator", "canary", backing, options);
-    this.guardBytes = intOption("CanaryAllocator", "guardBytes", options.guardBytes, DEFAULT_GUARD_BYTES, 1, 65536);
+  /**
+   * A canary over `backing` — or, given an {@link Attachment} (see
+   * {@link CanaryAllocator.attach}), a second handle on the canary whose
+   * control block that is.
+   */
+  constructor(backing: Allocator, options?: CanaryOptions);
+  constructor(attachment: Attachment, options: WrapperAttachOptions);
+  constructor(source: Allocator | Attachment, options: CanaryOptions | WrapperAttachOptions = {}) {
+    const src = wrapperSource(source, options, CANARY_LAYOUT, "canary", (o: CanaryOptions) => ({
+      params: [intOption("CanaryAllocator", "guardBytes", o.guardBytes, DEFAULT_GUARD_BYTES, 1, MAX_GUARD_BYTES), 0, 0, 0],
+      history: DEFAULT_FREE_HISTORY,
+    }));
+    super(src, "size");
+    const [guard, b, c, d] = paramsOf(src);
+    this.guardBytes = guard;
+    this.ready(src, guard < 1 || guard > MAX_GUARD_BYTES || (b | c | d) !== 0 ? `guardBytes ${guard} out of range` : undefined);
+  }
+
+  /**
+   * A second handle on the canary whose control block is at `controlPtr`
+   * (`canary.controlPtr` of the creating side), over `options.backing` (a
+   * handle on the allocator it was created over). A wrong pointer or a
+   * damaged block is a CorruptionError naming what was found; damage to its
+   * tables is found by the first check().
+   */
+  static attach(space: AddressSpace, controlPtr: Ptr, options: WrapperAttachOptions): CanaryAllocator {
+    return new CanaryAllocator(openWrapper(space, controlPtr, CANARY_LAYOUT, "CanaryAllocator.attach"), options);
   }
 
   protected place(size: number, align: number): Ptr {
@@ -44,31 +73,38 @@ export class CanaryAllocator extends DebugWrapper {
     const base = this.lease(size, align, total);
     const held = this.backing.allocatedSize(base);
     const ptr = base + front;
+    this.record(ptr, base, size, held);
     const u8 = this.u8; // read after allocate: the backing may have grown the space
     u8.fill(FENCE_BYTE, base, ptr);
     u8.fill(FENCE_BYTE, ptr + size, ptr + size + guard);
-    this.blocks.add(ptr, base, size, size, held);
-    this.counters[RESERVED_BYTES] = this.counters[RESERVED_BYTES]! + held;
     return ptr;
   }
 
-  protected release(index: number, moving: boolean): void {
-    const b = this.blocks;
-    const ptr = b.ptr[index]!;
-    const base = b.base[index]!;
-    const size = b.size[index]!;
-    const held = b.held[index]!;
-    const error = moving ? undefined : this.#verify(ptr, base, size);
-    b.remove(index);
-    this.counters[RESERVED_BYTES] = this.counters[RESERVED_BYTES]! - held;
+  protected release(e: number, moving: boolean): void {
+    const u32 = this.u32;
+    const ptr = u32[e + B_PTR]!;
+    const base = u32[e + B_BASE]!;
+    const held = u32[e + B_HELD]!;
+    const error = moving ? undefined : this.#verify(ptr, base, u32[e + B_SIZE]!);
+    this.table.remove(e);
+    this.unreserve(held);
     this.backing.deallocate(base);
     if (error !== undefined) throw error;
   }
 
-  protected override beforeMove(index: number): void {
-    const b = this.blocks;
-    const error = this.#verify(b.ptr[index]!, b.base[index]!, b.size[index]!);
+  protected override beforeMove(e: number): void {
+    const u32 = this.u32;
+    const error = this.#verify(u32[e + B_PTR]!, u32[e + B_BASE]!, u32[e + B_SIZE]!);
     if (error !== undefined) throw error;
+  }
+
+  /** The front guard must fit between the block's base and its pointer, and the back guard inside what the backing holds. */
+  override entryDamage(e: number): string | undefined {
+    const u32 = this.u32;
+    const ptr = u32[e + B_PTR]!;
+    return ptr - u32[e + B_BASE]! < this.guardBytes || ptr + u32[e + B_SIZE]! + this.guardBytes > u32[e + B_BASE]! + u32[e + B_HELD]!
+      ? "its guards do not fit in its backing block"
+      : undefined;
   }
 
   /**
@@ -77,9 +113,8 @@ export class CanaryAllocator extends DebugWrapper {
    * (debugWrap's quarantine) check guards at free time instead of at release.
    */
   findGuardDamage(ptr: Ptr): CorruptionError | undefined {
-    const b = this.blocks;
-    const index = typeof ptr === "number" && ptr !== 0 && ptr >>> 0 === ptr ? b.indexOf(ptr) : -1;
-    return index < 0 ? undefined : this.#verify(ptr, b.base[index]!, b.size[index]!);
+    const e = typeof ptr === "number" && ptr !== 0 && ptr >>> 0 === ptr ? this.table.find(ptr) : -1;
+    return e < 0 ? undefined : this.#verify(ptr, this.u32[e + B_BASE]!, this.u32[e + B_SIZE]!);
   }
 
   /**
@@ -89,18 +124,21 @@ export class CanaryAllocator extends DebugWrapper {
    * later check). No-op for a pointer that is not a live block here.
    */
   restoreGuards(ptr: Ptr): void {
-    const b = this.blocks;
-    const index = typeof ptr === "number" && ptr !== 0 && ptr >>> 0 === ptr ? b.indexOf(ptr) : -1;
-    if (index < 0) return;
-    const end = ptr + b.size[index]!;
-    this.u8.fill(FENCE_BYTE, b.base[index], ptr);
+    const e = typeof ptr === "number" && ptr !== 0 && ptr >>> 0 === ptr ? this.table.find(ptr) : -1;
+    if (e < 0) return;
+    const end = ptr + this.u32[e + B_SIZE]!;
+    this.u8.fill(FENCE_BYTE, this.u32[e + B_BASE], ptr);
     this.u8.fill(FENCE_BYTE, end, end + this.guardBytes);
   }
 
   protected checkOwn(): void {
-    const b = this.blocks;
-    for (let i = 0; i < b.count; i++) {
-      const error = this.#verify(b.ptr[i]!, b.base[i]!, b.size[i]!);
+    const u32 = this.u32;
+    const first = this.table.first;
+    const slots = this.table.slots;
+    for (let i = 0; i < slots; i++) {
+      const e = first + i * BLOCK_WORDS;
+      if (u32[e + B_PTR] === 0) continue;
+      const error = this.#verify(u32[e + B_PTR]!, u32[e + B_BASE]!, u32[e + B_SIZE]!);
       if (error !== undefined) throw error;
     }
   }
@@ -153,3 +191,6 @@ export class CanaryAllocator extends DebugWrapper {
     );
   }
 }
+
+// Marked at load, not only per construction: the first one's control block is leased before its constructor runs.
+markEntryPoints(CanaryAllocator);

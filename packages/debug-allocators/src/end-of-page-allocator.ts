@@ -1,8 +1,13 @@
-import { InvalidArgumentError, MAX_SIZE, alignUp, describe, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
+import { markEntryPoints, type Attachment, InvalidArgumentError, MAX_SIZE, alignUp, describe, type AddressSpace, type Allocator, type CorruptionError, type Ptr } from "@memkit/core";
 import type { EndOfPageMode, EndOfPageOptions } from "./api.js";
-import { DEFAULT_END_GUARD_BYTES, END_GUARD_BYTE } from "./constants.js";
-import { DebugWrapper, RESERVED_BYTES } from "./debug-wrapper.js";
+import { B_BASE, B_HELD, B_PTR, B_SIZE, BLOCK_WORDS } from "./block-table.js";
+import { DEFAULT_END_GUARD_BYTES, DEFAULT_FREE_HISTORY, END_GUARD_BYTE } from "./constants.js";
+import { DebugWrapper } from "./debug-wrapper.js";
 import { intOption } from "./options.js";
+import { openWrapper, paramsOf, wrapperSource, type WrapperAttachOptions } from "./wrapper-control.js";
+import { END_OF_PAGE_LAYOUT } from "./wrapper-layout.js";
+
+const MAX_GUARD_BYTES = 1 << 20;
 
 /**
  * Every block in a span of its own, flush against one end of it, with the
@@ -47,15 +52,37 @@ export class EndOfPageAllocator extends DebugWrapper {
   readonly guardBytes: number;
   readonly #overrun: boolean;
 
-  constructor(backing: Allocator, options: EndOfPageOptions = {}) {
-    super("EndOfPageAllocator", "endOfPage", backing, options);
-    const mode = options.mode ?? "overrun";
-    if (mode !== "overrun" && mode !== "underrun") {
-      throw new InvalidArgumentError(`EndOfPageAllocator: option mode must be "overrun" or "underrun", received ${describe(mode)}.`);
-    }
-    this.mode = mode;
-    this.#overrun = mode === "overrun";
-    this.guardBytes = intOption("EndOfPageAllocator", "guardBytes", options.guardBytes, DEFAULT_END_GUARD_BYTES, 1, 1 << 20);
+  /**
+   * An end-of-page wrapper over `backing` — or, given an {@link Attachment}
+   * (see {@link EndOfPageAllocator.attach}), a second handle on the one whose
+   * control block that is.
+   */
+  constructor(backing: Allocator, options?: EndOfPageOptions);
+  constructor(attachment: Attachment, options: WrapperAttachOptions);
+  constructor(source: Allocator | Attachment, options: EndOfPageOptions | WrapperAttachOptions = {}) {
+    const src = wrapperSource(source, options, END_OF_PAGE_LAYOUT, "endOfPage", (o: EndOfPageOptions) => {
+      const mode = o.mode ?? "overrun";
+      if (mode !== "overrun" && mode !== "underrun") {
+        throw new InvalidArgumentError(`EndOfPageAllocator: option mode must be "overrun" or "underrun", received ${describe(mode)}.`);
+      }
+      const guard = intOption("EndOfPageAllocator", "guardBytes", o.guardBytes, DEFAULT_END_GUARD_BYTES, 1, MAX_GUARD_BYTES);
+      return { params: [mode === "overrun" ? 0 : 1, guard, 0, 0], history: DEFAULT_FREE_HISTORY };
+    });
+    super(src, "size");
+    const [mode, guard, c, d] = paramsOf(src);
+    this.mode = mode === 0 ? "overrun" : "underrun";
+    this.#overrun = mode === 0;
+    this.guardBytes = guard;
+    this.ready(src, mode > 1 || guard < 1 || guard > MAX_GUARD_BYTES || (c | d) !== 0 ? `mode ${mode} or guardBytes ${guard} out of range` : undefined);
+  }
+
+  /**
+   * A second handle on the end-of-page wrapper whose control block is at
+   * `controlPtr`, over `options.backing` (a handle on the allocator it was
+   * created over). Damage is a CorruptionError here or at the first check().
+   */
+  static attach(space: AddressSpace, controlPtr: Ptr, options: WrapperAttachOptions): EndOfPageAllocator {
+    return new EndOfPageAllocator(openWrapper(space, controlPtr, END_OF_PAGE_LAYOUT, "EndOfPageAllocator.attach"), options);
   }
 
   protected place(size: number, align: number): Ptr {
@@ -69,50 +96,63 @@ export class EndOfPageAllocator extends DebugWrapper {
     if (this.#overrun) {
       const room = held - guard - size; // >= 0; the span is align-aligned, so rounding room down keeps ptr aligned
       ptr = span + room - (room % align);
-      this.u8.fill(END_GUARD_BYTE, ptr + size, span + held);
     } else {
       ptr = span + front;
-      this.u8.fill(END_GUARD_BYTE, span, ptr);
     }
-    this.blocks.add(ptr, span, size, size, held);
-    this.counters[RESERVED_BYTES] = this.counters[RESERVED_BYTES]! + held;
+    this.record(ptr, span, size, held);
+    // Filled after record: growing the table may have grown the space.
+    if (this.#overrun) this.u8.fill(END_GUARD_BYTE, ptr + size, span + held);
+    else this.u8.fill(END_GUARD_BYTE, span, ptr);
     return ptr;
   }
 
-  protected release(index: number, moving: boolean): void {
-    const b = this.blocks;
-    const span = b.base[index]!;
-    const held = b.held[index]!;
-    const error = moving ? undefined : this.#verify(index);
-    b.remove(index);
-    this.counters[RESERVED_BYTES] = this.counters[RESERVED_BYTES]! - held;
+  protected release(e: number, moving: boolean): void {
+    const span = this.u32[e + B_BASE]!;
+    const held = this.u32[e + B_HELD]!;
+    const error = moving ? undefined : this.#verify(e);
+    this.table.remove(e);
+    this.unreserve(held);
     this.backing.deallocate(span);
     if (error !== undefined) throw error;
   }
 
-  protected override beforeMove(index: number): void {
-    const error = this.#verify(index);
+  protected override beforeMove(e: number): void {
+    const error = this.#verify(e);
     if (error !== undefined) throw error;
   }
 
+  /** The guard zone must fit in the span. */
+  override entryDamage(e: number): string | undefined {
+    const u32 = this.u32;
+    const ptr = u32[e + B_PTR]!;
+    const zone = this.#overrun ? u32[e + B_BASE]! + u32[e + B_HELD]! - ptr - u32[e + B_SIZE]! : ptr - u32[e + B_BASE]!;
+    return zone < this.guardBytes ? `its guard zone (${zone} B) is smaller than ${this.guardBytes} B` : undefined;
+  }
+
   protected checkOwn(): void {
-    for (let i = 0; i < this.blocks.count; i++) {
-      const error = this.#verify(i);
+    const u32 = this.u32;
+    const first = this.table.first;
+    const slots = this.table.slots;
+    for (let i = 0; i < slots; i++) {
+      const e = first + i * BLOCK_WORDS;
+      if (u32[e + B_PTR] === 0) continue;
+      const error = this.#verify(e);
       if (error !== undefined) throw error;
     }
   }
 
   /** Undefined when the guard zone holds; else the error for its broken byte nearest the block. */
-  #verify(index: number): CorruptionError | undefined {
-    const b = this.blocks;
-    const ptr = b.ptr[index]!;
-    const span = b.base[index]!;
-    const size = b.size[index]!;
+  #verify(e: number): CorruptionError | undefined {
+    const u32 = this.u32;
+    const ptr = u32[e + B_PTR]!;
+    const span = u32[e + B_BASE]!;
+    const size = u32[e + B_SIZE]!;
+    const held = u32[e + B_HELD]!;
     const u8 = this.u8;
     const pattern = END_GUARD_BYTE; // a local: hot loop
     let bad = -1;
     if (this.#overrun) {
-      const end = span + b.held[index]!;
+      const end = span + held;
       for (let a = ptr + size; a < end; a++) {
         if (u8[a] !== pattern) {
           bad = a;
@@ -129,7 +169,7 @@ export class EndOfPageAllocator extends DebugWrapper {
     }
     if (bad < 0) return undefined;
     const from = this.#overrun ? ptr + size : span;
-    const to = this.#overrun ? span + b.held[index]! : ptr;
+    const to = this.#overrun ? span + held : ptr;
     let changed = 0;
     for (let a = from; a < to; a++) if (u8[a] !== pattern) changed++;
     const side = this.#overrun ? "after" : "before";
@@ -148,3 +188,6 @@ export class EndOfPageAllocator extends DebugWrapper {
     );
   }
 }
+
+// Marked at load, not only per construction: the first one's control block is leased before its constructor runs.
+markEntryPoints(EndOfPageAllocator);

@@ -15,6 +15,36 @@ export function blockLabel(ptr: Ptr, size: number, origin: BlockOrigin | undefin
   return `block ${hex(ptr)} (${formatCount(size)} B${origin === undefined ? "" : `, scope ${origin.scope}`})`;
 }
 
+/**
+ * A broken byte of a block in the house style: block, scope, what broke at
+ * which offset, expected/found, allocation stack, free stack, then what to
+ * do. When the origin names the user's pointer (a scope above puts its
+ * header in front of the block), the block, size and offset are the user's.
+ */
+export function corruptionMessage(
+  name: string,
+  ptr: Ptr,
+  size: number,
+  what: string,
+  offset: number,
+  expected: number,
+  found: number,
+  detail: string,
+  hint: string,
+  freeStack: string | undefined,
+  origin: BlockOrigin | undefined,
+): string {
+  const user = origin?.ptr ?? ptr;
+  const userSize = origin?.ptr === undefined ? size : origin.size;
+  return (
+    `${name}: ${blockLabel(user, userSize, origin)} —\n` +
+    `  ${what} at ${signedOffset(offset + ptr - user)} (expected ${byteHex(expected)}, found ${byteHex(found)})${detail};` +
+    stackLines("allocated", origin?.stack) +
+    stackLines("freed", freeStack) +
+    `\n  ${hint}`
+  );
+}
+
 const MAX_FRAMES = 8;
 
 /**

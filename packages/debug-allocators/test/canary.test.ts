@@ -47,6 +47,7 @@ describe("CanaryAllocator", () => {
     canary.deallocate(again);
     canary.deallocate(keep);
     expect(canary.stats().liveCount).toBe(0);
+    canary.destroy(); // its own state (control block, table) goes back too
     expect(pages.stats().liveCount).toBe(0);
   });
 
@@ -96,6 +97,7 @@ describe("CanaryAllocator", () => {
         "            at AiSystem.update (ai/system.ts:12)\n" +
         "  Something wrote past the end of the block (an overrun): check the sizes, strides and loop bounds of code writing to it.",
     );
+    canary.destroy(); // its own state goes back too
     expect(tracked.sizes.size).toBe(0);
   });
 
@@ -203,11 +205,12 @@ describe("CanaryAllocator", () => {
     const s = canary.stats();
     expect(s.liveBytes).toBe(310);
     expect(s.peakLiveBytes).toBe(310);
-    expect(s.reservedBytes).toBe(256 + 512); // 16+10+16 -> one page, 16+300+16 -> two
+    // 16+10+16 -> one page, 16+300+16 -> two; plus the wrapper's own state (control block, table)
+    expect(s.reservedBytes).toBe(256 + 512 + canary.stateBytes);
     expect(s.reservedBytes).toBe(pages.stats().liveBytes);
     canary.deallocate(b);
     canary.resetPeak();
-    expect(canary.stats()).toMatchObject({ liveBytes: 10, peakLiveBytes: 10, reservedBytes: 256 });
+    expect(canary.stats()).toMatchObject({ liveBytes: 10, peakLiveBytes: 10, reservedBytes: 256 + canary.stateBytes });
     canary.deallocate(a);
   });
 

@@ -39,14 +39,14 @@ it("runs the README example", () => {
   expect(pages.stats().liveCount).toBe(0);
 
   expect(printed[0]).toBe(
-    "overrun: CorruptionError canary(pages): block 0x00042010 (24 B) —\n" +
+    "overrun: CorruptionError canary(pages): block 0x0008e010 (24 B) —\n" +
       "  guard byte after the block changed at +24 (expected 0xfd, found 0x01), 1 of 16 guard bytes after it differ;\n" +
       "  Something wrote past the end of the block (an overrun): check the sizes, strides and loop bounds of code writing to it.",
   );
   expect(printed[1]).toMatch(
-    /^write after free: CorruptionError quarantine\(fill\(canary\(pages\)\)\): block 0x00042010 \(24 B\) —\n {2}write after free: byte changed at \+3 \(expected 0x66, found 0x07\), 1 of 24 bytes differ;\n {2}freed at dropBlock /,
+    /^write after free: CorruptionError quarantine\(fill\(canary\(pages\)\)\): block 0x0008e010 \(24 B\) —\n {2}write after free: byte changed at \+3 \(expected 0x66, found 0x07\), 1 of 24 bytes differ;\n {2}freed at dropBlock /,
   );
   expect(printed[2]).toMatch(
-    /^double free: DoubleFreeError quarantine\(fill\(canary\(pages\)\)\)\.deallocate: double free of block 0x00042010 \(24 B\): it was already freed and is still in quarantine\.\n {2}first freed at dropBlock /,
+    /^double free: DoubleFreeError quarantine\(fill\(canary\(pages\)\)\)\.deallocate: double free of block 0x0008e010 \(24 B\): it was already freed and is still in quarantine\.\n {2}first freed at dropBlock /,
   );
 });

@@ -68,7 +68,7 @@ export function createParts(options: ResolvedOptions): MemoryParts {
   if (options.debug) {
     // Debug layers sit under the scopes, so scopes count the sizes asked for;
     // they ask the root scope which scope and stack a broken block came from.
-    debug = debugLayer()(generic, { name: "debug" });
+    debug = debugLayer().wrap(generic, { name: "debug" });
     backing = debug;
   }
   // With debug, every scope's header is guarded too: the canaries sit around the backing block, the header inside them.
@@ -102,6 +102,7 @@ export function createParts(options: ResolvedOptions): MemoryParts {
     scratch: scratch.controlPtr,
     frameOwner: framePages.ownerId,
     scratchOwner: scratchPages.ownerId,
+    debugControl: debug?.controlPtr ?? 0,
   });
   return { space, rootPtr, bootstrap, pages, generic, debug, root, scratch, frame };
 }
@@ -130,18 +131,20 @@ export function restoreParts(saved: SavedMemory, options: RestoreOptions): { par
   });
   space.u8.set(saved.image);
   const settings = readMemoryRoot(Attachment.open(space, saved.rootPtr, MEMORY_ROOT_LAYOUT, "MemoryGlobals.restore"));
-  if (settings.debug) {
-    throw new InvalidArgumentError("MemoryGlobals.restore: this save was made with debug: true, whose debug layers keep their records in JS; save with debug: false.");
-  }
+  // Before anything attaches: a lean build without the debug allocators cannot restore a debug save.
+  const layers = settings.debug ? debugLayer("MemoryGlobals.restore") : undefined;
   const bootstrap = BootstrapHeap.attach(space, settings.bootstrapBase);
   const pages = PageAllocator.attach(space, settings.pages, { name: "pages" });
   const generic = GenericAllocator.attach(space, settings.generic, { pages, name: "generic" });
-  const root = TraceAllocator.attach(space, settings.tree, { backing: generic });
+  const debug = layers?.attach(space, settings.debugControl, { backing: generic, name: "debug" });
+  const root = TraceAllocator.attach(space, settings.tree, { backing: debug ?? generic });
+  // As at init: the layers ask the root scope which scope and stack a broken block came from.
+  debug?.setOriginSource(root);
   const scratch = ScratchAllocator.attach(space, settings.scratch, { backing: new TaggedPages(pages, "scratch", settings.scratchOwner), name: "scratch" });
   const frame = FrameAllocator.attach(space, settings.frame, {
     backing: new TaggedPages(pages, "frame", settings.frameOwner),
     name: "frame",
     ...(options.frame?.onFrameGrowth === undefined ? {} : { onFrameGrowth: options.frame.onFrameGrowth }),
   });
-  return { parts: { space, rootPtr: saved.rootPtr, bootstrap, pages, generic, debug: undefined, root, scratch, frame }, settings };
+  return { parts: { space, rootPtr: saved.rootPtr, bootstrap, pages, generic, debug, root, scratch, frame }, settings };
 }

@@ -1,5 +1,5 @@
-import { InvalidArgumentError, type Allocator } from "@memkit/core";
-import type { DebugAllocator, DebugWrapOptions } from "@memkit/debug-allocators";
+import { InvalidArgumentError, type AddressSpace, type Allocator, type Ptr } from "@memkit/core";
+import type { DebugAllocator, DebugAttachOptions, DebugWrapOptions } from "@memkit/debug-allocators";
 
 /*
  * `debug: true` needs @memkit/debug-allocators, which a program that never
@@ -11,8 +11,11 @@ import type { DebugAllocator, DebugWrapOptions } from "@memkit/debug-allocators"
  * leaves the debug allocators out.
  */
 
-/** Builds the debug layers under the root scope: `debugWrap` from @memkit/debug-allocators. */
-export type DebugLayerFactory = (backing: Allocator, options: DebugWrapOptions) => DebugAllocator;
+/** Builds the debug layers under the root scope (`debugWrap`), or attaches them again on restore (`DebugAllocator.attach`). */
+export interface DebugLayerFactory {
+  wrap(backing: Allocator, options: DebugWrapOptions): DebugAllocator;
+  attach(space: AddressSpace, controlPtr: Ptr, options: DebugAttachOptions): DebugAllocator;
+}
 
 let installed: DebugLayerFactory | undefined;
 
@@ -21,11 +24,11 @@ export function installDebugLayer(factory: DebugLayerFactory): void {
   installed = factory;
 }
 
-/** The debug layers' factory; an InvalidArgumentError saying what to import when none is installed. */
-export function debugLayer(): DebugLayerFactory {
+/** The debug layers' factory; an InvalidArgumentError saying what to import when none is installed. `who`: the call, for the message. */
+export function debugLayer(who = "MemoryGlobals.init"): DebugLayerFactory {
   if (installed === undefined) {
     throw new InvalidArgumentError(
-      `MemoryGlobals.init: debug: true needs the debug allocators, which "@memkit/memory-globals/lean" leaves out.\n` +
+      `${who}: debug: true needs the debug allocators, which "@memkit/memory-globals/lean" leaves out.\n` +
         `  Add import "@memkit/memory-globals/debug" once before init(), or import MemoryGlobals from "@memkit/memory-globals".`,
     );
   }

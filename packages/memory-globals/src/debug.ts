@@ -4,7 +4,7 @@
  * @memkit/debug-allocators' layers. The main entry imports it already.
  * Importing it is the whole point: it is listed in package.json "sideEffects".
  */
-import { debugWrap } from "@memkit/debug-allocators";
+import { DebugAllocator, debugWrap } from "@memkit/debug-allocators";
 import { installDebugLayer } from "./debug-layer.js";
 
-installDebugLayer(debugWrap);
+installDebugLayer({ wrap: debugWrap, attach: (space, controlPtr, options) => DebugAllocator.attach(space, controlPtr, options) });

@@ -94,7 +94,7 @@ export class MemoryGlobals {
       bootstrapBytes: settings.bootstrapBytes,
       tracing: settings.tracing,
       sampleEvery: settings.sampleEvery,
-      debug: false,
+      debug: settings.debug,
       frameArenas: settings.frameArenas,
       generic: { smallMax: parts.generic.smallMax, smallAlignMax: parts.generic.smallAlignMax, largeThreshold: parts.generic.largeThreshold },
       frame: options.frame ?? {},
@@ -224,14 +224,12 @@ export class MemoryGlobals {
    * Everything memkit keeps is in it — allocators, scopes, counters, block
    * records, containers' blocks and descriptors (persist() them first),
    * named roots. Not in it: JS objects (re-made on restore), call-stack
-   * texts, hooks. Throws InvalidArgumentError with `debug: true` (the debug
-   * layers keep their records in JS).
+   * texts, hooks. With `debug: true` the debug layers' state is in it too
+   * (guards, fills, quarantine, free history), so a restored memory keeps
+   * finding overruns and double frees.
    */
   save(): Uint8Array {
     this.#assertAlive("save");
-    if (this.#debug !== undefined) {
-      throw new InvalidArgumentError("memory.save: the debug layers (debug: true) keep their records in JS, so a save could not be restored; save from a memory made with debug: false.");
-    }
     const imageBytes = this.#pages.range.end;
     return encodeSave(this.#space.u8, imageBytes, {
       maximumBytes: this.#space.maximumBytes,

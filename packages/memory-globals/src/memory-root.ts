@@ -26,13 +26,14 @@ import type { TracingLevel } from "@memkit/trace-allocator";
  *   8  tracing level    9  sampleEvery      10 frameArenas     11 bootstrap base
  *   12 bootstrap bytes  13 pages control    14 generic control 15 scope tree control
  *   16 frame control    17 scratch control  18 frame owner id  19 scratch owner id
+ *   20 debug control    (the debug stack's DBUG block with debug: true, else 0)
  *   state:
- *   20 frame number
- *   21 .. 21 + 8 * ROOTS   the roots table: ROOTS entries of 8 words, a name
+ *   21 frame number
+ *   22 .. 22 + 8 * ROOTS   the roots table: ROOTS entries of 8 words, a name
  *                          (up to 28 bytes of UTF-8, zero padded) and a pointer
  */
 
-export const MEMORY_ROOT_LAYOUT: ControlLayout = { kind: "MemoryGlobals", magic: "MKGL", version: 1, fixedWords: 16 };
+export const MEMORY_ROOT_LAYOUT: ControlLayout = { kind: "MemoryGlobals", magic: "MKGL", version: 2, fixedWords: 17 };
 
 const F = CONTROL_BLOCK_HEADER_WORDS;
 const W_INITIAL = F;
@@ -51,8 +52,9 @@ const W_FRAME = F + 12;
 const W_SCRATCH = F + 13;
 const W_FRAME_OWNER = F + 14;
 const W_SCRATCH_OWNER = F + 15;
-const W_FRAME_NUMBER = F + 16;
-const W_ROOTS = F + 17;
+const W_DEBUG = F + 16;
+const W_FRAME_NUMBER = F + 17;
+const W_ROOTS = F + 18;
 
 /** Named roots a program can keep (a game's state record, a level table, ...). */
 export const MAX_ROOTS = 16;
@@ -84,6 +86,8 @@ export interface MemoryRootRecord {
   scratch: Ptr;
   frameOwner: number;
   scratchOwner: number;
+  /** The debug stack's control block (debug: true), else 0. */
+  debugControl: Ptr;
 }
 
 /** Writes and seals a new root at `ptr` (MEMORY_ROOT_BYTES, 4-aligned). */
@@ -107,6 +111,7 @@ export function writeMemoryRoot(space: AddressSpace, ptr: Ptr, r: MemoryRootReco
   u32[w + W_SCRATCH] = r.scratch;
   u32[w + W_FRAME_OWNER] = r.frameOwner;
   u32[w + W_SCRATCH_OWNER] = r.scratchOwner;
+  u32[w + W_DEBUG] = r.debugControl;
   sealControl(space, ptr, MEMORY_ROOT_LAYOUT);
 }
 
@@ -124,12 +129,14 @@ export function readMemoryRoot(at: Attachment): MemoryRootRecord {
     return p;
   };
   word(W_FRAME_NUMBER, 0, 0x7fffffff, "frameNumber");
+  const debug = (u32[w + W_FLAGS]! & FLAG_DEBUG) !== 0;
+  const debugControl = debug ? pointer(W_DEBUG, "the debug layers") : word(W_DEBUG, 0, 0, "debug control");
   return {
     initialBytes: u32[w + W_INITIAL]!,
     maximumBytes: u32[w + W_MAXIMUM]!,
     pageSize: u32[w + W_PAGE_SIZE]!,
     shared: (u32[w + W_FLAGS]! & FLAG_SHARED) !== 0,
-    debug: (u32[w + W_FLAGS]! & FLAG_DEBUG) !== 0,
+    debug,
     tracing,
     sampleEvery: word(W_SAMPLE, 1, 0x7fffffff, "sampleEvery"),
     frameArenas: word(W_ARENAS, 1, 16, "frameArenas"),
@@ -142,6 +149,7 @@ export function readMemoryRoot(at: Attachment): MemoryRootRecord {
     scratch: pointer(W_SCRATCH, "the scratch allocator"),
     frameOwner: word(W_FRAME_OWNER, 1, 255, "frameOwner"),
     scratchOwner: word(W_SCRATCH_OWNER, 1, 255, "scratchOwner"),
+    debugControl,
   };
 }
 

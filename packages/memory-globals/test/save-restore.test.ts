@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "rolldown";
 import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { AllocatorError, CorruptionError, DestroyedError, InvalidArgumentError, LeakError, SeededRandom } from "@memkit/core";
+import { AllocatorError, CorruptionError, DestroyedError, DoubleFreeError, InvalidArgumentError, LeakError, SeededRandom } from "@memkit/core";
 import { DynamicArray, HashMap } from "@memkit/containers";
 import { MemoryGlobals } from "@memkit/memory-globals";
 import { decodeSave, encodeSave } from "../src/saved-memory.js";
@@ -198,11 +198,52 @@ describe("memory.save() and MemoryGlobals.restore()", () => {
     }
   });
 
-  it("save() with debug: true says why it cannot, and a shut-down memory cannot save", () => {
+  it("a debug: true memory round-trips: bytes, guards checked after restore, double frees within the free history", () => {
     const memory = MemoryGlobals.init({ initialBytes: 1 << 20, maximumBytes: 64 << 20, debug: true });
-    expect(() => memory.save()).toThrow(/debug layers \(debug: true\) keep their records in JS/);
-    memory.shutdown();
-    expect(() => memory.save()).toThrow(DestroyedError);
+    const ai = memory.scope("ai");
+    const keep = ai.allocate(40);
+    memory.space.u8.fill(7, keep, keep + 40);
+    // Below the scopes: one block pushed out of quarantine but still in the free history, one still quarantined.
+    const layers = memory.debugLayer!;
+    const old = layers.allocate(64);
+    layers.deallocate(old);
+    const big = [layers.allocate(600_000), layers.allocate(600_000)];
+    big.forEach((p) => layers.deallocate(p));
+    expect(layers.quarantine!.isQuarantined(old)).toBe(false);
+    const quarantined = layers.allocate(32);
+    layers.deallocate(quarantined);
+    const bytes = memory.save();
+    expect(() => memory.shutdown()).toThrow(LeakError); // keep is still live
+
+    const restored = MemoryGlobals.restore(bytes);
+    expect(restored.options.debug).toBe(true);
+    const debug = restored.debugLayer!;
+    expect(debug.quarantine!.isQuarantined(quarantined)).toBe(true);
+    const ai2 = restored.openScope("ai");
+    expect(restored.space.u8.subarray(keep, keep + 40).every((b) => b === 7)).toBe(true);
+    expect(ai2.allocatedSize(keep)).toBe(40);
+    // Double frees of blocks freed before the save: still known, in quarantine or in the free history.
+    expect(() => debug.deallocate(quarantined)).toThrow(/double free of .*still in quarantine/);
+    expect(() => debug.deallocate(old)).toThrow(DoubleFreeError);
+    restored.check();
+    // An overrun made after the restore is caught, naming the user's block and scope.
+    restored.space.u8[keep + 40] = 1;
+    const overrun = (() => {
+      try {
+        restored.check();
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    })();
+    expect(overrun).toBeInstanceOf(CorruptionError);
+    expect((overrun as Error).message).toMatch(/guard byte after the block changed at \+40.*/);
+    expect((overrun as Error).message).toContain("scope root/ai");
+    restored.space.u8[keep + 40] = 0xfd;
+    ai2.deallocate(keep);
+    restored.check();
+    restored.shutdown();
+    expect(() => restored.save()).toThrow(DestroyedError);
   });
 
   it("named roots: set, read, replace, remove, refuse bad names and a full table", () => {

@@ -86,29 +86,47 @@ function measure(make: (pages: PageAllocator) => Subject, run: (a: Allocator) =>
   return best;
 }
 
-/** Fixed 16 KiB slots from a typed-array free stack: a backing that creates no JS objects itself. */
+/** Bytes of the slot region; larger requests (the wrappers' own state, made once) come from a bump region above it. */
+const SLOT_REGION = 4096 * 16384;
+const BUMP_BYTES = 8 << 20;
+
+/**
+ * Fixed 16 KiB slots from a typed-array free stack: a backing that creates no
+ * JS objects itself. Requests above 16 KiB (a wrapper's control block and
+ * tables, leased once at creation) are bumped from a region above the slots
+ * and never reused.
+ */
 class SlotBacking implements Allocator {
   readonly name = "slots";
   readonly #free = new Int32Array(4096);
   readonly #live = new Uint8Array(4096);
   #top = 0;
   #count = 0;
+  #bump = SLOT_REGION;
 
   constructor(readonly space: AddressSpace) {
-    space.ensureByteLength(4096 * 16384);
+    space.ensureByteLength(SLOT_REGION + BUMP_BYTES);
     for (let slot = 4095; slot >= 1; slot--) this.#free[this.#top++] = slot * 16384;
   }
   allocate(size: number): Ptr {
-    if (size > 16384 || this.#top === 0) throw new OutOfMemoryError(`slots: cannot allocate ${size} B`);
+    if (size > 16384) {
+      const ptr = this.#bump;
+      if (ptr + size > SLOT_REGION + BUMP_BYTES) throw new OutOfMemoryError(`slots: cannot allocate ${size} B`);
+      this.#bump = (ptr + size + 63) & -64;
+      this.#count++;
+      return ptr;
+    }
+    if (this.#top === 0) throw new OutOfMemoryError(`slots: cannot allocate ${size} B`);
     const ptr = this.#free[--this.#top]!;
     this.#live[ptr >>> 14] = 1;
     this.#count++;
     return ptr;
   }
   deallocate(ptr: Ptr): void {
+    this.#count--;
+    if (ptr >= SLOT_REGION) return;
     this.#live[ptr >>> 14] = 0;
     this.#free[this.#top++] = ptr;
-    this.#count--;
   }
   reallocate(): Ptr {
     throw new Error("slots: reallocate is not used by this benchmark");
@@ -117,7 +135,7 @@ class SlotBacking implements Allocator {
     return 16384;
   }
   owns(ptr: Ptr): boolean {
-    return this.#live[ptr >>> 14] === 1;
+    return ptr >= SLOT_REGION ? ptr < this.#bump : this.#live[ptr >>> 14] === 1;
   }
   stats(): AllocatorStats {
     return { liveBytes: 0, liveCount: this.#count, peakLiveBytes: 0, allocCount: 0, freeCount: 0, reservedBytes: 0 };

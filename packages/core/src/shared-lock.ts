@@ -22,17 +22,21 @@ import { describe } from "./validate.js";
  *                    (word index, old value)                       one word
  *                    (word index | RANGE, old value), (n | TAIL, 0) n words that all held old value
  *
- * Memory ordering. Every word of the lock, every log entry and every store a
- * holder makes through write()/fill() is an Atomics access (sequentially
- * consistent). So a thread that takes the lock (compareExchange on the holder
- * word) sees every store the previous holder made before its release (an
- * Atomics.store of 0 to the holder word), and may read the protected words
- * with plain loads. Within a section the order is: entry words, entries + 1,
- * then the store itself; a holder that stops anywhere leaves either an entry
- * not yet counted (its store not made) or a counted entry whose old value
- * puts the word back. A taker reads the holder's thread-table slot with
- * Atomics too, and acts only on DEAD, which is declared after the thread has
- * stopped, so no store of the dead holder can land after the undo.
+ * Memory ordering. Every word of the lock (holder, entries, table, counters)
+ * is an Atomics access (sequentially consistent). A thread that takes the lock
+ * (compareExchange on the holder word) therefore sees every store the
+ * previous holder made before its release (an Atomics.store of 0 to the
+ * holder word), and may read and write the protected words with plain
+ * accesses. Within a section, write() stores the entry's two words, then the
+ * entry count with Atomics.store, then the word itself: the count store
+ * orders the entry before the store it covers, so a holder that stops
+ * anywhere leaves either an entry not yet counted (its store not made) or a
+ * counted entry whose old value puts the word back. Only a taker reads a log,
+ * and only once the holder's thread-table slot reads DEAD (an Atomics load),
+ * which is declared after the thread stopped: no store of the dead holder
+ * can land after the undo. One sequentially consistent store per logged
+ * write is the price of that guarantee (plain entry and data stores keep it
+ * to one).
  */
 
 const H_HOLDER = 0;
@@ -265,10 +269,10 @@ export class SharedLock implements ViewHolder {
     if (n >= this.capacity) throw this.overflow(index);
     const lu = this.#u32;
     const e = this.#w + H_LOG + 2 * n;
-    Atomics.store(lu, e, index);
-    Atomics.store(lu, e + 1, u32[index]!);
-    Atomics.store(lu, this.#w + H_ENTRIES, (this.#count = n + 1));
-    Atomics.store(u32, index, value);
+    lu[e] = index;
+    lu[e + 1] = u32[index]!;
+    Atomics.store(lu, this.#w + H_ENTRIES, (this.#count = n + 1)); // orders the entry before the store it covers
+    u32[index] = value;
   }
 
   /**
@@ -293,12 +297,12 @@ export class SharedLock implements ViewHolder {
     if (n + 2 > this.capacity) throw this.overflow(index);
     const lu = this.#u32;
     const e = this.#w + H_LOG + 2 * n;
-    Atomics.store(lu, e, (index | RANGE) >>> 0);
-    Atomics.store(lu, e + 1, old);
-    Atomics.store(lu, e + 2, (count | TAIL) >>> 0);
-    Atomics.store(lu, e + 3, 0);
+    lu[e] = (index | RANGE) >>> 0;
+    lu[e + 1] = old;
+    lu[e + 2] = (count | TAIL) >>> 0;
+    lu[e + 3] = 0;
     Atomics.store(lu, this.#w + H_ENTRIES, (this.#count = n + 2));
-    for (let i = 0; i < count; i++) Atomics.store(u32, index + i, value);
+    u32.fill(value, index, index + count);
   }
 
   /** Puts back every word this section logged (newest first) and empties the log; the lock stays held. */

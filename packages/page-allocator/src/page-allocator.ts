@@ -17,7 +17,6 @@ import {
   type Ptr,
   type StorageReport,
   type StorageReporting,
-  type SharedLock,
   type ThreadSeat,
 } from "@memkit/core";
 import {
@@ -41,7 +40,7 @@ import {
 import { checkPageMap } from "./check.js";
 import { createPageControl, openPageControl } from "./control.js";
 import { appendOwnerName, readOwnerName } from "./owner-names.js";
-import { PageSpans } from "./spans.js";
+import { PageSections } from "./sections.js";
 import { spanStorageReport } from "./storage-report.js";
 import type { PageReclaimer, ReclaimRegistry } from "./reclaimers.js";
 
@@ -95,7 +94,7 @@ export type SpanVisitor = (ptr: Ptr, bytes: number, used: boolean, tag: number) 
  * (interior words cleared, tags set), which is O(pages) but only touches the
  * map, never the pages themselves.
  */
-export class PageAllocator extends PageSpans implements Allocator, Checkable, StorageReporting, ReclaimRegistry {
+export class PageAllocator extends PageSections implements Allocator, Checkable, StorageReporting, ReclaimRegistry {
   readonly name: string;
   /** Names read from the owner table; entries never change once written. */
   #ownerNames: (string | undefined)[] = [];
@@ -452,66 +451,6 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
   }
 
   // -------------------------------------------------------------- internals
-
-  /** Frees the live span whose head page is `head`: tags cleared, merged, counted. */
-  private freeSpan(head: number): void {
-    const u32 = this.u32;
-    const count = u32[this.stateBase + head]! & COUNT_MASK;
-    this.clearTags(head, count);
-    this.release(head, count);
-    this.put(this.cw + W_LIVE_SPANS, u32[this.cw + W_LIVE_SPANS]! - 1);
-    this.put(this.cw + W_LIVE_PAGES, u32[this.cw + W_LIVE_PAGES]! - count);
-    this.put(this.cw + W_FREE_COUNT, u32[this.cw + W_FREE_COUNT]! + 1);
-  }
-
-  /** An allocation found no room: ask the lessees for their cached pages (outside the lock), then try once more or throw OutOfMemoryError. */
-  private takeAfterReclaim(count: number, align: number, size: number): number {
-    this.runReclaimers();
-    const lock = this.lock;
-    if (lock === null) return this.take(count, align, size, true);
-    this.enter(lock, "allocate");
-    try {
-      this.follow();
-      return this.take(count, align, size, true);
-    } catch (err) {
-      lock.rollback();
-      throw err;
-    } finally {
-      lock.release();
-    }
-  }
-
-  /**
-   * Takes the lock for `op` (an ended handle throws DestroyedError first: its
-   * control block may be gone). Not re-entrant: a grow listener or a span
-   * visitor that calls back into this allocator on a shared space throws.
-   */
-  private enter(lock: SharedLock, op: string): void {
-    if (!this.alive) throw this.endedError(op);
-    lock.acquire();
-  }
-
-  /** Holding the lock: when another thread carved pages past this thread's views, catch up before following any pointer. */
-  private follow(): void {
-    if (this.u32[this.cw + W_TOP_PAGE]! * this.pageSize > this.u8.length) this.space.refresh();
-  }
-
-  /** Runs `body` holding the lock on a shared space (undoing it if it throws), directly on a private one. For cold calls. */
-  private locked<T>(op: string, body: () => T): T {
-    this.assertAlive(op);
-    const lock = this.lock;
-    if (lock === null) return body();
-    this.enter(lock, op);
-    try {
-      this.follow();
-      return body();
-    } catch (err) {
-      lock.rollback();
-      throw err;
-    } finally {
-      lock.release();
-    }
-  }
 
   /** The head page of the live span at `ptr`, or throws InvalidPointerError / DoubleFreeError (DestroyedError once ended). */
   private liveHead(ptr: Ptr, op: string): number {

@@ -73,9 +73,13 @@ export abstract class PageMap extends SpaceHandle {
 
   /** Writes one map or control word: a plain store on a private space, a logged one under the lock on a shared space. */
   protected put(index: number, value: number): void {
-    const lock = this.lock;
-    if (lock === null) this.u32[index] = value;
-    else lock.write(this.u32, index, value);
+    if (this.lock === null) this.u32[index] = value;
+    else this.putLogged(index, value);
+  }
+
+  /** put's shared-space half, kept apart so the private path stays a store and a branch. */
+  private putLogged(index: number, value: number): void {
+    this.lock!.write(this.u32, index, value);
   }
 
   /**

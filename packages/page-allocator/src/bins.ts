@@ -46,13 +46,13 @@ export abstract class PageBins extends PageMap {
   protected insertFree(head: number, count: number): void {
     this.writeSpan(head, count, FREE);
     this.link(head, count);
-    this.u32[this.cw + W_FREE_PAGES] = this.u32[this.cw + W_FREE_PAGES]! + count;
+    this.put(this.cw + W_FREE_PAGES, this.u32[this.cw + W_FREE_PAGES]! + count);
   }
 
   /** Takes the free span at `head` off its bin. */
   protected unlinkFree(head: number, count: number): void {
     this.unlink(head, count);
-    this.u32[this.cw + W_FREE_PAGES] = this.u32[this.cw + W_FREE_PAGES]! - count;
+    this.put(this.cw + W_FREE_PAGES, this.u32[this.cw + W_FREE_PAGES]! - count);
   }
 
   private link(head: number, count: number): void {
@@ -62,12 +62,14 @@ export abstract class PageBins extends PageMap {
     const sl = binSl(count);
     const slot = cw + W_HEADS + fl * SL_COUNT + sl;
     const first = u32[slot]!;
-    u32[this.nextBase + head] = first;
-    u32[this.prevBase + head] = 0;
-    if (first !== 0) u32[this.prevBase + first] = head;
-    u32[slot] = head;
-    u32[cw + W_SL_BITMAPS + fl] = u32[cw + W_SL_BITMAPS + fl]! | 1 << sl;
-    u32[cw + W_FL_BITMAP] = u32[cw + W_FL_BITMAP]! | 1 << fl;
+    this.put(this.nextBase + head, first);
+    if (u32[this.prevBase + head] !== 0) this.put(this.prevBase + head, 0);
+    if (first !== 0) this.put(this.prevBase + first, head);
+    this.put(slot, head);
+    const slMap = u32[cw + W_SL_BITMAPS + fl]!;
+    if ((slMap & (1 << sl)) === 0) this.put(cw + W_SL_BITMAPS + fl, (slMap | (1 << sl)) >>> 0);
+    const flMap = u32[cw + W_FL_BITMAP]!;
+    if ((flMap & (1 << fl)) === 0) this.put(cw + W_FL_BITMAP, (flMap | (1 << fl)) >>> 0);
   }
 
   private unlink(head: number, count: number): void {
@@ -75,19 +77,20 @@ export abstract class PageBins extends PageMap {
     const cw = this.cw;
     const next = u32[this.nextBase + head]!;
     const prev = u32[this.prevBase + head]!;
-    if (next !== 0) u32[this.prevBase + next] = prev;
+    if (next !== 0) this.put(this.prevBase + next, prev);
     if (prev !== 0) {
-      u32[this.nextBase + prev] = next;
+      this.put(this.nextBase + prev, next);
     } else {
       const fl = binFl(count);
       const sl = binSl(count);
-      u32[cw + W_HEADS + fl * SL_COUNT + sl] = next;
+      this.put(cw + W_HEADS + fl * SL_COUNT + sl, next);
       if (next === 0) {
-        const slMap = (u32[cw + W_SL_BITMAPS + fl] = u32[cw + W_SL_BITMAPS + fl]! & ~(1 << sl));
-        if (slMap === 0) u32[cw + W_FL_BITMAP] = u32[cw + W_FL_BITMAP]! & ~(1 << fl);
+        const slMap = (u32[cw + W_SL_BITMAPS + fl]! & ~(1 << sl)) >>> 0;
+        this.put(cw + W_SL_BITMAPS + fl, slMap);
+        if (slMap === 0) this.put(cw + W_FL_BITMAP, (u32[cw + W_FL_BITMAP]! & ~(1 << fl)) >>> 0);
       }
     }
-    u32[this.nextBase + head] = 0;
-    u32[this.prevBase + head] = 0;
+    if (next !== 0) this.put(this.nextBase + head, 0);
+    if (prev !== 0) this.put(this.prevBase + head, 0);
   }
 }

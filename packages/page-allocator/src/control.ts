@@ -1,6 +1,7 @@
 import {
   CorruptionError,
   InvalidArgumentError,
+  SharedLock,
   controlWord,
   describe,
   formatBytes,
@@ -9,10 +10,12 @@ import {
   sealControl,
   type AddressSpace,
   type Attachment,
+  type ThreadSeat,
 } from "@memkit/core";
 import {
   FL_COUNT,
   FREE_HEAD,
+  LOG_CAPACITY,
   MAX_OWNERS,
   NAME_TABLE_BYTES,
   PAGE_LAYOUT,
@@ -23,6 +26,7 @@ import {
   W_HEADS,
   W_LIVE_PAGES,
   W_LIVE_SPANS,
+  W_LOCK,
   W_MAX_PAGES,
   W_NAME_BYTES,
   W_OWNER_COUNT,
@@ -46,6 +50,18 @@ export interface PageControlOptions {
   pageSize?: number;
   controlPtr?: number;
   firstByte?: number;
+  name?: string;
+  thread?: ThreadSeat;
+}
+
+/**
+ * The lock of the page allocator at `controlPtr` on a shared space (null on a
+ * private one). Its log may name only words of this control block.
+ */
+function pageLock(space: AddressSpace, controlPtr: number, bytes: number, name: string | undefined, thread: ThreadSeat | undefined): SharedLock | null {
+  if (!space.shared) return null;
+  const cw = controlPtr >>> 2;
+  return new SharedLock(space, (cw + W_LOCK) * 4, LOG_CAPACITY, { thread, name: name ?? "pages", words: [cw, cw + bytes / 4] });
 }
 
 /** Lays a new control block per `options` (validated) and seals its fixed words. */
@@ -84,7 +100,8 @@ export function createPageControl(space: AddressSpace, options: PageControlOptio
   u32[cw + W_MAX_PAGES] = maxPages;
   sealControl(space, controlPtr, PAGE_LAYOUT);
   u32[cw + W_TOP_PAGE] = firstPage;
-  return { controlPtr, pageShift, firstPage, maxPages };
+  // Zeroed lock words are a free lock with an empty log.
+  return { controlPtr, pageShift, firstPage, maxPages, lock: pageLock(space, controlPtr, controlBytes, options.name, options.thread) };
 }
 
 /**
@@ -94,8 +111,34 @@ export function createPageControl(space: AddressSpace, options: PageControlOptio
  * owners, and the bins: bitmaps and heads). The page map itself (spans, the
  * lists behind the heads, tags, names) is walked by check(). Throws
  * CorruptionError naming what is wrong. O(bins).
+ *
+ * On a shared space the state words are read holding the allocator's lock
+ * (taking it over from a dead holder first, if need be). On a private space
+ * no thread can hold it, so a held lock or a non-empty log is damage.
  */
-export function openPageControl(at: Attachment): PageGeometry {
+export function openPageControl(at: Attachment, name?: string, thread?: ThreadSeat): PageGeometry {
+  const { space, controlPtr, bytes } = at;
+  const geometry = readGeometry(at);
+  const lock = pageLock(space, controlPtr, bytes, name, thread);
+  if (lock === null) {
+    const lw = (controlPtr >>> 2) + W_LOCK;
+    const u32 = space.u32;
+    if (u32[lw] !== 0 || u32[lw + 1] !== 0) {
+      throw new CorruptionError(`${at.who}: the PageAllocator control block at ${hex(controlPtr)} has its lock held (holder ${hex(u32[lw]!)}, ${u32[lw + 1]} log entries) in a memory no other thread can use: the block is damaged.`);
+    }
+    checkState(at, geometry);
+  } else {
+    lock.acquire();
+    try {
+      checkState(at, geometry);
+    } finally {
+      lock.release();
+    }
+  }
+  return { ...geometry, lock };
+}
+
+function readGeometry(at: Attachment): Omit<PageGeometry, "lock"> {
   const { space, controlPtr, bytes, who } = at;
   const u32 = space.u32;
   const cw = controlPtr >>> 2;
@@ -112,6 +155,16 @@ export function openPageControl(at: Attachment): PageGeometry {
   if (firstPage < 1 || firstPage >= maxPages || controlPtr + bytes > firstPage * pageSize) {
     throw fail(`starts handing out pages at page ${firstPage}, which overlaps its own control block or leaves no pages`);
   }
+  return { controlPtr, pageShift, firstPage, maxPages };
+}
+
+function checkState(at: Attachment, geometry: Omit<PageGeometry, "lock">): void {
+  const { space, controlPtr, who } = at;
+  const { pageShift, firstPage, maxPages } = geometry;
+  const pageSize = 2 ** pageShift;
+  const u32 = space.u32;
+  const cw = controlPtr >>> 2;
+  const fail = (what: string): CorruptionError => new CorruptionError(`${who}: the PageAllocator control block at ${hex(controlPtr)} ${what}.`);
   const word = (w: number, min: number, max: number, field: string): number => controlWord(u32, controlPtr, w, min, max, PAGE_LAYOUT, field);
   const top = word(W_TOP_PAGE, firstPage, Math.min(maxPages, Math.floor(space.byteLength / pageSize)), "topPage");
   const carved = top - firstPage;
@@ -135,5 +188,4 @@ export function openPageControl(at: Attachment): PageGeometry {
       }
     }
   }
-  return { controlPtr, pageShift, firstPage, maxPages };
 }

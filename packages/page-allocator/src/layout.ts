@@ -1,4 +1,4 @@
-import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
+import { CONTROL_BLOCK_HEADER_WORDS, SharedLock, type ControlLayout } from "@memkit/core";
 
 /*
  * PageAllocator control block, in linear memory (u32 words from controlPtr):
@@ -22,7 +22,9 @@ import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
  *   18..49      slBitmaps[32]   bit s of word f set <=> bin (f, s) is non-empty
  *   50..177     heads[32 * 4]   first free span (head page index) of each bin, 0 = empty
  *   178..689    names           owner name table (2 KiB), see below
- *   690..       state[maxPages] per page: span boundary words, see below
+ *   690..1015   lock            a SharedLock: holder, log count, ... and an undo log of
+ *                               LOG_CAPACITY entries (core's shared-lock.ts); used on shared spaces
+ *   1016..      state[maxPages] per page: span boundary words, see below
  *               tag[maxPages]   per page: owner << 24 | data, set by the lessee (0 = none)
  *               next[maxPages]  per free head page: next free span in its bin
  *               prev[maxPages]  per free head page: previous free span in its bin
@@ -49,7 +51,7 @@ import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
  */
 
 /** The page allocator's control block: magic, version and the three sealed fixed words. */
-export const PAGE_LAYOUT: ControlLayout = { kind: "PageAllocator", magic: "PAGE", version: 2, fixedWords: 3 };
+export const PAGE_LAYOUT: ControlLayout = { kind: "PageAllocator", magic: "PAGE", version: 3, fixedWords: 3 };
 
 export const W_PAGE_SHIFT = CONTROL_BLOCK_HEADER_WORDS;
 export const W_FIRST_PAGE = W_PAGE_SHIFT + 1;
@@ -74,8 +76,16 @@ export const W_NAMES = W_HEADS + FL_COUNT * SL_COUNT;
 export const NAME_TABLE_BYTES = 2048;
 /** Owner ids are 1..MAX_OWNERS (the top byte of a tag). */
 export const MAX_OWNERS = 255;
+/**
+ * Undo-log entries one locked section may write: a reallocate that moves (a
+ * carve, a split, a free with two merges, tags as range entries) logs about
+ * 90; an owner name up to 66.
+ */
+export const LOG_CAPACITY = 160;
+/** Word of the lock (8-aligned: W_NAMES and the name table are even in words). */
+export const W_LOCK = W_NAMES + NAME_TABLE_BYTES / 4;
 /** Word of the first per-page array (state); tag, next and prev follow, maxPages words each. */
-export const W_PAGE_ARRAYS = W_NAMES + NAME_TABLE_BYTES / 4;
+export const W_PAGE_ARRAYS = W_LOCK + SharedLock.bytes(LOG_CAPACITY) / 4;
 /** Per-page arrays after the fixed part: state, tag, next, prev. */
 export const PAGE_ARRAYS = 4;
 

@@ -13,21 +13,28 @@ const decoder = new TextDecoder();
 const strict = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * Writes owner `id`'s entry (the next one) at the end of the table. A name
- * too long for the entry or for the room left is cut on a character
- * boundary; one byte stays reserved for every later id, so each owner gets
- * an entry, possibly empty.
+ * Writes owner `id`'s entry (the next one) at the end of the table, word by
+ * word through `put` (the allocator's store: logged under its lock on a
+ * shared space). A name too long for the entry or for the room left is cut on
+ * a character boundary; one byte stays reserved for every later id, so each
+ * owner gets an entry, possibly empty.
  */
-export function appendOwnerName(u8: Uint8Array, u32: Uint32Array, cw: number, id: number, name: string): void {
+export function appendOwnerName(u32: Uint32Array, cw: number, id: number, name: string, put: (index: number, value: number) => void): void {
   const used = u32[cw + W_NAME_BYTES]!;
   const room = NAME_TABLE_BYTES - used - (MAX_OWNERS - id) - 1;
   const bytes = encoder.encode(name);
   let n = Math.min(bytes.length, MAX_NAME_BYTES, Math.max(0, room));
   while (n > 0 && n < bytes.length && (bytes[n]! & 0xc0) === 0x80) n--; // not inside a character
-  const at = (cw + W_NAMES) * 4 + used;
-  u8[at] = n;
-  u8.set(bytes.subarray(0, n), at + 1);
-  u32[cw + W_NAME_BYTES] = used + 1 + n;
+  // The entry (length byte, then n bytes) over the words it touches, the first one's earlier bytes kept.
+  const first = used >>> 2;
+  const last = (used + n) >>> 2;
+  const words = new Uint32Array(last - first + 1);
+  for (let w = 0; w < words.length; w++) words[w] = u32[cw + W_NAMES + first + w]!;
+  const entry = new Uint8Array(words.buffer);
+  entry[used & 3] = n;
+  entry.set(bytes.subarray(0, n), (used & 3) + 1);
+  for (let w = 0; w < words.length; w++) put(cw + W_NAMES + first + w, words[w]!);
+  put(cw + W_NAME_BYTES, used + 1 + n);
 }
 
 /** Owner `id`'s name as the table holds it, or undefined (no such owner, an empty entry, a damaged table). O(owners). */

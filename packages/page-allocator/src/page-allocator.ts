@@ -17,6 +17,7 @@ import {
   type Ptr,
   type StorageReport,
   type StorageReporting,
+  type ThreadSeat,
 } from "@memkit/core";
 import {
   COUNT_MASK,
@@ -30,6 +31,7 @@ import {
   W_FREE_COUNT,
   W_LIVE_PAGES,
   W_LIVE_SPANS,
+  W_LOCK,
   W_OWNER_COUNT,
   W_PEAK_LIVE_PAGES,
   W_TOP_PAGE,
@@ -38,7 +40,7 @@ import {
 import { checkPageMap } from "./check.js";
 import { createPageControl, openPageControl } from "./control.js";
 import { appendOwnerName, readOwnerName } from "./owner-names.js";
-import { PageSpans } from "./spans.js";
+import { PageSections } from "./sections.js";
 import { spanStorageReport } from "./storage-report.js";
 import type { PageReclaimer, ReclaimRegistry } from "./reclaimers.js";
 
@@ -56,12 +58,22 @@ export interface PageAllocatorOptions {
   controlPtr?: Ptr;
   /** First byte the allocator may hand out (rounded up to a page). @defaultValue the first page after the control block */
   firstByte?: number;
+  /**
+   * The calling thread's seat in the memory's thread table, on a shared
+   * space: the lock names it as holder, so when this thread dies holding it
+   * (and is declared dead) the next thread undoes its half-done operation.
+   * Without a seat the holder is anonymous and a thread that dies holding
+   * the lock blocks every other thread. Ignored on a private space.
+   */
+  thread?: ThreadSeat;
 }
 
 /** Options for {@link PageAllocator.attach}. */
 export interface PageAttachOptions {
   /** Name this handle uses in messages and reports. @defaultValue "pages" */
   name?: string;
+  /** The calling thread's seat (see {@link PageAllocatorOptions.thread}). */
+  thread?: ThreadSeat;
 }
 
 /** Visitor for {@link PageAllocator.forEachSpan}. */
@@ -82,7 +94,7 @@ export type SpanVisitor = (ptr: Ptr, bytes: number, used: boolean, tag: number) 
  * (interior words cleared, tags set), which is O(pages) but only touches the
  * map, never the pages themselves.
  */
-export class PageAllocator extends PageSpans implements Allocator, Checkable, StorageReporting, ReclaimRegistry {
+export class PageAllocator extends PageSections implements Allocator, Checkable, StorageReporting, ReclaimRegistry {
   readonly name: string;
   /** Names read from the owner table; entries never change once written. */
   #ownerNames: (string | undefined)[] = [];
@@ -95,7 +107,7 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
   constructor(source: AddressSpace | Attachment, options: PageAllocatorOptions = {}) {
     const attaching = source instanceof Attachment;
     const space = attaching ? source.space : source;
-    super(space, attaching ? openPageControl(source) : createPageControl(space, options));
+    super(space, attaching ? openPageControl(source, options.name, options.thread) : createPageControl(space, options));
     this.name = options.name ?? "pages";
     this.followViews();
   }
@@ -140,27 +152,76 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
   /** A span of whole pages (size 0 takes one page), aligned to max(align, pageSize). */
   allocate(size: number, align = 8): Ptr {
     validateAllocation(this.name, size, align);
-    const head = this.take(this.pagesFor(size), align, size);
+    const count = this.pagesFor(size);
+    const lock = this.lock;
+    let head: number;
+    if (lock === null) {
+      head = this.take(count, align, size, false);
+    } else {
+      this.enter(lock, "allocate");
+      try {
+        this.follow();
+        head = this.take(count, align, size, false);
+      } catch (err) {
+        lock.rollback();
+        throw err;
+      } finally {
+        lock.release();
+      }
+    }
+    if (head === 0) head = this.takeAfterReclaim(count, align, size);
     return head << this.pageShift;
   }
 
   /** Returns the span at `ptr`; merges it with free neighbours. */
   deallocate(ptr: Ptr): void {
     if (ptr === 0) return;
-    const head = this.liveHead(ptr, "deallocate");
-    const u32 = this.u32;
-    const count = u32[this.stateBase + head]! & COUNT_MASK;
-    this.clearTags(head, count);
-    this.release(head, count);
-    u32[this.cw + W_LIVE_SPANS]!--;
-    u32[this.cw + W_LIVE_PAGES] = u32[this.cw + W_LIVE_PAGES]! - count;
-    u32[this.cw + W_FREE_COUNT]!++;
+    const lock = this.lock;
+    if (lock === null) {
+      this.freeSpan(this.liveHead(ptr, "deallocate"));
+      return;
+    }
+    this.enter(lock, "deallocate");
+    try {
+      this.follow();
+      this.freeSpan(this.liveHead(ptr, "deallocate"));
+    } catch (err) {
+      lock.rollback();
+      throw err;
+    } finally {
+      lock.release();
+    }
   }
 
   /** Shrinks in place, grows in place into a free right neighbour, else moves. */
   reallocate(ptr: Ptr, newSize: number, align = 8): Ptr {
     validateAllocation(this.name, newSize, align);
     if (ptr === 0) return this.allocate(newSize, align);
+    let moved = this.reallocateLocked(ptr, newSize, align, false);
+    if (moved === 0) {
+      this.runReclaimers(); // outside the lock: a lessee gives pages back through this allocator
+      moved = this.reallocateLocked(ptr, newSize, align, true);
+    }
+    return moved;
+  }
+
+  private reallocateLocked(ptr: Ptr, newSize: number, align: number, last: boolean): Ptr {
+    const lock = this.lock;
+    if (lock === null) return this.resize(ptr, newSize, align, last);
+    this.enter(lock, "reallocate");
+    try {
+      this.follow();
+      return this.resize(ptr, newSize, align, last);
+    } catch (err) {
+      lock.rollback();
+      throw err;
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** reallocate's work; 0 when a move found no room and `last` is not set (nothing changed then). */
+  private resize(ptr: Ptr, newSize: number, align: number, last: boolean): Ptr {
     const head = this.liveHead(ptr, "reallocate");
     const u32 = this.u32;
     const sb = this.stateBase;
@@ -172,8 +233,8 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
         this.clearTags(head + want, count - want);
         this.writeSpan(head, want, USED);
         this.release(head + want, count - want);
-        u32[sb + head + want] = u32[sb + head + want]! & ~FREED; // never a block start: a later free of it is an invalid pointer
-        u32[this.cw + W_LIVE_PAGES] = u32[this.cw + W_LIVE_PAGES]! - (count - want);
+        this.put(sb + head + want, u32[sb + head + want]! & ~FREED); // never a block start: a later free of it is an invalid pointer
+        this.put(this.cw + W_LIVE_PAGES, u32[this.cw + W_LIVE_PAGES]! - (count - want));
         return ptr;
       }
       const right = head + count;
@@ -181,7 +242,11 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
       if ((rs & FREE_HEAD) === FREE_HEAD && (rs & COUNT_MASK) >= want - count) {
         const rc = rs & COUNT_MASK;
         this.unlinkFree(right, rc);
-        for (let i = head + count - 1; i < right + rc; i++) if (i > head) u32[sb + i] = 0;
+        // [head + count - 1, right + rc) becomes interior: the old tail and the free span's boundary words, logged; its interior marks, cleared.
+        if (count > 1) this.put(sb + head + count - 1, 0);
+        this.put(sb + right, 0);
+        if (rc > 1) this.put(sb + right + rc - 1, 0);
+        for (let i = right + 1; i < right + rc - 1; i++) this.clearMark(sb + i);
         this.writeSpan(head, want, USED);
         if (rc > want - count) this.insertFree(head + want, rc - (want - count));
         this.fillTags(right, want - count, u32[this.tagWordBase + head]!);
@@ -190,13 +255,14 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
       }
     }
     const tag = u32[this.tagWordBase + head]!;
-    const moved = this.take(want, align, newSize); // may grow the memory: re-read views below
+    const moved = this.take(want, align, newSize, last); // may grow the memory: re-read views below
+    if (moved === 0) return 0;
     this.u8.copyWithin(moved << this.pageShift, ptr, ptr + Math.min(count, want) * this.pageSize);
     this.fillTags(moved, want, tag);
-    this.deallocate(ptr);
+    this.freeSpan(head);
     const fresh = this.u32;
-    fresh[this.cw + W_ALLOC_COUNT]!--;
-    fresh[this.cw + W_FREE_COUNT]!--;
+    this.put(this.cw + W_ALLOC_COUNT, fresh[this.cw + W_ALLOC_COUNT]! - 1);
+    this.put(this.cw + W_FREE_COUNT, fresh[this.cw + W_FREE_COUNT]! - 1);
     return moved << this.pageShift;
   }
 
@@ -216,7 +282,10 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
 
   /** liveBytes counts whole pages (usable sizes); reservedBytes the pages carved from the space so far. */
   stats(): AllocatorStats {
-    this.assertAlive("stats");
+    return this.locked("stats", () => this.readStats());
+  }
+
+  private readStats(): AllocatorStats {
     const u32 = this.u32;
     const cw = this.cw;
     return {
@@ -231,8 +300,7 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
 
   /** Starts a new high-water mark at the current live size. */
   resetPeak(): void {
-    this.assertAlive("resetPeak");
-    this.u32[this.cw + W_PEAK_LIVE_PAGES] = this.u32[this.cw + W_LIVE_PAGES]!;
+    this.locked("resetPeak", () => this.put(this.cw + W_PEAK_LIVE_PAGES, this.u32[this.cw + W_LIVE_PAGES]!));
   }
 
   // ---------------------------------------------------------------- reclaim
@@ -244,7 +312,8 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
    * retries; only that failing path pays for it. Returns a function that
    * unregisters the hook. The heap, slot and temp allocators register
    * themselves. Hooks are JS functions, so they belong to this handle: a
-   * handle attached elsewhere asks the lessees registered with it.
+   * handle attached elsewhere asks the lessees registered with it. Hooks run
+   * outside the allocator's lock, so they may free (or allocate) through it.
    */
   addReclaimer(reclaim: PageReclaimer): () => void {
     this.assertAlive("addReclaimer");
@@ -272,12 +341,14 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
   registerOwner(name: string): number {
     this.assertAlive("registerOwner");
     if (typeof name !== "string") throw new InvalidArgumentError(`${this.name}.registerOwner: the name must be a string, received ${describe(name)}.`);
-    const u32 = this.u32;
-    const id = u32[this.cw + W_OWNER_COUNT]! + 1;
-    if (id > MAX_OWNERS) throw new InvalidArgumentError(`${this.name}.registerOwner(${JSON.stringify(name)}): all ${MAX_OWNERS} owner ids are taken.`);
-    appendOwnerName(this.u8, u32, this.cw, id, name);
-    u32[this.cw + W_OWNER_COUNT] = id;
-    return id;
+    return this.locked("registerOwner", () => {
+      const u32 = this.u32;
+      const id = u32[this.cw + W_OWNER_COUNT]! + 1;
+      if (id > MAX_OWNERS) throw new InvalidArgumentError(`${this.name}.registerOwner(${JSON.stringify(name)}): all ${MAX_OWNERS} owner ids are taken.`);
+      appendOwnerName(u32, this.cw, id, name, (index, value) => this.put(index, value));
+      this.put(this.cw + W_OWNER_COUNT, id);
+      return id;
+    });
   }
 
   /** The name an owner id was registered with, from the control block (`owner#id` when it has none). */
@@ -285,7 +356,7 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
     this.assertAlive("ownerName");
     let name = this.#ownerNames[owner];
     if (name === undefined) {
-      name = readOwnerName(this.u8, this.u32, this.cw, owner);
+      name = this.locked("ownerName", () => readOwnerName(this.u8, this.u32, this.cw, owner));
       if (name !== undefined) this.#ownerNames[owner] = name;
     }
     return name ?? `owner#${owner}`;
@@ -293,6 +364,14 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
 
   /** Tags every page of the live span at `spanPtr` with `owner << 24 | data`. */
   setTag(spanPtr: Ptr, owner: number, data = 0): void {
+    if (this.lock === null) {
+      this.tagSpan(spanPtr, owner, data);
+      return;
+    }
+    this.locked("setTag", () => this.tagSpan(spanPtr, owner, data));
+  }
+
+  private tagSpan(spanPtr: Ptr, owner: number, data: number): void {
     const head = this.liveHead(spanPtr, "setTag");
     if (typeof owner !== "number" || typeof data !== "number" || owner >>> 0 !== owner || owner > 255 || data >>> 0 !== data || data > 0xff_ffff) {
       throw new InvalidArgumentError(`${this.name}.setTag: owner must be 0..255 and data 0..16777215, received ${describe(owner)} and ${describe(data)}.`);
@@ -312,7 +391,10 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
 
   /** Walks every carved span in address order (reports and memory maps). */
   forEachSpan(visit: SpanVisitor): void {
-    this.assertAlive("forEachSpan");
+    this.locked("forEachSpan", () => this.walkSpans(visit));
+  }
+
+  private walkSpans(visit: SpanVisitor): void {
     const u32 = this.u32;
     const top = u32[this.cw + W_TOP_PAGE]!;
     for (let page = this.firstPage; page < top; ) {
@@ -342,7 +424,15 @@ export class PageAllocator extends PageSpans implements Allocator, Checkable, St
    * the owner names; throws CorruptionError at the first fault. O(maxPages).
    */
   check(): void {
-    this.assertAlive("check");
+    this.locked("check", () => this.checkMap());
+  }
+
+  private checkMap(): void {
+    const lw = this.cw + W_LOCK;
+    const holder = this.lock === null ? 0 : this.lock.holderId;
+    if ((this.u32[lw]! | 0) !== holder || this.u32[lw + 1] !== 0) {
+      throw this.corrupt(0, `its lock is not at rest (holder ${hex(this.u32[lw]!)}, ${this.u32[lw + 1]} log entries${this.lock === null ? " on a private space" : ""})`);
+    }
     checkPageMap(this.u8, this.u32, {
       cw: this.cw,
       firstPage: this.firstPage,

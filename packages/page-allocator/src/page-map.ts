@@ -1,4 +1,4 @@
-import { SpaceHandle, type AddressSpace, type Ptr, type ViewSet } from "@memkit/core";
+import { SpaceHandle, type AddressSpace, type Ptr, type SharedLock, type ViewSet } from "@memkit/core";
 import { FREE, FREED, HEAD, W_PAGE_ARRAYS } from "./layout.js";
 
 /** Where a page allocator's control block is and what it covers: the sealed fixed words, read once. */
@@ -7,6 +7,8 @@ export interface PageGeometry {
   pageShift: number;
   firstPage: number;
   maxPages: number;
+  /** The allocator's lock, on a shared space (null on a private one: no thread can interleave). */
+  lock: SharedLock | null;
 }
 
 /**
@@ -36,6 +38,13 @@ export abstract class PageMap extends SpaceHandle {
   protected readonly prevBase: number;
   protected readonly firstPage: number;
   protected readonly maxPages: number;
+  /**
+   * On a shared space, every public operation that touches the map runs
+   * holding this lock and writes through {@link put} / {@link fillTags}, so
+   * each word is undo-logged first (a thread that dies mid-operation is
+   * rolled back by the next). Null on a private space: plain stores.
+   */
+  protected readonly lock: SharedLock | null;
 
   protected constructor(space: AddressSpace, geometry: PageGeometry) {
     super(space, geometry.controlPtr);
@@ -49,6 +58,7 @@ export abstract class PageMap extends SpaceHandle {
     this.tagWordBase = this.stateBase + maxPages;
     this.nextBase = this.tagWordBase + maxPages;
     this.prevBase = this.nextBase + maxPages;
+    this.lock = geometry.lock;
   }
 
   refreshViews(views: ViewSet): void {
@@ -61,22 +71,49 @@ export abstract class PageMap extends SpaceHandle {
     return size === 0 ? 1 : ((size - 1) >>> this.pageShift) + 1;
   }
 
+  /** Writes one map or control word: a plain store on a private space, a logged one under the lock on a shared space. */
+  protected put(index: number, value: number): void {
+    if (this.lock === null) this.u32[index] = value;
+    else this.putLogged(index, value);
+  }
+
+  /** put's shared-space half, kept apart so the private path stays a store and a branch. */
+  private putLogged(index: number, value: number): void {
+    this.lock!.write(this.u32, index, value);
+  }
+
+  /**
+   * Clears a word that holds 0 or a FREED mark inside what stays a span's
+   * interior. Not logged: both values are valid there, so a rolled-back
+   * section that leaves it cleared still leaves a sound map (an old pointer
+   * into it then reads as invalid rather than as a double free).
+   */
+  protected clearMark(index: number): void {
+    const u32 = this.u32;
+    if (u32[index] === 0) return;
+    if (this.lock === null) u32[index] = 0;
+    else Atomics.store(u32, index, 0);
+  }
+
   /** Writes a span's boundary words. Free spans keep FREED marks, so a freed block start stays recognisable. */
   protected writeSpan(head: number, count: number, kind: number): void {
     const u32 = this.u32;
     const h = this.stateBase + head;
     const keep = kind === FREE ? FREED : 0;
-    u32[h] = (kind | HEAD | count | (u32[h]! & keep)) >>> 0;
+    this.put(h, (kind | HEAD | count | (u32[h]! & keep)) >>> 0);
     if (count > 1) {
       const t = h + count - 1;
-      u32[t] = (kind | count | (u32[t]! & keep)) >>> 0;
+      this.put(t, (kind | count | (u32[t]! & keep)) >>> 0);
     }
   }
 
+  /** Sets the tags of `count` pages from `head` (they all hold one tag before: one range entry in the log). */
   protected fillTags(head: number, count: number, tag: number): void {
     const u32 = this.u32;
     const base = this.tagWordBase + head;
-    for (let i = 0; i < count; i++) u32[base + i] = tag;
+    const lock = this.lock;
+    if (lock === null) for (let i = 0; i < count; i++) u32[base + i] = tag;
+    else lock.fill(u32, base, count, tag);
   }
 
   protected clearTags(head: number, count: number): void {

@@ -24,52 +24,62 @@ export abstract class PageSpans extends PageBins {
   /** Lessees asked to give back cached pages before an allocation fails: JS callbacks, so one list per handle. */
   protected readonly reclaimers = new Reclaimers();
 
-  /** Finds (or carves) `count` pages aligned to `align`, marks them used, counts the allocation. */
-  protected take(count: number, align: number, size: number): number {
+  /**
+   * Finds (or carves) `count` pages aligned to `align`, marks them used,
+   * counts the allocation; returns the head page. When nothing fits, returns 0
+   * (changing nothing) so the caller can ask the reclaimers outside the lock
+   * and call again with `last` set, which throws OutOfMemoryError instead.
+   */
+  protected take(count: number, align: number, size: number, last: boolean): number {
     const alignPages = align > this.pageSize ? align >>> this.pageShift : 1;
     const need = count + alignPages - 1;
     if (need > this.maxPages) throw this.outOfMemory(size, align);
     let head = this.findFree(need);
-    if (head === 0) head = this.takeSlow(need, size, align);
+    if (head === 0) {
+      head = this.takeSlow(need, size, align, last);
+      if (head === 0) return 0;
+    }
     const u32 = this.u32;
-    const avail = u32[this.stateBase + head]! & COUNT_MASK;
+    const sb = this.stateBase;
+    const avail = u32[sb + head]! & COUNT_MASK;
     this.unlinkFree(head, avail);
-    u32[this.stateBase + head] = u32[this.stateBase + head]! & FREED;
-    u32[this.stateBase + head + avail - 1] = u32[this.stateBase + head + avail - 1]! & FREED;
+    this.put(sb + head, u32[sb + head]! & FREED);
+    if (avail > 1) this.put(sb + head + avail - 1, u32[sb + head + avail - 1]! & FREED);
     const start = (head + alignPages - 1) & -alignPages; // alignPages is a power of two
     if (start > head) this.insertFree(head, start - head);
     if (head + avail > start + count) this.insertFree(start + count, head + avail - start - count);
     // Interior words may hold FREED marks from earlier spans; a used span's interior is all zero.
-    for (let i = start + 1; i < start + count - 1; i++) u32[this.stateBase + i] = 0;
+    for (let i = start + 1; i < start + count - 1; i++) this.clearMark(sb + i);
     this.writeSpan(start, count, USED);
-    u32[this.cw + W_LIVE_SPANS]!++;
-    u32[this.cw + W_ALLOC_COUNT]!++;
+    this.put(this.cw + W_LIVE_SPANS, u32[this.cw + W_LIVE_SPANS]! + 1);
+    this.put(this.cw + W_ALLOC_COUNT, u32[this.cw + W_ALLOC_COUNT]! + 1);
     this.addLivePages(count);
     return start;
   }
 
   /**
    * No bin at or above the rounded request holds a span: carve from the
-   * wilderness; failing that, search the request's own bin exactly; failing
-   * that, ask the reclaimers for cached pages and try all three once more.
-   * Returns a listed free span of at least `need` pages, or throws
-   * OutOfMemoryError (the latest figures) and changes nothing. An ended
-   * handle (its views are empty) lands here and throws DestroyedError.
+   * wilderness; failing that, search the request's own bin exactly. Returns
+   * a listed free span of at least `need` pages, or 0 — or, when `last`,
+   * throws OutOfMemoryError (the latest figures) — and changes nothing. An
+   * ended handle (its views are empty) lands here and throws DestroyedError.
    */
-  private takeSlow(need: number, size: number, align: number): number {
+  private takeSlow(need: number, size: number, align: number, last: boolean): number {
     this.assertAlive("allocate");
-    let failure: OutOfMemoryError;
     try {
       return this.carve(need, size, align);
     } catch (err) {
       if (!(err instanceof OutOfMemoryError)) throw err;
-      failure = err;
+      const exact = this.findExact(need);
+      if (exact !== 0) return exact;
+      if (last) throw err;
+      return 0;
     }
-    const exact = this.findExact(need);
-    if (exact !== 0) return exact;
-    if (this.reclaimers.run() <= 0) throw failure;
-    const head = this.findFree(need) || this.findExact(need);
-    return head !== 0 ? head : this.carve(need, size, align);
+  }
+
+  /** Asks the lessees registered with this handle for their cached pages; the bytes they gave back, or -1 when none was asked. */
+  protected runReclaimers(): number {
+    return this.reclaimers.run();
   }
 
   /**
@@ -103,12 +113,14 @@ export abstract class PageSpans extends PageBins {
         throw this.outOfMemory(size, align, cause);
       }
     }
+    // Another thread may have grown the memory past this thread's views: catch up before handing pages out.
+    if (newTop * this.pageSize > this.u8.length) this.space.refresh();
     const u32 = this.u32; // a grow listener replaced the view
     if (reuse > 0) {
       this.unlinkFree(start, reuse);
-      u32[this.stateBase + top - 1] = u32[this.stateBase + top - 1]! & FREED;
+      if (reuse > 1) this.put(this.stateBase + top - 1, u32[this.stateBase + top - 1]! & FREED);
     }
-    u32[this.cw + W_TOP_PAGE] = newTop;
+    this.put(this.cw + W_TOP_PAGE, newTop);
     this.insertFree(start, need);
     return start;
   }
@@ -117,8 +129,8 @@ export abstract class PageSpans extends PageBins {
   protected release(head: number, count: number): void {
     const u32 = this.u32;
     const sb = this.stateBase;
-    u32[sb + head] = FREED; // stays marked even when merged away: a second free reads as a double free
-    if (count > 1) u32[sb + head + count - 1] = 0; // an interior word from now on
+    this.put(sb + head, FREED); // stays marked even when merged away: a second free reads as a double free
+    if (count > 1) this.put(sb + head + count - 1, 0); // an interior word from now on
     let start = head;
     let total = count;
     if (head > this.firstPage) {
@@ -127,8 +139,8 @@ export abstract class PageSpans extends PageBins {
         const lc = left & COUNT_MASK;
         start = head - lc;
         this.unlinkFree(start, lc);
-        u32[sb + start] = u32[sb + start]! & FREED;
-        u32[sb + head - 1] = u32[sb + head - 1]! & FREED;
+        this.put(sb + start, u32[sb + start]! & FREED);
+        if (lc > 1) this.put(sb + head - 1, u32[sb + head - 1]! & FREED);
         total += lc;
       }
     }
@@ -138,8 +150,8 @@ export abstract class PageSpans extends PageBins {
       if ((rs & FREE) !== 0) {
         const rc = rs & COUNT_MASK;
         this.unlinkFree(right, rc);
-        u32[sb + right] = u32[sb + right]! & FREED;
-        u32[sb + right + rc - 1] = u32[sb + right + rc - 1]! & FREED;
+        this.put(sb + right, u32[sb + right]! & FREED);
+        if (rc > 1) this.put(sb + right + rc - 1, u32[sb + right + rc - 1]! & FREED);
         total += rc;
       }
     }
@@ -148,8 +160,9 @@ export abstract class PageSpans extends PageBins {
 
   protected addLivePages(count: number): void {
     const u32 = this.u32;
-    const live = (u32[this.cw + W_LIVE_PAGES] = u32[this.cw + W_LIVE_PAGES]! + count);
-    if (live > u32[this.cw + W_PEAK_LIVE_PAGES]!) u32[this.cw + W_PEAK_LIVE_PAGES] = live;
+    const live = u32[this.cw + W_LIVE_PAGES]! + count;
+    this.put(this.cw + W_LIVE_PAGES, live);
+    if (live > u32[this.cw + W_PEAK_LIVE_PAGES]!) this.put(this.cw + W_PEAK_LIVE_PAGES, live);
   }
 
   /** The error for a request that cannot be met (DestroyedError on an ended handle, whose figures are gone). */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AddressSpace, SeededRandom } from "@memkit/core";
 import { runAttachMutations, type AttachMutationTarget } from "@memkit/core/testing";
 import { PageAllocator } from "@memkit/page-allocator";
-import { W_NAMES, W_PAGE_ARRAYS, W_SL_BITMAPS, W_TOP_PAGE } from "../src/layout.js";
+import { W_LOCK, W_NAMES, W_PAGE_ARRAYS, W_SL_BITMAPS, W_TOP_PAGE } from "../src/layout.js";
 
 const PAGE = 4096;
 const MAX = 8 << 20;
@@ -50,7 +50,8 @@ function build(seed: number): ReturnType<AttachMutationTarget["build"]> {
       words(cw, cw + W_TOP_PAGE), // header and fixed words: pageShift, firstPage, maxPages
       words(cw + W_TOP_PAGE, cw + W_SL_BITMAPS), // state words: top, counters, first-level bitmap, owners
       words(cw + W_SL_BITMAPS, cw + W_NAMES), // second-level bitmaps and bin heads
-      words(cw + W_NAMES, stateBase), // owner names
+      words(cw + W_NAMES, cw + W_LOCK), // owner names
+      words(cw + W_LOCK, cw + W_LOCK + 8), // the lock's words and first log entry (a private space: it must be at rest)
       words(stateBase, stateBase + carved), // page state words
       words(stateBase + maxPages, stateBase + maxPages + carved), // tags
       words(stateBase + 2 * maxPages, stateBase + 2 * maxPages + carved), // next links

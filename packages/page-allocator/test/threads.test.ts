@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AddressSpace, SeededRandom, SharedLock, ThreadTable } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { LOG_CAPACITY, W_LOCK } from "../src/layout.js";
-import { Worker, bundleWorker, nextMessage } from "./fixtures/bundle-worker.js";
+import { Worker, bundleWorker, nextMessage } from "@memkit/test-workers";
 import {
   INITIAL_BYTES,
   INTENT_ALLOCATE,

@@ -1,4 +1,5 @@
 export { bundleWorker } from "./bundle-worker.js";
-export { startWorkers, type WorkerRun } from "./run-workers.js";
+export { startWorkers, nextMessage, type WorkerRun } from "./run-workers.js";
+export { Worker } from "node:worker_threads";
 export { fillPattern, holdsPattern } from "./pattern.js";
 export { REMOTE_FREE_WORKER, type RemoteFreeJob } from "./workers/index.js";

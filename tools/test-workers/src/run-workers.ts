@@ -26,3 +26,29 @@ export async function startWorkers(entry: URL, data: readonly unknown[]): Promis
   ).then(() => undefined);
   return { workers, exited };
 }
+
+/** A worker's next message (rejects on its error, or on an exit before it). */
+export function nextMessage<T>(worker: Worker): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: T): void => {
+      off();
+      resolve(m);
+    };
+    const onError = (e: unknown): void => {
+      off();
+      reject(e instanceof Error ? e : new Error(String(e)));
+    };
+    const onExit = (code: number): void => {
+      off();
+      reject(new Error(`worker exited with ${code} before answering`));
+    };
+    const off = (): void => {
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
+    };
+    worker.on("message", onMessage);
+    worker.on("error", onError);
+    worker.on("exit", onExit);
+  });
+}

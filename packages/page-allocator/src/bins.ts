@@ -46,51 +46,55 @@ export abstract class PageBins extends PageMap {
   protected insertFree(head: number, count: number): void {
     this.writeSpan(head, count, FREE);
     this.link(head, count);
-    this.put(this.cw + W_FREE_PAGES, this.u32[this.cw + W_FREE_PAGES]! + count);
+    const u32 = this.u32;
+    this.store.put(u32, this.cw + W_FREE_PAGES, u32[this.cw + W_FREE_PAGES]! + count);
   }
 
   /** Takes the free span at `head` off its bin. */
   protected unlinkFree(head: number, count: number): void {
     this.unlink(head, count);
-    this.put(this.cw + W_FREE_PAGES, this.u32[this.cw + W_FREE_PAGES]! - count);
+    const u32 = this.u32;
+    this.store.put(u32, this.cw + W_FREE_PAGES, u32[this.cw + W_FREE_PAGES]! - count);
   }
 
   private link(head: number, count: number): void {
     const u32 = this.u32;
+    const st = this.store;
     const cw = this.cw;
     const fl = binFl(count);
     const sl = binSl(count);
     const slot = cw + W_HEADS + fl * SL_COUNT + sl;
     const first = u32[slot]!;
-    this.put(this.nextBase + head, first);
-    if (u32[this.prevBase + head] !== 0) this.put(this.prevBase + head, 0);
-    if (first !== 0) this.put(this.prevBase + first, head);
-    this.put(slot, head);
+    st.put(u32, this.nextBase + head, first);
+    if (u32[this.prevBase + head] !== 0) st.put(u32, this.prevBase + head, 0);
+    if (first !== 0) st.put(u32, this.prevBase + first, head);
+    st.put(u32, slot, head);
     const slMap = u32[cw + W_SL_BITMAPS + fl]!;
-    if ((slMap & (1 << sl)) === 0) this.put(cw + W_SL_BITMAPS + fl, (slMap | (1 << sl)) >>> 0);
+    if ((slMap & (1 << sl)) === 0) st.put(u32, cw + W_SL_BITMAPS + fl, (slMap | (1 << sl)) >>> 0);
     const flMap = u32[cw + W_FL_BITMAP]!;
-    if ((flMap & (1 << fl)) === 0) this.put(cw + W_FL_BITMAP, (flMap | (1 << fl)) >>> 0);
+    if ((flMap & (1 << fl)) === 0) st.put(u32, cw + W_FL_BITMAP, (flMap | (1 << fl)) >>> 0);
   }
 
   private unlink(head: number, count: number): void {
     const u32 = this.u32;
+    const st = this.store;
     const cw = this.cw;
     const next = u32[this.nextBase + head]!;
     const prev = u32[this.prevBase + head]!;
-    if (next !== 0) this.put(this.prevBase + next, prev);
+    if (next !== 0) st.put(u32, this.prevBase + next, prev);
     if (prev !== 0) {
-      this.put(this.nextBase + prev, next);
+      st.put(u32, this.nextBase + prev, next);
     } else {
       const fl = binFl(count);
       const sl = binSl(count);
-      this.put(cw + W_HEADS + fl * SL_COUNT + sl, next);
+      st.put(u32, cw + W_HEADS + fl * SL_COUNT + sl, next);
       if (next === 0) {
         const slMap = (u32[cw + W_SL_BITMAPS + fl]! & ~(1 << sl)) >>> 0;
-        this.put(cw + W_SL_BITMAPS + fl, slMap);
-        if (slMap === 0) this.put(cw + W_FL_BITMAP, (u32[cw + W_FL_BITMAP]! & ~(1 << fl)) >>> 0);
+        st.put(u32, cw + W_SL_BITMAPS + fl, slMap);
+        if (slMap === 0) st.put(u32, cw + W_FL_BITMAP, (u32[cw + W_FL_BITMAP]! & ~(1 << fl)) >>> 0);
       }
     }
-    if (next !== 0) this.put(this.nextBase + head, 0);
-    if (prev !== 0) this.put(this.prevBase + head, 0);
+    if (next !== 0) st.put(u32, this.nextBase + head, 0);
+    if (prev !== 0) st.put(u32, this.prevBase + head, 0);
   }
 }

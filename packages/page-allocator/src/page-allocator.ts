@@ -224,6 +224,7 @@ export class PageAllocator extends PageSections implements Allocator, Checkable,
   private resize(ptr: Ptr, newSize: number, align: number, last: boolean): Ptr {
     const head = this.liveHead(ptr, "reallocate");
     const u32 = this.u32;
+    const st = this.store;
     const sb = this.stateBase;
     const count = u32[sb + head]! & COUNT_MASK;
     const want = this.pagesFor(newSize);
@@ -233,8 +234,8 @@ export class PageAllocator extends PageSections implements Allocator, Checkable,
         this.clearTags(head + want, count - want);
         this.writeSpan(head, want, USED);
         this.release(head + want, count - want);
-        this.put(sb + head + want, u32[sb + head + want]! & ~FREED); // never a block start: a later free of it is an invalid pointer
-        this.put(this.cw + W_LIVE_PAGES, u32[this.cw + W_LIVE_PAGES]! - (count - want));
+        st.put(u32, sb + head + want, u32[sb + head + want]! & ~FREED); // never a block start: a later free of it is an invalid pointer
+        st.put(u32, this.cw + W_LIVE_PAGES, u32[this.cw + W_LIVE_PAGES]! - (count - want));
         return ptr;
       }
       const right = head + count;
@@ -243,9 +244,9 @@ export class PageAllocator extends PageSections implements Allocator, Checkable,
         const rc = rs & COUNT_MASK;
         this.unlinkFree(right, rc);
         // [head + count - 1, right + rc) becomes interior: the old tail and the free span's boundary words, logged; its interior marks, cleared.
-        if (count > 1) this.put(sb + head + count - 1, 0);
-        this.put(sb + right, 0);
-        if (rc > 1) this.put(sb + right + rc - 1, 0);
+        if (count > 1) st.put(u32, sb + head + count - 1, 0);
+        st.put(u32, sb + right, 0);
+        if (rc > 1) st.put(u32, sb + right + rc - 1, 0);
         for (let i = right + 1; i < right + rc - 1; i++) this.clearMark(sb + i);
         this.writeSpan(head, want, USED);
         if (rc > want - count) this.insertFree(head + want, rc - (want - count));
@@ -261,8 +262,8 @@ export class PageAllocator extends PageSections implements Allocator, Checkable,
     this.fillTags(moved, want, tag);
     this.freeSpan(head);
     const fresh = this.u32;
-    this.put(this.cw + W_ALLOC_COUNT, fresh[this.cw + W_ALLOC_COUNT]! - 1);
-    this.put(this.cw + W_FREE_COUNT, fresh[this.cw + W_FREE_COUNT]! - 1);
+    st.put(u32, this.cw + W_ALLOC_COUNT, fresh[this.cw + W_ALLOC_COUNT]! - 1);
+    st.put(u32, this.cw + W_FREE_COUNT, fresh[this.cw + W_FREE_COUNT]! - 1);
     return moved << this.pageShift;
   }
 
@@ -300,7 +301,7 @@ export class PageAllocator extends PageSections implements Allocator, Checkable,
 
   /** Starts a new high-water mark at the current live size. */
   resetPeak(): void {
-    this.locked("resetPeak", () => this.put(this.cw + W_PEAK_LIVE_PAGES, this.u32[this.cw + W_LIVE_PAGES]!));
+    this.locked("resetPeak", () => this.store.put(this.u32, this.cw + W_PEAK_LIVE_PAGES, this.u32[this.cw + W_LIVE_PAGES]!));
   }
 
   // ---------------------------------------------------------------- reclaim
@@ -343,10 +344,11 @@ export class PageAllocator extends PageSections implements Allocator, Checkable,
     if (typeof name !== "string") throw new InvalidArgumentError(`${this.name}.registerOwner: the name must be a string, received ${describe(name)}.`);
     return this.locked("registerOwner", () => {
       const u32 = this.u32;
+      const st = this.store;
       const id = u32[this.cw + W_OWNER_COUNT]! + 1;
       if (id > MAX_OWNERS) throw new InvalidArgumentError(`${this.name}.registerOwner(${JSON.stringify(name)}): all ${MAX_OWNERS} owner ids are taken.`);
-      appendOwnerName(u32, this.cw, id, name, (index, value) => this.put(index, value));
-      this.put(this.cw + W_OWNER_COUNT, id);
+      appendOwnerName(u32, this.cw, id, name, (index, value) => st.put(u32, index, value));
+      st.put(u32, this.cw + W_OWNER_COUNT, id);
       return id;
     });
   }

@@ -1,6 +1,31 @@
 import { SpaceHandle, type AddressSpace, type Ptr, type SharedLock, type ViewSet } from "@memkit/core";
 import { FREE, FREED, HEAD, W_PAGE_ARRAYS } from "./layout.js";
 
+/**
+ * How a page allocator writes its map and control words: plainly on a
+ * private space, through the lock's undo log on a shared one. One object per
+ * handle, chosen once: a process that only has private page allocators sees
+ * one kind of store at every write, which V8 inlines to a plain store.
+ */
+export interface WordStore {
+  put(u32: Uint32Array, index: number, value: number): void;
+}
+
+/** The store of a private space. */
+const PLAIN_STORE: WordStore = {
+  put(u32: Uint32Array, index: number, value: number): void {
+    u32[index] = value;
+  },
+};
+
+/** The store of a shared space: every word logged under the lock first. */
+class LoggedStore implements WordStore {
+  constructor(private readonly lock: SharedLock) {}
+  put(u32: Uint32Array, index: number, value: number): void {
+    this.lock.write(u32, index, value);
+  }
+}
+
 /** Where a page allocator's control block is and what it covers: the sealed fixed words, read once. */
 export interface PageGeometry {
   controlPtr: Ptr;
@@ -45,6 +70,8 @@ export abstract class PageMap extends SpaceHandle {
    * rolled back by the next). Null on a private space: plain stores.
    */
   protected readonly lock: SharedLock | null;
+  /** How this handle writes map and control words (see WordStore). */
+  protected readonly store: WordStore;
 
   protected constructor(space: AddressSpace, geometry: PageGeometry) {
     super(space, geometry.controlPtr);
@@ -59,6 +86,7 @@ export abstract class PageMap extends SpaceHandle {
     this.nextBase = this.tagWordBase + maxPages;
     this.prevBase = this.nextBase + maxPages;
     this.lock = geometry.lock;
+    this.store = geometry.lock === null ? PLAIN_STORE : new LoggedStore(geometry.lock);
   }
 
   refreshViews(views: ViewSet): void {
@@ -69,17 +97,6 @@ export abstract class PageMap extends SpaceHandle {
   /** Whole pages for `size` bytes (0 takes one). Integer ops only: a float here would be boxed at every call. */
   protected pagesFor(size: number): number {
     return size === 0 ? 1 : ((size - 1) >>> this.pageShift) + 1;
-  }
-
-  /** Writes one map or control word: a plain store on a private space, a logged one under the lock on a shared space. */
-  protected put(index: number, value: number): void {
-    if (this.lock === null) this.u32[index] = value;
-    else this.putLogged(index, value);
-  }
-
-  /** put's shared-space half, kept apart so the private path stays a store and a branch. */
-  private putLogged(index: number, value: number): void {
-    this.lock!.write(this.u32, index, value);
   }
 
   /**
@@ -98,12 +115,13 @@ export abstract class PageMap extends SpaceHandle {
   /** Writes a span's boundary words. Free spans keep FREED marks, so a freed block start stays recognisable. */
   protected writeSpan(head: number, count: number, kind: number): void {
     const u32 = this.u32;
+    const st = this.store;
     const h = this.stateBase + head;
     const keep = kind === FREE ? FREED : 0;
-    this.put(h, (kind | HEAD | count | (u32[h]! & keep)) >>> 0);
+    st.put(u32, h, (kind | HEAD | count | (u32[h]! & keep)) >>> 0);
     if (count > 1) {
       const t = h + count - 1;
-      this.put(t, (kind | count | (u32[t]! & keep)) >>> 0);
+      st.put(u32, t, (kind | count | (u32[t]! & keep)) >>> 0);
     }
   }
 

@@ -13,12 +13,13 @@ export abstract class PageSections extends PageSpans {
   /** Frees the live span whose head page is `head`: tags cleared, merged, counted. */
   protected freeSpan(head: number): void {
     const u32 = this.u32;
+    const st = this.store;
     const count = u32[this.stateBase + head]! & COUNT_MASK;
     this.clearTags(head, count);
     this.release(head, count);
-    this.put(this.cw + W_LIVE_SPANS, u32[this.cw + W_LIVE_SPANS]! - 1);
-    this.put(this.cw + W_LIVE_PAGES, u32[this.cw + W_LIVE_PAGES]! - count);
-    this.put(this.cw + W_FREE_COUNT, u32[this.cw + W_FREE_COUNT]! + 1);
+    st.put(u32, this.cw + W_LIVE_SPANS, u32[this.cw + W_LIVE_SPANS]! - 1);
+    st.put(u32, this.cw + W_LIVE_PAGES, u32[this.cw + W_LIVE_PAGES]! - count);
+    st.put(u32, this.cw + W_FREE_COUNT, u32[this.cw + W_FREE_COUNT]! + 1);
   }
 
   /** An allocation found no room: ask the lessees for their cached pages (outside the lock), then try once more or throw OutOfMemoryError. */

@@ -40,19 +40,20 @@ export abstract class PageSpans extends PageBins {
       if (head === 0) return 0;
     }
     const u32 = this.u32;
+    const st = this.store;
     const sb = this.stateBase;
     const avail = u32[sb + head]! & COUNT_MASK;
     this.unlinkFree(head, avail);
-    this.put(sb + head, u32[sb + head]! & FREED);
-    if (avail > 1) this.put(sb + head + avail - 1, u32[sb + head + avail - 1]! & FREED);
+    st.put(u32, sb + head, u32[sb + head]! & FREED);
+    if (avail > 1) st.put(u32, sb + head + avail - 1, u32[sb + head + avail - 1]! & FREED);
     const start = (head + alignPages - 1) & -alignPages; // alignPages is a power of two
     if (start > head) this.insertFree(head, start - head);
     if (head + avail > start + count) this.insertFree(start + count, head + avail - start - count);
     // Interior words may hold FREED marks from earlier spans; a used span's interior is all zero.
     for (let i = start + 1; i < start + count - 1; i++) this.clearMark(sb + i);
     this.writeSpan(start, count, USED);
-    this.put(this.cw + W_LIVE_SPANS, u32[this.cw + W_LIVE_SPANS]! + 1);
-    this.put(this.cw + W_ALLOC_COUNT, u32[this.cw + W_ALLOC_COUNT]! + 1);
+    st.put(u32, this.cw + W_LIVE_SPANS, u32[this.cw + W_LIVE_SPANS]! + 1);
+    st.put(u32, this.cw + W_ALLOC_COUNT, u32[this.cw + W_ALLOC_COUNT]! + 1);
     this.addLivePages(count);
     return start;
   }
@@ -116,11 +117,12 @@ export abstract class PageSpans extends PageBins {
     // Another thread may have grown the memory past this thread's views: catch up before handing pages out.
     if (newTop * this.pageSize > this.u8.length) this.space.refresh();
     const u32 = this.u32; // a grow listener replaced the view
+    const st = this.store;
     if (reuse > 0) {
       this.unlinkFree(start, reuse);
-      if (reuse > 1) this.put(this.stateBase + top - 1, u32[this.stateBase + top - 1]! & FREED);
+      if (reuse > 1) st.put(u32, this.stateBase + top - 1, u32[this.stateBase + top - 1]! & FREED);
     }
-    this.put(this.cw + W_TOP_PAGE, newTop);
+    st.put(u32, this.cw + W_TOP_PAGE, newTop);
     this.insertFree(start, need);
     return start;
   }
@@ -128,9 +130,10 @@ export abstract class PageSpans extends PageBins {
   /** Frees [head, head+count) and merges with free neighbours. */
   protected release(head: number, count: number): void {
     const u32 = this.u32;
+    const st = this.store;
     const sb = this.stateBase;
-    this.put(sb + head, FREED); // stays marked even when merged away: a second free reads as a double free
-    if (count > 1) this.put(sb + head + count - 1, 0); // an interior word from now on
+    st.put(u32, sb + head, FREED); // stays marked even when merged away: a second free reads as a double free
+    if (count > 1) st.put(u32, sb + head + count - 1, 0); // an interior word from now on
     let start = head;
     let total = count;
     if (head > this.firstPage) {
@@ -139,8 +142,8 @@ export abstract class PageSpans extends PageBins {
         const lc = left & COUNT_MASK;
         start = head - lc;
         this.unlinkFree(start, lc);
-        this.put(sb + start, u32[sb + start]! & FREED);
-        if (lc > 1) this.put(sb + head - 1, u32[sb + head - 1]! & FREED);
+        st.put(u32, sb + start, u32[sb + start]! & FREED);
+        if (lc > 1) st.put(u32, sb + head - 1, u32[sb + head - 1]! & FREED);
         total += lc;
       }
     }
@@ -150,8 +153,8 @@ export abstract class PageSpans extends PageBins {
       if ((rs & FREE) !== 0) {
         const rc = rs & COUNT_MASK;
         this.unlinkFree(right, rc);
-        this.put(sb + right, u32[sb + right]! & FREED);
-        if (rc > 1) this.put(sb + right + rc - 1, u32[sb + right + rc - 1]! & FREED);
+        st.put(u32, sb + right, u32[sb + right]! & FREED);
+        if (rc > 1) st.put(u32, sb + right + rc - 1, u32[sb + right + rc - 1]! & FREED);
         total += rc;
       }
     }
@@ -160,9 +163,10 @@ export abstract class PageSpans extends PageBins {
 
   protected addLivePages(count: number): void {
     const u32 = this.u32;
+    const st = this.store;
     const live = u32[this.cw + W_LIVE_PAGES]! + count;
-    this.put(this.cw + W_LIVE_PAGES, live);
-    if (live > u32[this.cw + W_PEAK_LIVE_PAGES]!) this.put(this.cw + W_PEAK_LIVE_PAGES, live);
+    st.put(u32, this.cw + W_LIVE_PAGES, live);
+    if (live > u32[this.cw + W_PEAK_LIVE_PAGES]!) st.put(u32, this.cw + W_PEAK_LIVE_PAGES, live);
   }
 
   /** The error for a request that cannot be met (DestroyedError on an ended handle, whose figures are gone). */

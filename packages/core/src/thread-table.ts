@@ -206,25 +206,19 @@ export class ThreadTable extends SpaceHandle {
     for (let slot = 0; slot < THREAD_SLOTS; slot++) if (this.stateOf(slot) === ThreadState.LIVE) live++;
     throw new OutOfMemoryError(
       `ThreadTable.claim(${JSON.stringify(name)}): all ${THREAD_SLOTS} thread slots are taken (${live} live, ${THREAD_SLOTS - live} ended or dead, not yet released).\n` +
-        `  A table holds ${THREAD_SLOTS} threads at once: end() each thread that finishes, release() the slots of ended and dead ones, or run fewer threads.`,
+        `  A table holds ${THREAD_SLOTS} threads at once: endSeat() each thread that finishes, release() the slots of ended and dead ones, or run fewer threads.`,
     );
   }
 
   /** The calling thread is done (it detached): LIVE -> ENDED. Idempotent; a seat that was declared dead or released throws InvalidArgumentError. */
-  override end(seat: ThreadSeat): void;
-  /** @internal SpaceHandle's end(how). */
-  override end(how: "destroyed" | "detached"): void;
-  override end(arg: ThreadSeat | "destroyed" | "detached"): void {
-    if (typeof arg === "string") {
-      super.end(arg);
-      return;
-    }
-    const at = this.slotWord(arg, "end");
-    const live = ((arg.generation << 8) | ThreadState.LIVE) >>> 0;
-    const found = Atomics.compareExchange(this.u32, at, live, ((arg.generation << 8) | ThreadState.ENDED) >>> 0);
-    if (found === live || found === (((arg.generation << 8) | ThreadState.ENDED) >>> 0)) return;
+  endSeat(seat: ThreadSeat): void {
+    const at = this.slotWord(seat, "endSeat");
+    const live = ((seat.generation << 8) | ThreadState.LIVE) >>> 0;
+    const ended = ((seat.generation << 8) | ThreadState.ENDED) >>> 0;
+    const found = Atomics.compareExchange(this.u32, at, live, ended);
+    if (found === live || found === ended) return;
     throw new InvalidArgumentError(
-      `ThreadTable.end: slot ${arg.slot} generation ${arg.generation} is no longer this seat's (the slot is ${STATE_NAMES[found & 3]} at generation ${found >>> 8}): it was declared dead or released.`,
+      `ThreadTable.endSeat: slot ${seat.slot} generation ${seat.generation} is no longer this seat's (the slot is ${STATE_NAMES[found & 3]} at generation ${found >>> 8}): it was declared dead or released.`,
     );
   }
 
@@ -262,7 +256,7 @@ export class ThreadTable extends SpaceHandle {
       const state = word & 0xff;
       if (state === ThreadState.FREE) return false;
       if (state === ThreadState.LIVE) {
-        throw new InvalidArgumentError(`ThreadTable.release(${slot}): the slot's thread is LIVE (generation ${word >>> 8}); end() it or declare it dead before releasing its slot.`);
+        throw new InvalidArgumentError(`ThreadTable.release(${slot}): the slot's thread is LIVE (generation ${word >>> 8}); endSeat() it or declare it dead before releasing its slot.`);
       }
       if (Atomics.compareExchange(this.u32, at, word, (word & ~0xff) >>> 0) === word) return true;
     }

@@ -25,15 +25,15 @@ describe("ThreadTable", () => {
     t.setResource(b, "heap", 0x4000);
     expect(t.resourceOf(1, "heap")).toBe(0x4000);
     expect(() => t.release(1)).toThrow(InvalidArgumentError); // live
-    t.end(b);
-    t.end(b); // idempotent
+    t.endSeat(b);
+    t.endSeat(b); // idempotent
     expect(t.stateOf(1)).toBe(ThreadState.ENDED);
     expect(t.declareDead(1, 1)).toBe(false); // only LIVE threads die
     expect(t.release(1)).toBe(true);
     expect(t.release(1)).toBe(false);
     const c = t.claim("again");
     expect([c.slot, c.generation, t.resourceOf(1, "heap"), t.figuresOf(1).allocCount]).toEqual([1, 2, 0, 0]);
-    expect(() => t.end(b)).toThrow(/no longer this seat's/); // b's generation is gone
+    expect(() => t.endSeat(b)).toThrow(/no longer this seat's/); // b's generation is gone
     expect(t.declareDead(1, 1)).toBe(false); // wrong generation: a no-op
     expect(t.stateOf(1)).toBe(ThreadState.LIVE);
     expect(t.declareDead(1, 2)).toBe(true);
@@ -47,7 +47,7 @@ describe("ThreadTable", () => {
   it("says how many threads hold a full table and how to make room; a released slot is claimed again", () => {
     const t = table();
     const seats = Array.from({ length: THREAD_SLOTS }, (_, i) => t.claim(`t${i}`));
-    t.end(seats[5]!);
+    t.endSeat(seats[5]!);
     let err: unknown;
     try {
       t.claim("one too many");
@@ -68,7 +68,7 @@ describe("ThreadTable", () => {
     for (const bad of [-1, 64, 1.5, "1", 10n]) expect(() => t.stateOf(bad as never)).toThrow(InvalidArgumentError);
     expect(() => t.declareDead(0, -1)).toThrow(InvalidArgumentError);
     const other = ThreadTable.create(t.space, TABLE + ThreadTable.bytes);
-    expect(() => t.end(other.claim("elsewhere"))).toThrow(/a seat claimed from this table/);
+    expect(() => t.endSeat(other.claim("elsewhere"))).toThrow(/a seat claimed from this table/);
     expect(() => ThreadTable.create(t.space, 1028)).toThrow(InvalidArgumentError);
     expect(() => ThreadTable.attach(t.space, TABLE + 8)).toThrow(CorruptionError);
     const second = ThreadTable.attach(t.space, TABLE);

@@ -1,6 +1,20 @@
-import { AddressSpace, Attachment, InvalidArgumentError, WASM_PAGE_BYTES, formatBytes, formatSize, type Allocator, type Ptr } from "@memkit/core";
+import {
+  AddressSpace,
+  Attachment,
+  InvalidArgumentError,
+  SharedLock,
+  THREAD_SLOTS,
+  ThreadState,
+  ThreadTable,
+  WASM_PAGE_BYTES,
+  formatBytes,
+  formatSize,
+  type Allocator,
+  type Ptr,
+  type ThreadSeat,
+} from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
-import { GenericAllocator } from "@memkit/generic-allocator";
+import { GenericAllocator, createRemoteRoutes } from "@memkit/generic-allocator";
 import { TraceAllocator } from "@memkit/trace-allocator";
 import { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import type { DebugAllocator } from "@memkit/debug-allocators";
@@ -32,6 +46,12 @@ import { TaggedPages } from "./tagged-pages.js";
  *
  * The memory root (memory-root.ts) records every allocator's control block,
  * so restore() attaches them all again from it.
+ *
+ * A shared memory (docs/threads.md) also has, in the bootstrap region, a
+ * thread table and the scope tree's lock, and a routes table leased from the
+ * pages: each thread that attaches gets a seat in the table, its own generic
+ * allocator (routed, so it frees any thread's blocks), its own frame and
+ * scratch allocators, and handles on the shared page allocator and scope tree.
  */
 
 /** The allocators of one memory and where its root is. */
@@ -45,12 +65,26 @@ export interface MemoryParts {
   root: TraceAllocator;
   scratch: ScratchAllocator;
   frame: FrameAllocator;
+  /** Shared memories: this thread's seat in the thread table, the tree lock and the routes table. */
+  threads: SharedParts | undefined;
 }
+
+/** What a shared memory adds to a thread's parts. */
+export interface SharedParts {
+  table: ThreadTable;
+  seat: ThreadSeat;
+  treeLock: SharedLock;
+  routes: Ptr;
+}
+
+/** Log entries of the scope tree's lock: its sections write unlogged (the tree repairs itself after a dead holder), and a lock needs at least 2. */
+export const TREE_LOCK_ENTRIES = 2;
 
 /** Builds a new memory with `options`. */
 export function createParts(options: ResolvedOptions): MemoryParts {
   const pageControl = PageAllocator.controlBytes(options.maximumBytes, options.pageSize);
-  const bootstrapBytes = options.bootstrapBytes ?? pageControl + 16 * 1024 + 16;
+  const sharedBytes = options.shared ? ThreadTable.bytes + SharedLock.bytes(TREE_LOCK_ENTRIES) + 16 : 0;
+  const bootstrapBytes = options.bootstrapBytes ?? pageControl + 16 * 1024 + 16 + sharedBytes;
   const pagesStart = Math.ceil((NULL_GUARD_BYTES + bootstrapBytes) / options.pageSize) * options.pageSize;
   if (pagesStart + options.pageSize > options.maximumBytes) {
     throw new InvalidArgumentError(
@@ -61,8 +95,13 @@ export function createParts(options: ResolvedOptions): MemoryParts {
   const space = AddressSpace.create({ initialBytes: options.initialBytes, maximumBytes: options.maximumBytes, shared: options.shared });
   const bootstrap = BootstrapHeap.create(space, NULL_GUARD_BYTES, bootstrapBytes);
   const rootPtr = bootstrap.carve(MEMORY_ROOT_BYTES, 8);
-  const pages = new PageAllocator(space, { pageSize: options.pageSize, controlPtr: bootstrap.carve(pageControl, 8), firstByte: pagesStart });
-  const generic = new GenericAllocator(pages, { name: "generic", ...options.generic });
+  const table = options.shared ? ThreadTable.create(space, bootstrap.carve(ThreadTable.bytes, 8)) : undefined;
+  const seat = table?.claim(options.threadName);
+  const pages = new PageAllocator(space, { pageSize: options.pageSize, controlPtr: bootstrap.carve(pageControl, 8), firstByte: pagesStart, thread: seat });
+  const routes = options.shared ? createRemoteRoutes(pages) : 0;
+  const generic = new GenericAllocator(pages, { name: "generic", routes, ...options.generic });
+  const treeLock =
+    table === undefined ? undefined : new SharedLock(space, bootstrap.carve(SharedLock.bytes(TREE_LOCK_ENTRIES), 8), TREE_LOCK_ENTRIES, { thread: seat, name: "scope tree" });
   let backing: Allocator = generic;
   let debug: DebugAllocator | undefined;
   if (options.debug) {
@@ -72,7 +111,13 @@ export function createParts(options: ResolvedOptions): MemoryParts {
     backing = debug;
   }
   // With debug, every scope's header is guarded too: the canaries sit around the backing block, the header inside them.
-  const root = new TraceAllocator(backing, { name: "root", tracing: options.tracing, sampleEvery: options.sampleEvery, guardHeaders: options.debug });
+  const root = new TraceAllocator(backing, {
+    name: "root",
+    tracing: options.tracing,
+    sampleEvery: options.sampleEvery,
+    guardHeaders: options.debug,
+    ...(treeLock === undefined ? {} : { lock: treeLock, sharedBacking: true }),
+  });
   debug?.setOriginSource(root);
   const scratchPages = new TaggedPages(pages, "scratch");
   const scratch = new ScratchAllocator(scratchPages, { name: "scratch", controlPtr: bootstrap.carve(ScratchAllocator.controlBytes(), 8) });
@@ -103,8 +148,20 @@ export function createParts(options: ResolvedOptions): MemoryParts {
     frameOwner: framePages.ownerId,
     scratchOwner: scratchPages.ownerId,
     debugControl: debug?.controlPtr ?? 0,
+    threads: table?.controlPtr ?? 0,
+    routes,
+    treeLock: treeLock?.ptr ?? 0,
   });
-  return { space, rootPtr, bootstrap, pages, generic, debug, root, scratch, frame };
+  const threads = table === undefined ? undefined : { table, seat: seat!, treeLock: treeLock!, routes };
+  if (threads !== undefined) recordResources(threads, generic, frame, scratch);
+  return { space, rootPtr, bootstrap, pages, generic, debug, root, scratch, frame, threads };
+}
+
+/** Notes in this thread's seat which allocators are its own (a later thread adopts them once it ends). */
+export function recordResources(threads: SharedParts, generic: GenericAllocator, frame: FrameAllocator, scratch: ScratchAllocator): void {
+  threads.table.setResource(threads.seat, "heap", generic.controlPtr);
+  threads.table.setResource(threads.seat, "frame", frame.controlPtr);
+  threads.table.setResource(threads.seat, "scratch", scratch.controlPtr);
 }
 
 /** What a restore may set that a save cannot carry. */
@@ -134,10 +191,15 @@ export function restoreParts(saved: SavedMemory, options: RestoreOptions): { par
   // Before anything attaches: a lean build without the debug allocators cannot restore a debug save.
   const layers = settings.debug ? debugLayer("MemoryGlobals.restore") : undefined;
   const bootstrap = BootstrapHeap.attach(space, settings.bootstrapBase);
-  const pages = PageAllocator.attach(space, settings.pages, { name: "pages" });
+  // A shared save: the threads it had are gone. Their heaps wait to be adopted (ENDED); this thread takes
+  // a new seat and the heap the root records, whose old seat it releases.
+  const table = settings.shared ? ThreadTable.attach(space, settings.threads) : undefined;
+  const seat = table === undefined ? undefined : reseat(table, settings.generic);
+  const pages = PageAllocator.attach(space, settings.pages, { name: "pages", thread: seat });
   const generic = GenericAllocator.attach(space, settings.generic, { pages, name: "generic" });
   const debug = layers?.attach(space, settings.debugControl, { backing: generic, name: "debug" });
-  const root = TraceAllocator.attach(space, settings.tree, { backing: debug ?? generic });
+  const treeLock = table === undefined ? undefined : new SharedLock(space, settings.treeLock, TREE_LOCK_ENTRIES, { thread: seat, name: "scope tree" });
+  const root = TraceAllocator.attach(space, settings.tree, { backing: debug ?? generic, ...(treeLock === undefined ? {} : { lock: treeLock }) });
   // As at init: the layers ask the root scope which scope and stack a broken block came from.
   debug?.setOriginSource(root);
   const scratch = ScratchAllocator.attach(space, settings.scratch, { backing: new TaggedPages(pages, "scratch", settings.scratchOwner), name: "scratch" });
@@ -146,5 +208,27 @@ export function restoreParts(saved: SavedMemory, options: RestoreOptions): { par
     name: "frame",
     ...(options.frame?.onFrameGrowth === undefined ? {} : { onFrameGrowth: options.frame.onFrameGrowth }),
   });
-  return { parts: { space, rootPtr: saved.rootPtr, bootstrap, pages, generic, debug, root, scratch, frame }, settings };
+  const threads = table === undefined ? undefined : { table, seat: seat!, treeLock: treeLock!, routes: settings.routes };
+  if (threads !== undefined) recordResources(threads, generic, frame, scratch);
+  return { parts: { space, rootPtr: saved.rootPtr, bootstrap, pages, generic, debug, root, scratch, frame, threads }, settings };
+}
+
+/**
+ * After restoring a shared save, every seat it held belongs to a thread of
+ * the process that saved: live ones are ended (their heaps become adoptable),
+ * the seat whose heap is `mainHeap` is released (this thread re-owns that
+ * heap), and this thread claims a new seat.
+ */
+function reseat(table: ThreadTable, mainHeap: Ptr): ThreadSeat {
+  let name = "main";
+  for (let slot = 0; slot < THREAD_SLOTS; slot++) {
+    const state = table.stateOf(slot);
+    if (state === ThreadState.FREE) continue;
+    if (state === ThreadState.LIVE) table.declareDead(slot, table.generationOf(slot));
+    if (table.resourceOf(slot, "heap") === mainHeap) {
+      name = table.nameOf(slot);
+      table.release(slot);
+    }
+  }
+  return table.claim(name);
 }

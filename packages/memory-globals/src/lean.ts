@@ -11,3 +11,5 @@ export type { RestoreOptions } from "./assemble.js";
 export { SAVE_FORMAT_VERSION } from "./saved-memory.js";
 export { MAX_ROOTS } from "./memory-root.js";
 export type { MemoryReport, StageReport, AllocatorReport, SlabReport, MemoryMap, MapSpan } from "./memory-report.js";
+export type { MemoryShare, MemoryAttachOptions } from "./thread-attach.js";
+export type { ThreadReport } from "./threads.js";

@@ -5,7 +5,9 @@ import { formatReport, type ScopeReport, type TraceAllocator, type TraceScopeOpt
 import type { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import type { DebugAllocator } from "@memkit/debug-allocators";
 import type { BootstrapHeap } from "./bootstrap-heap.js";
-import { createParts, restoreParts, type MemoryParts, type RestoreOptions } from "./assemble.js";
+import { createParts, restoreParts, type MemoryParts, type RestoreOptions, type SharedParts } from "./assemble.js";
+import { attachParts, type MemoryAttachOptions, type MemoryShare } from "./thread-attach.js";
+import { liveOtherThreads, threadFigures, threadEnded, type ThreadReport } from "./threads.js";
 import { namedRoot, namedRoots, rootFrameNumber, setNamedRoot, setRootFrameNumber } from "./memory-root.js";
 import { resolveOptions, type MemoryGlobalsOptions, type ResolvedOptions } from "./options.js";
 import { decodeSave, encodeSave } from "./saved-memory.js";
@@ -40,7 +42,9 @@ export class MemoryGlobals {
   #scratch: ScratchAllocator;
   #frame: FrameAllocator;
   #stages: StageRecorder;
+  #threads: SharedParts | undefined;
   #alive = true;
+  #detached = false;
   #finalReport: ScopeReport | undefined;
 
   private constructor(options: ResolvedOptions, parts: MemoryParts, stages: StageRecorder) {
@@ -54,6 +58,7 @@ export class MemoryGlobals {
     this.#root = parts.root;
     this.#scratch = parts.scratch;
     this.#frame = parts.frame;
+    this.#threads = parts.threads;
     this.#stages = stages;
   }
 
@@ -90,6 +95,7 @@ export class MemoryGlobals {
       initialBytes: settings.initialBytes,
       maximumBytes: parts.space.maximumBytes,
       shared: parts.space.shared,
+      threadName: parts.threads === undefined ? "main" : parts.threads.table.nameOf(parts.threads.seat.slot),
       pageSize: settings.pageSize,
       bootstrapBytes: settings.bootstrapBytes,
       tracing: settings.tracing,
@@ -103,6 +109,102 @@ export class MemoryGlobals {
     globals.#checkStructures();
     current = globals;
     return globals;
+  }
+
+  /**
+   * This thread's view of a shared memory another thread made with
+   * `init({ shared: true })` and sent here with `memory.share()`
+   * (docs/threads.md). The page allocator and the scopes are the same ones
+   * (`openScope(path)` gives a handle on a scope that exists); the generic
+   * allocator below the scopes is this thread's own (a thread that ended
+   * leaves its heap to the next one), and so are `frame` and `scratch`. Call
+   * {@link detach} when the thread is done. Throws InvalidArgumentError for
+   * anything that is not a share, and OutOfMemoryError when 64 threads are
+   * attached already.
+   */
+  static attach(share: MemoryShare, options: MemoryAttachOptions): MemoryGlobals {
+    assertNoneCurrent("attach");
+    const { parts, settings } = attachParts(share, options);
+    const resolved: ResolvedOptions = {
+      initialBytes: settings.initialBytes,
+      maximumBytes: parts.space.maximumBytes,
+      shared: true,
+      threadName: options.threadName,
+      pageSize: settings.pageSize,
+      bootstrapBytes: settings.bootstrapBytes,
+      tracing: settings.tracing,
+      sampleEvery: settings.sampleEvery,
+      debug: false,
+      frameArenas: settings.frameArenas,
+      generic: { smallMax: parts.generic.smallMax, smallAlignMax: parts.generic.smallAlignMax, largeThreshold: parts.generic.largeThreshold },
+      frame: options.frame ?? {},
+    };
+    const globals = new MemoryGlobals(resolved, parts, new StageRecorder());
+    current = globals;
+    return globals;
+  }
+
+  /**
+   * What a worker needs to attach to this memory: `worker.postMessage(memory.share())`,
+   * then `MemoryGlobals.attach(share, { threadName })` there. Structured-clonable
+   * (the shared WebAssembly.Memory and two numbers). InvalidArgumentError on a
+   * memory made without `shared: true`.
+   */
+  share(): MemoryShare {
+    this.#assertAlive("share");
+    if (this.#threads === undefined) {
+      throw new InvalidArgumentError(
+        "memory.share: this memory is not shared: its buffer is an ArrayBuffer, which another thread cannot see.\n" +
+          "  Create it with MemoryGlobals.init({ shared: true }) (browsers also need cross-origin isolation for SharedArrayBuffer).",
+      );
+    }
+    return { memory: this.#space.memory, rootPtr: this.#rootPtr, maximumBytes: this.#space.maximumBytes };
+  }
+
+  /**
+   * Ends this thread's part in a shared memory: the blocks other threads gave
+   * back to its heap are collected, its frame and scratch allocators are
+   * destroyed, its seat is ended and every handle it held is detached. Its
+   * heap stays, with every block still live in it (owned by their scopes):
+   * the next thread that attaches adopts it. Later calls throw DestroyedError.
+   * On the thread that called init, use shutdown() instead.
+   */
+  detach(): void {
+    this.#assertAlive("detach");
+    const threads = this.#threads;
+    if (threads === undefined) throw new InvalidArgumentError("memory.detach: this memory is not shared: there is nothing to detach from; call shutdown() to end it.");
+    this.#generic.collectRemoteFrees();
+    this.#frame.destroy();
+    this.#scratch.assertReleased();
+    this.#scratch.destroy();
+    threads.table.setResource(threads.seat, "frame", 0);
+    threads.table.setResource(threads.seat, "scratch", 0);
+    this.#root.detach();
+    this.#generic.detach();
+    this.#pages.detach();
+    threads.table.endSeat(threads.seat);
+    threads.table.detach();
+    this.#alive = false;
+    this.#detached = true;
+    if (current === this) current = undefined;
+  }
+
+  /**
+   * Declares the thread named `threadName` dead: call it once a worker was
+   * terminated (`await worker.terminate()`, or its "exit" event), so the locks
+   * it may have held are taken over (its half-done changes undone or repaired)
+   * and its heap can be adopted. Returns false when no live thread has that
+   * name. Never call it for a thread that still runs.
+   */
+  threadEnded(threadName: string): boolean {
+    this.#assertAlive("threadEnded");
+    return this.#threads === undefined ? false : threadEnded(this.#threads.table, threadName);
+  }
+
+  /** Every thread of a shared memory with its figures (live bytes and high-water mark of what it allocated); empty for a private memory. */
+  threads(): ThreadReport[] {
+    this.#assertAlive("threads");
+    return this.#threads === undefined ? [] : threadFigures(this.#threads.table);
   }
 
   /** The live instance, or undefined between shutdown and the next init. */
@@ -230,6 +332,12 @@ export class MemoryGlobals {
    */
   save(): Uint8Array {
     this.#assertAlive("save");
+    if (this.#threads !== undefined) {
+      const others = liveOtherThreads(this.#threads.table, this.#threads.seat);
+      if (others.length > 0) {
+        throw new InvalidArgumentError(`memory.save: ${others.length} other thread(s) are attached (${others.join(", ")}): they could change the memory while it is copied. Save after they detach.`);
+      }
+    }
     const imageBytes = this.#pages.range.end;
     return encodeSave(this.#space.u8, imageBytes, {
       maximumBytes: this.#space.maximumBytes,
@@ -328,6 +436,15 @@ export class MemoryGlobals {
    */
   shutdown(): void {
     this.#assertAlive("shutdown");
+    if (this.#threads !== undefined) {
+      const others = liveOtherThreads(this.#threads.table, this.#threads.seat);
+      if (others.length > 0) {
+        throw new AllocatorError(
+          `MemoryGlobals.shutdown: ${others.length} other thread(s) are still attached (${others.join(", ")}). ` +
+            `Have each call memory.detach() (or declare a terminated one with memory.threadEnded(name)) first.`,
+        );
+      }
+    }
     this.#alive = false;
     if (current === this) current = undefined;
     let leak: LeakError | undefined;
@@ -358,6 +475,7 @@ export class MemoryGlobals {
   }
 
   #assertAlive(what: string): void {
+    if (this.#detached) throw destroyedError(`MemoryGlobals.${what}`, "this thread detached from the memory", "attach again with MemoryGlobals.attach(share, { threadName }).");
     if (!this.#alive) throw destroyedError(`MemoryGlobals.${what}`, "this memory was shut down", "call MemoryGlobals.init() again for a new one.");
   }
 }

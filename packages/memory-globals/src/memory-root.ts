@@ -27,13 +27,16 @@ import type { TracingLevel } from "@memkit/trace-allocator";
  *   12 bootstrap bytes  13 pages control    14 generic control 15 scope tree control
  *   16 frame control    17 scratch control  18 frame owner id  19 scratch owner id
  *   20 debug control    (the debug stack's DBUG block with debug: true, else 0)
+ *   shared memories only (else 0; docs/threads.md):
+ *   21 thread table     22 routes table (between the threads' generic allocators)
+ *   23 scope tree lock
  *   state:
- *   21 frame number
- *   22 .. 22 + 8 * ROOTS   the roots table: ROOTS entries of 8 words, a name
+ *   24 frame number
+ *   25 .. 25 + 8 * ROOTS   the roots table: ROOTS entries of 8 words, a name
  *                          (up to 28 bytes of UTF-8, zero padded) and a pointer
  */
 
-export const MEMORY_ROOT_LAYOUT: ControlLayout = { kind: "MemoryGlobals", magic: "MKGL", version: 2, fixedWords: 17 };
+export const MEMORY_ROOT_LAYOUT: ControlLayout = { kind: "MemoryGlobals", magic: "MKGL", version: 3, fixedWords: 20 };
 
 const F = CONTROL_BLOCK_HEADER_WORDS;
 const W_INITIAL = F;
@@ -53,8 +56,11 @@ const W_SCRATCH = F + 13;
 const W_FRAME_OWNER = F + 14;
 const W_SCRATCH_OWNER = F + 15;
 const W_DEBUG = F + 16;
-const W_FRAME_NUMBER = F + 17;
-const W_ROOTS = F + 18;
+const W_THREADS = F + 17;
+const W_ROUTES = F + 18;
+const W_TREE_LOCK = F + 19;
+const W_FRAME_NUMBER = F + 20;
+const W_ROOTS = F + 21;
 
 /** Named roots a program can keep (a game's state record, a level table, ...). */
 export const MAX_ROOTS = 16;
@@ -88,6 +94,12 @@ export interface MemoryRootRecord {
   scratchOwner: number;
   /** The debug stack's control block (debug: true), else 0. */
   debugControl: Ptr;
+  /** Shared memories: the thread table, else 0. */
+  threads: Ptr;
+  /** Shared memories: the routes table of the threads' generic allocators, else 0. */
+  routes: Ptr;
+  /** Shared memories: the scope tree's lock, else 0. */
+  treeLock: Ptr;
 }
 
 /** Writes and seals a new root at `ptr` (MEMORY_ROOT_BYTES, 4-aligned). */
@@ -112,6 +124,9 @@ export function writeMemoryRoot(space: AddressSpace, ptr: Ptr, r: MemoryRootReco
   u32[w + W_FRAME_OWNER] = r.frameOwner;
   u32[w + W_SCRATCH_OWNER] = r.scratchOwner;
   u32[w + W_DEBUG] = r.debugControl;
+  u32[w + W_THREADS] = r.threads;
+  u32[w + W_ROUTES] = r.routes;
+  u32[w + W_TREE_LOCK] = r.treeLock;
   sealControl(space, ptr, MEMORY_ROOT_LAYOUT);
 }
 
@@ -131,11 +146,13 @@ export function readMemoryRoot(at: Attachment): MemoryRootRecord {
   word(W_FRAME_NUMBER, 0, 0x7fffffff, "frameNumber");
   const debug = (u32[w + W_FLAGS]! & FLAG_DEBUG) !== 0;
   const debugControl = debug ? pointer(W_DEBUG, "the debug layers") : word(W_DEBUG, 0, 0, "debug control");
+  const shared = (u32[w + W_FLAGS]! & FLAG_SHARED) !== 0;
+  const sharedOnly = (index: number, field: string): Ptr => (shared ? pointer(index, field) : word(index, 0, 0, field));
   return {
     initialBytes: u32[w + W_INITIAL]!,
     maximumBytes: u32[w + W_MAXIMUM]!,
     pageSize: u32[w + W_PAGE_SIZE]!,
-    shared: (u32[w + W_FLAGS]! & FLAG_SHARED) !== 0,
+    shared,
     debug,
     tracing,
     sampleEvery: word(W_SAMPLE, 1, 0x7fffffff, "sampleEvery"),
@@ -150,6 +167,9 @@ export function readMemoryRoot(at: Attachment): MemoryRootRecord {
     frameOwner: word(W_FRAME_OWNER, 1, 255, "frameOwner"),
     scratchOwner: word(W_SCRATCH_OWNER, 1, 255, "scratchOwner"),
     debugControl,
+    threads: sharedOnly(W_THREADS, "the thread table"),
+    routes: sharedOnly(W_ROUTES, "the routes table"),
+    treeLock: sharedOnly(W_TREE_LOCK, "the scope tree's lock"),
   };
 }
 

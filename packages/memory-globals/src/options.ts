@@ -26,8 +26,14 @@ export interface MemoryGlobalsOptions {
   initialBytes?: number;
   /** Bytes the address space may grow to (multiple of 64 KiB, at most 2 GiB). @defaultValue 1 GiB */
   maximumBytes?: number;
-  /** Back the space with a SharedArrayBuffer (workers can attach). @defaultValue false */
+  /**
+   * Back the space with a SharedArrayBuffer, so worker threads can attach to
+   * it (`memory.share()`, `MemoryGlobals.attach`; docs/threads.md). Not with
+   * `debug: true` (the debug layers are single-threaded). @defaultValue false
+   */
   shared?: boolean;
+  /** This thread's name in the thread table of a shared memory (reports, threadEnded). @defaultValue "main" */
+  threadName?: string;
   /**
    * Page size of the page allocator: a power of two from 4 KiB to 64 KiB. The
    * slot tier's slabs are max(16 KiB, page size), so 16 KiB pages keep the 36
@@ -58,6 +64,7 @@ export interface ResolvedOptions {
   initialBytes: number;
   maximumBytes: number;
   shared: boolean;
+  threadName: string;
   pageSize: number;
   bootstrapBytes: number | undefined;
   tracing: TracingLevel;
@@ -109,6 +116,14 @@ export function resolveOptions(options: MemoryGlobalsOptions): ResolvedOptions {
   if (typeof debug !== "boolean") fail("debug", "true or false", debug);
   const shared = options.shared ?? false;
   if (typeof shared !== "boolean") fail("shared", "true or false", shared);
+  if (shared && debug) {
+    throw new InvalidArgumentError(
+      "MemoryGlobals.init: debug: true cannot be combined with shared: true yet: the debug layers keep one table of live blocks that only one thread may use.\n" +
+        "  Hunt memory bugs with debug on a private memory (shared: false), or share the memory without debug.",
+    );
+  }
+  const threadName = options.threadName ?? "main";
+  if (typeof threadName !== "string" || threadName.length === 0) fail("threadName", "a non-empty string", threadName);
   const frameArenas = options.frameArenas ?? 2;
   if (typeof frameArenas !== "number" || !Number.isInteger(frameArenas) || frameArenas < 1 || frameArenas > 16) fail("frameArenas", "an integer from 1 to 16", frameArenas);
   const generic = pickFields("generic", options.generic, GENERIC_FIELDS) as GenericPolicyOptions;
@@ -118,7 +133,7 @@ export function resolveOptions(options: MemoryGlobalsOptions): ResolvedOptions {
   }
   // The frame allocator checks these two itself, naming them.
   const frame = pickFields("frame", options.frame, FRAME_FIELDS) as FrameOptions;
-  return { initialBytes, maximumBytes, shared, pageSize, bootstrapBytes, tracing, sampleEvery, debug, frameArenas, generic, frame };
+  return { initialBytes, maximumBytes, shared, threadName, pageSize, bootstrapBytes, tracing, sampleEvery, debug, frameArenas, generic, frame };
 }
 
 const GENERIC_FIELDS: readonly string[] = ["smallMax", "smallAlignMax", "largeThreshold"];

@@ -1,0 +1,147 @@
+import { AllocatorError, InvalidArgumentError } from "@memkit/core";
+import { MemoryGlobals } from "@memkit/memory-globals";
+import { Worker, bundleWorker, nextMessage } from "@memkit/test-workers";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { ThreadsJob } from "./fixtures/threads-worker.js";
+
+let script: string;
+beforeAll(async () => {
+  script = await bundleWorker(new URL("./fixtures/threads-worker.ts", import.meta.url));
+});
+
+afterEach(() => {
+  // A failed test must not leave the next one unable to init.
+  const m = MemoryGlobals.current;
+  if (m !== undefined) {
+    for (const t of m.threads()) if (t.state === "live" && t.name !== "main") m.threadEnded(t.name);
+    try {
+      m.shutdown();
+    } catch {
+      // leaks or a failed check: the test already said so
+    }
+  }
+});
+
+function job(memory: MemoryGlobals, threadName: string, kind: ThreadsJob["kind"], extra: Partial<ThreadsJob> = {}): ThreadsJob {
+  return {
+    share: memory.share(),
+    threadName,
+    kind,
+    seed: threadName.length * 7919,
+    ops: 0,
+    outbox: new SharedArrayBuffer(8),
+    inbox: new SharedArrayBuffer(8),
+    ptr: 0,
+    barrier: new SharedArrayBuffer(16),
+    rounds: 0,
+    ...extra,
+  };
+}
+
+describe("MemoryGlobals on a shared memory", () => {
+  it("share() on a private memory is an InvalidArgumentError that says why", () => {
+    const memory = MemoryGlobals.init({ maximumBytes: 64 << 20 });
+    expect(() => memory.share()).toThrow(InvalidArgumentError);
+    expect(() => memory.share()).toThrow(/shared: true/);
+    memory.shutdown();
+  });
+
+  it("attach refuses what is not a share, and a private memory", () => {
+    expect(() => MemoryGlobals.attach({} as never, { threadName: "x" })).toThrow(InvalidArgumentError);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 2 });
+    expect(() => MemoryGlobals.attach({ memory, rootPtr: 8, maximumBytes: 131072 }, { threadName: "x" })).toThrow(/not shared/);
+  });
+
+  it("debug with shared is refused at init, saying what to do", () => {
+    expect(() => MemoryGlobals.init({ shared: true, debug: true })).toThrow(/debug: true cannot be combined with shared: true/);
+  });
+
+  it("two workers x 60k mixed ops through shared scopes, 30% of frees on the other thread: patterns hold, check() passes, totals exact", async () => {
+    const memory = MemoryGlobals.init({ shared: true, initialBytes: 4 << 20, maximumBytes: 512 << 20 });
+    const physics = memory.scope("physics");
+    const mine = physics.allocate(1000); // a block of the main thread, live throughout
+    const boxes = [new SharedArrayBuffer(4 * (2 + 3 * 40_000)), new SharedArrayBuffer(4 * (2 + 3 * 40_000))];
+    const workers = ["jobs-1", "jobs-2"].map(
+      (name, i) => new Worker(script, { workerData: job(memory, name, "mixed", { ops: 60_000, outbox: boxes[i]!, inbox: boxes[1 - i]! }) }),
+    );
+    const results = await Promise.all(workers.map((w) => nextMessage<{ freedForOthers: number; badPatterns: number }>(w)));
+    await Promise.all(workers.map((w) => w.terminate()));
+    for (const r of results) expect(r.badPatterns).toBe(0);
+    expect(results[0]!.freedForOthers + results[1]!.freedForOthers).toBeGreaterThan(5000);
+    expect(memory.space.byteLength).toBeGreaterThan(4 << 20); // the memory grew while they ran
+    memory.check();
+    const report = memory.report();
+    const physicsRow = report.children.find((c) => c.name === "physics")!;
+    expect(physicsRow.liveBytes).toBe(1000);
+    expect(physicsRow.liveCount).toBe(1);
+    expect(report.liveCount).toBe(1);
+    const threads = memory.threads();
+    expect(threads.map((t) => `${t.name}:${t.state}`).sort()).toEqual(["jobs-1:ended", "jobs-2:ended", "main:live"]);
+    physics.deallocate(mine);
+    physics.dispose();
+    memory.shutdown();
+  }, 120_000);
+
+  it("a block freed by two threads at once is one free and one DoubleFreeError, every round", async () => {
+    const memory = MemoryGlobals.init({ shared: true, maximumBytes: 64 << 20 });
+    const physics = memory.scope("physics");
+    const barrier = new SharedArrayBuffer(16);
+    const b = new Int32Array(barrier);
+    const rounds = 200;
+    const workers = ["a", "b"].map((name) => new Worker(script, { workerData: job(memory, name, "double-free", { barrier, rounds }) }));
+    const done = Promise.all(workers.map((w) => nextMessage<{ freed: number; doubleFrees: number; other: number }>(w)));
+    for (let round = 0; round < rounds; round++) {
+      Atomics.store(b, 2, physics.allocate(16 + (round % 100)));
+      while (Atomics.load(b, 0) < 2 * (round + 1)) await new Promise((r) => setTimeout(r, 0));
+      Atomics.store(b, 1, round + 1);
+      Atomics.notify(b, 1);
+    }
+    const [x, y] = await done;
+    await Promise.all(workers.map((w) => w.terminate()));
+    expect(x!.other + y!.other).toBe(0);
+    expect(x!.freed + y!.freed).toBe(rounds);
+    expect(x!.doubleFrees + y!.doubleFrees).toBe(rounds);
+    expect(memory.report().liveCount).toBe(0);
+    memory.check();
+    physics.dispose();
+    memory.shutdown();
+  }, 120_000);
+
+  it("a worker terminated mid-run deadlocks no one: declared dead, its heap adopted by the next thread, check() passes", async () => {
+    const memory = MemoryGlobals.init({ shared: true, maximumBytes: 256 << 20 });
+    memory.scope("physics");
+    for (const delay of [5, 23, 61]) {
+      const victim = new Worker(script, { workerData: job(memory, `victim-${delay}`, "forever") });
+      await new Promise((r) => setTimeout(r, 50 + delay));
+      await victim.terminate();
+      expect(memory.threadEnded(`victim-${delay}`)).toBe(true);
+      // The main thread goes on through the same scope (and takes the tree lock over if the victim held it).
+      const p = memory.openScope("physics").allocate(64);
+      memory.openScope("physics").deallocate(p);
+    }
+    // A worker attaching now adopts a dead victim's heap and works through it.
+    const boxes = [new SharedArrayBuffer(4 * (2 + 3 * 20_000)), new SharedArrayBuffer(4 * (2 + 3 * 20_000))];
+    const workers = ["after-1", "after-2"].map((name, i) => new Worker(script, { workerData: job(memory, name, "mixed", { ops: 20_000, outbox: boxes[i]!, inbox: boxes[1 - i]! }) }));
+    const results = await Promise.all(workers.map((w) => nextMessage<{ badPatterns: number }>(w)));
+    await Promise.all(workers.map((w) => w.terminate()));
+    for (const r of results) expect(r.badPatterns).toBe(0);
+    memory.check();
+    const states = memory.threads().map((t) => t.state);
+    expect(states.filter((s) => s === "dead").length).toBeLessThanOrEqual(1); // two of three dead heaps were adopted
+    // What the victims held is still live in the scope: their blocks were never freed.
+    expect(memory.report().children.find((c) => c.name === "physics")!.liveCount).toBeGreaterThan(0);
+    expect(() => memory.shutdown()).toThrow(AllocatorError); // leaks of the victims
+  }, 120_000);
+
+  it("save() and shutdown() refuse while another thread is attached", async () => {
+    const memory = MemoryGlobals.init({ shared: true, maximumBytes: 64 << 20 });
+    memory.scope("physics");
+    const victim = new Worker(script, { workerData: job(memory, "busy", "forever") });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(() => memory.save()).toThrow(/busy/);
+    expect(() => memory.shutdown()).toThrow(/still attached/);
+    await victim.terminate();
+    memory.threadEnded("busy");
+    expect(() => memory.shutdown()).toThrow(AllocatorError); // the victim's blocks leak
+  }, 60_000);
+});

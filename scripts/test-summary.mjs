@@ -18,14 +18,15 @@ for (const group of ["packages", "samples", "tools"]) {
     const r = JSON.parse(readFileSync(file, "utf8"));
     reports++;
     passed += r.numPassedTests ?? 0;
-    failed += (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(r);
+    failed += (r.numFailedTests ?? 0) + countFilesFailedWithoutTests(r);
     skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   }
 }
 
-// A suite that fails to load has no failed tests of its own: count it as one failure.
-function countSuitesWithFailedTests(r) {
-  return (r.testResults ?? []).filter((s) => s.status === "failed" && (s.assertionResults ?? []).some((t) => t.status === "failed")).length;
+// A test file that fails to load (or fails outside any test) has no failed tests of its own: count it as
+// one failure. (numFailedTestSuites counts describe blocks too, so it cannot be used here.)
+function countFilesFailedWithoutTests(r) {
+  return (r.testResults ?? []).filter((s) => s.status === "failed" && !(s.assertionResults ?? []).some((t) => t.status === "failed")).length;
 }
 
 if (reports === 0) {

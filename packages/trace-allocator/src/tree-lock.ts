@@ -1,4 +1,5 @@
 import { InvalidArgumentError, SharedLock, SpaceViews, describe, type AddressSpace, type Allocator, type ThreadSeat, type ThreadTable } from "@memkit/core";
+import { repairTree } from "./tree-repair.js";
 import type { TreeView } from "./tree-view.js";
 
 /*
@@ -72,7 +73,14 @@ export function enterTree(tree: TreeLock, view: LockedView): void {
     throw err;
   }
   view.space.refresh();
-  void takeovers;
+  if (lock.takeovers === takeovers || !view.alive) return;
+  try {
+    repairTree(view, view.path);
+  } catch (err) {
+    tree.depth--;
+    lock.release();
+    throw err;
+  }
 }
 
 /** Gives the tree lock back when this is the outermost call of this thread holding it. */

@@ -184,7 +184,7 @@ function checkOverlaps(view: TreeView, who: string): void {
   }
 }
 
-interface Recount {
+export interface Recount {
   /** Per row: bytes, count, retained bytes, retained count. */
   live: Float64Array;
   siteSums: Map<number, [number, number]>;
@@ -192,8 +192,8 @@ interface Recount {
   labelSums: Map<number, [number, number]>;
 }
 
-/** One pass over the records: each word and site is valid; sums per row, site and (row, label). */
-function recount(view: TreeView, who: string): Recount {
+/** One pass over the records: each word and site is valid; sums per row, site and (row, label). Throws CorruptionError. */
+export function recount(view: TreeView, who: string): Recount {
   const rows = rowCount(view);
   const live = new Float64Array(rows * 4);
   const siteSums = new Map<number, [number, number]>();
@@ -256,15 +256,12 @@ function checkCounters(view: TreeView, who: string, live: Float64Array): void {
   const f64 = view.f64;
   const names = ["liveBytes", "liveCount", "retainedBytes", "retainedCount"];
   const fields = [D_LIVE_BYTES, D_LIVE_COUNT, D_RETAINED_BYTES, D_RETAINED_COUNT];
-  const totals = new Float64Array(rows * 2);
+  addUntracked(view, live);
   for (let row = 0; row < rows; row++) {
     if (!isLiveRow(view, row)) continue;
     const o = rowF64(view, row);
-    if (levelOf(view, row) === OFF) {
-      // No records for its own blocks: what it counts beyond its adopted (retained) ones is taken as is.
-      live[row * 4]! += f64[o + D_LIVE_BYTES]! - f64[o + D_RETAINED_BYTES]!;
-      live[row * 4 + 1]! += f64[o + D_LIVE_COUNT]! - f64[o + D_RETAINED_COUNT]!;
-      if (!(f64[o + D_LIVE_COUNT]! >= 0 && f64[o + D_LIVE_BYTES]! >= 0)) throw corrupt(who, `scope ${pathOf(view, row)} counts ${f64[o + D_LIVE_COUNT]} blocks / ${f64[o + D_LIVE_BYTES]} B`);
+    if (levelOf(view, row) === OFF && !(f64[o + D_LIVE_COUNT]! >= 0 && f64[o + D_LIVE_BYTES]! >= 0)) {
+      throw corrupt(who, `scope ${pathOf(view, row)} counts ${f64[o + D_LIVE_COUNT]} blocks / ${f64[o + D_LIVE_BYTES]} B`);
     }
     for (let f = 0; f < 4; f++) {
       const counted = f64[o + fields[f]!]!;
@@ -272,11 +269,8 @@ function checkCounters(view: TreeView, who: string, live: Float64Array): void {
       if (counted !== found) throw corrupt(who, `scope ${pathOf(view, row)} counts ${names[f]!} ${counted}, its blocks sum to ${found}`);
     }
     if (!(f64[o + D_PEAK_BYTES]! >= f64[o + D_LIVE_BYTES]!)) throw corrupt(who, `scope ${pathOf(view, row)} has a peak below its live bytes`);
-    for (let r = row, steps = 0; r >= 0 && steps <= rows; r = parentOf(view, r), steps++) {
-      totals[r * 2]! += live[row * 4]!;
-      totals[r * 2 + 1]! += live[row * 4 + 1]!;
-    }
   }
+  const totals = subtreeSums(view, live);
   for (let row = 0; row < rows; row++) {
     if (!isLiveRow(view, row)) continue;
     const o = rowF64(view, row);
@@ -285,6 +279,35 @@ function checkCounters(view: TreeView, who: string, live: Float64Array): void {
     }
     if (!(f64[o + D_TOTAL_PEAK]! >= f64[o + D_TOTAL_BYTES]!)) throw corrupt(who, `scope ${pathOf(view, row)} has a subtree peak below its subtree bytes`);
   }
+}
+
+/**
+ * Adds to a recount what "off" rows count without records: their own blocks
+ * (the backing's usable sizes), taken as they are, beyond their adopted
+ * (retained, recorded) ones.
+ */
+export function addUntracked(view: TreeView, live: Float64Array): void {
+  const f64 = view.f64;
+  for (let row = 0, rows = rowCount(view); row < rows; row++) {
+    if (!isLiveRow(view, row) || levelOf(view, row) !== OFF) continue;
+    const o = rowF64(view, row);
+    live[row * 4]! += f64[o + D_LIVE_BYTES]! - f64[o + D_RETAINED_BYTES]!;
+    live[row * 4 + 1]! += f64[o + D_LIVE_COUNT]! - f64[o + D_RETAINED_COUNT]!;
+  }
+}
+
+/** Subtree bytes and blocks of every live row (two per row) from the own figures of a recount (four per row). */
+export function subtreeSums(view: TreeView, live: Float64Array): Float64Array {
+  const rows = rowCount(view);
+  const totals = new Float64Array(rows * 2);
+  for (let row = 0; row < rows; row++) {
+    if (!isLiveRow(view, row)) continue;
+    for (let r = row, steps = 0; r >= 0 && steps <= rows; r = parentOf(view, r), steps++) {
+      totals[r * 2]! += live[row * 4]!;
+      totals[r * 2 + 1]! += live[row * 4 + 1]!;
+    }
+  }
+  return totals;
 }
 
 /** Every live site: a valid row or orphan flag, a whole chain, a tally of its row, and sums equal to its blocks'. */

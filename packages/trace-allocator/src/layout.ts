@@ -8,7 +8,9 @@ import type { ControlLayout } from "@memkit/core";
  *   control block (u32 words from its first word; leased from the tree's backing, 64-aligned)
  *   +0..3   header: magic "TRCE", version, bytes, seal (core's control-block.ts)
  *   fixed (sealed, never change):
- *   +4   W_FLAGS        bit 0: guarded headers (header-guard.ts)
+ *   +4   W_FLAGS        bit 0: guarded headers (header-guard.ts); bit 1: shared backing (any backing of
+ *                       the space may serve the tables: per-thread routed allocators); bit 2: shared by
+ *                       threads (every handle holds the tree lock; "off" scopes keep records)
  *   +5   W_RING_SLOTS   entries of the recent-free ring (a power of two, 1..2^20)
  *   +6   W_STACK_DEPTH  frames kept per captured call stack (1..256)
  *   +7   W_TREE_ID      a random number naming this tree (keys this thread's stack texts)
@@ -98,6 +100,12 @@ export const W_RING = 64;
 
 /** W_FLAGS: every block has a guarded header. */
 export const FLAG_GUARDED = 1;
+/** W_FLAGS: the tables may be leased from any backing of the space (tree-lock.ts); W_BACKING is 0. */
+export const FLAG_SHARED_BACKING = 2;
+/** W_FLAGS: the tree is shared by threads: every handle on it holds the tree lock (tree-lock.ts). */
+export const FLAG_THREADS = 4;
+/** Every W_FLAGS bit. */
+export const FLAGS_MASK = 7;
 
 /** Bytes of a control block whose ring holds `slots` entries. */
 export function controlBytes(slots: number): number {

@@ -83,6 +83,9 @@ export function checkOptions(options: TraceAllocatorOptions, isRoot: boolean): v
   if (options.guardHeaders !== undefined && typeof options.guardHeaders !== "boolean") {
     throw new InvalidArgumentError(`${who}: guardHeaders must be true or false, received ${describe(options.guardHeaders)}.`);
   }
+  if (options.sharedBacking !== undefined && typeof options.sharedBacking !== "boolean") {
+    throw new InvalidArgumentError(`${who}: sharedBacking must be true or false, received ${describe(options.sharedBacking)}.`);
+  }
 }
 
 /** The settings of a new tree, defaults applied. */
@@ -94,6 +97,8 @@ export function rootSettings(options: TraceAllocatorOptions): TreeSettings {
     // A power of two, so the ring index wraps with a mask.
     ringSlots: 2 ** Math.ceil(Math.log2(history)),
     guardHeaders: options.guardHeaders ?? false,
+    sharedBacking: options.sharedBacking ?? false,
+    threads: options.lock !== undefined,
   };
 }
 

@@ -60,6 +60,10 @@ const MAX_HEADER = 65536;
 export abstract class ScopeBlocks extends ScopeState implements Allocator {
   /** The handle a budget warning names for the scope at `row` (the tree half knows how to make one). */
   protected abstract scopeAt(row: number): BudgetWarning["allocator"];
+  /** allocate, deallocate and reallocate on a tree shared by threads (shared-blocks.ts): their slow paths go there. */
+  protected abstract allocateShared(size: number, align: number, label: number): Ptr;
+  protected abstract deallocateShared(ptr: Ptr): void;
+  protected abstract reallocateShared(ptr: Ptr, newSize: number, align: number, label: number): Ptr;
 
 
   /**
@@ -94,7 +98,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const h = (ptr - HEADER_BYTES) >> 2;
     const seen = i32[h]!;
     if (i32[cw + W_EPOCH] !== this.allocEpoch || n === this.recCap || (seen >>> 0 < n && i32[recW + (seen << 2)] === ptr)) {
-      return this.#addSlow(ptr, size, HEADER_BYTES, 0, 0);
+      return this.recordNew(ptr, size, HEADER_BYTES, 0, 0);
     }
     const r = recW + (n << 2);
     i32[r] = ptr;
@@ -122,12 +126,13 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     // "off" keeps no records, so no labels: the label is ignored.
     if (this.off) return this.#allocateUntracked(size, align);
     validateAllocation(this.path, size, align);
+    if (this.tree !== undefined) return this.allocateShared(size, align, label);
     const state = this.openState(); // re-reads the cached fields when they moved: the next call may take the inline path
     if (state < 0) throw this.disposedError("allocate");
     if (label !== 0 && !isLabelId(this, label)) throw badLabelError(this.path, "allocate", label);
     const h = this.guarded ? guardedHeaderFor(align) : headerFor(align);
     if (size > MAX_SIZE - h) throw tooLargeError(this.path, size, align, h);
-    if ((state & BUDGETED) !== 0) this.#checkBudgets(size);
+    if ((state & BUDGETED) !== 0) this.checkBudgets(size);
     const site = this.siteOf(ALLOCATE, label);
     // The budget hook and the site's tables may have run code that disposed this scope.
     if (this.i32[this.cw + W_EPOCH] !== this.openEpoch && this.openState() < 0) throw this.disposedError("allocate");
@@ -137,28 +142,29 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     } catch (err) {
       throw backingFailed(this.path, err, size, align, h);
     }
-    return this.#addSlow(base + h, size, h, site, this.guarded ? GUARDED : 0);
+    return this.recordNew(base + h, size, h, site, this.guarded ? GUARDED : 0);
   }
 
   /**
    * Records the block the backing just handed out at `ptr - h`, refusing
    * (and giving the block back) when this scope was disposed meanwhile, and
    * growing the records when they are full (nested allocations by code the
-   * backing ran may have used the room).
+   * backing ran may have used the room). `giveBack` false: the caller gives
+   * the block back when this throws (after leaving the tree lock).
    */
-  #addSlow(ptr: Ptr, size: number, h: number, site: number, flags: number): Ptr {
+  protected recordNew(ptr: Ptr, size: number, h: number, site: number, flags: number, giveBack = true): Ptr {
     if (findRecord(this, ptr) >= 0) throw handedOutTwiceError(this.path, this.backing, ptr, h);
     for (;;) {
       // Code the backing ran may have disposed this scope, or moved or filled the records.
       if (this.i32[this.cw + W_EPOCH] !== this.openEpoch && this.openState() < 0) {
-        this.backing.deallocate(ptr - h);
+        if (giveBack) this.backing.deallocate(ptr - h);
         throw this.disposedError("allocate");
       }
       if (this.i32[this.cw + W_REC_COUNT]! < this.recCap) break;
       try {
         growTable(this, T_RECORDS, this.u32[this.cw + W_REC_CAP]! * 2);
       } catch (err) {
-        this.backing.deallocate(ptr - h);
+        if (giveBack) this.backing.deallocate(ptr - h);
         throw err;
       }
     }
@@ -216,37 +222,38 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
 
   /** deallocate once the inline path does not apply. */
   #deallocateSlow(ptr: Ptr): void {
+    if (this.tree !== undefined) return this.deallocateShared(ptr);
     this.sync();
     const i = findRecord(this, ptr);
-    if (i < 0) throw this.#refused(ptr, "deallocate");
+    if (i < 0) throw this.refused(ptr, "deallocate");
     this.#deallocateOther(ptr, i);
   }
 
   /** Retained blocks, larger or guarded headers, blocks kept by a disposed scope, and everything else (which throws). */
   #deallocateOther(ptr: Ptr, i: number): void {
     const word = this.i32[recordAt(this, i) + R_WORD]!;
-    if (!this.#mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
+    if (!this.mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
     const damage = guardedHeaderError(this, `${this.path}.deallocate`, i);
     let failure: CorruptionError | undefined;
     try {
-      this.#backingOfRecord(i).deallocate(ptr - headerOf(word));
+      this.backingOfRecord(i).deallocate(ptr - headerOf(word));
     } catch (err) {
       // A debug allocator below frees a block whose canary broke, then throws: forget it here too.
       if (!(err instanceof CorruptionError)) throw err;
       failure = err;
     }
-    this.released(this.#recordOf(ptr, i), ptr);
+    this.released(this.recordOf(ptr, i), ptr);
     if (damage !== undefined) throw damage;
     if (failure !== undefined) throw failure;
   }
 
   /** True when this scope may free record `i`: its own block, or a retained block it allocated (adopted by an ancestor since). */
-  #mine(i: number, word: number): boolean {
+  protected mine(i: number, word: number): boolean {
     return ((word & ROW_MASK) === this.row && this.here()) || cameFrom(this, i, this.row, this.gen);
   }
 
   /** Index of the record of live block `ptr`, last seen at `i` (code run meanwhile may have moved it). */
-  #recordOf(ptr: Ptr, i: number): number {
+  protected recordOf(ptr: Ptr, i: number): number {
     return i < recordCount(this) && this.i32[recordAt(this, i)] === ptr ? i : searchRecord(this, ptr);
   }
 
@@ -255,7 +262,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
    * deallocate of a live block whose index word was overwritten still frees
    * the block (as a debug allocator frees a block whose canary broke).
    */
-  #refused(ptr: Ptr, op: string): Error {
+  protected refused(ptr: Ptr, op: string): Error {
     if (!this.alive) {
       validatePointerShape(this.path, ptr);
       return this.endedError(op);
@@ -264,13 +271,13 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     if (op !== "deallocate" || !this.guarded || !(error instanceof CorruptionError)) return error;
     const i = searchRecord(this, ptr);
     const word = this.i32[recordAt(this, i) + R_WORD]!;
-    if (!this.#mine(i, word)) return error;
+    if (!this.mine(i, word)) return error;
     try {
-      this.#backingOfRecord(i).deallocate(ptr - headerOf(word));
+      this.backingOfRecord(i).deallocate(ptr - headerOf(word));
     } catch (err) {
       if (!(err instanceof CorruptionError)) throw err;
     }
-    this.released(this.#recordOf(ptr, i), ptr);
+    this.released(this.recordOf(ptr, i), ptr);
     return error;
   }
 
@@ -284,6 +291,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     if (this.off) return this.#reallocateUntracked(ptr, newSize, align);
     if (!this.alive) throw this.endedError("reallocate");
     validateAllocation(this.path, newSize, align);
+    if (this.tree !== undefined) return this.reallocateShared(ptr, newSize, align, label);
     if (label !== 0 && !isLabelId(this, label)) throw badLabelError(this.path, "reallocate", label);
     if (ptr === 0) return this.allocate(newSize, align, label);
     const state = this.openState();
@@ -294,7 +302,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const oldSize = this.i32[recordAt(this, i) + R_SIZE]!;
     const nh = this.guarded ? guardedHeaderFor(align) : headerFor(align);
     if (newSize > MAX_SIZE - nh) throw tooLargeError(this.path, newSize, align, nh);
-    if (newSize > oldSize && (state & BUDGETED) !== 0) this.#checkBudgets(newSize - oldSize);
+    if (newSize > oldSize && (state & BUDGETED) !== 0) this.checkBudgets(newSize - oldSize);
     const oldSite = siteOfRecord(this, i);
     const keep = oldSite === 0 ? 0 : this.u32[entryWord(this, T_SITES, oldSite) + SITE_LABEL]!;
     const site = this.siteOf(REALLOCATE, label !== 0 ? label : keep);
@@ -303,7 +311,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     i = this.ownLive(ptr, "reallocate");
     const word = this.i32[recordAt(this, i) + R_WORD]!;
     const h = headerOf(word);
-    const backing = this.#backingOfRecord(i);
+    const backing = this.backingOfRecord(i);
     const allocFrame = frameOf(this, ptr);
     const blockAlign = align < HEADER_BYTES ? HEADER_BYTES : align;
     let moved: Ptr;
@@ -320,7 +328,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     } catch (err) {
       throw backingFailed(this.path, err, newSize, align, nh);
     }
-    i = this.#recordOf(ptr, i);
+    i = this.recordOf(ptr, i);
     if (moved !== ptr && findRecord(this, moved) >= 0) throw handedOutTwiceError(this.path, backing, moved, nh);
     this.resized(i, ptr, moved, newSize, headerCode(nh) | (word & GUARDED), site, allocFrame);
     if ((word & GUARDED) !== 0) writeHeaderGuard(this, moved, nh);
@@ -330,7 +338,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   /** Index of the record of `ptr`, a live block of this scope; throws the error for anything else. */
   protected ownLive(ptr: Ptr, op: string): number {
     const i = findRecord(this, ptr);
-    if (i < 0) throw this.#refused(ptr, op);
+    if (i < 0) throw this.refused(ptr, op);
     if ((this.i32[recordAt(this, i) + R_WORD]! & ROW_MASK) !== this.row || !this.here()) throw crossScopeError(this, this.path, ptr, i, op);
     return i;
   }
@@ -344,7 +352,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     }
     const i = this.ownLive(ptr, "allocatedSize");
     const h = headerOf(this.i32[recordAt(this, i) + R_WORD]!);
-    return this.#backingOfRecord(i).allocatedSize(ptr - h) - h;
+    return this.backingOfRecord(i).allocatedSize(ptr - h) - h;
   }
 
   /** True when `ptr` is a live block owned by this scope (not by a parent, child or sibling). */
@@ -411,7 +419,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     if (ptr === 0) return;
     if (typeof ptr !== "number" || this.i32[this.cw + W_EPOCH] !== this.freeEpoch) {
       this.sync();
-      if (!this.alive || typeof ptr !== "number") throw this.#refused(ptr, "deallocate");
+      if (!this.alive || typeof ptr !== "number") throw this.refused(ptr, "deallocate");
     }
     if (this.i32[this.cw + W_REC_COUNT] !== 0) {
       const i = findRecord(this, ptr);
@@ -443,7 +451,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   }
 
   /** The allocator record `i`'s block goes back to: its scope's backing (for an adopted block, the one it came from). */
-  #backingOfRecord(i: number): Allocator {
+  protected backingOfRecord(i: number): Allocator {
     return this.backingOf(backingIdOf(this, i));
   }
 
@@ -495,7 +503,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   }
 
   /** Budget gate: walks the chain once; the slow path decides (and may run the warning hook). */
-  #checkBudgets(bytes: number): void {
+  protected checkBudgets(bytes: number): void {
     if (!overAnyLimit(this, this.row, bytes)) return;
     enforceBudgets(this, this.path, this.row, bytes, this.link.onBudgetWarning, (row) => this.scopeAt(row));
   }
@@ -503,6 +511,6 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
 
 /* eslint-disable @typescript-eslint/unbound-method -- identities for Error.captureStackTrace, never called */
 /** Entry points a call-stack capture starts below (see CallStacks.capture). */
-const ALLOCATE = ScopeBlocks.prototype.allocate;
-const REALLOCATE = ScopeBlocks.prototype.reallocate;
+export const ALLOCATE = ScopeBlocks.prototype.allocate;
+export const REALLOCATE = ScopeBlocks.prototype.reallocate;
 /* eslint-enable @typescript-eslint/unbound-method */

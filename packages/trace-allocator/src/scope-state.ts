@@ -56,7 +56,11 @@ import { siteAdd, siteFor, siteMatches, siteRemove } from "./sites.js";
 import { disposedError } from "./scope-errors.js";
 import { entryWord } from "./tables.js";
 import type { TreeLink } from "./tree-link.js";
+import { enterTree, leaveTree, type TreeLock } from "./tree-lock.js";
 import { levelOf, nameOfPath, pathOf, rowF64, rowWord, type TreeMemory } from "./tree-view.js";
+
+/** A bit no tree epoch has (they wrap below 2^30): see sync(). */
+const NEVER_CURRENT = 0x40000000;
 
 /*
  * The state half of a scope handle: the views it reads the tree through and
@@ -129,10 +133,13 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
   /** Int32 and float64 index of the rows table. */
   protected rowsW = 0;
   protected rowsD = 0;
+  /** @internal The tree lock, on a tree shared by threads (tree-lock.ts): every path is then a slow path that holds it. */
+  readonly tree: TreeLock | undefined;
 
   protected constructor(link: TreeLink, row: number) {
     super(link.space, link.controlPtr);
     this.link = link;
+    this.tree = link.tree;
     this.cw = link.controlPtr >>> 2;
     this.row = row;
     this.rowW = (row << ROW_WORD_SHIFT);
@@ -155,6 +162,16 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     this.guarded = (this.u32[this.cw + W_FLAGS]! & FLAG_GUARDED) !== 0;
   }
 
+  /** Takes the tree lock (a tree shared by threads; re-entrant per thread). Pair with {@link leave} in a finally. */
+  protected enter(): void {
+    if (this.tree !== undefined) enterTree(this.tree, this);
+  }
+
+  /** Gives the tree lock back (see {@link enter}). */
+  protected leave(): void {
+    if (this.tree !== undefined) leaveTree(this.tree);
+  }
+
   /** Re-reads the cached fields when the tree's epoch moved since they were read. */
   protected fresh(): void {
     if (this.i32[this.cw + W_EPOCH] !== this.epoch) this.sync();
@@ -174,15 +191,18 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     }
     const epoch = u32[cw + W_EPOCH]! | 0;
     this.epoch = epoch;
+    // On a tree shared by threads the inline paths must never apply (they do not take the lock):
+    // their epochs get a bit no tree epoch has, so they are never equal to it yet read as valid.
+    const tag = this.tree === undefined ? epoch : epoch | NEVER_CURRENT;
     this.recW = u32[cw + W_REC_PTR]! >>> 2;
     this.recCap = u32[cw + W_REC_CAP]!;
     this.rowsW = u32[cw + W_ROWS_PTR]! >>> 2;
     this.rowsD = this.rowsW >>> 1;
     const state = u32[this.rowsW + this.rowW]!;
     this.state = state;
-    this.allocEpoch = state === this.key ? epoch : -1;
-    this.freeEpoch = (state & GEN_LIVE) === this.genLive ? epoch : -1;
-    this.openEpoch = this.freeEpoch >= 0 && (state & DISPOSED) === 0 ? epoch : -1;
+    this.allocEpoch = state === this.key ? tag : -1;
+    this.freeEpoch = (state & GEN_LIVE) === this.genLive ? tag : -1;
+    this.openEpoch = this.freeEpoch >= 0 && (state & DISPOSED) === 0 ? tag : -1;
   }
 
   /** @internal */
@@ -272,19 +292,25 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     this.noteFreed(ptr, row);
   }
 
-  /** Swap-remove of record `i` (at int32 index `r`): the last record moves into the hole; its block's header follows. */
+  /**
+   * Swap-remove of record `i` (at int32 index `r`): the last record moves into
+   * the hole, its block's header follows, then the count drops. In that order
+   * a thread that dies in between leaves the moved record twice, which the
+   * repair after its death drops (tree-repair.ts), never a block without one.
+   */
   private dropRecord(i: number, r: number): void {
     const i32 = this.i32;
     const last = i32[this.cw + W_REC_COUNT]! - 1;
+    if (i !== last) {
+      const l = this.recW + (last << 2);
+      const moved = i32[l]!;
+      i32[r] = moved;
+      i32[r + 1] = i32[l + 1]!;
+      i32[r + 2] = i32[l + 2]!;
+      i32[r + 3] = i32[l + 3]!;
+      i32[(moved - HEADER_BYTES) >> 2] = i;
+    }
     i32[this.cw + W_REC_COUNT] = last;
-    if (i === last) return;
-    const l = this.recW + (last << 2);
-    const moved = i32[l]!;
-    i32[r] = moved;
-    i32[r + 1] = i32[l + 1]!;
-    i32[r + 2] = i32[l + 2]!;
-    i32[r + 3] = i32[l + 3]!;
-    i32[(moved - HEADER_BYTES) >> 2] = i;
   }
 
   /** Remembers a free in the ring (for telling a double free from a foreign pointer). */

@@ -36,13 +36,14 @@ import { findRecord, recordAt } from "./records.js";
 import { buildReport, formatReport } from "./report.js";
 import { retainBlock, resetPeaks, unretainBlock } from "./scope-changes.js";
 import { findChildRow, openRow, setLevel } from "./scope-rows.js";
-import { ScopeBlocks } from "./scope-blocks.js";
+import { SharedBlocks } from "./shared-blocks.js";
 import { newString, releaseString, readString } from "./strings.js";
 import { reserveEntries, tableRoom } from "./tables.js";
 import { closeScopes } from "./teardown.js";
 import { T_ROWS } from "./layout.js";
 import { freeTree } from "./tree-control.js";
 import { ScopeRef, type TreeLink } from "./tree-link.js";
+import { SpaceTreeView, enterTree, leaveTree, treeLockOf } from "./tree-lock.js";
 import { attachRoot, createRoot } from "./tree-open.js";
 import { childRows, isScope, levelOf, nameOfPath, parentOf, rowWord, stateOf } from "./tree-view.js";
 import type {
@@ -89,7 +90,7 @@ type Link = TreeLink<TraceAllocator>;
  * } // dispose: throws LeakError if physics still held anything
  * ```
  */
-export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabels, OriginTracking, Checkable, Disposable {
+export class TraceAllocator extends SharedBlocks implements Allocator, BlockLabels, OriginTracking, Checkable, Disposable {
   readonly #parent: TraceAllocator | undefined;
   /** The level last seen (reports of a disposed scope say it). */
   #tracing: TracingLevel;
@@ -121,7 +122,16 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * "(stack not captured in this thread)".
    */
   static attach(space: AddressSpace, controlPtr: Ptr, options: TraceAttachOptions = {}): TraceAllocator {
-    return new TraceAllocator(Attachment.open(space, controlPtr, TRACE_LAYOUT, "TraceAllocator.attach"), options);
+    const attachment = Attachment.open(space, controlPtr, TRACE_LAYOUT, "TraceAllocator.attach");
+    // On a tree shared by threads the new handle reads the root's row under the lock.
+    const tree = typeof options === "object" && options !== null && options.lock !== undefined ? treeLockOf(attachment.who, options.lock, space) : undefined;
+    if (tree === undefined) return new TraceAllocator(attachment, options);
+    enterTree(tree, new SpaceTreeView(space, controlPtr, attachment.who));
+    try {
+      return new TraceAllocator(attachment, options);
+    } finally {
+      leaveTree(tree);
+    }
   }
 
   get #link(): Link {
@@ -141,33 +151,39 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * `options` says otherwise, and allocates from this scope's backing.
    */
   child(name: string, options: TraceScopeOptions = {}): TraceAllocator {
-    if (!this.isOpen()) throw this.disposedError("child");
-    checkName(name, this.path);
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgumentError(`${this.path}: child options must be an object, received ${describe(options)}.`);
-    }
-    checkOptions(withoutBacking(options), false);
-    const backing = options.backing ?? this.backing;
-    checkBacking(backing, this);
-    const path = `${this.path}/${name}`;
-    const budget = options.budget === undefined ? undefined : parseBudget(path, options.budget);
-    const level = options.tracing === undefined ? levelOf(this, this.row) : LEVELS.indexOf(options.tracing);
-    const sampleEvery = options.sampleEvery ?? this.u32[rowWord(this, this.row) + S_SAMPLE]!;
-    const link = this.#link;
-    for (;;) {
-      this.#assertUnique(path);
-      const backingId = options.backing === undefined ? this.u32[rowWord(this, this.row) + S_BACKING]! : link.idOfBacking(this, options.backing);
-      reserveEntries(this, T_ROWS, 1);
-      const pathOff = newString(this, path);
-      // The backing ran code meanwhile: this scope may be gone, the name taken, the room used.
-      if (!this.isOpen() || findChildRow(this, this.row, path) >= 0 || tableRoom(this, T_ROWS) < 1) {
-        releaseString(this, pathOff);
-        if (!this.isOpen()) throw this.disposedError("child");
-        continue;
+    this.enter();
+    try {
+      if (!this.isOpen()) throw this.disposedError("child");
+      checkName(name, this.path);
+      if (typeof options !== "object" || options === null) {
+        throw new InvalidArgumentError(`${this.path}: child options must be an object, received ${describe(options)}.`);
       }
-      const flags = stateOf(this, this.row) & (BUDGETED | ROW_GUARDED);
-      const row = openRow(this, { parent: this.row, path: pathOff, level, sampleEvery, backing: backingId, flags });
-      return new TraceAllocator(new ScopeRef(link, row, this, budget));
+      checkOptions(withoutBacking(options), false);
+      const backing = options.backing ?? this.backing;
+      checkBacking(backing, this);
+      const path = `${this.path}/${name}`;
+      const budget = options.budget === undefined ? undefined : parseBudget(path, options.budget);
+      // A tree shared by threads keeps a record of every block, "off" included: exact frees need them.
+      const level = options.tracing === undefined ? levelOf(this, this.row) : LEVELS.indexOf(options.tracing === "off" && this.tree !== undefined ? "counts" : options.tracing);
+      const sampleEvery = options.sampleEvery ?? this.u32[rowWord(this, this.row) + S_SAMPLE]!;
+      const link = this.#link;
+      for (;;) {
+        this.#assertUnique(path);
+        const backingId = options.backing === undefined ? this.u32[rowWord(this, this.row) + S_BACKING]! : link.idOfBacking(this, options.backing);
+        reserveEntries(this, T_ROWS, 1);
+        const pathOff = newString(this, path);
+        // The backing ran code meanwhile: this scope may be gone, the name taken, the room used.
+        if (!this.isOpen() || findChildRow(this, this.row, path) >= 0 || tableRoom(this, T_ROWS) < 1) {
+          releaseString(this, pathOff);
+          if (!this.isOpen()) throw this.disposedError("child");
+          continue;
+        }
+        const flags = stateOf(this, this.row) & (BUDGETED | ROW_GUARDED);
+        const row = openRow(this, { parent: this.row, path: pathOff, level, sampleEvery, backing: backingId, flags });
+        return new TraceAllocator(new ScopeRef(link, row, this, budget));
+      }
+    } finally {
+      this.leave();
     }
   }
 
@@ -191,33 +207,48 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * Throws InvalidArgumentError when there is no such scope.
    */
   openScope(path: string, options: OpenScopeOptions = {}): TraceAllocator {
-    if (!this.alive) throw this.endedError("openScope");
-    if (typeof path !== "string" || path.length === 0) throw new InvalidArgumentError(`${this.path}: openScope expects a relative path such as "physics/broadphase", received ${describe(path)}.`);
-    let row = this.row;
-    let at = this.path;
-    if (!isScope(this, row, this.gen)) throw this.disposedError("openScope");
-    for (const name of path.split("/")) {
-      checkName(name, at);
-      at = `${at}/${name}`;
-      row = findChildRow(this, row, at);
-      if (row < 0) throw new InvalidArgumentError(`${this.path}: openScope(${JSON.stringify(path)}): there is no live scope ${at}.`);
+    this.enter();
+    try {
+      if (!this.alive) throw this.endedError("openScope");
+      if (typeof path !== "string" || path.length === 0) throw new InvalidArgumentError(`${this.path}: openScope expects a relative path such as "physics/broadphase", received ${describe(path)}.`);
+      let row = this.row;
+      let at = this.path;
+      if (!isScope(this, row, this.gen)) throw this.disposedError("openScope");
+      for (const name of path.split("/")) {
+        checkName(name, at);
+        at = `${at}/${name}`;
+        row = findChildRow(this, row, at);
+        if (row < 0) throw new InvalidArgumentError(`${this.path}: openScope(${JSON.stringify(path)}): there is no live scope ${at}.`);
+      }
+      const backingId = this.u32[rowWord(this, row) + S_BACKING]!;
+      if (options.backing !== undefined && backingId !== 0) this.#link.bindBacking(backingId, options.backing);
+      return handleOf(this.#link, this, row);
+    } finally {
+      this.leave();
     }
-    const backingId = this.u32[rowWord(this, row) + S_BACKING]!;
-    if (options.backing !== undefined && backingId !== 0) this.#link.bindBacking(backingId, options.backing);
-    return handleOf(this.#link, this, row);
   }
 
   /** Live child scopes, in creation order. */
   get children(): readonly TraceAllocator[] {
-    if (!this.alive || !this.here()) return [];
-    return childRows(this, this.row).map((r) => handleOf(this.#link, this, r));
+    this.enter();
+    try {
+      if (!this.alive || !this.here()) return [];
+      return childRows(this, this.row).map((r) => handleOf(this.#link, this, r));
+    } finally {
+      this.leave();
+    }
   }
 
   /** The live child named `name`, if any. */
   getChild(name: string): TraceAllocator | undefined {
-    if (!this.alive || !this.here() || typeof name !== "string") return undefined;
-    const row = findChildRow(this, this.row, `${this.path}/${name}`);
-    return row < 0 ? undefined : handleOf(this.#link, this, row);
+    this.enter();
+    try {
+      if (!this.alive || !this.here() || typeof name !== "string") return undefined;
+      const row = findChildRow(this, this.row, `${this.path}/${name}`);
+      return row < 0 ? undefined : handleOf(this.#link, this, row);
+    } finally {
+      this.leave();
+    }
   }
 
   /** The enclosing scope; undefined for a root. */
@@ -232,13 +263,23 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
 
   /** The tracing level this scope was created with (or set to). */
   get tracing(): TracingLevel {
-    if (this.alive && this.here()) this.#tracing = LEVELS[levelOf(this, this.row)]!;
-    return this.#tracing;
+    this.enter();
+    try {
+      if (this.alive && this.here()) this.#tracing = LEVELS[levelOf(this, this.row)]!;
+      return this.#tracing;
+    } finally {
+      this.leave();
+    }
   }
 
   /** True once {@link dispose} (or `disposeAllowingLeaks`) succeeded, through any handle; also once this handle ended. */
   get disposed(): boolean {
-    return !this.alive || !this.isOpen();
+    this.enter();
+    try {
+      return !this.alive || !this.isOpen();
+    } finally {
+      this.leave();
+    }
   }
 
   /**
@@ -248,12 +289,17 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * id. Throws InvalidArgumentError for a text that is not a non-empty string.
    */
   labelId(label: string): number {
-    if (!this.alive) throw this.endedError("labelId");
-    const cached = typeof label === "string" ? this.#link.labelIds.get(label) : undefined;
-    if (cached !== undefined) return cached;
-    const id = internLabel(this, this.path, label);
-    this.#link.labelIds.set(label, id);
-    return id;
+    this.enter();
+    try {
+      if (!this.alive) throw this.endedError("labelId");
+      const cached = typeof label === "string" ? this.#link.labelIds.get(label) : undefined;
+      if (cached !== undefined) return cached;
+      const id = internLabel(this, this.path, label);
+      this.#link.labelIds.set(label, id);
+      return id;
+    } finally {
+      this.leave();
+    }
   }
 
   /** Call stacks the tree has interned (a million allocations from fifty sites keep fifty). */
@@ -274,22 +320,27 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * handed out, nor stop. Throws InvalidArgumentError.
    */
   setTracing(level: TracingLevel, sampleEvery?: number): void {
-    if (!this.isOpen()) throw this.disposedError("setTracing");
-    const rw = rowWord(this, this.row);
-    const every = sampleEvery ?? this.u32[rw + S_SAMPLE]!;
-    checkLevel(this.path, level);
-    checkSampleEvery(this.path, every);
-    const current = LEVELS[levelOf(this, this.row)]!;
-    if ((level === "off") !== (current === "off")) {
-      throw new InvalidArgumentError(
-        `${this.path}: cannot switch tracing from ${JSON.stringify(current)} to ${JSON.stringify(level)}: "off" is chosen when a scope is created.\n` +
-          `  Create the scope with the level it needs (child(name, { tracing })).`,
-      );
+    this.enter();
+    try {
+      if (!this.isOpen()) throw this.disposedError("setTracing");
+      const rw = rowWord(this, this.row);
+      const every = sampleEvery ?? this.u32[rw + S_SAMPLE]!;
+      checkLevel(this.path, level);
+      checkSampleEvery(this.path, every);
+      const current = LEVELS[levelOf(this, this.row)]!;
+      if ((level === "off") !== (current === "off")) {
+        throw new InvalidArgumentError(
+          `${this.path}: cannot switch tracing from ${JSON.stringify(current)} to ${JSON.stringify(level)}: "off" is chosen when a scope is created.\n` +
+            `  Create the scope with the level it needs (child(name, { tracing })).`,
+        );
+      }
+      setLevel(this, this.row, LEVELS.indexOf(level));
+      this.u32[rw + S_SAMPLE] = every;
+      this.u32[rw + S_COUNTDOWN] = 1;
+      this.#tracing = level;
+    } finally {
+      this.leave();
     }
-    setLevel(this, this.row, LEVELS.indexOf(level));
-    this.u32[rw + S_SAMPLE] = every;
-    this.u32[rw + S_COUNTDOWN] = 1;
-    this.#tracing = level;
   }
 
   /** Sets the tree's frame number; each new peak and each block records the frame it happened in. */
@@ -310,9 +361,14 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
 
   /** The scope that owns the live block at `ptr` anywhere in this tree, in O(1); undefined when none does. */
   scopeOf(ptr: Ptr): TraceAllocator | undefined {
-    if (typeof ptr !== "number" || !this.alive) return undefined;
-    const i = findRecord(this, ptr);
-    return i < 0 ? undefined : handleOf(this.#link, this, this.i32[recordAt(this, i) + R_WORD]! & ROW_MASK);
+    this.enter();
+    try {
+      if (typeof ptr !== "number" || !this.alive) return undefined;
+      const i = findRecord(this, ptr);
+      return i < 0 ? undefined : handleOf(this.#link, this, this.i32[recordAt(this, i) + R_WORD]! & ROW_MASK);
+    } finally {
+      this.leave();
+    }
   }
 
 
@@ -324,13 +380,23 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * that grows the subtree fails (or warns). Re-arms a `"warn"` budget.
    */
   setBudget(budget: number | BudgetOptions | undefined): void {
-    if (!this.isOpen()) throw this.disposedError("setBudget");
-    writeBudget(this, this.row, budget === undefined ? undefined : parseBudget(this.path, budget));
+    this.enter();
+    try {
+      if (!this.isOpen()) throw this.disposedError("setBudget");
+      writeBudget(this, this.row, budget === undefined ? undefined : parseBudget(this.path, budget));
+    } finally {
+      this.leave();
+    }
   }
 
   /** The subtree budget in bytes, if any. */
   get budgetBytes(): number | undefined {
-    return this.alive && this.here() ? budgetOf(this, this.row)?.bytes : undefined;
+    this.enter();
+    try {
+      return this.alive && this.here() ? budgetOf(this, this.row)?.bytes : undefined;
+    } finally {
+      this.leave();
+    }
   }
   // ------------------------------------------------------------------ peaks
 
@@ -340,19 +406,29 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * of this stage), "warn" budgets are re-armed, and `stage` labels it.
    */
   resetPeak(stage?: string): void {
-    if (stage !== undefined && typeof stage !== "string") {
-      throw new InvalidArgumentError(`${this.path}: resetPeak(stage) expects a string label, received ${describe(stage)}.`);
+    this.enter();
+    try {
+      if (stage !== undefined && typeof stage !== "string") {
+        throw new InvalidArgumentError(`${this.path}: resetPeak(stage) expects a string label, received ${describe(stage)}.`);
+      }
+      if (!this.alive) throw this.endedError("resetPeak");
+      if (!this.here()) return;
+      resetPeaks(this, this.row, this.gen, stage);
+    } finally {
+      this.leave();
     }
-    if (!this.alive) throw this.endedError("resetPeak");
-    if (!this.here()) return;
-    resetPeaks(this, this.row, this.gen, stage);
   }
 
   /** Label of the current stage (the last `resetPeak(stage)`), if any. */
   get stage(): string | undefined {
-    if (!this.alive || !this.here()) return undefined;
-    const off = this.u32[rowWord(this, this.row) + S_STAGE]!;
-    return off === 0 ? undefined : readString(this, off);
+    this.enter();
+    try {
+      if (!this.alive || !this.here()) return undefined;
+      const off = this.u32[rowWord(this, this.row) + S_STAGE]!;
+      return off === 0 ? undefined : readString(this, off);
+    } finally {
+      this.leave();
+    }
   }
 
   // ---------------------------------------------------------- retained blocks
@@ -364,19 +440,34 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * the parent scope; it can still be freed through this scope or the owner.
    */
   retain(ptr: Ptr, reason?: string): void {
-    this.#ownRecord(ptr, "retain");
-    retainBlock(this, this.row, ptr, reason, (p) => this.#ownRecord(p, "retain"));
+    this.enter();
+    try {
+      this.#ownRecord(ptr, "retain");
+      retainBlock(this, this.row, ptr, reason, (p) => this.#ownRecord(p, "retain"));
+    } finally {
+      this.leave();
+    }
   }
 
   /** Undoes {@link retain}: the block counts as a leak again if still live at dispose. */
   unretain(ptr: Ptr): void {
-    unretainBlock(this, this.row, this.#ownRecord(ptr, "unretain"));
+    this.enter();
+    try {
+      unretainBlock(this, this.row, this.#ownRecord(ptr, "unretain"));
+    } finally {
+      this.leave();
+    }
   }
 
   /** Retained blocks owned by this scope's subtree (including those adopted from disposed children). */
   retainedBlocks(): RetainedBlock[] {
-    if (!this.alive) throw this.endedError("retainedBlocks");
-    return collectLeaks(this, this.row, this.gen, this.path).retained;
+    this.enter();
+    try {
+      if (!this.alive) throw this.endedError("retainedBlocks");
+      return collectLeaks(this, this.row, this.gen, this.path).retained;
+    } finally {
+      this.leave();
+    }
   }
 
   #ownRecord(ptr: Ptr, op: string): number {
@@ -396,12 +487,17 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * the name is free again. Calling it again is a no-op.
    */
   dispose(): void {
-    if (!this.alive || !this.isOpen()) return;
-    const report = collectLeaks(this, this.row, this.gen, this.path);
-    if (report.count > 0 || report.liveScopes.length > 0) {
-      throw new LeakError(formatLeakMessage(report), report);
+    this.enter();
+    try {
+      if (!this.alive || !this.isOpen()) return;
+      const report = collectLeaks(this, this.row, this.gen, this.path);
+      if (report.count > 0 || report.liveScopes.length > 0) {
+        throw new LeakError(formatLeakMessage(report), report);
+      }
+      this.#close(undefined);
+    } finally {
+      this.leave();
     }
-    this.#close(undefined);
   }
 
   /**
@@ -412,12 +508,17 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * Blocks still live stay with the backing. Throws InvalidArgumentError on a child.
    */
   destroy(): void {
-    if (this.row !== 0) {
-      throw new InvalidArgumentError(`${this.path}: destroy() is for the root of a tree (${this.root.path}); dispose() ends a child scope.`);
+    this.enter();
+    try {
+      if (this.row !== 0) {
+        throw new InvalidArgumentError(`${this.path}: destroy() is for the root of a tree (${this.root.path}); dispose() ends a child scope.`);
+      }
+      if (!this.alive) return;
+      freeTree(this, this.controlPtr);
+      this.end("destroyed");
+    } finally {
+      this.leave();
     }
-    if (!this.alive) return;
-    freeTree(this, this.controlPtr);
-    this.end("destroyed");
   }
 
   /**
@@ -444,17 +545,22 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * changes nothing.
    */
   disposeAllowingLeaks(maxBytes: number): TraceLeakReport {
-    if (typeof maxBytes !== "number" || Number.isNaN(maxBytes) || maxBytes < 0) {
-      throw new InvalidArgumentError(`${this.path}: disposeAllowingLeaks(maxBytes) expects a byte count >= 0 (Infinity for any), received ${describe(maxBytes)}.`);
+    this.enter();
+    try {
+      if (typeof maxBytes !== "number" || Number.isNaN(maxBytes) || maxBytes < 0) {
+        throw new InvalidArgumentError(`${this.path}: disposeAllowingLeaks(maxBytes) expects a byte count >= 0 (Infinity for any), received ${describe(maxBytes)}.`);
+      }
+      if (!this.alive) throw this.endedError("disposeAllowingLeaks");
+      const report = collectLeaks(this, this.row, this.gen, this.path);
+      if (!this.isOpen()) return report;
+      if (report.bytes > maxBytes) {
+        throw new LeakError(formatLeakMessage(report, maxBytes), report);
+      }
+      this.#close("allowed leak");
+      return report;
+    } finally {
+      this.leave();
     }
-    if (!this.alive) throw this.endedError("disposeAllowingLeaks");
-    const report = collectLeaks(this, this.row, this.gen, this.path);
-    if (!this.isOpen()) return report;
-    if (report.bytes > maxBytes) {
-      throw new LeakError(formatLeakMessage(report, maxBytes), report);
-    }
-    this.#close("allowed leak");
-    return report;
   }
 
   /** Disposes this scope and every live descendant: their blocks go to the parent (the root keeps its own). */
@@ -467,8 +573,13 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
 
   /** The scope tree from here down as plain JSON (see {@link ScopeReport}). */
   report(): ScopeReport {
-    if (!this.alive) throw this.endedError("report");
-    return buildReport(this, this.row, this.gen, { name: this.name, path: this.path, tracing: this.#tracing });
+    this.enter();
+    try {
+      if (!this.alive) throw this.endedError("report");
+      return buildReport(this, this.row, this.gen, { name: this.name, path: this.path, tracing: this.#tracing });
+    } finally {
+      this.leave();
+    }
   }
 
   /** The scope tree as aligned text: live, peak, blocks, allocations and budget use per scope. */
@@ -483,8 +594,13 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * blocks without a stack end at their scope's frame.
    */
   foldedStacks(options: FoldedStacksOptions = {}): string {
-    if (!this.alive) throw this.endedError("foldedStacks");
-    return foldStacks(this, { row: this.row, gen: this.gen, path: this.path }, options);
+    this.enter();
+    try {
+      if (!this.alive) throw this.endedError("foldedStacks");
+      return foldStacks(this, { row: this.row, gen: this.gen, path: this.path }, options);
+    } finally {
+      this.leave();
+    }
   }
 
   /**
@@ -493,8 +609,13 @@ export class TraceAllocator extends ScopeBlocks implements Allocator, BlockLabel
    * against a recount. Throws CorruptionError.
    */
   check(): void {
-    if (!this.alive) throw this.endedError("check");
-    checkTree(this, this.root.path);
+    this.enter();
+    try {
+      if (!this.alive) throw this.endedError("check");
+      checkTree(this, this.root.path);
+    } finally {
+      this.leave();
+    }
   }
 }
 

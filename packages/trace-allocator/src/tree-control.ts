@@ -8,6 +8,7 @@ import {
   retireControl,
   sealControl,
   type Allocator,
+  type AddressSpace,
   type Attachment,
   type Ptr,
 } from "@memkit/core";
@@ -15,6 +16,9 @@ import {
   ENTRY_BYTES,
   FIRST_ID,
   FLAG_GUARDED,
+  FLAG_SHARED_BACKING,
+  FLAG_THREADS,
+  FLAGS_MASK,
   GEN_MASK,
   GEN_SHIFT,
   LEVEL_MASK,
@@ -54,6 +58,7 @@ import {
 import { openRow } from "./scope-rows.js";
 import { isString, newString } from "./strings.js";
 import { growTable, reserveEntries } from "./tables.js";
+import { enterTree, leaveTree, type LockedView, type TreeLock } from "./tree-lock.js";
 import { parentOf, rowWord, type TreeMemory } from "./tree-view.js";
 
 /*
@@ -74,6 +79,10 @@ export interface TreeSettings {
   stackDepth: number;
   /** Records to make room for up front. */
   initialCapacity: number;
+  /** Any backing of the space may serve the tables (per-thread routed allocators): W_BACKING is 0. */
+  sharedBacking: boolean;
+  /** Shared by threads: every handle holds the tree lock. */
+  threads: boolean;
 }
 
 /** The root scope of a new tree. */
@@ -84,13 +93,18 @@ export interface RootSpec {
 }
 
 /** A TreeMemory over the space's shared views, for building a tree before any handle exists. */
-class BuildMemory implements TreeMemory {
+class BuildMemory implements TreeMemory, LockedView {
   private readonly views: SpaceViews;
+  readonly alive = true;
   constructor(
     readonly metaBacking: Allocator,
     readonly cw: number,
+    readonly path = "TraceAllocator",
   ) {
     this.views = SpaceViews.of(metaBacking.space);
+  }
+  get space(): AddressSpace {
+    return this.metaBacking.space;
   }
   get u8(): Uint8Array {
     return this.views.u8;
@@ -126,11 +140,11 @@ export function createTree(backing: Allocator, settings: TreeSettings, root: Roo
     initControl(space, ptr, TRACE_LAYOUT, bytes);
     const u32 = mem.u32;
     const cw = mem.cw;
-    u32[cw + W_FLAGS] = settings.guardHeaders ? FLAG_GUARDED : 0;
+    u32[cw + W_FLAGS] = (settings.guardHeaders ? FLAG_GUARDED : 0) | (settings.sharedBacking ? FLAG_SHARED_BACKING : 0) | (settings.threads ? FLAG_THREADS : 0);
     u32[cw + W_RING_SLOTS] = settings.ringSlots;
     u32[cw + W_STACK_DEPTH] = settings.stackDepth;
     u32[cw + W_TREE_ID] = (Math.random() * 0x100000000) >>> 0;
-    u32[cw + W_BACKING] = backing instanceof SpaceHandle ? backing.controlPtr : 0;
+    u32[cw + W_BACKING] = backing instanceof SpaceHandle && !settings.sharedBacking ? backing.controlPtr : 0;
     sealControl(space, ptr, TRACE_LAYOUT);
     u32[cw + W_NEXT_STACK] = 1;
     u32[cw + W_META_BLOCKS] = 1;
@@ -161,9 +175,16 @@ export function freeTree(mem: TreeMemory, ptr: Ptr): void {
   mem.metaBacking.deallocate(ptr);
 }
 
-/** Verifies the tree an attach opened (see verifyTree), its tables checked against `backing`. */
-export function openTree(attachment: Attachment, backing: Allocator): void {
-  verifyTree(new BuildMemory(backing, attachment.controlPtr >>> 2), attachment.bytes, attachment.who);
+/** Verifies the tree an attach opened (see verifyTree), its tables checked against `backing`; under the tree lock when there is one. */
+export function openTree(attachment: Attachment, backing: Allocator, tree: TreeLock | undefined): void {
+  const mem = new BuildMemory(backing, attachment.controlPtr >>> 2, attachment.who);
+  if (tree === undefined) return verifyTree(mem, attachment.bytes, attachment.who);
+  enterTree(tree, mem);
+  try {
+    verifyTree(mem, attachment.bytes, attachment.who);
+  } finally {
+    leaveTree(tree);
+  }
 }
 
 function damaged(who: string, ptr: Ptr, what: string): CorruptionError {
@@ -179,7 +200,8 @@ export function verifyTree(mem: TreeMemory, bytes: number, who: string): void {
   const u32 = mem.u32;
   const cw = mem.cw;
   const layout = TRACE_LAYOUT;
-  controlWord(u32, ptr, W_FLAGS, 0, FLAG_GUARDED, layout, "flags");
+  const flags = controlWord(u32, ptr, W_FLAGS, 0, FLAGS_MASK, layout, "flags");
+  const anyBacking = (flags & FLAG_SHARED_BACKING) !== 0;
   const slots = controlWord(u32, ptr, W_RING_SLOTS, 1, 1 << 20, layout, "ring slots");
   if ((slots & (slots - 1)) !== 0 || bytes !== controlBytes(slots)) throw damaged(who, ptr, `its ring of ${slots} entries does not match its ${bytes} bytes`);
   controlWord(u32, ptr, W_STACK_DEPTH, 1, 256, layout, "stack depth");
@@ -214,15 +236,22 @@ export function verifyTree(mem: TreeMemory, bytes: number, who: string): void {
       if (base < hi && lo < at + tableBytes) throw damaged(who, ptr, `the ${name} at ${hex(at)} overlaps ${what}`);
     }
     spans.push([base, at + tableBytes, `the ${name}`]);
-    if (!isBackingBlock(mem.metaBacking, base, tableBytes + TABLE_SKEW[t]!)) throw damaged(who, ptr, `the ${name} at ${hex(at)} is not a live block of ${mem.metaBacking.name} large enough for it`);
+    if (!isBackingBlock(mem.metaBacking, base, tableBytes + TABLE_SKEW[t]!, anyBacking)) {
+      throw damaged(who, ptr, `the ${name} at ${hex(at)} is not a live block of ${anyBacking ? "the backings (any routed allocator of the space)" : mem.metaBacking.name} large enough for it`);
+    }
   }
   verifyRows(mem, who);
 }
 
-/** True when `ptr` is a live block of `backing` with at least `bytes` usable. */
-function isBackingBlock(backing: Allocator, ptr: number, bytes: number): boolean {
+/**
+ * True when `ptr` is a live block of `backing` with at least `bytes` usable.
+ * With shared backings a table may come from another thread's allocator: any
+ * block the backing can size (a routed allocator sizes every live block of its
+ * peers, and refuses anything else) will do.
+ */
+function isBackingBlock(backing: Allocator, ptr: number, bytes: number, anyBacking: boolean): boolean {
   try {
-    return backing.owns(ptr) && backing.allocatedSize(ptr) >= bytes;
+    return (anyBacking || backing.owns(ptr)) && backing.allocatedSize(ptr) >= bytes;
   } catch {
     return false;
   }

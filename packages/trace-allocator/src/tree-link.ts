@@ -2,6 +2,7 @@ import { InvalidArgumentError, SpaceHandle, describe, hex, type AddressSpace, ty
 import { CallStacks, stackTextsOf } from "./call-stacks.js";
 import { BACKING_CONTROL, ENTRY_TAG, TAG_LIVE, TW_USED, T_BACKINGS, W_NEXT_STACK, W_STACK_DEPTH, W_TREE_ID, tableWord } from "./layout.js";
 import { entryWord, reserveEntries, tableRoom, takeEntry } from "./tables.js";
+import type { TreeLock } from "./tree-lock.js";
 import type { TreeMemory, TreeView } from "./tree-view.js";
 import type { BudgetWarning } from "./types.js";
 
@@ -48,9 +49,12 @@ export class TreeLink<S extends LinkedScope = LinkedScope> {
   readonly labelIds = new Map<string, number>();
   /** The handle on the root scope this link began with. */
   root: S | undefined;
+  /** The tree lock, on a tree shared by threads (tree-lock.ts). */
+  readonly tree: TreeLock | undefined;
 
-  constructor(space: AddressSpace, controlPtr: Ptr, backing: Allocator, internalFrames: RegExp, onBudgetWarning: (warning: BudgetWarning) => void) {
+  constructor(space: AddressSpace, controlPtr: Ptr, backing: Allocator, internalFrames: RegExp, onBudgetWarning: (warning: BudgetWarning) => void, tree?: TreeLock) {
     this.space = space;
+    this.tree = tree;
     this.controlPtr = controlPtr;
     this.backings = [backing];
     this.backingIds.set(backing, 0);

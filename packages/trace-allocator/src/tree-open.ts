@@ -1,9 +1,10 @@
 import { InvalidArgumentError, describe, type Allocator, type Attachment } from "@memkit/core";
 import { MEMKIT_FRAME_PATTERN } from "./call-stacks.js";
-import { W_BACKING } from "./layout.js";
+import { FLAG_SHARED_BACKING, FLAG_THREADS, W_BACKING, W_FLAGS } from "./layout.js";
 import { LEVELS, checkBacking, checkName, checkOptions, defaultBudgetWarning, parseBudget, rootSettings } from "./options.js";
 import { createTree, openTree } from "./tree-control.js";
 import { ScopeRef, TreeLink, checkAttachBacking, type LinkedScope } from "./tree-link.js";
+import { treeLockOf } from "./tree-lock.js";
 import type { TraceAllocatorOptions, TraceAttachOptions } from "./types.js";
 
 /*
@@ -19,9 +20,11 @@ export function createRoot<S extends LinkedScope>(backing: Allocator, options: T
   const name = options.name ?? "root";
   checkName(name, undefined);
   const budget = options.budget === undefined ? undefined : parseBudget(name, options.budget);
-  const level = LEVELS.indexOf(options.tracing ?? "counts");
+  const tree = options.lock === undefined ? undefined : treeLockOf("TraceAllocator", options.lock, backing.space);
+  // A tree shared by threads keeps a record of every block, "off" included: exact frees need them.
+  const level = LEVELS.indexOf(options.tracing === "off" && tree !== undefined ? "counts" : (options.tracing ?? "counts"));
   const ptr = createTree(backing, rootSettings(options), { name, level, sampleEvery: options.sampleEvery ?? 1 });
-  const link = new TreeLink<S>(backing.space, ptr, backing, options.internalFrames ?? MEMKIT_FRAME_PATTERN, options.onBudgetWarning ?? defaultBudgetWarning);
+  const link = new TreeLink<S>(backing.space, ptr, backing, options.internalFrames ?? MEMKIT_FRAME_PATTERN, options.onBudgetWarning ?? defaultBudgetWarning, tree);
   return new ScopeRef(link, 0, undefined, budget);
 }
 
@@ -36,8 +39,21 @@ export function attachRoot<S extends LinkedScope>(attachment: Attachment, option
     throw new InvalidArgumentError(`${who}: onBudgetWarning must be a function, received ${describe(options.onBudgetWarning)}.`);
   }
   const space = attachment.space;
-  const backing = checkAttachBacking(who, space, options.backing, space.u32[(attachment.controlPtr >>> 2) + W_BACKING]!);
-  openTree(attachment, backing);
-  const link = new TreeLink<S>(space, attachment.controlPtr, backing, options.internalFrames ?? MEMKIT_FRAME_PATTERN, options.onBudgetWarning ?? defaultBudgetWarning);
+  const cw = attachment.controlPtr >>> 2;
+  const flags = space.u32[cw + W_FLAGS]!;
+  const threads = (flags & FLAG_THREADS) !== 0;
+  if (threads !== (options.lock !== undefined)) {
+    throw new InvalidArgumentError(
+      threads
+        ? `${who}: this tree is shared by threads: pass this thread's handle on the tree lock ({ lock }).`
+        : `${who}: this tree was not created for threads (new TraceAllocator(backing, { lock })), so it cannot take a lock now.`,
+    );
+  }
+  const tree = options.lock === undefined ? undefined : treeLockOf(who, options.lock, space);
+  const anyBacking = (flags & FLAG_SHARED_BACKING) !== 0;
+  if (anyBacking && options.backing === undefined) throw new InvalidArgumentError(`${who}: this tree has shared backings: pass this thread's own backing allocator ({ backing }).`);
+  const backing = checkAttachBacking(who, space, options.backing, space.u32[cw + W_BACKING]!);
+  openTree(attachment, backing, tree);
+  const link = new TreeLink<S>(space, attachment.controlPtr, backing, options.internalFrames ?? MEMKIT_FRAME_PATTERN, options.onBudgetWarning ?? defaultBudgetWarning, tree);
   return new ScopeRef(link, 0, undefined);
 }

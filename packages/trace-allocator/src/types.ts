@@ -1,4 +1,4 @@
-import type { Allocator, LeakedBlock, LeakReport } from "@memkit/core";
+import type { Allocator, LeakedBlock, LeakReport, SharedLock } from "@memkit/core";
 import type { TraceAllocator } from "./trace-allocator.js";
 
 /**
@@ -65,6 +65,21 @@ export interface TraceAllocatorOptions extends Omit<TraceScopeOptions, "backing"
    * @defaultValue false
    */
   guardHeaders?: boolean;
+  /**
+   * The tree lock, for a tree shared by threads (README "Threads"): every operation on the tree
+   * through this handle, and every scope handle reached from it, holds it. Each thread passes its
+   * own handle on the one lock (`new SharedLock(space, ptr, capacity, { thread: seat })`), and
+   * the same object to every handle it opens on the tree. With a seat, each thread's allocations
+   * and frees are counted in its ThreadTable figures. @defaultValue none: a single-thread tree
+   */
+  lock?: SharedLock;
+  /**
+   * Let every thread lease the tree's tables from its own backing: an attach then accepts any
+   * allocator of the space as `backing` (each thread its own). All such backings must be able to
+   * free and size each other's blocks (generic allocators sharing one routes table).
+   * @defaultValue false: the tree names its one backing and an attach must pass that one
+   */
+  sharedBacking?: boolean;
 }
 
 /**
@@ -81,6 +96,8 @@ export interface TraceAttachOptions {
   onBudgetWarning?: (warning: BudgetWarning) => void;
   /** Frames stripped from stacks this handle captures. @defaultValue {@link MEMKIT_FRAME_PATTERN} */
   internalFrames?: RegExp;
+  /** This thread's handle on the tree lock: required by a tree created with `lock`, refused by any other. */
+  lock?: SharedLock;
 }
 
 /** Options of {@link TraceAllocator.openScope}. */

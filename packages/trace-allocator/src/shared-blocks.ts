@@ -1,0 +1,214 @@
+import { CorruptionError, MAX_SIZE, type Allocator, type AllocatorStats, type BlockOrigin, type Ptr } from "@memkit/core";
+import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header-guard.js";
+import { isLabelId } from "./labels.js";
+import { BUDGETED, GUARDED, HEADER_BYTES, R_SIZE, R_WORD, SITE_LABEL, T_SITES } from "./layout.js";
+import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "./records.js";
+import { siteOfRecord } from "./retained.js";
+import { ALLOCATE, REALLOCATE, ScopeBlocks } from "./scope-blocks.js";
+import { backingFailed, badLabelError, crossScopeError, handedOutTwiceError, tooLargeError } from "./scope-errors.js";
+import { entryWord } from "./tables.js";
+
+/*
+ * The block paths of a tree shared by threads (tree-lock.ts). The inline
+ * paths never apply there (scope-state.ts's sync), so allocate, deallocate
+ * and reallocate come here, and every query on a block holds the lock too.
+ *
+ * The backing is called outside the lock:
+ *   allocate    backing.allocate -> lock: open? budget (exact: every thread's
+ *               blocks are counted under this lock) -> record, counts -> unlock;
+ *               on any refusal, unlock, give the block back, throw
+ *   deallocate  lock: find the record, check the scope, drop the record,
+ *               count -> unlock -> backing.deallocate; the record's removal
+ *               under the lock is what makes two threads freeing one block
+ *               one free and one DoubleFreeError
+ *   reallocate  backing.allocate of the new block -> lock: check, copy, move
+ *               the record -> unlock -> the old block goes back
+ * With a ThreadSeat on the lock, each thread counts its allocations, and the
+ * frees it makes, in its ThreadTable figures (the thread that frees a block
+ * counts the free; a reallocate counts as a free and an allocation).
+ */
+export abstract class SharedBlocks extends ScopeBlocks {
+  protected allocateShared(size: number, align: number, label: number): Ptr {
+    if (!this.alive) throw this.endedError("allocate");
+    const h = this.guarded ? guardedHeaderFor(align) : headerFor(align);
+    if (size > MAX_SIZE - h) throw tooLargeError(this.path, size, align, h);
+    const backing = this.backing;
+    let base: Ptr;
+    try {
+      base = backing.allocate(size + h, align < HEADER_BYTES ? HEADER_BYTES : align);
+    } catch (err) {
+      throw backingFailed(this.path, err, size, align, h);
+    }
+    // A block the tree records already is someone else's (a backing that handed it out twice): kept.
+    let theirs = false;
+    let ptr: Ptr;
+    this.enter();
+    try {
+      theirs = findRecord(this, base + h) >= 0;
+      ptr = this.#add(base + h, size, h, label);
+    } catch (err) {
+      this.leave();
+      if (!theirs) backing.deallocate(base);
+      throw err;
+    }
+    this.leave();
+    const tree = this.tree!;
+    if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, size);
+    return ptr;
+  }
+
+  #add(ptr: Ptr, size: number, h: number, label: number): Ptr {
+    const state = this.openState();
+    if (state < 0) throw this.disposedError("allocate");
+    if (label !== 0 && !isLabelId(this, label)) throw badLabelError(this.path, "allocate", label);
+    if ((state & BUDGETED) !== 0) this.checkBudgets(size);
+    const site = this.siteOf(ALLOCATE, label);
+    return this.recordNew(ptr, size, h, site, this.guarded ? GUARDED : 0, false);
+  }
+
+  protected deallocateShared(ptr: Ptr): void {
+    let backing: Allocator;
+    let base: number;
+    let size: number;
+    let damage: CorruptionError | undefined;
+    this.enter();
+    try {
+      this.sync();
+      const i = findRecord(this, ptr);
+      if (i < 0) throw this.refused(ptr, "deallocate");
+      const r = recordAt(this, i);
+      const word = this.i32[r + R_WORD]!;
+      if (!this.mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
+      damage = guardedHeaderError(this, `${this.path}.deallocate`, i);
+      backing = this.backingOfRecord(i);
+      base = ptr - headerOf(word);
+      size = this.i32[r + R_SIZE]!;
+      this.released(i, ptr);
+    } finally {
+      this.leave();
+    }
+    const tree = this.tree!;
+    if (tree.seat !== undefined) tree.table!.recordFree(tree.seat, size);
+    let failure: CorruptionError | undefined;
+    try {
+      backing.deallocate(base);
+    } catch (err) {
+      // A debug allocator below frees a block whose canary broke, then throws.
+      if (!(err instanceof CorruptionError)) throw err;
+      failure = err;
+    }
+    if (damage !== undefined) throw damage;
+    if (failure !== undefined) throw failure;
+  }
+
+  protected reallocateShared(ptr: Ptr, newSize: number, align: number, label: number): Ptr {
+    if (!this.alive) throw this.endedError("reallocate");
+    if (ptr === 0) return this.allocate(newSize, align, label);
+    const nh = this.guarded ? guardedHeaderFor(align) : headerFor(align);
+    if (newSize > MAX_SIZE - nh) throw tooLargeError(this.path, newSize, align, nh);
+    const backing = this.backing;
+    let newBase: Ptr;
+    try {
+      newBase = backing.allocate(newSize + nh, align < HEADER_BYTES ? HEADER_BYTES : align);
+    } catch (err) {
+      throw backingFailed(this.path, err, newSize, align, nh);
+    }
+    const moved = newBase + nh;
+    let old: { backing: Allocator; base: number; size: number };
+    let theirs = false;
+    this.enter();
+    try {
+      theirs = findRecord(this, moved) >= 0;
+      if (theirs) throw handedOutTwiceError(this.path, backing, moved, nh);
+      old = this.#move(ptr, moved, newSize, nh, label);
+    } catch (err) {
+      this.leave();
+      if (!theirs) backing.deallocate(newBase);
+      throw err;
+    }
+    this.leave();
+    const tree = this.tree!;
+    if (tree.seat !== undefined) {
+      tree.table!.recordFree(tree.seat, old.size);
+      tree.table!.recordAllocate(tree.seat, newSize);
+    }
+    old.backing.deallocate(old.base);
+    return moved;
+  }
+
+  /** Under the lock: checks, then moves live block `ptr` of this scope to `moved` (a new backing block). Returns the old block. */
+  #move(ptr: Ptr, moved: Ptr, newSize: number, nh: number, label: number): { backing: Allocator; base: number; size: number } {
+    if (this.openState() < 0) throw this.disposedError("reallocate");
+    if (label !== 0 && !isLabelId(this, label)) throw badLabelError(this.path, "reallocate", label);
+    let i = this.ownLive(ptr, "reallocate");
+    const damage = guardedHeaderError(this, `${this.path}.reallocate`, i);
+    if (damage !== undefined) throw damage;
+    const oldSize = this.i32[recordAt(this, i) + R_SIZE]!;
+    if (newSize > oldSize && (this.openState() & BUDGETED) !== 0) this.checkBudgets(newSize - oldSize);
+    const oldSite = siteOfRecord(this, i);
+    const keep = oldSite === 0 ? 0 : this.u32[entryWord(this, T_SITES, oldSite) + SITE_LABEL]!;
+    const site = this.siteOf(REALLOCATE, label !== 0 ? label : keep);
+    // A budget-warning hook (or a stack formatter) may have freed, moved or disposed things: look again.
+    if (this.openState() < 0) throw this.disposedError("reallocate");
+    i = this.ownLive(ptr, "reallocate");
+    const word = this.i32[recordAt(this, i) + R_WORD]!;
+    const size = this.i32[recordAt(this, i) + R_SIZE]!;
+    const old = { backing: this.backingOfRecord(i), base: ptr - headerOf(word), size };
+    this.u8.copyWithin(moved, ptr, ptr + Math.min(size, newSize));
+    this.resized(i, ptr, moved, newSize, headerCode(nh) | (word & GUARDED), site, frameOf(this, ptr));
+    if ((word & GUARDED) !== 0) writeHeaderGuard(this, moved, nh);
+    return old;
+  }
+
+  // Queries on blocks read the records: under the lock on a shared tree.
+
+  override allocatedSize(ptr: Ptr): number {
+    if (this.tree === undefined) return super.allocatedSize(ptr);
+    this.enter();
+    try {
+      return super.allocatedSize(ptr);
+    } finally {
+      this.leave();
+    }
+  }
+
+  override owns(ptr: Ptr): boolean {
+    if (this.tree === undefined) return super.owns(ptr);
+    this.enter();
+    try {
+      return super.owns(ptr);
+    } finally {
+      this.leave();
+    }
+  }
+
+  override stats(): AllocatorStats {
+    if (this.tree === undefined) return super.stats();
+    this.enter();
+    try {
+      return super.stats();
+    } finally {
+      this.leave();
+    }
+  }
+
+  override originOf(ptr: Ptr): BlockOrigin | undefined {
+    if (this.tree === undefined) return super.originOf(ptr);
+    this.enter();
+    try {
+      return super.originOf(ptr);
+    } finally {
+      this.leave();
+    }
+  }
+
+  override forEachLiveBlock(visit: (ptr: Ptr, size: number, scope: string) => void): void {
+    if (this.tree === undefined) return super.forEachLiveBlock(visit);
+    this.enter();
+    try {
+      super.forEachLiveBlock(visit);
+    } finally {
+      this.leave();
+    }
+  }
+}

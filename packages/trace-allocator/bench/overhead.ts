@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { PerformanceObserver } from "node:perf_hooks";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { AddressSpace, SeededRandom, type Allocator } from "@memkit/core";
+import { AddressSpace, SeededRandom, SharedLock, type Allocator } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { TraceAllocator } from "../src/index.js";
 
@@ -73,10 +73,18 @@ function subjectsOver(make: Backing): Subject[] {
     ['trace "off"', () => new TraceAllocator(make(), { tracing: "off" }), STEPS],
     ['trace "counts" (root)', () => new TraceAllocator(make()), STEPS],
     ['trace "counts" (depth 3: root/a/b/c)', () => new TraceAllocator(make()).child("a").child("b").child("c"), STEPS],
+    ['trace "counts" (root), shared: tree lock, uncontended', () => sharedTree(make()), STEPS],
     ['trace "callstacks", sampleEvery 16', () => new TraceAllocator(make(), { tracing: "callstacks", sampleEvery: 16 }), STEPS / 8],
     ['trace "callstacks", sampleEvery 64', () => new TraceAllocator(make(), { tracing: "callstacks", sampleEvery: 64 }), STEPS / 4],
     ['trace "callstacks", every allocation', () => new TraceAllocator(make(), { tracing: "callstacks" }), STEPS / 40],
   ];
+}
+
+/** A tree shared by threads (its lock taken by every call), used by one thread: the lock's cost alone. */
+function sharedTree(backing: Allocator): Allocator {
+  const ptr = backing.allocate(SharedLock.bytes(8), 8);
+  backing.space.u8.fill(0, ptr, ptr + SharedLock.bytes(8));
+  return new TraceAllocator(backing, { lock: new SharedLock(backing.space, ptr, 8) });
 }
 
 /** Child mode: time one subject and print `{ ns, gcs }` as JSON. */

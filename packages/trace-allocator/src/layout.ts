@@ -24,7 +24,7 @@ import type { ControlLayout } from "@memkit/core";
  *   the block's fourth cache line (words 48..63) holds what every allocate and free reads:
  *   +56  W_FRAME        the engine's frame number (markFrame)
  *   +57  W_RING_AT      next ring word to write (even, < 2 * ring slots)
- *   +58  W_EPOCH        goes up (mod 2^30) whenever a table moves or any row's STATE changes:
+ *   +58  W_EPOCH        goes up (mod 2^29) whenever a table moves or any row's STATE changes:
  *                       a handle re-reads what it caches (table positions, its row's state) then
  *   +59  the RECORDS descriptor: +59 PTR, +60 CAP, +61 USED (live records), +62, +63 unused
  *   +64  ring: RING_SLOTS pairs (ptr, row) of the last frees (tells a double free from a foreign pointer)
@@ -93,8 +93,12 @@ export const W_TABLES = 13;
 export const W_FRAME = 56;
 export const W_RING_AT = 57;
 export const W_EPOCH = 58;
-/** Epochs wrap below 2^30, so -1 never names one. */
-export const EPOCH_MASK = 0x3fffffff;
+/**
+ * Epochs wrap below 2^29, so -1 never names one, and a handle's cached epoch
+ * with bit 29 set (a shared tree's, scope-state.ts) is still a small integer
+ * (V8 keeps integers up to 2^30 - 1 unboxed) that names none.
+ */
+export const EPOCH_MASK = 0x1fffffff;
 /** First word of the recent-free ring. */
 export const W_RING = 64;
 

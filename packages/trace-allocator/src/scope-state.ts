@@ -59,8 +59,8 @@ import type { TreeLink } from "./tree-link.js";
 import { enterTree, leaveTree, type TreeLock } from "./tree-lock.js";
 import { levelOf, nameOfPath, pathOf, rowF64, rowWord, type TreeMemory } from "./tree-view.js";
 
-/** A bit no tree epoch has (they wrap below 2^30): see sync(). */
-const NEVER_CURRENT = 0x40000000;
+/** A bit no tree epoch has (they wrap below 2^29, layout.ts): see sync(). */
+const NEVER_CURRENT = 0x20000000;
 
 /*
  * The state half of a scope handle: the views it reads the tree through and

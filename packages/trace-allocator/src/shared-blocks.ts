@@ -79,7 +79,7 @@ export abstract class SharedBlocks extends ScopeBlocks {
       const r = recordAt(this, i);
       const word = this.i32[r + R_WORD]!;
       if (!this.mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
-      damage = guardedHeaderError(this, `${this.path}.deallocate`, i);
+      if ((word & GUARDED) !== 0) damage = guardedHeaderError(this, `${this.path}.deallocate`, i);
       backing = this.backingOfRecord(i);
       base = ptr - headerOf(word);
       size = this.i32[r + R_SIZE]!;

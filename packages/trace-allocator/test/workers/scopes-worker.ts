@@ -12,7 +12,7 @@ import { AddressSpace, DoubleFreeError, OutOfMemoryError, SeededRandom, SharedLo
 import { GenericAllocator } from "@memkit/generic-allocator";
 import { PageAllocator } from "@memkit/page-allocator";
 // The pattern module alone: the package's index also holds the bundler, which a worker cannot load.
-import { fillPattern, holdsPattern } from "../../../../tools/test-workers/src/pattern.js";
+import { fillPattern, holdsPattern } from "@memkit/test-workers/pattern";
 import { TraceAllocator } from "@memkit/trace-allocator";
 import {
   CTRL,

@@ -24,6 +24,9 @@ import { describe } from "./validate.js";
  *     +4      name length  bytes of UTF-8, 0..28
  *     +5..11  name         28 bytes of UTF-8
  *     +12..19 figures      4 float64: live bytes, peak live bytes, allocations, frees
+ *   after the slots: owners[256] bytes, one per page-map owner id: the slot + 1 of
+ *     the thread whose heap leases pages under that owner (0: none), so the
+ *     thread a block came from is one tag read and one byte away
  *
  * Slot 0 starts at byte 24 and a slot is 80 bytes, so the figures (byte 48 of
  * a slot) are 8-aligned. State and generation share one word so a reader never
@@ -31,12 +34,15 @@ import { describe } from "./validate.js";
  * FREE(g) -> LIVE(g + 1) in one compare-and-swap. Generations wrap at 2^24,
  * the width a lock's holder word keeps (see shared-lock.ts).
  *
- * Only the owning thread writes its figures (plain float64 stores: Atomics
- * has no float64); other threads read them as a snapshot.
+ * Figures are plain float64 stores (Atomics has no float64), so their writers
+ * must not race: either only the owning thread writes them (recordAllocate,
+ * recordFree), or every writer holds one lock (a shared scope tree counts a
+ * free in the thread the block came from, under its lock: recordFreeOf).
+ * Other threads read them as a snapshot.
  */
 
 /** The thread table's control block. */
-export const THREAD_TABLE_LAYOUT: ControlLayout = { kind: "ThreadTable", magic: "THRD", version: 1, fixedWords: 2 };
+export const THREAD_TABLE_LAYOUT: ControlLayout = { kind: "ThreadTable", magic: "THRD", version: 2, fixedWords: 2 };
 
 /** Slots in a table: threads that can be attached at once. */
 export const THREAD_SLOTS = 64;
@@ -65,6 +71,8 @@ const F_PEAK = 1;
 const F_ALLOCS = 2;
 const F_FREES = 3;
 const GENERATION_MASK = 0xff_ffff;
+/** Page-map owner ids the owners map covers (ids are 1..255). */
+const OWNER_IDS = 256;
 
 /** The control blocks a thread owns, recorded in its slot for whoever adopts them. */
 export type ThreadResource = "heap" | "frame" | "scratch";
@@ -100,13 +108,15 @@ const decoder = new TextDecoder();
  */
 export class ThreadTable extends SpaceHandle {
   /** Bytes of the control block: place it 8-aligned in memory the caller owns. */
-  static readonly bytes: number = (W_SLOTS + THREAD_SLOTS * SLOT_WORDS) * 4;
+  static readonly bytes: number = (W_SLOTS + THREAD_SLOTS * SLOT_WORDS) * 4 + OWNER_IDS;
 
   readonly name: string = "ThreadTable";
   private u32!: Uint32Array;
   private u8!: Uint8Array;
   private f64!: Float64Array;
   private readonly sw: number;
+  /** Byte offset of the owners map. */
+  private readonly ownersAt: number;
 
   /**
    * A new table in the {@link ThreadTable.bytes} bytes at `controlPtr`, or,
@@ -140,6 +150,7 @@ export class ThreadTable extends SpaceHandle {
     }
     super(space, ptr);
     this.sw = (ptr >>> 2) + W_SLOTS;
+    this.ownersAt = ptr + (W_SLOTS + THREAD_SLOTS * SLOT_WORDS) * 4;
     this.followViews();
   }
 
@@ -307,6 +318,24 @@ export class ThreadTable extends SpaceHandle {
     return Atomics.load(this.live("resourceOf"), this.sw + slot * SLOT_WORDS + RESOURCE_WORD[resource]);
   }
 
+  /**
+   * Notes that the thread of `seat` leases pages under page-map owner
+   * `ownerId` (its heap's tiers), so {@link threadOfOwner} finds it; a thread
+   * that adopts a heap notes its owners again.
+   */
+  setOwnerThread(ownerId: number, seat: ThreadSeat): void {
+    this.slotWord(seat, "setOwnerThread");
+    if (typeof ownerId !== "number" || !Number.isInteger(ownerId) || ownerId < 1 || ownerId >= OWNER_IDS) {
+      throw new InvalidArgumentError(`ThreadTable.setOwnerThread: ownerId must be an integer 1..255, received ${describe(ownerId)}.`);
+    }
+    Atomics.store(this.u8, this.ownersAt + ownerId, seat.slot + 1);
+  }
+
+  /** The slot of the thread whose heap leases pages under `ownerId`, or -1. */
+  threadOfOwner(ownerId: number): number {
+    return (Atomics.load(this.u8, this.ownersAt + (ownerId & 0xff)) | 0) - 1;
+  }
+
   /** Counts an allocation of `bytes` in the seat's figures. Only the seat's own thread calls it. */
   recordAllocate(seat: ThreadSeat, bytes: number): void {
     const f = (this.sw + seat.slot * SLOT_WORDS + S_FIGURES) >>> 1;
@@ -318,7 +347,16 @@ export class ThreadTable extends SpaceHandle {
 
   /** Counts a free of `bytes` in the seat's figures. Only the seat's own thread calls it. */
   recordFree(seat: ThreadSeat, bytes: number): void {
-    const f = (this.sw + seat.slot * SLOT_WORDS + S_FIGURES) >>> 1;
+    this.recordFreeOf(seat.slot, bytes);
+  }
+
+  /**
+   * Counts a free of `bytes` in the figures of the thread of `slot` (0..63):
+   * the thread a block came from, when another thread frees it. The caller
+   * holds the lock every writer of these figures holds (see the layout).
+   */
+  recordFreeOf(slot: number, bytes: number): void {
+    const f = (this.sw + (slot & (THREAD_SLOTS - 1)) * SLOT_WORDS + S_FIGURES) >>> 1;
     this.f64[f + F_LIVE] = this.f64[f + F_LIVE]! - bytes;
     this.f64[f + F_FREES]!++;
   }

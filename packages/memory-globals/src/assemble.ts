@@ -111,12 +111,13 @@ export function createParts(options: ResolvedOptions): MemoryParts {
     backing = debug;
   }
   // With debug, every scope's header is guarded too: the canaries sit around the backing block, the header inside them.
+  if (table !== undefined) noteOwners(table, seat!, generic);
   const root = new TraceAllocator(backing, {
     name: "root",
     tracing: options.tracing,
     sampleEvery: options.sampleEvery,
     guardHeaders: options.debug,
-    ...(treeLock === undefined ? {} : { lock: treeLock, sharedBacking: true }),
+    ...(treeLock === undefined ? {} : { lock: treeLock, sharedBacking: true, threadOf: threadOfBlock(table!, pages) }),
   });
   debug?.setOriginSource(root);
   const scratchPages = new TaggedPages(pages, "scratch");
@@ -155,6 +156,18 @@ export function createParts(options: ResolvedOptions): MemoryParts {
   const threads = table === undefined ? undefined : { table, seat: seat!, treeLock: treeLock!, routes };
   if (threads !== undefined) recordResources(threads, generic, frame, scratch);
   return { space, rootPtr, bootstrap, pages, generic, debug, root, scratch, frame, threads };
+}
+
+/** Notes `seat`'s thread as the one whose heap leases pages under `generic`'s three page-map owners. */
+export function noteOwners(table: ThreadTable, seat: ThreadSeat, generic: GenericAllocator): void {
+  table.setOwnerThread(generic.slots.ownerId, seat);
+  table.setOwnerThread(generic.heap.ownerId, seat);
+  table.setOwnerThread(generic.largeOwnerId, seat);
+}
+
+/** The slot of the thread whose heap holds the block at `ptr` (-1 for none): its page's owner, mapped by the thread table. */
+export function threadOfBlock(table: ThreadTable, pages: PageAllocator): (ptr: Ptr) => number {
+  return (ptr) => table.threadOfOwner(pages.tagOf(ptr) >>> 24);
 }
 
 /** Notes in this thread's seat which allocators are its own (a later thread adopts them once it ends). */
@@ -199,7 +212,11 @@ export function restoreParts(saved: SavedMemory, options: RestoreOptions): { par
   const generic = GenericAllocator.attach(space, settings.generic, { pages, name: "generic" });
   const debug = layers?.attach(space, settings.debugControl, { backing: generic, name: "debug" });
   const treeLock = table === undefined ? undefined : new SharedLock(space, settings.treeLock, TREE_LOCK_ENTRIES, { thread: seat, name: "scope tree" });
-  const root = TraceAllocator.attach(space, settings.tree, { backing: debug ?? generic, ...(treeLock === undefined ? {} : { lock: treeLock }) });
+  if (table !== undefined) noteOwners(table, seat!, generic);
+  const root = TraceAllocator.attach(space, settings.tree, {
+    backing: debug ?? generic,
+    ...(treeLock === undefined ? {} : { lock: treeLock, threadOf: threadOfBlock(table!, pages) }),
+  });
   // As at init: the layers ask the root scope which scope and stack a broken block came from.
   debug?.setOriginSource(root);
   const scratch = ScratchAllocator.attach(space, settings.scratch, { backing: new TaggedPages(pages, "scratch", settings.scratchOwner), name: "scratch" });

@@ -13,3 +13,4 @@ export { MAX_ROOTS } from "./memory-root.js";
 export type { MemoryReport, StageReport, AllocatorReport, SlabReport, MemoryMap, MapSpan } from "./memory-report.js";
 export type { MemoryShare, MemoryAttachOptions } from "./thread-attach.js";
 export type { ThreadReport } from "./threads.js";
+export type { ThreadScopeShare } from "./threads.js";

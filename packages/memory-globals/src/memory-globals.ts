@@ -5,9 +5,9 @@ import { formatReport, type ScopeReport, type TraceAllocator, type TraceScopeOpt
 import type { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import type { DebugAllocator } from "@memkit/debug-allocators";
 import type { BootstrapHeap } from "./bootstrap-heap.js";
-import { createParts, restoreParts, type MemoryParts, type RestoreOptions, type SharedParts } from "./assemble.js";
+import { createParts, restoreParts, threadOfBlock, type MemoryParts, type RestoreOptions, type SharedParts } from "./assemble.js";
 import { attachParts, type MemoryAttachOptions, type MemoryShare } from "./thread-attach.js";
-import { liveOtherThreads, threadFigures, threadEnded, type ThreadReport } from "./threads.js";
+import { formatThreads, liveOtherThreads, threadFigures, threadEnded, type ThreadReport } from "./threads.js";
 import { namedRoot, namedRoots, rootFrameNumber, setNamedRoot, setRootFrameNumber } from "./memory-root.js";
 import { resolveOptions, type MemoryGlobalsOptions, type ResolvedOptions } from "./options.js";
 import { decodeSave, encodeSave } from "./saved-memory.js";
@@ -204,7 +204,7 @@ export class MemoryGlobals {
   /** Every thread of a shared memory with its figures (live bytes and high-water mark of what it allocated); empty for a private memory. */
   threads(): ThreadReport[] {
     this.#assertAlive("threads");
-    return this.#threads === undefined ? [] : threadFigures(this.#threads.table);
+    return this.#threads === undefined ? [] : threadFigures(this.#threads.table, this.#root, threadOfBlock(this.#threads.table, this.#pages));
   }
 
   /** The live instance, or undefined between shutdown and the next init. */
@@ -382,9 +382,10 @@ export class MemoryGlobals {
     return this.#root.report();
   }
 
-  /** The scope tree as aligned text. After shutdown, the tree as it was at shutdown. */
+  /** The scope tree as aligned text (on a shared memory, then every thread's figures). After shutdown, the tree as it was at shutdown. */
   formatReport(): string {
-    return formatReport(this.report());
+    const text = formatReport(this.report());
+    return this.#alive && this.#threads !== undefined ? `${text}\n${formatThreads(this.threads())}` : text;
   }
 
   /** Everything tools/memreport draws: scopes, stages, folded stacks, allocator figures and the page map. */
@@ -401,6 +402,7 @@ export class MemoryGlobals {
       scratch: this.#scratch,
       stages: this.#stages.done,
       frameNumber: this.frameNumber,
+      threads: this.#threads === undefined ? undefined : this.threads(),
     });
   }
 

@@ -1,5 +1,6 @@
 import type { AllocatorStats, StorageReport } from "@memkit/core";
 import type { ScopeReport } from "@memkit/trace-allocator";
+import type { ThreadReport } from "./threads.js";
 
 /*
  * The JSON document `memory.snapshot()` returns and the sample game writes
@@ -36,6 +37,8 @@ export interface MemoryReport {
   allocators: AllocatorReport[];
   /** The address space page by page, for the memory map. */
   memoryMap: MemoryMap;
+  /** A shared memory's threads: live bytes and high-water mark of what each allocated, and its live blocks per scope. Absent for a private memory. */
+  threads?: ThreadReport[];
 }
 
 /** Peaks of every scope during one stage (load, play, unload, ...). */

@@ -1,3 +1,4 @@
+import type { ThreadReport } from "./threads.js";
 import type { AddressSpace, Allocator, StorageReport } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
 import type { GenericAllocator } from "@memkit/generic-allocator";
@@ -21,6 +22,8 @@ export interface SnapshotSources {
   scratch: ScratchAllocator;
   stages: readonly StageReport[];
   frameNumber: number;
+  /** A shared memory's threads (memory.threads()); undefined for a private memory. */
+  threads: ThreadReport[] | undefined;
 }
 
 /** Builds the JSON document tools/memreport reads. Cold path: walks every span and block. */
@@ -55,6 +58,7 @@ export function buildSnapshot(label: string, src: SnapshotSources): MemoryReport
       describeAllocator(src.scratch, src.scratch.storageReport()),
     ],
     memoryMap: buildMemoryMap(src),
+    ...(src.threads === undefined ? {} : { threads: src.threads }),
   };
 }
 
@@ -95,13 +99,14 @@ function buildMemoryMap(src: SnapshotSources): MemoryMap {
   pages.forEachSpan((start, bytes, used, tag) => {
     const owner = tag >>> 24;
     spans.push({ start, bytes, used, owner });
-    if (owner !== 0 && owners[owner] === undefined) owners[owner] = pages.ownerName(owner);
     if (used && (owner === generic.largeOwnerId || owner === 0)) {
       for (let p = start >>> shift; p < (start + bytes) >>> shift; p++) pageUse[p - firstPage] = pages.pageSize;
     } else if (used && (owner === generic.heap.ownerId || owner === generic.slots.ownerId)) {
       for (let p = start >>> shift; p < (start + bytes) >>> shift; p++) pageUse[p - firstPage] = 0;
     }
   });
+  // Names after the walk: on a shared memory the visitor runs holding the page allocator's lock, which ownerName takes too.
+  for (const span of spans) if (span.owner !== 0 && owners[span.owner] === undefined) owners[span.owner] = pages.ownerName(span.owner);
   owners[0] = "untagged";
   // Heap blocks: add each used block's bytes to the pages it covers.
   generic.heap.walk((ptr, usable, free) => {

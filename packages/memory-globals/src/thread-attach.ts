@@ -15,7 +15,7 @@ import { PageAllocator } from "@memkit/page-allocator";
 import { TraceAllocator } from "@memkit/trace-allocator";
 import { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import { BootstrapHeap } from "./bootstrap-heap.js";
-import { TREE_LOCK_ENTRIES, recordResources, type MemoryParts, type SharedParts } from "./assemble.js";
+import { TREE_LOCK_ENTRIES, noteOwners, recordResources, threadOfBlock, type MemoryParts, type SharedParts } from "./assemble.js";
 import { MEMORY_ROOT_LAYOUT, readMemoryRoot, type MemoryRootRecord } from "./memory-root.js";
 import type { FrameOptions, GenericPolicyOptions } from "./options.js";
 import { TaggedPages } from "./tagged-pages.js";
@@ -77,7 +77,8 @@ export function attachParts(share: unknown, options: MemoryAttachOptions): { par
     const pages = PageAllocator.attach(space, settings.pages, { name: "pages", thread: seat });
     const generic = adoptHeap(table, space, pages) ?? new GenericAllocator(pages, { name: "generic", routes: settings.routes, ...options.generic });
     const treeLock = new SharedLock(space, settings.treeLock, TREE_LOCK_ENTRIES, { thread: seat, name: "scope tree" });
-    const root = TraceAllocator.attach(space, settings.tree, { backing: generic, lock: treeLock });
+    noteOwners(table, seat, generic);
+    const root = TraceAllocator.attach(space, settings.tree, { backing: generic, lock: treeLock, threadOf: threadOfBlock(table, pages) });
     const scratch = new ScratchAllocator(new TaggedPages(pages, "scratch", settings.scratchOwner), { name: "scratch" });
     const frame = new FrameAllocator(new TaggedPages(pages, "frame", settings.frameOwner), { name: "frame", arenas: settings.frameArenas, ...options.frame });
     const threads: SharedParts = { table, seat, treeLock, routes: settings.routes };

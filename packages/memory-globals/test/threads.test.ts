@@ -27,7 +27,7 @@ function job(memory: MemoryGlobals, threadName: string, kind: ThreadsJob["kind"]
     share: memory.share(),
     threadName,
     kind,
-    seed: threadName.length * 7919,
+    seed: [...threadName].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261), // a different stream per thread
     ops: 0,
     outbox: new SharedArrayBuffer(8),
     inbox: new SharedArrayBuffer(8),
@@ -79,6 +79,19 @@ describe("MemoryGlobals on a shared memory", () => {
     expect(report.totalLiveBytes).toBe(1000);
     const threads = memory.threads();
     expect(threads.map((t) => `${t.name}:${t.state}`).sort()).toEqual(["jobs-1:ended", "jobs-2:ended", "main:live"]);
+    // Each free counts in the thread that allocated the block, whichever thread freed it.
+    const byName = new Map(threads.map((t) => [t.name, t]));
+    expect(byName.get("main")!.liveBytes).toBe(1000);
+    expect(byName.get("main")!.scopes).toEqual([{ path: "root/physics", liveBytes: 1000, liveCount: 1 }]);
+    for (const name of ["jobs-1", "jobs-2"]) {
+      const t = byName.get(name)!;
+      expect(t.liveBytes).toBe(0);
+      expect(t.allocCount).toBeGreaterThan(30_000);
+      expect(t.freeCount).toBe(t.allocCount);
+      expect(t.peakLiveBytes).toBeGreaterThan(0);
+      expect(t.scopes).toEqual([]);
+    }
+    expect(memory.formatReport()).toMatch(/jobs-1 \[ended\] +live 0 B/);
     physics.deallocate(mine);
     physics.dispose();
     memory.shutdown();
@@ -133,8 +146,11 @@ describe("MemoryGlobals on a shared memory", () => {
     memory.check();
     const states = memory.threads().map((t) => t.state);
     expect(states.filter((s) => s === "dead").length).toBeLessThanOrEqual(1); // two of three dead heaps were adopted
-    // What the victims held is still live in the scope: their blocks were never freed.
+    // What the victims held is still live in the scope: their blocks were never freed, and count as theirs
+    // (or as the heap's adopter's).
     expect(memory.report().children.find((c) => c.name === "physics")!.liveCount).toBeGreaterThan(0);
+    const held = memory.threads().reduce((sum, t) => sum + t.scopes.reduce((s2, x) => s2 + x.liveCount, 0), 0);
+    expect(held).toBe(memory.report().totalLiveCount);
     expect(() => memory.shutdown()).toThrow(AllocatorError); // leaks of the victims
   }, 120_000);
 

@@ -23,9 +23,10 @@ import { entryWord } from "./tables.js";
  *               one free and one DoubleFreeError
  *   reallocate  backing.allocate of the new block -> lock: check, copy, move
  *               the record -> unlock -> the old block goes back
- * With a ThreadSeat on the lock, each thread counts its allocations, and the
- * frees it makes, in its ThreadTable figures (the thread that frees a block
- * counts the free; a reallocate counts as a free and an allocation).
+ * With a ThreadSeat on the lock, every allocation counts in the allocating
+ * thread's ThreadTable figures and every free in the figures of the thread the
+ * block came from (the threadOf option; else the freeing thread), all under
+ * the lock; a reallocate counts as a free and an allocation.
  */
 export abstract class SharedBlocks extends ScopeBlocks {
   protected allocateShared(size: number, align: number, label: number): Ptr {
@@ -46,14 +47,14 @@ export abstract class SharedBlocks extends ScopeBlocks {
     try {
       theirs = findRecord(this, base + h) >= 0;
       ptr = this.#add(base + h, size, h, label);
+      const tree = this.tree!;
+      if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, size);
     } catch (err) {
       this.leave();
       if (!theirs) backing.deallocate(base);
       throw err;
     }
     this.leave();
-    const tree = this.tree!;
-    if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, size);
     return ptr;
   }
 
@@ -84,11 +85,10 @@ export abstract class SharedBlocks extends ScopeBlocks {
       base = ptr - headerOf(word);
       size = this.i32[r + R_SIZE]!;
       this.released(i, ptr);
+      this.#countFree(base, size);
     } finally {
       this.leave();
     }
-    const tree = this.tree!;
-    if (tree.seat !== undefined) tree.table!.recordFree(tree.seat, size);
     let failure: CorruptionError | undefined;
     try {
       backing.deallocate(base);
@@ -121,19 +121,30 @@ export abstract class SharedBlocks extends ScopeBlocks {
       theirs = findRecord(this, moved) >= 0;
       if (theirs) throw handedOutTwiceError(this.path, backing, moved, nh);
       old = this.#move(ptr, moved, newSize, nh, label);
+      this.#countFree(old.base, old.size);
+      const tree = this.tree!;
+      if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, newSize);
     } catch (err) {
       this.leave();
       if (!theirs) backing.deallocate(newBase);
       throw err;
     }
     this.leave();
-    const tree = this.tree!;
-    if (tree.seat !== undefined) {
-      tree.table!.recordFree(tree.seat, old.size);
-      tree.table!.recordAllocate(tree.seat, newSize);
-    }
     old.backing.deallocate(old.base);
     return moved;
+  }
+
+  /**
+   * Under the lock: counts a free of `size` bytes in the figures of the thread
+   * the backing block at `base` came from (threadOf), else of this thread.
+   * Every figure write of a shared tree holds the lock, so any thread may
+   * write any thread's figures.
+   */
+  #countFree(base: number, size: number): void {
+    const tree = this.tree!;
+    if (tree.seat === undefined) return;
+    const from = tree.threadOf === undefined ? -1 : tree.threadOf(base);
+    tree.table!.recordFreeOf(from >= 0 ? from : tree.seat.slot, size);
   }
 
   /** Under the lock: checks, then moves live block `ptr` of this scope to `moved` (a new backing block). Returns the old block. */

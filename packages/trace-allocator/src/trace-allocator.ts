@@ -118,7 +118,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
   static attach(space: AddressSpace, controlPtr: Ptr, options: TraceAttachOptions = {}): TraceAllocator {
     const attachment = Attachment.open(space, controlPtr, TRACE_LAYOUT, "TraceAllocator.attach");
     // On a tree shared by threads the new handle reads the root's row under the lock.
-    const tree = typeof options === "object" && options !== null && options.lock !== undefined ? treeLockOf(attachment.who, options.lock, space) : undefined;
+    const tree = typeof options === "object" && options !== null && options.lock !== undefined ? treeLockOf(attachment.who, options.lock, space, options.threadOf) : undefined;
     if (tree === undefined) return new TraceAllocator(attachment, options);
     enterTree(tree, new SpaceTreeView(space, controlPtr, attachment.who));
     try {

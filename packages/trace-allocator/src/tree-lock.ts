@@ -30,6 +30,8 @@ export class TreeLock {
   /** The thread table the seat comes from, when the lock has a seat (per-thread figures). */
   readonly table: ThreadTable | undefined;
   readonly seat: ThreadSeat | undefined;
+  /** The slot of the thread a backing block came from (the threadOf option), or undefined: the freeing thread counts. */
+  threadOf: ((ptr: number) => number) | undefined;
 
   constructor(readonly lock: SharedLock) {
     this.seat = lock.thread;
@@ -41,12 +43,14 @@ export class TreeLock {
 const byLock = new WeakMap<SharedLock, TreeLock>();
 
 /** The TreeLock of `lock` (checked: a SharedLock over `space`'s memory). */
-export function treeLockOf(who: string, lock: unknown, space: AddressSpace): TreeLock {
+export function treeLockOf(who: string, lock: unknown, space: AddressSpace, threadOf?: unknown): TreeLock {
+  if (threadOf !== undefined && typeof threadOf !== "function") throw new InvalidArgumentError(`${who}: threadOf must be a function, received ${describe(threadOf)}.`);
   if (!(lock instanceof SharedLock) || lock.space.memory !== space.memory) {
     throw new InvalidArgumentError(`${who}: lock must be a SharedLock over the tree's memory (new SharedLock(space, ptr, capacity, { thread: seat })), received ${describe(lock)}.`);
   }
   let tree = byLock.get(lock);
   if (tree === undefined) byLock.set(lock, (tree = new TreeLock(lock)));
+  if (threadOf !== undefined) tree.threadOf = threadOf as (ptr: number) => number;
   return tree;
 }
 

@@ -20,7 +20,7 @@ export function createRoot<S extends LinkedScope>(backing: Allocator, options: T
   const name = options.name ?? "root";
   checkName(name, undefined);
   const budget = options.budget === undefined ? undefined : parseBudget(name, options.budget);
-  const tree = options.lock === undefined ? undefined : treeLockOf("TraceAllocator", options.lock, backing.space);
+  const tree = options.lock === undefined ? undefined : treeLockOf("TraceAllocator", options.lock, backing.space, options.threadOf);
   // A tree shared by threads keeps a record of every block, "off" included: exact frees need them.
   const level = LEVELS.indexOf(options.tracing === "off" && tree !== undefined ? "counts" : (options.tracing ?? "counts"));
   const ptr = createTree(backing, rootSettings(options), { name, level, sampleEvery: options.sampleEvery ?? 1 });
@@ -49,7 +49,7 @@ export function attachRoot<S extends LinkedScope>(attachment: Attachment, option
         : `${who}: this tree was not created for threads (new TraceAllocator(backing, { lock })), so it cannot take a lock now.`,
     );
   }
-  const tree = options.lock === undefined ? undefined : treeLockOf(who, options.lock, space);
+  const tree = options.lock === undefined ? undefined : treeLockOf(who, options.lock, space, options.threadOf);
   const anyBacking = (flags & FLAG_SHARED_BACKING) !== 0;
   if (anyBacking && options.backing === undefined) throw new InvalidArgumentError(`${who}: this tree has shared backings: pass this thread's own backing allocator ({ backing }).`);
   const backing = checkAttachBacking(who, space, options.backing, space.u32[cw + W_BACKING]!);

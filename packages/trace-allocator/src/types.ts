@@ -80,6 +80,13 @@ export interface TraceAllocatorOptions extends Omit<TraceScopeOptions, "backing"
    * @defaultValue false: the tree names its one backing and an attach must pass that one
    */
   sharedBacking?: boolean;
+  /**
+   * On a tree shared by threads, with a seat on the lock: the ThreadTable slot of the thread whose
+   * heap holds the backing block at `ptr` (-1: unknown), so a block freed by another thread counts
+   * in the figures of the thread it came from (MemoryGlobals passes one). @defaultValue the
+   * freeing thread counts the free
+   */
+  threadOf?: (ptr: number) => number;
 }
 
 /**
@@ -98,6 +105,13 @@ export interface TraceAttachOptions {
   internalFrames?: RegExp;
   /** This thread's handle on the tree lock: required by a tree created with `lock`, refused by any other. */
   lock?: SharedLock;
+  /**
+   * On a tree shared by threads, with a seat on the lock: the ThreadTable slot of the thread whose
+   * heap holds the backing block at `ptr` (-1: unknown), so a block freed by another thread counts
+   * in the figures of the thread it came from (MemoryGlobals passes one). @defaultValue the
+   * freeing thread counts the free
+   */
+  threadOf?: (ptr: number) => number;
 }
 
 /** Options of {@link TraceAllocator.openScope}. */

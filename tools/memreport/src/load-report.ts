@@ -59,6 +59,7 @@ export function validateReport(value: unknown, source = "report"): MemoryReport 
   for (const f of ["liveBytes", "liveCount", "peakBytes"] as const) c.folded(folded[f], `folded.${f}`);
   checkAllocators(c, value.allocators);
   checkMemoryMap(c, value.memoryMap);
+  if (value.threads !== undefined) checkThreads(c, value.threads);
   return value as unknown as MemoryReport;
 }
 
@@ -103,6 +104,22 @@ function checkScope(c: Checker, value: unknown, where: string): void {
     });
   }
   c.arr(s.children, `${at}.children`).forEach((child, i) => checkScope(c, child, `${where}.children[${i}]`));
+}
+
+function checkThreads(c: Checker, value: unknown): void {
+  c.arr(value, "threads").forEach((v, i) => {
+    const t = c.obj(v, `threads[${i}]`);
+    c.str(t.name, `threads[${i}].name`);
+    c.str(t.state, `threads[${i}].state`);
+    // liveBytes may be negative in a memory from before per-block attribution: a number, not a count.
+    for (const f of ["peakLiveBytes", "allocCount", "freeCount"] as const) c.count(t[f], `threads[${i}].${f}`);
+    c.arr(t.scopes, `threads[${i}].scopes`).forEach((sv, j) => {
+      const share = c.obj(sv, `threads[${i}].scopes[${j}]`);
+      c.str(share.path, `threads[${i}].scopes[${j}].path`);
+      c.count(share.liveBytes, `threads[${i}].scopes[${j}].liveBytes`);
+      c.count(share.liveCount, `threads[${i}].scopes[${j}].liveCount`);
+    });
+  });
 }
 
 function checkStages(c: Checker, value: unknown): void {

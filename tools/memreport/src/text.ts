@@ -41,9 +41,24 @@ export function describeReport(report: MemoryReport): string {
 export function formatText(report: MemoryReport): string {
   const parts = [`memkit memory report: ${report.label}`, `  ${describeReport(report)}`, "", "Scopes", formatReport(report.scopes)];
   parts.push("", ...formatStages(report));
+  if (report.threads !== undefined) parts.push("", ...formatThreads(report));
   parts.push("", ...formatAllocators(report));
   parts.push("", ...formatMapSummary(report));
   return parts.join("\n") + "\n";
+}
+
+function formatThreads(report: MemoryReport): string[] {
+  const threads = report.threads ?? [];
+  const rows = threads.map((t) => [
+    t.name,
+    t.state,
+    formatBytes(t.liveBytes),
+    formatBytes(t.peakLiveBytes),
+    formatCount(t.allocCount),
+    formatCount(t.freeCount),
+    t.scopes.map((s) => `${s.path} ${formatBytes(s.liveBytes)}`).join(", "),
+  ]);
+  return ["Threads: live blocks each thread allocated (whichever thread frees them), by scope", table(["thread", "state", "live", "peak", "allocations", "freed", "live by scope"], rows)];
 }
 
 function formatStages(report: MemoryReport): string[] {

@@ -1,7 +1,7 @@
 import { LeakError } from "@memkit/core";
 import { MemoryGlobals } from "@memkit/memory-globals";
 import { afterEach, describe, expect, test } from "vitest";
-import { buildMapModel, renderHtml, validateReport } from "../src/index.js";
+import { buildMapModel, formatText, renderHtml, validateReport } from "../src/index.js";
 import type { MemoryReport } from "../src/report-types.js";
 
 /*
@@ -73,5 +73,32 @@ describe("a real snapshot", () => {
     for (const c of slabs.classes) expect(row).toContain(`${c.slotSize} B slots: ${c.slabs} slab`);
     for (const p of kept) s.deallocate(p);
     s.dispose();
+  });
+
+  test("a shared memory's snapshot has its threads: validated, in the text and as a section of the HTML", () => {
+    memory = MemoryGlobals.init({ shared: true, threadName: "main-loop", initialBytes: 8 << 20, maximumBytes: 16 << 20 });
+    const physics = memory.scope("physics");
+    const held = [physics.allocate(5000), physics.allocate(300), memory.default.allocate(64)];
+    const r = report(memory);
+    expect(r.threads).toHaveLength(1);
+    const t = r.threads![0]!;
+    expect(t).toMatchObject({ name: "main-loop", state: "live", liveBytes: 5364, allocCount: 3, freeCount: 0 });
+    expect(t.scopes).toEqual([
+      { path: "root", liveBytes: 64, liveCount: 1 },
+      { path: "root/physics", liveBytes: 5300, liveCount: 2 },
+    ]);
+    expect(formatText(r)).toMatch(/Threads:[\s\S]*main-loop +live +5\.24 KiB/);
+    const html = renderHtml(r);
+    expect(html).toContain('<section id="threads">');
+    expect(html).toContain("root/physics 5.18 KiB (2)");
+    physics.deallocate(held[0]!);
+    physics.deallocate(held[1]!);
+    memory.default.deallocate(held[2]!);
+    // A private memory's report has no threads section.
+    memory.shutdown();
+    memory = MemoryGlobals.init({ initialBytes: 8 << 20, maximumBytes: 16 << 20 });
+    const plain = report(memory);
+    expect(plain.threads).toBeUndefined();
+    expect(renderHtml(plain)).not.toContain('id="threads"');
   });
 });

@@ -13,6 +13,7 @@ import { buildFlameTree, layoutFlame, renderFlameSvg } from "./flame-graph.js";
 import { renderMemoryMap } from "./memory-map.js";
 import { renderScopeTree } from "./scope-tree.js";
 import { renderStageChart } from "./stage-chart.js";
+import { renderThreads } from "./threads.js";
 import { STYLES } from "./styles.js";
 
 /*
@@ -117,7 +118,7 @@ export function renderHtml(report: MemoryReport): string {
 <h1>Memory report <span class="label">${escapeHtml(report.label)}</span></h1>
 <p class="meta">${escapeHtml(describeReport(report))}</p>
 <div class="cards">${cards}</div>
-<nav><a href="#scopes">Scopes</a><a href="#flame">Flame graph</a><a href="#stages">Peak per stage</a><a href="#map">Memory map</a><a href="#allocators">Allocators</a></nav>
+<nav><a href="#scopes">Scopes</a><a href="#flame">Flame graph</a><a href="#stages">Peak per stage</a>${report.threads === undefined ? "" : '<a href="#threads">Threads</a>'}<a href="#map">Memory map</a><a href="#allocators">Allocators</a></nav>
 </header>
 <section id="scopes"><h2>Scopes</h2>
 <p class="note">Bars: bytes live in each scope's subtree, on one scale; the red tick is the subtree's peak. Hover a row for every figure.</p>
@@ -130,6 +131,7 @@ ${renderFlames(report)}
 <p class="note">Peak bytes of each scope's subtree in each stage. Bars are scaled per scope; orange marks the scope's heaviest stage, the dark tick what was still live when the stage ended.</p>
 ${renderStageChart(report.stages)}
 </section>
+${renderThreads(report)}
 <section id="map"><h2>Memory map</h2>
 ${renderMemoryMap(report.memoryMap)}
 </section>

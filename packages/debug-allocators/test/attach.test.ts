@@ -73,11 +73,18 @@ describe("attach: a second handle on the same wrapper, all state in memory", () 
     const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length));
     observer.observe({ entryTypes: ["gc"] });
     // 200,000 pairs allocating even one small object each (>= 16 B) would add >= 3.2 MB to the heap, or
-    // set off a scavenge that frees it: either shows. The margin absorbs what the JIT itself allocates.
-    const before = getHeapStatistics().used_heap_size;
-    pairs(200_000);
-    const grew = getHeapStatistics().used_heap_size - before;
-    await settle();
+    // set off a scavenge that frees it: either shows. A collection the runtime starts for its own reasons
+    // (JIT code, timers) can land in any window, so a window with one is measured again, up to three times:
+    // code that allocates collects in every window. The margin absorbs what the JIT itself allocates.
+    let grew = 0;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      gcs = 0;
+      const before = getHeapStatistics().used_heap_size;
+      pairs(200_000);
+      grew = getHeapStatistics().used_heap_size - before;
+      await settle();
+      if (gcs === 0) break;
+    }
     observer.disconnect();
     expect(gcs).toBe(0);
     expect(grew).toBeLessThan(1 << 20);

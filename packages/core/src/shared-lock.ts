@@ -54,6 +54,8 @@ const INDEX_MASK = 0x3fff_ffff;
 const SPIN_BATCH = 1 << 10;
 /** Longest sleep in Atomics.wait before looking at the holder again, in ms. */
 const WAIT_MS = 2;
+/** Default longest wait for a live holder, in ms (SharedLockOptions.maxWaitMs). */
+const DEFAULT_MAX_WAIT_MS = 5000;
 
 /** Options for {@link SharedLock}. */
 export interface SharedLockOptions {
@@ -74,6 +76,16 @@ export interface SharedLockOptions {
   mayBlock?: boolean;
   /** Word range [from, to) the log may name; a dead holder's log naming another word is a CorruptionError. @defaultValue the whole space */
   words?: readonly [number, number];
+  /**
+   * Longest wait for a live holder, in ms, before acquire gives up with an
+   * AllocatorError naming the holder (nothing changed; call again). Sections
+   * last microseconds, so a holder past this is stopped — terminated or
+   * crashed without being declared dead — or paused in a debugger: the error
+   * says to declare it (`memory.threadEnded(name)`), which the waiting thread
+   * could not do while it waited (its event loop never ran). Infinity waits
+   * forever. @defaultValue 5000
+   */
+  maxWaitMs?: number;
 }
 
 let blockingProbe: boolean | undefined;
@@ -135,6 +147,8 @@ export class SharedLock implements ViewHolder {
   /** The value this handle stores in the holder word. */
   readonly holderId: number;
   readonly mayBlock: boolean;
+  /** Longest wait for a live holder (see {@link SharedLockOptions.maxWaitMs}). */
+  readonly maxWaitMs: number;
   /** @internal see {@link ViewHolder}. */
   viewSlot = -1;
   readonly #seat: ThreadSeat | undefined;
@@ -167,6 +181,11 @@ export class SharedLock implements ViewHolder {
     this.#w = ptr >>> 2;
     this.#words = options.words ?? [0, Math.floor(space.maximumBytes / 4)];
     this.mayBlock = options.mayBlock ?? (space.shared && threadMayBlock());
+    const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    if (typeof maxWaitMs !== "number" || !(maxWaitMs >= 0)) {
+      throw new InvalidArgumentError(`SharedLock ${this.name}: maxWaitMs must be a number of milliseconds >= 0 (Infinity waits forever), received ${describe(maxWaitMs)}.`);
+    }
+    this.maxWaitMs = maxWaitMs;
     const views = SpaceViews.of(space);
     views.register(this);
     this.refreshViews(views);
@@ -316,6 +335,7 @@ export class SharedLock implements ViewHolder {
     const i32 = this.#i32;
     const hw = this.#w + H_HOLDER;
     const me = this.holderId;
+    let since = -1;
     for (;;) {
       let h = Atomics.load(i32, hw);
       if (h === me) throw this.reentered();
@@ -335,12 +355,28 @@ export class SharedLock implements ViewHolder {
         }
         continue;
       }
+      // Time is read once per batch: a bounded wait for a holder that never comes back.
+      const now = performance.now();
+      if (since < 0) since = now;
+      else if (now - since > this.maxWaitMs) throw this.heldTooLong(h, now - since);
       if (this.mayBlock) {
         Atomics.add(i32, this.#w + H_WAITERS, 1);
         Atomics.wait(i32, hw, h, WAIT_MS);
         Atomics.sub(i32, this.#w + H_WAITERS, 1);
       }
     }
+  }
+
+  /** The error of a wait that gave up: who holds the lock, and what to do. */
+  private heldTooLong(h: number, ms: number): AllocatorError {
+    const slot = (h & 0xff) - 1;
+    const table = slot < 0 ? undefined : this.threadTable();
+    const who = table === undefined ? describeHolder(h) : `thread "${table.nameOf(slot)}" (slot ${slot}, generation ${h >>> 8})`;
+    return new AllocatorError(
+      `SharedLock ${this.name} at ${hex(this.ptr)}: ${who} has held it for ${Math.round(ms)} ms; nothing was changed.\n` +
+        `  A lock is held for microseconds: that thread has stopped (terminated or crashed) or is paused. If it ended, declare it ` +
+        `(memory.threadEnded(name), or ThreadTable.declareDead) and call again; raise maxWaitMs to wait longer.`,
+    );
   }
 
   /** True when `h` names a seat whose thread-table slot is DEAD at that generation. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { AddressSpace, SharedLock, ThreadState, ThreadTable } from "@memkit/core";
+import { AddressSpace, AllocatorError, SharedLock, ThreadState, ThreadTable } from "@memkit/core";
 import { Worker, bundleWorker, nextMessage } from "./fixtures/bundle-worker.js";
 
 // SharedLock between real worker threads: mutual exclusion, a holder that dies
@@ -105,6 +105,29 @@ describe("SharedLock across worker threads", () => {
     const { seen } = await answer;
     expect(seen[0]).toBe(7); // the holder's write was committed, not undone
     expect(main.takeovers).toBe(0);
+  });
+
+  it("gives up waiting for a holder that does not come back (maxWaitMs): an AllocatorError naming it, nothing changed, and works once it lets go", async () => {
+    const { space, table } = setup();
+    const holder = start(space, "hold-until-told", "stuck");
+    await nextMessage(holder);
+    const main = new SharedLock(space, LOCK, CAPACITY, { thread: table.claim("main"), maxWaitMs: 100 });
+    let error: unknown;
+    try {
+      main.acquire();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(AllocatorError);
+    expect(String(error)).toMatch(/thread "stuck" .* has held it for \d+ ms; nothing was changed[\s\S]*threadEnded/);
+    expect(main.held).toBe(false);
+    const released = nextMessage(holder);
+    Atomics.store(space.i32, FLAGS + 1, 1);
+    await released;
+    main.acquire();
+    expect(main.held).toBe(true);
+    main.release();
+    expect(() => new SharedLock(space, LOCK, CAPACITY, { maxWaitMs: -1 })).toThrow(/maxWaitMs/);
   });
 
   it("never calls Atomics.wait when the thread may not block (probe forced), and does when it may", async () => {

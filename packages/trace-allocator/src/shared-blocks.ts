@@ -114,14 +114,13 @@ export abstract class SharedBlocks extends ScopeBlocks {
       throw backingFailed(this.path, err, newSize, align, nh);
     }
     const moved = newBase + nh;
-    let old: { backing: Allocator; base: number; size: number };
     let theirs = false;
     this.enter();
     try {
       theirs = findRecord(this, moved) >= 0;
       if (theirs) throw handedOutTwiceError(this.path, backing, moved, nh);
-      old = this.#move(ptr, moved, newSize, nh, label);
-      this.#countFree(old.base, old.size);
+      this.#move(ptr, moved, newSize, nh, label);
+      this.#countFree(this.#oldBase, this.#oldSize);
       const tree = this.tree!;
       if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, newSize);
     } catch (err) {
@@ -130,7 +129,9 @@ export abstract class SharedBlocks extends ScopeBlocks {
       throw err;
     }
     this.leave();
-    old.backing.deallocate(old.base);
+    const oldBacking = this.#oldBacking!;
+    this.#oldBacking = undefined;
+    oldBacking.deallocate(this.#oldBase);
     return moved;
   }
 
@@ -147,8 +148,13 @@ export abstract class SharedBlocks extends ScopeBlocks {
     tree.table!.recordFreeOf(from >= 0 ? from : tree.seat.slot, size);
   }
 
-  /** Under the lock: checks, then moves live block `ptr` of this scope to `moved` (a new backing block). Returns the old block. */
-  #move(ptr: Ptr, moved: Ptr, newSize: number, nh: number, label: number): { backing: Allocator; base: number; size: number } {
+  // The block #move replaced, for reallocateShared to give back after the lock (fields, not an object per call).
+  #oldBacking: Allocator | undefined;
+  #oldBase = 0;
+  #oldSize = 0;
+
+  /** Under the lock: checks, then moves live block `ptr` of this scope to `moved` (a new backing block); the old block goes to #old*. */
+  #move(ptr: Ptr, moved: Ptr, newSize: number, nh: number, label: number): void {
     if (this.openState() < 0) throw this.disposedError("reallocate");
     if (label !== 0 && !isLabelId(this, label)) throw badLabelError(this.path, "reallocate", label);
     let i = this.ownLive(ptr, "reallocate");
@@ -164,11 +170,12 @@ export abstract class SharedBlocks extends ScopeBlocks {
     i = this.ownLive(ptr, "reallocate");
     const word = this.i32[recordAt(this, i) + R_WORD]!;
     const size = this.i32[recordAt(this, i) + R_SIZE]!;
-    const old = { backing: this.backingOfRecord(i), base: ptr - headerOf(word), size };
+    this.#oldBacking = this.backingOfRecord(i);
+    this.#oldBase = ptr - headerOf(word);
+    this.#oldSize = size;
     this.u8.copyWithin(moved, ptr, ptr + Math.min(size, newSize));
     this.resized(i, ptr, moved, newSize, headerCode(nh) | (word & GUARDED), site, frameOf(this, ptr));
     if ((word & GUARDED) !== 0) writeHeaderGuard(this, moved, nh);
-    return old;
   }
 
   // Queries on blocks read the records: under the lock on a shared tree.

@@ -165,4 +165,30 @@ describe("MemoryGlobals on a shared memory", () => {
     memory.threadEnded("busy");
     expect(() => memory.shutdown()).toThrow(AllocatorError); // the victim's blocks leak
   }, 60_000);
+
+  it("a shared memory saved and restored keeps its scopes and blocks; the restoring thread has a seat, and workers attach to it", async () => {
+    const memory = MemoryGlobals.init({ shared: true, maximumBytes: 128 << 20 });
+    const physics = memory.scope("physics");
+    const kept = physics.allocate(777);
+    memory.space.u8.fill(0x5a, kept, kept + 777);
+    const bytes = memory.save();
+    physics.deallocate(kept);
+    physics.dispose();
+    memory.shutdown();
+
+    const restored = MemoryGlobals.restore(bytes);
+    expect(restored.threads().map((t) => `${t.name}:${t.state}`)).toEqual(["main:live"]);
+    expect(restored.space.u8[kept + 776]).toBe(0x5a);
+    const boxes = [new SharedArrayBuffer(4 * (2 + 3 * 10_000)), new SharedArrayBuffer(4 * (2 + 3 * 10_000))];
+    const workers = ["r-1", "r-2"].map((name, i) => new Worker(script, { workerData: job(restored, name, "mixed", { ops: 10_000, outbox: boxes[i]!, inbox: boxes[1 - i]! }) }));
+    const results = await Promise.all(workers.map((w) => nextMessage<{ badPatterns: number }>(w)));
+    await Promise.all(workers.map((w) => w.terminate()));
+    for (const r of results) expect(r.badPatterns).toBe(0);
+    restored.check();
+    const again = restored.openScope("physics");
+    expect(again.stats().liveCount).toBe(1);
+    again.deallocate(kept);
+    again.dispose();
+    restored.shutdown();
+  }, 120_000);
 });

@@ -11,16 +11,17 @@ import type { SubjectFactory } from "../subjects/subject.js";
 import { FULL_PARAMS, QUICK_PARAMS, generateWorkload } from "../workloads.js";
 import { Barrier } from "./barrier.js";
 import { crossFreeSide, type CrossFreeResult } from "./cross-free.js";
-import { SpinLock, attachRig, type RigShare } from "./rig.js";
+import { RIG_INITIAL_BYTES, RIG_MAXIMUM_BYTES, RIG_PAGE_SIZE, SpinLock, attachRig, type RigShare } from "./rig.js";
 import { lockedFactory, ownHeapFactory, scopeFactory, type ThreadSubjectId } from "./thread-subjects.js";
-import type { GenericAllocator } from "@memkit/generic-allocator";
-import type { Allocator, AddressSpace } from "@memkit/core";
+import { GenericAllocator } from "@memkit/generic-allocator";
+import { PageAllocator } from "@memkit/page-allocator";
+import { AddressSpace, type Allocator } from "@memkit/core";
 
 export interface ScalingJob {
   mode: "scaling" | "cross-free";
   subject: ThreadSubjectId;
-  /** A rig's share (heaps, locked) or MemoryGlobals' (scopes). */
-  share: RigShare | MemoryShare;
+  /** A rig's share (heaps, locked), MemoryGlobals' (scopes), or nothing (private). */
+  share: RigShare | MemoryShare | undefined;
   /** This worker's index among `threads`. */
   index: number;
   threads: number;
@@ -59,6 +60,17 @@ interface Attached {
 
 function attach(job: ScalingJob): Attached {
   const name = `w${job.index}`;
+  if (job.subject === "private") {
+    const space = AddressSpace.create({ initialBytes: RIG_INITIAL_BYTES, maximumBytes: RIG_MAXIMUM_BYTES });
+    const pages = new PageAllocator(space, { pageSize: RIG_PAGE_SIZE });
+    const generic = new GenericAllocator(pages, {});
+    const end = (): void => {
+      generic.check();
+      generic.destroy();
+      pages.destroy();
+    };
+    return { space, factory: ownHeapFactory(space, generic), allocator: generic, generic, end };
+  }
   if (job.subject === "scopes") {
     const memory = MemoryGlobals.attach(job.share as MemoryShare, { threadName: name });
     const space = memory.space;

@@ -12,12 +12,13 @@ import type { Subject, SubjectFactory } from "../subjects/subject.js";
 import type { SpinLock } from "./rig.js";
 
 /** Which allocator a worker allocates through. */
-export type ThreadSubjectId = "heaps" | "scopes" | "locked";
+export type ThreadSubjectId = "private" | "heaps" | "scopes" | "locked";
 
-export const THREAD_SUBJECTS: readonly ThreadSubjectId[] = ["heaps", "scopes", "locked"];
+export const THREAD_SUBJECTS: readonly ThreadSubjectId[] = ["private", "heaps", "scopes", "locked"];
 
 /** What each subject is, for the tables. */
 export const THREAD_SUBJECT_TITLES: Record<ThreadSubjectId, string> = {
+  private: "control: each worker a GenericAllocator on a private memory of its own (nothing shared: what the machine allows)",
   heaps: "per-thread GenericAllocator, one shared PageAllocator (routes)",
   scopes: "MemoryGlobals shared: memory.default (scope tree lock)",
   locked: "one GenericAllocator behind one Atomics spin lock",

@@ -100,7 +100,19 @@ export function attachRig(share: RigShare, threadName: string): AttachedRig {
   const seat = table.claim(threadName);
   const pages = PageAllocator.attach(space, share.pagesPtr, { thread: seat });
   const own = share.kind === "heaps";
-  const generic = own ? new GenericAllocator(pages, { name: threadName, routes: share.routes }) : GenericAllocator.attach(space, share.genericPtr, { pages });
+  // Attaching reads the allocator's whole state, which another worker may be changing: the one allocator is only ever touched under its lock.
+  const lock = own ? undefined : new SpinLock(space, share.lockPtr);
+  let generic: GenericAllocator;
+  if (lock === undefined) {
+    generic = new GenericAllocator(pages, { name: threadName, routes: share.routes });
+  } else {
+    lock.acquire();
+    try {
+      generic = GenericAllocator.attach(space, share.genericPtr, { pages });
+    } finally {
+      lock.release();
+    }
+  }
   return {
     space,
     table,
@@ -114,7 +126,12 @@ export function attachRig(share: RigShare, threadName: string): AttachedRig {
         // Every block of the bench was freed: the heap goes back to the pages.
         generic.destroy();
       } else {
-        generic.detach();
+        lock!.acquire();
+        try {
+          generic.detach();
+        } finally {
+          lock!.release();
+        }
       }
       pages.detach();
       table.endSeat(seat);

@@ -100,6 +100,8 @@ async function scaling(job: ScalingJob, attached: Attached, barrier: Barrier): P
 const job = workerData as ScalingJob;
 const barrier = new Barrier(job.sync, job.threads);
 const attached = attach(job);
+// Everyone is attached before anyone allocates.
+barrier.wait();
 let result: ScalingResult | CrossFreeResult;
 if (job.mode === "scaling") result = await scaling(job, attached, barrier);
 else result = await crossFreeSide(job, attached.space, attached.allocator, attached.generic, barrier);

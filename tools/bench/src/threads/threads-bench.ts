@@ -239,6 +239,9 @@ if (scaling.size > 0) {
     for (const s of o.subjects) {
       const points = scaling.get(`${s}/${w}`)!;
       const ratios = points.map((p) => p.two.opsPerUs / p.one.opsPerUs);
+      // The same round's control ratio: what the machine gave two threads with nothing shared.
+      const control = scaling.get(`private/${w}`);
+      const vsControl = control === undefined || s === "private" ? undefined : ratios.map((r, k) => r / (control[k]!.two.opsPerUs / control[k]!.one.opsPerUs));
       const gc = points.reduce((sum, p) => sum + p.one.gcEvents + p.two.gcEvents, 0);
       const verify = points.reduce((sum, p) => sum + p.one.verifyErrors + p.two.verifyErrors, 0);
       const target = s === "locked" ? "baseline" : s === "private" ? "control" : median(ratios) >= 1.7 ? "PASS" : "MISS";
@@ -254,6 +257,7 @@ if (scaling.size > 0) {
           formatNs,
         ),
         spread(ratios, formatRatio),
+        vsControl === undefined ? "-" : spread(vsControl, formatRatio),
         target,
         String(gc),
         String(verify),
@@ -262,7 +266,10 @@ if (scaling.size > 0) {
     }
   }
   console.log(`\n1. Scaling: ns/op per worker with 1 and 2 workers, and 2-worker throughput / 1-worker (all ops / wall time); target >= 1.7`);
-  console.log(formatTable(["wl", "subject", "1 worker ns/op", "2 workers ns/op", "2w/1w throughput", "target", "GC", "bad blocks"], rows, ["l", "l", "r", "r", "r", "l", "r", "r"]));
+  console.log(
+    formatTable(["wl", "subject", "1 worker ns/op", "2 workers ns/op", "2w/1w throughput", "/ control's", "target", "GC", "bad blocks"], rows, ["l", "l", "r", "r", "r", "r", "l", "r", "r"]),
+  );
+  console.log("  / control's: the ratio over the private control's ratio in the same round (1.00: sharing costs no scaling; the machine may give less than 2 cores)");
   for (const s of o.subjects) console.log(`  ${s}: ${THREAD_SUBJECT_TITLES[s]}`);
   report.scaling = json;
 }

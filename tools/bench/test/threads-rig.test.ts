@@ -48,9 +48,9 @@ describe("threads bench rigs", () => {
       fillPattern(i32, u8, ptr, size);
       expect(holdsPattern(i32, u8, ptr, size)).toBe(true);
       for (const at of [0, size - 1, size >> 1]) {
-        u8[ptr + at] ^= 0x10;
+        u8[ptr + at]! ^= 0x10;
         expect(holdsPattern(i32, u8, ptr, size)).toBe(false);
-        u8[ptr + at] ^= 0x10;
+        u8[ptr + at]! ^= 0x10;
       }
       rig.pages.deallocate(ptr);
     }

@@ -183,13 +183,19 @@ export class SubjectBench {
     return runs;
   }
 
-  /** One run; a timed run's ns/op and time window are kept. After a throw the bench is unusable. */
-  async runOnce(timed: boolean): Promise<void> {
+  /**
+   * One run; a timed run's ns/op and time window are kept. After a throw the
+   * bench is unusable. `gate` runs after the collection, right before the
+   * clock starts (the threads bench waits there for the other workers, so
+   * their timed loops overlap).
+   */
+  async runOnce(timed: boolean, gate?: () => void): Promise<void> {
     const { slots, sizes, flags } = this.workload.ops;
     const subject = (this.subject ??= this.factory.create(this.sizing));
     const handles = this.handles;
     collectGarbage();
     await this.gc.flush();
+    gate?.();
     const t0 = performance.now();
     try {
       if (flags && this.runTrace) this.runTrace(subject, slots, sizes, flags, this.count, handles);
@@ -210,6 +216,11 @@ export class SubjectBench {
       this.runsNsPerOp.push(((t1 - t0) * 1e6) / this.count);
       this.windows.push([t0, t1]);
     }
+  }
+
+  /** Each timed run's [start, end) on this thread's `performance.now()` clock, in run order. */
+  get timedWindows(): readonly (readonly [number, number])[] {
+    return this.windows;
   }
 
   /** Counts the GC events of the timed runs, runs the measuring pass, and returns the result. */

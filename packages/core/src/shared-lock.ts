@@ -272,7 +272,8 @@ export class SharedLock implements ViewHolder {
           `this thread was declared dead while it held the lock, or release() ran twice.`,
       );
     }
-    Atomics.store(i32, w + H_ENTRIES, 0);
+    // The commit: the log emptied with one store (none when the section logged nothing, as a tree lock's never does).
+    if (this.#count !== 0) Atomics.store(i32, w + H_ENTRIES, 0);
     this.#count = 0;
     Atomics.store(i32, w + H_HOLDER, 0);
     if (Atomics.load(i32, w + H_WAITERS) !== 0) Atomics.notify(i32, w + H_HOLDER, 1);

@@ -154,7 +154,9 @@ export abstract class SharedBlocks extends ScopeBlocks {
     const word = this.i32[recordAt(this, i) + R_WORD]!;
     const size = this.i32[recordAt(this, i) + R_SIZE]!;
     const old = { backing: this.backingOfRecord(i), base: ptr - headerOf(word), size };
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(size, newSize));
+    // Every usable byte moves, not only the size asked for: allocatedSize() reports the usable size, and containers fill it.
+    const usable = old.backing.allocatedSize(old.base) - headerOf(word);
+    this.u8.copyWithin(moved, ptr, ptr + Math.min(usable, newSize));
     this.resized(i, ptr, moved, newSize, headerCode(nh) | (word & GUARDED), site, frameOf(this, ptr));
     if ((word & GUARDED) !== 0) writeHeaderGuard(this, moved, nh);
     return old;

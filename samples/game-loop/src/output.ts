@@ -178,7 +178,9 @@ export function formatPlaySummary(name: string, result: DriveResult): string {
  */
 export function formatJobs(jobs: { workers: number; threads: readonly ThreadReport[] }): string {
   const shares = jobs.workers + 1;
-  const threads = jobs.threads.map((t) => `${t.name} ${formatBytes(t.liveBytes)} (peak ${formatBytes(t.peakLiveBytes)}, ${formatCount(t.allocCount)} allocs)`);
+  // Seats are claimed in the order threads attach: list them main first, then jobs-1, jobs-2, ...
+  const ordered = [...jobs.threads].sort((a, b) => (a.name === "main" ? -1 : b.name === "main" ? 1 : a.name.localeCompare(b.name, "en", { numeric: true })));
+  const threads = ordered.map((t) => `${t.name} ${formatBytes(t.liveBytes)} (peak ${formatBytes(t.peakLiveBytes)}, ${formatCount(t.allocCount)} allocs)`);
   return (
     `  jobs: ${formatCount(jobs.workers)} worker thread${jobs.workers === 1 ? "" : "s"} and the main thread split physics contacts and AI ` +
     `into ${shares} unit ranges (3 phases per frame, synchronised with Atomics)\n` +

@@ -88,6 +88,8 @@ export class JobSystem implements FrameJobs {
   readonly #views: SpaceViews;
   #frames = 0;
   #stopped = false;
+  /** The failure that stopped the system, if one did. */
+  #failure: JobError | undefined;
 
   private constructor(memory: MemoryGlobals, workers: number, board: Int32Array, errors: SharedArrayBuffer, threads: Worker[], exits: Promise<void>[]) {
     this.#memory = memory;
@@ -202,8 +204,8 @@ export class JobSystem implements FrameJobs {
    */
   async stop(): Promise<void> {
     if (this.#stopped) return;
-    this.#stopped = true;
     this.#run(PHASE_EXIT);
+    this.#stopped = true;
     await Promise.all(this.#exits);
   }
 
@@ -217,6 +219,8 @@ export class JobSystem implements FrameJobs {
 
   /** Dispatches `phase`, runs share 0 on this thread, waits for every worker's share; throws JobError if one failed. */
   #run(phase: number): void {
+    // After a failure (or stop) the workers are gone: dispatching again would wait for nobody.
+    if (this.#stopped) throw new JobError(`the job system has ${this.#failure === undefined ? "stopped" : `failed (${this.#failure.message.split("\n")[0]})`}: it runs no more frames.`);
     const board = this.#board;
     board[W_FRAME] = this.#frames;
     Atomics.store(board, W_PENDING, this.workers);
@@ -227,7 +231,7 @@ export class JobSystem implements FrameJobs {
     this.#join(phase);
     // A worker's allocations may have grown the memory: see it before reading what they wrote.
     this.#memory.space.refresh();
-    if (Atomics.load(board, W_FAILED) !== 0) throw this.#failure(phase);
+    if (Atomics.load(board, W_FAILED) !== 0) throw (this.#failure = this.#failed(phase));
   }
 
   #join(phase: number): void {
@@ -239,15 +243,15 @@ export class JobSystem implements FrameJobs {
       if (pending === 0) return;
       if (Atomics.wait(board, W_PENDING, pending, WAIT_SLICE_MS) === "timed-out" && (slept += WAIT_SLICE_MS) >= STALL_MS) {
         this.#stopped = true;
-        throw new JobError(
+        throw (this.#failure = new JobError(
           `the job workers did not finish the ${phaseName(phase)} phase of play frame ${this.#frames} in ${STALL_MS / 1000} s ` +
             `(${pending} of ${this.workers} still running): a worker died without reporting an error, or is stuck.`,
-        );
+        ));
       }
     }
   }
 
-  #failure(phase: number): JobError {
+  #failed(phase: number): JobError {
     this.#stopped = true;
     const board = this.#board;
     const share = Atomics.load(board, W_FAILED);

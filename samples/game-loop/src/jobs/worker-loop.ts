@@ -1,6 +1,6 @@
 import { SpaceViews } from "@memkit/containers";
 import { MemoryGlobals, type MemoryShare } from "@memkit/memory-globals";
-import { ERROR_BUFFER_BYTES, PHASE_CONTACTS, PHASE_EXIT, W_ERROR_BYTES, W_FAILED, W_PENDING, W_PHASE, W_SEQ } from "./job-board.js";
+import { ERROR_BUFFER_BYTES, PHASE_CONTACTS, PHASE_EXIT, W_ERROR_BYTES, W_FAILED, W_FRAME, W_PENDING, W_PHASE, W_SEQ } from "./job-board.js";
 import { JobKernels } from "./kernels.js";
 
 /** What the main thread sends a job worker once, at start (`workerData`). */
@@ -19,7 +19,7 @@ export interface JobWorkerData {
 
 /** Test hooks: run before each phase (a test makes a worker throw here). */
 export interface JobWorkerHooks {
-  beforePhase?(phase: number, data: JobWorkerData): void;
+  beforePhase?(phase: number, frame: number, data: JobWorkerData): void;
 }
 
 /** Load-spins before sleeping on the board: a phase often follows the last one within microseconds. */
@@ -44,7 +44,7 @@ export function runJobWorker(data: JobWorkerData, post: (message: string) => voi
     seen = nextPhase(board, seen);
     const phase = Atomics.load(board, W_PHASE);
     try {
-      hooks.beforePhase?.(phase, data);
+      hooks.beforePhase?.(phase, board[W_FRAME]!, data);
       if (phase === PHASE_EXIT) {
         memory.detach();
         finish(board);

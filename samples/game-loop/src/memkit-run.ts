@@ -25,7 +25,7 @@ export interface MemkitRun extends MemkitOutcome {
   /** With --restore: the game as it came out of the save. */
   restored?: { config: GameConfig; framesPlayed: number };
   /** With --workers N: the workers, and every thread's figures at the end of play (memory.threads()). */
-  jobs?: { workers: number; threads: ThreadReport[] };
+  jobs?: { workers: number; chunks: number; threads: ThreadReport[] };
 }
 
 /** Options of {@link runMemkit} that are not on the command line. */
@@ -106,7 +106,7 @@ export async function runMemkit(
     await jobs?.stop();
     if (report !== undefined) report.stages = memory.stages.map((s) => ({ ...s, scopes: s.scopes.map((x) => ({ ...x })) }));
     outcome = { ...result, memoryStages: [...memory.stages], tempStages: [...stages.temp], checks: stages.checks, treeAtPlayEnd: tree, report, save, restored };
-    if (jobs !== undefined) outcome.jobs = { workers: jobs.workers, threads };
+    if (jobs !== undefined) outcome.jobs = { workers: jobs.workers, chunks: jobs.chunks, threads };
   } catch (err) {
     // The run failed: end the workers (terminated, declared ended), tear down quietly so the memory can be
     // built again, and report the failure itself.

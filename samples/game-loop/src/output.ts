@@ -176,14 +176,13 @@ export function formatPlaySummary(name: string, result: DriveResult): string {
  * shared the frames, and each thread's figures at the end of play
  * (memory.threads(): bytes it allocated that are still live, their peak).
  */
-export function formatJobs(jobs: { workers: number; threads: readonly ThreadReport[] }): string {
-  const shares = jobs.workers + 1;
+export function formatJobs(jobs: { workers: number; chunks: number; threads: readonly ThreadReport[] }): string {
   // Seats are claimed in the order threads attach: list them main first, then jobs-1, jobs-2, ...
   const ordered = [...jobs.threads].sort((a, b) => (a.name === "main" ? -1 : b.name === "main" ? 1 : a.name.localeCompare(b.name, "en", { numeric: true })));
   const threads = ordered.map((t) => `${t.name} ${formatBytes(t.liveBytes)} (peak ${formatBytes(t.peakLiveBytes)}, ${formatCount(t.allocCount)} allocs)`);
   return (
-    `  jobs: ${formatCount(jobs.workers)} worker thread${jobs.workers === 1 ? "" : "s"} and the main thread split physics contacts and AI ` +
-    `into ${shares} unit ranges (3 phases per frame, synchronised with Atomics)\n` +
+    `  jobs: ${formatCount(jobs.workers)} worker thread${jobs.workers === 1 ? "" : "s"} and the main thread share physics contacts and AI, ` +
+    `${jobs.chunks} chunks per phase, 3 phases per frame (Atomics, no messages); --workers 0 plays the same game on the main thread alone\n` +
     `  threads at the end of play (live bytes each allocated): ${threads.join("; ")}`
   );
 }

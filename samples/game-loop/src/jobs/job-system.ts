@@ -17,8 +17,12 @@ import {
   R_SENSES,
   W_BODIES,
   W_BRAINS,
+  W_CHUNKS,
+  W_DONE,
   W_ERROR_BYTES,
   W_FAILED,
+  W_FAILED_FRAME,
+  W_FAILED_PHASE,
   W_FLOW,
   W_FRAME,
   W_HEADS,
@@ -31,7 +35,11 @@ import {
   W_SEQ,
   W_TARGETS,
   W_UNITS,
+  chunkDone,
+  chunksFor,
+  claimChunk,
   createBoard,
+  openClaims,
   phaseName,
 } from "./job-board.js";
 import { JobKernels, PLAN_WAYPOINTS_SHIFT } from "./kernels.js";
@@ -49,7 +57,7 @@ export interface JobSystemOptions {
   script?: string | URL;
 }
 
-/** Load-spins at a join before sleeping: the workers' shares end within microseconds of the main thread's. */
+/** Load-spins at a join before sleeping: the other threads' chunks end within microseconds of this thread's. */
 const SPINS = 2000;
 /** A join sleeps in slices this long; a phase that has not ended after STALL_MS is a failure (a worker died without a word). */
 const WAIT_SLICE_MS = 100;
@@ -57,26 +65,30 @@ const STALL_MS = 10_000;
 
 /**
  * The sample's job system (`--workers N`): N worker threads attached to the
- * engine's shared memory, each taking an index range of the units in every
- * parallel phase of a frame; the main thread takes range 0 and does the
- * rest of the frame alone. Phases are handed over through the job board
- * (job-board.ts: Atomics on a SharedArrayBuffer, no message per frame).
+ * engine's shared memory. Each parallel phase of a frame cuts the units into
+ * chunks (index ranges, four per thread) that the workers and the main
+ * thread claim until none is left; the main thread then does the rest of the
+ * frame alone. Phases are handed over through the job board (job-board.ts:
+ * Atomics on a SharedArrayBuffer, no message per frame).
  *
  * A frame ({@link step} runs what `Physics.step`, `Gameplay.applyEvents` and
  * `Ai.update` run in a single-threaded frame):
  * ```
- * main:    integrate, spatial hash ─┐            ┌─ resolve contacts (in range order), bullets, HIT events,
+ * main:    integrate, spatial hash ─┐            ┌─ resolve contacts (chunk by chunk), bullets, HIT events,
  *                                   ▼            │  targets' dense indices ─┐         ┌─ draw each plan's waypoint
- * shares:              [contacts of range k] ────┘                          ▼         │  count (unit order) ─┐
- *                                                           [think, sense: range k] ──┘                      ▼
- *                                                                                 [plan, steer: range k] ──► rest of the frame
+ * chunks:              [contacts of chunk k] ────┘                          ▼         │  count (unit order) ─┐
+ *                                                           [think, sense: chunk k] ──┘                      ▼
+ *                                                                                 [plan, steer: chunk k] ──► rest of the frame
  * ```
- * Every result is merged in unit order (contact lists range by range, plan
- * draws unit by unit, counters summed), so the game is the one a
- * single-threaded run plays: the same checksum for any number of workers.
+ * Whoever runs a chunk, its results are merged in unit order (contact lists
+ * chunk by chunk, plan draws unit by unit, counters summed), so the game is
+ * the one a single-threaded run plays: the same checksum for any number of
+ * workers, and however the chunks fell.
  */
 export class JobSystem implements FrameJobs {
   readonly workers: number;
+  /** Chunks (unit ranges) per parallel phase. */
+  readonly chunks: number;
   /** The workers' thread names, `jobs-1` .. `jobs-N`. */
   readonly names: readonly string[];
   readonly #memory: MemoryGlobals;
@@ -99,6 +111,8 @@ export class JobSystem implements FrameJobs {
     this.#threads = threads;
     this.#exits = exits;
     this.names = threads.map((_, k) => `jobs-${k + 1}`);
+    this.chunks = chunksFor(workers + 1);
+    board[W_CHUNKS] = this.chunks;
     this.#views = SpaceViews.of(memory.space);
     this.#kernels = new JobKernels(this.#views, memory.frame, () => memory.openScope("ai"));
   }
@@ -112,7 +126,7 @@ export class JobSystem implements FrameJobs {
   static async start(memory: MemoryGlobals, options: JobSystemOptions): Promise<JobSystem> {
     const { workers } = options;
     const script = options.script ?? new URL("./job-worker.js", import.meta.url);
-    const board = createBoard(workers);
+    const board = createBoard();
     const errors = new SharedArrayBuffer(ERROR_BUFFER_BYTES);
     // No workers: the main thread runs the one share (the kernels' own test); the memory need not be shared then.
     if (workers === 0) return new JobSystem(memory, 0, board, errors, [], []);
@@ -121,7 +135,7 @@ export class JobSystem implements FrameJobs {
     const exits: Promise<void>[] = [];
     const ready: Promise<void>[] = [];
     for (let k = 1; k <= workers; k++) {
-      const data: JobWorkerData = { share, threadName: `jobs-${k}`, board: board.buffer as SharedArrayBuffer, errors, shareIndex: k, shares: workers + 1 };
+      const data: JobWorkerData = { share, threadName: `jobs-${k}`, board: board.buffer as SharedArrayBuffer, errors, workerIndex: k, workers };
       const worker = new Worker(script, { workerData: data });
       threads.push(worker);
       // Errors after start reach the main thread at a join (the board); these listeners keep a late one from crashing the process.
@@ -165,8 +179,8 @@ export class JobSystem implements FrameJobs {
     board[W_HEADS] = heads;
     board[W_FLOW] = level.flow.ptr;
     this.#run(PHASE_CONTACTS);
-    for (let s = 0; s <= this.workers; s++) {
-      const row = W_RESULTS + s * RESULT_WORDS;
+    for (let c = 0; c < this.chunks; c++) {
+      const row = W_RESULTS + c * RESULT_WORDS;
       physics.resolveContacts(board[row + R_CONTACTS]!, board[row + R_CONTACT_COUNT]!);
     }
     physics.moveBullets(DT);
@@ -181,6 +195,7 @@ export class JobSystem implements FrameJobs {
     board[W_TARGETS] = targets;
     board[W_PLANS] = plans;
     this.#run(PHASE_AI_THINK);
+    for (let c = 0; c < this.chunks; c++) ai.senses += board[W_RESULTS + c * RESULT_WORDS + R_SENSES]!;
     // Planning draws from the game's one generator: here, in unit order, as a single-threaded frame draws.
     const rng = game.engine.rng;
     const i32 = this.#views.i32;
@@ -190,11 +205,7 @@ export class JobSystem implements FrameJobs {
       if (request >= 0) i32[p + i] = request | ((4 + rng.int(0, MAX_EXTRA_WAYPOINTS)) << PLAN_WAYPOINTS_SHIFT);
     }
     this.#run(PHASE_AI_PLAN_STEER);
-    for (let s = 0; s <= this.workers; s++) {
-      const row = W_RESULTS + s * RESULT_WORDS;
-      ai.senses += board[row + R_SENSES]!;
-      ai.plans += board[row + R_PLANS]!;
-    }
+    for (let c = 0; c < this.chunks; c++) ai.plans += board[W_RESULTS + c * RESULT_WORDS + R_PLANS]!;
   }
 
   /**
@@ -217,46 +228,61 @@ export class JobSystem implements FrameJobs {
     for (const name of this.names) this.#memory.threadEnded(name);
   }
 
-  /** Dispatches `phase`, runs share 0 on this thread, waits for every worker's share; throws JobError if one failed. */
+  /**
+   * Dispatches `phase`, claims and runs chunks on this thread like any
+   * worker, then waits until every chunk is done (the exit phase: until every
+   * worker detached); throws JobError if a worker failed.
+   */
   #run(phase: number): void {
     // After a failure (or stop) the workers are gone: dispatching again would wait for nobody.
     if (this.#stopped) throw new JobError(`the job system has ${this.#failure === undefined ? "stopped" : `failed (${this.#failure.message.split("\n")[0]})`}: it runs no more frames.`);
     const board = this.#board;
+    const seq = board[W_SEQ]! + 1; // this thread alone writes it
     board[W_FRAME] = this.#frames;
+    Atomics.store(board, W_DONE, 0);
     Atomics.store(board, W_PENDING, this.workers);
     Atomics.store(board, W_PHASE, phase);
-    Atomics.add(board, W_SEQ, 1);
+    openClaims(board, seq);
+    Atomics.store(board, W_SEQ, seq);
     Atomics.notify(board, W_SEQ);
-    if (phase !== PHASE_EXIT) this.#kernels.run(board, phase, 0, this.workers + 1);
-    this.#join(phase);
+    if (phase === PHASE_EXIT) {
+      this.#join(phase, W_PENDING, 0);
+    } else {
+      for (let chunk = claimChunk(board, seq); chunk >= 0; chunk = claimChunk(board, seq)) {
+        this.#kernels.run(board, phase, chunk, this.chunks);
+        chunkDone(board);
+      }
+      this.#join(phase, W_DONE, this.chunks);
+    }
     // A worker's allocations may have grown the memory: see it before reading what they wrote.
     this.#memory.space.refresh();
-    if (Atomics.load(board, W_FAILED) !== 0) throw (this.#failure = this.#failed(phase));
+    if (Atomics.load(board, W_FAILED) > 0) throw (this.#failure = this.#failed());
   }
 
-  #join(phase: number): void {
+  /** Waits until board word `word` reads `target`, or a worker failed; a phase that stalls for STALL_MS is a JobError. */
+  #join(phase: number, word: number, target: number): void {
     const board = this.#board;
-    for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(board, W_PENDING) === 0) return;
+    for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(board, word) === target) return;
     let slept = 0;
     for (;;) {
-      const pending = Atomics.load(board, W_PENDING);
-      if (pending === 0) return;
-      if (Atomics.wait(board, W_PENDING, pending, WAIT_SLICE_MS) === "timed-out" && (slept += WAIT_SLICE_MS) >= STALL_MS) {
+      const value = Atomics.load(board, word);
+      if (value === target || Atomics.load(board, W_FAILED) > 0) return;
+      if (Atomics.wait(board, word, value, WAIT_SLICE_MS) === "timed-out" && (slept += WAIT_SLICE_MS) >= STALL_MS) {
         this.#stopped = true;
+        const what = word === W_DONE ? `${target - value} of ${target} chunks unfinished` : `${value} of ${this.workers} workers not detached`;
         throw (this.#failure = new JobError(
           `the job workers did not finish the ${phaseName(phase)} phase of play frame ${this.#frames} in ${STALL_MS / 1000} s ` +
-            `(${pending} of ${this.workers} still running): a worker died without reporting an error, or is stuck.`,
+            `(${what}): a worker died without reporting an error, or is stuck.`,
         ));
       }
     }
   }
 
-  #failed(phase: number): JobError {
+  #failed(): JobError {
     this.#stopped = true;
     const board = this.#board;
-    const share = Atomics.load(board, W_FAILED);
     const text = new TextDecoder().decode(new Uint8Array(this.#errors).slice(0, Atomics.load(board, W_ERROR_BYTES)));
-    return new JobError(`job worker jobs-${share} failed in the ${phaseName(phase)} phase of play frame ${board[W_FRAME]}:\n${text}`);
+    return new JobError(`job worker jobs-${board[W_FAILED]} failed in the ${phaseName(board[W_FAILED_PHASE]!)} phase of play frame ${board[W_FAILED_FRAME]}:\n${text}`);
   }
 
   /** heads[cell] = the first (lowest) body index in the cell, -1 when empty: what the spatial hash's HashMap holds. */

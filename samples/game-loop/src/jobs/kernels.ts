@@ -52,18 +52,18 @@ export const PLAN_WAYPOINTS_SHIFT = 16;
 if (CELLS > PLAN_CELL_MASK + 1) throw new Error("kernels: a cell index must fit a plan request's low 16 bits");
 
 /**
- * The parallel parts of a frame, over one index range of the units: what
- * each job worker (and the main thread, share 0) runs. They read and write
+ * The parallel parts of a frame, over one chunk (an index range) of the
+ * units: what the job workers and the main thread run. They read and write
  * the game's records through typed views of the shared memory, at the
  * addresses the main thread put on the board: the container objects live on
  * the main thread (one handle per container), the bytes are shared.
  *
  * Each kernel does what its single-threaded counterpart does for the units
- * of its range, in the same order, touching only its own units' records
+ * of its chunk, in the same order, touching only its own units' records
  * (and its thread's frame memory), so a split run plays the same game:
  * - {@link findContacts}: the search half of `Physics.separate` (the pairs
- *   (i, j > i) for i in the range, in the same order); the main thread
- *   resolves the lists in range order with `Physics.resolveContacts`.
+ *   (i, j > i) for i in the chunk, in the same order); the main thread
+ *   resolves the lists in chunk order with `Physics.resolveContacts`.
  * - {@link think}: `Ai.update`'s timers and `#sense`; a unit that must plan
  *   files a request instead, because planning draws from the game's one random
  *   generator, which the main thread draws in unit order between the phases.
@@ -76,7 +76,7 @@ if (CELLS > PLAN_CELL_MASK + 1) throw new Error("kernels: a cell index must fit 
  * compares the checksums: a kernel that drifts from the game fails it.
  */
 export class JobKernels {
-  /** Sensing passes and plans since the last AI plan-and-steer phase reported them. */
+  /** Sensing passes and plans of the chunk being run. */
   senses = 0;
   plans = 0;
   readonly #views: SpaceViews;
@@ -94,25 +94,25 @@ export class JobKernels {
   }
 
   /**
-   * Runs share `share` of `shares` of the board's phase (an index range of
-   * its units) and writes the share's results into its row of the board.
+   * Runs chunk `chunk` of `chunks` of the board's phase (an index range of
+   * its units) and writes the chunk's results into its row of the board.
    */
-  run(board: Int32Array, phase: number, share: number, shares: number): void {
+  run(board: Int32Array, phase: number, chunk: number, chunks: number): void {
     const n = board[W_N]!;
-    const a = rangeStart(n, share, shares);
-    const b = rangeStart(n, share + 1, shares);
-    const row = W_RESULTS + share * RESULT_WORDS;
+    const a = rangeStart(n, chunk, chunks);
+    const b = rangeStart(n, chunk + 1, chunks);
+    const row = W_RESULTS + chunk * RESULT_WORDS;
     if (phase === PHASE_CONTACTS) {
       this.findContacts(board, a, b);
       board[row + R_CONTACTS] = this.#contacts.base;
       board[row + R_CONTACT_COUNT] = this.#contacts.length;
     } else if (phase === PHASE_AI_THINK) {
       this.think(board, a, b, DT);
+      board[row + R_SENSES] = this.senses;
+      this.senses = 0;
     } else if (phase === PHASE_AI_PLAN_STEER) {
       this.planSteer(board, a, b);
-      board[row + R_SENSES] = this.senses;
       board[row + R_PLANS] = this.plans;
-      this.senses = 0;
       this.plans = 0;
     }
   }

@@ -60,8 +60,8 @@ Options:
   --compare           run both and print them side by side, with the benchmark verdict
   --seed N            random seed (default ${DEFAULT_SEED}); the same seed plays the same game
   --workers N         job worker threads (default 0: the main thread alone): the memory is
-                      shared, and physics and AI are split by unit range over the workers
-                      and the main thread; the same game (checksum) for any N
+                      shared, and physics contacts and AI are cut into chunks of units that
+                      the workers and the main thread run; the same game (checksum) for any N
   --quiet             no progress line and no tables: the summary only
   -h, --help          this text
 

@@ -50,6 +50,11 @@ export function reportLabel(args: GameArgs): string {
  * restored from it instead, and play on (warm-up, play, unload). With
  * --save, the memory is saved at the end of play, between frames; a save
  * that fails is reported in the result, and the run goes on.
+ *
+ * `--workers N`: the memory is shared and N job workers (src/jobs) take
+ * chunks of every play frame's physics and AI; they detach after unload,
+ * before the teardown. When the run fails (a worker's JobError included),
+ * every worker is terminated and declared ended before the teardown.
  */
 export async function runMemkit(
   args: GameArgs,

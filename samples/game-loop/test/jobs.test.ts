@@ -95,7 +95,7 @@ describe("the job kernels", () => {
     [1, 300],
     [7, 250],
     [42, 500],
-  ])("over one range (no workers) play the single-threaded game, block by block (seed %i, %i units)", async (seed, entities) => {
+  ])("on the main thread alone (no workers: four chunks per phase, merged in order) play the single-threaded game, block by block (seed %i, %i units)", async (seed, entities) => {
     const config: GameConfig = { frames: 150, entities, seed, leak: false };
     const expected = await straight(config, 5, 30);
     const split = await play(config, 5, 30, 0);

@@ -92,16 +92,19 @@ function buildMemoryMap(src: SnapshotSources): MemoryMap {
   const pageUse = new Array<number>(pageCount).fill(-1);
   const spans: MapSpan[] = [];
   const owners: Record<string, string> = {};
+  const ownerIds = new Set<number>();
   pages.forEachSpan((start, bytes, used, tag) => {
     const owner = tag >>> 24;
     spans.push({ start, bytes, used, owner });
-    if (owner !== 0 && owners[owner] === undefined) owners[owner] = pages.ownerName(owner);
+    // Named after the walk: on a shared memory the walk holds the page lock, and ownerName takes it too.
+    if (owner !== 0) ownerIds.add(owner);
     if (used && (owner === generic.largeOwnerId || owner === 0)) {
       for (let p = start >>> shift; p < (start + bytes) >>> shift; p++) pageUse[p - firstPage] = pages.pageSize;
     } else if (used && (owner === generic.heap.ownerId || owner === generic.slots.ownerId)) {
       for (let p = start >>> shift; p < (start + bytes) >>> shift; p++) pageUse[p - firstPage] = 0;
     }
   });
+  for (const owner of ownerIds) owners[owner] = pages.ownerName(owner);
   owners[0] = "untagged";
   // Heap blocks: add each used block's bytes to the pages it covers.
   generic.heap.walk((ptr, usable, free) => {

@@ -37,7 +37,7 @@ export interface MemkitRunOptions {
 /** The label written into the JSON report. */
 export function reportLabel(args: GameArgs): string {
   if (args.restore !== undefined) return `game-loop --restore ${args.restore} --frames ${args.frames} --warmup ${args.warmup} (at the end of play)`;
-  return `game-loop --frames ${args.frames} --warmup ${args.warmup} --entities ${args.entities} --seed ${args.seed} --tracing ${args.tracing}${args.debug ? " --debug" : ""}${args.leak ? " --leak" : ""} (at the end of play)`;
+  return `game-loop --frames ${args.frames} --warmup ${args.warmup} --entities ${args.entities} --seed ${args.seed} --tracing ${args.tracing}${args.debug ? " --debug" : ""}${args.leak ? " --leak" : ""}${args.workers > 0 ? ` --workers ${args.workers}` : ""} (at the end of play)`;
 }
 
 /**

@@ -2,7 +2,9 @@ import { spawnSync } from "node:child_process";
 import { MemoryGlobals } from "@memkit/memory-globals";
 import { bundleWorker } from "@memkit/test-workers";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
-import { EngineStages, MemkitGame, initEngineMemory } from "../src/index.js";
+import { validateReport } from "@memkit/memreport";
+import { EngineStages, MemkitGame, initEngineMemory, parseGameArgs, runMemkit } from "../src/index.js";
+import { GcObserver } from "../src/stats/gc-observer.js";
 import type { GameConfig } from "../src/game/config.js";
 import { JobError, JobSystem } from "../src/jobs/job-system.js";
 import { bundleCli } from "./bundle-cli.js";
@@ -154,6 +156,20 @@ describe("two job workers on a shared memory", () => {
     run.memory.check();
     finish(run);
     jobs = undefined;
+  });
+});
+
+describe("the memkit run with workers", () => {
+  test("--report: a snapshot taken while the workers are attached, which memreport reads; then a clean shutdown", async () => {
+    const args = parseGameArgs(["--frames", "30", "--warmup", "5", "--entities", "300", "--workers", "2", "--report", "r.json"]);
+    using gc = new GcObserver();
+    const run = await runMemkit(args, gc, undefined, undefined, { workerScript: script });
+    expect(run.leak).toBeUndefined();
+    const report = validateReport(JSON.parse(JSON.stringify(run.report)), "r.json");
+    expect(report.label).toBe("game-loop --frames 30 --warmup 5 --entities 300 --seed 1 --tracing counts --workers 2 (at the end of play)");
+    expect(report.memoryMap.spans.length).toBeGreaterThan(0);
+    expect(run.jobs!.threads.map((t) => `${t.name}:${t.state}`).sort()).toEqual(["jobs-1:live", "jobs-2:live", "main:live"]);
+    expect(MemoryGlobals.current).toBeUndefined();
   });
 });
 

@@ -56,6 +56,19 @@ describe("MemoryGlobals on a shared memory", () => {
     expect(() => MemoryGlobals.init({ shared: true, debug: true })).toThrow(/debug: true cannot be combined with shared: true/);
   });
 
+  it("snapshot() of a shared memory maps its pages (the page lock is taken once, not again per owner name)", () => {
+    const memory = MemoryGlobals.init({ shared: true, maximumBytes: 64 << 20 });
+    const physics = memory.scope("physics");
+    const blocks = [16, 3000, 200_000].map((size) => physics.allocate(size));
+    const snapshot = memory.snapshot("shared");
+    expect(snapshot.memoryMap.spans.length).toBeGreaterThan(0);
+    expect(Object.values(snapshot.memoryMap.owners)).toContain("untagged");
+    expect(Object.keys(snapshot.memoryMap.owners).length).toBeGreaterThan(2);
+    for (const p of blocks) physics.deallocate(p);
+    physics.dispose();
+    memory.shutdown();
+  });
+
   it("two workers x 60k mixed ops through shared scopes, 30% of frees on the other thread: patterns hold, check() passes, totals exact", async () => {
     const memory = MemoryGlobals.init({ shared: true, initialBytes: 4 << 20, maximumBytes: 512 << 20 });
     const physics = memory.scope("physics");

@@ -321,8 +321,10 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
         moved = backing.reallocate(ptr - h, newSize + h, blockAlign) + h;
       } else {
         // The header size changes with the alignment: a new block, a copy, then the old one goes.
+        // Every usable byte moves (allocatedSize() reports them, and containers fill them), as the backing's reallocate would.
+        const usable = backing.allocatedSize(ptr - h) - h;
         moved = backing.allocate(newSize + nh, blockAlign) + nh;
-        this.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, newSize));
+        this.u8.copyWithin(moved, ptr, ptr + Math.min(usable, newSize));
         backing.deallocate(ptr - h);
       }
     } catch (err) {

@@ -58,6 +58,28 @@ describe("a tree shared by threads, from one thread", () => {
     root.check();
   });
 
+  it("reallocate keeps every usable byte of the block, not only the size asked for (containers fill what allocatedSize says)", () => {
+    const { space, generic, lock } = rig();
+    const root = new TraceAllocator(generic, { lock });
+    const plain = new TraceAllocator(new GenericAllocator(new PageAllocator(AddressSpace.create({ initialBytes: 4 << 20, maximumBytes: 64 << 20 }))));
+    for (const tree of [root, plain]) {
+      const u8 = (): Uint8Array => tree.space.u8;
+      // Align 64 moves the block under a larger header: a new block and a copy on either tree.
+      for (const [asked, align] of [[20, 8], [384, 8], [1000, 8], [5000, 8], [20, 64], [1000, 64]] as const) {
+        const p = tree.allocate(asked);
+        const usable = tree.allocatedSize(p);
+        for (let b = 0; b < usable; b++) u8()[p + b] = (b * 7 + 1) & 255;
+        const q = tree.reallocate(p, usable * 2 + 64, align);
+        let wrong = -1;
+        for (let b = 0; b < usable && wrong < 0; b++) if (u8()[q + b] !== ((b * 7 + 1) & 255)) wrong = b;
+        expect(wrong, `${tree.space.shared ? "shared" : "private"} tree, ${asked} B asked, ${usable} usable, align ${align}: byte ${wrong} lost in the move`).toBe(-1);
+        tree.deallocate(q);
+      }
+      tree.check();
+    }
+    expect(space.shared).toBe(true);
+  });
+
   it('"off" keeps records on a shared tree: owns, scopeOf and exact frees work, and it reports as "counts"', () => {
     const { generic, lock } = rig();
     const root = new TraceAllocator(generic, { lock, tracing: "off" });

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { formatCount } from "@memkit/core";
 import type { TracingLevel } from "@memkit/memory-globals";
 import { MAX_ENTITIES } from "./game/config.js";
+import { MAX_WORKERS } from "./jobs/job-board.js";
 
 /** What the command line asked for. */
 export interface GameArgs {
@@ -21,6 +22,8 @@ export interface GameArgs {
   /** Which runs: the memkit game, the plain-JS baseline, or both side by side. */
   mode: "memkit" | "baseline" | "compare";
   seed: number;
+  /** Job workers: 0 plays on the main thread alone; N > 0 shares the memory with N worker threads that take a share of physics and AI. */
+  workers: number;
   quiet: boolean;
   help: boolean;
 }
@@ -32,7 +35,7 @@ export const DEFAULT_ENTITIES = 2000;
 export const DEFAULT_SEED = 1;
 /** Limits that keep a run inside what the sample's containers and a 1 GiB address space hold. */
 export const MAX_FRAMES = 1_000_000;
-export { MAX_ENTITIES };
+export { MAX_ENTITIES, MAX_WORKERS };
 
 /** The usage text (--help, and after a usage error). */
 export const USAGE = `Usage: memkit-game-loop [options]        (npm start -- [options] from the repository root)
@@ -56,6 +59,9 @@ Options:
   --baseline          run the same game on plain JS objects and arrays instead (no memkit)
   --compare           run both and print them side by side, with the benchmark verdict
   --seed N            random seed (default ${DEFAULT_SEED}); the same seed plays the same game
+  --workers N         job worker threads (default 0: the main thread alone): the memory is
+                      shared, and physics contacts and AI are cut into chunks of units that
+                      the workers and the main thread run; the same game (checksum) for any N
   --quiet             no progress line and no tables: the summary only
   -h, --help          this text
 
@@ -88,6 +94,7 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
         baseline: { type: "boolean" },
         compare: { type: "boolean" },
         seed: { type: "string" },
+        workers: { type: "string" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -108,6 +115,8 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
   if (mode === "baseline" && values.report !== undefined) throw new UsageError("--report needs the memkit run: the baseline has no memory report.");
   if (values.report === "") throw new UsageError("--report needs a file name.");
   checkSaveFlags(values, mode);
+  const workers = integerOption("--workers", values.workers, 0, 0, MAX_WORKERS);
+  checkWorkerFlags(values, mode, workers);
   return {
     frames: integerOption("--frames", values.frames, DEFAULT_FRAMES, 1, MAX_FRAMES),
     warmup: integerOption("--warmup", values.warmup, DEFAULT_WARMUP, 0, MAX_FRAMES),
@@ -120,6 +129,7 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
     leak,
     mode,
     seed: integerOption("--seed", values.seed, DEFAULT_SEED, 0, 0xffffffff),
+    workers,
     quiet: values.quiet === true,
     help: values.help === true,
   };
@@ -135,6 +145,16 @@ function checkSaveFlags(values: Record<string, string | boolean | undefined>, mo
   if (mode === "compare") throw new UsageError("--restore cannot be combined with --compare: the baseline cannot start from a saved game.");
   for (const flag of ["entities", "seed", "leak", "tracing", "debug"]) {
     if (values[flag] !== undefined) throw new UsageError(`--restore plays the saved game: its --${flag} is the save's; leave --${flag} out.`);
+  }
+}
+
+/** --workers N > 0: the memkit run on a shared memory, which debug, save and restore do not support. */
+function checkWorkerFlags(values: Record<string, string | boolean | undefined>, mode: GameArgs["mode"], workers: number): void {
+  if (workers === 0) return;
+  if (mode === "baseline") throw new UsageError("--workers needs the memkit run: the baseline keeps its game in JS objects, which threads cannot share.");
+  if (values.debug === true) throw new UsageError("--workers cannot be combined with --debug: memkit's debug layer does not run on a shared memory yet.");
+  for (const flag of ["save", "restore"]) {
+    if (values[flag] !== undefined) throw new UsageError(`--workers cannot be combined with --${flag}: a memory is saved and restored by a single thread.`);
   }
 }
 

@@ -20,6 +20,8 @@ export interface EngineMemoryOptions {
   tracing: TracingLevel;
   /** Canaries, fill patterns and a quarantine around every scope; recycled frame memory is poisoned. */
   debug: boolean;
+  /** A memory worker threads can attach to (`--workers N`): `MemoryGlobals.init({ shared: true })`. @defaultValue false */
+  shared?: boolean;
 }
 
 const MIB = 1 << 20;
@@ -36,6 +38,7 @@ export function initEngineMemory(options: EngineMemoryOptions): MemoryGlobals {
     maximumBytes: 1024 * MIB,
     tracing: options.tracing,
     debug: options.debug,
+    shared: options.shared === true,
     // A frame's lists are read only within that frame; two arenas leave one frame of slack.
     frameArenas: 2,
   });

@@ -1,10 +1,11 @@
 import { LeakError } from "@memkit/core";
-import type { MemoryGlobals, MemoryReport } from "@memkit/memory-globals";
+import type { MemoryGlobals, MemoryReport, ThreadReport } from "@memkit/memory-globals";
 import type { GameArgs } from "./cli-args.js";
 import { drive } from "./driver.js";
 import { EngineStages, initEngineMemory } from "./engine-memory.js";
 import type { GameConfig } from "./game/config.js";
 import { MemkitGame } from "./game/game.js";
+import { JobSystem } from "./jobs/job-system.js";
 import { restoreGame, saveGame } from "./memory-save.js";
 import type { MemkitOutcome } from "./output.js";
 import type { GcObserver } from "./stats/gc-observer.js";
@@ -23,12 +24,20 @@ export interface MemkitRun extends MemkitOutcome {
   save?: { bytes: Uint8Array } | { error: unknown };
   /** With --restore: the game as it came out of the save. */
   restored?: { config: GameConfig; framesPlayed: number };
+  /** With --workers N: the workers, and every thread's figures at the end of play (memory.threads()). */
+  jobs?: { workers: number; chunks: number; threads: ThreadReport[] };
+}
+
+/** Options of {@link runMemkit} that are not on the command line. */
+export interface MemkitRunOptions {
+  /** The job workers' script (JobSystemOptions.script): tests run a bundle of the TypeScript source. */
+  workerScript?: string | URL;
 }
 
 /** The label written into the JSON report. */
 export function reportLabel(args: GameArgs): string {
   if (args.restore !== undefined) return `game-loop --restore ${args.restore} --frames ${args.frames} --warmup ${args.warmup} (at the end of play)`;
-  return `game-loop --frames ${args.frames} --warmup ${args.warmup} --entities ${args.entities} --seed ${args.seed} --tracing ${args.tracing}${args.debug ? " --debug" : ""}${args.leak ? " --leak" : ""} (at the end of play)`;
+  return `game-loop --frames ${args.frames} --warmup ${args.warmup} --entities ${args.entities} --seed ${args.seed} --tracing ${args.tracing}${args.debug ? " --debug" : ""}${args.leak ? " --leak" : ""}${args.workers > 0 ? ` --workers ${args.workers}` : ""} (at the end of play)`;
 }
 
 /**
@@ -41,22 +50,40 @@ export function reportLabel(args: GameArgs): string {
  * restored from it instead, and play on (warm-up, play, unload). With
  * --save, the memory is saved at the end of play, between frames; a save
  * that fails is reported in the result, and the run goes on.
+ *
+ * `--workers N`: the memory is shared and N job workers (src/jobs) take
+ * chunks of every play frame's physics and AI; they detach after unload,
+ * before the teardown. When the run fails (a worker's JobError included),
+ * every worker is terminated and declared ended before the teardown.
  */
-export async function runMemkit(args: GameArgs, gc: GcObserver, progress: ProgressStream | undefined, saved?: Uint8Array): Promise<MemkitRun> {
+export async function runMemkit(
+  args: GameArgs,
+  gc: GcObserver,
+  progress: ProgressStream | undefined,
+  saved?: Uint8Array,
+  options: MemkitRunOptions = {},
+): Promise<MemkitRun> {
   let memory: MemoryGlobals;
   let game: MemkitGame | undefined;
   if (saved !== undefined) ({ memory, game } = restoreGame(saved, { frames: args.frames }));
-  else memory = initEngineMemory({ entities: args.entities, tracing: args.tracing, debug: args.debug });
+  else memory = initEngineMemory({ entities: args.entities, tracing: args.tracing, debug: args.debug, shared: args.workers > 0 });
   const restored = game === undefined ? undefined : { config: game.engine.config, framesPlayed: game.framesPlayed };
   let outcome: Omit<MemkitRun, "leak"> | undefined;
+  let jobs: JobSystem | undefined;
   try {
+    if (args.workers > 0) jobs = await JobSystem.start(memory, { workers: args.workers, script: options.workerScript });
+    let threads: ThreadReport[] = [];
     const config = { frames: args.frames, entities: args.entities, seed: args.seed, leak: args.leak };
     const stages = new EngineStages(memory);
     let tree = "";
     let report: MemoryReportJson | undefined;
     let save: MemkitRun["save"];
     const { sim: _sim, ...result } = await drive(
-      () => game ?? new MemkitGame(memory, config),
+      () => {
+        const created = game ?? new MemkitGame(memory, config);
+        created.jobs = jobs;
+        return created;
+      },
       stages,
       {
         frames: args.frames,
@@ -66,6 +93,7 @@ export async function runMemkit(args: GameArgs, gc: GcObserver, progress: Progre
         label: "memkit",
         loaded: restored !== undefined,
         afterPlay: () => {
+          if (jobs !== undefined) threads = memory.threads();
           tree = memory.formatReport();
           if (args.report !== undefined) report = memory.snapshot(reportLabel(args));
           if (args.save !== undefined) {
@@ -79,10 +107,15 @@ export async function runMemkit(args: GameArgs, gc: GcObserver, progress: Progre
       },
       (created) => (game = created),
     );
+    // The workers detach (memory.shutdown refuses while one is attached); what they allocated stays in its scopes, freed by unload.
+    await jobs?.stop();
     if (report !== undefined) report.stages = memory.stages.map((s) => ({ ...s, scopes: s.scopes.map((x) => ({ ...x })) }));
     outcome = { ...result, memoryStages: [...memory.stages], tempStages: [...stages.temp], checks: stages.checks, treeAtPlayEnd: tree, report, save, restored };
+    if (jobs !== undefined) outcome.jobs = { workers: jobs.workers, chunks: jobs.chunks, threads };
   } catch (err) {
-    // The run failed: tear down quietly so the memory can be built again, and report the failure itself.
+    // The run failed: end the workers (terminated, declared ended), tear down quietly so the memory can be
+    // built again, and report the failure itself.
+    await jobs?.abort();
     try {
       teardown(memory, game);
     } catch {

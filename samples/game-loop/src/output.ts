@@ -1,5 +1,5 @@
 import { formatBytes, formatCount, hex } from "@memkit/core";
-import type { MemoryGlobals } from "@memkit/memory-globals";
+import type { MemoryGlobals, ThreadReport } from "@memkit/memory-globals";
 import type { GameArgs } from "./cli-args.js";
 import type { DriveResult } from "./driver.js";
 import type { GameConfig } from "./game/config.js";
@@ -57,6 +57,7 @@ export function formatHeader(args: GameArgs): string {
   if (args.restore !== undefined) return `memkit game-loop (memkit): the game saved in ${args.restore}, then ${frames}`;
   const parts = [`${formatCount(args.entities)} units`, frames, `seed ${args.seed}`];
   if (args.mode !== "baseline") parts.push(`tracing ${args.tracing}`);
+  if (args.workers > 0) parts.push(`${args.workers} job worker${args.workers === 1 ? "" : "s"}`);
   if (args.debug) parts.push("debug");
   if (args.leak) parts.push("leaking on purpose");
   const what = args.mode === "compare" ? "memkit vs plain JS" : args.mode;
@@ -168,6 +169,22 @@ export function formatPlaySummary(name: string, result: DriveResult): string {
       `${formatCount(Math.round(s.drawItems / Math.max(1, s.frames)))} draw items/frame in ${(s.drawBatches / Math.max(1, s.frames)).toFixed(1)} batches; checksum ${hex(s.checksum)}`,
   ];
   return lines.join("\n");
+}
+
+/**
+ * The job system's line under the memkit play summary (`--workers N`): who
+ * shared the frames, and each thread's figures at the end of play
+ * (memory.threads(): bytes it allocated that are still live, their peak).
+ */
+export function formatJobs(jobs: { workers: number; chunks: number; threads: readonly ThreadReport[] }): string {
+  // Seats are claimed in the order threads attach: list them main first, then jobs-1, jobs-2, ...
+  const ordered = [...jobs.threads].sort((a, b) => (a.name === "main" ? -1 : b.name === "main" ? 1 : a.name.localeCompare(b.name, "en", { numeric: true })));
+  const threads = ordered.map((t) => `${t.name} ${formatBytes(t.liveBytes)} (peak ${formatBytes(t.peakLiveBytes)}, ${formatCount(t.allocCount)} allocs)`);
+  return (
+    `  jobs: ${formatCount(jobs.workers)} worker thread${jobs.workers === 1 ? "" : "s"} and the main thread share physics contacts and AI, ` +
+    `${jobs.chunks} chunks per phase, 3 phases per frame (Atomics, no messages); --workers 0 plays the same game on the main thread alone\n` +
+    `  threads at the end of play (live bytes each allocated): ${threads.join("; ")}`
+  );
 }
 
 /** Where a restored game came from: the line under its play summary. */

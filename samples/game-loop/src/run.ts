@@ -6,7 +6,7 @@ import { USAGE, UsageError, parseGameArgs } from "./cli-args.js";
 import { runBaseline } from "./baseline-run.js";
 import type { DriveResult } from "./driver.js";
 import { runMemkit, type MemkitRun } from "./memkit-run.js";
-import { formatCompare, formatHeader, formatPlaySummary, formatRestored, formatStageTable, formatStageTimes } from "./output.js";
+import { formatCompare, formatHeader, formatJobs, formatPlaySummary, formatRestored, formatStageTable, formatStageTimes } from "./output.js";
 import { GcObserver } from "./stats/gc-observer.js";
 import type { ProgressStream } from "./stats/progress.js";
 
@@ -105,6 +105,7 @@ export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<
     }
     io.stdout(`\n${formatPlaySummary("memkit", memkit)}\n`);
     if (memkit.restored !== undefined) io.stdout(`${formatRestored(args.restore!, memkit.restored)}\n`);
+    if (memkit.jobs !== undefined) io.stdout(`${formatJobs(memkit.jobs)}\n`);
     if (!args.quiet) io.stdout(`${formatStageTimes(memkit)}\n`);
   }
   if (baseline !== undefined) {

@@ -13,6 +13,7 @@ describe("parseGameArgs", () => {
       leak: false,
       mode: "memkit",
       seed: DEFAULT_SEED,
+      workers: 0,
       quiet: false,
       help: false,
     });
@@ -26,6 +27,9 @@ describe("parseGameArgs", () => {
     expect(parseGameArgs(["--compare"]).mode).toBe("compare");
     expect(parseGameArgs(["-h"]).help).toBe(true);
     expect(parseGameArgs(["--tracing", "off"]).tracing).toBe("off");
+    expect(parseGameArgs(["--workers", "2"]).workers).toBe(2);
+    expect(parseGameArgs(["--workers=16", "--compare", "--leak", "--tracing", "off"])).toMatchObject({ workers: 16, mode: "compare", leak: true });
+    expect(parseGameArgs(["--workers", "0", "--debug", "--save", "a.mksave"]).workers).toBe(0);
   });
 
   test("--save FILE and --restore FILE (alone or together: restore, play on, save again)", () => {
@@ -62,6 +66,12 @@ describe("parseGameArgs", () => {
     [["--restore", "g.mksave", "--leak"], /its --leak/],
     [["--restore", "g.mksave", "--tracing", "off"], /its --tracing/],
     [["--restore", "g.mksave", "--debug"], /its --debug/],
+    [["--workers", "17"], /--workers must be an integer from 0 to 16, not "17"/],
+    [["--workers", "-1"], /--workers/],
+    [["--workers", "2", "--baseline"], /--workers needs the memkit run/],
+    [["--workers", "1", "--debug"], /--workers cannot be combined with --debug: memkit's debug layer does not run on a shared memory yet/],
+    [["--workers", "2", "--save", "g.mksave"], /--workers cannot be combined with --save/],
+    [["--workers", "2", "--restore", "g.mksave"], /--workers cannot be combined with --restore/],
   ])("rejects %j", (argv, message) => {
     let error: unknown;
     try {

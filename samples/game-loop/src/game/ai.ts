@@ -26,6 +26,14 @@ import { fieldWord, strideWords } from "./record-words.js";
 const Brain = defineStruct({ think: "f64", target: "u32", path: "u32", pathLen: "u32", pathPos: "u32" });
 const BRAIN_WORDS = strideWords(Brain, 8);
 const THINK = fieldWord(Brain, "think", 8);
+/** Brain records for the job kernels' raw access (src/jobs): size in f64 and u32 words, and the u32 words of the fields. */
+export const BRAIN_F64_WORDS = BRAIN_WORDS;
+export const BRAIN_THINK = THINK;
+export const BRAIN_U32_WORDS = strideWords(Brain, 4);
+export const BRAIN_TARGET = fieldWord(Brain, "target", 4);
+export const BRAIN_PATH = fieldWord(Brain, "path", 4);
+export const BRAIN_PATH_LEN = fieldWord(Brain, "pathLen", 4);
+export const BRAIN_PATH_POS = fieldWord(Brain, "pathPos", 4);
 
 /**
  * Decisions: every unit thinks a few times a second (staggered), senses the

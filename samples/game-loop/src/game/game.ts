@@ -28,6 +28,14 @@ const UNLOADING = 2;
 const games = new WeakMap<AddressSpace, Map<Ptr, WeakRef<MemkitGame>>>();
 
 /**
+ * What runs a frame's physics, HIT events and AI across threads instead of
+ * on this one (`--workers N`: src/jobs/job-system.ts), giving the same game.
+ */
+export interface FrameJobs {
+  step(game: MemkitGame): void;
+}
+
+/**
  * The sample game on memkit: six subsystems, each allocating only through its
  * own scope (plus frame and scratch memory), wired together here.
  *
@@ -49,6 +57,8 @@ export class MemkitGame implements Simulation {
   readonly ai: Ai;
   readonly render: Render;
   readonly audio: Audio;
+  /** When set, play frames run physics and AI through it (the job system of `--workers N`). */
+  jobs: FrameJobs | undefined;
   /** Play frames played since the load stage ended (warm-up included); a restored game carries on counting. */
   framesPlayed = 0;
   #stage = LOADING;
@@ -179,9 +189,13 @@ export class MemkitGame implements Simulation {
   playFrame(): void {
     this.#assertLive("playFrame");
     this.gameplay.respawn();
-    this.physics.step(DT);
-    this.gameplay.applyEvents();
-    this.ai.update(DT);
+    if (this.jobs === undefined) {
+      this.physics.step(DT);
+      this.gameplay.applyEvents();
+      this.ai.update(DT);
+    } else {
+      this.jobs.step(this);
+    }
     this.gameplay.combat(DT);
     this.render.update(DT);
     this.audio.update();

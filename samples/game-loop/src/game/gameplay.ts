@@ -36,6 +36,10 @@ const Unit = defineStruct({ health: "f64", cooldown: "f64", handle: "u32", inven
 export const UNIT_WORDS = strideWords(Unit, 8);
 export const HEALTH = fieldWord(Unit, "health", 8);
 const COOLDOWN = fieldWord(Unit, "cooldown", 8);
+/** A unit's handle (u32 word) and kind (byte) offsets in its record, and its size in bytes: for the job kernels' raw reads. */
+export const UNIT_HANDLE_WORD = fieldWord(Unit, "handle", 4);
+export const UNIT_KIND_BYTE = Unit.offsetOf("kind");
+export const UNIT_BYTES = Unit.size;
 
 /** Inventory blocks: 24 B .. 1.5 KiB per unit, most of them small (slot allocator), some medium (heap). */
 const INVENTORY_MIN = 24;

@@ -21,6 +21,8 @@ export const VY = fieldWord(Body, "vy", 8);
 export const TVX = fieldWord(Body, "tvx", 8);
 export const TVY = fieldWord(Body, "tvy", 8);
 export const RADIUS = fieldWord(Body, "radius", 8);
+/** A body's team: byte offset in its record (u8). */
+export const TEAM_BYTE = Body.offsetOf("team");
 export const BULLET_WORDS = strideWords(Bullet, 8);
 export const B_X = fieldWord(Bullet, "x", 8);
 export const B_Y = fieldWord(Bullet, "y", 8);
@@ -198,7 +200,6 @@ export class Physics implements Disposable {
   /** Finds overlapping pairs (a frame-memory list), then pushes each pair apart in order. */
   separate(): void {
     const { grid, next } = this;
-    const level = this.#level;
     const views = this.#views;
     const contacts = this.contacts;
     const base = this.bodies.ptr >>> 3;
@@ -236,10 +237,24 @@ export class Physics implements Disposable {
         }
       }
     }
+    this.resolveContacts(contacts.base, contacts.length);
+  }
+
+  /**
+   * Pushes apart the overlapping pairs listed at u32 index `list` (`length`
+   * values: i, j, i, j, ...), in list order: each push moves bodies that
+   * later pairs read, so the order is part of the game. The job system
+   * (src/jobs) resolves its per-range lists through this, in range order.
+   */
+  resolveContacts(list: number, length: number): void {
+    const level = this.#level;
+    const views = this.#views;
+    const base = this.bodies.ptr >>> 3;
     const f64 = views.f64;
-    for (let c = 0; c < contacts.length; c += 2) {
-      const oi = base + contacts.get(c) * BODY_WORDS;
-      const oj = base + contacts.get(c + 1) * BODY_WORDS;
+    const u32 = views.u32;
+    for (let c = 0; c < length; c += 2) {
+      const oi = base + u32[list + c]! * BODY_WORDS;
+      const oj = base + u32[list + c + 1]! * BODY_WORDS;
       const xi = f64[oi + X]!;
       const yi = f64[oi + Y]!;
       const xj = f64[oj + X]!;

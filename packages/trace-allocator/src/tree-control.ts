@@ -1,14 +1,12 @@
 import {
   CorruptionError,
   SpaceHandle,
-  SpaceViews,
   controlWord,
   hex,
   initControl,
   retireControl,
   sealControl,
   type Allocator,
-  type AddressSpace,
   type Attachment,
   type Ptr,
 } from "@memkit/core";
@@ -58,7 +56,7 @@ import {
 import { openRow } from "./scope-rows.js";
 import { isString, newString } from "./strings.js";
 import { growTable, reserveEntries } from "./tables.js";
-import { enterTree, leaveTree, type LockedView, type TreeLock } from "./tree-lock.js";
+import { SpaceTreeView, enterTree, leaveTree, type TreeLock } from "./tree-lock.js";
 import { parentOf, rowWord, type TreeMemory } from "./tree-view.js";
 
 /*
@@ -93,38 +91,15 @@ export interface RootSpec {
 }
 
 /** A TreeMemory over the space's shared views, for building a tree before any handle exists. */
-class BuildMemory implements TreeMemory, LockedView {
-  private readonly views: SpaceViews;
-  readonly alive = true;
+class BuildMemory extends SpaceTreeView implements TreeMemory {
   constructor(
     readonly metaBacking: Allocator,
-    readonly cw: number,
-    readonly path = "TraceAllocator",
+    cw: number,
+    path = "TraceAllocator",
   ) {
-    this.views = SpaceViews.of(metaBacking.space);
+    super(metaBacking.space, cw * 4, path);
   }
-  get space(): AddressSpace {
-    return this.metaBacking.space;
-  }
-  get u8(): Uint8Array {
-    return this.views.u8;
-  }
-  get u16(): Uint16Array {
-    return this.views.u16;
-  }
-  get i32(): Int32Array {
-    return this.views.i32;
-  }
-  get u32(): Uint32Array {
-    return this.views.u32;
-  }
-  get f64(): Float64Array {
-    return this.views.f64;
-  }
-  stackText(): string | undefined {
-    return undefined;
-  }
-  backingOf(): Allocator {
+  override backingOf(): Allocator {
     return this.metaBacking;
   }
 }

@@ -52,7 +52,7 @@ export type { ViewHolder, ViewKind, ViewSet } from "./space-views.js";
 export { SpaceHandle, Attachment } from "./space-handle.js";
 export type { HandleEnd } from "./space-handle.js";
 export { captureStack, stackKey, CapturedStack } from "./user-stack.js";
-export { pushRemoteFree, takeRemoteFrees, nextRemoteFree, peekRemoteFrees } from "./remote-free.js";
+export { pushRemoteFree, takeRemoteFrees, nextRemoteFree, peekRemoteFrees, collectRemoteFrees } from "./remote-free.js";
 export { ThreadTable, ThreadState, THREAD_SLOTS, THREAD_NAME_BYTES, THREAD_TABLE_LAYOUT, threadStateName } from "./thread-table.js";
 export type { ThreadSeat, ThreadFigures, ThreadResource } from "./thread-table.js";
 export { SharedLock, threadMayBlock, describeHolder } from "./shared-lock.js";

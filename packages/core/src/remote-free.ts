@@ -1,3 +1,6 @@
+import { CorruptionError } from "./errors.js";
+import { hex } from "./format.js";
+
 /*
  * A remote-free list: blocks another thread freed, waiting for the thread
  * that owns their allocator to take them back (docs/threads.md). A lock-free
@@ -45,4 +48,31 @@ export function nextRemoteFree(i32: Int32Array, ptr: number): number {
 /** The list's first block without taking it (for check() walks; the owner only, as pushes only prepend). */
 export function peekRemoteFrees(i32: Int32Array, head: number): number {
   return Atomics.load(i32, head);
+}
+
+/**
+ * Takes the whole list whose head is word `head` and frees each block with
+ * `free`, after `isLive` says it is a live block of the owner (the owner
+ * only). `view` gives the current int32 view: a free may grow the memory.
+ * A list entry that is not live (a block pushed twice, or a list written
+ * over) ends the walk with a CorruptionError naming `who`; what came before
+ * it is freed. Returns how many blocks were freed. A cold path (the
+ * callbacks are closures).
+ */
+export function collectRemoteFrees(view: () => Int32Array, head: number, isLive: (ptr: number) => boolean, free: (ptr: number) => void, who: string): number {
+  let ptr = takeRemoteFrees(view(), head);
+  let n = 0;
+  while (ptr !== 0) {
+    if (!isLive(ptr)) {
+      throw new CorruptionError(
+        `${who}: entry ${n} of the remote-free list, ${hex(ptr >>> 0)}, is not a live block of it ` +
+          `(freed twice by other threads, or the list was overwritten); the entries after it are lost.`,
+      );
+    }
+    const next = nextRemoteFree(view(), ptr);
+    free(ptr);
+    ptr = next;
+    n++;
+  }
+  return n;
 }

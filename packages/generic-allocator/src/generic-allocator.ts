@@ -1,15 +1,13 @@
 import {
   Attachment,
-  CorruptionError,
   DoubleFreeError,
   SpaceHandle,
   SpaceViews,
   hex,
+  collectRemoteFrees,
   invalidPointer,
-  nextRemoteFree,
   openControl,
   retireControl,
-  takeRemoteFrees,
   validateAllocation,
   validatePointerShape,
   type Allocator,
@@ -366,19 +364,15 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
 
   /** Frees the large spans other threads gave back; returns how many. */
   private collectLargeRemoteFrees(): number {
-    let ptr = takeRemoteFrees(this.i32, (this.controlPtr >>> 2) + W_REMOTE_HEAD);
-    let n = 0;
-    while (ptr !== 0) {
-      if (this.ownerOf(ptr) !== this.largeOwnerId || !this.pages.owns(ptr)) {
-        throw new CorruptionError(`${this.name}: entry ${n} of the large spans' remote-free list, ${hex(ptr >>> 0)}, is not a live large span; the entries after it are lost.`);
-      }
-      const next = nextRemoteFree(this.i32, ptr);
-      this.freeLarge(ptr);
-      ptr = next;
-      n++;
-    }
-    return n;
+    return collectRemoteFrees(
+      () => this.i32,
+      (this.controlPtr >>> 2) + W_REMOTE_HEAD,
+      (ptr) => this.ownerOf(ptr) === this.largeOwnerId && this.pages.owns(ptr),
+      (ptr) => this.freeLarge(ptr),
+      `${this.name} (large spans)`,
+    );
   }
+
 
   /** reallocate of another thread's block: moved into this allocator, the old block given back to its owner. */
   private reallocateForeign(ptr: Ptr, owner: number, newSize: number, align: number): Ptr {

@@ -1,12 +1,9 @@
 import {
   Attachment,
-  CorruptionError,
   InvalidArgumentError,
+  collectRemoteFrees,
   describe,
-  hex,
-  nextRemoteFree,
   retireControl,
-  takeRemoteFrees,
   validateAllocation,
   validatePointerShape,
   type AddressSpace,
@@ -481,23 +478,16 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
    */
   collectRemoteFrees(): number {
     this.assertAlive("collectRemoteFrees");
-    let ptr = takeRemoteFrees(this.i32, this.r + W_REMOTE_HEAD);
-    let n = 0;
-    while (ptr !== 0) {
-      // spanOfLive is exact: a block freed by this walk fails it, so a cycle ends here too.
-      if (this.spanOfLive(ptr) < 0) {
-        throw new CorruptionError(
-          `${this.name}: entry ${n} of the remote-free list, ${hex(ptr >>> 0)}, is not a live block of this heap ` +
-            `(freed twice by other threads, or the list was overwritten); the entries after it are lost.`,
-        );
-      }
-      const next = nextRemoteFree(this.i32, ptr);
-      this.deallocate(ptr);
-      ptr = next;
-      n++;
-    }
-    return n;
+    // spanOfLive is exact: a block freed by this walk fails it, so a cycle ends the walk too.
+    return collectRemoteFrees(
+      () => this.i32,
+      this.r + W_REMOTE_HEAD,
+      (ptr) => this.spanOfLive(ptr) >= 0,
+      (ptr) => this.deallocate(ptr),
+      this.name,
+    );
   }
+
 
   // -------------------------------------------------------------- pointers
 

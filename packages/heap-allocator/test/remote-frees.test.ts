@@ -1,7 +1,7 @@
 import { AddressSpace, CorruptionError, SeededRandom, pushRemoteFree } from "@memkit/core";
 import { HeapAllocator } from "@memkit/heap-allocator";
 import { PageAllocator } from "@memkit/page-allocator";
-import { REMOTE_FREE_WORKER, fillPattern as fill, holdsPattern as holds, startWorkers } from "@memkit/test-workers";
+import { fillPattern as fill, holdsPattern as holds, remoteFreeStress } from "@memkit/test-workers";
 import { describe, expect, it } from "vitest";
 import { makeRig } from "./helpers.js";
 
@@ -91,46 +91,14 @@ describe("remote frees (blocks freed by another thread, collected by the owner)"
     const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 512 << 20, shared: true });
     const pages = new PageAllocator(space, {});
     const heap = new HeapAllocator(pages, {});
-    const rnd = new SeededRandom(2718);
-    const PER_WORKER = 20_000;
-    const remote: Int32Array[] = [];
-    for (let w = 0; w < 2; w++) {
-      const list = new Int32Array(new SharedArrayBuffer(PER_WORKER * 8));
-      for (let k = 0; k < PER_WORKER; k++) {
-        const size = rnd.logUniform(1, 8192);
-        const ptr = heap.allocate(size);
-        fill(space.u8, ptr, size);
-        list[2 * k] = ptr;
-        list[2 * k + 1] = size;
-      }
-      remote.push(list);
-    }
-    const flags = new SharedArrayBuffer(8);
-    const status = new Int32Array(flags);
-    const run = await startWorkers(
-      REMOTE_FREE_WORKER,
-      remote.map((blocks) => ({ memory: space.memory, head: heap.remoteFreeWord, blocks, flags })),
+    const { own, brokenPatterns, ownBroken } = await remoteFreeStress(
+      { space, allocator: heap, head: heap.remoteFreeWord, size: (rnd) => rnd.logUniform(1, 8192) },
+      2718,
+      20000,
+      100000,
     );
-    const own: { ptr: number; size: number }[] = [];
-    let ops = 0;
-    while (Atomics.load(status, 0) < 2 || ops < 100_000) {
-      if (own.length < 3000 || rnd.chance(0.5)) {
-        const size = rnd.logUniform(1, 8192);
-        const ptr = heap.allocate(size);
-        fill(space.u8, ptr, size);
-        own.push({ ptr, size });
-      } else {
-        const k = rnd.int(0, own.length - 1);
-        const b = own[k]!;
-        own[k] = own[own.length - 1]!;
-        own.pop();
-        expect(holds(space.u8, b.ptr, b.size)).toBe(true);
-        heap.deallocate(b.ptr);
-      }
-      ops++;
-    }
-    await run.exited;
-    expect(status[1]).toBe(0);
+    expect(brokenPatterns).toBe(0); // no worker saw a broken pattern
+    expect(ownBroken).toBe(0);
     heap.collectRemoteFrees();
     heap.check();
     expect(heap.stats().liveCount).toBe(own.length);

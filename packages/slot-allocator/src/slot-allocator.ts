@@ -1,11 +1,8 @@
 import {
   Attachment,
-  CorruptionError,
   DEFAULT_ALIGN,
-  hex,
-  nextRemoteFree,
+  collectRemoteFrees,
   retireControl,
-  takeRemoteFrees,
   validateAllocation,
   validatePointerShape,
   type AddressSpace,
@@ -450,23 +447,16 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
    */
   collectRemoteFrees(): number {
     this.assertAlive("collectRemoteFrees");
-    let ptr = takeRemoteFrees(this.i32, this.cw + W_REMOTE_HEAD);
-    let n = 0;
-    while (ptr !== 0) {
-      // liveSlab is exact: a slot freed by this walk fails it, so a cycle ends here too.
-      if (this.liveSlab(ptr) === 0) {
-        throw new CorruptionError(
-          `${this.name}: entry ${n} of the remote-free list, ${hex(ptr >>> 0)}, is not a live slot of this allocator ` +
-            `(freed twice by other threads, or the list was overwritten); the entries after it are lost.`,
-        );
-      }
-      const next = nextRemoteFree(this.i32, ptr);
-      this.deallocate(ptr);
-      ptr = next;
-      n++;
-    }
-    return n;
+    // liveSlab is exact: a slot freed by this walk fails it, so a cycle ends the walk too.
+    return collectRemoteFrees(
+      () => this.i32,
+      this.cw + W_REMOTE_HEAD,
+      (ptr) => this.liveSlab(ptr) !== 0,
+      (ptr) => this.deallocate(ptr),
+      this.name,
+    );
   }
+
 
   // ------------------------------------------------------------- lifetime
 

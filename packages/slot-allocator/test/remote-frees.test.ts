@@ -1,7 +1,7 @@
 import { AddressSpace, CorruptionError, SeededRandom, pushRemoteFree } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { SlotAllocator } from "@memkit/slot-allocator";
-import { REMOTE_FREE_WORKER, fillPattern as fill, holdsPattern as holds, startWorkers } from "@memkit/test-workers";
+import { fillPattern as fill, holdsPattern as holds, remoteFreeStress } from "@memkit/test-workers";
 import { describe, expect, it } from "vitest";
 import { makeRig } from "./helpers.js";
 
@@ -92,49 +92,14 @@ describe("remote frees (slots freed by another thread, collected by the owner)",
     const space = AddressSpace.create({ initialBytes: 1 << 20, maximumBytes: 256 << 20, shared: true });
     const pages = new PageAllocator(space, {});
     const slots = new SlotAllocator(pages, {});
-    const rnd = new SeededRandom(1414);
-    const WORKERS = 2;
-    const PER_WORKER = 30_000;
-    const remote: Int32Array[] = [];
-    for (let w = 0; w < WORKERS; w++) {
-      const list = new Int32Array(new SharedArrayBuffer(PER_WORKER * 8));
-      for (let k = 0; k < PER_WORKER; k++) {
-        const size = rnd.int(1, 512);
-        const ptr = slots.allocate(size);
-        fill(space.u8, ptr, size);
-        list[2 * k] = ptr;
-        list[2 * k + 1] = size;
-      }
-      remote.push(list);
-    }
-    const flags = new SharedArrayBuffer(8);
-    const status = new Int32Array(flags);
-    const run = await startWorkers(
-      REMOTE_FREE_WORKER,
-      remote.map((blocks) => ({ memory: space.memory, head: slots.remoteFreeWord, blocks, flags })),
+    const { own, brokenPatterns, ownBroken } = await remoteFreeStress(
+      { space, allocator: slots, head: slots.remoteFreeWord, size: (rnd) => rnd.int(1, 512) },
+      1414,
+      30_000,
+      140_000,
     );
-    // The owner churns its own blocks meanwhile (about 140k ops: 70% of all frees are its own), which refills
-    // slabs and so collects whatever the workers pushed so far; the memory grows under the workers.
-    const own: { ptr: number; size: number }[] = [];
-    let ops = 0;
-    while (Atomics.load(status, 0) < WORKERS || ops < 140_000) {
-      if (own.length < 4000 || rnd.chance(0.5)) {
-        const size = rnd.int(1, 512);
-        const ptr = slots.allocate(size);
-        fill(space.u8, ptr, size);
-        own.push({ ptr, size });
-      } else {
-        const k = rnd.int(0, own.length - 1);
-        const b = own[k]!;
-        own[k] = own[own.length - 1]!;
-        own.pop();
-        expect(holds(space.u8, b.ptr, b.size)).toBe(true);
-        slots.deallocate(b.ptr);
-      }
-      ops++;
-    }
-    await run.exited;
-    expect(status[1]).toBe(0); // no worker saw a broken pattern
+    expect(brokenPatterns).toBe(0); // no worker saw a broken pattern
+    expect(ownBroken).toBe(0);
     slots.collectRemoteFrees();
     slots.check();
     expect(slots.stats().liveCount).toBe(own.length);

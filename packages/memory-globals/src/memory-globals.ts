@@ -124,21 +124,7 @@ export class MemoryGlobals {
    */
   static attach(share: MemoryShare, options: MemoryAttachOptions): MemoryGlobals {
     assertNoneCurrent("attach");
-    const { parts, settings } = attachParts(share, options);
-    const resolved: ResolvedOptions = {
-      initialBytes: settings.initialBytes,
-      maximumBytes: parts.space.maximumBytes,
-      shared: true,
-      threadName: options.threadName,
-      pageSize: settings.pageSize,
-      bootstrapBytes: settings.bootstrapBytes,
-      tracing: settings.tracing,
-      sampleEvery: settings.sampleEvery,
-      debug: false,
-      frameArenas: settings.frameArenas,
-      generic: { smallMax: parts.generic.smallMax, smallAlignMax: parts.generic.smallAlignMax, largeThreshold: parts.generic.largeThreshold },
-      frame: options.frame ?? {},
-    };
+    const { parts, resolved } = attachParts(share, options);
     const globals = new MemoryGlobals(resolved, parts, new StageRecorder());
     current = globals;
     return globals;
@@ -356,10 +342,17 @@ export class MemoryGlobals {
     this.#root.markFrame(frame);
   }
 
-  /** Starts a stage ("load", "play", "unload"): every scope's peak restarts from its current use. */
+  /** Starts a stage ("load", "play", "unload"): every scope's peak restarts from its current use, and so does this thread's. */
   beginStage(name: string): void {
     this.#assertAlive("beginStage");
     this.#stages.begin(name, this.frameNumber, this.#root);
+    this.#root.resetThreadPeak();
+  }
+
+  /** On a shared memory: this thread's high-water mark (see {@link threads}) restarts from its live bytes. */
+  resetThreadPeak(): void {
+    this.#assertAlive("resetThreadPeak");
+    this.#root.resetThreadPeak();
   }
 
   /** Ends the current stage and records each scope's peak during it. Returns that record. */

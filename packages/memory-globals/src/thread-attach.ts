@@ -17,7 +17,7 @@ import { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import { BootstrapHeap } from "./bootstrap-heap.js";
 import { TREE_LOCK_ENTRIES, noteOwners, recordResources, threadOfBlock, type MemoryParts, type SharedParts } from "./assemble.js";
 import { MEMORY_ROOT_LAYOUT, readMemoryRoot, type MemoryRootRecord } from "./memory-root.js";
-import type { FrameOptions, GenericPolicyOptions } from "./options.js";
+import type { FrameOptions, GenericPolicyOptions, ResolvedOptions } from "./options.js";
 import { TaggedPages } from "./tagged-pages.js";
 
 /*
@@ -64,8 +64,8 @@ function checkShare(share: unknown, options: unknown): asserts share is MemorySh
   }
 }
 
-/** This thread's parts of the shared memory `share`, with a seat named `options.threadName`. */
-export function attachParts(share: unknown, options: MemoryAttachOptions): { parts: MemoryParts; settings: MemoryRootRecord } {
+/** This thread's parts of the shared memory `share`, with a seat named `options.threadName`, and the options in force. */
+export function attachParts(share: unknown, options: MemoryAttachOptions): { parts: MemoryParts; resolved: ResolvedOptions } {
   checkShare(share, options);
   const space = AddressSpace.attach(share.memory, { maximumBytes: share.maximumBytes });
   const settings = readMemoryRoot(Attachment.open(space, share.rootPtr, MEMORY_ROOT_LAYOUT, "MemoryGlobals.attach"));
@@ -83,11 +83,30 @@ export function attachParts(share: unknown, options: MemoryAttachOptions): { par
     const frame = new FrameAllocator(new TaggedPages(pages, "frame", settings.frameOwner), { name: "frame", arenas: settings.frameArenas, ...options.frame });
     const threads: SharedParts = { table, seat, treeLock, routes: settings.routes };
     recordResources(threads, generic, frame, scratch);
-    return { parts: { space, rootPtr: share.rootPtr, bootstrap, pages, generic, debug: undefined, root, scratch, frame, threads }, settings };
+    const parts: MemoryParts = { space, rootPtr: share.rootPtr, bootstrap, pages, generic, debug: undefined, root, scratch, frame, threads };
+    return { parts, resolved: attachedOptions(settings, parts, options) };
   } catch (err) {
     table.endSeat(seat);
     throw err;
   }
+}
+
+/** The options an attached thread runs with: the memory's settings, this thread's name, generic and frame options. */
+function attachedOptions(settings: MemoryRootRecord, parts: MemoryParts, options: MemoryAttachOptions): ResolvedOptions {
+  return {
+    initialBytes: settings.initialBytes,
+    maximumBytes: parts.space.maximumBytes,
+    shared: true,
+    threadName: options.threadName,
+    pageSize: settings.pageSize,
+    bootstrapBytes: settings.bootstrapBytes,
+    tracing: settings.tracing,
+    sampleEvery: settings.sampleEvery,
+    debug: false,
+    frameArenas: settings.frameArenas,
+    generic: { smallMax: parts.generic.smallMax, smallAlignMax: parts.generic.smallAlignMax, largeThreshold: parts.generic.largeThreshold },
+    frame: options.frame ?? {},
+  };
 }
 
 /**

@@ -52,6 +52,27 @@ describe("MemoryGlobals on a shared memory", () => {
     expect(() => MemoryGlobals.attach({ memory, rootPtr: 8, maximumBytes: 131072 }, { threadName: "x" })).toThrow(/not shared/);
   });
 
+  it("a thread's high-water mark restarts with resetThreadPeak() and at each stage", () => {
+    const memory = MemoryGlobals.init({ shared: true, maximumBytes: 64 << 20 });
+    const physics = memory.scope("physics");
+    const big = physics.allocate(100_000);
+    const small = physics.allocate(1000);
+    physics.deallocate(big);
+    const main = (): { liveBytes: number; peakLiveBytes: number } => memory.threads()[0]!;
+    expect(main()).toMatchObject({ liveBytes: 1000, peakLiveBytes: 101_000 });
+    memory.resetThreadPeak();
+    expect(main()).toMatchObject({ liveBytes: 1000, peakLiveBytes: 1000 });
+    const again = physics.allocate(5000);
+    physics.deallocate(again);
+    expect(main().peakLiveBytes).toBe(6000);
+    memory.beginStage("play");
+    expect(main().peakLiveBytes).toBe(1000);
+    memory.endStage();
+    physics.deallocate(small);
+    physics.dispose();
+    memory.shutdown();
+  });
+
   it("debug with shared is refused at init, saying what to do", () => {
     expect(() => MemoryGlobals.init({ shared: true, debug: true })).toThrow(/debug: true cannot be combined with shared: true/);
   });

@@ -212,6 +212,22 @@ export abstract class SharedBlocks extends ScopeBlocks {
     }
   }
 
+  /**
+   * On a tree shared by threads whose lock has a seat: starts this thread's
+   * high-water mark (its ThreadTable figures) over from its live bytes, under
+   * the lock every writer of those figures holds. A no-op on other trees.
+   */
+  resetThreadPeak(): void {
+    const tree = this.tree;
+    if (tree?.seat === undefined) return;
+    this.enter();
+    try {
+      tree.table!.resetPeak(tree.seat);
+    } finally {
+      this.leave();
+    }
+  }
+
   override originOf(ptr: Ptr): BlockOrigin | undefined {
     if (this.tree === undefined) return super.originOf(ptr);
     this.enter();

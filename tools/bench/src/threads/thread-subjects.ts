@@ -2,9 +2,8 @@
  * The three subjects a worker of the threads bench runs its workload
  * through, behind the bench's Subject interface (src/subjects/subject.ts), so
  * the runner's timed loop, warm-up, GC counting and verification pass are the
- * single-thread bench's own. One class per subject (no shared base class on
- * the hot path): each worker runs one subject, so every call site stays
- * monomorphic.
+ * single-thread bench's own. No shared base class on the hot path: each
+ * worker runs one subject, so every call site stays monomorphic.
  */
 import type { AddressSpace, Allocator } from "@memkit/core";
 import type { GenericAllocator } from "@memkit/generic-allocator";
@@ -36,76 +35,38 @@ export interface SingleResult {
   verifyErrors: number;
 }
 
-/** A worker's own routed generic allocator (rig "heaps"), called directly. */
-class OwnHeapSubject implements Subject {
-  private readonly generic: GenericAllocator;
+/**
+ * An allocator a worker calls directly: its own routed generic allocator (rig
+ * "heaps") or the root scope of a shared MemoryGlobals (`memory.default`, rig
+ * "scopes"). One class for both: a worker runs one subject, so its call sites
+ * see one allocator class.
+ */
+class DirectSubject implements Subject {
+  private readonly allocator: Allocator;
   private readonly u8: Uint8Array;
   private readonly end: () => void;
 
-  constructor(space: AddressSpace, generic: GenericAllocator, end: () => void) {
-    this.generic = generic;
+  constructor(space: AddressSpace, allocator: Allocator, end: () => void) {
+    this.allocator = allocator;
     // Every space of this bench commits its memory up front: the views never go stale.
     this.u8 = space.u8;
     this.end = end;
   }
 
   alloc(size: number): number {
-    return this.generic.allocate(size);
+    return this.allocator.allocate(size);
   }
   allocAligned(size: number, align: number): number {
-    return this.generic.allocate(size, align);
+    return this.allocator.allocate(size, align);
   }
   zero(handle: number, size: number): void {
     this.u8.fill(0, handle, handle + size);
   }
   free(handle: number): void {
-    this.generic.deallocate(handle);
+    this.allocator.deallocate(handle);
   }
   realloc(handle: number, size: number): number {
-    return this.generic.reallocate(handle, size);
-  }
-  write(handle: number, size: number, value: number): void {
-    const u8 = this.u8;
-    u8[handle] = value;
-    u8[handle + size - 1] = value;
-  }
-  read(handle: number, offset: number): number {
-    return this.u8[handle + offset]!;
-  }
-  footprint(): number {
-    return 0;
-  }
-  destroy(): void {
-    this.end();
-  }
-}
-
-/** The root scope of a shared MemoryGlobals (`memory.default`) as this worker's handle sees it. */
-class ScopeSubject implements Subject {
-  private readonly scope: Allocator;
-  private readonly u8: Uint8Array;
-  private readonly end: () => void;
-
-  constructor(space: AddressSpace, scope: Allocator, end: () => void) {
-    this.scope = scope;
-    this.u8 = space.u8;
-    this.end = end;
-  }
-
-  alloc(size: number): number {
-    return this.scope.allocate(size);
-  }
-  allocAligned(size: number, align: number): number {
-    return this.scope.allocate(size, align);
-  }
-  zero(handle: number, size: number): void {
-    this.u8.fill(0, handle, handle + size);
-  }
-  free(handle: number): void {
-    this.scope.deallocate(handle);
-  }
-  realloc(handle: number, size: number): number {
-    return this.scope.reallocate(handle, size);
+    return this.allocator.reallocate(handle, size);
   }
   write(handle: number, size: number, value: number): void {
     const u8 = this.u8;
@@ -196,11 +157,11 @@ function factoryOf(make: () => Subject): SubjectFactory {
 }
 
 export function ownHeapFactory(space: AddressSpace, generic: GenericAllocator): SubjectFactory {
-  return factoryOf(() => new OwnHeapSubject(space, generic, keep));
+  return factoryOf(() => new DirectSubject(space, generic, keep));
 }
 
 export function scopeFactory(space: AddressSpace, scope: Allocator): SubjectFactory {
-  return factoryOf(() => new ScopeSubject(space, scope, keep));
+  return factoryOf(() => new DirectSubject(space, scope, keep));
 }
 
 export function lockedFactory(space: AddressSpace, generic: GenericAllocator, lock: SpinLock): SubjectFactory {
@@ -209,10 +170,10 @@ export function lockedFactory(space: AddressSpace, generic: GenericAllocator, lo
 
 /** A generic allocator subject that ends its allocator (and whatever `end` says) when the runner is done with it. */
 export function genericSubject(space: AddressSpace, generic: GenericAllocator, end: () => void): Subject {
-  return new OwnHeapSubject(space, generic, end);
+  return new DirectSubject(space, generic, end);
 }
 
 /** A scope subject that runs `end` (a shutdown) when the runner is done with it. */
 export function scopeSubject(space: AddressSpace, scope: Allocator, end: () => void): Subject {
-  return new ScopeSubject(space, scope, end);
+  return new DirectSubject(space, scope, end);
 }

@@ -237,13 +237,16 @@ export class SharedLock implements ViewHolder {
   }
 
   /**
-   * Takes the lock, waiting for a live holder however long it takes, taking
-   * over from a dead one (its logged words restored). Throws AllocatorError
-   * when this thread holds it already.
+   * Takes the lock, waiting for a live holder up to {@link maxWaitMs}, taking
+   * over from a dead one (its logged words restored). Returns true when it
+   * took the lock over from a dead holder: what the dead section wrote without
+   * logging is the caller's to repair. Throws AllocatorError when this thread
+   * holds it already, or when the wait gave up.
    */
-  acquire(): void {
-    if (Atomics.compareExchange(this.#i32, this.#w + H_HOLDER, 0, this.holderId) !== 0) this.acquireSlow();
+  acquire(): boolean {
+    const tookOver = Atomics.compareExchange(this.#i32, this.#w + H_HOLDER, 0, this.holderId) !== 0 && this.acquireSlow();
     this.#count = 0;
+    return tookOver;
   }
 
   /** Takes the lock if it is free now (or its holder is dead); never waits. */
@@ -332,7 +335,8 @@ export class SharedLock implements ViewHolder {
     this.#count = 0;
   }
 
-  private acquireSlow(): void {
+  /** acquire once the lock was not free: true when it was taken over from a dead holder. */
+  private acquireSlow(): boolean {
     const i32 = this.#i32;
     const hw = this.#w + H_HOLDER;
     const me = this.holderId;
@@ -343,7 +347,7 @@ export class SharedLock implements ViewHolder {
       for (let i = 0; i < SPIN_BATCH; i++) {
         if (h === 0) {
           h = Atomics.compareExchange(i32, hw, 0, me);
-          if (h === 0) return;
+          if (h === 0) return false;
         } else {
           h = Atomics.load(i32, hw);
         }
@@ -352,7 +356,7 @@ export class SharedLock implements ViewHolder {
       if (this.holderIsDead(h)) {
         if (Atomics.compareExchange(i32, hw, h, me) === h) {
           this.undoDeadSection(h);
-          return;
+          return true;
         }
         continue;
       }

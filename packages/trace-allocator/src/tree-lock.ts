@@ -69,15 +69,15 @@ export interface LockedView extends TreeView {
 export function enterTree(tree: TreeLock, view: LockedView): void {
   if (tree.depth++ !== 0) return;
   const lock = tree.lock;
-  const takeovers = lock.takeovers;
+  let tookOver: boolean;
   try {
-    lock.acquire();
+    tookOver = lock.acquire();
   } catch (err) {
     tree.depth--;
     throw err;
   }
   view.space.refresh();
-  if (lock.takeovers === takeovers || !view.alive) return;
+  if (!tookOver || !view.alive) return;
   try {
     repairTree(view, view.path);
   } catch (err) {

@@ -1,10 +1,8 @@
 import {
   Attachment,
   DEFAULT_ALIGN,
-  collectRemoteFrees,
   retireControl,
   validateAllocation,
-  validatePointerShape,
   type AddressSpace,
   type Allocator,
   type AllocatorStats,
@@ -17,8 +15,8 @@ import {
 } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
 import { pageAllocatorAt } from "@memkit/page-allocator";
-import { checkAttachState, checkSlots, type CheckSubject } from "./check.js";
-import { explainPointer, tooLarge } from "./diagnose.js";
+import { checkAttachState, checkSlots } from "./check.js";
+import { tooLarge } from "./diagnose.js";
 import { readGeometry, writeControl } from "./geometry.js";
 import {
   CLASS_SHIFT,
@@ -39,12 +37,11 @@ import {
   W_PAGES,
   W_PARKED_CLASS,
   W_PARKED_PTR,
-  W_REMOTE_HEAD,
   controlBytesFor,
 } from "./layout.js";
 import { resolveOptions, type SlotAllocatorOptions, type SlotAttachOptions } from "./options.js";
 import { reservedBytes, slabStats, storageReport, walkSlabs, type SlabStats, type SlabVisitor } from "./report.js";
-import { SlabStore } from "./slab-store.js";
+import { SlotPointers } from "./slot-pointers.js";
 import { sizeClasses } from "./size-classes.js";
 
 /**
@@ -74,7 +71,7 @@ import { sizeClasses } from "./size-classes.js";
  * allocate and deallocate are O(1) and create no JS objects; each updates one
  * stats counter (per class; totals are summed when stats() is read).
  */
-export class SlotAllocator extends SlabStore implements Allocator, Checkable, StorageReporting {
+export class SlotAllocator extends SlotPointers implements Allocator, Checkable, StorageReporting {
   /** Largest size the allocate fast path serves. */
   private readonly fastLimit: number;
   /** Unregisters {@link reclaim} from the page allocator handle (the hook is this handle's). */
@@ -255,42 +252,6 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
     return c < this.classCount ? c : -1;
   }
 
-  // ------------------------------------------------------------- lookups
-
-  /**
-   * Header word of the slab holding the live slot that starts at `ptr`, or 0
-   * when `ptr` is not one. O(1): page map, one division, one bitmap bit.
-   */
-  private liveSlab(ptr: Ptr): number {
-    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.addrLimit) return 0;
-    const i32 = this.i32;
-    const shift = this.pageShift;
-    const d = i32[this.tagWordBase + (ptr >>> shift)]! ^ this.ownerTag;
-    if ((d - 1) >>> 0 >= DATA_MAX) return 0;
-    const base = d << shift;
-    const s = (base + this.hdrOffset) >>> 2;
-    const off = ptr - base;
-    const size = i32[s + S_SIZE]!;
-    const i = (off / size) | 0;
-    if (i * size !== off || i >= i32[s + S_BUMP]!) return 0;
-    if ((i32[s - 1 - (i >>> 5)]! & (1 << (i & 31))) === 0 || ptr === i32[this.cw + W_PARKED_PTR]) return 0;
-    return s;
-  }
-
-  /** Throws the precise error for a pointer that is not a live slot start (deallocate's slow path). */
-  private rejectFree(ptr: Ptr): void {
-    this.assertAlive("deallocate");
-    if (ptr === 0) return;
-    this.explain(ptr, "deallocate");
-  }
-
-  /** Throws the precise error for `ptr` (see explainPointer), or DestroyedError on an ended handle. */
-  private explain(ptr: Ptr, op: string): never {
-    validatePointerShape(`${this.name}.${op}`, ptr);
-    this.assertAlive(op);
-    explainPointer(this.subject(), ptr, op);
-  }
-
   /** Usable bytes of the live slot at `ptr`: its class's slot size. */
   allocatedSize(ptr: Ptr): number {
     const s = this.liveSlab(ptr);
@@ -421,43 +382,6 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
     return this.reclaimSlabs();
   }
 
-  // ------------------------------------------------------- other threads
-
-  /**
-   * Int32 word index of this allocator's remote-free list head: another
-   * thread frees a live slot of this allocator with core's
-   * `pushRemoteFree(i32, remoteFreeWord, ptr)`, lock-free, and the owning
-   * thread frees it for real in {@link collectRemoteFrees}. Until then the
-   * slot still counts as live in stats(). The pusher must own the right to
-   * free the slot: two pushes of one slot make a cycle that the collection
-   * reports as corruption (memkit's scopes claim every block atomically
-   * before freeing it, so through them that cannot happen).
-   */
-  get remoteFreeWord(): number {
-    return this.cw + W_REMOTE_HEAD;
-  }
-
-  /**
-   * Frees, on this thread, the slots other threads put on the remote-free
-   * list, and returns how many. The owning thread only (the one that
-   * allocates through this allocator); `allocate` runs it when a class needs
-   * a new slab, and `reclaim` runs it first. A list entry that is not a live
-   * slot of this allocator ends the collection with a CorruptionError; what
-   * came before it is freed.
-   */
-  collectRemoteFrees(): number {
-    this.assertAlive("collectRemoteFrees");
-    // liveSlab is exact: a slot freed by this walk fails it, so a cycle ends the walk too.
-    return collectRemoteFrees(
-      () => this.i32,
-      this.cw + W_REMOTE_HEAD,
-      (ptr) => this.liveSlab(ptr) !== 0,
-      (ptr) => this.deallocate(ptr),
-      this.name,
-    );
-  }
-
-
   // ------------------------------------------------------------- lifetime
 
   /** Ends this handle only: the allocator, its slabs and its other handles live on. Idempotent. */
@@ -490,11 +414,6 @@ export class SlotAllocator extends SlabStore implements Allocator, Checkable, St
   }
 
   // ------------------------------------------------------------- internals
-
-  /** What the check and report functions read (the views now, or `i32`/`f64` while constructing). */
-  private subject(i32 = this.i32, f64 = this.f64): CheckSubject {
-    return { space: this.space, name: this.name, pages: this.pages, i32, f64, geo: this.geo };
-  }
 
   private tooLarge(size: number, align: number): OutOfMemoryError {
     return tooLarge(this.name, this.maxSlotSize, size, align);

@@ -43,7 +43,6 @@ import { stackOf } from "./sites.js";
 import { entryWord, growTable } from "./tables.js";
 import { pathOf, rowF64 } from "./tree-view.js";
 import type { BudgetWarning } from "./types.js";
-import { resizedUntracked } from "./untracked-counts.js";
 
 /** The largest header: alignments go up to 64 KiB. */
 const MAX_HEADER = 65536;
@@ -62,6 +61,10 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   protected abstract scopeAt(row: number): BudgetWarning["allocator"];
   /** allocate, deallocate and reallocate on a tree shared by threads (shared-blocks.ts): their slow paths go there. */
   protected abstract allocateShared(size: number, align: number, label: number): Ptr;
+  // The "off" paths (untracked-blocks.ts): no records, counts of the backing's usable sizes.
+  protected abstract allocateUntracked(size: number, align: number): Ptr;
+  protected abstract deallocateUntracked(ptr: Ptr): void;
+  protected abstract reallocateUntracked(ptr: Ptr, newSize: number, align: number): Ptr;
   protected abstract deallocateShared(ptr: Ptr): void;
   protected abstract reallocateShared(ptr: Ptr, newSize: number, align: number, label: number): Ptr;
 
@@ -78,7 +81,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   allocate(size: number, align = 8, label = 0): Ptr {
     // The common case inline: "counts", no budget, not guarded, align <= 8, no label, and nothing
     // the handle caches changed since it last looked (the tree's epoch). Everything else goes the general way.
-    if (this.i32[this.cw + W_EPOCH] !== this.allocEpoch || label !== 0) return this.off ? this.#allocateUntracked(size, align) : this.#allocateOther(size, align, label);
+    if (this.i32[this.cw + W_EPOCH] !== this.allocEpoch || label !== 0) return this.off ? this.allocateUntracked(size, align) : this.#allocateOther(size, align, label);
     validateAllocation(this.path, size, align);
     if (align > HEADER_BYTES) return this.#allocateOther(size, align, 0);
     if (size > MAX_SIZE - HEADER_BYTES) throw tooLargeError(this.path, size, align, HEADER_BYTES);
@@ -124,7 +127,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   /** "off", disposed, "callstacks", budgets, guarded headers, labels, and alignments above 8 (a header as large as the alignment). */
   #allocateOther(size: number, align: number, label: number): Ptr {
     // "off" keeps no records, so no labels: the label is ignored.
-    if (this.off) return this.#allocateUntracked(size, align);
+    if (this.off) return this.allocateUntracked(size, align);
     validateAllocation(this.path, size, align);
     if (this.tree !== undefined) return this.allocateShared(size, align, label);
     const state = this.openState(); // re-reads the cached fields when they moved: the next call may take the inline path
@@ -195,7 +198,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
    */
   deallocate(ptr: Ptr): void {
     if (this.off) {
-      this.#deallocateUntracked(ptr);
+      this.deallocateUntracked(ptr);
       return;
     }
     if (ptr === 0) return;
@@ -226,11 +229,11 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     this.sync();
     const i = findRecord(this, ptr);
     if (i < 0) throw this.refused(ptr, "deallocate");
-    this.#deallocateOther(ptr, i);
+    this.deallocateOther(ptr, i);
   }
 
   /** Retained blocks, larger or guarded headers, blocks kept by a disposed scope, and everything else (which throws). */
-  #deallocateOther(ptr: Ptr, i: number): void {
+  protected deallocateOther(ptr: Ptr, i: number): void {
     const word = this.i32[recordAt(this, i) + R_WORD]!;
     if (!this.mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
     const damage = guardedHeaderError(this, `${this.path}.deallocate`, i);
@@ -288,7 +291,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
    * {@link deallocate}; on any error the old block stays live and unchanged.
    */
   reallocate(ptr: Ptr, newSize: number, align = 8, label = 0): Ptr {
-    if (this.off) return this.#reallocateUntracked(ptr, newSize, align);
+    if (this.off) return this.reallocateUntracked(ptr, newSize, align);
     if (!this.alive) throw this.endedError("reallocate");
     validateAllocation(this.path, newSize, align);
     if (this.tree !== undefined) return this.reallocateShared(ptr, newSize, align, label);
@@ -384,72 +387,6 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
       freeCount: f64[o + D_FREE_COUNT]!,
       reservedBytes: untracked + reservedBytesOf(this, this.row),
     };
-  }
-
-  // ------------------------------------------------- "off": no records, counts
-
-  /** allocate at "off": forward, then count the backing's usable size. */
-  #allocateUntracked(size: number, align: number): Ptr {
-    if (this.i32[this.cw + W_EPOCH] !== this.openEpoch) {
-      this.sync();
-      if (this.openEpoch < 0) throw this.disposedError("allocate");
-    }
-    validateAllocation(this.path, size, align);
-    const backing = this.backing;
-    const ptr = backing.allocate(size, align);
-    let usable: number;
-    try {
-      usable = backing.allocatedSize(ptr);
-    } catch (err) {
-      backing.deallocate(ptr);
-      throw err;
-    }
-    // Looked at after the backing call: code it ran (a grow listener) may have disposed this scope.
-    if (this.i32[this.cw + W_EPOCH] !== this.openEpoch) {
-      this.sync();
-      if (this.openEpoch < 0) {
-        backing.deallocate(ptr);
-        throw this.disposedError("allocate");
-      }
-    }
-    this.countAdded(this.row, usable, 0, this.i32[this.cw + W_FRAME]!);
-    return ptr;
-  }
-
-  /** deallocate at "off": the backing's usable size leaves the counts. A block with a record (adopted from a child) goes the tracked way. */
-  #deallocateUntracked(ptr: Ptr): void {
-    if (ptr === 0) return;
-    if (typeof ptr !== "number" || this.i32[this.cw + W_EPOCH] !== this.freeEpoch) {
-      this.sync();
-      if (!this.alive || typeof ptr !== "number") throw this.refused(ptr, "deallocate");
-    }
-    if (this.i32[this.cw + W_REC_COUNT] !== 0) {
-      const i = findRecord(this, ptr);
-      if (i >= 0) {
-        this.#deallocateOther(ptr, i);
-        return;
-      }
-    }
-    const backing = this.backing;
-    const usable = backing.allocatedSize(ptr);
-    backing.deallocate(ptr);
-    // A disposed "off" child's frees still reach the backing, uncounted (its row is gone).
-    if (this.i32[this.cw + W_EPOCH] !== this.freeEpoch) this.sync();
-    if (this.freeEpoch >= 0) this.uncount(this.row, usable);
-  }
-
-  /** reallocate at "off": counts the change of usable size. */
-  #reallocateUntracked(ptr: Ptr, newSize: number, align: number): Ptr {
-    if (ptr === 0) return this.#allocateUntracked(newSize, align);
-    if (this.openState() < 0) throw this.disposedError("reallocate");
-    validateAllocation(this.path, newSize, align);
-    validatePointerShape(this.path, ptr);
-    const backing = this.backing;
-    const before = backing.allocatedSize(ptr);
-    const moved = backing.reallocate(ptr, newSize, align);
-    const after = backing.allocatedSize(moved);
-    if (this.here()) resizedUntracked(this, this.row, before, after);
-    return moved;
   }
 
   /** The allocator record `i`'s block goes back to: its scope's backing (for an adopted block, the one it came from). */

@@ -4,7 +4,8 @@ import { isLabelId } from "./labels.js";
 import { BUDGETED, GUARDED, HEADER_BYTES, R_SIZE, R_WORD, SITE_LABEL, T_SITES } from "./layout.js";
 import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "./records.js";
 import { siteOfRecord } from "./retained.js";
-import { ALLOCATE, REALLOCATE, ScopeBlocks } from "./scope-blocks.js";
+import { ALLOCATE, REALLOCATE } from "./scope-blocks.js";
+import { UntrackedBlocks } from "./untracked-blocks.js";
 import { backingFailed, badLabelError, crossScopeError, handedOutTwiceError, tooLargeError } from "./scope-errors.js";
 import { entryWord } from "./tables.js";
 
@@ -28,7 +29,7 @@ import { entryWord } from "./tables.js";
  * block came from (the threadOf option; else the freeing thread), all under
  * the lock; a reallocate counts as a free and an allocation.
  */
-export abstract class SharedBlocks extends ScopeBlocks {
+export abstract class SharedBlocks extends UntrackedBlocks {
   protected allocateShared(size: number, align: number, label: number): Ptr {
     if (!this.alive) throw this.endedError("allocate");
     const h = this.guarded ? guardedHeaderFor(align) : headerFor(align);

@@ -364,6 +364,8 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
 
   /** Frees the large spans other threads gave back; returns how many. */
   private collectLargeRemoteFrees(): number {
+    // Every large allocation asks: an empty list returns before the walk's closures are made.
+    if (this.i32[(this.controlPtr >>> 2) + W_REMOTE_HEAD] === 0) return 0;
     return collectRemoteFrees(
       () => this.i32,
       (this.controlPtr >>> 2) + W_REMOTE_HEAD,

@@ -9,12 +9,17 @@ import { FREE, FREED, HEAD, W_PAGE_ARRAYS } from "./layout.js";
  */
 export interface WordStore {
   put(u32: Uint32Array, index: number, value: number): void;
+  /** Clears a word whose old and new values are both valid (see clearMark): not logged. */
+  clear(u32: Uint32Array, index: number): void;
 }
 
 /** The store of a private space. */
 const PLAIN_STORE: WordStore = {
   put(u32: Uint32Array, index: number, value: number): void {
     u32[index] = value;
+  },
+  clear(u32: Uint32Array, index: number): void {
+    u32[index] = 0;
   },
 };
 
@@ -23,6 +28,9 @@ class LoggedStore implements WordStore {
   constructor(private readonly lock: SharedLock) {}
   put(u32: Uint32Array, index: number, value: number): void {
     this.lock.write(u32, index, value);
+  }
+  clear(u32: Uint32Array, index: number): void {
+    Atomics.store(u32, index, 0);
   }
 }
 
@@ -107,9 +115,7 @@ export abstract class PageMap extends SpaceHandle {
    */
   protected clearMark(index: number): void {
     const u32 = this.u32;
-    if (u32[index] === 0) return;
-    if (this.lock === null) u32[index] = 0;
-    else Atomics.store(u32, index, 0);
+    if (u32[index] !== 0) this.store.clear(u32, index);
   }
 
   /** Writes a span's boundary words. Free spans keep FREED marks, so a freed block start stays recognisable. */

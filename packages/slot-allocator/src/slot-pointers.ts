@@ -82,6 +82,8 @@ export abstract class SlotPointers extends SlabStore {
    */
   collectRemoteFrees(): number {
     this.assertAlive("collectRemoteFrees");
+    // Most calls find the list empty: they return before making the walk's closures.
+    if (this.i32[this.cw + W_REMOTE_HEAD] === 0) return 0;
     // liveSlab is exact: a slot freed by this walk fails it, so a cycle ends the walk too.
     return collectRemoteFrees(
       () => this.i32,

@@ -324,10 +324,8 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
         moved = backing.reallocate(ptr - h, newSize + h, blockAlign) + h;
       } else {
         // The header size changes with the alignment: a new block, a copy, then the old one goes.
-        // Every usable byte moves (allocatedSize() reports them, and containers fill them), as the backing's reallocate would.
-        const usable = backing.allocatedSize(ptr - h) - h;
         moved = backing.allocate(newSize + nh, blockAlign) + nh;
-        this.u8.copyWithin(moved, ptr, ptr + Math.min(usable, newSize));
+        this.copyUsable(backing, ptr, h, moved, newSize);
         backing.deallocate(ptr - h);
       }
     } catch (err) {
@@ -341,6 +339,16 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   }
 
   /** Index of the record of `ptr`, a live block of this scope; throws the error for anything else. */
+  /**
+   * Copies the block at `ptr` (header `h` bytes, in `backing`) to `moved`: every usable byte up to
+   * `newSize`, not only the size asked for — allocatedSize() reports the usable size, and containers
+   * fill it — as the backing's own reallocate would.
+   */
+  protected copyUsable(backing: Allocator, ptr: Ptr, h: number, moved: Ptr, newSize: number): void {
+    const usable = backing.allocatedSize(ptr - h) - h;
+    this.u8.copyWithin(moved, ptr, ptr + Math.min(usable, newSize));
+  }
+
   protected ownLive(ptr: Ptr, op: string): number {
     const i = findRecord(this, ptr);
     if (i < 0) throw this.refused(ptr, op);

@@ -174,9 +174,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     this.#oldBacking = this.backingOfRecord(i);
     this.#oldBase = ptr - headerOf(word);
     this.#oldSize = size;
-    // Every usable byte moves, not only the size asked for: allocatedSize() reports the usable size, and containers fill it.
-    const usable = this.#oldBacking.allocatedSize(this.#oldBase) - headerOf(word);
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(usable, newSize));
+    this.copyUsable(this.#oldBacking, ptr, headerOf(word), moved, newSize);
     this.resized(i, ptr, moved, newSize, headerCode(nh) | (word & GUARDED), site, frameOf(this, ptr));
     if ((word & GUARDED) !== 0) writeHeaderGuard(this, moved, nh);
   }

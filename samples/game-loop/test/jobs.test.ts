@@ -121,8 +121,12 @@ describe("two job workers on a shared memory", () => {
     await jobs!.stop();
     const threads = split.memory.threads();
     expect(threads.map((t) => `${t.name}:${t.state}`).sort()).toEqual(["jobs-1:ended", "jobs-2:ended", "main:live"]);
-    // The workers planned paths through the ai scope: allocations of their own, live in the scope after they detached.
-    if (entities > 100) for (const t of threads.filter((t) => t.name !== "main")) expect(t.allocCount, t.name).toBeGreaterThan(0);
+    // The workers planned paths through the ai scope: allocations of their own, live in the scope after they
+    // detached. Which worker claims which chunks is up to the scheduler (a starved one may claim none), so
+    // the workers are counted together; every live byte is some thread's.
+    const workers = threads.filter((t) => t.name !== "main");
+    if (entities > 100) expect(workers.reduce((n, t) => n + t.allocCount, 0)).toBeGreaterThan(0);
+    expect(threads.reduce((n, t) => n + t.liveBytes, 0)).toBe(split.memory.report().totalLiveBytes);
     split.memory.check();
     finish(split);
     jobs = undefined;

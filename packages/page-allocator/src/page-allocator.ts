@@ -261,9 +261,10 @@ export class PageAllocator extends PageSections implements Allocator, Checkable,
     this.u8.copyWithin(moved << this.pageShift, ptr, ptr + Math.min(count, want) * this.pageSize);
     this.fillTags(moved, want, tag);
     this.freeSpan(head);
+    // take may have grown the memory: the counters go through the fresh view.
     const fresh = this.u32;
-    st.put(u32, this.cw + W_ALLOC_COUNT, fresh[this.cw + W_ALLOC_COUNT]! - 1);
-    st.put(u32, this.cw + W_FREE_COUNT, fresh[this.cw + W_FREE_COUNT]! - 1);
+    st.put(fresh, this.cw + W_ALLOC_COUNT, fresh[this.cw + W_ALLOC_COUNT]! - 1);
+    st.put(fresh, this.cw + W_FREE_COUNT, fresh[this.cw + W_FREE_COUNT]! - 1);
     return moved << this.pageShift;
   }
 

@@ -105,6 +105,9 @@ export abstract class PageSpans extends PageBins {
         if ((t & FREE) !== 0) reuse = t & COUNT_MASK;
       }
       start = top - reuse;
+      // The free span at the top already holds `need` pages (findFree's rounded-up bins can miss it):
+      // hand it out as it is. Extending it would move the top down and strand the pages above.
+      if (reuse >= need) return start;
       newTop = start + need;
       if (newTop > this.maxPages) throw this.outOfMemory(size, align);
       if (newTop * this.pageSize <= this.space.byteLength) break;

@@ -99,6 +99,8 @@ export const W_EPOCH = 58;
  * (V8 keeps integers up to 2^30 - 1 unboxed) that names none.
  */
 export const EPOCH_MASK = 0x1fffffff;
+/** That bit: a shared tree's handles tag their cached epochs with it (scope-state.ts's sync()). */
+export const NEVER_CURRENT = 0x20000000;
 /** First word of the recent-free ring. */
 export const W_RING = 64;
 

@@ -50,6 +50,7 @@ import {
   S_COUNTDOWN,
   S_SAMPLE,
   MAX_LABELS,
+  NEVER_CURRENT,
 } from "./layout.js";
 import { closeRetained } from "./retained.js";
 import { siteAdd, siteFor, siteMatches, siteRemove } from "./sites.js";
@@ -59,8 +60,6 @@ import type { TreeLink } from "./tree-link.js";
 import { enterTree, leaveTree, type TreeLock } from "./tree-lock.js";
 import { levelOf, nameOfPath, pathOf, rowF64, rowWord, type TreeMemory } from "./tree-view.js";
 
-/** A bit no tree epoch has (they wrap below 2^29, layout.ts): see sync(). */
-const NEVER_CURRENT = 0x20000000;
 
 /*
  * The state half of a scope handle: the views it reads the tree through and
@@ -164,7 +163,17 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
 
   /** Takes the tree lock (a tree shared by threads; re-entrant per thread). Pair with {@link leave} in a finally. */
   protected enter(): void {
-    if (this.tree !== undefined) enterTree(this.tree, this);
+    if (this.tree !== undefined) enterTree(this.tree, this, true);
+  }
+
+  /**
+   * {@link enter} for the block paths of a shared tree, without looking for
+   * growth: what they read past this thread's views (a pointer from another
+   * thread, a table another thread moved, which moves the epoch) sends them
+   * to a path that refreshes the views (sync()).
+   */
+  protected enterBlocks(): void {
+    enterTree(this.tree!, this, false);
   }
 
   /** Gives the tree lock back (see {@link enter}). */
@@ -179,6 +188,8 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
 
   /** Re-reads what the inline paths cache (see allocEpoch). Cheap; every slow path calls it. */
   protected sync(): void {
+    // Another thread may have moved a table into memory it grew: look before reading positions.
+    if (this.tree !== undefined && this.alive) this.space.refresh();
     const u32 = this.u32;
     const cw = this.cw;
     if (u32.length === 0) {
@@ -191,8 +202,9 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     }
     const epoch = u32[cw + W_EPOCH]! | 0;
     this.epoch = epoch;
-    // On a tree shared by threads the inline paths must never apply (they do not take the lock):
-    // their epochs get a bit no tree epoch has, so they are never equal to it yet read as valid.
+    // On a tree shared by threads the private inline paths must never apply (they do not take the
+    // lock): their epochs get a bit no tree epoch has, so they are never equal to it, and the shared
+    // block paths (shared-blocks.ts) compare with the bit set, under the lock.
     const tag = this.tree === undefined ? epoch : epoch | NEVER_CURRENT;
     this.recW = u32[cw + W_REC_PTR]! >>> 2;
     this.recCap = u32[cw + W_REC_CAP]!;

@@ -1,7 +1,7 @@
 import { CorruptionError, MAX_SIZE, type Allocator, type AllocatorStats, type BlockOrigin, type Ptr } from "@memkit/core";
 import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header-guard.js";
 import { isLabelId } from "./labels.js";
-import { BUDGETED, GUARDED, HEADER_BYTES, R_SIZE, R_WORD, SITE_LABEL, T_SITES } from "./layout.js";
+import { BUDGETED, GUARDED, HEADER_BYTES, R_SIZE, R_WORD, SITE_LABEL, NEVER_CURRENT, T_SITES, W_EPOCH, W_FRAME, W_REC_COUNT } from "./layout.js";
 import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "./records.js";
 import { siteOfRecord } from "./retained.js";
 import { ALLOCATE, REALLOCATE } from "./scope-blocks.js";
@@ -28,6 +28,12 @@ import { entryWord } from "./tables.js";
  * thread's ThreadTable figures and every free in the figures of the thread the
  * block came from (the threadOf option; else the freeing thread), all under
  * the lock; a reallocate counts as a free and an allocation.
+ *
+ * The common case (what the private tree's inline paths take: "counts", no
+ * budget, not guarded, align <= 8, no label, this scope's own block) takes
+ * the same inline steps under the lock, which it enters without looking for
+ * growth (enterBlocks): a pointer past this thread's views, or a moved table
+ * (the epoch), sends the call the general way, which refreshes them.
  */
 export abstract class SharedBlocks extends UntrackedBlocks {
   protected allocateShared(size: number, align: number, label: number): Ptr {
@@ -40,6 +46,16 @@ export abstract class SharedBlocks extends UntrackedBlocks {
       base = backing.allocate(size + h, align < HEADER_BYTES ? HEADER_BYTES : align);
     } catch (err) {
       throw backingFailed(this.path, err, size, align, h);
+    }
+    if (h === HEADER_BYTES && label === 0) {
+      this.enterBlocks();
+      if (this.#recordInline(base + HEADER_BYTES, size)) {
+        const tree = this.tree!;
+        if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, size);
+        this.leave();
+        return base + HEADER_BYTES;
+      }
+      this.leave();
     }
     // A block the tree records already is someone else's (a backing that handed it out twice): kept.
     let theirs = false;
@@ -59,6 +75,54 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     return ptr;
   }
 
+  /**
+   * Under the lock: records block `ptr` (8-byte header) as the private inline
+   * path does, when nothing cached moved (the epoch, tagged as sync() tags a
+   * shared tree's), the records have room, and the block is not recorded
+   * already. False (nothing written) otherwise: the general way then decides.
+   */
+  #recordInline(ptr: Ptr, size: number): boolean {
+    const i32 = this.i32;
+    const cw = this.cw;
+    if ((i32[cw + W_EPOCH]! | NEVER_CURRENT) !== this.allocEpoch) return false;
+    const n = i32[cw + W_REC_COUNT]!;
+    const h = (ptr - HEADER_BYTES) >> 2;
+    if (n === this.recCap || h + 1 >= i32.length) return false;
+    const recW = this.recW;
+    const seen = i32[h]!;
+    if (seen >>> 0 < n && i32[recW + (seen << 2)] === ptr) return false;
+    const r = recW + (n << 2);
+    i32[r] = ptr;
+    i32[r + 1] = size;
+    i32[r + 2] = this.row;
+    i32[r + 3] = 0;
+    i32[cw + W_REC_COUNT] = n + 1;
+    const frame = i32[cw + W_FRAME]!;
+    i32[h] = n;
+    i32[h + 1] = frame;
+    this.countAdded(this.row, size, 0, frame);
+    return true;
+  }
+
+  /**
+   * Under the lock: forgets this scope's own block `ptr` (8-byte header, not
+   * retained) as the private inline path does, and returns its size; -1
+   * (nothing written) when that path does not apply.
+   */
+  #releaseInline(ptr: Ptr): number {
+    const i32 = this.i32;
+    const cw = this.cw;
+    if ((i32[cw + W_EPOCH]! | NEVER_CURRENT) !== this.freeEpoch) return -1;
+    const h = (ptr - HEADER_BYTES) >> 2;
+    if (h >= i32.length) return -1;
+    const i = i32[h]!;
+    const r = this.recW + (i << 2);
+    if (i >>> 0 >= i32[cw + W_REC_COUNT]! || i32[r] !== ptr || i32[r + R_WORD] !== this.row) return -1;
+    const size = i32[r + R_SIZE]!;
+    this.countReleased(i, ptr);
+    return size;
+  }
+
   #add(ptr: Ptr, size: number, h: number, label: number): Ptr {
     const state = this.openState();
     if (state < 0) throw this.disposedError("allocate");
@@ -69,13 +133,27 @@ export abstract class SharedBlocks extends UntrackedBlocks {
   }
 
   protected deallocateShared(ptr: Ptr): void {
+    if (typeof ptr === "number" && (ptr & 7) === 0 && ptr >= HEADER_BYTES) {
+      let freed: number;
+      this.enterBlocks();
+      try {
+        freed = this.#releaseInline(ptr);
+        if (freed >= 0) this.#countFree(ptr - HEADER_BYTES, freed);
+      } finally {
+        this.leave();
+      }
+      if (freed >= 0) {
+        this.backing.deallocate(ptr - HEADER_BYTES);
+        return;
+      }
+    }
     let backing: Allocator;
     let base: number;
     let size: number;
     let damage: CorruptionError | undefined;
     this.enter();
     try {
-      this.sync();
+      this.fresh();
       const i = findRecord(this, ptr);
       if (i < 0) throw this.refused(ptr, "deallocate");
       const r = recordAt(this, i);

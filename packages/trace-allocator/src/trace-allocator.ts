@@ -120,7 +120,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
     // On a tree shared by threads the new handle reads the root's row under the lock.
     const tree = typeof options === "object" && options !== null && options.lock !== undefined ? treeLockOf(attachment.who, options.lock, space, options.threadOf) : undefined;
     if (tree === undefined) return new TraceAllocator(attachment, options);
-    enterTree(tree, new SpaceTreeView(space, controlPtr, attachment.who));
+    enterTree(tree, new SpaceTreeView(space, controlPtr, attachment.who), true);
     try {
       return new TraceAllocator(attachment, options);
     } finally {

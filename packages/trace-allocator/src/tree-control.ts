@@ -154,7 +154,7 @@ export function freeTree(mem: TreeMemory, ptr: Ptr): void {
 export function openTree(attachment: Attachment, backing: Allocator, tree: TreeLock | undefined): void {
   const mem = new BuildMemory(backing, attachment.controlPtr >>> 2, attachment.who);
   if (tree === undefined) return verifyTree(mem, attachment.bytes, attachment.who);
-  enterTree(tree, mem);
+  enterTree(tree, mem, true);
   try {
     verifyTree(mem, attachment.bytes, attachment.who);
   } finally {

@@ -63,10 +63,12 @@ export interface LockedView extends TreeView {
 
 /**
  * Takes the tree lock unless this thread holds it already. After taking it:
- * the memory may have grown in another thread (views are refreshed before
- * any table is read), and a dead holder's half section is repaired.
+ * the memory may have grown in another thread, so views are refreshed before
+ * any table is read (`refresh`; the block paths pass false and look for
+ * growth only where they meet it), and a dead holder's half section is
+ * repaired.
  */
-export function enterTree(tree: TreeLock, view: LockedView): void {
+export function enterTree(tree: TreeLock, view: LockedView, refresh: boolean): void {
   if (tree.depth++ !== 0) return;
   const lock = tree.lock;
   let tookOver: boolean;
@@ -76,7 +78,7 @@ export function enterTree(tree: TreeLock, view: LockedView): void {
     tree.depth--;
     throw err;
   }
-  view.space.refresh();
+  if (refresh || tookOver) view.space.refresh();
   if (!tookOver || !view.alive) return;
   try {
     repairTree(view, view.path);

@@ -1,24 +1,9 @@
 import { validateAllocation } from "@memkit/core";
 import { MAX_REQUEST, MIN_BLOCK, W_REMOTE_HEAD } from "./layout.js";
 import { HeapSpans } from "./spans.js";
-import {
-  biasOf,
-  bitmapBias,
-  blockSizeFor,
-  carve,
-  carveAligned,
-  countLive,
-  findFit,
-  freeBlock,
-  growInto,
-  headThatFits,
-  removeFree,
-  shrinkTo,
-  sizeOf,
-  spansWholeArea,
-  takeFit,
-  usableOf,
-} from "./tlsf.js";
+import { tlsf } from "./tlsf.js";
+
+const { biasOf, bitmapBias, blockSizeFor, carve, carveAligned, countLive, findFit, freeBlock, growInto, headThatFits, removeFree, shrinkTo, sizeOf, spansWholeArea, takeFit, usableOf } = tlsf;
 
 /**
  * The heap's paths off allocate()/deallocate()'s common case, made of the

@@ -39,7 +39,9 @@ import {
   bitmapBytes,
   firstPayloadOffset,
 } from "./layout.js";
-import { bitmapBias, flOfClass, mappingInsert, slOfClass } from "./tlsf.js";
+import { tlsf } from "./tlsf.js";
+
+const { bitmapBias, flOfClass, mappingInsert, slOfClass } = tlsf;
 
 const HEAP_MAGIC = magic(HEAP_LAYOUT.magic) | 0;
 const SPAN_MAGIC = magic(SPAN_MAGIC_TEXT) | 0;

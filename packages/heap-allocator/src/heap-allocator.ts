@@ -22,13 +22,14 @@ import { checkHeap } from "./check.js";
 import { createHeapControl, openHeapControl } from "./control.js";
 import { explainPointer } from "./diagnosis.js";
 import { HEAP_LAYOUT, MAX_REQUEST, SPAN_BYTES_W, SPAN_HOME, W_EMPTY_SPAN, W_LIVE, W_PEAK, W_REMOTE_HEAD, W_RESERVED } from "./layout.js";
-import { bitmapBias, blockSizeFor, countFreed, countLive, freeBlock, isBlockStart, isFree, sizeOf, spansWholeArea, takeFit, usableOf } from "./tlsf.js";
+import { tlsf } from "./tlsf.js";
 import { heapStorageReport, walkHeap } from "./walk.js";
 import type { BlockVisitor, HeapAllocatorOptions, HeapAttachOptions } from "./types.js";
 
-/** MAX_REQUEST as a module-local const, which V8 folds into allocate() (an imported one is loaded on every call). */
-const LARGEST_REQUEST = MAX_REQUEST;
+const { biasOf, bitmapBias, blockSizeFor, carve, countFreed, countLive, freeBlock, isBlockStart, isFree, mappingSearch, removeHead, searchClass, sizeOf, spansWholeArea, usableOf } = tlsf;
 
+/** MAX_REQUEST as a module-local const, which V8 folds into allocate() (an imported one is loaded on every call; see tlsf.ts). */
+const LARGEST_REQUEST = MAX_REQUEST;
 /**
  * A general-purpose heap: TLSF (two-level segregated fit) over page spans
  * leased from a {@link PageAllocator}.
@@ -100,8 +101,14 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
     // typeof first: `|` throws TypeError on a BigInt or a Symbol, which must get core's InvalidArgumentError.
     if (typeof size !== "number" || !(size <= LARGEST_REQUEST && (size | 0) === size && size >= 0) || align !== 8) return this.allocateChecked(size, align);
     const s = blockSizeFor(size);
-    const p = takeFit(this.i32, this.r, s);
-    return p !== 0 ? this.count(p) : this.allocateSlow(s, size);
+    const m = this.i32;
+    const r = this.r;
+    const cls = searchClass(m, r, mappingSearch(s));
+    if (cls < 0) return this.allocateSlow(s, size);
+    const p = removeHead(m, r, cls);
+    countLive(m, r, usableOf(carve(m, r, p, sizeOf(m, p), s, 0, biasOf(m, p))));
+    this.f64[this.fi]! += 1;
+    return p;
   }
 
   /** Frees the block at `ptr` and merges it with free neighbours. O(1). 0 is a no-op. */

@@ -25,7 +25,9 @@ import {
 } from "./layout.js";
 import { outOfMemoryError } from "./diagnosis.js";
 import { HeapFreeLists } from "./free-lists.js";
-import { addFree, bitmapBias, removeFree } from "./tlsf.js";
+import { tlsf } from "./tlsf.js";
+
+const { addFree, bitmapBias, removeFree } = tlsf;
 
 const SPAN_MAGIC = magic(SPAN_MAGIC_TEXT) | 0;
 

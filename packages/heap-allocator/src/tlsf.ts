@@ -8,10 +8,16 @@ import * as layout from "./layout.js";
  * layout.ts. allocate() and deallocate() in heap-allocator.ts, and the slow
  * and resizing paths in blocks.ts, are made of these operations.
  *
- * The constants are module-local copies of layout.ts's: V8 folds a module's
- * own (non-exported) consts into the code it compiles, but loads an imported
- * or exported const from its module cell on every use (docs/perf-log.md), and
- * these are read on every allocate and deallocate.
+ * Why the module is written this way (docs/perf-log.md): V8 folds a module's
+ * own non-exported `const`s into the code it compiles, but reads an imported
+ * or exported binding from its module cell on every use. So the layout
+ * constants are module-local copies of layout.ts's, and the operations are
+ * non-exported `const` functions that reach other modules through the one
+ * `tlsf` object below, which each user unpacks into its own module-local
+ * consts: then an inlined call needs no check that the binding still holds
+ * the function it was inlined from. Plain `function` declarations and
+ * imported functions get that check (a load, compare and branch) at every
+ * inlined call site, on every allocate and deallocate.
  */
 
 const HEADER = layout.BLOCK_HEADER;
@@ -49,37 +55,37 @@ const SL_SHIFT_BIAS = 31 - SL_BITS;
  * as one index `fl << SL_BITS | sl` (the list head is heads[class]):
  * exact GRANULE classes below SMALL_LIMIT, then 2^SL_BITS classes per power of two.
  */
-export function mappingInsert(size: number): number {
+const mappingInsert = (size: number): number => {
   if (size < SMALL_LIMIT) return size >>> GRANULE_SHIFT;
   const z = Math.clz32(size);
   return ((FL_BIAS - z) << SL_BITS) | ((size >>> (SL_SHIFT_BIAS - z)) & SL_MASK);
-}
+};
 
 /**
  * The first size class whose every block holds `size` bytes ("mapping
  * search"): `size` rounded up to the next class boundary, then mapped.
  */
-export function mappingSearch(size: number): number {
+const mappingSearch = (size: number): number => {
   return size < SMALL_LIMIT ? size >>> GRANULE_SHIFT : mappingInsert(size + (1 << (SL_SHIFT_BIAS - Math.clz32(size))) - 1);
-}
+};
 
 /** The first-level index of a class. */
-export function flOfClass(cls: number): number {
+const flOfClass = (cls: number): number => {
   return cls >>> SL_BITS;
-}
+};
 
 /** The second-level index of a class. */
-export function slOfClass(cls: number): number {
+const slOfClass = (cls: number): number => {
   return cls & SL_MASK;
-}
+};
 
 /** Index of the lowest set bit of a non-zero `x`. */
-function lowestBit(x: number): number {
+const lowestBit = (x: number): number => {
   return 31 - Math.clz32(x & -x);
-}
+};
 
 /** The first non-empty class at or above `cls` (two bit scans), or -1 when there is none. */
-export function searchClass(m: Int32Array, r: number, cls: number): number {
+const searchClass = (m: Int32Array, r: number, cls: number): number => {
   let fl = cls >>> SL_BITS;
   if (fl >= FL_COUNT) return -1;
   let map = m[r + W_SL_MAP + fl]! & (-1 << (cls & SL_MASK));
@@ -90,24 +96,24 @@ export function searchClass(m: Int32Array, r: number, cls: number): number {
     map = m[r + W_SL_MAP + fl]!;
   }
   return (fl << SL_BITS) | lowestBit(map);
-}
+};
 
 /** The head of the first non-empty class whose every block holds `s` bytes, or 0. Does not unlink. */
-export function findFit(m: Int32Array, r: number, s: number): number {
+const findFit = (m: Int32Array, r: number, s: number): number => {
   const cls = searchClass(m, r, mappingSearch(s));
   return cls < 0 ? 0 : m[r + W_HEADS + cls]!;
-}
+};
 
 /** The head of `s`'s own class when it happens to hold `s` bytes, or 0 (the O(1) fallback before leasing). */
-export function headThatFits(m: Int32Array, r: number, s: number): number {
+const headThatFits = (m: Int32Array, r: number, s: number): number => {
   const p = m[r + W_HEADS + mappingInsert(s)]!;
   return p !== 0 && (m[(p >> 2) - 1]! & SIZE_MASK) >= s ? p : 0;
-}
+};
 
 // -------------------------------------------------------------- free lists
 
 /** Files the free block `p` of `size` bytes at the head of its class list and marks the class non-empty. */
-export function insertFree(m: Int32Array, r: number, p: number, size: number): void {
+const insertFree = (m: Int32Array, r: number, p: number, size: number): void => {
   const cls = mappingInsert(size);
   const hi = r + W_HEADS + cls;
   const head = m[hi]!;
@@ -119,10 +125,10 @@ export function insertFree(m: Int32Array, r: number, p: number, size: number): v
   const fl = cls >>> SL_BITS;
   m[r + W_SL_MAP + fl]! |= 1 << (cls & SL_MASK);
   m[r + W_FL_MAP]! |= 1 << fl;
-}
+};
 
 /** Takes the free block `p` of `size` bytes off its class list. */
-export function removeFree(m: Int32Array, r: number, p: number, size: number): void {
+const removeFree = (m: Int32Array, r: number, p: number, size: number): void => {
   const pw = p >> 2;
   const prev = m[pw + LINK_PREV]!;
   const next = m[pw + LINK_NEXT]!;
@@ -134,10 +140,10 @@ export function removeFree(m: Int32Array, r: number, p: number, size: number): v
   const cls = mappingInsert(size);
   m[r + W_HEADS + cls] = next;
   if (next === 0) classEmptied(m, r, cls);
-}
+};
 
 /** Takes the first block off the non-empty list of class `cls` and returns it. */
-export function removeHead(m: Int32Array, r: number, cls: number): number {
+const removeHead = (m: Int32Array, r: number, cls: number): number => {
   const hi = r + W_HEADS + cls;
   const p = m[hi]!;
   const next = m[(p >> 2) + LINK_NEXT]!;
@@ -145,89 +151,89 @@ export function removeHead(m: Int32Array, r: number, cls: number): number {
   if (next !== 0) m[(next >> 2) + LINK_PREV] = 0;
   else classEmptied(m, r, cls);
   return p;
-}
+};
 
 /** Clears the bitmap bits of class `cls`, whose list just became empty. */
-function classEmptied(m: Int32Array, r: number, cls: number): void {
+const classEmptied = (m: Int32Array, r: number, cls: number): void => {
   const fl = cls >>> SL_BITS;
   const rest = m[r + W_SL_MAP + fl]! & ~(1 << (cls & SL_MASK));
   m[r + W_SL_MAP + fl] = rest;
   if (rest === 0) m[r + W_FL_MAP]! &= ~(1 << fl);
-}
+};
 
 // ------------------------------------------------------------------ blocks
 
 /** Block bytes for a request of `size` bytes: header and payload rounded to the granule, at least MIN_BLOCK. */
-export function blockSizeFor(size: number): number {
+const blockSizeFor = (size: number): number => {
   const s = (size + HEADER + GRANULE - 1) & SIZE_MASK;
   return s < MIN_BLOCK ? MIN_BLOCK : s;
-}
+};
 
 /** The size of the block at `p` (header included), from its header. */
-export function sizeOf(m: Int32Array, p: number): number {
+const sizeOf = (m: Int32Array, p: number): number => {
   return m[(p >> 2) - 1]! & SIZE_MASK;
-}
+};
 
 /** The bitmap bias of the span at `base`: the block-start bit of address x is in word bias + (x >>> 8). */
-export function bitmapBias(base: number): number {
+const bitmapBias = (base: number): number => {
   return (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
-}
+};
 
 /** The bitmap bias a free block keeps (its span's), so splitting it needs no span lookup. */
-export function biasOf(m: Int32Array, p: number): number {
+const biasOf = (m: Int32Array, p: number): number => {
   return m[(p >> 2) + LINK_BIAS]!;
-}
+};
 
 /** True when a block starts at `p` (its block-start bit is set). */
-export function isBlockStart(m: Int32Array, bias: number, p: number): boolean {
+const isBlockStart = (m: Int32Array, bias: number, p: number): boolean => {
   return (m[bias + (p >>> 8)]! & (1 << ((p >>> 3) & 31))) !== 0;
-}
+};
 
 /** True when the block at `p` is free (its header's FREE bit). */
-export function isFree(m: Int32Array, p: number): boolean {
+const isFree = (m: Int32Array, p: number): boolean => {
   return (m[(p >> 2) - 1]! & FREE) !== 0;
-}
+};
 
 /** Sets the block-start bit of `p`. */
-function markStart(m: Int32Array, bias: number, p: number): void {
+const markStart = (m: Int32Array, bias: number, p: number): void => {
   m[bias + (p >>> 8)]! |= 1 << ((p >>> 3) & 31);
-}
+};
 
 /** Clears the block-start bit of `p` (a block merged away). */
-function clearStart(m: Int32Array, bias: number, p: number): void {
+const clearStart = (m: Int32Array, bias: number, p: number): void => {
   m[bias + (p >>> 8)]! &= ~(1 << ((p >>> 3) & 31));
-}
+};
 
 /** True when the span at `base` is one free block of `size` bytes (its whole area). */
-export function spansWholeArea(m: Int32Array, base: number, size: number): boolean {
+const spansWholeArea = (m: Int32Array, base: number, size: number): boolean => {
   return size === m[(base >> 2) + SPAN_AREA_W];
-}
+};
 
 /**
  * Makes `p` a free block of `size` bytes — header, span bias, footer (the
  * boundary tag the right neighbour merges through) — and files it. Its left
  * neighbour is used (blocks coalesce at once), so its PREV_FREE bit is 0.
  */
-export function fileFree(m: Int32Array, r: number, p: number, size: number, bias: number): void {
+const fileFree = (m: Int32Array, r: number, p: number, size: number, bias: number): void => {
   const pw = p >> 2;
   m[pw - 1] = size | FREE;
   m[pw + LINK_BIAS] = bias;
   m[((p + size) >> 2) - 2] = p;
   insertFree(m, r, p, size);
-}
+};
 
 /** A new free block `p` of `size` bytes where none started: marks its start and files it. */
-export function addFree(m: Int32Array, r: number, p: number, size: number, bias: number): void {
+const addFree = (m: Int32Array, r: number, p: number, size: number, bias: number): void => {
   markStart(m, bias, p);
   fileFree(m, r, p, size, bias);
-}
+};
 
 /**
  * Split ("carve"): marks the unlinked free block `p` of `b` bytes used with
  * size `s` and header flags `flags`; a tail of MIN_BLOCK or more becomes a
  * free block, a smaller one stays in the block. Returns the used block's size.
  */
-export function carve(m: Int32Array, r: number, p: number, b: number, s: number, flags: number, bias: number): number {
+const carve = (m: Int32Array, r: number, p: number, b: number, s: number, flags: number, bias: number): number => {
   const rest = b - s;
   if (rest >= MIN_BLOCK) {
     m[(p >> 2) - 1] = s | flags;
@@ -237,26 +243,26 @@ export function carve(m: Int32Array, r: number, p: number, b: number, s: number,
   m[(p >> 2) - 1] = b | flags;
   m[((p + b) >> 2) - 1]! &= ~PREV_FREE;
   return b;
-}
+};
 
 /**
  * Takes a block of `s` bytes (a multiple of GRANULE, >= MIN_BLOCK) from the
  * head of the first class whose every block fits, splitting off the tail.
  * Returns it, or 0 when no such class is non-empty.
  */
-export function takeFit(m: Int32Array, r: number, s: number): number {
+const takeFit = (m: Int32Array, r: number, s: number): number => {
   const cls = searchClass(m, r, mappingSearch(s));
   if (cls < 0) return 0;
   const p = removeHead(m, r, cls);
   carve(m, r, p, sizeOf(m, p), s, 0, biasOf(m, p));
   return p;
-}
+};
 
 /**
  * Merge right: when the block at `q` (right of a block being freed) is free,
  * unfiles it and returns its size; otherwise sets its PREV_FREE bit and returns 0.
  */
-export function absorbRight(m: Int32Array, r: number, q: number, bias: number): number {
+const absorbRight = (m: Int32Array, r: number, q: number, bias: number): number => {
   const qh = m[(q >> 2) - 1]!;
   if ((qh & FREE) === 0) {
     m[(q >> 2) - 1] = qh | PREV_FREE;
@@ -266,21 +272,21 @@ export function absorbRight(m: Int32Array, r: number, q: number, bias: number): 
   removeFree(m, r, q, qs);
   clearStart(m, bias, q);
   return qs;
-}
+};
 
 /** Merge left: unfiles the free left neighbour of `p` (found through its footer) and returns its address. */
-export function absorbLeft(m: Int32Array, r: number, p: number, bias: number): number {
+const absorbLeft = (m: Int32Array, r: number, p: number, bias: number): number => {
   const left = m[(p >> 2) - 2]!;
   removeFree(m, r, left, m[(left >> 2) - 1]! & SIZE_MASK);
   clearStart(m, bias, p);
   return left;
-}
+};
 
 /**
  * Frees the used block `p` with header `h`: merges it with its free
  * neighbours and files the result. Returns the merged block's size.
  */
-export function freeBlock(m: Int32Array, r: number, p: number, h: number, bias: number): number {
+const freeBlock = (m: Int32Array, r: number, p: number, h: number, bias: number): number => {
   const own = h & SIZE_MASK;
   let size = own + absorbRight(m, r, p + own, bias);
   if ((h & PREV_FREE) !== 0) {
@@ -290,13 +296,13 @@ export function freeBlock(m: Int32Array, r: number, p: number, h: number, bias: 
   }
   fileFree(m, r, p, size, bias);
   return size;
-}
+};
 
 /**
  * Grows the used block `p` (header `h`) in place to `s` bytes by taking
  * (part of) its free right neighbour; false when that is not free or too small.
  */
-export function growInto(m: Int32Array, r: number, p: number, h: number, s: number, bias: number): boolean {
+const growInto = (m: Int32Array, r: number, p: number, h: number, s: number, bias: number): boolean => {
   const cur = h & SIZE_MASK;
   const q = p + cur;
   const qh = m[(q >> 2) - 1]!;
@@ -306,14 +312,14 @@ export function growInto(m: Int32Array, r: number, p: number, h: number, s: numb
   clearStart(m, bias, q);
   carve(m, r, p, cur + qs, s, h & PREV_FREE, bias);
   return true;
-}
+};
 
 /**
  * Shrinks the used block `p` (header `h`) in place to `s` bytes: the tail
  * joins a free right neighbour or becomes a free block; a tail under
  * MIN_BLOCK with a used right neighbour stays in the block.
  */
-export function shrinkTo(m: Int32Array, r: number, p: number, h: number, s: number, bias: number): void {
+const shrinkTo = (m: Int32Array, r: number, p: number, h: number, s: number, bias: number): void => {
   const cur = h & SIZE_MASK;
   const rest = cur - s;
   if (rest === 0) return;
@@ -322,14 +328,14 @@ export function shrinkTo(m: Int32Array, r: number, p: number, h: number, s: numb
   if ((qh & FREE) === 0 && rest < MIN_BLOCK) return;
   m[(p >> 2) - 1] = s | (h & PREV_FREE);
   addFree(m, r, p + s, rest + absorbRight(m, r, q, bias), bias);
-}
+};
 
 /**
  * Aligned split: the free, unlinked block `p` of `b` bytes gives up a front
  * gap (a whole free block, at least MIN_BLOCK) so that the block after it
  * starts at a multiple of `align`, which is carved to `s` bytes and returned.
  */
-export function carveAligned(m: Int32Array, r: number, p: number, b: number, s: number, align: number, bias: number): number {
+const carveAligned = (m: Int32Array, r: number, p: number, b: number, s: number, align: number, bias: number): number => {
   if ((p & (align - 1)) === 0) {
     carve(m, r, p, b, s, 0, bias);
     return p;
@@ -340,23 +346,57 @@ export function carveAligned(m: Int32Array, r: number, p: number, b: number, s: 
   markStart(m, bias, a);
   carve(m, r, a, b - gap, s, PREV_FREE, bias);
   return a;
-}
+};
 
 // ---------------------------------------------------------------- counters
 
 /** Adds `delta` usable bytes to liveBytes and raises the peak when passed. */
-export function countLive(m: Int32Array, r: number, delta: number): void {
+const countLive = (m: Int32Array, r: number, delta: number): void => {
   const live = m[r + W_LIVE]! + delta;
   m[r + W_LIVE] = live;
   if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
-}
+};
 
 /** Subtracts the usable bytes of the used block with header `h` from liveBytes. */
-export function countFreed(m: Int32Array, r: number, h: number): void {
+const countFreed = (m: Int32Array, r: number, h: number): void => {
   m[r + W_LIVE]! -= (h & SIZE_MASK) - HEADER;
-}
+};
 
 /** Usable bytes of a block of `size` bytes. */
-export function usableOf(size: number): number {
+const usableOf = (size: number): number => {
   return size - HEADER;
-}
+};
+
+/** The heap's TLSF operations; unpack them into module-local consts (see the top of this file). */
+export const tlsf = {
+  mappingInsert,
+  mappingSearch,
+  flOfClass,
+  slOfClass,
+  searchClass,
+  findFit,
+  headThatFits,
+  insertFree,
+  removeFree,
+  removeHead,
+  blockSizeFor,
+  sizeOf,
+  bitmapBias,
+  biasOf,
+  isBlockStart,
+  isFree,
+  spansWholeArea,
+  fileFree,
+  addFree,
+  carve,
+  takeFit,
+  absorbRight,
+  absorbLeft,
+  freeBlock,
+  growInto,
+  shrinkTo,
+  carveAligned,
+  countLive,
+  countFreed,
+  usableOf,
+} as const;

@@ -20,8 +20,10 @@ import {
   W_SL_MAP,
   firstPayloadOffset,
 } from "../src/layout.js";
-import { bitmapBias, blockSizeFor, flOfClass, mappingInsert, mappingSearch, slOfClass } from "../src/tlsf.js";
+import { tlsf } from "../src/tlsf.js";
 import { blocksOf, freeBlocksOf, makeRig, thrown } from "./helpers.js";
+
+const { bitmapBias, blockSizeFor, flOfClass, mappingInsert, mappingSearch, slOfClass } = tlsf;
 
 /** Bytes a request of `size` occupies (header included, rounded to 8, at least MIN_BLOCK). */
 const blockBytes = (size: number): number => Math.max(MIN_BLOCK, (size + 4 + 7) & -8);

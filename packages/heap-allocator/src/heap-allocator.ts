@@ -21,15 +21,23 @@ import { HeapBlocks } from "./blocks.js";
 import { checkHeap } from "./check.js";
 import { createHeapControl, openHeapControl } from "./control.js";
 import { explainPointer } from "./diagnosis.js";
-import { HEAP_LAYOUT, MAX_REQUEST, SPAN_BYTES_W, SPAN_HOME, W_EMPTY_SPAN, W_LIVE, W_PEAK, W_REMOTE_HEAD, W_RESERVED } from "./layout.js";
+import { BLOCK_HEADER, FREE, FREE_BIAS_W, HEAP_LAYOUT, MAX_REQUEST, SIZE_MASK, SPAN_AREA_W, SPAN_BITMAP_W, SPAN_BYTES_W, SPAN_HOME, W_EMPTY_SPAN, W_LIVE, W_PEAK, W_REMOTE_HEAD, W_RESERVED } from "./layout.js";
 import { tlsf } from "./tlsf.js";
 import { heapStorageReport, walkHeap } from "./walk.js";
 import type { BlockVisitor, HeapAllocatorOptions, HeapAttachOptions } from "./types.js";
 
-const { biasOf, bitmapBias, blockSizeFor, carve, countFreed, countLive, freeBlock, isBlockStart, isFree, mappingSearch, removeHead, searchClass, sizeOf, spansWholeArea, usableOf } = tlsf;
+const { bitmapBias, blockSizeFor, carve, countLive, freeBlock, mappingSearch, removeHead, searchClass, sizeOf, usableOf } = tlsf;
 
-/** MAX_REQUEST as a module-local const, which V8 folds into allocate() (an imported one is loaded on every call; see tlsf.ts). */
+// Module-local copies of layout constants, which V8 folds into the code (imported ones are loaded on every use; see tlsf.ts).
 const LARGEST_REQUEST = MAX_REQUEST;
+const HEADER = BLOCK_HEADER;
+const FREE_BIT = FREE;
+const SIZE_BITS = SIZE_MASK;
+const LIVE_W = W_LIVE;
+const PEAK_W = W_PEAK;
+const BIAS_W = FREE_BIAS_W;
+const AREA_W = SPAN_AREA_W;
+const BITMAP_W = SPAN_BITMAP_W;
 /**
  * A general-purpose heap: TLSF (two-level segregated fit) over page spans
  * leased from a {@link PageAllocator}.
@@ -106,7 +114,9 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
     const cls = searchClass(m, r, mappingSearch(s));
     if (cls < 0) return this.allocateSlow(s, size);
     const p = removeHead(m, r, cls);
-    countLive(m, r, usableOf(carve(m, r, p, sizeOf(m, p), s, 0, biasOf(m, p))));
+    const live = m[r + LIVE_W]! + carve(m, r, p, m[(p >> 2) - 1]! & SIZE_BITS, s, 0, m[(p >> 2) + BIAS_W]!) - HEADER;
+    m[r + LIVE_W] = live;
+    if (live > m[r + PEAK_W]!) m[r + PEAK_W] = live;
     this.f64[this.fi]! += 1;
     return p;
   }
@@ -120,9 +130,10 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
     const m = this.i32;
     const r = this.r;
     const h = m[(ptr >> 2) - 1]!;
-    countFreed(m, r, h);
+    m[r + LIVE_W]! -= (h & SIZE_BITS) - HEADER;
     this.f64[this.fi + 1]! += 1;
-    if (spansWholeArea(m, base, freeBlock(m, r, ptr, h, bitmapBias(base)))) this.spanEmptied(base);
+    const bias = (base >>> 2) + BITMAP_W - (base >>> 8);
+    if (freeBlock(m, r, ptr, h, bias) === m[(base >> 2) + AREA_W]) this.spanEmptied(base);
   }
 
   /**
@@ -319,7 +330,9 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
     const tag = m[this.tagW + (ptr >>> this.pageShift)]!;
     if (tag >>> 24 !== this.ownerId) return -1;
     const base = (tag & 0xff_ffff) << this.pageShift;
-    return isBlockStart(m, bitmapBias(base), ptr) && !isFree(m, ptr) ? base : -1;
+    const bias = (base >>> 2) + BITMAP_W - (base >>> 8);
+    if ((m[bias + (ptr >>> 8)]! & (1 << ((ptr >>> 3) & 31))) === 0) return -1; // no block starts at ptr
+    return (m[(ptr >> 2) - 1]! & FREE_BIT) === 0 ? base : -1;
   }
 
   /** The span base of the live block at `ptr`; throws InvalidPointerError / DoubleFreeError otherwise. */

@@ -259,38 +259,26 @@ const takeFit = (m: Int32Array, r: number, s: number): number => {
 };
 
 /**
- * Merge right: when the block at `q` (right of a block being freed) is free,
- * unfiles it and returns its size; otherwise sets its PREV_FREE bit and returns 0.
- */
-const absorbRight = (m: Int32Array, r: number, q: number, bias: number): number => {
-  const qh = m[(q >> 2) - 1]!;
-  if ((qh & FREE) === 0) {
-    m[(q >> 2) - 1] = qh | PREV_FREE;
-    return 0;
-  }
-  const qs = qh & SIZE_MASK;
-  removeFree(m, r, q, qs);
-  clearStart(m, bias, q);
-  return qs;
-};
-
-/** Merge left: unfiles the free left neighbour of `p` (found through its footer) and returns its address. */
-const absorbLeft = (m: Int32Array, r: number, p: number, bias: number): number => {
-  const left = m[(p >> 2) - 2]!;
-  removeFree(m, r, left, m[(left >> 2) - 1]! & SIZE_MASK);
-  clearStart(m, bias, p);
-  return left;
-};
-
-/**
- * Frees the used block `p` with header `h`: merges it with its free
- * neighbours and files the result. Returns the merged block's size.
+ * Frees the used block `p` with header `h`: merges it with a free right
+ * neighbour, then with a free left one (found through its footer), and
+ * files the result. Returns the merged block's size.
  */
 const freeBlock = (m: Int32Array, r: number, p: number, h: number, bias: number): number => {
-  const own = h & SIZE_MASK;
-  let size = own + absorbRight(m, r, p + own, bias);
+  let size = h & SIZE_MASK;
+  const q = p + size;
+  const qh = m[(q >> 2) - 1]!;
+  if ((qh & FREE) !== 0) {
+    const qs = qh & SIZE_MASK;
+    removeFree(m, r, q, qs);
+    clearStart(m, bias, q);
+    size += qs;
+  } else {
+    m[(q >> 2) - 1] = qh | PREV_FREE;
+  }
   if ((h & PREV_FREE) !== 0) {
-    const left = absorbLeft(m, r, p, bias);
+    const left = m[(p >> 2) - 2]!;
+    removeFree(m, r, left, m[(left >> 2) - 1]! & SIZE_MASK);
+    clearStart(m, bias, p);
     size += p - left;
     p = left;
   }
@@ -321,13 +309,22 @@ const growInto = (m: Int32Array, r: number, p: number, h: number, s: number, bia
  */
 const shrinkTo = (m: Int32Array, r: number, p: number, h: number, s: number, bias: number): void => {
   const cur = h & SIZE_MASK;
-  const rest = cur - s;
+  let rest = cur - s;
   if (rest === 0) return;
   const q = p + cur;
   const qh = m[(q >> 2) - 1]!;
-  if ((qh & FREE) === 0 && rest < MIN_BLOCK) return;
+  if ((qh & FREE) !== 0) {
+    const qs = qh & SIZE_MASK;
+    removeFree(m, r, q, qs);
+    clearStart(m, bias, q);
+    rest += qs;
+  } else if (rest >= MIN_BLOCK) {
+    m[(q >> 2) - 1] = qh | PREV_FREE;
+  } else {
+    return; // too small to stand alone: it stays in the block
+  }
   m[(p >> 2) - 1] = s | (h & PREV_FREE);
-  addFree(m, r, p + s, rest + absorbRight(m, r, q, bias), bias);
+  addFree(m, r, p + s, rest, bias);
 };
 
 /**
@@ -390,8 +387,6 @@ export const tlsf = {
   addFree,
   carve,
   takeFit,
-  absorbRight,
-  absorbLeft,
   freeBlock,
   growInto,
   shrinkTo,

@@ -21,7 +21,7 @@ import { HeapBlocks } from "./blocks.js";
 import { checkHeap } from "./check.js";
 import { createHeapControl, openHeapControl } from "./control.js";
 import { explainPointer } from "./diagnosis.js";
-import { BLOCK_HEADER, FREE, FREE_BIAS_W, HEAP_LAYOUT, MAX_REQUEST, SIZE_MASK, SPAN_AREA_W, SPAN_BITMAP_W, SPAN_BYTES_W, SPAN_HOME, W_EMPTY_SPAN, W_LIVE, W_PEAK, W_REMOTE_HEAD, W_RESERVED } from "./layout.js";
+import { BLOCK_HEADER, FREE, FREE_BIAS_W, HEAP_LAYOUT, MAX_REQUEST, SIZE_MASK, SPAN_AREA_W, SPAN_BYTES_W, SPAN_HOME, W_EMPTY_SPAN, W_LIVE, W_PEAK, W_REMOTE_HEAD, W_RESERVED } from "./layout.js";
 import { tlsf } from "./tlsf.js";
 import { heapStorageReport, walkHeap } from "./walk.js";
 import type { BlockVisitor, HeapAllocatorOptions, HeapAttachOptions } from "./types.js";
@@ -37,7 +37,7 @@ const LIVE_W = W_LIVE;
 const PEAK_W = W_PEAK;
 const BIAS_W = FREE_BIAS_W;
 const AREA_W = SPAN_AREA_W;
-const BITMAP_W = SPAN_BITMAP_W;
+
 /**
  * A general-purpose heap: TLSF (two-level segregated fit) over page spans
  * leased from a {@link PageAllocator}.
@@ -132,7 +132,7 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
     const h = m[(ptr >> 2) - 1]!;
     m[r + LIVE_W]! -= (h & SIZE_BITS) - HEADER;
     this.f64[this.fi + 1]! += 1;
-    const bias = (base >>> 2) + BITMAP_W - (base >>> 8);
+    const bias = bitmapBias(base);
     if (freeBlock(m, r, ptr, h, bias) === m[(base >> 2) + AREA_W]) this.spanEmptied(base);
   }
 
@@ -330,7 +330,7 @@ export class HeapAllocator extends HeapBlocks implements Allocator, Checkable, S
     const tag = m[this.tagW + (ptr >>> this.pageShift)]!;
     if (tag >>> 24 !== this.ownerId) return -1;
     const base = (tag & 0xff_ffff) << this.pageShift;
-    const bias = (base >>> 2) + BITMAP_W - (base >>> 8);
+    const bias = bitmapBias(base);
     if ((m[bias + (ptr >>> 8)]! & (1 << ((ptr >>> 3) & 31))) === 0) return -1; // no block starts at ptr
     return (m[(ptr >> 2) - 1]! & FREE_BIT) === 0 ? base : -1;
   }

@@ -184,11 +184,6 @@ const biasOf = (m: Int32Array, p: number): number => {
   return m[(p >> 2) + LINK_BIAS]!;
 };
 
-/** True when a block starts at `p` (its block-start bit is set). */
-const isBlockStart = (m: Int32Array, bias: number, p: number): boolean => {
-  return (m[bias + (p >>> 8)]! & (1 << ((p >>> 3) & 31))) !== 0;
-};
-
 /** True when the block at `p` is free (its header's FREE bit). */
 const isFree = (m: Int32Array, p: number): boolean => {
   return (m[(p >> 2) - 1]! & FREE) !== 0;
@@ -354,11 +349,6 @@ const countLive = (m: Int32Array, r: number, delta: number): void => {
   if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
 };
 
-/** Subtracts the usable bytes of the used block with header `h` from liveBytes. */
-const countFreed = (m: Int32Array, r: number, h: number): void => {
-  m[r + W_LIVE]! -= (h & SIZE_MASK) - HEADER;
-};
-
 /** Usable bytes of a block of `size` bytes. */
 const usableOf = (size: number): number => {
   return size - HEADER;
@@ -373,17 +363,14 @@ export const tlsf = {
   searchClass,
   findFit,
   headThatFits,
-  insertFree,
   removeFree,
   removeHead,
   blockSizeFor,
   sizeOf,
   bitmapBias,
   biasOf,
-  isBlockStart,
   isFree,
   spansWholeArea,
-  fileFree,
   addFree,
   carve,
   takeFit,
@@ -392,6 +379,5 @@ export const tlsf = {
   shrinkTo,
   carveAligned,
   countLive,
-  countFreed,
   usableOf,
 } as const;

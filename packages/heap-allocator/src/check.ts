@@ -36,12 +36,12 @@ import {
   W_RESERVED,
   W_SL_MAP,
   W_SPAN_COUNT,
+  bitmapBias,
   bitmapBytes,
   firstPayloadOffset,
+  flOf,
+  slOf,
 } from "./layout.js";
-import { tlsf } from "./tlsf.js";
-
-const { bitmapBias, flOfClass, mappingInsert, slOfClass } = tlsf;
 
 const HEAP_MAGIC = magic(HEAP_LAYOUT.magic) | 0;
 const SPAN_MAGIC = magic(SPAN_MAGIC_TEXT) | 0;
@@ -165,8 +165,7 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
       while (node !== 0) {
         if (!freeBlocks.has(node)) fail(node, `listed in size class (${fl}, ${sl}) but not a free block of this heap`);
         const size = m[(node >> 2) - 1]! & SIZE_MASK;
-        const cls = mappingInsert(size);
-        if (cls !== fl * SL_COUNT + sl) fail(node, `free block of ${size} B is filed in size class (${fl}, ${sl}), not (${flOfClass(cls)}, ${slOfClass(cls)})`);
+        if (flOf(size) !== fl || slOf(size) !== sl) fail(node, `free block of ${size} B is filed in size class (${fl}, ${sl}), not (${flOf(size)}, ${slOf(size)})`);
         if (m[node >> 2] !== prev) fail(node, `free-list back link is ${hex(m[node >> 2]! >>> 0)}, expected ${hex(prev)}`);
         if (++listed > freeBlocks.size) fail(node, "more blocks on the free lists than free blocks (a cycle?)");
         prev = node;
@@ -177,7 +176,7 @@ export function checkHeap(m: Int32Array, f: Float64Array, control: Ptr, name: st
   if (listed !== freeBlocks.size) {
     for (const p of freeBlocks) {
       const size = m[(p >> 2) - 1]! & SIZE_MASK;
-      let node = m[r + W_HEADS + mappingInsert(size)]!;
+      let node = m[r + W_HEADS + flOf(size) * SL_COUNT + slOf(size)]!;
       let steps = 0;
       while (node !== 0 && node !== p && steps++ <= listed) node = m[(node >> 2) + 1]!;
       if (node !== p) fail(p, `free block of ${size} B is missing from its free list`);

@@ -135,18 +135,28 @@ export const RESERVED = 4;
 /** Mask of the size bits of a header (as int32). */
 export const SIZE_MASK = -8;
 
-/** Words of a free block from its payload: previous and next in its class list, its span's bitmap bias. */
-export const FREE_PREV_W = 0;
-export const FREE_NEXT_W = 1;
-export const FREE_BIAS_W = 2;
-
 // ----------------------------------------------------------- size classes
 
 export const SL_BITS = 5;
 export const SL_COUNT = 1 << SL_BITS;
 export const FL_COUNT = 24;
-/** Sizes below this map linearly to fl = 0 (tlsf.ts maps sizes to classes). */
+/** Sizes below this map linearly to fl = 0. */
 export const SMALL_LIMIT = 256;
+
+/** First-level index of a free block of `size` bytes. */
+export function flOf(size: number): number {
+  return size < SMALL_LIMIT ? 0 : 24 - Math.clz32(size);
+}
+
+/** Second-level index of a free block of `size` bytes. */
+export function slOf(size: number): number {
+  return size < SMALL_LIMIT ? size >>> 3 : (size >>> (26 - Math.clz32(size))) & (SL_COUNT - 1);
+}
+
+/** The smallest block size filed in class (fl, sl). */
+export function classMin(fl: number, sl: number): number {
+  return fl === 0 ? sl << 3 : (SL_COUNT + sl) << (fl + 2);
+}
 
 // ------------------------------------------------------------------ spans
 
@@ -194,6 +204,11 @@ export function firstPayloadOffset(spanBytes: number, home: boolean): number {
 /** Bytes of the single block a fresh span of `spanBytes` holds. */
 export function spanArea(spanBytes: number, home: boolean): number {
   return spanBytes - firstPayloadOffset(spanBytes, home);
+}
+
+/** The bitmap bias of the span at `base`: the bitmap word of address x is bias + (x >>> 8). */
+export function bitmapBias(base: number): number {
+  return (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
 }
 
 // ---------------------------------------------------------- control block

@@ -1,12 +1,7 @@
 import { collectRemoteFrees, validatePointerShape, type AllocatorError, type Ptr } from "@memkit/core";
 import { HeapBlocks } from "./blocks.js";
 import { explainPointer } from "./diagnosis.js";
-import { FREE, W_REMOTE_HEAD } from "./layout.js";
-import { tlsf } from "./tlsf.js";
-
-const { bitmapBias } = tlsf;
-// A module-local copy, which V8 folds (see tlsf.ts).
-const FREE_BIT = FREE;
+import { FREE, SPAN_BITMAP_W, W_REMOTE_HEAD } from "./layout.js";
 
 /**
  * What a pointer given to the heap is: the exact O(1) live-block check
@@ -66,9 +61,9 @@ export abstract class HeapPointers extends HeapBlocks {
     const tag = m[this.tagW + (ptr >>> this.pageShift)]!;
     if (tag >>> 24 !== this.ownerId) return -1;
     const base = (tag & 0xff_ffff) << this.pageShift;
-    const bias = bitmapBias(base);
+    const bias = (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
     if ((m[bias + (ptr >>> 8)]! & (1 << ((ptr >>> 3) & 31))) === 0) return -1;
-    return (m[(ptr >> 2) - 1]! & FREE_BIT) === 0 ? base : -1;
+    return (m[(ptr >> 2) - 1]! & FREE) === 0 ? base : -1;
   }
 
   /** The span base of the live block at `ptr`; throws InvalidPointerError / DoubleFreeError otherwise. */

@@ -4,12 +4,14 @@ import { HeapAllocator } from "@memkit/heap-allocator";
 import { describe, expect, it } from "vitest";
 import {
   CONTROL_BYTES,
+  D_ALLOC_COUNT,
   FREE,
   MAX_REQUEST,
   MIN_BLOCK,
   PREV_FREE,
   SIZE_MASK,
   SPAN_AREA_W,
+  SPAN_BITMAP_W,
   SPAN_COLOR_MASK,
   SPAN_FIRST_W,
   SPAN_FLAGS_W,
@@ -18,50 +20,20 @@ import {
   W_LIVE,
   W_PEAK,
   W_SL_MAP,
+  bitmapBias,
   firstPayloadOffset,
 } from "../src/layout.js";
-import { tlsf } from "../src/tlsf.js";
 import { blocksOf, freeBlocksOf, makeRig, thrown } from "./helpers.js";
-
-const { bitmapBias, blockSizeFor, flOfClass, mappingInsert, mappingSearch, slOfClass } = tlsf;
 
 /** Bytes a request of `size` occupies (header included, rounded to 8, at least MIN_BLOCK). */
 const blockBytes = (size: number): number => Math.max(MIN_BLOCK, (size + 4 + 7) & -8);
 
-describe("size classes (tlsf.ts)", () => {
-  /** The smallest block size filed in class `cls`, from the table in layout.ts. */
-  const classMin = (cls: number): number => {
-    const fl = cls >>> 5;
-    const sl = cls & 31;
-    return fl === 0 ? sl << 3 : (32 + sl) << (fl + 2);
-  };
-
-  it("files every block size in the class layout.ts documents, classes in size order", () => {
-    let last = 0;
-    for (let size = MIN_BLOCK; size < 2 ** 30; size += size < 4096 ? 8 : Math.max(8, (size >>> 9) & -8)) {
-      const cls = mappingInsert(size);
-      const fls = 31 - Math.clz32(size);
-      const expected = size < 256 ? size >>> 3 : ((fls - 7) << 5) | ((size >>> (fls - 5)) & 31);
-      expect(cls).toBe(expected);
-      expect(flOfClass(cls)).toBe(cls >>> 5);
-      expect(slOfClass(cls)).toBe(cls & 31);
-      expect(classMin(cls)).toBeLessThanOrEqual(size);
-      expect(cls).toBeGreaterThanOrEqual(last);
-      last = cls;
-    }
-  });
-
-  it("searches from the first class whose every block fits", () => {
-    for (let size = MIN_BLOCK; size < 2 ** 29; size += size < 4096 ? 8 : Math.max(8, (size >>> 7) & -8)) {
-      const cls = mappingSearch(size);
-      expect(classMin(cls)).toBeGreaterThanOrEqual(size); // every block there holds size bytes
-      expect(cls === 0 || classMin(cls - 1) < size).toBe(true); // and no smaller class would do
-    }
-  });
-
-  it("derives a request's block size from the layout: header, granule, minimum", () => {
-    expect([0, 1, 20, 21, 28, 29].map(blockSizeFor)).toEqual([MIN_BLOCK, MIN_BLOCK, MIN_BLOCK, 32, 32, 40]);
-    expect(blockSizeFor(MAX_REQUEST)).toBe(2 ** 30);
+describe("layout constants", () => {
+  it("match the literals written into allocate() and deallocate()", () => {
+    // The hot paths spell these out as numbers; this test fails when layout.ts moves without them.
+    expect([MIN_BLOCK, SIZE_MASK, FREE, PREV_FREE, MAX_REQUEST]).toEqual([24, -8, 1, 2, 1073741820]);
+    expect([W_FL_MAP, W_LIVE, W_PEAK, W_SL_MAP, W_HEADS, D_ALLOC_COUNT]).toEqual([10, 15, 16, 22, 46, 9]);
+    expect([SPAN_AREA_W, SPAN_BITMAP_W]).toEqual([4, 8]);
     expect(CONTROL_BYTES % 8).toBe(0);
   });
 });

@@ -40,7 +40,7 @@ const TIER_LARGE = 2;
 /**
  * The allocator engine code uses by default. It routes by size:
  *
- *   size <= smallMax (1 KiB), align <= 64   -> SlotAllocator   (size classes, no header)
+ *   size <= smallMax (2 KiB), align <= 64   -> SlotAllocator   (size classes, no header)
  *   size <  largeThreshold (512 KiB)        -> HeapAllocator   (TLSF)
  *   size >= largeThreshold                  -> page spans      (tagged "<name>.large")
  *

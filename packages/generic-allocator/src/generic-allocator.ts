@@ -40,7 +40,7 @@ const TIER_LARGE = 2;
 /**
  * The allocator engine code uses by default. It routes by size:
  *
- *   size <= smallMax (1 KiB), align <= 64   -> SlotAllocator   (size classes, no header)
+ *   size <= smallMax (2 KiB), align <= 64   -> SlotAllocator   (size classes, no header)
  *   size <  largeThreshold (512 KiB)        -> HeapAllocator   (TLSF)
  *   size >= largeThreshold                  -> page spans      (tagged "<name>.large")
  *
@@ -141,7 +141,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
   allocate(size: number, align = 8): Ptr {
     // The common call first: a small block at the default alignment, already a valid request.
     // typeof before `>>>`, which throws TypeError on a BigInt or a Symbol: they get core's InvalidArgumentError.
-    if (align === 8 && typeof size === "number" && size >>> 0 === size && size <= this.fastSmallMax) return this.slots.allocate(size, 8);
+    if (align === 8 && typeof size === "number" && size >>> 0 === size && size <= this.fastSmallMax) return this.slots.allocateSmall(size);
     validateAllocation(this.name, size, align);
     if (this.fastSmallMax < 0) throw this.endedError("allocate"); // -1 exactly when this handle ended
     if (size <= this.smallMax && align <= this.smallAlignMax) return this.slots.allocate(size, align);
@@ -151,8 +151,10 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
 
   /** O(1): the page map says which tier owns the pointer. */
   deallocate(ptr: Ptr): void {
-    const owner = this.ownerOf(ptr);
-    if (owner === this.slotOwner) this.slots.deallocate(ptr);
+    // The tag word is read once: the slot tier checks the rest from it (ownerOf's checks, inlined).
+    const tag = typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.limit ? 0 : this.u32[this.tagBase + (ptr >>> this.pageShift)]!;
+    const owner = tag >>> 24;
+    if (owner === this.slotOwner) this.slots.freeTagged(ptr, tag);
     else if (owner === this.heapOwner) this.heap.deallocate(ptr);
     else if (owner === this.largeOwnerId) this.freeLarge(ptr);
     // Another thread's block goes back to it; null is a no-op, until the handle ended.

@@ -7,7 +7,7 @@ import type { SlotAllocatorOptions } from "@memkit/slot-allocator";
 export interface GenericAllocatorOptions {
   /** Name used in messages and reports. @defaultValue "generic" */
   name?: string;
-  /** Sizes up to this (and alignments up to {@link smallAlignMax}) go to the slot allocator. @defaultValue the slot allocator's largest slot (1024) */
+  /** Sizes up to this (and alignments up to {@link smallAlignMax}) go to the slot allocator. @defaultValue the slot tier's largest slot (2048 with the default 16 KiB slabs) */
   smallMax?: number;
   /** Largest alignment the slot tier serves; larger alignments of small sizes go to the heap. @defaultValue 64 */
   smallAlignMax?: number;

@@ -37,6 +37,9 @@ import { ROUTE_HEAP, ROUTE_LARGE, ROUTE_SLOTS, openRoutes, setRoute } from "./ro
  * new by the constructor, or found again from the control block by attach.
  */
 
+/** The slot tier's largest slot, unless options.slots says otherwise (with slabs of at least 16 KiB). */
+const DEFAULT_MAX_SLOT = 2048;
+
 /** What a generic allocator handle routes to. */
 export interface Tiers {
   name: string;
@@ -57,9 +60,13 @@ export function createTiers(pages: PageAllocator, options: GenericAllocatorOptio
   const routesPtr = options.routes ?? 0;
   if (typeof routesPtr !== "number") throw new InvalidArgumentError(`GenericAllocator "${name}": option routes must be the pointer createRemoteRoutes returned, received ${describe(routesPtr)}.`);
   const routes = routesPtr === 0 ? -1 : openRoutes(pages.space, routesPtr, `GenericAllocator "${name}"`);
-  // Slabs of 16 KiB (or one page, if larger): 36 size classes each holding a partly
-  // used slab cost 576 KiB instead of 2.3 MiB with 64 KiB slabs.
-  const slots = new SlotAllocator(pages, { name: `${name}.slots`, slabBytes: Math.max(pages.pageSize, 16384), ...options.slots });
+  // Slabs of 16 KiB (or one page, if larger): 44 size classes each holding a partly
+  // used slab cost 704 KiB instead of 2.8 MiB with 64 KiB slabs. Slots up to 2 KiB:
+  // real programs allocate many blocks just above 1 KiB (SQLite's 1,032-byte page
+  // cache entries), which a slab serves faster than the heap (docs/perf-log.md).
+  const slabBytes = options.slots?.slabBytes ?? Math.max(pages.pageSize, 16384);
+  const maxSlotSize = typeof slabBytes === "number" && slabBytes >= 16384 ? DEFAULT_MAX_SLOT : undefined;
+  const slots = new SlotAllocator(pages, { name: `${name}.slots`, slabBytes, ...(maxSlotSize === undefined ? {} : { maxSlotSize }), ...options.slots });
   let heap: HeapAllocator | undefined;
   try {
     heap = new HeapAllocator(pages, { name: `${name}.heap`, ...options.heap });

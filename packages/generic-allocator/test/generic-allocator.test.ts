@@ -65,6 +65,22 @@ describe("GenericAllocator routing", () => {
     generic.check();
   });
 
+  it("rejects interior, parked and never-handed-out slot pointers on its one-read free path, and keeps every live byte", () => {
+    const { generic, space } = makeGeneric();
+    const live = [generic.allocate(48), generic.allocate(48), generic.allocate(48)];
+    for (const p of live) space.u8.fill(0xab, p, p + 48);
+    const parked = generic.allocate(48);
+    generic.deallocate(parked); // the slot tier parks it: freeing it again is a double free
+    expect(() => generic.deallocate(parked)).toThrow(DoubleFreeError);
+    expect(() => generic.deallocate(live[0]! + 8)).toThrow(InvalidPointerError);
+    expect(() => generic.deallocate(live[2]! + 2 * 48)).toThrow(/not handed out|already freed/); // past the slab's bump
+    expect(generic.stats().liveCount).toBe(3);
+    for (const p of live) expect([...space.u8.subarray(p, p + 48)].every((b) => b === 0xab)).toBe(true);
+    generic.check();
+    for (const p of live) generic.deallocate(p);
+    generic.check();
+  });
+
   it("names itself when it rejects a bad size or alignment, whichever tier the size points at", () => {
     const { generic } = makeGeneric();
     for (const [size, align] of [[-1, 8], [1.5, 8], [Number.NaN, 8], [16, 3], [16, 0], [4096, 12]] as const) {

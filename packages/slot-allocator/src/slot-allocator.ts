@@ -142,14 +142,35 @@ export class SlotAllocator extends SlotPointers implements Allocator, Checkable,
     return this.take(this.classOf[(size + 7) >>> 3]!, size);
   }
 
+  /**
+   * {@link allocate} for a caller that has checked that `size` is an
+   * integer from 0 to {@link maxSlotSize} and wants the default alignment
+   * (the generic allocator's fast path): no second check.
+   * @internal
+   */
+  allocateSmall(size: number): Ptr {
+    return this.take(this.classOf[(size + 7) >>> 3]!, size);
+  }
+
   /** Frees the slot at `ptr`; 0 is a no-op. Foreign, interior and free-slot pointers throw and change nothing. */
   deallocate(ptr: Ptr): void {
     if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.addrLimit) return this.rejectFree(ptr);
+    // After the handle ended, i32 is empty: the tag reads undefined and every pointer goes to rejectFree.
+    this.freeTagged(ptr, this.i32[this.tagWordBase + (ptr >>> this.pageShift)]!);
+  }
+
+  /**
+   * {@link deallocate} for a caller that has checked that `ptr` is a
+   * non-negative int32 inside the page map and read its page's tag word
+   * `tag` (the generic allocator's routing does both): the same exact
+   * checks from the tag on, without reading it twice.
+   * @internal
+   */
+  freeTagged(ptr: number, tag: number): void {
     const i32 = this.i32;
     const shift = this.pageShift;
     // 8 + 24 bits: owner << 24 | slab base >> pageShift. data 0 is the control block, never a slab.
-    // After the handle ended, i32 is empty: the tag reads undefined and every pointer goes to rejectFree.
-    const d = i32[this.tagWordBase + (ptr >>> shift)]! ^ this.ownerTag;
+    const d = tag ^ this.ownerTag;
     if ((d - 1) >>> 0 >= DATA_MAX) return this.rejectFree(ptr);
     const base = d << shift;
     const s = (base + this.hdrOffset) >>> 2;

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { formatBytes, formatCount } from "@memkit/core";
 import { GcObserver, collectGarbage } from "./gc-observer.js";
 import { FULL_WARMUP, SubjectBench } from "./runner.js";
-import type { SubjectRun, WarmUpPlan } from "./runner.js";
+import type { BenchClock, SubjectRun, WarmUpPlan } from "./runner.js";
 import { PEER_IDS, PEER_SHORT, SUBJECTS } from "./subjects/registry.js";
 import type { SubjectEntry } from "./subjects/registry.js";
 import { SubjectUnavailableError } from "./subjects/subject.js";
@@ -41,6 +41,8 @@ export interface BenchOptions {
   json: string | undefined;
   /** Run in this mode in this process; undefined: run each mode in a child process and print both. */
   mode: BenchMode | undefined;
+  /** What a run's time is: wall time, or this process's CPU time (user + system; steadier on a loaded machine). */
+  clock: BenchClock;
 }
 
 export const USAGE = `usage: node --expose-gc dist/main.js [options]
@@ -51,13 +53,15 @@ export const USAGE = `usage: node --expose-gc dist/main.js [options]
   --subjects a,b    run only these subjects (${SUBJECTS.map((s) => s.id).join(", ")})
   --seed N          workload seed (default 0x${DEFAULT_SEED.toString(16)})
   --json FILE       also write the results as JSON
+  --clock C         wall (default) or cpu: time runs by this process's CPU time (user + system), which a
+                    machine loaded by other jobs disturbs less (descheduled time is not counted)
   --mode M          run in this process in mode attached (no ArrayBuffer ever detached) or detached
                     (one detached first); without it, each mode runs in a child process and both are printed
   --help            this text`;
 
 /** Parses argv (without node and script); throws an Error with a usable message on bad input. Returns undefined for --help. */
 export function parseArgs(argv: readonly string[]): BenchOptions | undefined {
-  const o: BenchOptions = { workloads: [...ALL_WORKLOAD_IDS], runs: 5, warmups: 1, quick: false, seed: DEFAULT_SEED, subjects: undefined, json: undefined, mode: undefined };
+  const o: BenchOptions = { workloads: [...ALL_WORKLOAD_IDS], runs: 5, warmups: 1, quick: false, seed: DEFAULT_SEED, subjects: undefined, json: undefined, mode: undefined, clock: "wall" };
   let runsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -98,6 +102,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions | undefined {
       case "--json":
         o.json = value();
         break;
+      case "--clock": {
+        const c = value();
+        if (c !== "wall" && c !== "cpu") throw new Error(`--clock: expected wall or cpu, received "${c}"`);
+        o.clock = c;
+        break;
+      }
       case "--mode": {
         const m = value();
         if (!BENCH_MODES.includes(m as BenchMode)) throw new Error(`--mode: expected ${BENCH_MODES.join(" or ")}, received "${m}"`);
@@ -147,6 +157,7 @@ export interface BenchReport {
     mode: BenchMode;
     /** Whether a buffer was detached in this process before the run (true in detached mode). */
     bufferDetached: boolean;
+    clock: BenchClock;
   };
   workloads: { id: WorkloadId; title: string; seed: number; ops: number }[];
   /** Subjects that could not be loaded, with the reason. */
@@ -177,6 +188,7 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
       quick: options.quick,
       mode,
       bufferDetached,
+      clock: options.clock,
     },
     workloads: [],
     unavailable: {},
@@ -188,7 +200,7 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
     `memkit bench  ${m.date}\n` +
       `node ${m.node} (V8 ${m.v8}), ${m.cpu} x ${m.cores}, seed 0x${m.seed.toString(16)}, ` +
       `mode ${m.mode}${m.bufferDetached ? " (one ArrayBuffer detached: V8 checks every typed-array access)" : " (no ArrayBuffer detached)"}, ` +
-      `median of ${m.runs} run${m.runs === 1 ? "" : "s"} after warm-up (>= ${m.warmups} run${m.warmups === 1 ? "" : "s"}${options.quick ? "" : `, up to ${formatCount(FULL_WARMUP.minOps)} ops or ${FULL_WARMUP.maxMs} ms`})` +
+      `${m.clock === "cpu" ? "CPU time, " : ""}median of ${m.runs} run${m.runs === 1 ? "" : "s"} after warm-up (>= ${m.warmups} run${m.warmups === 1 ? "" : "s"}${options.quick ? "" : `, up to ${formatCount(FULL_WARMUP.minOps)} ops or ${FULL_WARMUP.maxMs} ms`})` +
       (options.quick ? ", QUICK (smoke run: small workloads, numbers not meaningful)" : "") +
       (exposeGc ? "" : "\nwarning: run with node --expose-gc so runs start from a collected heap and the GC footprint is retained bytes"),
   );
@@ -283,7 +295,7 @@ async function runWorkload(
     if (!entry.workloads.includes(id) || !factory) continue;
     const skipped = outOfReach(entry, workload, entry.opCap?.[id]);
     if (skipped !== undefined) rows.push({ subject: entry.id, label: entry.label, kind: entry.kind, workload: id, skipped });
-    else benches.push({ entry, bench: new SubjectBench(factory, workload, entry.opCap?.[id], gc) });
+    else benches.push({ entry, bench: new SubjectBench(factory, workload, entry.opCap?.[id], gc, options.clock) });
   }
   const step = async (b: (typeof benches)[number], timed: boolean): Promise<void> => {
     if (b.error !== undefined) return;

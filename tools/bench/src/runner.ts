@@ -137,6 +137,15 @@ export interface RunPlan {
  * each, then run 2 of each, ...), so a burst of load from elsewhere on a
  * shared machine lands on every subject alike instead of on one.
  */
+/** What a timed run's duration is measured with (`--clock`). */
+export type BenchClock = "wall" | "cpu";
+
+/** Milliseconds of this process's CPU time (user + system, all threads). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 export class SubjectBench {
   /** Ops replayed per run. */
   readonly count: number;
@@ -153,8 +162,11 @@ export class SubjectBench {
   private readonly windows: [number, number][] = [];
   private subject: Subject | undefined;
 
-  constructor(factory: SubjectFactory, workload: Workload, cap: number | undefined, gc: GcObserver) {
+  private readonly clock: BenchClock;
+
+  constructor(factory: SubjectFactory, workload: Workload, cap: number | undefined, gc: GcObserver, clock: BenchClock = "wall") {
     const { ops } = workload;
+    this.clock = clock;
     this.factory = factory;
     this.workload = workload;
     this.gc = gc;
@@ -196,6 +208,7 @@ export class SubjectBench {
     collectGarbage();
     await this.gc.flush();
     gate?.();
+    const c0 = this.clock === "cpu" ? cpuMs() : 0;
     const t0 = performance.now();
     try {
       if (flags && this.runTrace) this.runTrace(subject, slots, sizes, flags, this.count, handles);
@@ -206,6 +219,7 @@ export class SubjectBench {
       throw error;
     }
     const t1 = performance.now();
+    const c1 = this.clock === "cpu" ? cpuMs() : 0;
     if (this.factory.freshEachRun === true) {
       this.subject = undefined;
       subject.destroy();
@@ -213,7 +227,7 @@ export class SubjectBench {
       for (let k = 0; k < this.liveAtEnd.length; k++) subject.free(handles[this.liveAtEnd[k]!]!);
     }
     if (timed) {
-      this.runsNsPerOp.push(((t1 - t0) * 1e6) / this.count);
+      this.runsNsPerOp.push((((this.clock === "cpu" ? c1 - c0 : t1 - t0)) * 1e6) / this.count);
       this.windows.push([t0, t1]);
     }
   }

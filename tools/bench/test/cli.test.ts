@@ -11,7 +11,7 @@ import type { SubjectRun } from "../src/runner.js";
 
 describe("parseArgs", () => {
   it("defaults to the full benchmark", () => {
-    expect(parseArgs([])).toMatchObject({ workloads: ["A", "B", "C", "D", "E", "T1", "T2"], runs: 5, warmups: 1, quick: false, subjects: undefined, json: undefined, mode: undefined });
+    expect(parseArgs([])).toMatchObject({ workloads: ["A", "B", "C", "D", "E", "T1", "T2"], runs: 5, warmups: 1, quick: false, subjects: undefined, json: undefined, mode: undefined, clock: "wall" });
   });
 
   it("reads every option", () => {
@@ -29,6 +29,7 @@ describe("parseArgs", () => {
     expect(parseArgs(["--only", "t1"])).toMatchObject({ workloads: ["T1"] });
     expect(parseArgs(["--only", "T2,B"])).toMatchObject({ workloads: ["B", "T2"] });
     expect(parseArgs(["--mode", "detached"])).toMatchObject({ mode: "detached" });
+    expect(parseArgs(["--clock", "cpu"])).toMatchObject({ clock: "cpu" });
   });
 
   it("explains bad input", () => {
@@ -39,6 +40,7 @@ describe("parseArgs", () => {
     expect(() => parseArgs(["--fast"])).toThrow(/unknown option "--fast"/);
     expect(() => parseArgs(["--only", "T3"])).toThrow(/unknown workload "T3"/);
     expect(() => parseArgs(["--mode", "both"])).toThrow(/--mode: expected attached or detached/);
+    expect(() => parseArgs(["--clock", "tsc"])).toThrow(/--clock: expected wall or cpu, received "tsc"/);
   });
 });
 

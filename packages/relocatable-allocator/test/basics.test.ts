@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { StaleHandleError } from "@memkit/containers";
+import { setup, fill, mismatch } from "./support/setup.js";
+
+describe("RelocatableAllocator basics", () => {
+  it("creates, resolves, frees and detects stale handles", () => {
+    const { r, space } = setup();
+    const a = r.create(100);
+    const b = r.create(200);
+    expect(a).not.toBe(b);
+    const pa = r.resolve(a);
+    expect(pa % 8).toBe(0);
+    expect(r.sizeOf(a)).toBeGreaterThanOrEqual(100);
+    fill(space.u8, r.resolve(b), 200, 2);
+    r.free(a);
+    expect(() => r.resolve(a)).toThrow(StaleHandleError);
+    expect(r.isAlive(a)).toBe(false);
+    expect(mismatch(space.u8, r.resolve(b), 200, 2)).toBe(-1);
+    r.check();
+    r.destroy();
+  });
+
+  it("compaction slides blocks down over holes and keeps their bytes", () => {
+    const { r, space } = setup();
+    const hs: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      hs.push(r.create(40 + i));
+      fill(space.u8, r.resolve(hs[i]!), 40 + i, i);
+    }
+    for (let i = 0; i < 50; i += 2) r.free(hs[i]!);
+    r.check();
+    const before = r.storageReport();
+    const holes = (rep: { freeHistogram: number[] }): number => rep.freeHistogram.reduce((a, b) => a + b, 0);
+    expect(holes(before)).toBe(26); // 25 holes and the chunk's free tail
+    const moved = r.compact();
+    expect(moved.movedBlocks).toBe(25);
+    expect(moved.passDone).toBe(true);
+    r.check();
+    const after = r.storageReport();
+    expect(holes(after)).toBe(1);
+    expect(after.fragmentation).toBe(0);
+    expect(after.totalFreeBytes).toBeGreaterThan(before.largestFreeBlock);
+    for (let i = 1; i < 50; i += 2) expect(mismatch(space.u8, r.resolve(hs[i]!), 40 + i, i)).toBe(-1);
+    r.destroy();
+  });
+
+  it("a per-frame budget moves at most that much per call and finishes over several calls", () => {
+    const { r, space } = setup();
+    const hs: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      hs.push(r.create(64));
+      fill(space.u8, r.resolve(hs[i]!), 64, i);
+    }
+    for (let i = 0; i < 200; i += 2) r.free(hs[i]!);
+    let calls = 0;
+    for (;;) {
+      const res = r.compact({ maxBytes: 512 });
+      calls++;
+      expect(res.movedBytes + res.movedBlocks * 8 + res.scannedBlocks * 8).toBeLessThanOrEqual(512 + 8 * 2);
+      r.check();
+      if (res.passDone && res.movedBlocks === 0) break;
+      if (calls > 1000) throw new Error("compaction never finished");
+    }
+    expect(calls).toBeGreaterThan(5);
+    expect(r.storageReport().fragmentation).toBe(0);
+    for (let i = 1; i < 200; i += 2) expect(mismatch(space.u8, r.resolve(hs[i]!), 64, i)).toBe(-1);
+  });
+
+  it("pinned blocks never move; compaction works around them", () => {
+    const { r, space } = setup();
+    const hs: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      hs.push(r.create(32));
+      fill(space.u8, r.resolve(hs[i]!), 32, i);
+    }
+    r.free(hs[0]!);
+    r.free(hs[5]!);
+    const pinned = r.pin(hs[1]!);
+    expect(r.pinCount(hs[1]!)).toBe(1);
+    const res = r.compact();
+    expect(r.resolve(hs[1]!)).toBe(pinned);
+    expect(res.skippedBlocks).toBe(1);
+    r.check();
+    r.unpin(hs[1]!);
+    r.compact();
+    expect(r.resolve(hs[1]!)).toBeLessThan(pinned);
+    for (const i of [1, 2, 3, 4, 6, 7, 8, 9]) expect(mismatch(space.u8, r.resolve(hs[i]!), 32, i)).toBe(-1);
+    r.check();
+  });
+});

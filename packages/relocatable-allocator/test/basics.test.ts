@@ -88,3 +88,26 @@ describe("RelocatableAllocator basics", () => {
     r.check();
   });
 });
+
+describe("the compaction cursor between calls", () => {
+  it("stays on a block boundary when the block before it is freed and merges over it", () => {
+    const { r, space } = setup();
+    const hs: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      hs.push(r.create(64));
+      fill(space.u8, r.resolve(hs[i]!), 64, i);
+    }
+    r.free(hs[0]!);
+    // Moves block 1 down (72 B) and stops at the hole it left (the next move does not fit).
+    const res = r.compact({ maxBytes: 100 });
+    expect(res.movedBlocks).toBe(1);
+    expect(res.passDone).toBe(false);
+    r.free(hs[1]!); // merges with the hole the cursor rests on
+    r.check();
+    r.free(hs[3]!);
+    r.check();
+    while (!r.compact({ maxBytes: 100 }).passDone) r.check();
+    r.check();
+    for (const i of [2, 4, 5]) expect(mismatch(space.u8, r.resolve(hs[i]!), 64, i)).toBe(-1);
+  });
+});

@@ -1,4 +1,4 @@
-import { CorruptionError, DoubleFreeError, InvalidPointerError, hex, invalidPointer, type StorageReport } from "@memkit/core";
+import { CorruptionError, DoubleFreeError, hex, invalidPointer, type InvalidPointerError, type StorageReport } from "@memkit/core";
 import { binOf } from "./bins.js";
 import { chunkContaining } from "./chunks.js";
 import type { SlotTable } from "./slots.js";

@@ -110,7 +110,9 @@ describe("RelocatableAllocator under random sequences (fast-check)", () => {
         const stats = r.stats();
         expect(stats.liveCount).toBe(live.length);
         // An offline pass leaves no hole below a movable block: each chunk's free space is one tail, unless pins split it.
-        for (const b of live) while (b.pins > 0) (r.unpin(b.handle), b.pins--);
+        for (const b of live) {
+          for (; b.pins > 0; b.pins--) r.unpin(b.handle);
+        }
         r.compact();
         r.check();
         const holes = r.storageReport().freeHistogram.reduce((a, n) => a + n, 0);

@@ -104,9 +104,10 @@ export function takeBlock(r: Leasing, bytes: number, slot: number): number {
 /**
  * Frees the live block at `b`: merges it with free neighbours, and gives its
  * chunk back to the backing when the chunk holds nothing else (the last
- * chunk stays, for the next allocation).
+ * chunk stays, for the next allocation). Returns the merged free block, or 0
+ * when the chunk went back.
  */
-export function freeBlock(r: Leasing, b: number): void {
+export function freeBlock(r: Leasing, b: number): number {
   const u32 = r.u32;
   const w = r.w;
   let size = u32[b >>> 2]! & ~7;
@@ -130,10 +131,11 @@ export function freeBlock(r: Leasing, b: number): void {
     const index = chunkIndex(r, b - CHUNK_HEADER);
     if (index >= 0) {
       releaseChunk(r, index);
-      return;
+      return 0;
     }
   }
   insertFree(r, b, size);
+  return b;
 }
 
 /** Index of the chunk starting at `ptr` in the chunk table, or -1. O(chunks): cold paths only. */
@@ -168,9 +170,10 @@ function releaseChunk(r: Leasing, index: number): void {
   u32[t + index * 2] = u32[t + last * 2]!;
   u32[t + index * 2 + 1] = u32[t + last * 2 + 1]!;
   u32[w + W_CHUNK_COUNT] = last;
-  // Chunks were renumbered: compaction starts its pass again.
-  u32[w + W_CURSOR_CHUNK] = 0;
-  u32[w + W_CURSOR] = 0;
+  // The last chunk took the released one's place: the compaction cursor follows it.
+  const cursorChunk = u32[w + W_CURSOR_CHUNK]!;
+  if (cursorChunk === index) u32[w + W_CURSOR] = 0;
+  else if (cursorChunk === last) u32[w + W_CURSOR_CHUNK] = index;
   r.f64[r.d + D_RESERVED]! -= bytes;
   r.backing.deallocate(ptr);
 }

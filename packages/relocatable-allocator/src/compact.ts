@@ -1,5 +1,5 @@
-import { insertFree, removeFree, writeFree } from "./bins.js";
-import type { Leasing } from "./chunks.js";
+import { carve, insertFree, removeFree, writeFree } from "./bins.js";
+import { freeBlock, type Leasing } from "./chunks.js";
 import {
   CHUNK_HEADER,
   D_COMPACTS,
@@ -7,6 +7,7 @@ import {
   D_MOVES,
   FREE,
   HEADER,
+  MIN_BLOCK,
   SLOT_WORDS,
   S_PTR,
   W_CHUNKS,
@@ -86,7 +87,16 @@ export function compactStep(r: Compacting, budget: number, out: CompactResult): 
       // A hole; the block after it is live (free blocks never touch) or the sentinel.
       const n = b + size;
       const ns = u32[n >>> 2]! & ~7;
-      if (ns === 0) break;
+      if (ns === 0) {
+        // The chunk's free tail: fill it from the next chunk, so data migrates to the first chunks and the last ones empty.
+        work = fillTail(r, ci, b, size, budget, work, out);
+        if (work < 0) {
+          u32 = r.u32;
+          u32[w + W_CURSOR] = b;
+          return;
+        }
+        break;
+      }
       const slot = u32[(n + 4) >>> 2]!;
       if (ns > budget || !r.movable(slot)) {
         out.skippedBlocks++;
@@ -110,6 +120,55 @@ export function compactStep(r: Compacting, budget: number, out: CompactResult): 
     }
     u32[w + W_CURSOR_CHUNK] = ci + 1;
     u32[w + W_CURSOR] = 0;
+  }
+}
+
+/**
+ * Moves live blocks of chunk `ci + 1` into the free tail `t` (`ts` bytes) of
+ * chunk `ci`, in their order, while they fit and the budget lasts. A block
+ * moves only when it fills the tail exactly or leaves a block's worth (so it
+ * keeps its size). Returns the work done so far, or -1 when the budget ran out
+ * (the cursor then stays on the tail, and the next call carries on).
+ */
+function fillTail(r: Compacting, ci: number, t: number, ts: number, budget: number, work: number, out: CompactResult): number {
+  const w = r.w;
+  if (ci + 1 >= r.u32[w + W_CHUNK_COUNT]!) return work;
+  const source = r.u32[(r.u32[w + W_CHUNKS]! >>> 2) + (ci + 1) * 2]!;
+  let p = source + CHUNK_HEADER;
+  for (;;) {
+    const u32 = r.u32;
+    const h = u32[p >>> 2]!;
+    const size = h & ~7;
+    if (size === 0) return work;
+    if (work >= budget) return -1;
+    work += SCAN_COST;
+    out.scannedBlocks++;
+    if (h & FREE) {
+      p += size;
+      continue;
+    }
+    const slot = u32[(p + 4) >>> 2]!;
+    if (!(ts === size || ts - size >= MIN_BLOCK) || size > budget || !r.movable(slot)) {
+      p += size;
+      continue;
+    }
+    if (work + size > budget) return -1;
+    removeFree(r, t, ts);
+    carve(r, t, size, slot);
+    r.u8.copyWithin(t + HEADER, p + HEADER, p + size);
+    u32[(u32[w + W_SLOTS]! >>> 2) + slot * SLOT_WORDS + S_PTR] = t + HEADER;
+    work += size;
+    out.movedBytes += size - HEADER;
+    out.movedBlocks++;
+    r.f64[r.d + D_MOVED_BYTES]! += size - HEADER;
+    r.f64[r.d + D_MOVES]!++;
+    const merged = freeBlock(r, p);
+    r.moved(slot, t + HEADER);
+    // The source chunk went back to the backing: the tail's work is done for this pass.
+    if (merged === 0 || ts === size) return work;
+    t += size;
+    ts -= size;
+    p = merged + (r.u32[merged >>> 2]! & ~7);
   }
 }
 

@@ -117,6 +117,8 @@ function genericSubject(slots: number): Subject {
 
 interface FrameCosts {
   worstMs: number;
+  /** Most payload bytes one call moved (the budget bounds it). */
+  worstMoved: number;
   totalMs: number;
   movedBytes: number;
   frames: number[];
@@ -141,6 +143,7 @@ function relocatableSubject(slots: number, budget: number | undefined, costs: Fr
       const t0 = performance.now();
       const res = r.compact(options);
       const ms = performance.now() - t0;
+      if (res.movedBytes > costs.worstMoved) costs.worstMoved = res.movedBytes;
       costs.totalMs += ms;
       costs.movedBytes += res.movedBytes;
       if (ms > costs.worstMs) costs.worstMs = ms;
@@ -215,6 +218,19 @@ function copyNsPerByte(): number {
   return ((performance.now() - t0) * 1e6) / bytes;
 }
 
+/** The longest gap an empty loop sees in 500 ms: how long the machine takes the core away. */
+function stallFloor(): number {
+  let worst = 0;
+  let t = performance.now();
+  const end = t + 500;
+  while (t < end) {
+    const n = performance.now();
+    if (n - t > worst) worst = n - t;
+    t = n;
+  }
+  return worst;
+}
+
 /** A DynamicArray's push and get over the generic allocator and over relocatable memory: the hot path is the same code. */
 function containerHotPath(): string[][] {
   const rows: string[][] = [];
@@ -249,9 +265,9 @@ console.log(`memkit relocatable-allocator bench: ${formatCount(FRAMES)} frames, 
 const runs: Run[] = [];
 const costs: FrameCosts[] = [];
 runs.push(run(ops, genericSubject(ops.slots)));
-runs.push(run(ops, relocatableSubject(ops.slots, undefined, { worstMs: 0, totalMs: 0, movedBytes: 0, frames: [] })));
+runs.push(run(ops, relocatableSubject(ops.slots, undefined, { worstMs: 0, worstMoved: 0, totalMs: 0, movedBytes: 0, frames: [] })));
 for (const budget of BUDGETS) {
-  const c: FrameCosts = { worstMs: 0, totalMs: 0, movedBytes: 0, frames: [] };
+  const c: FrameCosts = { worstMs: 0, worstMoved: 0, totalMs: 0, movedBytes: 0, frames: [] };
   costs.push(c);
   runs.push(run(ops, relocatableSubject(ops.slots, budget, c)));
 }
@@ -268,17 +284,23 @@ console.log(
   ),
 );
 const copy = copyNsPerByte();
-console.log("\nCost of compact() per frame (copyWithin of the same sizes, same run: " + copy.toFixed(3) + " ns/byte)\n");
+const stall = stallFloor();
+console.log(
+  `\nCost of compact() per frame (copyWithin of the same sizes, same run: ${copy.toFixed(3)} ns/byte; ` +
+    `an empty loop on this machine, same run, saw gaps up to ${stall.toFixed(1)} ms: wall-clock worst frames include the scheduler's)\n`,
+);
 console.log(
   table(
-    ["budget/frame", "worst frame ms", "p99 ms", "mean ms", "moved MiB", "ns per moved byte", "x copyWithin"],
+    ["budget/frame", "most moved in a frame", "worst frame ms", "p99.9 ms", "p99 ms", "mean ms", "moved MiB", "ns per moved byte", "x copyWithin"],
     BUDGETS.map((b, i) => {
       const c = costs[i]!;
       const sorted = c.frames.slice().sort((x, y) => x - y);
       const perByte = c.movedBytes === 0 ? NaN : (c.totalMs * 1e6) / c.movedBytes;
       return [
         `${b >> 10} KiB`,
+        `${formatCount(c.worstMoved)} B`,
         c.worstMs.toFixed(3),
+        sorted[Math.floor(sorted.length * 0.999)]!.toFixed(3),
         sorted[Math.floor(sorted.length * 0.99)]!.toFixed(3),
         (c.totalMs / c.frames.length).toFixed(3),
         mib(c.movedBytes),
@@ -290,3 +312,4 @@ console.log(
 );
 console.log("\nContainers: the same hot path over the generic allocator and in relocatable memory (median of 5, >1: relocatable faster)\n");
 console.log(table(["workload", "generic", "relocatable", "ratio"], containerHotPath()));
+if (args.includes("--spikes")) for (const c of costs) console.log(c.frames.map((ms, i) => [ms, i]).sort((a, b) => b[0]! - a[0]!).slice(0, 5).map(([ms, i]) => `${ms!.toFixed(2)}@${i}`).join(" "));

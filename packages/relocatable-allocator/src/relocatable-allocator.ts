@@ -62,6 +62,7 @@ import {
 import { relocatableSource, type RelocatableAllocatorOptions, type RelocatableAttachOptions } from "./options.js";
 import { ensureSlot, freeSlot, handleError, takeSlot, type SlotTable } from "./slots.js";
 import { verifyAttach } from "./attach.js";
+import { markHoles, type PageUseMap } from "./map.js";
 
 /** Options of {@link RelocatableAllocator.compact}. */
 export interface CompactOptions {
@@ -386,6 +387,16 @@ export class RelocatableAllocator extends SpaceHandle implements Allocator, Chec
   storageReport(): StorageReport {
     this.assertAlive("storageReport");
     return storageReport(this);
+  }
+
+  /**
+   * Marks this allocator's holes as free bytes in a memory map (a report's
+   * `memoryMap` from `memory.snapshot()`), which otherwise counts its chunks
+   * as used wall to wall. Returns the bytes marked. See map.ts.
+   */
+  markHoles(map: PageUseMap): number {
+    this.assertAlive("markHoles");
+    return markHoles(this, map);
   }
 
   /** Walks every chunk, bin and slot; CorruptionError at the first broken invariant. */

@@ -1,5 +1,5 @@
 export { RelocatableAllocator } from "./relocatable-allocator.js";
-export type { CompactOptions, RelocationStats } from "./relocatable-allocator.js";
+export type { CompactOptions, RelocationStats } from "./api.js";
 export type { CompactResult } from "./compact.js";
 export { SCAN_COST } from "./compact.js";
 export type { RelocatableAllocatorOptions, RelocatableAttachOptions } from "./options.js";

@@ -22,7 +22,6 @@ import {
   type ViewSet,
 } from "@memkit/core";
 import { HANDLE_BITS, type BlockHolder, type Handle, type MovableBlocks } from "@memkit/containers";
-import { carve, removeFree } from "./bins.js";
 import { freeBlock, takeBlock } from "./chunks.js";
 import { checkRelocatable, pointerError, storageReport } from "./check.js";
 import { SCAN_COST, compactStep, type CompactResult, type Compacting } from "./compact.js";
@@ -38,12 +37,9 @@ import {
   D_MOVES,
   D_PEAK,
   D_RESERVED,
-  FREE,
   HEADER,
-  MAX_CHUNK_BYTES,
   MAX_PINS,
   PIN_MASK,
-  PREV_FREE,
   RELOCATABLE_LAYOUT,
   SLOT_WORDS,
   S_PINS,
@@ -62,30 +58,9 @@ import {
 import { relocatableSource, type RelocatableAllocatorOptions, type RelocatableAttachOptions } from "./options.js";
 import { ensureSlot, freeSlot, handleError, takeSlot, type SlotTable } from "./slots.js";
 import { verifyAttach } from "./attach.js";
+import type { CompactOptions, RelocationStats } from "./api.js";
+import { MAX_BLOCK, resizeBlock } from "./resize.js";
 import { markHoles, type PageUseMap } from "./map.js";
-
-/** Options of {@link RelocatableAllocator.compact}. */
-export interface CompactOptions {
-  /** Bytes this call may move (plus 8 per block header it looks at). @defaultValue no limit: one whole pass (a load screen) */
-  maxBytes?: number;
-}
-
-/** Largest block: a chunk of its own up to 1 GiB. */
-const MAX_BLOCK = MAX_CHUNK_BYTES - 64;
-
-/** Totals of what compaction did, since creation (the control block keeps them). */
-export interface RelocationStats {
-  /** Payload bytes moved, ever. */
-  movedBytes: number;
-  /** Blocks moved, ever. */
-  moves: number;
-  /** compact() calls, ever. */
-  compactCalls: number;
-  /** Live blocks with at least one pin now. */
-  pinnedBlocks: number;
-  /** Chunks leased from the backing now. */
-  chunks: number;
-}
 
 /**
  * Blocks behind generation-checked handles that `compact()` may move to close
@@ -263,7 +238,7 @@ export class RelocatableAllocator extends SpaceHandle implements Allocator, Chec
    */
   resize(handle: Handle, size: number): void {
     const s = this.slotOf(handle, "resize");
-    this.resizeSlot(s, size, `${this.who}.resize`);
+    resizeBlock(this, s, size, `${this.who}.resize`);
   }
 
   /** The handle of the live block whose payload starts at `ptr` (a container's `ptr`, to pin it). InvalidPointerError otherwise. */
@@ -284,6 +259,9 @@ export class RelocatableAllocator extends SpaceHandle implements Allocator, Chec
    */
   compact(options?: CompactOptions | number): CompactResult {
     this.assertAlive("compact");
+    if (options !== undefined && typeof options !== "number" && (options === null || typeof options !== "object")) {
+      throw new InvalidArgumentError(`${this.who}.compact: expected { maxBytes }, a number of bytes or nothing, received ${describe(options)}.`);
+    }
     const budget = typeof options === "number" ? options : options?.maxBytes;
     if (budget === undefined) {
       this.u32[this.w + W_CURSOR_CHUNK] = 0;
@@ -335,7 +313,7 @@ export class RelocatableAllocator extends SpaceHandle implements Allocator, Chec
     validateAllocation(`${this.who}.reallocate`, newSize, align);
     if (align > BLOCK_ALIGN) this.throwAlign(newSize, align);
     const s = this.slotAt(ptr, "reallocate");
-    this.resizeSlot(s, newSize, `${this.who}.reallocate`);
+    resizeBlock(this, s, newSize, `${this.who}.reallocate`);
     return this.u32[s + S_PTR]!;
   }
 
@@ -447,7 +425,6 @@ export class RelocatableAllocator extends SpaceHandle implements Allocator, Chec
     const handle = takeSlot(this, b + HEADER, flags);
     const u32 = this.u32;
     u32[(b + 4) >>> 2] = handle & this.indexMask;
-    this.holders[handle & this.indexMask] = undefined;
     u32[this.w + W_LIVE_COUNT]!++;
     const f = this.f64;
     const live = (f[this.d + D_LIVE_BYTES]! += (u32[b >>> 2]! & ~7) - HEADER);
@@ -464,69 +441,12 @@ export class RelocatableAllocator extends SpaceHandle implements Allocator, Chec
     const bytes = u32[(ptr - HEADER) >>> 2]! & ~7;
     freeBlock(this, ptr - HEADER);
     freeSlot(this, index);
-    this.holders[index] = undefined;
+    // Followers are registered on growth paths only, so the list stays short and is never grown here.
+    if (index < this.holders.length) this.holders[index] = undefined;
     const f = this.f64;
     f[this.d + D_LIVE_BYTES]! -= bytes - HEADER;
     f[this.d + D_FREES]!++;
     this.u32[this.w + W_LIVE_COUNT]!--;
-  }
-
-  private resizeSlot(s: number, size: number, who: string): void {
-    validateSize(who, size);
-    if (size > MAX_BLOCK) throw new OutOfMemoryError(`${who}: ${formatSize(size)} is more than the largest block (${formatSize(MAX_BLOCK)}).`);
-    let u32 = this.u32;
-    const ptr = u32[s + S_PTR]!;
-    const b = ptr - HEADER;
-    const old = u32[b >>> 2]! & ~7;
-    const want = blockBytesFor(size);
-    const index = u32[(b + 4) >>> 2]!;
-    if (want <= old) {
-      if (old - want >= 24) this.shrinkInPlace(b, old, want);
-      return;
-    }
-    const nh = u32[(b + old) >>> 2]!;
-    if (nh & FREE && old + (nh & ~7) >= want) {
-      const ns = nh & ~7;
-      removeFree(this, b + old, ns);
-      // One free block from b to the end of the next one, carved back to `want`.
-      const prevFree = u32[b >>> 2]! & PREV_FREE;
-      u32[b >>> 2] = (old + ns) | FREE;
-      const got = carve(this, b, want, index) - old;
-      u32[b >>> 2]! |= prevFree;
-      const cursor = u32[this.w + W_CURSOR]!;
-      if (cursor > b && cursor < b + old + got) u32[this.w + W_CURSOR] = b;
-      this.f64[this.d + D_LIVE_BYTES]! += got;
-      this.bumpPeak();
-      return;
-    }
-    if ((u32[s + S_PINS]! & PIN_MASK) !== 0) {
-      throw new InvalidArgumentError(`${who}: the block of handle ${hex(u32[s + S_STATE]!)} at ${hex(ptr)} is pinned and cannot grow in place to ${formatSize(size)}; unpin it first.`);
-    }
-    const nb = takeBlock(this, want, index);
-    u32 = this.u32;
-    const slotBase = u32[this.w + W_SLOTS]! >>> 2;
-    const sNow = slotBase + index * SLOT_WORDS;
-    this.u8.copyWithin(nb + HEADER, ptr, ptr + old - HEADER);
-    u32[sNow + S_PTR] = nb + HEADER;
-    const got = (u32[nb >>> 2]! & ~7) - old;
-    freeBlock(this, b);
-    this.f64[this.d + D_LIVE_BYTES]! += got;
-    this.bumpPeak();
-  }
-
-  private shrinkInPlace(b: number, old: number, want: number): void {
-    const u32 = this.u32;
-    // The tail becomes a block of its own, then is freed like any block (merging with free space after it).
-    u32[b >>> 2] = want | (u32[b >>> 2]! & PREV_FREE);
-    u32[(b + want) >>> 2] = old - want;
-    u32[(b + want + 4) >>> 2] = 0;
-    freeBlock(this, b + want);
-    this.f64[this.d + D_LIVE_BYTES]! -= old - want;
-  }
-
-  private bumpPeak(): void {
-    const f = this.f64;
-    if (f[this.d + D_LIVE_BYTES]! > f[this.d + D_PEAK]!) f[this.d + D_PEAK] = f[this.d + D_LIVE_BYTES]!;
   }
 
   /** Slot word index of a live handle, else the right error. */

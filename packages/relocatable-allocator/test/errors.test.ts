@@ -91,6 +91,7 @@ describe("bad input gets a typed error and harms nothing", () => {
     }
     expect(() => r.create(2 ** 31)).toThrow(OutOfMemoryError);
     for (const budget of [0, 7, -5, NaN, "100", Infinity]) expect(() => r.compact({ maxBytes: budget as number })).toThrow(InvalidArgumentError);
+    for (const options of ["100", null, true, 1n]) expect(() => r.compact(options as never)).toThrow(InvalidArgumentError);
     expect(() => r.allocate(64, 16)).toThrow(/align 16 .* more than 8/);
     expect(() => r.allocate(64, 3)).toThrow(InvalidArgumentError);
     const { backing } = setup();

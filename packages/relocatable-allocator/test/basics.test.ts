@@ -111,3 +111,30 @@ describe("the compaction cursor between calls", () => {
     for (const i of [2, 4, 5]) expect(mismatch(space.u8, r.resolve(hs[i]!), 64, i)).toBe(-1);
   });
 });
+
+describe("over page spans", () => {
+  it("takes the page allocator as its backing: each chunk is a page span, and emptied chunks go back", async () => {
+    const { AddressSpace } = await import("@memkit/core");
+    const { PageAllocator } = await import("@memkit/page-allocator");
+    const { RelocatableAllocator } = await import("../src/index.js");
+    const space = AddressSpace.create({ initialBytes: 4 << 20, maximumBytes: 64 << 20 });
+    const pages = new PageAllocator(space);
+    const r = new RelocatableAllocator(pages, { chunkBytes: 64 << 10 });
+    const hs: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      hs.push(r.create(1000));
+      fill(space.u8, r.resolve(hs[i]!), 1000, i);
+    }
+    const chunks = r.relocationStats().chunks;
+    expect(chunks).toBeGreaterThan(4);
+    for (let i = 0; i < 400; i++) if (i % 5 !== 0) r.free(hs[i]!);
+    for (let pass = 0; pass < 10; pass++) r.compact();
+    r.check();
+    expect(r.relocationStats().chunks).toBeLessThan(chunks / 2);
+    // Its page spans: one per chunk, plus the control block and the two tables.
+    expect(pages.stats().liveCount).toBe(r.relocationStats().chunks + 3);
+    for (let i = 0; i < 400; i += 5) expect(mismatch(space.u8, r.resolve(hs[i]!), 1000, i)).toBe(-1);
+    r.destroy();
+    expect(pages.stats().liveCount).toBe(0);
+  });
+});

@@ -255,6 +255,35 @@ function containerHotPath(): string[][] {
   const g = median(times.generic!);
   const r = median(times.relocatable!);
   rows.push(["DynamicArray<u32>: 1M push + 4M get", `${g.toFixed(1)} ms`, `${r.toFixed(1)} ms`, (g / r).toFixed(2)]);
+  // A block read through a stored pointer (generic) or resolved from its handle on each access.
+  const g2 = new GenericAllocator(new PageAllocator(space()));
+  const r2 = new RelocatableAllocator(new GenericAllocator(new PageAllocator(space())));
+  const n = 10_000;
+  const ptrs = new Float64Array(n);
+  const handles = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    ptrs[i] = g2.allocate(64);
+    handles[i] = r2.create(64);
+  }
+  const order = new Int32Array(1 << 20);
+  const rng = new SeededRandom(3);
+  for (let i = 0; i < order.length; i++) order[i] = rng.int(0, n - 1);
+  const t: Record<string, number[]> = { ptr: [], handle: [] };
+  const u8a = g2.space.u8;
+  const u8b = r2.space.u8;
+  let sink = 0;
+  for (let round = 0; round < 5; round++) {
+    let t0 = performance.now();
+    for (let i = 0; i < order.length; i++) sink += u8a[ptrs[order[i]!]!]!;
+    t.ptr!.push(performance.now() - t0);
+    t0 = performance.now();
+    for (let i = 0; i < order.length; i++) sink += u8b[r2.resolve(handles[order[i]!]!)]!;
+    t.handle!.push(performance.now() - t0);
+  }
+  if (sink < 0) console.log(sink);
+  const p = median(t.ptr!);
+  const h = median(t.handle!);
+  rows.push(["1M random block reads: stored pointer vs resolve(handle)", `${p.toFixed(1)} ms`, `${h.toFixed(1)} ms`, (p / h).toFixed(2)]);
   return rows;
 }
 

@@ -110,6 +110,31 @@ describe("containers in relocatable memory", () => {
 });
 
 describe("scopes and save/restore", () => {
+  it("a persisted container restored through an attached handle follows its block there, and its descriptor follows the moves", () => {
+    const { space, backing, r } = setup({ chunkBytes: 256 << 10 });
+    const junk = r.create(5000);
+    const arr = new DynamicArray(r, "i32", { name: "scores" });
+    for (let i = 0; i < 300; i++) arr.push(i * 3);
+    const desc = arr.persist();
+    r.free(junk);
+    const other = RelocatableAllocator.attach(space, r.controlPtr, { backing });
+    const restored = DynamicArray.restore(other, desc, { kind: "i32" });
+    const at = restored.ptr;
+    const res = other.compact();
+    expect(res.movedBlocks).toBe(1);
+    expect(restored.ptr).toBeLessThan(at); // moved under the restored handle, which followed it
+    expect(restored.toArray()).toEqual(Array.from({ length: 300 }, (_, i) => i * 3));
+    other.check();
+    // The descriptor names the block's new place: restoring again finds it there.
+    const movedTo = restored.ptr;
+    const again = DynamicArray.restore(other, desc, { kind: "i32" }); // takes the container over from `restored`
+    expect(again.ptr).toBe(movedTo);
+    expect(again.get(299)).toBe(897);
+    again.dispose();
+    other.check();
+    expect(other.stats().liveCount).toBe(0);
+  });
+
   it("the backing trace scope counts every byte the relocatable allocator holds", () => {
     const space = AddressSpace.create({ initialBytes: 4 << 20, maximumBytes: 64 << 20 });
     const root = new TraceAllocator(new GenericAllocator(new PageAllocator(space)));

@@ -4,6 +4,7 @@ import { SpaceViews, type ViewHolder } from "@memkit/core";
 import { trackContainer, untrackContainer, type LeakToken } from "./leak-detection.js";
 import { callbackError, checkAllocator, disposedError, handedOverError, valueError } from "./errors.js";
 import type { ElementKindInfo } from "./element-kind.js";
+import { hasMovableBlocks, type BlockHolder, type MovableBlocks } from "./movable-blocks.js";
 import { W_BLOCK, W_BLOCK_BYTES, descriptorBytes, encodeName, initDescriptor, release, takeOver, type ContainerDescriptor, type PersistedHandle } from "./descriptor.js";
 
 /** Options every container accepts. */
@@ -37,7 +38,7 @@ export const CONTAINER_ALIGN = 8;
  * Their constructors take a {@link ContainerDescriptor} in place of their
  * options to restore a container (one constructor path for both).
  */
-export abstract class ContainerCore implements ViewHolder, Checkable, PersistedHandle {
+export abstract class ContainerCore implements ViewHolder, Checkable, PersistedHandle, BlockHolder {
   /** The allocator this container allocates from and frees through. */
   readonly allocator: Allocator;
   /** The name given at construction (or the container type). */
@@ -61,6 +62,8 @@ export abstract class ContainerCore implements ViewHolder, Checkable, PersistedH
   private readonly labelled: (Allocator & BlockLabels) | null = null;
   /** This container's label id in `labelled` (0 without one). */
   private readonly labelId: number = 0;
+  /** The allocator when it may move blocks its holders follow (a relocatable allocator), and this kind can follow them; else null. */
+  private readonly movable: MovableBlocks | null = null;
 
   protected constructor(type: string, allocator: Allocator, options: ContainerOptions | ContainerDescriptor | undefined) {
     checkAllocator(type, allocator);
@@ -86,6 +89,22 @@ export abstract class ContainerCore implements ViewHolder, Checkable, PersistedH
       this.labelled = allocator;
     }
     this.leak = trackContainer(this, debug, type, name, allocator);
+    if (this.rebase !== undefined && hasMovableBlocks(allocator)) this.movable = allocator;
+  }
+
+  /**
+   * Re-derives the cached element offsets from `block` after the allocator
+   * moved it (relocatable memory). Kinds that implement it let their block
+   * move; the others' blocks stay where they are.
+   */
+  protected rebase?(): void;
+
+  /** @internal The allocator moved this container's block to `ptr` (a compaction of relocatable memory). Not during growth. */
+  blockRelocated(ptr: Ptr): void {
+    this.block = ptr;
+    if (this.leak !== null) this.leak.ptr = ptr;
+    this.rebase!();
+    this.blockMoved();
   }
 
   /** A block of `bytes` from the allocator, under this container's label when the allocator takes labels. Growth only. */
@@ -259,6 +278,7 @@ export abstract class ContainerCore implements ViewHolder, Checkable, PersistedH
   protected setBlock(ptr: number, bytes: number): void {
     this.block = ptr;
     this.blockBytes = bytes;
+    if (ptr !== 0 && this.movable !== null) this.movable.followBlock(ptr, this);
     if (this.leak !== null) {
       this.leak.ptr = ptr;
       this.leak.bytes = bytes;

@@ -205,6 +205,10 @@ function defineDynamicArray(info: ElementKindInfo): ImplClass {
       this.data = views.view(info.kind) as unknown as ElementView;
     }
 
+    protected override rebase(): void {
+      this.base = this.block >>> info.shift;
+    }
+
     check(): void {
       if (this.isDisposed) return;
       if (this.len > this.cap || this.cap > max || (this.block === 0) !== (this.cap === 0) || this.base !== this.block >>> info.shift) {

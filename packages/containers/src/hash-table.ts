@@ -367,6 +367,10 @@ function defineHashTable(type: string, key: ElementKindInfo, value: ElementKindI
       this.blockMoved();
     }
 
+    protected override rebase(): void {
+      this.place(this.block, this.slots);
+    }
+
     /** Points the table at `slots` slots in the block at `ptr`. */
     private place(ptr: number, slots: number): void {
       this.kb = ptr >>> key.shift;

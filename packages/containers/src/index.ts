@@ -56,6 +56,10 @@ export type { PoolField } from "./pool-field.js";
 export { HandlePool, NULL_HANDLE, HANDLE_BITS, DEFAULT_INDEX_BITS } from "./handle-pool.js";
 export { StaleHandleError } from "./errors.js";
 
+// Blocks a relocatable allocator may move
+export type { BlockHolder, MovableBlocks } from "./movable-blocks.js";
+export { hasMovableBlocks } from "./movable-blocks.js";
+
 // Leak detection
 export type { ContainerLeak, ContainerLeakHandler } from "./leak-detection.js";
 export { setContainerDebug, isContainerDebug, setContainerLeakHandler, formatContainerLeak } from "./leak-detection.js";

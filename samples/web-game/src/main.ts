@@ -1,0 +1,217 @@
+/*
+ * The page: the sample game drawn on a canvas, one game frame per animation
+ * frame, with the memory overlay beside it. Settings come from the controls
+ * (tracing level, debug) and the URL (?entities=N&seed=N&tracing=…&debug=1);
+ * changing one stops the game (unload, teardown, memory.shutdown()) and starts
+ * a new one in a new memory. window.__memkit is for tests and the console.
+ */
+import type { MemoryReport, TracingLevel } from "@memkit/memory-globals";
+import type { ScopeReport } from "@memkit/trace-allocator";
+import type { SimSummary } from "@memkit/game-loop/browser";
+import { ArenaView } from "./draw-arena.js";
+import { Overlay } from "./overlay.js";
+import { PauseWatch } from "./pause-watch.js";
+import { WebGame, type WebGameSettings } from "./web-game.js";
+
+const TRACING_LEVELS: readonly TracingLevel[] = ["off", "counts", "callstacks"];
+
+/** What tests (and a curious person in the console) can ask the page. */
+export interface MemkitPageApi {
+  /** True when the page is cross-origin isolated (SharedArrayBuffer allowed). */
+  isolated: boolean;
+  settings(): WebGameSettings;
+  /** Play frames of the current game. */
+  playFrames(): number;
+  /** Overlay redraws since the page loaded. */
+  redraws(): number;
+  /** The JSON report the download button saves (memory.snapshot()). */
+  report(): MemoryReport;
+  /** The scope tree now (memory.report()). */
+  scopes(): ScopeReport;
+  /** The game's counters and checksum. */
+  summary(): SimSummary;
+  /** True when the memory's buffer is a SharedArrayBuffer. */
+  sharedMemory(): boolean;
+  pause(): void;
+  resume(): void;
+  /** Stops the game and starts a new one with these settings changed. */
+  restart(changes: Partial<WebGameSettings>): void;
+  /** The error that stopped the game, if one did (also shown in the overlay). */
+  error(): string | undefined;
+}
+
+declare global {
+  interface Window {
+    __memkit: MemkitPageApi;
+  }
+}
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (found === null) throw new Error(`web-game: index.html has no #${id}`);
+  return found as T;
+}
+
+function settingsFromUrl(): WebGameSettings {
+  const params = new URLSearchParams(location.search);
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const value = Number(params.get(name) ?? fallback);
+    return Number.isInteger(value) && value >= min && value <= max ? value : fallback;
+  };
+  const tracing = params.get("tracing");
+  return {
+    tracing: TRACING_LEVELS.includes(tracing as TracingLevel) ? (tracing as TracingLevel) : "counts",
+    debug: params.get("debug") === "1",
+    entities: int("entities", 2000, 1, 20_000),
+    seed: int("seed", 1, 0, 0xffffffff),
+    shared: false,
+  };
+}
+
+/**
+ * Shared memory needs SharedArrayBuffer, which only a cross-origin isolated
+ * page has; and the debug allocators run on a private memory only
+ * (MemoryGlobals.init refuses debug with shared).
+ */
+function withMemoryKind(settings: WebGameSettings): WebGameSettings {
+  return { ...settings, shared: window.crossOriginIsolated && !settings.debug };
+}
+
+const arenaCanvas = element<HTMLCanvasElement>("arena");
+const errorLine = element("error");
+const tracingSelect = element<HTMLSelectElement>("tracing");
+const debugBox = element<HTMLInputElement>("debug");
+const isolation = element("isolation");
+
+const pauses = new PauseWatch();
+const overlay = new Overlay();
+let web = new WebGame(withMemoryKind(settingsFromUrl()));
+let arena = new ArenaView(arenaCanvas, web.game);
+let paused = false;
+let failure: string | undefined;
+let gameMs = 0;
+let drawMs = 0;
+let overlayMs = 0;
+let fps = 0;
+let fpsFrames = 0;
+let fpsStart = performance.now();
+
+function showError(message: string): void {
+  failure = message;
+  errorLine.textContent = message;
+  errorLine.hidden = false;
+}
+
+function fail(what: string, err: unknown): void {
+  const message = `${what}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+  showError(message);
+  console.error(message, err);
+}
+
+function syncControls(): void {
+  tracingSelect.value = web.settings.tracing;
+  debugBox.checked = web.settings.debug;
+  const s = web.settings;
+  isolation.dataset.isolated = String(window.crossOriginIsolated);
+  isolation.className = window.crossOriginIsolated ? "ok" : "warn";
+  isolation.textContent = window.crossOriginIsolated
+    ? s.shared
+      ? `Cross-origin isolated: the memory is shared (a SharedArrayBuffer that workers can attach to). ${s.entities} units, seed ${s.seed}.`
+      : `Cross-origin isolated, but the memory is private: the debug allocators run on a private memory only. ${s.entities} units, seed ${s.seed}.`
+    : `Not cross-origin isolated (served without the COOP/COEP headers): no SharedArrayBuffer, so the memory is private and workers cannot share it. The game runs on the main thread. ${s.entities} units, seed ${s.seed}.`;
+}
+
+function restart(changes: Partial<WebGameSettings>): void {
+  const settings = withMemoryKind({ ...web.settings, ...changes });
+  try {
+    const leak = web.stop();
+    if (leak !== undefined) {
+      showError(`The game left memory behind at teardown: ${leak.message}`);
+      console.error(leak);
+    }
+  } catch (err) {
+    fail("stopping the game failed", err);
+  }
+  try {
+    web = new WebGame(settings);
+    arena = new ArenaView(arenaCanvas, web.game);
+    failure = undefined;
+    errorLine.hidden = true;
+  } catch (err) {
+    fail("starting the game failed", err);
+  }
+  pauses.reset();
+  overlay.reset();
+  syncControls();
+}
+
+function downloadReport(): void {
+  const report = web.report();
+  const blob = new Blob([JSON.stringify(report, null, 2)], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `memkit-web-report-frame-${report.frame}.json`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+function frame(now: number): void {
+  requestAnimationFrame(frame);
+  pauses.frame(now);
+  if (!paused && failure === undefined && !web.stopped) {
+    const t0 = performance.now();
+    try {
+      web.step();
+    } catch (err) {
+      fail(`frame ${web.memory.frameNumber} failed`, err);
+    }
+    gameMs = performance.now() - t0;
+  }
+  fpsFrames++;
+  if (now - fpsStart >= 1000) {
+    fps = (fpsFrames * 1000) / (now - fpsStart);
+    fpsFrames = 0;
+    fpsStart = now;
+  }
+  if (web.stopped) return;
+  const t1 = performance.now();
+  arena.draw();
+  const t2 = performance.now();
+  overlay.update(web, { fps, gameMs, drawMs, overlayMs, paused, pauses: pauses.counts });
+  drawMs = t2 - t1;
+  overlayMs = performance.now() - t2;
+}
+
+tracingSelect.addEventListener("change", () => restart({ tracing: tracingSelect.value as TracingLevel }));
+debugBox.addEventListener("change", () => restart({ debug: debugBox.checked }));
+element("download").addEventListener("click", downloadReport);
+element<HTMLButtonElement>("pause").addEventListener("click", (event) => {
+  paused = !paused;
+  pauses.skipGap();
+  (event.currentTarget as HTMLButtonElement).textContent = paused ? "Resume" : "Pause";
+});
+
+window.__memkit = {
+  isolated: window.crossOriginIsolated,
+  settings: () => ({ ...web.settings }),
+  playFrames: () => web.playFrames,
+  redraws: () => overlay.redraws,
+  report: () => web.report(),
+  scopes: () => web.memory.report(),
+  summary: () => web.game.summary(),
+  sharedMemory: () => typeof SharedArrayBuffer === "function" && web.memory.space.memory.buffer instanceof SharedArrayBuffer,
+  pause: () => {
+    paused = true;
+  },
+  resume: () => {
+    paused = false;
+    pauses.skipGap();
+  },
+  restart,
+  error: () => failure,
+};
+
+syncControls();
+requestAnimationFrame(frame);

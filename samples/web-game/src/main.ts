@@ -82,7 +82,10 @@ const errorLine = element("error");
 const tracingSelect = element<HTMLSelectElement>("tracing");
 const debugBox = element<HTMLInputElement>("debug");
 const isolation = element("isolation");
+const pauseButton = element<HTMLButtonElement>("pause");
 
+/** ?pauseAt=N: every game pauses itself after N play frames (a test compares its checksum with the headless run's). */
+const pauseAt = Number(new URLSearchParams(location.search).get("pauseAt") ?? 0);
 const pauses = new PauseWatch();
 const overlay = new Overlay();
 let web = new WebGame(withMemoryKind(settingsFromUrl()));
@@ -95,6 +98,13 @@ let overlayMs = 0;
 let fps = 0;
 let fpsFrames = 0;
 let fpsStart = performance.now();
+
+function setPaused(value: boolean): void {
+  paused = value;
+  pauseButton.textContent = paused ? "Resume" : "Pause";
+  // The time spent paused is not a pause of the game.
+  pauses.skipGap();
+}
 
 function showError(message: string): void {
   failure = message;
@@ -168,6 +178,7 @@ function frame(now: number): void {
       fail(`frame ${web.memory.frameNumber} failed`, err);
     }
     gameMs = performance.now() - t0;
+    if (pauseAt > 0 && web.playFrames >= pauseAt) setPaused(true);
   }
   fpsFrames++;
   if (now - fpsStart >= 1000) {
@@ -187,11 +198,7 @@ function frame(now: number): void {
 tracingSelect.addEventListener("change", () => restart({ tracing: tracingSelect.value as TracingLevel }));
 debugBox.addEventListener("change", () => restart({ debug: debugBox.checked }));
 element("download").addEventListener("click", downloadReport);
-element<HTMLButtonElement>("pause").addEventListener("click", (event) => {
-  paused = !paused;
-  pauses.skipGap();
-  (event.currentTarget as HTMLButtonElement).textContent = paused ? "Resume" : "Pause";
-});
+pauseButton.addEventListener("click", () => setPaused(!paused));
 
 window.__memkit = {
   isolated: window.crossOriginIsolated,
@@ -202,13 +209,8 @@ window.__memkit = {
   scopes: () => web.memory.report(),
   summary: () => web.game.summary(),
   sharedMemory: () => typeof SharedArrayBuffer === "function" && web.memory.space.memory.buffer instanceof SharedArrayBuffer,
-  pause: () => {
-    paused = true;
-  },
-  resume: () => {
-    paused = false;
-    pauses.skipGap();
-  },
+  pause: () => setPaused(true),
+  resume: () => setPaused(false),
   restart,
   error: () => failure,
 };

@@ -10,6 +10,7 @@ import { buildPage } from "../scripts/build.mjs";
 import { startServer, type RunningServer } from "../scripts/serve.mjs";
 import { SCOPE_COLORS, TEAM_COLORS } from "../src/palette.js";
 import type { MemkitPageApi } from "../src/main.js";
+import { WebGame } from "../src/web-game.js";
 
 /*
  * Builds the page, serves it (with and without the cross-origin isolation
@@ -194,6 +195,22 @@ describe("the sample game in a page", () => {
     await page.evaluate(() => window.__memkit.resume());
     const before = await page.evaluate(() => window.__memkit.playFrames());
     await waitForPlayFrames(page, before + 10);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test("plays the same game as Node: ?pauseAt=45 stops at the checksum WebGame reaches in this process", async () => {
+    const web = new WebGame({ tracing: "counts", debug: false, entities: 300, seed: 7, shared: false });
+    while (web.playFrames < 45) web.step();
+    const expected = web.game.summary();
+    expect(web.stop()).toBeUndefined();
+    const { page, errors } = await open(isolated, "?entities=300&seed=7&pauseAt=45");
+    await waitForPlayFrames(page, 45);
+    await nextFrames(page);
+    const played = await page.evaluate(() => [window.__memkit.playFrames(), window.__memkit.summary()] as const);
+    expect(played[0]).toBe(45);
+    expect(played[1]).toEqual(expected);
+    expect(await page.textContent("#pause")).toBe("Resume");
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -1,7 +1,8 @@
 /*
  * The page: the sample game drawn on a canvas, one game frame per animation
  * frame, with the memory overlay beside it. Settings come from the controls
- * (tracing level, debug) and the URL (?entities=N&seed=N&tracing=…&debug=1);
+ * (tracing level, debug, job workers) and the URL (?entities=N&seed=N&
+ * tracing=…&debug=1&workers=N; pauseAt=N pauses after N play frames);
  * changing one stops the game (unload, teardown, memory.shutdown()) and starts
  * a new one in a new memory. window.__memkit is for tests and the console.
  */
@@ -11,6 +12,7 @@ import type { SimSummary } from "@memkit/game-loop/browser";
 import { ArenaView } from "./draw-arena.js";
 import { Overlay } from "./overlay.js";
 import { PauseWatch } from "./pause-watch.js";
+import { webWorkerSpawner } from "./web-jobs.js";
 import { WebGame, type WebGameSettings } from "./web-game.js";
 
 const TRACING_LEVELS: readonly TracingLevel[] = ["off", "counts", "callstacks"];
@@ -34,8 +36,12 @@ export interface MemkitPageApi {
   sharedMemory(): boolean;
   pause(): void;
   resume(): void;
-  /** Stops the game and starts a new one with these settings changed. */
-  restart(changes: Partial<WebGameSettings>): void;
+  /** Stops the game and starts a new one with these settings changed (resolves once the new one runs). */
+  restart(changes: Partial<WebGameSettings>): Promise<void>;
+  /** Job workers attached now (0 until they have all started). */
+  jobWorkers(): number;
+  /** Play frames of the current game that ran through the job workers. */
+  jobFrames(): number;
   /** The error that stopped the game, if one did (also shown in the overlay). */
   error(): string | undefined;
 }
@@ -65,22 +71,34 @@ function settingsFromUrl(): WebGameSettings {
     entities: int("entities", 2000, 1, 20_000),
     seed: int("seed", 1, 0, 0xffffffff),
     shared: false,
+    workers: int("workers", 0, 0, 8),
   };
 }
 
 /**
  * Shared memory needs SharedArrayBuffer, which only a cross-origin isolated
  * page has; and the debug allocators run on a private memory only
- * (MemoryGlobals.init refuses debug with shared).
+ * (MemoryGlobals.init refuses debug with shared). Job workers need the
+ * shared memory: without it the game runs on the main thread alone.
  */
 function withMemoryKind(settings: WebGameSettings): WebGameSettings {
-  return { ...settings, shared: window.crossOriginIsolated && !settings.debug };
+  const shared = window.crossOriginIsolated && !settings.debug;
+  return { ...settings, shared, workers: shared ? settings.workers : 0 };
+}
+
+/** Starts the game's job workers, if it asks for any: module Web Workers running dist/job-worker.js. */
+function startWorkers(game: WebGame): void {
+  if (game.settings.workers === 0) return;
+  game.startJobs(webWorkerSpawner(new URL("./job-worker.js", import.meta.url))).catch((err: unknown) => {
+    if (game === web) fail("the job workers did not start", err);
+  });
 }
 
 const arenaCanvas = element<HTMLCanvasElement>("arena");
 const errorLine = element("error");
 const tracingSelect = element<HTMLSelectElement>("tracing");
 const debugBox = element<HTMLInputElement>("debug");
+const workersSelect = element<HTMLSelectElement>("workers");
 const isolation = element("isolation");
 const pauseButton = element<HTMLButtonElement>("pause");
 
@@ -88,10 +106,14 @@ const pauseButton = element<HTMLButtonElement>("pause");
 const pauseAt = Number(new URLSearchParams(location.search).get("pauseAt") ?? 0);
 const pauses = new PauseWatch();
 const overlay = new Overlay();
+/** The job workers asked for, kept while debug (or a page without isolation) runs the game without them. */
+let requestedWorkers = settingsFromUrl().workers;
 let web = new WebGame(withMemoryKind(settingsFromUrl()));
+startWorkers(web);
 let arena = new ArenaView(arenaCanvas, web.game);
 let paused = false;
 let failure: string | undefined;
+let restarting: Promise<void> | undefined;
 let gameMs = 0;
 let drawMs = 0;
 let overlayMs = 0;
@@ -121,6 +143,9 @@ function fail(what: string, err: unknown): void {
 function syncControls(): void {
   tracingSelect.value = web.settings.tracing;
   debugBox.checked = web.settings.debug;
+  workersSelect.value = String(requestedWorkers);
+  workersSelect.disabled = !web.settings.shared;
+  workersSelect.title = web.settings.shared ? "job workers sharing physics and AI" : "job workers need a shared memory: a cross-origin isolated page, debug off";
   const s = web.settings;
   isolation.dataset.isolated = String(window.crossOriginIsolated);
   isolation.className = window.crossOriginIsolated ? "ok" : "warn";
@@ -131,10 +156,17 @@ function syncControls(): void {
     : `Not cross-origin isolated (served without the COOP/COEP headers): no SharedArrayBuffer, so the memory is private and workers cannot share it. The game runs on the main thread. ${s.entities} units, seed ${s.seed}.`;
 }
 
-function restart(changes: Partial<WebGameSettings>): void {
-  const settings = withMemoryKind({ ...web.settings, ...changes });
+function restart(changes: Partial<WebGameSettings>): Promise<void> {
+  // One restart at a time: the controls are ignored until the new game runs.
+  restarting ??= replaceGame(changes).finally(() => (restarting = undefined));
+  return restarting;
+}
+
+async function replaceGame(changes: Partial<WebGameSettings>): Promise<void> {
+  if (changes.workers !== undefined) requestedWorkers = changes.workers;
+  const settings = withMemoryKind({ ...web.settings, workers: requestedWorkers, ...changes });
   try {
-    const leak = web.stop();
+    const leak = await web.stop();
     if (leak !== undefined) {
       showError(`The game left memory behind at teardown: ${leak.message}`);
       console.error(leak);
@@ -147,6 +179,7 @@ function restart(changes: Partial<WebGameSettings>): void {
     arena = new ArenaView(arenaCanvas, web.game);
     failure = undefined;
     errorLine.hidden = true;
+    startWorkers(web);
   } catch (err) {
     fail("starting the game failed", err);
   }
@@ -195,8 +228,9 @@ function frame(now: number): void {
   overlayMs = performance.now() - t2;
 }
 
-tracingSelect.addEventListener("change", () => restart({ tracing: tracingSelect.value as TracingLevel }));
-debugBox.addEventListener("change", () => restart({ debug: debugBox.checked }));
+tracingSelect.addEventListener("change", () => void restart({ tracing: tracingSelect.value as TracingLevel }));
+debugBox.addEventListener("change", () => void restart({ debug: debugBox.checked }));
+workersSelect.addEventListener("change", () => void restart({ workers: Number(workersSelect.value) }));
 element("download").addEventListener("click", downloadReport);
 pauseButton.addEventListener("click", () => setPaused(!paused));
 
@@ -212,6 +246,8 @@ window.__memkit = {
   pause: () => setPaused(true),
   resume: () => setPaused(false),
   restart,
+  jobWorkers: () => web.jobs?.workers ?? 0,
+  jobFrames: () => web.jobFrames,
   error: () => failure,
 };
 

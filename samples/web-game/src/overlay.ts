@@ -1,5 +1,5 @@
 import { formatBytes, formatCount } from "@memkit/core";
-import type { MemoryMap } from "@memkit/memory-globals";
+import type { MemoryMap, ThreadReport } from "@memkit/memory-globals";
 import type { ScopeReport } from "@memkit/trace-allocator";
 import { SUBSYSTEMS } from "@memkit/game-loop/browser";
 import { drawMemoryMap } from "./memory-map.js";
@@ -60,6 +60,7 @@ export class Overlay {
   readonly #pauses = element("pauses");
   readonly #map = element<HTMLCanvasElement>("memory-map");
   readonly #mapNote = element("map-note");
+  readonly #threads = element("threads");
   #mapAge = Overlay.MAP_EVERY;
   /** Animation frames drawn (a test waits on it). */
   redraws = 0;
@@ -106,7 +107,7 @@ export class Overlay {
     this.redraws++;
     const memory = web.memory;
     if (!memory.alive) return;
-    const stage = web.loaded ? "play" : "load";
+    const stage = web.waitingForJobs ? "play: waiting for the job workers" : web.loaded ? "play" : "load";
     this.#status.dataset.frame = String(memory.frameNumber);
     this.#status.dataset.playFrames = String(web.playFrames);
     this.#status.textContent =
@@ -135,7 +136,9 @@ export class Overlay {
     this.#drawPauses(frame.pauses);
     if (++this.#mapAge >= Overlay.MAP_EVERY) {
       this.#mapAge = 0;
-      this.#drawMap(memory.snapshot("overlay").memoryMap);
+      const snapshot = memory.snapshot("overlay");
+      this.#drawMap(snapshot.memoryMap);
+      this.#drawThreads(snapshot.threads, web.jobs?.workers ?? 0);
     }
   }
 
@@ -167,6 +170,16 @@ export class Overlay {
     element("pause-gaps").textContent = `${p.frameGaps} (longest ${p.worstGapMs.toFixed(1)} ms between frames)`;
     element("pause-heap").textContent =
       p.heapUsedBytes === undefined ? "not observable in this browser" : `${p.heapDrops} (${formatBytes(p.heapDroppedBytes)} freed; JS heap ${formatBytes(p.heapUsedBytes)} now)`;
+  }
+
+  /** A shared memory's threads: what each allocated that is still live (whoever frees it), from the same snapshot as the map. */
+  #drawThreads(threads: ThreadReport[] | undefined, workers: number): void {
+    const el = this.#threads;
+    el.hidden = threads === undefined;
+    if (threads === undefined) return;
+    el.dataset.threads = threads.map((t) => `${t.name}:${t.state}`).join(" ");
+    const list = threads.map((t) => `${t.name} ${formatBytes(t.liveBytes)} (peak ${formatBytes(t.peakLiveBytes)})`).join(" · ");
+    el.textContent = `Threads (${workers === 0 ? "no job workers: the main thread plays alone" : `${workers} job workers share physics and AI`}): ${list}`;
   }
 
   #drawMap(map: MemoryMap): void {

@@ -1,6 +1,6 @@
 import { LeakError } from "@memkit/core";
 import type { MemoryGlobals, MemoryReport, TracingLevel } from "@memkit/memory-globals";
-import { EngineStages, MemkitGame, initEngineMemory } from "@memkit/game-loop/browser";
+import { EngineStages, JobSystem, MemkitGame, initEngineMemory, type SpawnJobWorker } from "@memkit/game-loop/browser";
 
 /** What the page runs the game with; changing any of them builds a new memory and a new game. */
 export interface WebGameSettings {
@@ -11,6 +11,8 @@ export interface WebGameSettings {
   seed: number;
   /** MemoryGlobals.init({ shared: true }): needs a cross-origin isolated page (SharedArrayBuffer). */
   shared: boolean;
+  /** Job workers sharing each play frame's physics and AI (game-loop's --workers N); needs a shared memory. */
+  workers: number;
 }
 
 /** Stops a runaway unload (a bug, not a slow level), as the headless driver does. */
@@ -31,11 +33,16 @@ export class WebGame {
   readonly #stages: EngineStages;
   #loadStep = 0;
   #loaded = false;
-  #stopped = false;
+  #stopping: Promise<LeakError | undefined> | undefined;
+  #jobsStarting: Promise<JobSystem> | undefined;
+  #jobs: JobSystem | undefined;
   /** Play frames so far. */
   playFrames = 0;
+  /** Play frames whose physics and AI ran through the job workers. */
+  jobFrames = 0;
 
   constructor(settings: WebGameSettings) {
+    if (settings.workers > 0 && !settings.shared) throw new Error(`WebGame: ${settings.workers} job workers need a shared memory (settings.shared).`);
     this.settings = { ...settings };
     this.memory = initEngineMemory({ entities: settings.entities, tracing: settings.tracing, debug: settings.debug, shared: settings.shared });
     this.#stages = new EngineStages(this.memory);
@@ -54,17 +61,54 @@ export class WebGame {
     return this.#loaded;
   }
 
+  /** True once stop() was called. */
   get stopped(): boolean {
-    return this.#stopped;
+    return this.#stopping !== undefined;
+  }
+
+  /** The job system, once its workers have attached. */
+  get jobs(): JobSystem | undefined {
+    return this.#jobs;
+  }
+
+  /**
+   * Starts settings.workers job workers with `spawn` (the page's Web
+   * Workers). The load stage goes on meanwhile; play waits for them (step()
+   * does nothing until they have all attached), then every play frame runs
+   * physics and AI through them. The main thread spins at a phase's join
+   * instead of sleeping: a browser's main thread may not Atomics.wait.
+   */
+  startJobs(spawn: SpawnJobWorker): Promise<JobSystem> {
+    if (this.#jobsStarting !== undefined || this.stopped) throw new Error("WebGame.startJobs: the job workers start once, before stop().");
+    this.#jobsStarting = JobSystem.start(this.memory, { workers: this.settings.workers, spawn, canSleep: false }).then((jobs) => {
+      if (!this.stopped) {
+        this.#jobs = jobs;
+        this.game.jobs = jobs;
+      }
+      return jobs;
+    });
+    return this.#jobsStarting;
   }
 
   /** One frame: a load frame until the level is loaded, then a play frame. */
   step(): void {
-    if (this.#stopped) throw new Error("WebGame.step: this game was stopped; start a new one.");
+    if (this.stopped) throw new Error("WebGame.step: this game was stopped; start a new one.");
+    this.#step();
+  }
+
+  /** True while play waits for the job workers to attach. */
+  get waitingForJobs(): boolean {
+    return this.#loaded && this.settings.workers > 0 && this.#jobs === undefined;
+  }
+
+  #step(): void {
+    // Play starts once the workers asked for are there, so every play frame runs the same way.
+    if (this.waitingForJobs) return;
     this.#stages.beginFrame();
     if (this.#loaded) {
       this.game.playFrame();
       this.playFrames++;
+      if (this.game.jobs !== undefined) this.jobFrames++;
     } else if (this.game.loadFrame(this.#loadStep++)) {
       this.#stages.endStage();
       this.#stages.beginStage("play");
@@ -75,7 +119,8 @@ export class WebGame {
   /** What the report is labelled with. */
   label(): string {
     const s = this.settings;
-    return `web-game --entities ${s.entities} --seed ${s.seed} --tracing ${s.tracing}${s.debug ? " --debug" : ""}${s.shared ? " (shared memory)" : ""} (play frame ${this.playFrames})`;
+    const workers = this.#jobs === undefined ? "" : ` --workers ${this.#jobs.workers}`;
+    return `web-game --entities ${s.entities} --seed ${s.seed} --tracing ${s.tracing}${s.debug ? " --debug" : ""}${workers}${s.shared ? " (shared memory)" : ""} (play frame ${this.playFrames})`;
   }
 
   /** memory.snapshot(): the JSON document `npm run memreport -- --html` renders. */
@@ -85,18 +130,31 @@ export class WebGame {
 
   /**
    * Ends the game: the unload stage (every unit despawns, the subsystems free
-   * their containers), then each subsystem's dispose (its scope's leak
-   * assert) and memory.shutdown(). Returns the LeakError if memory was still
-   * held; other errors are thrown, after the memory is shut down.
+   * their containers), the job workers detach (memory.shutdown refuses while
+   * one is attached; after a failure they are terminated and declared ended),
+   * then each subsystem's dispose (its scope's leak assert) and
+   * memory.shutdown(). Resolves to the LeakError if memory was still held;
+   * other errors reject, after the memory is shut down. Calling it again
+   * gives the same outcome.
    */
-  stop(): LeakError | undefined {
-    if (this.#stopped) return undefined;
+  stop(): Promise<LeakError | undefined> {
+    return (this.#stopping ??= this.#stop());
+  }
+
+  async #stop(): Promise<LeakError | undefined> {
     let leak: LeakError | undefined;
     let failure: unknown;
     let failed = false;
+    const fail = (err: unknown): void => {
+      if (err instanceof LeakError) leak = err;
+      else if (!failed) {
+        failure = err;
+        failed = true;
+      }
+    };
     try {
       // A game stopped while loading finishes its load first: unload frees a loaded level.
-      while (!this.#loaded) this.step();
+      while (!this.#loaded) this.#step();
       this.#stages.endStage();
       this.#stages.beginStage("unload");
       for (let step = 0; ; step++) {
@@ -105,24 +163,30 @@ export class WebGame {
         if (step >= MAX_UNLOAD_FRAMES) throw new Error(`WebGame.stop: the unload stage did not finish in ${MAX_UNLOAD_FRAMES} frames.`);
       }
       this.#stages.endStage();
-      this.game[Symbol.dispose]();
     } catch (err) {
-      if (err instanceof LeakError) leak = err;
-      else {
-        failure = err;
-        failed = true;
+      fail(err);
+    }
+    // Workers still starting are waited for (a failed start has ended them already), then detach.
+    const jobs = await this.#jobsStarting?.catch(() => undefined);
+    if (jobs !== undefined) {
+      try {
+        await jobs.stop();
+      } catch (err) {
+        await jobs.abort();
+        fail(err);
       }
     }
-    this.#stopped = true;
     try {
+      this.game[Symbol.dispose]();
+    } catch (err) {
+      fail(err);
+    }
+    try {
+      // shutdown's LeakError names every scope still holding memory: it supersedes a subsystem's.
       this.memory.shutdown();
     } catch (err) {
-      // shutdown's LeakError names every scope still holding memory: it supersedes a subsystem's.
       if (err instanceof LeakError) leak = err;
-      else if (!failed) {
-        failure = err;
-        failed = true;
-      }
+      else fail(err);
     }
     if (failed) throw failure;
     return leak;

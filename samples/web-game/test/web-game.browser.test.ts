@@ -65,7 +65,7 @@ interface Opened {
 
 async function open(server: RunningServer, query = QUERY): Promise<Opened> {
   if (browser === undefined) throw new Error("chromium did not start", { cause: launchError });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1, acceptDownloads: true });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1080 }, deviceScaleFactor: 1, acceptDownloads: true });
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => {
@@ -73,6 +73,15 @@ async function open(server: RunningServer, query = QUERY): Promise<Opened> {
   });
   await page.goto(server.url + query);
   return { page, errors };
+}
+
+/** The game WebGame plays in this process (no page, no workers) after `frames` play frames, with the test's settings. */
+async function nodeSummary(frames: number) {
+  const web = new WebGame({ tracing: "counts", debug: false, entities: 300, seed: 7, shared: false, workers: 0 });
+  while (web.playFrames < frames) web.step();
+  const summary = web.game.summary();
+  expect(await web.stop()).toBeUndefined();
+  return summary;
 }
 
 async function waitForPlayFrames(page: Page, frames: number): Promise<void> {
@@ -200,10 +209,7 @@ describe("the sample game in a page", () => {
   });
 
   test("plays the same game as Node: ?pauseAt=45 stops at the checksum WebGame reaches in this process", async () => {
-    const web = new WebGame({ tracing: "counts", debug: false, entities: 300, seed: 7, shared: false });
-    while (web.playFrames < 45) web.step();
-    const expected = web.game.summary();
-    expect(web.stop()).toBeUndefined();
+    const expected = await nodeSummary(45);
     const { page, errors } = await open(isolated, "?entities=300&seed=7&pauseAt=45");
     await waitForPlayFrames(page, 45);
     await nextFrames(page);
@@ -211,6 +217,30 @@ describe("the sample game in a page", () => {
     expect(played[0]).toBe(45);
     expect(played[1]).toEqual(expected);
     expect(await page.textContent("#pause")).toBe("Resume");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test("with two job workers (Web Workers on the shared memory) it plays the same game, and they detach at the restart", async () => {
+    const expected = await nodeSummary(45);
+    const { page, errors } = await open(isolated, "?entities=300&seed=7&pauseAt=45&workers=2");
+    await page.waitForFunction(() => window.__memkit.jobWorkers() === 2 || window.__memkit.error() !== undefined, null, { timeout: 60_000 });
+    await waitForPlayFrames(page, 45);
+    expect(await page.evaluate(() => [window.__memkit.playFrames(), window.__memkit.summary()] as const)).toEqual([45, expected]);
+    // Play waited for the workers: every play frame ran through them.
+    expect(await page.evaluate(() => window.__memkit.jobFrames())).toBe(45);
+    // The threads line (from the map's snapshot) lists the workers attached to the memory.
+    await page.waitForFunction(() => document.getElementById("threads")!.dataset.threads?.includes("jobs-2:live"), null, { timeout: 30_000 });
+    expect((await page.getAttribute("#threads", "data-threads"))!.split(" ").sort()).toEqual(["jobs-1:live", "jobs-2:live", "main:live"]);
+    expect(await page.textContent("#threads")).toContain("2 job workers share physics and AI");
+    const report = await page.evaluate(() => window.__memkit.report());
+    expect(report.label).toContain("--workers 2 (shared memory)");
+    await page.screenshot({ path: join(SCREENSHOTS, "web-game-workers.png") });
+    // Back to one thread: the workers detach before the memory shuts down (shutdown refuses while one is attached).
+    await page.evaluate(() => window.__memkit.restart({ workers: 0 }));
+    expect(await page.evaluate(() => [window.__memkit.jobWorkers(), window.__memkit.error()])).toEqual([0, undefined]);
+    await page.evaluate(() => window.__memkit.resume());
+    expect(await page.isDisabled("#workers")).toBe(false);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -245,6 +275,7 @@ describe("the sample game in a page", () => {
     // The debug allocators run on a private memory only; the page says so.
     expect(await page.evaluate(() => [window.crossOriginIsolated, window.__memkit.sharedMemory()])).toEqual([true, false]);
     expect(await page.textContent("#isolation")).toContain("the memory is private");
+    expect(await page.isDisabled("#workers")).toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, "web-game-debug.png") });
 
     await page.selectOption("#tracing", "callstacks");

@@ -11,7 +11,7 @@ import { WebGame, type WebGameSettings } from "../src/web-game.js";
  * unloads, tears down and shuts the memory down at any point, returning a leak.
  */
 
-const SETTINGS: WebGameSettings = { tracing: "counts", debug: false, entities: 300, seed: 7, shared: false };
+const SETTINGS: WebGameSettings = { tracing: "counts", debug: false, entities: 300, seed: 7, shared: false, workers: 0 };
 
 afterEach(() => {
   // A failed test must not leave a memory behind for the next (init refuses while one is live).
@@ -52,41 +52,50 @@ describe("WebGame", () => {
     const web = new WebGame(settings);
     playTo(web, 45);
     const checksum = "0x" + web.game.summary().checksum.toString(16).padStart(8, "0");
-    expect(web.stop()).toBeUndefined();
+    expect(await web.stop()).toBeUndefined();
     expect(checksum).toBe(await headlessChecksum(45, settings));
   });
 
-  test("its report is what memreport reads, labelled with the settings", () => {
+  test("its report is what memreport reads, labelled with the settings", async () => {
     const web = new WebGame(SETTINGS);
     playTo(web, 10);
     const report = validateReport(JSON.parse(JSON.stringify(web.report())));
     expect(report.label).toBe("web-game --entities 300 --seed 7 --tracing counts (play frame 10)");
     expect(report.stages.map((s) => s.name)).toEqual(["load"]);
-    expect(web.stop()).toBeUndefined();
+    expect(await web.stop()).toBeUndefined();
   });
 
-  test("stop() unloads and shuts the memory down clean, during load or play; a new game can start after", () => {
+  test("stop() unloads and shuts the memory down clean, during load or play; a new game can start after", async () => {
     for (const steps of [0, 3, 40]) {
       const web = new WebGame(SETTINGS);
       for (let i = 0; i < steps; i++) web.step();
-      expect(web.stop()).toBeUndefined();
+      const stopping = web.stop();
+      // Stopping has begun: no more frames, and a second stop() is the same outcome.
+      expect(() => web.step()).toThrow(/stopped/);
+      expect(web.stop()).toBe(stopping);
+      expect(await stopping).toBeUndefined();
       expect([web.stopped, web.memory.alive]).toEqual([true, false]);
       expect(web.memory.stages.map((s) => s.name)).toEqual(["load", "play", "unload"]);
       expect(() => web.step()).toThrow(/stopped/);
-      expect(web.stop()).toBeUndefined();
+      expect(await web.stop()).toBeUndefined();
     }
   });
 
-  test("memory left in a scope at stop() comes back as the LeakError naming it, and the memory is shut down", () => {
+  test("job workers without a shared memory are refused before any memory is made", () => {
+    expect(() => new WebGame({ ...SETTINGS, workers: 2 })).toThrow(/2 job workers need a shared memory/);
+    expect(MemoryGlobals.current).toBeUndefined();
+  });
+
+  test("memory left in a scope at stop() comes back as the LeakError naming it, and the memory is shut down", async () => {
     const web = new WebGame(SETTINGS);
     playTo(web, 5);
     const forgotten = web.game.audio.mem.allocate(96);
-    const leak = web.stop();
+    const leak = await web.stop();
     expect(leak).toBeInstanceOf(LeakError);
     expect(leak!.message).toContain("root/audio");
     expect(leak!.message).toContain("0x" + forgotten.toString(16).padStart(8, "0"));
     expect(web.memory.alive).toBe(false);
     const next = new WebGame(SETTINGS);
-    expect(next.stop()).toBeUndefined();
+    expect(await next.stop()).toBeUndefined();
   });
 });

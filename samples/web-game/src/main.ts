@@ -106,9 +106,10 @@ const pauseButton = element<HTMLButtonElement>("pause");
 const pauseAt = Number(new URLSearchParams(location.search).get("pauseAt") ?? 0);
 const pauses = new PauseWatch();
 const overlay = new Overlay();
+const fromUrl = settingsFromUrl();
 /** The job workers asked for, kept while debug (or a page without isolation) runs the game without them. */
-let requestedWorkers = settingsFromUrl().workers;
-let web = new WebGame(withMemoryKind(settingsFromUrl()));
+let requestedWorkers = fromUrl.workers;
+let web = new WebGame(withMemoryKind(fromUrl));
 startWorkers(web);
 let arena = new ArenaView(arenaCanvas, web.game);
 let paused = false;

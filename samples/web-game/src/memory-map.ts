@@ -1,7 +1,7 @@
 import type { MemoryMap } from "@memkit/memory-globals";
 import { FRAME_COLOR, FREE_COLOR, OTHER_COLOR, SCOPE_COLORS, SCRATCH_COLOR, UNCARVED_COLOR, subsystemOf } from "./palette.js";
 
-/**
+/*
  * The overlay's memory map: the whole address space, one cell per page, in
  * address order, left to right and top to bottom. A page's colour is the
  * scope whose live blocks hold most of it (memoryMap.pageScope), else what
@@ -9,6 +9,8 @@ import { FRAME_COLOR, FREE_COLOR, OTHER_COLOR, SCOPE_COLORS, SCRATCH_COLOR, UNCA
  * brightness is how much of it is in use (memoryMap.pageUse). Free pages are
  * dark; pages past the page allocator's top, never carved, darker still.
  */
+
+/** The map's grid. */
 export interface MapLayout {
   columns: number;
   rows: number;

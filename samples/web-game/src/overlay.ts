@@ -61,6 +61,12 @@ export class Overlay {
   readonly #map = element<HTMLCanvasElement>("memory-map");
   readonly #mapNote = element("map-note");
   readonly #threads = element("threads");
+  readonly #frameFill = element("frame-fill");
+  readonly #frameText = element("frame-text");
+  readonly #scratchText = element("scratch-text");
+  readonly #pauseLongTasks = element("pause-longtasks");
+  readonly #pauseGaps = element("pause-gaps");
+  readonly #pauseHeap = element("pause-heap");
   #mapAge = Overlay.MAP_EVERY;
   /** Animation frames drawn (a test waits on it). */
   redraws = 0;
@@ -127,11 +133,11 @@ export class Overlay {
     this.#temp.dataset.frameLiveBytes = String(f.liveBytes);
     this.#temp.dataset.frameReservedBytes = String(f.reservedBytes);
     this.#temp.dataset.framePeakBytes = String(f.peakLiveBytes);
-    element("frame-fill").style.width = `${(fill * 100).toFixed(1)}%`;
-    element("frame-text").textContent =
+    this.#frameFill.style.width = `${(fill * 100).toFixed(1)}%`;
+    this.#frameText.textContent =
       `${formatBytes(f.liveBytes)} of ${formatBytes(f.reservedBytes)} (${(fill * 100).toFixed(0)}%), peak ${formatBytes(f.peakLiveBytes)} · ` +
       `${formatCount(f.allocCount)} allocations so far`;
-    element("scratch-text").textContent = `scratch stack: ${formatBytes(s.liveBytes)} live now, peak ${formatBytes(s.peakLiveBytes)} of ${formatBytes(s.reservedBytes)}`;
+    this.#scratchText.textContent = `scratch stack: ${formatBytes(s.liveBytes)} live now, peak ${formatBytes(s.peakLiveBytes)} of ${formatBytes(s.reservedBytes)}`;
 
     this.#drawPauses(frame.pauses);
     if (++this.#mapAge >= Overlay.MAP_EVERY) {
@@ -166,9 +172,9 @@ export class Overlay {
     el.dataset.longTasks = String(p.longTasks);
     el.dataset.frameGaps = String(p.frameGaps);
     el.dataset.heapDrops = String(p.heapDrops);
-    element("pause-longtasks").textContent = p.longTasksObserved ? `${p.longTasks} (${p.longTaskMs.toFixed(0)} ms)` : "not observable in this browser";
-    element("pause-gaps").textContent = `${p.frameGaps} (longest ${p.worstGapMs.toFixed(1)} ms between frames)`;
-    element("pause-heap").textContent =
+    this.#pauseLongTasks.textContent = p.longTasksObserved ? `${p.longTasks} (${p.longTaskMs.toFixed(0)} ms)` : "not observable in this browser";
+    this.#pauseGaps.textContent = `${p.frameGaps} (longest ${p.worstGapMs.toFixed(1)} ms between frames)`;
+    this.#pauseHeap.textContent =
       p.heapUsedBytes === undefined ? "not observable in this browser" : `${p.heapDrops} (${formatBytes(p.heapDroppedBytes)} freed; JS heap ${formatBytes(p.heapUsedBytes)} now)`;
   }
 

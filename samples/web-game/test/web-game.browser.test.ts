@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { formatBytes } from "@memkit/core";
 import { launchChromium } from "@memkit/memreport/chromium";
@@ -243,6 +243,26 @@ describe("the sample game in a page", () => {
     expect(await page.isDisabled("#workers")).toBe(false);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  test("job workers whose script is missing: the page names the failure, and the next game starts clean", async () => {
+    const { dir } = await buildPage({ outDir: join(OUT, "dist-no-worker") });
+    rmSync(join(dir, "job-worker.js"));
+    const broken = await startServer({ root: dir });
+    try {
+      const { page, errors } = await open(broken, "?entities=300&workers=2");
+      await page.waitForFunction(() => window.__memkit.error() !== undefined, null, { timeout: 60_000 });
+      expect(await page.evaluate(() => window.__memkit.error())).toMatch(/^the job workers did not start: JobError: job worker jobs-\d failed to start/);
+      expect(await page.isVisible("#error")).toBe(true);
+      expect(errors.some((e) => e.includes("the job workers did not start"))).toBe(true);
+      // Without workers the same page plays on, and the failed game's teardown was clean.
+      await page.evaluate(() => window.__memkit.restart({ workers: 0 }));
+      expect(await page.evaluate(() => window.__memkit.error())).toBeUndefined();
+      await waitForPlayFrames(page, 10);
+      await page.close();
+    } finally {
+      await broken.close();
+    }
   });
 
   test("the download button saves the JSON report that memreport reads and renders", async () => {

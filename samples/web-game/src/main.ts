@@ -2,7 +2,7 @@
  * The page: the sample game drawn on a canvas, one game frame per animation
  * frame, with the memory overlay beside it. Settings come from the controls
  * (tracing level, debug, job workers) and the URL (?entities=N&seed=N&
- * tracing=…&debug=1&workers=N; pauseAt=N pauses after N play frames);
+ * tracing=…&debug=1&workers=N&leak=1; pauseAt=N pauses after N play frames);
  * changing one stops the game (unload, teardown, memory.shutdown()) and starts
  * a new one in a new memory. window.__memkit is for tests and the console.
  */
@@ -44,6 +44,8 @@ export interface MemkitPageApi {
   jobFrames(): number;
   /** The error that stopped the game, if one did (also shown in the overlay). */
   error(): string | undefined;
+  /** What the last restart's teardown found: "clean", or the leak or failure it reported. */
+  teardown(): string | undefined;
 }
 
 declare global {
@@ -72,6 +74,7 @@ function settingsFromUrl(): WebGameSettings {
     seed: int("seed", 1, 0, 0xffffffff),
     shared: false,
     workers: int("workers", 0, 0, 8),
+    leak: params.get("leak") === "1",
   };
 }
 
@@ -96,6 +99,8 @@ function startWorkers(game: WebGame): void {
 
 const arenaCanvas = element<HTMLCanvasElement>("arena");
 const errorLine = element("error");
+const teardownLine = element("teardown");
+const leakBox = element<HTMLInputElement>("leak");
 const tracingSelect = element<HTMLSelectElement>("tracing");
 const debugBox = element<HTMLInputElement>("debug");
 const workersSelect = element<HTMLSelectElement>("workers");
@@ -129,6 +134,13 @@ function setPaused(value: boolean): void {
   pauses.skipGap();
 }
 
+function showTeardown(message: string, clean: boolean): void {
+  teardownLine.textContent = message;
+  teardownLine.className = clean ? "ok" : "warn";
+  teardownLine.dataset.clean = String(clean);
+  teardownLine.hidden = false;
+}
+
 function showError(message: string): void {
   failure = message;
   errorLine.textContent = message;
@@ -144,6 +156,7 @@ function fail(what: string, err: unknown): void {
 function syncControls(): void {
   tracingSelect.value = web.settings.tracing;
   debugBox.checked = web.settings.debug;
+  leakBox.checked = web.settings.leak;
   workersSelect.value = String(requestedWorkers);
   workersSelect.disabled = !web.settings.shared;
   workersSelect.title = web.settings.shared ? "job workers sharing physics and AI" : "job workers need a shared memory: a cross-origin isolated page, debug off";
@@ -166,14 +179,17 @@ function restart(changes: Partial<WebGameSettings>): Promise<void> {
 async function replaceGame(changes: Partial<WebGameSettings>): Promise<void> {
   if (changes.workers !== undefined) requestedWorkers = changes.workers;
   const settings = withMemoryKind({ ...web.settings, workers: requestedWorkers, ...changes });
+  // The old game's teardown is the leak check: its outcome stays on the page while the new game runs.
   try {
     const leak = await web.stop();
-    if (leak !== undefined) {
-      showError(`The game left memory behind at teardown: ${leak.message}`);
+    if (leak === undefined) showTeardown("The last game shut down clean: every scope returned its memory.", true);
+    else {
+      showTeardown(`The last game left memory behind at teardown:\n${String(leak)}`, false);
       console.error(leak);
     }
   } catch (err) {
-    fail("stopping the game failed", err);
+    showTeardown(`Stopping the last game failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, false);
+    console.error(err);
   }
   try {
     web = new WebGame(settings);
@@ -231,6 +247,7 @@ function frame(now: number): void {
 
 tracingSelect.addEventListener("change", () => void restart({ tracing: tracingSelect.value as TracingLevel }));
 debugBox.addEventListener("change", () => void restart({ debug: debugBox.checked }));
+leakBox.addEventListener("change", () => void restart({ leak: leakBox.checked }));
 workersSelect.addEventListener("change", () => void restart({ workers: Number(workersSelect.value) }));
 element("download").addEventListener("click", downloadReport);
 pauseButton.addEventListener("click", () => setPaused(!paused));
@@ -250,6 +267,7 @@ window.__memkit = {
   jobWorkers: () => web.jobs?.workers ?? 0,
   jobFrames: () => web.jobFrames,
   error: () => failure,
+  teardown: () => (teardownLine.hidden ? undefined : teardownLine.dataset.clean === "true" ? "clean" : teardownLine.textContent),
 };
 
 syncControls();

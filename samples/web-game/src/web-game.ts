@@ -13,6 +13,8 @@ export interface WebGameSettings {
   shared: boolean;
   /** Job workers sharing each play frame's physics and AI (game-loop's --workers N); needs a shared memory. */
   workers: number;
+  /** game-loop's --leak: the audio system forgets to free the death sound's samples, which stop() reports. */
+  leak: boolean;
 }
 
 /** Stops a runaway unload (a bug, not a slow level), as the headless driver does. */
@@ -49,7 +51,7 @@ export class WebGame {
     try {
       // The game is built inside the load stage, so the stage counts what its construction allocates.
       this.#stages.beginStage("load");
-      this.game = new MemkitGame(this.memory, { frames: 0, entities: settings.entities, seed: settings.seed, leak: false });
+      this.game = new MemkitGame(this.memory, { frames: 0, entities: settings.entities, seed: settings.seed, leak: settings.leak });
     } catch (err) {
       this.memory.shutdown();
       throw err;
@@ -120,7 +122,7 @@ export class WebGame {
   label(): string {
     const s = this.settings;
     const workers = this.#jobs === undefined ? "" : ` --workers ${this.#jobs.workers}`;
-    return `web-game --entities ${s.entities} --seed ${s.seed} --tracing ${s.tracing}${s.debug ? " --debug" : ""}${workers}${s.shared ? " (shared memory)" : ""} (play frame ${this.playFrames})`;
+    return `web-game --entities ${s.entities} --seed ${s.seed} --tracing ${s.tracing}${s.debug ? " --debug" : ""}${s.leak ? " --leak" : ""}${workers}${s.shared ? " (shared memory)" : ""} (play frame ${this.playFrames})`;
   }
 
   /** memory.snapshot(): the JSON document `npm run memreport -- --html` renders. */

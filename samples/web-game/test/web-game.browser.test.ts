@@ -77,7 +77,7 @@ async function open(server: RunningServer, query = QUERY): Promise<Opened> {
 
 /** The game WebGame plays in this process (no page, no workers) after `frames` play frames, with the test's settings. */
 async function nodeSummary(frames: number) {
-  const web = new WebGame({ tracing: "counts", debug: false, entities: 300, seed: 7, shared: false, workers: 0 });
+  const web = new WebGame({ tracing: "counts", debug: false, entities: 300, seed: 7, shared: false, workers: 0, leak: false });
   while (web.playFrames < frames) web.step();
   const summary = web.game.summary();
   expect(await web.stop()).toBeUndefined();
@@ -265,6 +265,25 @@ describe("the sample game in a page", () => {
     }
   });
 
+  test("a game that leaks on purpose: the restart's teardown shows the LeakError with the scope and the function", async () => {
+    const { page, errors } = await open(isolated, "?entities=300&leak=1&tracing=callstacks");
+    await waitForPlayFrames(page, 10);
+    expect(await page.isChecked("#leak")).toBe(true);
+    await page.uncheck("#leak");
+    await page.waitForFunction(() => window.__memkit.teardown() !== undefined);
+    const teardown = (await page.evaluate(() => window.__memkit.teardown()))!;
+    expect(teardown).toContain("LeakError [ERR_LEAK]");
+    expect(teardown).toContain("root/audio");
+    expect(teardown).toContain("Audio.loadVoiceBank");
+    expect(await page.getAttribute("#teardown", "data-clean")).toBe("false");
+    // The leak is reported (and logged), and the new game plays on.
+    expect(errors.some((e) => e.includes("ERR_LEAK") || e.includes("LeakError"))).toBe(true);
+    expect(await page.evaluate(() => [window.__memkit.settings().leak, window.__memkit.error()])).toEqual([false, undefined]);
+    await waitForPlayFrames(page, 10);
+    await page.screenshot({ path: join(SCREENSHOTS, "web-game-leak.png") });
+    await page.close();
+  });
+
   test("the download button saves the JSON report that memreport reads and renders", async () => {
     const { page, errors } = await open(isolated);
     await waitForPlayFrames(page, 30);
@@ -315,7 +334,9 @@ describe("the sample game in a page", () => {
     expect(state.report.options).toMatchObject({ tracing: "off", debug: false });
     expect(await page.evaluate(() => window.__memkit.sharedMemory())).toBe(true);
     checkOverlayAgainstReport(state.rows, state.report.scopes);
-    // Each restart ran the old game's teardown; a leak or a failure would be on the page and in the console.
+    // Each restart ran the old game's teardown (the leak check); the page says how it went.
+    expect(await page.evaluate(() => window.__memkit.teardown())).toBe("clean");
+    expect(await page.textContent("#teardown")).toContain("shut down clean");
     expect(await page.isHidden("#error")).toBe(true);
     expect(errors).toEqual([]);
     await page.close();

@@ -11,7 +11,7 @@ import { WebGame, type WebGameSettings } from "../src/web-game.js";
  * unloads, tears down and shuts the memory down at any point, returning a leak.
  */
 
-const SETTINGS: WebGameSettings = { tracing: "counts", debug: false, entities: 300, seed: 7, shared: false, workers: 0 };
+const SETTINGS: WebGameSettings = { tracing: "counts", debug: false, entities: 300, seed: 7, shared: false, workers: 0, leak: false };
 
 afterEach(() => {
   // A failed test must not leave a memory behind for the next (init refuses while one is live).
@@ -83,6 +83,17 @@ describe("WebGame", () => {
 
   test("job workers without a shared memory are refused before any memory is made", () => {
     expect(() => new WebGame({ ...SETTINGS, workers: 2 })).toThrow(/2 job workers need a shared memory/);
+    expect(MemoryGlobals.current).toBeUndefined();
+  });
+
+  test("the game's own --leak comes back from stop() as the LeakError naming root/audio and, with call stacks, the function", async () => {
+    const web = new WebGame({ ...SETTINGS, tracing: "callstacks", leak: true });
+    playTo(web, 5);
+    expect(web.label()).toContain("--leak");
+    const leak = await web.stop();
+    expect(leak).toBeInstanceOf(LeakError);
+    expect(leak!.message).toContain("root/audio");
+    expect(leak!.message).toContain("Audio.loadVoiceBank");
     expect(MemoryGlobals.current).toBeUndefined();
   });
 

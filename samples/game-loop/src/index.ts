@@ -22,6 +22,6 @@ export type { DriveResult, Driven, DriveOptions, PlayReport, WarmupReport, Stage
 export { runMemkit, reportLabel } from "./memkit-run.js";
 export type { MemkitRun, MemkitRunOptions, MemoryReportJson } from "./memkit-run.js";
 export { JobSystem, JobError } from "./jobs/job-system.js";
-export type { JobSystemOptions } from "./jobs/job-system.js";
+export type { JobSystemOptions, JobThread, SpawnJobWorker } from "./jobs/job-system.js";
 export type { FrameJobs } from "./game/game.js";
 export { runBaseline } from "./baseline-run.js";

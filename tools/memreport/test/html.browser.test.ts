@@ -6,7 +6,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildMapModel, heaviestStages, renderHtml, type MapModel } from "../src/index.js";
 import type { MemoryReport } from "../src/report-types.js";
-import { findChromium, launchChromium } from "./chromium.js";
+import { findChromium, launchChromium } from "../src/chromium.js";
 import { MemoryGlobals } from "@memkit/memory-globals";
 import { bigMapReport, countsGameReport, gameReport } from "./fixtures/reports.js";
 

@@ -1,4 +1,3 @@
-import { Worker } from "node:worker_threads";
 import { SpaceViews } from "@memkit/containers";
 import type { MemoryGlobals } from "@memkit/memory-globals";
 import { CELLS, DT, MAX_EXTRA_WAYPOINTS, cellAt } from "../game/config.js";
@@ -53,8 +52,49 @@ export class JobError extends Error {
 export interface JobSystemOptions {
   /** Worker threads (0..MAX_WORKERS); the main thread runs a share too (with 0 it runs the one share). */
   workers: number;
-  /** The worker script. @defaultValue job-worker.js next to this module (dist/jobs/); tests pass a bundle of the TypeScript source. */
+  /** The worker script (Node). @defaultValue job-worker.js next to this module (dist/jobs/); tests pass a bundle of the TypeScript source. */
   script?: string | URL;
+  /**
+   * Starts one job worker with `data` (it runs `runJobWorker`). @defaultValue a
+   * Node worker thread running `script` (node:worker_threads, imported only then);
+   * a page passes one that starts a Web Worker.
+   */
+  spawn?: SpawnJobWorker;
+  /**
+   * Whether this thread may block in `Atomics.wait` while the workers finish
+   * a phase. A browser's main thread may not (it throws there): with false it
+   * spins instead, still giving up after the same stall time. @defaultValue true
+   */
+  canSleep?: boolean;
+}
+
+/** One job worker, whatever runs it (a Node worker thread, a Web Worker). */
+export interface JobThread {
+  /** Resolves once the worker has attached to the memory (its one "ready" message); rejects if it fails to start. */
+  readonly ready: Promise<void>;
+  /** Resolves when the worker has ended. */
+  readonly exited: Promise<void>;
+  terminate(): Promise<unknown>;
+}
+
+/** Starts the job worker for `data`. */
+export type SpawnJobWorker = (data: JobWorkerData) => JobThread;
+
+/** The default spawner: a Node worker thread running `script`. */
+async function nodeSpawner(script: string | URL): Promise<SpawnJobWorker> {
+  // Imported here, not at the top, so that a page bundling the job system does not load Node's module.
+  const { Worker } = await import("node:worker_threads");
+  return (data) => {
+    const worker = new Worker(script, { workerData: data });
+    // Errors after start reach the main thread at a join (the board); these listeners keep a late one from crashing the process.
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.once("message", () => resolve());
+      worker.on("error", reject);
+      void exited.then(() => reject(new JobError(`job worker ${data.threadName} exited before it attached to the memory.`)));
+    });
+    return { ready, exited, terminate: () => worker.terminate() };
+  };
 }
 
 /** Load-spins at a join before sleeping: the other threads' chunks end within microseconds of this thread's. */
@@ -94,8 +134,8 @@ export class JobSystem implements FrameJobs {
   readonly #memory: MemoryGlobals;
   readonly #board: Int32Array;
   readonly #errors: SharedArrayBuffer;
-  readonly #threads: Worker[];
-  readonly #exits: Promise<void>[];
+  readonly #threads: JobThread[];
+  readonly #canSleep: boolean;
   readonly #kernels: JobKernels;
   readonly #views: SpaceViews;
   #frames = 0;
@@ -103,14 +143,14 @@ export class JobSystem implements FrameJobs {
   /** The failure that stopped the system, if one did. */
   #failure: JobError | undefined;
 
-  private constructor(memory: MemoryGlobals, workers: number, board: Int32Array, errors: SharedArrayBuffer, threads: Worker[], exits: Promise<void>[]) {
+  private constructor(memory: MemoryGlobals, workers: number, board: Int32Array, errors: SharedArrayBuffer, threads: JobThread[], canSleep: boolean) {
     this.#memory = memory;
     this.workers = workers;
     this.#board = board;
     this.#errors = errors;
     this.#threads = threads;
-    this.#exits = exits;
-    this.names = threads.map((_, k) => `jobs-${k + 1}`);
+    this.#canSleep = canSleep;
+    this.names = Array.from({ length: workers }, (_, k) => `jobs-${k + 1}`);
     this.chunks = chunksFor(workers + 1);
     board[W_CHUNKS] = this.chunks;
     this.#views = SpaceViews.of(memory.space);
@@ -125,33 +165,20 @@ export class JobSystem implements FrameJobs {
    */
   static async start(memory: MemoryGlobals, options: JobSystemOptions): Promise<JobSystem> {
     const { workers } = options;
-    const script = options.script ?? new URL("./job-worker.js", import.meta.url);
+    const canSleep = options.canSleep ?? true;
     const board = createBoard();
     const errors = new SharedArrayBuffer(ERROR_BUFFER_BYTES);
     // No workers: the main thread runs the one share (the kernels' own test); the memory need not be shared then.
-    if (workers === 0) return new JobSystem(memory, 0, board, errors, [], []);
+    if (workers === 0) return new JobSystem(memory, 0, board, errors, [], canSleep);
+    const spawn = options.spawn ?? (await nodeSpawner(options.script ?? new URL("./job-worker.js", import.meta.url)));
     const share = memory.share();
-    const threads: Worker[] = [];
-    const exits: Promise<void>[] = [];
-    const ready: Promise<void>[] = [];
-    for (let k = 1; k <= workers; k++) {
-      const data: JobWorkerData = { share, threadName: `jobs-${k}`, board: board.buffer as SharedArrayBuffer, errors, workerIndex: k, workers };
-      const worker = new Worker(script, { workerData: data });
-      threads.push(worker);
-      // Errors after start reach the main thread at a join (the board); these listeners keep a late one from crashing the process.
-      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-      exits.push(exited);
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          worker.once("message", () => resolve());
-          worker.on("error", reject);
-          void exited.then(() => reject(new JobError(`job worker jobs-${k} exited before it attached to the memory.`)));
-        }),
-      );
-    }
-    const system = new JobSystem(memory, workers, board, errors, threads, exits);
+    const threads: JobThread[] = [];
+    const system = new JobSystem(memory, workers, board, errors, threads, canSleep);
     try {
-      await Promise.all(ready);
+      for (let k = 1; k <= workers; k++) {
+        threads.push(spawn({ share, threadName: `jobs-${k}`, board: board.buffer as SharedArrayBuffer, errors, workerIndex: k, workers }));
+      }
+      await Promise.all(threads.map((t) => t.ready));
     } catch (err) {
       await system.abort();
       throw err instanceof Error && !(err instanceof JobError) ? new JobError(`a job worker failed to start: ${err.stack ?? err.message}`, { cause: err }) : err;
@@ -217,7 +244,7 @@ export class JobSystem implements FrameJobs {
     if (this.#stopped) return;
     this.#run(PHASE_EXIT);
     this.#stopped = true;
-    await Promise.all(this.#exits);
+    await Promise.all(this.#threads.map((t) => t.exited));
   }
 
   /** Terminates every worker and declares each ended (memory.threadEnded): after a failure. Never throws. */
@@ -264,10 +291,14 @@ export class JobSystem implements FrameJobs {
     const board = this.#board;
     for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(board, word) === target) return;
     let slept = 0;
+    const start = this.#canSleep ? 0 : performance.now();
     for (;;) {
       const value = Atomics.load(board, word);
       if (value === target || Atomics.load(board, W_FAILED) > 0) return;
-      if (Atomics.wait(board, word, value, WAIT_SLICE_MS) === "timed-out" && (slept += WAIT_SLICE_MS) >= STALL_MS) {
+      const stalled = this.#canSleep
+        ? Atomics.wait(board, word, value, WAIT_SLICE_MS) === "timed-out" && (slept += WAIT_SLICE_MS) >= STALL_MS
+        : performance.now() - start >= STALL_MS;
+      if (stalled) {
         this.#stopped = true;
         const what = word === W_DONE ? `${target - value} of ${target} chunks unfinished` : `${value} of ${this.workers} workers not detached`;
         throw (this.#failure = new JobError(

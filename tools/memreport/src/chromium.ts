@@ -10,6 +10,9 @@ import { chromium as playwright, type Browser } from "playwright-core";
  * @sparticuz/chromium (a devDependency, so `npm ci` alone brings it; its
  * brotli-packed binary is unpacked from node_modules into a temp folder in a
  * second or two, without the network).
+ *
+ * Exported as `@memkit/memreport/chromium`, apart from the main entry: it
+ * needs playwright-core, which only tests install (a devDependency).
  */
 
 export const SYSTEM_CHROMIUM = "/usr/bin/chromium";

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { InvalidPointerError, LeakError } from "@memkit/core";
 import { MemoryGlobals } from "@memkit/memory-globals";
 import { StructArray, defineStruct } from "@memkit/containers";
-import { WASM_STATIC_BYTES, instantiateParticles, instantiateParticlesTlsf, particlesTlsfWasm, particlesWasm } from "@memkit/wasm-modules";
+import { WASM_STATIC_BYTES, instantiateParticles, instantiateParticlesTlsf } from "@memkit/wasm-modules";
+import { particlesTlsfWasm, particlesWasm } from "@memkit/wasm-modules/node";
 
 afterEach(() => {
   const memory = MemoryGlobals.current;

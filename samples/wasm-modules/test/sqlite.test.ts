@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { LeakError, OutOfMemoryError } from "@memkit/core";
 import { MemoryGlobals, NULL_GUARD_BYTES } from "@memkit/memory-globals";
-import { SQLITE_GLOBAL_BASE, Sqlite, SqliteError, WASM_STATIC_BYTES, sqliteWasm } from "@memkit/wasm-modules";
+import { SQLITE_GLOBAL_BASE, Sqlite, SqliteError, WASM_STATIC_BYTES } from "@memkit/wasm-modules";
+import { sqliteWasm } from "@memkit/wasm-modules/node";
 
 afterEach(() => {
   const memory = MemoryGlobals.current;

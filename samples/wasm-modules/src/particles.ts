@@ -1,5 +1,6 @@
 import type { MemoryGlobals, WasmHeap, WasmImports } from "@memkit/memory-globals";
 import { wasmHeapOf } from "@memkit/memory-globals";
+import type { TraceScopeOptions } from "@memkit/trace-allocator";
 
 /** The exports of wasm/particles.wasm and wasm/particles-tlsf.wasm (assembly/particles.ts). */
 export interface ParticleExports {
@@ -20,12 +21,12 @@ export interface ParticleModule {
 
 /**
  * Instantiates wasm/particles.wasm (`bytes`) on `memory`, its heap in scope
- * `scopeName`. Synchronous (the module is about 1 KiB, under the size a
+ * `scopeName` (created with `scopeOptions` when new). Synchronous (the module is about 1 KiB, under the size a
  * browser's main thread may compile synchronously). The module cannot handle
  * a NULL from malloc, so a failure throws (`outOfMemory: "throw"`).
  */
-export function instantiateParticles(memory: MemoryGlobals, bytes: Uint8Array<ArrayBuffer>, scopeName = "particles"): ParticleModule {
-  const imports = memory.wasmImports(scopeName, { module: bytes, outOfMemory: "throw" });
+export function instantiateParticles(memory: MemoryGlobals, bytes: Uint8Array<ArrayBuffer>, scopeName = "particles", scopeOptions?: TraceScopeOptions): ParticleModule {
+  const imports = memory.wasmImports(scopeName, { module: bytes, outOfMemory: "throw", ...(scopeOptions === undefined ? {} : { scopeOptions }) });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
   return { exports: instance.exports as unknown as ParticleExports, imports, heap: wasmHeapOf(imports) };
 }

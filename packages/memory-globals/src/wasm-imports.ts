@@ -137,9 +137,8 @@ export class WasmHeap {
       this.lastError = undefined;
       return moved;
     } catch (err) {
-      // A failed realloc leaves the old block as it was (the contract), and C keeps using it.
-      if (err instanceof OutOfMemoryError) return this.#failed(err);
-      throw err;
+      // A failed realloc leaves the old block as it was (the contract), and C keeps using it; a bad pointer still throws.
+      return this.#failed(err);
     }
   }
 

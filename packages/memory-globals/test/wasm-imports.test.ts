@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { DoubleFreeError, InvalidArgumentError, InvalidPointerError, LeakError, OutOfMemoryError } from "@memkit/core";
+import { CorruptionError, DoubleFreeError, InvalidArgumentError, InvalidPointerError, LeakError, OutOfMemoryError } from "@memkit/core";
 import { MemoryGlobals, NULL_GUARD_BYTES, wasmHeapOf, wasmModuleLayout, type WasmImports } from "@memkit/memory-globals";
 import { tinyModule, type TinyExports } from "./fixtures/tiny-module.js";
 
@@ -102,6 +102,8 @@ describe("memory.wasmImports: a module's heap is a scope", () => {
     expect(wasm.wasm_aligned_alloc(64, 5000)).toBe(0);
     expect(wasm.wasm_realloc(kept, 8000)).toBe(0); // the old block stays, as C expects
     expect(wasmHeapOf(imports).scope.allocatedSize(kept)).toBeGreaterThanOrEqual(4000);
+    expect(wasm.wasm_malloc(-16)).toBe(0); // 0xfffffff0 bytes: more than any memory holds
+    expect(wasm.wasm_realloc(kept, -16)).toBe(0);
     expect(wasm.wasm_calloc(0x10000, 0x10000)).toBe(0); // count * size overflows 32 bits
     expect(wasmHeapOf(imports).lastError!.message).toMatch(/calloc\(65536, 65536\)/);
     wasmHeapOf(imports).clearError();
@@ -146,6 +148,20 @@ describe("memory.wasmImports: a module's heap is a scope", () => {
     wasm.wasm_free(q);
     wasm.wasm_free(live);
     memory.openScope("other").deallocate(other);
+    memory.check();
+  });
+
+  it("with debug: true, a module's overrun is caught by check() and its double free is still typed", () => {
+    const memory = MemoryGlobals.init({ ...small, debug: true });
+    const imports = memory.wasmImports("dbg");
+    const wasm = instantiate(imports);
+    const p = wasm.wasm_malloc(40) >>> 0;
+    memory.check();
+    memory.space.u8[p + 40] ^= 0xff; // one byte past the block, as an off-by-one in C would write
+    expect(() => memory.check()).toThrow(CorruptionError);
+    memory.space.u8[p + 40] ^= 0xff;
+    wasm.wasm_free(p);
+    expect(() => wasm.wasm_free(p)).toThrow(DoubleFreeError);
     memory.check();
   });
 

@@ -157,9 +157,10 @@ describe("memory.wasmImports: a module's heap is a scope", () => {
     const wasm = instantiate(imports);
     const p = wasm.wasm_malloc(40) >>> 0;
     memory.check();
-    memory.space.u8[p + 40] ^= 0xff; // one byte past the block, as an off-by-one in C would write
+    const u8 = memory.space.u8;
+    u8[p + 40] = u8[p + 40]! ^ 0xff; // one byte past the block, as an off-by-one in C would write
     expect(() => memory.check()).toThrow(CorruptionError);
-    memory.space.u8[p + 40] ^= 0xff;
+    u8[p + 40] = u8[p + 40]! ^ 0xff;
     wasm.wasm_free(p);
     expect(() => wasm.wasm_free(p)).toThrow(DoubleFreeError);
     memory.check();

@@ -28,13 +28,13 @@ import { TaggedPages } from "./tagged-pages.js";
 /*
  * Address space laid out by MemoryGlobals.init:
  *
- *   0x0            NULL_GUARD_BYTES        bootstrap end (page aligned)              maximumBytes
- *   +--------------+-----------------------+-------------------------------------------+
- *   | null guard   | bootstrap region:     | pages handed out by the page allocator    |
- *   | (never used) | memory root, page     | (heap spans, slabs, large blocks, arenas, |
- *   |              | allocator, frame and  |  the scope tree's tables)                 |
- *   |              | scratch control blocks| grows on demand ->                        |
- *   +--------------+-----------------------+-------------------------------------------+
+ *   0x0            NULL_GUARD_BYTES    + wasmStaticBytes       bootstrap end (page aligned)              maximumBytes
+ *   +--------------+-------------------+-----------------------+-------------------------------------------+
+ *   | null guard   | wasm static:      | bootstrap region:     | pages handed out by the page allocator    |
+ *   | (never used) | modules' data and | memory root, page     | (heap spans, slabs, large blocks, arenas, |
+ *   |              | stacks (option,   | allocator, frame and  |  the scope tree's tables)                 |
+ *   |              | default 0 bytes)  | scratch control blocks| grows on demand ->                        |
+ *   +--------------+-------------------+-----------------------+-------------------------------------------+
  *
  * Allocators, in construction order (shutdown runs it backwards):
  *
@@ -85,7 +85,9 @@ export function createParts(options: ResolvedOptions): MemoryParts {
   const pageControl = PageAllocator.controlBytes(options.maximumBytes, options.pageSize);
   const sharedBytes = options.shared ? ThreadTable.bytes + SharedLock.bytes(TREE_LOCK_ENTRIES) + 16 : 0;
   const bootstrapBytes = options.bootstrapBytes ?? pageControl + 16 * 1024 + 16 + sharedBytes;
-  const pagesStart = Math.ceil((NULL_GUARD_BYTES + bootstrapBytes) / options.pageSize) * options.pageSize;
+  // Modules' static data and stacks sit between the null guard and the bootstrap region (wasmStaticBytes).
+  const bootstrapBase = NULL_GUARD_BYTES + options.wasmStaticBytes;
+  const pagesStart = Math.ceil((bootstrapBase + bootstrapBytes) / options.pageSize) * options.pageSize;
   if (pagesStart + options.pageSize > options.maximumBytes) {
     throw new InvalidArgumentError(
       `MemoryGlobals.init: option bootstrapBytes (${formatBytes(bootstrapBytes)}) leaves no room for pages in a ${formatBytes(options.maximumBytes)} space; ` +
@@ -93,7 +95,7 @@ export function createParts(options: ResolvedOptions): MemoryParts {
     );
   }
   const space = AddressSpace.create({ initialBytes: options.initialBytes, maximumBytes: options.maximumBytes, shared: options.shared });
-  const bootstrap = BootstrapHeap.create(space, NULL_GUARD_BYTES, bootstrapBytes);
+  const bootstrap = BootstrapHeap.create(space, bootstrapBase, bootstrapBytes);
   const rootPtr = bootstrap.carve(MEMORY_ROOT_BYTES, 8);
   const table = options.shared ? ThreadTable.create(space, bootstrap.carve(ThreadTable.bytes, 8)) : undefined;
   const seat = table?.claim(options.threadName);

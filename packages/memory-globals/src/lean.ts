@@ -14,3 +14,7 @@ export type { MemoryReport, StageReport, AllocatorReport, SlabReport, MemoryMap,
 export type { MemoryShare, MemoryAttachOptions } from "./thread-attach.js";
 export type { ThreadReport } from "./threads.js";
 export type { ThreadScopeShare } from "./threads.js";
+export { WasmHeap, wasmHeapOf } from "./wasm-imports.js";
+export type { WasmEnv, WasmImports, WasmImportOptions } from "./wasm-imports.js";
+export { wasmModuleLayout } from "./wasm-module-layout.js";
+export type { WasmModuleLayout } from "./wasm-module-layout.js";

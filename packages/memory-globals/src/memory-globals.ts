@@ -9,11 +9,12 @@ import { createParts, restoreParts, threadOfBlock, type MemoryParts, type Restor
 import { attachParts, type MemoryAttachOptions, type MemoryShare } from "./thread-attach.js";
 import { formatThreads, liveOtherThreads, threadFigures, threadEnded, type ThreadReport } from "./threads.js";
 import { namedRoot, namedRoots, rootFrameNumber, setNamedRoot, setRootFrameNumber } from "./memory-root.js";
-import { resolveOptions, type MemoryGlobalsOptions, type ResolvedOptions } from "./options.js";
+import { NULL_GUARD_BYTES, resolveOptions, type MemoryGlobalsOptions, type ResolvedOptions } from "./options.js";
 import { decodeSave, encodeSave } from "./saved-memory.js";
 import { StageRecorder } from "./stages.js";
 import { buildSnapshot } from "./snapshot.js";
 import { mergeLeaks } from "./leaks.js";
+import { createWasmImports, type WasmImportOptions, type WasmImports, type WasmStaticClaims } from "./wasm-imports.js";
 import type { MemoryReport, StageReport } from "./memory-report.js";
 
 let current: MemoryGlobals | undefined;
@@ -46,6 +47,7 @@ export class MemoryGlobals {
   #alive = true;
   #detached = false;
   #finalReport: ScopeReport | undefined;
+  #wasmStatic: WasmStaticClaims | undefined;
 
   private constructor(options: ResolvedOptions, parts: MemoryParts, stages: StageRecorder) {
     this.options = options;
@@ -98,6 +100,7 @@ export class MemoryGlobals {
       threadName: parts.threads === undefined ? "main" : parts.threads.table.nameOf(parts.threads.seat.slot),
       pageSize: settings.pageSize,
       bootstrapBytes: settings.bootstrapBytes,
+      wasmStaticBytes: settings.bootstrapBase - NULL_GUARD_BYTES,
       tracing: settings.tracing,
       sampleEvery: settings.sampleEvery,
       debug: settings.debug,
@@ -280,6 +283,13 @@ export class MemoryGlobals {
   openScope(path: string): TraceAllocator {
     this.#assertAlive("openScope");
     return this.#root.openScope(path);
+  }
+
+  /** A WebAssembly module's C heap in scope `scopeName` (the live one, else a new one): `WebAssembly.instantiate(bytes, memory.wasmImports("audio"))`. See wasm-imports.ts and the README. */
+  wasmImports(scopeName: string, options: WasmImportOptions = {}): WasmImports {
+    this.#assertAlive("wasmImports");
+    this.#wasmStatic ??= { region: { start: NULL_GUARD_BYTES, end: this.#bootstrap.base }, claims: [] };
+    return createWasmImports(this.#root, this.#space, this.#wasmStatic, scopeName, options);
   }
 
   /**

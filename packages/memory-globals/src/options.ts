@@ -42,6 +42,14 @@ export interface MemoryGlobalsOptions {
   pageSize?: number;
   /** Size of the static bootstrap region (multiple of 8); default: what the page allocator's control block needs plus 16 KiB. */
   bootstrapBytes?: number;
+  /**
+   * Bytes kept for WebAssembly modules' static data and stacks, right after
+   * the null guard: `[NULL_GUARD_BYTES, NULL_GUARD_BYTES + wasmStaticBytes)`,
+   * never handed out by any allocator. Link a module's data there
+   * (`--global-base`, see the README's "WebAssembly modules"). A multiple
+   * of 16. @defaultValue 0
+   */
+  wasmStaticBytes?: number;
   /** Tracing level of the root scope and, by default, of every scope. @defaultValue "counts" */
   tracing?: TracingLevel;
   /** With "callstacks": capture one allocation in N. @defaultValue 1 */
@@ -67,6 +75,7 @@ export interface ResolvedOptions {
   threadName: string;
   pageSize: number;
   bootstrapBytes: number | undefined;
+  wasmStaticBytes: number;
   tracing: TracingLevel;
   sampleEvery: number;
   debug: boolean;
@@ -108,6 +117,10 @@ export function resolveOptions(options: MemoryGlobalsOptions): ResolvedOptions {
   if (bootstrapBytes !== undefined && (typeof bootstrapBytes !== "number" || !Number.isSafeInteger(bootstrapBytes) || bootstrapBytes < 64 || bootstrapBytes % 8 !== 0)) {
     fail("bootstrapBytes", "a multiple of 8 of at least 64", bootstrapBytes);
   }
+  const wasmStaticBytes = options.wasmStaticBytes ?? 0;
+  if (typeof wasmStaticBytes !== "number" || !Number.isSafeInteger(wasmStaticBytes) || wasmStaticBytes < 0 || wasmStaticBytes % 16 !== 0) {
+    fail("wasmStaticBytes", "a multiple of 16 of at least 0", wasmStaticBytes);
+  }
   const tracing = options.tracing ?? "counts";
   if (!TRACING_LEVELS.includes(tracing)) fail("tracing", `one of ${TRACING_LEVELS.map((t) => `"${t}"`).join(", ")}`, tracing);
   const sampleEvery = options.sampleEvery ?? 1;
@@ -133,7 +146,7 @@ export function resolveOptions(options: MemoryGlobalsOptions): ResolvedOptions {
   }
   // The frame allocator checks these two itself, naming them.
   const frame = pickFields("frame", options.frame, FRAME_FIELDS) as FrameOptions;
-  return { initialBytes, maximumBytes, shared, threadName, pageSize, bootstrapBytes, tracing, sampleEvery, debug, frameArenas, generic, frame };
+  return { initialBytes, maximumBytes, shared, threadName, pageSize, bootstrapBytes, wasmStaticBytes, tracing, sampleEvery, debug, frameArenas, generic, frame };
 }
 
 const GENERIC_FIELDS: readonly string[] = ["smallMax", "smallAlignMax", "largeThreshold"];

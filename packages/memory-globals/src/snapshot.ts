@@ -123,6 +123,7 @@ function buildMemoryMap(src: SnapshotSources): MemoryMap {
     maximumBytes: space.maximumBytes,
     regions: [
       { name: "null guard", start: 0, bytes: NULL_GUARD_BYTES },
+      ...(bootstrap.base > NULL_GUARD_BYTES ? [{ name: "wasm static", start: NULL_GUARD_BYTES, bytes: bootstrap.base - NULL_GUARD_BYTES }] : []),
       { name: "bootstrap", start: bootstrap.base, bytes: bootstrap.bytes },
     ],
     owners,

@@ -17,7 +17,7 @@ import { FrameAllocator, ScratchAllocator } from "@memkit/temp-allocator";
 import { BootstrapHeap } from "./bootstrap-heap.js";
 import { TREE_LOCK_ENTRIES, noteOwners, recordResources, threadOfBlock, type MemoryParts, type SharedParts } from "./assemble.js";
 import { MEMORY_ROOT_LAYOUT, readMemoryRoot, type MemoryRootRecord } from "./memory-root.js";
-import type { FrameOptions, GenericPolicyOptions, ResolvedOptions } from "./options.js";
+import { NULL_GUARD_BYTES, type FrameOptions, type GenericPolicyOptions, type ResolvedOptions } from "./options.js";
 import { TaggedPages } from "./tagged-pages.js";
 
 /*
@@ -100,6 +100,7 @@ function attachedOptions(settings: MemoryRootRecord, parts: MemoryParts, options
     threadName: options.threadName,
     pageSize: settings.pageSize,
     bootstrapBytes: settings.bootstrapBytes,
+    wasmStaticBytes: settings.bootstrapBase - NULL_GUARD_BYTES,
     tracing: settings.tracing,
     sampleEvery: settings.sampleEvery,
     debug: false,

@@ -3,7 +3,8 @@ import { fileURLToPath } from "node:url";
 import { afterEach, expect, it, vi } from "vitest";
 import { LeakError } from "@memkit/core";
 import { DynamicArray } from "@memkit/containers";
-import { MemoryGlobals } from "@memkit/memory-globals";
+import { MemoryGlobals, wasmHeapOf } from "@memkit/memory-globals";
+import { tinyModule } from "./fixtures/tiny-module.js";
 import { MemoryGlobals as LeanMemoryGlobals } from "@memkit/memory-globals/lean";
 import "@memkit/memory-globals/debug";
 
@@ -56,6 +57,17 @@ function leanExample(): void {
   memory.shutdown();
 }
 
+// The README's WebAssembly example, verbatim; `bytes` is a small hand-assembled module whose exports call its imports.
+async function wasmExample(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Instance> {
+  const memory = MemoryGlobals.init({ wasmStaticBytes: 256 << 10 });   // [0x1000, 0x41000): modules' data and stacks
+  const imports = memory.wasmImports("audio", { module: bytes });      // bytes: the .wasm; its data and stack must lie in that region
+  const { instance } = await WebAssembly.instantiate(bytes, imports);  // its malloc and free: blocks of root/audio
+  const heap = wasmHeapOf(imports);                                    // the scope, the last failure, the static claim
+  console.log(heap.scope.stats().liveBytes);                           // what the module holds now
+  memory.shutdown();                                                   // a block it never freed: LeakError naming root/audio
+  return instance;
+}
+
 const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
 
 afterEach(() => {
@@ -88,10 +100,24 @@ it("runs the README's save and restore examples as written", () => {
   MemoryGlobals.current!.shutdown();
 });
 
+it("runs the README's WebAssembly example as written: clean when the module freed everything, a LeakError naming its scope when not", async () => {
+  const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+  const instance = await wasmExample(tinyModule({ data: { at: 0x1000, bytes: 64 } }));
+  expect(log).toHaveBeenCalledWith(0);
+  expect(typeof instance.exports.wasm_malloc).toBe("function");
+  // The example's last line, when the module keeps a block.
+  const memory = MemoryGlobals.init({ wasmStaticBytes: 256 << 10 });
+  const bytes = tinyModule();
+  const imports = memory.wasmImports("audio", { module: bytes });
+  const { instance: kept } = await WebAssembly.instantiate(bytes, imports);
+  (kept.exports.wasm_malloc as (n: number) => number)(100);
+  expect(() => memory.shutdown()).toThrow(/root\/audio/);
+});
+
 it("the README's examples are the code this test runs", () => {
   const source = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").map((line) => line.trim()).filter((line) => line.length > 0).join("\n");
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  expect(blocks.length).toBe(4);
+  expect(blocks.length).toBe(5);
   for (const block of blocks) {
     const lines = block.split("\n").map((line) => line.trim()).filter((line) => line.length > 0 && !line.startsWith("import "));
     expect(source).toContain(lines.join("\n").replace("MemoryGlobals.init({ debug: true })", "LeanMemoryGlobals.init({ debug: true })"));

@@ -24,6 +24,8 @@ export interface GameArgs {
   seed: number;
   /** Job workers: 0 plays on the main thread alone; N > 0 shares the memory with N worker threads that take a share of physics and AI. */
   workers: number;
+  /** Play twice, the particle step in JS then in WebAssembly (samples/wasm-modules), and compare checksums and times. */
+  wasm: boolean;
   quiet: boolean;
   help: boolean;
 }
@@ -62,6 +64,9 @@ Options:
   --workers N         job worker threads (default 0: the main thread alone): the memory is
                       shared, and physics contacts and AI are cut into chunks of units that
                       the workers and the main thread run; the same game (checksum) for any N
+  --wasm              play the memkit game twice: particles moved in JS, then in WebAssembly
+                      (an AssemblyScript module on the same memory, scope "particles");
+                      prints both checksums (the same game) and both particle-step times
   --quiet             no progress line and no tables: the summary only
   -h, --help          this text
 
@@ -95,6 +100,7 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
         compare: { type: "boolean" },
         seed: { type: "string" },
         workers: { type: "string" },
+        wasm: { type: "boolean" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -117,6 +123,10 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
   checkSaveFlags(values, mode);
   const workers = integerOption("--workers", values.workers, 0, 0, MAX_WORKERS);
   checkWorkerFlags(values, mode, workers);
+  const wasm = values.wasm === true;
+  if (wasm && mode !== "memkit") throw new UsageError(`--wasm cannot be combined with --${mode}: it compares two memkit runs (JS and wasm particles).`);
+  if (wasm && workers > 0) throw new UsageError("--wasm cannot be combined with --workers: the wasm module would need a shared memory of its own kind.");
+  if (wasm && values.save !== undefined) throw new UsageError("--wasm cannot be combined with --save: it plays the game twice.");
   return {
     frames: integerOption("--frames", values.frames, DEFAULT_FRAMES, 1, MAX_FRAMES),
     warmup: integerOption("--warmup", values.warmup, DEFAULT_WARMUP, 0, MAX_FRAMES),
@@ -130,6 +140,7 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
     mode,
     seed: integerOption("--seed", values.seed, DEFAULT_SEED, 0, 0xffffffff),
     workers,
+    wasm,
     quiet: values.quiet === true,
     help: values.help === true,
   };

@@ -32,6 +32,10 @@ export interface MemkitRun extends MemkitOutcome {
 export interface MemkitRunOptions {
   /** The job workers' script (JobSystemOptions.script): tests run a bundle of the TypeScript source. */
   workerScript?: string | URL;
+  /** Names the run in the progress line. @defaultValue "memkit" */
+  label?: string;
+  /** Called with the game once it is created or restored (`--wasm` swaps the particle step here). */
+  onGame?: (game: MemkitGame, memory: MemoryGlobals) => void;
 }
 
 /** The label written into the JSON report. */
@@ -82,6 +86,7 @@ export async function runMemkit(
       () => {
         const created = game ?? new MemkitGame(memory, config);
         created.jobs = jobs;
+        options.onGame?.(created, memory);
         return created;
       },
       stages,
@@ -90,7 +95,7 @@ export async function runMemkit(
         warmup: args.warmup,
         gc,
         progress,
-        label: "memkit",
+        label: options.label ?? "memkit",
         loaded: restored !== undefined,
         afterPlay: () => {
           if (jobs !== undefined) threads = memory.threads();

@@ -6,6 +6,7 @@ import { USAGE, UsageError, parseGameArgs } from "./cli-args.js";
 import { runBaseline } from "./baseline-run.js";
 import type { DriveResult } from "./driver.js";
 import { runMemkit, type MemkitRun } from "./memkit-run.js";
+import { formatWasmComparison, runWasmComparison } from "./wasm/wasm-run.js";
 import { formatCompare, formatHeader, formatJobs, formatPlaySummary, formatRestored, formatStageTable, formatStageTimes } from "./output.js";
 import { GcObserver } from "./stats/gc-observer.js";
 import type { ProgressStream } from "./stats/progress.js";
@@ -85,8 +86,13 @@ export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<
   using gc = new GcObserver();
   let memkit: MemkitRun | undefined;
   let baseline: DriveResult | undefined;
+  let wasmComparison: { text: string; same: boolean } | undefined;
   try {
-    if (args.mode !== "baseline") memkit = await runMemkit(args, gc, progress, saved);
+    if (args.wasm) {
+      const both = await runWasmComparison(args, gc, progress, saved);
+      memkit = both.wasm;
+      wasmComparison = formatWasmComparison(both);
+    } else if (args.mode !== "baseline") memkit = await runMemkit(args, gc, progress, saved);
     if (args.mode !== "memkit") baseline = await runBaseline(args, gc, progress);
   } catch (err) {
     io.stderr(`memkit-game-loop: the run failed:\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -113,6 +119,7 @@ export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<
     if (!args.quiet) io.stdout(`${formatStageTimes(baseline)}\n`);
   }
   if (memkit !== undefined && baseline !== undefined) io.stdout(`\n${formatCompare(memkit, baseline).text}\n`);
+  if (wasmComparison !== undefined) io.stdout(`\n${wasmComparison.text}\n`);
 
   let code = EXIT_OK;
   if (memkit?.report !== undefined && args.report !== undefined) {
@@ -145,5 +152,6 @@ export async function run(argv: readonly string[], io: RunIo = nodeIo): Promise<
     }
     io.stdout(`\nShutdown: clean. Every scope returned its memory.\n`);
   }
+  if (wasmComparison?.same === false) return EXIT_FAILURE;
   return code;
 }

@@ -38,6 +38,11 @@ const P_Y = fieldWord(Particle, "y", 8);
 const P_VX = fieldWord(Particle, "vx", 8);
 const P_VY = fieldWord(Particle, "vy", 8);
 const P_LIFE = fieldWord(Particle, "life", 8);
+/** A particle record's byte layout, for kernels that move particles outside JS (src/wasm/). */
+export const PARTICLE_LAYOUT = { stride: Particle.size, x: Particle.offsetOf("x"), y: Particle.offsetOf("y"), vx: Particle.offsetOf("vx"), vy: Particle.offsetOf("vy"), life: Particle.offsetOf("life") } as const;
+
+/** Moves and ages `length` particles at `ptr` (PARTICLE_LAYOUT) exactly as moveParticles does; returns the new length. */
+export type ParticleKernel = (ptr: number, length: number, dt: number) => number;
 
 /** Draw-list payload: what an item is (top 8 bits) and its index (low 24 bits). */
 const ITEM_TILE = 0 << 24;
@@ -139,8 +144,15 @@ export class Render implements Disposable {
     }
   }
 
+  /** Set by `--wasm` (src/wasm/): the particles move in a WebAssembly module, over the same bytes. */
+  particleKernel: ParticleKernel | undefined = undefined;
+
   moveParticles(dt: number): void {
     const particles = this.particles;
+    if (this.particleKernel !== undefined) {
+      particles.resize(this.particleKernel(particles.ptr, particles.length, dt));
+      return;
+    }
     const f64 = this.#views.f64;
     const base = particles.ptr >>> 3;
     for (let i = 0; i < particles.length; ) {

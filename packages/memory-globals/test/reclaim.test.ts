@@ -84,7 +84,15 @@ function fillFreeReclaim(ops: readonly (readonly [number, number, number])[]): b
             frameBlocks.push([p, size]);
           }
         } else if (op === 9) {
-          if (pick % 3 === 0 || marks.length === 0) marks.push({ mark: memory.scratch.mark(), blocks: [] });
+          // A mark may need room for the scratch allocator's tables: refused like any allocation when the memory is full.
+          if (pick % 3 === 0 || marks.length === 0) {
+            try {
+              marks.push({ mark: memory.scratch.mark(), blocks: [] });
+            } catch (err) {
+              if (!(err instanceof OutOfMemoryError)) throw err;
+            }
+          }
+          if (marks.length === 0) continue;
           const p = tryAllocate(memory.scratch, size);
           if (p !== 0) {
             stamp(p, size);
@@ -176,6 +184,13 @@ describe("memory given back", () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  it("a scratch mark refused for want of memory is an OutOfMemoryError the model expects (a case fast-check found)", () => {
+    // The memory filled up; mark() needed room for the scratch tables and was refused.
+    const ops: [number, number, number][] = [[3, 688121, 0], [1, 688121, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0], [3, 884729, 0], [1, 704505, 0], [0, 0, 0], [0, 1, 0], [9, 0, 0],
+      ...Array.from({ length: 10 }, (): [number, number, number] => [0, 0, 0])];
+    expect(fillFreeReclaim(ops)).toBe(true);
   });
 
   it("a free span at the top that holds the request is handed out as it is, not extended downwards (a case fast-check found)", () => {

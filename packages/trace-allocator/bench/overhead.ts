@@ -32,14 +32,14 @@ for (let i = 0; i < sizes.length; i++) sizes[i] = rng.logUniform(16, 512);
 const slots = new Int32Array(STEPS);
 for (let i = 0; i < STEPS; i++) slots[i] = rng.int(0, LIVE - 1);
 
-function run(a: Allocator, steps: number): number {
+function run(a: Allocator, steps: number, align: number): number {
   const live = new Int32Array(LIVE);
-  for (let i = 0; i < LIVE; i++) live[i] = a.allocate(sizes[STEPS + i]!);
+  for (let i = 0; i < LIVE; i++) live[i] = a.allocate(sizes[STEPS + i]!, align);
   const t = process.cpuUsage();
   for (let i = 0; i < steps; i++) {
     const s = slots[i]!;
     a.deallocate(live[s]!);
-    live[s] = a.allocate(sizes[i]!);
+    live[s] = a.allocate(sizes[i]!, align);
   }
   const used = process.cpuUsage(t);
   const ns = ((used.user + used.system) * 1e3) / steps;
@@ -65,7 +65,7 @@ async function backings(): Promise<[string, Backing][]> {
   return list;
 }
 
-type Subject = [name: string, build: () => Allocator, steps: number];
+type Subject = [name: string, build: () => Allocator, steps: number, align?: number];
 
 function subjectsOver(make: Backing): Subject[] {
   return [
@@ -73,6 +73,7 @@ function subjectsOver(make: Backing): Subject[] {
     ['trace "off"', () => new TraceAllocator(make(), { tracing: "off" }), STEPS],
     ['trace "counts" (root)', () => new TraceAllocator(make()), STEPS],
     ['trace "counts" (depth 3: root/a/b/c)', () => new TraceAllocator(make()).child("a").child("b").child("c"), STEPS],
+    ['trace "counts" (root), align 16 (C malloc)', () => new TraceAllocator(make()), STEPS, 16],
     ['trace "counts" (root), shared: tree lock, uncontended', () => sharedTree(make()), STEPS],
     ['trace "callstacks", sampleEvery 16', () => new TraceAllocator(make(), { tracing: "callstacks", sampleEvery: 16 }), STEPS / 8],
     ['trace "callstacks", sampleEvery 64', () => new TraceAllocator(make(), { tracing: "callstacks", sampleEvery: 64 }), STEPS / 4],
@@ -88,15 +89,15 @@ function sharedTree(backing: Allocator): Allocator {
 }
 
 /** Child mode: time one subject and print `{ ns, gcs }` as JSON. */
-async function measure([, build, steps]: Subject): Promise<void> {
+async function measure([, build, steps, align = 8]: Subject): Promise<void> {
   const a = build();
-  run(a, steps); // warm-up
+  run(a, steps, align); // warm-up
   // Start the timed rounds with an empty young generation, so a GC counted is one the rounds caused.
   (globalThis as { gc?: () => void }).gc?.();
   await new Promise((resolve) => setTimeout(resolve, 10)); // let pending GC entries arrive
   gcEvents = 0;
   const times: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) times.push(run(a, steps));
+  for (let r = 0; r < ROUNDS; r++) times.push(run(a, steps, align));
   await new Promise((resolve) => setTimeout(resolve, 10));
   console.log(JSON.stringify({ ns: best(times), gcs: gcEvents }));
 }

@@ -88,17 +88,18 @@ export function headerDamage(u8: Uint8Array, ptr: number, h: number, index: numb
 
 /**
  * Verifies the header of record `i` when it is guarded. Returns the
- * CorruptionError to throw (`who` names the call), or undefined when whole
- * or unguarded.
+ * CorruptionError to throw (`path` and `op` name the call: the name is put
+ * together only for an error, so a free makes no string), or undefined when
+ * whole or unguarded.
  */
-export function guardedHeaderError(view: TreeView, who: string, i: number): CorruptionError | undefined {
+export function guardedHeaderError(view: TreeView, path: string, op: string, i: number): CorruptionError | undefined {
   const r = recordAt(view, i);
   const word = view.i32[r + R_WORD]!;
   if ((word & GUARDED) === 0) return undefined;
   const ptr = view.i32[r + R_PTR]!;
   const h = headerOf(word);
   const offset = headerDamage(view.u8, ptr, h, i);
-  return offset === 0 ? undefined : headerError(view, who, i, offset);
+  return offset === 0 ? undefined : headerError(view, `${path}.${op}`, i, offset);
 }
 
 /**
@@ -139,7 +140,7 @@ export function checkGuards(view: TreeView, who: string): void {
     // A record that cannot be a block is checkRecords' to report.
     if ((word & GUARDED) === 0 || ptr < GUARDED_HEADER_BYTES || ptr > limit || (ptr & (HEADER_BYTES - 1)) !== 0) continue;
     if (ptr - headerOf(word) < 0) continue;
-    const error = guardedHeaderError(view, `${who}.check`, i);
+    const error = guardedHeaderError(view, who, "check", i);
     if (error !== undefined) throw error;
   }
 }

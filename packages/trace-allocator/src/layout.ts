@@ -178,6 +178,8 @@ export const ROW_MASK = 0xffffff;
 /** Where log2(H) - 3 sits in a record word (4 bits: H is 8 to 64 KiB). */
 export const HEADER_SHIFT = 25;
 export const HEADER_CODE_MASK = 15;
+/** The header code of a 16-byte header (align 16: C's malloc alignment), which the inline paths take too. */
+export const HEADER_16 = 1 << 25;
 /** Row and retained bit: what a word holds once the header code is masked off. */
 export const OWNER_MASK = (1 << HEADER_SHIFT) - 1;
 /** Bit of a record word marking a block with a guarded header (header-guard.ts). */

@@ -21,7 +21,9 @@ import {
   D_PEAK_BYTES,
   D_RETAINED_BYTES,
   GUARDED,
+  HEADER_16,
   HEADER_BYTES,
+  HEADER_SHIFT,
   RETAINED,
   ROW_MASK,
   R_SIZE,
@@ -52,7 +54,7 @@ const MAX_HEADER = 65536;
  * the queries on one block, at every tracing level, over the tree's state
  * (scope-state.ts). The tree half (trace-allocator.ts) extends it.
  *
- * The inline paths ("counts", no budget, not guarded, align <= 8, no label)
+ * The inline paths ("counts", no budget, not guarded, align <= 16, no label)
  * create no JS objects and compare one word (the tree's epoch) to know that
  * what the handle caches is current; everything else takes the general way.
  */
@@ -79,19 +81,21 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
    * scope is disposed.
    */
   allocate(size: number, align = 8, label = 0): Ptr {
-    // The common case inline: "counts", no budget, not guarded, align <= 8, no label, and nothing
+    // The common case inline: "counts", no budget, not guarded, align <= 16, no label, and nothing
     // the handle caches changed since it last looked (the tree's epoch). Everything else goes the general way.
     if (this.i32[this.cw + W_EPOCH] !== this.allocEpoch || label !== 0) return this.off ? this.allocateUntracked(size, align) : this.#allocateOther(size, align, label);
     validateAllocation(this.path, size, align);
-    if (align > HEADER_BYTES) return this.#allocateOther(size, align, 0);
-    if (size > MAX_SIZE - HEADER_BYTES) throw tooLargeError(this.path, size, align, HEADER_BYTES);
+    if (align > 16) return this.#allocateOther(size, align, 0);
+    // A header as large as the alignment keeps the block aligned: 8 bytes, or 16 for align 16.
+    const hb = align > HEADER_BYTES ? 16 : HEADER_BYTES;
+    if (size > MAX_SIZE - hb) throw tooLargeError(this.path, size, align, hb);
     let base: Ptr;
     try {
-      base = this.backing.allocate(size + HEADER_BYTES, HEADER_BYTES);
+      base = this.backing.allocate(size + hb, hb);
     } catch (err) {
-      throw backingFailed(this.path, err, size, align, HEADER_BYTES);
+      throw backingFailed(this.path, err, size, align, hb);
     }
-    const ptr = base + HEADER_BYTES;
+    const ptr = base + hb;
     // Read again after the backing call: code it ran (a grow listener) may have grown the space,
     // disposed this scope, filled or moved the records (the epoch says the last two).
     const i32 = this.i32;
@@ -101,12 +105,12 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const h = (ptr - HEADER_BYTES) >> 2;
     const seen = i32[h]!;
     if (i32[cw + W_EPOCH] !== this.allocEpoch || n === this.recCap || (seen >>> 0 < n && i32[recW + (seen << 2)] === ptr)) {
-      return this.recordNew(ptr, size, HEADER_BYTES, 0, 0);
+      return this.recordNew(ptr, size, hb, 0, 0);
     }
     const r = recW + (n << 2);
     i32[r] = ptr;
     i32[r + 1] = size;
-    i32[r + 2] = this.row;
+    i32[r + 2] = hb === HEADER_BYTES ? this.row : this.row | HEADER_16;
     i32[r + 3] = 0;
     i32[cw + W_REC_COUNT] = n + 1;
     const frame = i32[cw + W_FRAME]!;
@@ -205,7 +209,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const i32 = this.i32;
     const cw = this.cw;
     // The inline path: nothing cached changed (the epoch), a live block of the tree, this scope's own
-    // (the record word is exactly the row: not retained, 8-byte header, not guarded).
+    // (the record word is the row, with at most the 16-byte header's code: not retained, not guarded).
     if (i32[cw + W_EPOCH] !== this.freeEpoch || typeof ptr !== "number" || (ptr & 7) !== 0 || ptr < HEADER_BYTES) {
       this.#deallocateSlow(ptr);
       return;
@@ -214,12 +218,13 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const i = i32[h]!;
     const recW = this.recW;
     const r = recW + (i << 2);
-    if (h >= i32.length || i >>> 0 >= i32[cw + W_REC_COUNT]! || i32[r] !== ptr || i32[r + R_WORD] !== this.row) {
+    const word = i32[r + R_WORD]!;
+    if (h >= i32.length || i >>> 0 >= i32[cw + W_REC_COUNT]! || i32[r] !== ptr || (word & ~HEADER_16) !== this.row) {
       this.#deallocateSlow(ptr);
       return;
     }
     // (A backing whose deallocate calls back into this tree is not supported on this path, as before.)
-    this.backing.deallocate(ptr - HEADER_BYTES);
+    this.backing.deallocate(ptr - (HEADER_BYTES << (word >>> HEADER_SHIFT)));
     this.countReleased(i, ptr);
   }
 
@@ -236,7 +241,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   protected deallocateOther(ptr: Ptr, i: number): void {
     const word = this.i32[recordAt(this, i) + R_WORD]!;
     if (!this.mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
-    const damage = guardedHeaderError(this, `${this.path}.deallocate`, i);
+    const damage = guardedHeaderError(this, this.path, "deallocate", i);
     let failure: CorruptionError | undefined;
     try {
       this.backingOfRecord(i).deallocate(ptr - headerOf(word));
@@ -300,7 +305,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const state = this.openState();
     if (state < 0) throw this.disposedError("reallocate");
     let i = this.ownLive(ptr, "reallocate");
-    const damage = guardedHeaderError(this, `${this.path}.reallocate`, i);
+    const damage = guardedHeaderError(this, this.path, "reallocate", i);
     if (damage !== undefined) throw damage;
     const oldSize = this.i32[recordAt(this, i) + R_SIZE]!;
     const nh = this.guarded ? guardedHeaderFor(align) : headerFor(align);

@@ -1,7 +1,7 @@
 import { CorruptionError, MAX_SIZE, type Allocator, type AllocatorStats, type BlockOrigin, type Ptr } from "@memkit/core";
 import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header-guard.js";
 import { isLabelId } from "./labels.js";
-import { BUDGETED, GUARDED, HEADER_BYTES, R_SIZE, R_WORD, SITE_LABEL, NEVER_CURRENT, T_SITES, W_EPOCH, W_FRAME, W_REC_COUNT } from "./layout.js";
+import { BUDGETED, GUARDED, HEADER_16, HEADER_BYTES, HEADER_SHIFT, R_SIZE, R_WORD, SITE_LABEL, NEVER_CURRENT, T_SITES, W_EPOCH, W_FRAME, W_REC_COUNT } from "./layout.js";
 import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "./records.js";
 import { siteOfRecord } from "./retained.js";
 import { ALLOCATE, REALLOCATE } from "./scope-blocks.js";
@@ -30,7 +30,7 @@ import { entryWord } from "./tables.js";
  * the lock; a reallocate counts as a free and an allocation.
  *
  * The common case (what the private tree's inline paths take: "counts", no
- * budget, not guarded, align <= 8, no label, this scope's own block) takes
+ * budget, not guarded, align <= 16, no label, this scope's own block) takes
  * the same inline steps under the lock, which it enters without looking for
  * growth (enterBlocks): a pointer past this thread's views, or a moved table
  * (the epoch), sends the call the general way, which refreshes them.
@@ -47,13 +47,13 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     } catch (err) {
       throw backingFailed(this.path, err, size, align, h);
     }
-    if (h === HEADER_BYTES && label === 0) {
+    if (h <= 16 && label === 0) {
       this.enterBlocks();
-      if (this.#recordInline(base + HEADER_BYTES, size)) {
+      if (this.#recordInline(base + h, size, h === HEADER_BYTES ? 0 : HEADER_16)) {
         const tree = this.tree!;
         if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, size);
         this.leave();
-        return base + HEADER_BYTES;
+        return base + h;
       }
       this.leave();
     }
@@ -76,12 +76,13 @@ export abstract class SharedBlocks extends UntrackedBlocks {
   }
 
   /**
-   * Under the lock: records block `ptr` (8-byte header) as the private inline
-   * path does, when nothing cached moved (the epoch, tagged as sync() tags a
-   * shared tree's), the records have room, and the block is not recorded
-   * already. False (nothing written) otherwise: the general way then decides.
+   * Under the lock: records block `ptr` (an 8- or 16-byte header: `code` 0 or
+   * HEADER_16) as the private inline path does, when nothing cached moved (the
+   * epoch, tagged as sync() tags a shared tree's), the records have room, and
+   * the block is not recorded already. False (nothing written) otherwise: the
+   * general way then decides.
    */
-  #recordInline(ptr: Ptr, size: number): boolean {
+  #recordInline(ptr: Ptr, size: number, code: number): boolean {
     const i32 = this.i32;
     const cw = this.cw;
     if ((i32[cw + W_EPOCH]! | NEVER_CURRENT) !== this.allocEpoch) return false;
@@ -94,7 +95,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     const r = recW + (n << 2);
     i32[r] = ptr;
     i32[r + 1] = size;
-    i32[r + 2] = this.row;
+    i32[r + 2] = this.row | code;
     i32[r + 3] = 0;
     i32[cw + W_REC_COUNT] = n + 1;
     const frame = i32[cw + W_FRAME]!;
@@ -104,10 +105,14 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     return true;
   }
 
+  /** The header bytes of the block #releaseInline last forgot (a field: no object per call). */
+  #releasedHeader = HEADER_BYTES;
+
   /**
-   * Under the lock: forgets this scope's own block `ptr` (8-byte header, not
-   * retained) as the private inline path does, and returns its size; -1
-   * (nothing written) when that path does not apply.
+   * Under the lock: forgets this scope's own block `ptr` (an 8- or 16-byte
+   * header, not retained) as the private inline path does, and returns its
+   * size (its header size in #releasedHeader); -1 (nothing written) when that
+   * path does not apply.
    */
   #releaseInline(ptr: Ptr): number {
     const i32 = this.i32;
@@ -117,8 +122,14 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     if (h >= i32.length) return -1;
     const i = i32[h]!;
     const r = this.recW + (i << 2);
-    if (i >>> 0 >= i32[cw + W_REC_COUNT]! || i32[r] !== ptr || i32[r + R_WORD] !== this.row) return -1;
+    const word = i32[r + R_WORD]!;
+    const n = i32[cw + W_REC_COUNT]!;
+    if (i >>> 0 >= n || i32[r] !== ptr || (word & ~HEADER_16) !== this.row) return -1;
+    // The last record moves into the hole and its block's header is rewritten: that block may lie in
+    // memory another thread grew, past these views, where a write would be lost. The general way refreshes.
+    if ((i32[this.recW + ((n - 1) << 2)]! - HEADER_BYTES) >> 2 >= i32.length) return -1;
     const size = i32[r + R_SIZE]!;
+    this.#releasedHeader = HEADER_BYTES << (word >>> HEADER_SHIFT);
     this.countReleased(i, ptr);
     return size;
   }
@@ -138,12 +149,12 @@ export abstract class SharedBlocks extends UntrackedBlocks {
       this.enterBlocks();
       try {
         freed = this.#releaseInline(ptr);
-        if (freed >= 0) this.#countFree(ptr - HEADER_BYTES, freed);
+        if (freed >= 0) this.#countFree(ptr - this.#releasedHeader, freed);
       } finally {
         this.leave();
       }
       if (freed >= 0) {
-        this.backing.deallocate(ptr - HEADER_BYTES);
+        this.backing.deallocate(ptr - this.#releasedHeader);
         return;
       }
     }
@@ -159,7 +170,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
       const r = recordAt(this, i);
       const word = this.i32[r + R_WORD]!;
       if (!this.mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
-      if ((word & GUARDED) !== 0) damage = guardedHeaderError(this, `${this.path}.deallocate`, i);
+      if ((word & GUARDED) !== 0) damage = guardedHeaderError(this, this.path, "deallocate", i);
       backing = this.backingOfRecord(i);
       base = ptr - headerOf(word);
       size = this.i32[r + R_SIZE]!;
@@ -237,7 +248,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     if (this.openState() < 0) throw this.disposedError("reallocate");
     if (label !== 0 && !isLabelId(this, label)) throw badLabelError(this.path, "reallocate", label);
     let i = this.ownLive(ptr, "reallocate");
-    const damage = guardedHeaderError(this, `${this.path}.reallocate`, i);
+    const damage = guardedHeaderError(this, this.path, "reallocate", i);
     if (damage !== undefined) throw damage;
     const oldSize = this.i32[recordAt(this, i) + R_SIZE]!;
     if (newSize > oldSize && (this.openState() & BUDGETED) !== 0) this.checkBudgets(newSize - oldSize);

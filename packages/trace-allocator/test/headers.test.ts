@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CorruptionError, InvalidArgumentError, hex } from "@memkit/core";
+import { CorruptionError, DoubleFreeError, InvalidArgumentError, InvalidPointerError, SeededRandom, hex } from "@memkit/core";
 import { fillPattern, findPatternMismatch } from "@memkit/core/testing";
 import { makeRoot, thrown } from "./helpers.js";
 
@@ -18,6 +18,50 @@ describe("the 8-byte header in front of each block", () => {
       expect(findPatternMismatch(root, p, 100, align)).toBe(-1);
       root.deallocate(p);
     }
+    root.check();
+  });
+
+  it("align 16 (C's malloc alignment) mixed with align 8 in two scopes: aligned, bytes kept, counts exact, errors typed", () => {
+    const { root, pages } = makeRoot();
+    const other = root.child("other");
+    const rng = new SeededRandom(0x16);
+    const live: { p: number; size: number; align: number; scope: typeof root }[] = [];
+    const bytes = new Map<typeof root, number>([
+      [root, 0],
+      [other, 0],
+    ]);
+    for (let step = 0; step < 4000; step++) {
+      if (live.length > 0 && rng.int(0, 2) === 0) {
+        const [b] = live.splice(rng.int(0, live.length - 1), 1);
+        expect(findPatternMismatch(root, b!.p, b!.size, b!.p)).toBe(-1);
+        b!.scope.deallocate(b!.p);
+        bytes.set(b!.scope, bytes.get(b!.scope)! - b!.size);
+        continue;
+      }
+      const scope = rng.int(0, 1) === 0 ? root : other;
+      const align = rng.int(0, 1) === 0 ? 16 : 8;
+      const size = rng.int(1, 300);
+      const p = scope.allocate(size, align);
+      expect(p % align).toBe(0);
+      // The backing block starts at a header as large as the alignment.
+      expect(pages.allocatedSize(p - Math.max(8, align))).toBe(scope.allocatedSize(p) + Math.max(8, align));
+      fillPattern(root, p, size, p);
+      live.push({ p, size, align, scope });
+      bytes.set(scope, bytes.get(scope)! + size);
+      expect(scope.stats().liveBytes).toBe(bytes.get(scope));
+    }
+    const b = live.find((x) => x.align === 16)!;
+    const thief = b.scope === root ? other : root;
+    expect(thrown(() => thief.deallocate(b.p))).toBeInstanceOf(InvalidPointerError);
+    b.scope.deallocate(b.p);
+    expect(thrown(() => b.scope.deallocate(b.p))).toBeInstanceOf(DoubleFreeError);
+    live.splice(live.indexOf(b), 1);
+    root.check();
+    for (const x of live) {
+      expect(findPatternMismatch(root, x.p, x.size, x.p)).toBe(-1);
+      x.scope.deallocate(x.p);
+    }
+    expect(root.stats().liveBytes + other.stats().liveBytes).toBe(0);
     root.check();
   });
 

@@ -59,8 +59,10 @@ export function runJobWorker(data: JobWorkerData, post: (message: string) => voi
   for (;;) {
     seen = nextPhase(board, seen);
     const phase = Atomics.load(board, W_PHASE);
+    // Read once: a late waker may see the main thread move on to the next frame while it runs.
+    const phaseFrame = board[W_FRAME]!;
     try {
-      hooks.beforePhase?.(phase, board[W_FRAME]!, data);
+      hooks.beforePhase?.(phase, phaseFrame, data);
       if (phase === PHASE_EXIT) {
         memory.detach();
         if (Atomics.sub(board, W_PENDING, 1) === 1) Atomics.notify(board, W_PENDING);
@@ -79,7 +81,7 @@ export function runJobWorker(data: JobWorkerData, post: (message: string) => voi
       }
     } catch (err) {
       // Flagged before the chunk counts as done, so the join that waits for it sees the failure.
-      fail(board, data, phase, err);
+      fail(board, data, phase, phaseFrame, err);
       return;
     }
   }
@@ -103,19 +105,19 @@ function nextPhase(board: Int32Array, seen: number): number {
  * and wakes the main thread: its join stops waiting once `failed` is set
  * (this worker will not count a chunk or its exit any more).
  */
-function fail(board: Int32Array, data: JobWorkerData, phase: number, err: unknown): void {
+function fail(board: Int32Array, data: JobWorkerData, phase: number, frame: number, err: unknown): void {
   // -1 while the message is written: the main thread reads a failure only once `failed` names the worker.
   if (Atomics.compareExchange(board, W_FAILED, 0, -1) === 0) {
-    record(board, data, phase, err);
+    record(board, data, phase, frame, err);
     Atomics.store(board, W_FAILED, data.workerIndex);
   }
   Atomics.notify(board, W_DONE);
   Atomics.notify(board, W_PENDING);
 }
 
-function record(board: Int32Array, data: JobWorkerData, phase: number, err: unknown): void {
+function record(board: Int32Array, data: JobWorkerData, phase: number, frame: number, err: unknown): void {
   board[W_FAILED_PHASE] = phase;
-  board[W_FAILED_FRAME] = board[W_FRAME]!;
+  board[W_FAILED_FRAME] = frame;
   const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
   const bytes = new TextEncoder().encode(text).subarray(0, ERROR_BUFFER_BYTES);
   new Uint8Array(data.errors).set(bytes);

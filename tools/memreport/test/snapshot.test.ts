@@ -1,4 +1,4 @@
-import { LeakError } from "@memkit/core";
+import { LeakError, formatCount } from "@memkit/core";
 import { MemoryGlobals } from "@memkit/memory-globals";
 import { afterEach, describe, expect, test } from "vitest";
 import { buildMapModel, formatText, renderHtml, validateReport } from "../src/index.js";
@@ -70,7 +70,7 @@ describe("a real snapshot", () => {
     const row = /<tr><td>generic\.slots<\/td>.*?<\/tr>/.exec(allocators)![0];
     expect(row).not.toContain('class="fill warn"'); // no fragmentation gauge
     expect(row).toMatch(/\d+ of \d+ slabs? empty/);
-    for (const c of slabs.classes) expect(row).toContain(`${c.slotSize} B slots: ${c.slabs} slab`);
+    for (const c of slabs.classes) expect(row).toContain(`${formatCount(c.slotSize)} B slots: ${c.slabs} slab`);
     for (const p of kept) s.deallocate(p);
     s.dispose();
   });

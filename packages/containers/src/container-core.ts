@@ -315,6 +315,8 @@ export abstract class ContainerCore implements ViewHolder, Checkable, PersistedH
 
   /** Ends the handle: the empty state, no view refreshes, no leak report. */
   private end(): void {
+    // A block this handle no longer owns (a restore took it over) must not be moved on its word.
+    if (this.movable !== null && this.block !== 0) this.movable.unfollowBlock(this.block, this);
     this.isDisposed = true;
     this.desc = 0;
     this.setBlock(0, 0);

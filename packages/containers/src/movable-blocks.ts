@@ -16,9 +16,12 @@ export interface BlockHolder {
 export interface MovableBlocks {
   /** Lets the live block at `ptr` move, telling `holder` after each move; replaces an earlier holder. */
   followBlock(ptr: Ptr, holder: BlockHolder): void;
+  /** Stops `holder` following the block at `ptr` (the block then stays where it is); anything else is ignored. */
+  unfollowBlock(ptr: Ptr, holder: BlockHolder): void;
 }
 
 /** True when `allocator` implements {@link MovableBlocks}. */
 export function hasMovableBlocks(allocator: object): allocator is Allocator & MovableBlocks {
-  return typeof (allocator as Partial<MovableBlocks>).followBlock === "function";
+  const a = allocator as Partial<MovableBlocks>;
+  return typeof a.followBlock === "function" && typeof a.unfollowBlock === "function";
 }

@@ -332,6 +332,14 @@ export class RelocatableAllocator extends SpaceHandle implements Allocator, Chec
     if (s >= 0) this.holders[(s - (this.u32[this.w + W_SLOTS]! >>> 2)) / SLOT_WORDS] = holder;
   }
 
+  /** Stops `holder` following the block at `ptr`: it stays where it is again. Anything else is ignored. */
+  unfollowBlock(ptr: Ptr, holder: BlockHolder): void {
+    const s = this.liveSlotAt(ptr);
+    if (s < 0) return;
+    const index = (s - (this.u32[this.w + W_SLOTS]! >>> 2)) / SLOT_WORDS;
+    if (this.holders[index] === holder) this.holders[index] = undefined;
+  }
+
   // ----------------------------------------------------------------- reports
 
   /** Counters; liveBytes counts usable sizes (8-byte multiples), reservedBytes chunks, tables and the control block. */

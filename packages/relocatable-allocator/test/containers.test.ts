@@ -119,6 +119,9 @@ describe("scopes and save/restore", () => {
     r.free(junk);
     const other = RelocatableAllocator.attach(space, r.controlPtr, { backing });
     const restored = DynamicArray.restore(other, desc, { kind: "i32" });
+    // The handed-over `arr` stopped following: the first handle keeps the block where it is.
+    expect(r.compact().movedBlocks).toBe(0);
+    expect(arr.disposed).toBe(true);
     const at = restored.ptr;
     const res = other.compact();
     expect(res.movedBlocks).toBe(1);

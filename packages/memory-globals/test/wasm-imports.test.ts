@@ -171,6 +171,7 @@ describe("memory.wasmImports: a module's heap is a scope", () => {
     const imports = memory.wasmImports("decoder");
     instantiate(imports).wasm_malloc(300);
     expect(() => wasmHeapOf(imports).scope.dispose()).toThrow(LeakError);
+    expect(() => wasmHeapOf(imports).scope.dispose()).toThrow(/root\/decoder/);
     let error: unknown;
     try {
       memory.shutdown();

@@ -91,6 +91,10 @@ describe("SQLite on memkit's heap (scope \"sqlite\")", () => {
     expect((error as LeakError).report.scopes).toContain("root/sqlite");
     expect((error as LeakError).message).toMatch(/root\/sqlite/);
     expect((error as LeakError).report.bytes).toBeGreaterThan(100_000);
+    // Every block SQLite held lies outside the static region its data and stack live in.
+    const blocks = (error as LeakError).report.blocks.filter((b) => b.scope === "root/sqlite");
+    expect(blocks.length).toBeGreaterThan(50);
+    for (const b of blocks) expect(b.ptr >= NULL_GUARD_BYTES + WASM_STATIC_BYTES || b.ptr + b.size <= NULL_GUARD_BYTES).toBe(true);
   });
 
   it("a budget on the scope: SQLite gets NULL, reports SQLITE_NOMEM, and works again once memory is back", async () => {

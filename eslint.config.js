@@ -32,6 +32,14 @@ export default tseslint.config(
     },
   },
   {
+    // The page's code runs in a browser only.
+    files: ["samples/web-game/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["node:*"], message: "samples/web-game/src runs in a browser page: no node: imports" }] }],
+      "no-restricted-globals": ["error", "process", "Buffer", "require", "__dirname", "__filename"],
+    },
+  },
+  {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -4,7 +4,7 @@ import type { FrameGrowthWarning } from "@memkit/temp-allocator";
 
 /** The generic allocator's routing policy (see `@memkit/generic-allocator`): which tier serves which size. */
 export interface GenericPolicyOptions {
-  /** Sizes up to this (with alignments up to smallAlignMax) go to the slot tier. @defaultValue 1024 (the largest slot) */
+  /** Sizes up to this (with alignments up to smallAlignMax) go to the slot tier. @defaultValue 2048 (the largest slot) */
   smallMax?: number;
   /** Largest alignment the slot tier serves; larger alignments of small sizes go to the heap. @defaultValue 64 */
   smallAlignMax?: number;

@@ -4,7 +4,8 @@
 export { MemoryGlobals } from "./memory-globals.js";
 export { BootstrapHeap } from "./bootstrap-heap.js";
 export { NULL_GUARD_BYTES } from "./options.js";
-export type { MemoryGlobalsOptions, ResolvedOptions, GenericPolicyOptions, FrameOptions } from "./options.js";
+export type { MemoryGlobalsOptions, ResolvedOptions, GenericPolicyOptions, FrameOptions, TimelineOptions } from "./options.js";
+export type { TimelineReport, TimelineScope, TimelineAllocators } from "./timeline-report.js";
 export type { TracingLevel } from "@memkit/trace-allocator";
 export { MEMORY_REPORT_SCHEMA } from "./memory-report.js";
 export type { RestoreOptions } from "./assemble.js";

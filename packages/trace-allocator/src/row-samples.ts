@@ -8,11 +8,15 @@ import {
   D_TOTAL_BYTES,
   HAS_BUDGET,
   LIVE,
+  ROW_F64_SHIFT,
+  ROW_WORD_SHIFT,
   S_BUDGET_FLAGS,
+  S_PARENT,
   S_SERIAL,
   S_STATE,
+  W_ROWS_PTR,
 } from "./layout.js";
-import { parentOf, pathOf, rowCount, rowF64, rowWord, type TreeView } from "./tree-view.js";
+import { pathOf, rowCount, rowWord, type TreeView } from "./tree-view.js";
 
 /*
  * A cold copy of every scope row's counters into a caller's Float64Array,
@@ -46,18 +50,22 @@ export function sampleRows(view: TreeView, out: Float64Array): number {
   const n = rowCount(view);
   const fit = Math.min(n, Math.floor(out.length / ROW_SAMPLE_FIELDS));
   const u32 = view.u32;
+  const i32 = view.i32;
   const f64 = view.f64;
+  // rowWord / rowF64 spelled out once: the rows table does not move while the tree is entered.
+  const words = u32[view.cw + W_ROWS_PTR]! >>> 2;
+  const doubles = words >>> 1;
   for (let r = 0; r < fit; r++) {
     const o = r * ROW_SAMPLE_FIELDS;
-    const rw = rowWord(view, r);
+    const rw = words + (r << ROW_WORD_SHIFT);
     const state = u32[rw + S_STATE]!;
     if ((state & LIVE) === 0 || (state & DISPOSED) !== 0) {
       out[o + RS_SERIAL] = 0;
       continue;
     }
-    const d = rowF64(view, r);
+    const d = doubles + (r << ROW_F64_SHIFT);
     out[o + RS_SERIAL] = u32[rw + S_SERIAL]! + 1;
-    out[o + RS_PARENT] = parentOf(view, r);
+    out[o + RS_PARENT] = i32[rw + S_PARENT]!;
     out[o + RS_LIVE_BYTES] = f64[d + D_LIVE_BYTES]!;
     out[o + RS_LIVE_COUNT] = f64[d + D_LIVE_COUNT]!;
     out[o + RS_TOTAL_BYTES] = f64[d + D_TOTAL_BYTES]!;

@@ -24,7 +24,7 @@ import { MEMORY_ROOT_BYTES, MEMORY_ROOT_LAYOUT, readMemoryRoot, writeMemoryRoot 
 import { NULL_GUARD_BYTES, type FrameOptions, type ResolvedOptions } from "./options.js";
 import type { SavedMemory } from "./saved-memory.js";
 import { TaggedPages } from "./tagged-pages.js";
-import { Timeline, timelineBytes } from "./timeline.js";
+import { Timeline, timelineBytes, type TimelineSources } from "./timeline.js";
 
 /*
  * Address space laid out by MemoryGlobals.init:
@@ -164,9 +164,9 @@ export function createParts(options: ResolvedOptions): MemoryParts {
 }
 
 /** The timeline ring in a page span tagged "timeline" (the memory map names it). */
-function createTimeline(pages: PageAllocator, size: { frames: number; scopes: number }, sources: Parameters<typeof Timeline.create>[4]): Timeline {
+function createTimeline(pages: PageAllocator, size: { frames: number; scopes: number; leakWindow: number }, sources: TimelineSources): Timeline {
   const span = new TaggedPages(pages, "timeline").allocate(timelineBytes(size.frames, size.scopes), 64);
-  return Timeline.create(pages.space, span, size.frames, size.scopes, sources);
+  return Timeline.create(pages.space, span, size, sources);
 }
 
 /** Notes `seat`'s thread as the one whose heap leases pages under `generic`'s three page-map owners. */

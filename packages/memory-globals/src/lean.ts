@@ -6,6 +6,8 @@ export { BootstrapHeap } from "./bootstrap-heap.js";
 export { NULL_GUARD_BYTES } from "./options.js";
 export type { MemoryGlobalsOptions, ResolvedOptions, GenericPolicyOptions, FrameOptions, TimelineOptions } from "./options.js";
 export type { TimelineReport, TimelineScope, TimelineAllocators } from "./timeline-report.js";
+export type { LeakSuspect } from "./leak-suspects.js";
+export { findLeakSuspects, MIN_LEAK_WINDOW } from "./leak-suspects.js";
 export type { TracingLevel } from "@memkit/trace-allocator";
 export { MEMORY_REPORT_SCHEMA } from "./memory-report.js";
 export type { RestoreOptions } from "./assemble.js";

@@ -108,7 +108,7 @@ export class MemoryGlobals {
       frameArenas: settings.frameArenas,
       generic: { smallMax: parts.generic.smallMax, smallAlignMax: parts.generic.smallAlignMax, largeThreshold: parts.generic.largeThreshold },
       frame: options.frame ?? {},
-      timeline: parts.timeline === undefined ? undefined : { frames: parts.timeline.frames, scopes: parts.timeline.columns },
+      timeline: parts.timeline === undefined ? undefined : { frames: parts.timeline.frames, scopes: parts.timeline.columns, leakWindow: parts.timeline.leakWindow },
     };
     const globals = new MemoryGlobals(resolved, parts, StageRecorder.fromJSON((saved.note as { stages?: unknown } | null)?.stages));
     globals.#checkStructures();

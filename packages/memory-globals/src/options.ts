@@ -2,6 +2,7 @@ import { InvalidArgumentError, MAX_ADDRESS_SPACE_BYTES, WASM_PAGE_BYTES, describ
 import type { TracingLevel } from "@memkit/trace-allocator";
 import type { FrameGrowthWarning } from "@memkit/temp-allocator";
 import { MAX_TIMELINE_FRAMES, MAX_TIMELINE_SCOPES } from "./timeline.js";
+import { MIN_LEAK_WINDOW } from "./leak-suspects.js";
 
 /** The generic allocator's routing policy (see `@memkit/generic-allocator`): which tier serves which size. */
 export interface GenericPolicyOptions {
@@ -70,6 +71,8 @@ export interface TimelineOptions {
   frames?: number;
   /** Scope rows sampled (scopes past them are left out and counted in the report). @defaultValue 64 */
   scopes?: number;
+  /** Frames the leak-suspect test looks back over (at least 8, at most `frames`). @defaultValue min(300, frames), at least 8 */
+  leakWindow?: number;
 }
 
 /** Bytes before the bootstrap region that are never handed out, so small offsets from a null pointer fault in every check. */
@@ -91,7 +94,7 @@ export interface ResolvedOptions {
   generic: GenericPolicyOptions;
   frame: FrameOptions;
   /** The timeline ring's size, or undefined for none. */
-  timeline: { frames: number; scopes: number } | undefined;
+  timeline: { frames: number; scopes: number; leakWindow: number } | undefined;
 }
 
 const TRACING_LEVELS: readonly TracingLevel[] = ["off", "counts", "callstacks"];
@@ -155,14 +158,18 @@ export function resolveOptions(options: MemoryGlobalsOptions): ResolvedOptions {
   return { initialBytes, maximumBytes, shared, threadName, pageSize, bootstrapBytes, tracing, sampleEvery, debug, frameArenas, generic, frame, timeline };
 }
 
-function resolveTimeline(value: boolean | TimelineOptions | undefined): { frames: number; scopes: number } | undefined {
+function resolveTimeline(value: boolean | TimelineOptions | undefined): { frames: number; scopes: number; leakWindow: number } | undefined {
   if (value === undefined || value === false) return undefined;
-  const picked = value === true ? {} : (pickFields("timeline", value, ["frames", "scopes"]) as TimelineOptions);
+  const picked = value === true ? {} : (pickFields("timeline", value, ["frames", "scopes", "leakWindow"]) as TimelineOptions);
   const frames = picked.frames ?? 600;
   const scopes = picked.scopes ?? 64;
   if (typeof frames !== "number" || !Number.isInteger(frames) || frames < 1 || frames > MAX_TIMELINE_FRAMES) fail("timeline.frames", `an integer from 1 to ${MAX_TIMELINE_FRAMES}`, frames);
   if (typeof scopes !== "number" || !Number.isInteger(scopes) || scopes < 1 || scopes > MAX_TIMELINE_SCOPES) fail("timeline.scopes", `an integer from 1 to ${MAX_TIMELINE_SCOPES}`, scopes);
-  return { frames, scopes };
+  const leakWindow = picked.leakWindow ?? Math.max(MIN_LEAK_WINDOW, Math.min(300, frames));
+  if (typeof leakWindow !== "number" || !Number.isInteger(leakWindow) || leakWindow < MIN_LEAK_WINDOW || leakWindow > Math.max(frames, MIN_LEAK_WINDOW)) {
+    fail("timeline.leakWindow", `an integer from ${MIN_LEAK_WINDOW} to timeline.frames (${frames})`, leakWindow);
+  }
+  return { frames, scopes, leakWindow };
 }
 
 const GENERIC_FIELDS: readonly string[] = ["smallMax", "smallAlignMax", "largeThreshold"];

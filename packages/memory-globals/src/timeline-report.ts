@@ -17,6 +17,7 @@ import {
   SAMPLE_HEAD,
   type Timeline,
 } from "./timeline.js";
+import { findLeakSuspects, type LeakSuspect } from "./leak-suspects.js";
 
 /*
  * The timeline as plain JSON (in `memory.snapshot().timeline` and
@@ -65,10 +66,15 @@ export interface TimelineReport {
   allocators: TimelineAllocators;
   /** Scope rows past the ring's `scopes` capacity: left out of the samples (raise `timeline.scopes`). */
   scopesLeftOut: number;
+  /** Frames the leak-suspect test looks back over (`timeline.leakWindow`). */
+  leakWindow: number;
+  /** Scopes whose own live bytes grew across the last `leakWindow` frames without returning (leak-suspects.ts), largest growth first. */
+  leakSuspects: LeakSuspect[];
 }
 
 /** Decodes the ring (cold: builds the JSON). */
 export function readTimeline(timeline: Timeline): TimelineReport {
+  const leakWindow = timeline.leakWindow;
   const held = Math.min(timeline.written, timeline.frames);
   const u32 = timeline.space.u32;
   const frames: number[] = [];
@@ -115,7 +121,15 @@ export function readTimeline(timeline: Timeline): TimelineReport {
     scope.path = timeline.pathOf(row, serial);
     return scope;
   });
-  return { capacity: timeline.frames, frames, scopes, allocators, scopesLeftOut: Math.max(0, timeline.rowsSeen - timeline.columns) };
+  return {
+    capacity: timeline.frames,
+    frames,
+    scopes,
+    allocators,
+    scopesLeftOut: Math.max(0, timeline.rowsSeen - timeline.columns),
+    leakWindow,
+    leakSuspects: findLeakSuspects(frames, scopes, leakWindow),
+  };
 }
 
 function zeros(n: number): number[] {

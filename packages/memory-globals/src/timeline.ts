@@ -23,8 +23,9 @@ import { ROW_SAMPLE_FIELDS, RS_ALLOCS, RS_BUDGET, RS_FREES, RS_LIVE_BYTES, RS_LI
  *   u32 words from the block's start
  *   0..3   header ("MKTL", version, bytes, seal)
  *   fixed (sealed):  4 FRAMES (samples the ring holds)   5 COLUMNS (scope rows sampled)
- *   state:           6 WRITTEN (samples ever taken)      7 ROWS (most scope rows seen: past COLUMNS, left out)
- *   8..15   unused (the column table starts 64-aligned)
+ *                    6 LEAK_WINDOW (frames the leak-suspect test looks back over; leak-suspects.ts)
+ *   state:           7 WRITTEN (samples ever taken)      8 ROWS (most scope rows seen: past COLUMNS, left out)
+ *   9..15   unused (the column table starts 64-aligned)
  *   16 ..   column table: COLUMNS entries of 6 words: serial + 1 of the scope last sampled in that row
  *           (0: none), unused, f64 its allocations ever, f64 its frees ever (for the per-frame counts)
  *   then    the samples: FRAMES records of SAMPLE_HEAD + COLUMNS * CELL words
@@ -37,13 +38,14 @@ import { ROW_SAMPLE_FIELDS, RS_ALLOCS, RS_BUDGET, RS_FREES, RS_LIVE_BYTES, RS_LI
  * a budget above that is stored as 0xffffffff.
  */
 
-export const TIMELINE_LAYOUT: ControlLayout = { kind: "Timeline", magic: "MKTL", version: 1, fixedWords: 2 };
+export const TIMELINE_LAYOUT: ControlLayout = { kind: "Timeline", magic: "MKTL", version: 1, fixedWords: 3 };
 
 const F = CONTROL_BLOCK_HEADER_WORDS;
 const W_FRAMES = F;
 const W_COLUMNS = F + 1;
-const W_WRITTEN = F + 2;
-const W_ROWS = F + 3;
+const W_LEAK_WINDOW = F + 2;
+const W_WRITTEN = F + 3;
+const W_ROWS = F + 4;
 const W_COLUMN_TABLE = 16;
 const COLUMN_WORDS = 6;
 /** Words of a sample's head. */
@@ -100,6 +102,7 @@ export class Timeline {
   readonly ptr: Ptr;
   readonly frames: number;
   readonly columns: number;
+  readonly leakWindow: number;
   readonly #sources: TimelineSources;
   /** Scratch for sampleRows; grows (cold) when the tree has more rows. */
   #rows = new Float64Array(64 * ROW_SAMPLE_FIELDS);
@@ -113,15 +116,18 @@ export class Timeline {
     const w = ptr >>> 2;
     this.frames = space.u32[w + W_FRAMES]!;
     this.columns = space.u32[w + W_COLUMNS]!;
+    this.leakWindow = space.u32[w + W_LEAK_WINDOW]!;
   }
 
-  /** A new empty ring of `frames` samples of `columns` scope rows at `ptr` (timelineBytes(frames, columns) bytes, 8-aligned). */
-  static create(space: AddressSpace, ptr: Ptr, frames: number, columns: number, sources: TimelineSources): Timeline {
+  /** A new empty ring of `frames` samples of `scopes` scope rows at `ptr` (timelineBytes(frames, scopes) bytes, 8-aligned). */
+  static create(space: AddressSpace, ptr: Ptr, size: { frames: number; scopes: number; leakWindow: number }, sources: TimelineSources): Timeline {
+    const { frames, scopes: columns } = size;
     const bytes = timelineBytes(frames, columns);
     space.u8.fill(0, ptr, ptr + bytes);
     initControl(space, ptr, TIMELINE_LAYOUT, bytes);
     space.u32[(ptr >>> 2) + W_FRAMES] = frames;
     space.u32[(ptr >>> 2) + W_COLUMNS] = columns;
+    space.u32[(ptr >>> 2) + W_LEAK_WINDOW] = size.leakWindow;
     sealControl(space, ptr, TIMELINE_LAYOUT);
     return new Timeline(space, ptr, sources);
   }
@@ -132,6 +138,7 @@ export class Timeline {
     const u32 = space.u32;
     const frames = controlWord(u32, ptr, W_FRAMES, 1, MAX_TIMELINE_FRAMES, TIMELINE_LAYOUT, "frames");
     const columns = controlWord(u32, ptr, W_COLUMNS, 1, MAX_TIMELINE_SCOPES, TIMELINE_LAYOUT, "columns");
+    controlWord(u32, ptr, W_LEAK_WINDOW, 1, MAX_TIMELINE_FRAMES, TIMELINE_LAYOUT, "leakWindow");
     if (u32[(ptr >>> 2) + 2]! !== timelineBytes(frames, columns)) {
       throw new CorruptionError(`Timeline at ${hex(ptr)}: the block's size does not match ${frames} frames of ${columns} scopes: the memory root is damaged.`);
     }

@@ -150,7 +150,7 @@ describe("timeline", () => {
     const restored = MemoryGlobals.restore(bytes);
     expect(restored.formatReport()).toBe(scopes);
     expect(restored.timeline()).toEqual(before);
-    expect(restored.options.timeline).toEqual({ frames: 6, scopes: 8 });
+    expect(restored.options.timeline).toEqual({ frames: 6, scopes: 8, leakWindow: 8 });
     restored.openScope("physics").allocate(64);
     restored.beginFrame();
     restored.beginFrame();

@@ -14,6 +14,8 @@ import {
   H_PAGES,
   H_SCRATCH_PEAK,
   H_SCRATCH_RESERVED,
+  H_TIME_HI,
+  H_TIME_LO,
   SAMPLE_HEAD,
   type Timeline,
 } from "./timeline.js";
@@ -61,6 +63,8 @@ export interface TimelineReport {
   capacity: number;
   /** The frame of each sample: a sample is the state when that frame ended (at the next beginFrame()). */
   frames: number[];
+  /** When each sample was taken: `performance.now()` in milliseconds (this process's clock; a restored memory's older samples keep the saving process's). */
+  timeMs: number[];
   /** Every scope seen in the samples, in row order (root first). */
   scopes: TimelineScope[];
   allocators: TimelineAllocators;
@@ -78,6 +82,7 @@ export function readTimeline(timeline: Timeline): TimelineReport {
   const held = Math.min(timeline.written, timeline.frames);
   const u32 = timeline.space.u32;
   const frames: number[] = [];
+  const timeMs: number[] = [];
   const allocators: TimelineAllocators = {
     pagesBytes: [],
     genericReservedBytes: [],
@@ -91,6 +96,7 @@ export function readTimeline(timeline: Timeline): TimelineReport {
   for (let i = 0; i < held; i++) {
     const at = timeline.recordAt(held - 1 - i);
     frames.push(u32[at + H_FRAME]!);
+    timeMs.push((u32[at + H_TIME_HI]! * 0x100000000 + u32[at + H_TIME_LO]!) / 1000);
     allocators.pagesBytes.push(u32[at + H_PAGES]!);
     allocators.genericReservedBytes.push(u32[at + H_GENERIC_RESERVED]!);
     allocators.frameLiveBytes.push(u32[at + H_FRAME_LIVE]!);
@@ -124,6 +130,7 @@ export function readTimeline(timeline: Timeline): TimelineReport {
   return {
     capacity: timeline.frames,
     frames,
+    timeMs,
     scopes,
     allocators,
     scopesLeftOut: Math.max(0, timeline.rowsSeen - timeline.columns),

@@ -30,7 +30,7 @@ import { ROW_SAMPLE_FIELDS, RS_ALLOCS, RS_BUDGET, RS_FREES, RS_LIVE_BYTES, RS_LI
  *           (0: none), unused, f64 its allocations ever, f64 its frees ever (for the per-frame counts)
  *   then    the samples: FRAMES records of SAMPLE_HEAD + COLUMNS * CELL words
  *           head: frame, pages handed out, generic reserved, frame live, frame reserved, scratch peak,
- *                 scratch reserved, unused
+ *                 scratch reserved, time (performance.now() in microseconds: low and high 32 bits)
  *           cell per scope row: serial + 1 (0: no open scope), own live bytes, own live blocks,
  *                 subtree live bytes, allocations in the frame, frees in the frame, budget (0: none)
  *
@@ -49,7 +49,7 @@ const W_ROWS = F + 4;
 const W_COLUMN_TABLE = 16;
 const COLUMN_WORDS = 6;
 /** Words of a sample's head. */
-export const SAMPLE_HEAD = 8;
+export const SAMPLE_HEAD = 9;
 /** Words of a scope cell. */
 export const CELL = 7;
 
@@ -61,6 +61,8 @@ export const H_FRAME_LIVE = 3;
 export const H_FRAME_RESERVED = 4;
 export const H_SCRATCH_PEAK = 5;
 export const H_SCRATCH_RESERVED = 6;
+export const H_TIME_LO = 7;
+export const H_TIME_HI = 8;
 // Cell words.
 export const C_SERIAL = 0;
 export const C_LIVE_BYTES = 1;
@@ -188,6 +190,9 @@ export class Timeline {
     u32[at + H_FRAME_RESERVED] = frameStats.reservedBytes;
     u32[at + H_SCRATCH_PEAK] = scratch.peakLiveBytes;
     u32[at + H_SCRATCH_RESERVED] = scratch.reservedBytes;
+    const us = Math.round(performance.now() * 1000);
+    u32[at + H_TIME_LO] = us % 0x100000000;
+    u32[at + H_TIME_HI] = Math.floor(us / 0x100000000);
     const used = Math.min(n, cols);
     for (let r = 0; r < cols; r++) {
       const c = at + SAMPLE_HEAD + r * CELL;

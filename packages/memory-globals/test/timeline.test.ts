@@ -90,6 +90,7 @@ describe("timeline", () => {
     memory.beginFrame();
     const t = memory.timeline()!;
     expect(t.frames).toEqual([0, 1, 2, 3, 4]);
+    expect(t.timeMs.every((ms, i) => ms > 0 && (i === 0 || ms >= t.timeMs[i - 1]!))).toBe(true);
     // Two arenas: a frame's sample holds its own bytes and the frame before's.
     expect(t.allocators.frameLiveBytes.slice(2).map((b) => Math.round(b / 1000))).toEqual([3, 5, 7]);
     expect(t.allocators.pagesBytes.every((b) => b > 0)).toBe(true);

@@ -9,6 +9,7 @@ import { FOLDED_METRICS, foldedText, type FoldedMetric } from "./folded.js";
 import { renderHtml } from "./html/page.js";
 import { loadReport } from "./load-report.js";
 import { formatText } from "./text.js";
+import { timelineTraceEvents } from "./trace-events.js";
 
 /** Exit codes of the CLI. */
 export const EXIT_OK = 0;
@@ -24,6 +25,10 @@ export const USAGE = `Usage:
                                                  folded stacks for flame graphs (flamegraph.pl, inferno, speedscope)
   memreport --html <out.html> <report.json>      one self-contained HTML page: scope tree, flame graph,
                                                  peak per stage, memory map
+  memreport --trace-events <out.json> <report.json>
+                                                 the report's timeline as Chrome trace events (counters per
+                                                 scope and allocator, stages, leak suspects) for Perfetto
+                                                 or DevTools' performance panel
   memreport diff [--all] [--top N] <before.json> <after.json>
                                                  what grew or shrank, per scope and per call stack
   memreport diff --folded bytes|count|peak <before.json> <after.json>
@@ -84,6 +89,7 @@ function run(argv: readonly string[], io: CliIo): number {
         help: { type: "boolean", short: "h" },
         folded: { type: "string" },
         html: { type: "string" },
+        "trace-events": { type: "string" },
         all: { type: "boolean" },
         top: { type: "string" },
       },
@@ -97,17 +103,34 @@ function run(argv: readonly string[], io: CliIo): number {
     io.stdout(USAGE);
     return EXIT_OK;
   }
-  if (positionals[0] === "diff") return runDiff(positionals.slice(1), values, io);
+  if (positionals[0] === "diff") {
+    if (values["trace-events"] !== undefined) throw new UsageError("diff has no --trace-events output");
+    return runDiff(positionals.slice(1), values, io);
+  }
   if (values.all !== undefined || values.top !== undefined) throw new UsageError("--all and --top go with diff");
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? "which report? give the path of a report.json" : `expected one report, got ${positionals.length}: ${positionals.join(" ")}`);
   }
-  if (values.folded !== undefined && values.html !== undefined) throw new UsageError("use --folded or --html, not both");
+  const outputs = [values.folded, values.html, values["trace-events"]].filter((v) => v !== undefined).length;
+  if (outputs > 1) throw new UsageError("use one of --folded, --html and --trace-events");
   const path = positionals[0]!;
   if (values.folded !== undefined) {
     const metric = values.folded as FoldedMetric;
     if (!FOLDED_METRICS.includes(metric)) throw new UsageError(`--folded takes ${FOLDED_METRICS.join(", ")}, not ${JSON.stringify(values.folded)}`);
     io.stdout(foldedText(loadReport(path), metric));
+    return EXIT_OK;
+  }
+  const traceOut = values["trace-events"];
+  if (traceOut !== undefined) {
+    if (traceOut === "" || traceOut === path) throw new UsageError(`--trace-events takes the output file (out.json), then the report: got ${JSON.stringify(traceOut)}`);
+    const text = JSON.stringify(timelineTraceEvents(loadReport(path)));
+    try {
+      io.writeFile(traceOut, text);
+    } catch (err) {
+      io.stderr(`memreport: cannot write ${traceOut}: ${(err as Error).message}\n`);
+      return EXIT_FAILURE;
+    }
+    io.stderr(`memreport: wrote ${traceOut} (${Math.ceil(text.length / 1024)} KiB): open it in https://ui.perfetto.dev or DevTools' performance panel\n`);
     return EXIT_OK;
   }
   if (values.html !== undefined) {

@@ -134,6 +134,9 @@ function checkTimeline(c: Checker, value: unknown): void {
     c.count(f, `timeline.frames[${i}]`);
     if (i > 0 && (f as number) <= (frames[i - 1] as number)) throw c.fail(`timeline.frames[${i}] (${f as number}) does not come after the frame before it (${frames[i - 1] as number})`);
   });
+  const times = c.arr(t.timeMs, "timeline.timeMs");
+  if (times.length !== frames.length) throw c.fail(`timeline.timeMs has ${times.length} entries but timeline.frames has ${frames.length}; one time per frame`);
+  times.forEach((ms, i) => c.num(ms, `timeline.timeMs[${i}]`));
   const series = (v: unknown, where: string): void => {
     const a = c.arr(v, where);
     if (a.length !== frames.length) throw c.fail(`${where} has ${a.length} entries but timeline.frames has ${frames.length}; a series has one per frame`);

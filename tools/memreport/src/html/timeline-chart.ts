@@ -61,7 +61,7 @@ export function timelineBands(t: TimelineReport): TimelineBand[] {
 export function renderTimeline(report: MemoryReport): string {
   const t = report.timeline;
   if (t === undefined) {
-    return `<p class="note">No timeline in this report. Take it from a memory made with <code>MemoryGlobals.init({ timeline: true })</code> (the sample game: <code>--timeline</code>) to see each scope's bytes frame by frame.</p>`;
+    return `<p class="note">No timeline in this report. Take it from a memory made with <code>MemoryGlobals.init({ timeline: true })</code> to see each scope's bytes frame by frame.</p>`;
   }
   if (t.frames.length === 0) return `<p class="note">The timeline holds no sample yet: samples are taken at each <code>memory.beginFrame()</code>.</p>`;
   const bands = timelineBands(t);

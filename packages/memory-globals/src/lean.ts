@@ -8,6 +8,8 @@ export type { MemoryGlobalsOptions, ResolvedOptions, GenericPolicyOptions, Frame
 export type { TimelineReport, TimelineScope, TimelineAllocators } from "./timeline-report.js";
 export type { LeakSuspect } from "./leak-suspects.js";
 export { findLeakSuspects, MIN_LEAK_WINDOW } from "./leak-suspects.js";
+export { rankChurn } from "./churn.js";
+export type { ScopeChurn } from "./churn.js";
 export type { TracingLevel } from "@memkit/trace-allocator";
 export { MEMORY_REPORT_SCHEMA } from "./memory-report.js";
 export type { RestoreOptions } from "./assemble.js";

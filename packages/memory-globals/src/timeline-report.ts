@@ -20,6 +20,7 @@ import {
   type Timeline,
 } from "./timeline.js";
 import { findLeakSuspects, type LeakSuspect } from "./leak-suspects.js";
+import { rankChurn, type ScopeChurn } from "./churn.js";
 
 /*
  * The timeline as plain JSON (in `memory.snapshot().timeline` and
@@ -74,6 +75,8 @@ export interface TimelineReport {
   leakWindow: number;
   /** Scopes whose own live bytes grew across the last `leakWindow` frames without returning (leak-suspects.ts), largest growth first. */
   leakSuspects: LeakSuspect[];
+  /** Scopes whose blocks come and go in the same frame (at most min(allocs, frees) per frame; churn.ts), most first: candidates for memory.frame or memory.scratch. */
+  churn: ScopeChurn[];
 }
 
 /** Decodes the ring (cold: builds the JSON). */
@@ -136,6 +139,7 @@ export function readTimeline(timeline: Timeline): TimelineReport {
     scopesLeftOut: Math.max(0, timeline.rowsSeen - timeline.columns),
     leakWindow,
     leakSuspects: findLeakSuspects(frames, scopes, leakWindow),
+    churn: rankChurn(frames.length, scopes),
   };
 }
 

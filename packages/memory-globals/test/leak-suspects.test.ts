@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { SeededRandom } from "@memkit/core";
-import { MemoryGlobals, findLeakSuspects, type TimelineScope } from "@memkit/memory-globals";
+import { MemoryGlobals, findLeakSuspects, rankChurn, type TimelineScope } from "@memkit/memory-globals";
 
 afterEach(() => {
   try {
@@ -87,5 +87,44 @@ describe("leak suspects", () => {
     const frames = rising.map((_, i) => i);
     expect(findLeakSuspects(frames, [scope("a", rising), scope("b", sawtooth), scope("c", step)], 40).map((s) => s.path)).toEqual(["a"]);
     expect(findLeakSuspects(frames.slice(0, 7), [scope("a", rising.slice(0, 7))], 40)).toEqual([]);
+  });
+});
+
+describe("churn", () => {
+  it("ranks scopes by the blocks that came and went within a frame, the churning scope first", () => {
+    const memory = MemoryGlobals.init({ initialBytes: 4 << 20, timeline: { frames: 100 } });
+    const particles = memory.scope("particles");
+    const level = memory.scope("level");
+    const ai = memory.scope("ai");
+    const kept: number[] = [];
+    let old = 0;
+    for (let frame = 0; frame < 50; frame++) {
+      const burst = Array.from({ length: 30 }, () => particles.allocate(64)); // made and dropped every frame
+      for (const p of burst) particles.deallocate(p);
+      if (frame % 10 === 0) kept.push(level.allocate(4096)); // loads, never frees
+      if (old !== 0) ai.deallocate(old); // one block replaced per frame: last frame's block (counted too: churn is an upper bound)
+      old = ai.allocate(200);
+      memory.beginFrame();
+    }
+    const churn = memory.timeline()!.churn;
+    expect(churn.map((c) => c.path)).toEqual(["root/particles", "root/ai"]);
+    expect(churn[0]).toEqual({ path: "root/particles", blocks: 1500, perFrame: 30, frames: 50 });
+    expect(churn[1]!.blocks).toBe(49);
+    for (const p of kept) level.deallocate(p);
+    ai.deallocate(old);
+    memory.shutdown();
+  });
+
+  it("is min(allocations, frees) per frame, summed", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(9), fc.nat(9)), { minLength: 1, maxLength: 40 }), (counts) => {
+        const s = scope("root/x", counts.map(() => 0));
+        s.allocs = counts.map(([a]) => a);
+        s.frees = counts.map(([, f]) => f);
+        const ranked = rankChurn(counts.length, [s]);
+        const blocks = counts.reduce((n, [a, f]) => n + Math.min(a, f), 0);
+        expect(ranked).toEqual(blocks === 0 ? [] : [{ path: "root/x", blocks, perFrame: blocks / counts.length, frames: counts.filter(([a, f]) => Math.min(a, f) > 0).length }]);
+      }),
+    );
   });
 });

@@ -17,7 +17,7 @@ export type { StageMatrix, StageCell } from "./stages.js";
 export { renderHtml } from "./html/page.js";
 export { renderTimeline, timelineBands, SHOWN as TIMELINE_BANDS_SHOWN } from "./html/timeline-chart.js";
 export type { TimelineBand } from "./html/timeline-chart.js";
-export { formatTimeline, formatLeakSuspects } from "./timeline-text.js";
+export { formatTimeline, formatLeakSuspects, formatChurn } from "./timeline-text.js";
 export { timelineTraceEvents, TRACE_COUNTERS } from "./trace-events.js";
 export type { TraceEvent, TraceFile } from "./trace-events.js";
 export { buildFlameTree, layoutFlame } from "./html/flame-graph.js";

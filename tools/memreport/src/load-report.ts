@@ -149,6 +149,13 @@ function checkTimeline(c: Checker, value: unknown): void {
   });
   const a = c.obj(t.allocators, "timeline.allocators");
   for (const f of ["pagesBytes", "genericReservedBytes", "frameLiveBytes", "frameReservedBytes", "scratchPeakBytes", "scratchReservedBytes"] as const) series(a[f], `timeline.allocators.${f}`);
+  c.arr(t.churn, "timeline.churn").forEach((v, i) => {
+    const ch = c.obj(v, `timeline.churn[${i}]`);
+    c.str(ch.path, `timeline.churn[${i}].path`);
+    c.count(ch.blocks, `timeline.churn[${i}].blocks`);
+    c.count(ch.frames, `timeline.churn[${i}].frames`);
+    c.num(ch.perFrame, `timeline.churn[${i}].perFrame`);
+  });
   c.arr(t.leakSuspects, "timeline.leakSuspects").forEach((v, i) => {
     const l = c.obj(v, `timeline.leakSuspects[${i}]`);
     c.str(l.path, `timeline.leakSuspects[${i}].path`);

@@ -29,8 +29,21 @@ export function formatTimeline(report: MemoryReport): string[] {
     table(["scope", "first", "last", "least", "most", "allocs/frame", "frees/frame"], rows),
     "",
     ...formatLeakSuspects(t),
+    "",
+    ...formatChurn(t),
   ];
   return lines;
+}
+
+/** Scopes ranked by the blocks that came and went within a frame (at most), with the hint. */
+export function formatChurn(t: TimelineReport, top = 10): string[] {
+  if (t.churn.length === 0) return ["Churn: no scope allocated and freed in the same frame"];
+  const rows = t.churn.slice(0, top).map((c) => [c.path, formatCount(c.blocks), c.perFrame.toFixed(1), `${formatCount(c.frames)} of ${formatCount(t.frames.length)}`]);
+  return [
+    "Churn: blocks allocated and freed in the same frame (at most: min(allocs, frees) per frame); " +
+      "blocks that live within a frame belong in memory.frame or memory.scratch, which free in bulk",
+    table(["scope", "blocks", "per frame", "frames"], rows),
+  ];
 }
 
 function perFrame(counts: readonly number[]): string {

@@ -1,6 +1,6 @@
 import { formatBytes, formatCount } from "@memkit/core";
 import type { MemoryReport, StageReport, TimelineReport } from "../report-types.js";
-import { formatLeakSuspects } from "../timeline-text.js";
+import { formatChurn, formatLeakSuspects } from "../timeline-text.js";
 import { categoryColor } from "./colors.js";
 import { escapeHtml, jsonForScript } from "./escape.js";
 
@@ -100,6 +100,7 @@ export function renderTimeline(report: MemoryReport): string {
     .join("");
   const data = { frames: t.frames, left: PLOT_LEFT, width: PLOT_WIDTH, bands, allocators: t.allocators };
   const suspects = formatLeakSuspects(t);
+  const churn = formatChurn(t);
   return (
     `<p class="note">Each scope's own live bytes at the end of each frame, stacked (${formatCount(n)} frames, ${formatCount(t.frames[0]!)}–${formatCount(t.frames[n - 1]!)}; ` +
     `the ring keeps ${formatCount(t.capacity)}). Shaded spans are stages. Hover the chart for a frame's figures.</p>` +
@@ -107,6 +108,7 @@ export function renderTimeline(report: MemoryReport): string {
     `<div class="scroll"><svg class="timeline" id="timeline" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="live bytes per scope per frame">${out.join("")}</svg></div>` +
     `<div class="map-info" id="timeline-info">Move the mouse over the chart for a frame's figures.</div>` +
     `<pre class="suspects${t.leakSuspects.length > 0 ? " found" : ""}">${escapeHtml(suspects.join("\n"))}</pre>` +
+    `<pre class="suspects churn">${escapeHtml(churn.join("\n"))}</pre>` +
     `<script type="application/json" id="timeline-data">${jsonForScript(data)}</script>`
   );
 }

@@ -43,6 +43,28 @@ describe("the timeline in memreport", () => {
     expect(other.liveBytes[7]).toBe(rest.reduce((n, s) => n + s.liveBytes[7]!, 0));
   });
 
+  it("one frame or none: drawn without NaN, or a note", () => {
+    const one = structuredClone(report);
+    const t = one.timeline!;
+    const keep = <T>(a: T[]): T[] => a.slice(-1);
+    t.frames = keep(t.frames);
+    t.timeMs = keep(t.timeMs);
+    for (const s of t.scopes) for (const f of ["liveBytes", "liveCount", "totalBytes", "allocs", "frees", "budgetBytes"] as const) s[f] = keep(s[f]);
+    for (const f of Object.keys(t.allocators) as (keyof typeof t.allocators)[]) t.allocators[f] = keep(t.allocators[f]);
+    t.leakSuspects = [];
+    const html = renderHtml(validateReport(JSON.parse(JSON.stringify(one))));
+    expect(html).toContain('<polygon class="band');
+    expect(html).not.toContain("NaN");
+    expect(formatText(one)).toContain("Leak suspects: too few frames sampled to tell (8 needed)");
+    t.frames = [];
+    t.timeMs = [];
+    for (const s of t.scopes) for (const f of ["liveBytes", "liveCount", "totalBytes", "allocs", "frees", "budgetBytes"] as const) s[f] = [];
+    for (const f of Object.keys(t.allocators) as (keyof typeof t.allocators)[]) t.allocators[f] = [];
+    t.churn = [];
+    expect(renderHtml(one)).toContain("The timeline holds no sample yet");
+    expect(formatText(one)).toContain("Timeline: no frame sampled yet");
+  });
+
   it("a report without a timeline says how to get one", () => {
     expect(renderHtml(gameReport()).includes("MemoryGlobals.init({ timeline: true })")).toBe(true);
     expect(formatText(gameReport())).not.toContain("Timeline:");

@@ -19,3 +19,5 @@ export type { MemoryReport, StageReport, AllocatorReport, SlabReport, MemoryMap,
 export type { MemoryShare, MemoryAttachOptions } from "./thread-attach.js";
 export type { ThreadReport } from "./threads.js";
 export type { ThreadScopeShare } from "./threads.js";
+export { encodeAllocLog, decodeAllocLog, AllocLogKind, ALLOC_LOG_MAGIC, ALLOC_LOG_VERSION } from "./alloc-log.js";
+export type { AllocLog, AllocLogHeader } from "./alloc-log.js";

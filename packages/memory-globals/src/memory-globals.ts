@@ -14,6 +14,7 @@ import { decodeSave, encodeSave } from "./saved-memory.js";
 import { StageRecorder } from "./stages.js";
 import { buildSnapshot } from "./snapshot.js";
 import { tearDown } from "./teardown.js";
+import { AllocRecorder } from "./alloc-recorder.js";
 import { readTimeline, type TimelineReport } from "./timeline-report.js";
 import type { MemoryReport, StageReport } from "./memory-report.js";
 
@@ -49,6 +50,7 @@ export class MemoryGlobals {
   #finalReport: ScopeReport | undefined;
   #finalTimeline: TimelineReport | undefined;
   readonly #parts: MemoryParts;
+  #recorder: AllocRecorder | undefined;
 
   private constructor(options: ResolvedOptions, parts: MemoryParts, stages: StageRecorder) {
     this.options = options;
@@ -75,6 +77,7 @@ export class MemoryGlobals {
     const resolved = resolveOptions(options);
     const globals = new MemoryGlobals(resolved, createParts(resolved), new StageRecorder());
     current = globals;
+    if (resolved.record) globals.startRecording();
     return globals;
   }
 
@@ -109,6 +112,7 @@ export class MemoryGlobals {
       generic: { smallMax: parts.generic.smallMax, smallAlignMax: parts.generic.smallAlignMax, largeThreshold: parts.generic.largeThreshold },
       frame: options.frame ?? {},
       timeline: parts.timeline === undefined ? undefined : { frames: parts.timeline.frames, scopes: parts.timeline.columns, leakWindow: parts.timeline.leakWindow },
+      record: false,
     };
     const globals = new MemoryGlobals(resolved, parts, StageRecorder.fromJSON((saved.note as { stages?: unknown } | null)?.stages));
     globals.#checkStructures();
@@ -350,6 +354,20 @@ export class MemoryGlobals {
     this.#root.markFrame(frame);
   }
 
+  /** Starts the allocation log (alloc-log.ts): every allocate, free and reallocate of this thread's scopes, with scope, size, alignment and frame. */
+  startRecording(): void {
+    this.#assertAlive("startRecording");
+    this.#recorder = AllocRecorder.start(this.#space, () => this.frameNumber);
+  }
+
+  /** Stops the allocation log and returns its bytes (`memreport replay` reads them). InvalidArgumentError when none is running. */
+  stopRecording(label = "memkit"): Uint8Array {
+    const recorder = this.#recorder;
+    if (recorder === undefined) throw new InvalidArgumentError("memory.stopRecording: no recording is running; call startRecording() (or init({ record: true })) first.");
+    this.#recorder = undefined;
+    return recorder.stop(label, this.options.tracing);
+  }
+
   /** Starts a stage ("load", "play", "unload"): every scope's peak restarts from its current use, and so does this thread's. */
   beginStage(name: string): void {
     this.#assertAlive("beginStage");
@@ -465,6 +483,7 @@ export class MemoryGlobals {
     }
     this.#alive = false;
     if (current === this) current = undefined;
+    this.#recorder?.stop("", "");
     tearDown(
       this.#parts,
       (report) => (this.#finalReport = report),

@@ -63,6 +63,8 @@ export interface MemoryGlobalsOptions {
    * first `scopes` scope rows). `true` takes the defaults. @defaultValue false
    */
   timeline?: boolean | TimelineOptions;
+  /** Start the allocation log at init (`memory.stopRecording()` returns it; alloc-log.ts). @defaultValue false */
+  record?: boolean;
 }
 
 /** Size of the timeline ring. */
@@ -95,6 +97,7 @@ export interface ResolvedOptions {
   frame: FrameOptions;
   /** The timeline ring's size, or undefined for none. */
   timeline: { frames: number; scopes: number; leakWindow: number } | undefined;
+  record: boolean;
 }
 
 const TRACING_LEVELS: readonly TracingLevel[] = ["off", "counts", "callstacks"];
@@ -155,7 +158,9 @@ export function resolveOptions(options: MemoryGlobalsOptions): ResolvedOptions {
   // The frame allocator checks these two itself, naming them.
   const frame = pickFields("frame", options.frame, FRAME_FIELDS) as FrameOptions;
   const timeline = resolveTimeline(options.timeline);
-  return { initialBytes, maximumBytes, shared, threadName, pageSize, bootstrapBytes, tracing, sampleEvery, debug, frameArenas, generic, frame, timeline };
+  const record = options.record ?? false;
+  if (typeof record !== "boolean") fail("record", "true or false", record);
+  return { initialBytes, maximumBytes, shared, threadName, pageSize, bootstrapBytes, tracing, sampleEvery, debug, frameArenas, generic, frame, timeline, record };
 }
 
 function resolveTimeline(value: boolean | TimelineOptions | undefined): { frames: number; scopes: number; leakWindow: number } | undefined {

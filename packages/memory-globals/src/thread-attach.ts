@@ -108,6 +108,7 @@ function attachedOptions(settings: MemoryRootRecord, parts: MemoryParts, options
     generic: { smallMax: parts.generic.smallMax, smallAlignMax: parts.generic.smallAlignMax, largeThreshold: parts.generic.largeThreshold },
     frame: options.frame ?? {},
     timeline: undefined,
+    record: false,
   };
 }
 

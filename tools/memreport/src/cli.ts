@@ -10,6 +10,7 @@ import { renderHtml } from "./html/page.js";
 import { loadReport } from "./load-report.js";
 import { formatText } from "./text.js";
 import { timelineTraceEvents } from "./trace-events.js";
+import { replayText } from "./replay.js";
 
 /** Exit codes of the CLI. */
 export const EXIT_OK = 0;
@@ -29,6 +30,9 @@ export const USAGE = `Usage:
                                                  the report's timeline as Chrome trace events (counters per
                                                  scope and allocator, stages, leak suspects) for Perfetto
                                                  or DevTools' performance panel
+  memreport replay [--runs N] <run.mlog>         replays an allocation log (memory.startRecording(), the
+                                                 sample's --record) against memkit generic, heap, slot and
+                                                 AS TLSF: ns/op, peak footprint, peak live, fragmentation
   memreport diff [--all] [--top N] <before.json> <after.json>
                                                  what grew or shrank, per scope and per call stack
   memreport diff --folded bytes|count|peak <before.json> <after.json>
@@ -63,19 +67,35 @@ class UsageError extends Error {}
  */
 export function main(argv: readonly string[], io: CliIo = nodeIo): number {
   try {
+    if (argv[0] === "replay") throw new UsageError("replay runs asynchronously: call mainAsync (the memreport command does)");
     return run(argv, io);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`memreport: ${err.message}\n\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    if (err instanceof AllocatorError && err.code === "ERR_INVALID_ARGUMENT") {
-      io.stderr(`memreport: ${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    io.stderr(`memreport: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return EXIT_FAILURE;
+    return failed(err, io);
   }
+}
+
+/** {@link main}, and `replay` (which replays an allocation log against allocators, asynchronously). */
+export async function mainAsync(argv: readonly string[], io: CliIo = nodeIo): Promise<number> {
+  if (argv[0] !== "replay") return main(argv, io);
+  try {
+    return await runReplay(argv.slice(1), io);
+  } catch (err) {
+    return failed(err, io);
+  }
+}
+
+/** The exit code for an error, printed as the CLI prints errors. */
+function failed(err: unknown, io: CliIo): number {
+  if (err instanceof UsageError) {
+    io.stderr(`memreport: ${err.message}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof AllocatorError && (err.code === "ERR_INVALID_ARGUMENT" || err.code === "ERR_CORRUPTION")) {
+    io.stderr(`memreport: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  io.stderr(`memreport: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return EXIT_FAILURE;
 }
 
 function run(argv: readonly string[], io: CliIo): number {
@@ -150,6 +170,21 @@ function run(argv: readonly string[], io: CliIo): number {
   return EXIT_OK;
 }
 
+async function runReplay(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { runs: { type: "string" } } });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError(`replay takes one allocation log: memreport replay run.mlog (got ${positionals.length})`);
+  const runs = values.runs === undefined ? 5 : Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs takes a whole number >= 1, not ${JSON.stringify(values.runs)}`);
+  io.stdout(await replayText(positionals[0]!, runs));
+  return EXIT_OK;
+}
+
 function runDiff(paths: readonly string[], values: { folded?: string | undefined; html?: string | undefined; all?: boolean | undefined; top?: string | undefined }, io: CliIo): number {
   if (paths.length !== 2) throw new UsageError(`diff compares two reports: memreport diff before.json after.json (got ${paths.length})`);
   if (values.html !== undefined) throw new UsageError("diff has no --html output");
@@ -189,5 +224,5 @@ if (isEntryPoint()) {
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code !== "EPIPE") throw err;
   });
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await mainAsync(process.argv.slice(2));
 }

@@ -24,5 +24,6 @@ export { buildFlameTree, layoutFlame } from "./html/flame-graph.js";
 export type { FlameNode, FlameRect, FlameLayout } from "./html/flame-graph.js";
 export { buildMapModel, MAX_CELLS, MAX_SPANS } from "./html/memory-map.js";
 export type { MapModel, LegendEntry } from "./html/memory-map.js";
-export { main, USAGE, EXIT_OK, EXIT_FAILURE, EXIT_USAGE } from "./cli.js";
+export { main, mainAsync, USAGE, EXIT_OK, EXIT_FAILURE, EXIT_USAGE } from "./cli.js";
+export { replayText, formatReplay } from "./replay.js";
 export type { CliIo } from "./cli.js";

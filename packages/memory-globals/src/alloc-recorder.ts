@@ -59,7 +59,12 @@ export class AllocRecorder {
     return this.#count;
   }
 
-  /** Stops recording (the prototype's methods are its own again) and returns the log's bytes. */
+  /** Ends recording: the prototype's methods are its own again (idempotent). */
+  end(): void {
+    this.#uninstall();
+  }
+
+  /** Ends recording and returns the log's bytes. */
   stop(label: string, tracing: string): Uint8Array {
     this.#uninstall();
     const n = this.#count;

@@ -360,7 +360,7 @@ export class MemoryGlobals {
     this.#recorder = AllocRecorder.start(this.#space, () => this.frameNumber);
   }
 
-  /** Stops the allocation log and returns its bytes (`memreport replay` reads them). InvalidArgumentError when none is running. */
+  /** Stops the allocation log and returns its bytes (`memreport replay` reads them); after shutdown, the log shutdown ended. InvalidArgumentError when there is none. */
   stopRecording(label = "memkit"): Uint8Array {
     const recorder = this.#recorder;
     if (recorder === undefined) throw new InvalidArgumentError("memory.stopRecording: no recording is running; call startRecording() (or init({ record: true })) first.");
@@ -483,7 +483,7 @@ export class MemoryGlobals {
     }
     this.#alive = false;
     if (current === this) current = undefined;
-    this.#recorder?.stop("", "");
+    this.#recorder?.end();
     tearDown(
       this.#parts,
       (report) => (this.#finalReport = report),

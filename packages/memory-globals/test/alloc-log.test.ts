@@ -106,8 +106,12 @@ describe("the allocation log", () => {
   it("init({ record: true }) starts it, shutdown ends it, and a bad option is refused", () => {
     const memory = MemoryGlobals.init({ initialBytes: 4 << 20, record: true });
     expect(own("allocate")).toBe(true);
-    memory.shutdown();
+    memory.default.allocate(7);
+    expect(() => memory.shutdown()).toThrow(/leaked/);
     expect(own("allocate")).toBe(false);
+    const log = decodeAllocLog(memory.stopRecording("after shutdown"));
+    expect(log.count).toBe(1);
+    expect(log.sizes[0]).toBe(7);
     expect(() => MemoryGlobals.init({ record: "yes" as never })).toThrow(/option record must be true or false/);
   });
 

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, formatBytes, formatCount } from "@memkit/core";
-import { replayAllocLog, registeredTargets, type ReplayRow } from "@memkit/bench/replay";
 import { table } from "./text.js";
 
 /*
@@ -11,6 +10,23 @@ import { table } from "./text.js";
  * peak (1 - peak live / peak footprint).
  */
 
+/** What the table needs of a bench replay row (`@memkit/bench/replay`'s ReplayRow). */
+export interface ReplayRow {
+  id: string;
+  label: string;
+  run?: { nsPerOp: number; peakFootprint: number; peakLiveBytes: number; verifyErrors: number };
+  skipped?: string;
+}
+
+interface ReplayModule {
+  replayAllocLog(bytes: Uint8Array, targets: unknown, runs: number): Promise<{ log: { count: number; scopes: Uint32Array; frames: Uint32Array; header: { label: string } }; rows: ReplayRow[] }>;
+  registeredTargets(): unknown;
+}
+
+// Loaded by a computed name: its type graph reaches AssemblyScript's compiler, whose global
+// declarations (Array.prototype.at returning T, ...) would leak into every program importing memreport.
+const BENCH_REPLAY: string = ["@memkit", "bench", "replay"].join("/");
+
 /** Reads the log file and replays it; the table as text. */
 export async function replayText(path: string, runs: number): Promise<string> {
   let bytes: Uint8Array;
@@ -19,7 +35,8 @@ export async function replayText(path: string, runs: number): Promise<string> {
   } catch (err) {
     throw new InvalidArgumentError(`${path}: cannot read the allocation log: ${(err as Error).message}.`, { cause: err });
   }
-  const { log, rows } = await replayAllocLog(bytes, registeredTargets(), runs);
+  const bench = (await import(/* @vite-ignore */ BENCH_REPLAY)) as ReplayModule;
+  const { log, rows } = await bench.replayAllocLog(bytes, bench.registeredTargets(), runs);
   const scopes = new Set(log.scopes).size;
   const frames = log.count === 0 ? 0 : log.frames[log.count - 1]! - log.frames[0]! + 1;
   return (

@@ -24,6 +24,7 @@ import { MEMORY_ROOT_BYTES, MEMORY_ROOT_LAYOUT, readMemoryRoot, writeMemoryRoot 
 import { NULL_GUARD_BYTES, type FrameOptions, type ResolvedOptions } from "./options.js";
 import type { SavedMemory } from "./saved-memory.js";
 import { TaggedPages } from "./tagged-pages.js";
+import { Timeline, timelineBytes, type TimelineSources } from "./timeline.js";
 
 /*
  * Address space laid out by MemoryGlobals.init:
@@ -67,6 +68,8 @@ export interface MemoryParts {
   frame: FrameAllocator;
   /** Shared memories: this thread's seat in the thread table, the tree lock and the routes table. */
   threads: SharedParts | undefined;
+  /** The per-frame timeline ring (options.timeline), sampled by the thread that made or restored the memory. */
+  timeline: Timeline | undefined;
 }
 
 /** What a shared memory adds to a thread's parts. */
@@ -132,6 +135,7 @@ export function createParts(options: ResolvedOptions): MemoryParts {
     controlPtr: bootstrap.carve(FrameAllocator.controlBytes(options.frameArenas), 8),
     ...options.frame,
   });
+  const timeline = options.timeline === undefined ? undefined : createTimeline(pages, options.timeline, { root, pages, generic, frame, scratch });
   writeMemoryRoot(space, rootPtr, {
     initialBytes: options.initialBytes,
     maximumBytes: options.maximumBytes,
@@ -154,10 +158,17 @@ export function createParts(options: ResolvedOptions): MemoryParts {
     threads: table?.controlPtr ?? 0,
     routes,
     treeLock: treeLock?.ptr ?? 0,
+    timeline: timeline?.ptr ?? 0,
   });
   const threads = table === undefined ? undefined : { table, seat: seat!, treeLock: treeLock!, routes };
   if (threads !== undefined) recordResources(threads, generic, frame, scratch);
-  return { space, rootPtr, bootstrap, pages, generic, debug, root, scratch, frame, threads };
+  return { space, rootPtr, bootstrap, pages, generic, debug, root, scratch, frame, threads, timeline };
+}
+
+/** The timeline ring in a page span tagged "timeline" (the memory map names it). */
+function createTimeline(pages: PageAllocator, size: { frames: number; scopes: number; leakWindow: number }, sources: TimelineSources): Timeline {
+  const span = new TaggedPages(pages, "timeline").allocate(timelineBytes(size.frames, size.scopes), 64);
+  return Timeline.create(pages.space, span, size, sources);
 }
 
 /** Notes `seat`'s thread as the one whose heap leases pages under `generic`'s three page-map owners. */
@@ -229,7 +240,8 @@ export function restoreParts(saved: SavedMemory, options: RestoreOptions): { par
   });
   const threads = table === undefined ? undefined : { table, seat: seat!, treeLock: treeLock!, routes: settings.routes };
   if (threads !== undefined) recordResources(threads, generic, frame, scratch);
-  return { parts: { space, rootPtr: saved.rootPtr, bootstrap, pages, generic, debug, root, scratch, frame, threads }, settings };
+  const timeline = settings.timeline === 0 ? undefined : Timeline.attach(space, settings.timeline, { root, pages, generic, frame, scratch });
+  return { parts: { space, rootPtr: saved.rootPtr, bootstrap, pages, generic, debug, root, scratch, frame, threads, timeline }, settings };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { AllocatorError, InvalidArgumentError, LeakError, describe, destroyedError, type AddressSpace, type Ptr } from "@memkit/core";
+import { AllocatorError, InvalidArgumentError, describe, destroyedError, type AddressSpace, type Ptr } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
 import type { GenericAllocator } from "@memkit/generic-allocator";
 import { formatReport, type ScopeReport, type TraceAllocator, type TraceScopeOptions } from "@memkit/trace-allocator";
@@ -13,8 +13,10 @@ import { NULL_GUARD_BYTES, resolveOptions, type MemoryGlobalsOptions, type Resol
 import { decodeSave, encodeSave } from "./saved-memory.js";
 import { StageRecorder } from "./stages.js";
 import { buildSnapshot } from "./snapshot.js";
-import { mergeLeaks } from "./leaks.js";
 import { createWasmImports, type WasmImportOptions, type WasmImports, type WasmStaticClaims } from "./wasm-imports.js";
+import { detachThread, tearDown } from "./teardown.js";
+import { AllocRecorder } from "./alloc-recorder.js";
+import { readTimeline, type TimelineReport } from "./timeline-report.js";
 import type { MemoryReport, StageReport } from "./memory-report.js";
 
 let current: MemoryGlobals | undefined;
@@ -48,9 +50,13 @@ export class MemoryGlobals {
   #detached = false;
   #finalReport: ScopeReport | undefined;
   #wasmStatic: WasmStaticClaims | undefined;
+  #finalTimeline: TimelineReport | undefined;
+  readonly #parts: MemoryParts;
+  #recorder: AllocRecorder | undefined;
 
   private constructor(options: ResolvedOptions, parts: MemoryParts, stages: StageRecorder) {
     this.options = options;
+    this.#parts = parts;
     this.#space = parts.space;
     this.#rootPtr = parts.rootPtr;
     this.#bootstrap = parts.bootstrap;
@@ -73,6 +79,7 @@ export class MemoryGlobals {
     const resolved = resolveOptions(options);
     const globals = new MemoryGlobals(resolved, createParts(resolved), new StageRecorder());
     current = globals;
+    if (resolved.record) globals.startRecording();
     return globals;
   }
 
@@ -107,6 +114,8 @@ export class MemoryGlobals {
       frameArenas: settings.frameArenas,
       generic: { smallMax: parts.generic.smallMax, smallAlignMax: parts.generic.smallAlignMax, largeThreshold: parts.generic.largeThreshold },
       frame: options.frame ?? {},
+      timeline: parts.timeline === undefined ? undefined : { frames: parts.timeline.frames, scopes: parts.timeline.columns, leakWindow: parts.timeline.leakWindow },
+      record: false,
     };
     const globals = new MemoryGlobals(resolved, parts, StageRecorder.fromJSON((saved.note as { stages?: unknown } | null)?.stages));
     globals.#checkStructures();
@@ -160,19 +169,8 @@ export class MemoryGlobals {
    */
   detach(): void {
     this.#assertAlive("detach");
-    const threads = this.#threads;
-    if (threads === undefined) throw new InvalidArgumentError("memory.detach: this memory is not shared: there is nothing to detach from; call shutdown() to end it.");
-    this.#generic.collectRemoteFrees();
-    this.#frame.destroy();
-    this.#scratch.assertReleased();
-    this.#scratch.destroy();
-    threads.table.setResource(threads.seat, "frame", 0);
-    threads.table.setResource(threads.seat, "scratch", 0);
-    this.#root.detach();
-    this.#generic.detach();
-    this.#pages.detach();
-    threads.table.endSeat(threads.seat);
-    threads.table.detach();
+    if (this.#threads === undefined) throw new InvalidArgumentError("memory.detach: this memory is not shared: there is nothing to detach from; call shutdown() to end it.");
+    detachThread(this.#parts, this.#threads);
     this.#alive = false;
     this.#detached = true;
     if (current === this) current = undefined;
@@ -346,10 +344,27 @@ export class MemoryGlobals {
   /** Starts a frame: recycles the oldest frame arena and stamps the scopes' frame counter (peaks remember their frame). */
   beginFrame(): void {
     this.#assertAlive("beginFrame");
+    const ended = rootFrameNumber(this.#space.u32, this.#rootPtr);
+    // The sample of the frame that ends, before its arena is recycled (cold: reads the rows and stats).
+    this.#parts.timeline?.sample(ended);
     this.#frame.beginFrame();
-    const frame = rootFrameNumber(this.#space.u32, this.#rootPtr) + 1;
+    const frame = ended + 1;
     setRootFrameNumber(this.#space.u32, this.#rootPtr, frame);
     this.#root.markFrame(frame);
+  }
+
+  /** Starts the allocation log (alloc-log.ts): every allocate, free and reallocate of this thread's scopes, with scope, size, alignment and frame. */
+  startRecording(): void {
+    this.#assertAlive("startRecording");
+    this.#recorder = AllocRecorder.start(this.#space, () => this.frameNumber);
+  }
+
+  /** Stops the allocation log and returns its bytes (`memreport replay` reads them); after shutdown, the log shutdown ended. InvalidArgumentError when there is none. */
+  stopRecording(label = "memkit"): Uint8Array {
+    const recorder = this.#recorder;
+    if (recorder === undefined) throw new InvalidArgumentError("memory.stopRecording: no recording is running; call startRecording() (or init({ record: true })) first.");
+    this.#recorder = undefined;
+    return recorder.stop(label, this.options.tracing);
   }
 
   /** Starts a stage ("load", "play", "unload"): every scope's peak restarts from its current use, and so does this thread's. */
@@ -374,6 +389,19 @@ export class MemoryGlobals {
   /** Stage records so far. */
   get stages(): readonly StageReport[] {
     return this.#stages.done;
+  }
+
+  /**
+   * The per-frame samples of every scope and allocator, oldest first, when
+   * the memory keeps a timeline (`init({ timeline: true })`), else undefined.
+   * After shutdown, the timeline as it was at shutdown.
+   */
+  timeline(): TimelineReport | undefined {
+    if (!this.#alive) {
+      if (this.#finalReport === undefined) this.#assertAlive("timeline");
+      return this.#finalTimeline;
+    }
+    return this.#parts.timeline === undefined ? undefined : readTimeline(this.#parts.timeline);
   }
 
   /** The scope tree as JSON. After shutdown, the tree as it was at shutdown. */
@@ -406,6 +434,7 @@ export class MemoryGlobals {
       stages: this.#stages.done,
       frameNumber: this.frameNumber,
       threads: this.#threads === undefined ? undefined : this.threads(),
+      timeline: this.timeline(),
     });
   }
 
@@ -430,6 +459,7 @@ export class MemoryGlobals {
     this.#root.check();
     this.#frame.check();
     this.#scratch.check();
+    this.#parts.timeline?.check();
   }
 
   /**
@@ -452,47 +482,16 @@ export class MemoryGlobals {
     }
     this.#alive = false;
     if (current === this) current = undefined;
-    let leak: LeakError | undefined;
-    let failure: Error | undefined;
-    const step = (run: () => void): void => {
-      try {
-        run();
-      } catch (err) {
-        if (err instanceof LeakError) leak = leak === undefined ? err : mergeLeaks(leak, err);
-        else failure ??= err instanceof Error ? err : new AllocatorError(`MemoryGlobals.shutdown: a teardown step threw ${describe(err)}.`);
-      }
-    };
-    step(() => (this.#finalReport = this.#root.report()));
-    step(() => {
-      disposeDeepestFirst(this.#root);
-      this.#root.dispose();
-    });
-    step(() => this.#frame.destroy());
-    step(() => this.#scratch.assertReleased());
-    step(() => this.#scratch.destroy());
-    // The scope tree's own state is leased from the debug layer (or generic): it goes before them.
-    step(() => this.#root.destroy());
-    step(() => this.#debug?.destroy());
-    step(() => this.#generic.destroy());
-    step(() => this.#pages.destroy());
-    if (leak !== undefined) throw leak;
-    if (failure !== undefined) throw failure;
+    this.#recorder?.end();
+    tearDown(
+      this.#parts,
+      (report) => (this.#finalReport = report),
+      () => (this.#finalTimeline = this.#parts.timeline === undefined ? undefined : readTimeline(this.#parts.timeline)),
+    );
   }
 
   #assertAlive(what: string): void {
     if (this.#detached) throw destroyedError(`MemoryGlobals.${what}`, "this thread detached from the memory", "attach again with MemoryGlobals.attach(share, { threadName }).");
     if (!this.#alive) throw destroyedError(`MemoryGlobals.${what}`, "this memory was shut down", "call MemoryGlobals.init() again for a new one.");
-  }
-}
-
-/** Disposes every descendant scope that holds nothing, children before parents; scopes with leaks stay for the root's report. */
-function disposeDeepestFirst(scope: TraceAllocator): void {
-  for (const child of [...scope.children]) {
-    disposeDeepestFirst(child);
-    try {
-      child.dispose();
-    } catch (err) {
-      if (!(err instanceof LeakError)) throw err;
-    }
   }
 }

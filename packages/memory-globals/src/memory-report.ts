@@ -1,6 +1,7 @@
 import type { AllocatorStats, StorageReport } from "@memkit/core";
 import type { ScopeReport } from "@memkit/trace-allocator";
 import type { ThreadReport } from "./threads.js";
+import type { TimelineReport } from "./timeline-report.js";
 
 /*
  * The JSON document `memory.snapshot()` returns and the sample game writes
@@ -39,6 +40,8 @@ export interface MemoryReport {
   memoryMap: MemoryMap;
   /** A shared memory's threads: live bytes and high-water mark of what each allocated, and its live blocks per scope. Absent for a private memory. */
   threads?: ThreadReport[];
+  /** Per-frame samples of every scope and allocator (`init({ timeline: true })`), oldest first. Absent without a timeline. */
+  timeline?: TimelineReport;
 }
 
 /** Peaks of every scope during one stage (load, play, unload, ...). */

@@ -30,13 +30,14 @@ import type { TracingLevel } from "@memkit/trace-allocator";
  *   shared memories only (else 0; docs/threads.md):
  *   21 thread table     22 routes table (between the threads' generic allocators)
  *   23 scope tree lock
+ *   24 timeline ring   (timeline.ts; 0 when the memory keeps no timeline)
  *   state:
- *   24 frame number
- *   25 .. 25 + 8 * ROOTS   the roots table: ROOTS entries of 8 words, a name
+ *   25 frame number
+ *   26 .. 26 + 8 * ROOTS   the roots table: ROOTS entries of 8 words, a name
  *                          (up to 28 bytes of UTF-8, zero padded) and a pointer
  */
 
-export const MEMORY_ROOT_LAYOUT: ControlLayout = { kind: "MemoryGlobals", magic: "MKGL", version: 3, fixedWords: 20 };
+export const MEMORY_ROOT_LAYOUT: ControlLayout = { kind: "MemoryGlobals", magic: "MKGL", version: 4, fixedWords: 21 };
 
 const F = CONTROL_BLOCK_HEADER_WORDS;
 const W_INITIAL = F;
@@ -59,8 +60,9 @@ const W_DEBUG = F + 16;
 const W_THREADS = F + 17;
 const W_ROUTES = F + 18;
 const W_TREE_LOCK = F + 19;
-const W_FRAME_NUMBER = F + 20;
-const W_ROOTS = F + 21;
+const W_TIMELINE = F + 20;
+const W_FRAME_NUMBER = F + 21;
+const W_ROOTS = F + 22;
 
 /** Named roots a program can keep (a game's state record, a level table, ...). */
 export const MAX_ROOTS = 16;
@@ -100,6 +102,8 @@ export interface MemoryRootRecord {
   routes: Ptr;
   /** Shared memories: the scope tree's lock, else 0. */
   treeLock: Ptr;
+  /** The timeline ring (timeline.ts), or 0 when the memory keeps none. */
+  timeline: Ptr;
 }
 
 /** Writes and seals a new root at `ptr` (MEMORY_ROOT_BYTES, 4-aligned). */
@@ -127,6 +131,7 @@ export function writeMemoryRoot(space: AddressSpace, ptr: Ptr, r: MemoryRootReco
   u32[w + W_THREADS] = r.threads;
   u32[w + W_ROUTES] = r.routes;
   u32[w + W_TREE_LOCK] = r.treeLock;
+  u32[w + W_TIMELINE] = r.timeline;
   sealControl(space, ptr, MEMORY_ROOT_LAYOUT);
 }
 
@@ -170,6 +175,7 @@ export function readMemoryRoot(at: Attachment): MemoryRootRecord {
     threads: sharedOnly(W_THREADS, "the thread table"),
     routes: sharedOnly(W_ROUTES, "the routes table"),
     treeLock: sharedOnly(W_TREE_LOCK, "the scope tree's lock"),
+    timeline: u32[w + W_TIMELINE]! === 0 ? 0 : pointer(W_TIMELINE, "the timeline ring"),
   };
 }
 

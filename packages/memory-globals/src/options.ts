@@ -1,6 +1,8 @@
 import { InvalidArgumentError, MAX_ADDRESS_SPACE_BYTES, WASM_PAGE_BYTES, describe, formatBytes } from "@memkit/core";
 import type { TracingLevel } from "@memkit/trace-allocator";
 import type { FrameGrowthWarning } from "@memkit/temp-allocator";
+import { MAX_TIMELINE_FRAMES, MAX_TIMELINE_SCOPES } from "./timeline.js";
+import { MIN_LEAK_WINDOW } from "./leak-suspects.js";
 
 /** The generic allocator's routing policy (see `@memkit/generic-allocator`): which tier serves which size. */
 export interface GenericPolicyOptions {
@@ -62,6 +64,25 @@ export interface MemoryGlobalsOptions {
   generic?: GenericPolicyOptions;
   /** The frame allocator's growth warning (`growthWarningFactor`, `onFrameGrowth`). @defaultValue a console.warn past 8x the typical frame */
   frame?: FrameOptions;
+  /**
+   * Keep a per-frame timeline: at each `beginFrame()` every scope's live
+   * bytes, blocks, allocations, frees and budget, and the allocators'
+   * figures, go into a ring of `frames` samples in linear memory (of the
+   * first `scopes` scope rows). `true` takes the defaults. @defaultValue false
+   */
+  timeline?: boolean | TimelineOptions;
+  /** Start the allocation log at init (`memory.stopRecording()` returns it; alloc-log.ts). @defaultValue false */
+  record?: boolean;
+}
+
+/** Size of the timeline ring. */
+export interface TimelineOptions {
+  /** Samples kept (one per frame; older ones are overwritten). @defaultValue 600 */
+  frames?: number;
+  /** Scope rows sampled (scopes past them are left out and counted in the report). @defaultValue 64 */
+  scopes?: number;
+  /** Frames the leak-suspect test looks back over (at least 8, at most `frames`). @defaultValue min(300, frames), at least 8 */
+  leakWindow?: number;
 }
 
 /** Bytes before the bootstrap region that are never handed out, so small offsets from a null pointer fault in every check. */
@@ -83,6 +104,9 @@ export interface ResolvedOptions {
   /** Only the fields given; the generic allocator fills in the rest. */
   generic: GenericPolicyOptions;
   frame: FrameOptions;
+  /** The timeline ring's size, or undefined for none. */
+  timeline: { frames: number; scopes: number; leakWindow: number } | undefined;
+  record: boolean;
 }
 
 const TRACING_LEVELS: readonly TracingLevel[] = ["off", "counts", "callstacks"];
@@ -146,7 +170,24 @@ export function resolveOptions(options: MemoryGlobalsOptions): ResolvedOptions {
   }
   // The frame allocator checks these two itself, naming them.
   const frame = pickFields("frame", options.frame, FRAME_FIELDS) as FrameOptions;
-  return { initialBytes, maximumBytes, shared, threadName, pageSize, bootstrapBytes, wasmStaticBytes, tracing, sampleEvery, debug, frameArenas, generic, frame };
+  const timeline = resolveTimeline(options.timeline);
+  const record = options.record ?? false;
+  if (typeof record !== "boolean") fail("record", "true or false", record);
+  return { initialBytes, maximumBytes, shared, threadName, pageSize, bootstrapBytes, wasmStaticBytes, tracing, sampleEvery, debug, frameArenas, generic, frame, timeline, record };
+}
+
+function resolveTimeline(value: boolean | TimelineOptions | undefined): { frames: number; scopes: number; leakWindow: number } | undefined {
+  if (value === undefined || value === false) return undefined;
+  const picked = value === true ? {} : (pickFields("timeline", value, ["frames", "scopes", "leakWindow"]) as TimelineOptions);
+  const frames = picked.frames ?? 600;
+  const scopes = picked.scopes ?? 64;
+  if (typeof frames !== "number" || !Number.isInteger(frames) || frames < 1 || frames > MAX_TIMELINE_FRAMES) fail("timeline.frames", `an integer from 1 to ${MAX_TIMELINE_FRAMES}`, frames);
+  if (typeof scopes !== "number" || !Number.isInteger(scopes) || scopes < 1 || scopes > MAX_TIMELINE_SCOPES) fail("timeline.scopes", `an integer from 1 to ${MAX_TIMELINE_SCOPES}`, scopes);
+  const leakWindow = picked.leakWindow ?? Math.max(MIN_LEAK_WINDOW, Math.min(300, frames));
+  if (typeof leakWindow !== "number" || !Number.isInteger(leakWindow) || leakWindow < MIN_LEAK_WINDOW || leakWindow > Math.max(frames, MIN_LEAK_WINDOW)) {
+    fail("timeline.leakWindow", `an integer from ${MIN_LEAK_WINDOW} to timeline.frames (${frames})`, leakWindow);
+  }
+  return { frames, scopes, leakWindow };
 }
 
 const GENERIC_FIELDS: readonly string[] = ["smallMax", "smallAlignMax", "largeThreshold"];

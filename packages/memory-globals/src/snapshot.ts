@@ -1,4 +1,5 @@
 import type { ThreadReport } from "./threads.js";
+import type { TimelineReport } from "./timeline-report.js";
 import type { AddressSpace, Allocator, StorageReport } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
 import type { GenericAllocator } from "@memkit/generic-allocator";
@@ -24,6 +25,8 @@ export interface SnapshotSources {
   frameNumber: number;
   /** A shared memory's threads (memory.threads()); undefined for a private memory. */
   threads: ThreadReport[] | undefined;
+  /** The per-frame samples (memory.timeline()); undefined when the memory keeps no timeline. */
+  timeline: TimelineReport | undefined;
 }
 
 /** Builds the JSON document tools/memreport reads. Cold path: walks every span and block. */
@@ -59,6 +62,7 @@ export function buildSnapshot(label: string, src: SnapshotSources): MemoryReport
     ],
     memoryMap: buildMemoryMap(src),
     ...(src.threads === undefined ? {} : { threads: src.threads }),
+    ...(src.timeline === undefined ? {} : { timeline: src.timeline }),
   };
 }
 

@@ -83,7 +83,8 @@ export function attachParts(share: unknown, options: MemoryAttachOptions): { par
     const frame = new FrameAllocator(new TaggedPages(pages, "frame", settings.frameOwner), { name: "frame", arenas: settings.frameArenas, ...options.frame });
     const threads: SharedParts = { table, seat, treeLock, routes: settings.routes };
     recordResources(threads, generic, frame, scratch);
-    const parts: MemoryParts = { space, rootPtr: share.rootPtr, bootstrap, pages, generic, debug: undefined, root, scratch, frame, threads };
+    // The timeline is sampled by the thread that made the memory; this thread keeps none.
+    const parts: MemoryParts = { space, rootPtr: share.rootPtr, bootstrap, pages, generic, debug: undefined, root, scratch, frame, threads, timeline: undefined };
     return { parts, resolved: attachedOptions(settings, parts, options) };
   } catch (err) {
     table.endSeat(seat);
@@ -107,6 +108,8 @@ function attachedOptions(settings: MemoryRootRecord, parts: MemoryParts, options
     frameArenas: settings.frameArenas,
     generic: { smallMax: parts.generic.smallMax, smallAlignMax: parts.generic.smallAlignMax, largeThreshold: parts.generic.largeThreshold },
     frame: options.frame ?? {},
+    timeline: undefined,
+    record: false,
   };
 }
 

@@ -51,6 +51,21 @@ function restoreExample(bytes: Uint8Array): DynamicArray<"u32"> {
   return again;
 }
 
+// The README's timeline example, verbatim.
+function timelineExample(): NonNullable<ReturnType<MemoryGlobals["timeline"]>> {
+  const memory = MemoryGlobals.init({ timeline: { frames: 600, leakWindow: 240 } });
+  const ai = memory.scope("ai");
+  for (let frame = 0; frame < 400; frame++) {
+    if (frame % 9 === 0) ai.allocate(48);   // a cache nobody empties
+    memory.beginFrame();
+  }
+  const timeline = memory.timeline()!;       // also memory.snapshot().timeline, for tools/memreport
+  console.log(timeline.frames.at(-1));       // 399: a sample is the state when that frame ended
+  console.log(timeline.scopes[1]);           // { path: "root/ai", liveBytes: [48, 48, ...], allocs: [1, 0, ...], ... }
+  console.log(timeline.leakSuspects);        // [{ path: "root/ai", fromFrame: 160, toFrame: 399, ... }]
+  return timeline;
+}
+
 // The README's lean-entry example, verbatim but for the import alias.
 function leanExample(): void {
   const memory = LeanMemoryGlobals.init({ debug: true });
@@ -112,6 +127,19 @@ it("runs the README's WebAssembly example as written: clean when the module free
   const { instance: kept } = await WebAssembly.instantiate(bytes, imports);
   (kept.exports.wasm_malloc as (n: number) => number)(100);
   expect(() => memory.shutdown()).toThrow(/root\/audio/);
+});
+
+it("runs the README's timeline example as written, and its comments hold", () => {
+  const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+  const timeline = timelineExample();
+  expect(log).toHaveBeenCalledTimes(3);
+  expect(log.mock.calls[0]![0]).toBe(399);
+  expect(timeline.frames).toEqual(Array.from({ length: 400 }, (_, i) => i));
+  expect(timeline.scopes[1]!.path).toBe("root/ai");
+  expect(timeline.scopes[1]!.liveBytes.slice(0, 2)).toEqual([48, 48]);
+  expect(timeline.scopes[1]!.allocs.slice(0, 2)).toEqual([1, 0]);
+  expect(timeline.leakSuspects.map((s) => [s.path, s.fromFrame, s.toFrame])).toEqual([["root/ai", 160, 399]]);
+  expect(() => MemoryGlobals.current!.shutdown()).toThrow(LeakError);
 });
 
 it("the README's examples are the code this test runs", () => {

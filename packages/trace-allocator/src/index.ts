@@ -25,3 +25,4 @@ export type { FoldedLine } from "./folded-stacks.js";
 export { formatLeakMessage, LEAK_MESSAGE_BLOCKS } from "./leaks.js";
 export { MEMKIT_FRAME_PATTERN, STACK_NOT_HERE, shortFrame } from "./call-stacks.js";
 export { TRACE_LAYOUT } from "./layout.js";
+export { ROW_SAMPLE_FIELDS, RS_SERIAL, RS_PARENT, RS_LIVE_BYTES, RS_LIVE_COUNT, RS_TOTAL_BYTES, RS_ALLOCS, RS_FREES, RS_BUDGET } from "./row-samples.js";

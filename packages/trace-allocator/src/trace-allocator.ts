@@ -33,6 +33,7 @@ import { LEVELS, checkBacking, checkLevel, checkName, checkOptions, checkSampleE
 import { findRecord, recordAt } from "./records.js";
 import { buildReport, formatReport } from "./report.js";
 import { resetPeaks } from "./scope-changes.js";
+import { pathOfSerial, sampleRows } from "./row-samples.js";
 import { findChildRow, openRow, setLevel } from "./scope-rows.js";
 import { ScopeLifetime } from "./scope-lifetime.js";
 import { newString, releaseString, readString } from "./strings.js";
@@ -433,6 +434,27 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
     try {
       if (!this.alive) throw this.endedError("report");
       return buildReport(this, this.row, this.gen, { name: this.name, path: this.path, tracing: this.#tracing });
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** Cold, no JS objects: every scope row's counters into `out` for timelines (row-samples.ts). Returns the rows ever used. */
+  sampleRows(out: Float64Array): number {
+    this.enter();
+    try {
+      if (!this.alive) throw this.endedError("sampleRows");
+      return sampleRows(this, out);
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** The path of the scope `sampleRows` saw in `row` with serial `serial`, or undefined once that row holds another scope. */
+  pathOfRow(row: number, serial: number): string | undefined {
+    this.enter();
+    try {
+      return this.alive ? pathOfSerial(this, row, serial) : undefined;
     } finally {
       this.leave();
     }

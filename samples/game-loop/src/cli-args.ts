@@ -14,6 +14,8 @@ export interface GameArgs {
   debug: boolean;
   /** Path of the JSON memory report to write, if any. */
   report: string | undefined;
+  /** Path of the allocation log to write (memory.startRecording), if any. */
+  record: string | undefined;
   /** Where to save the memory, with the game in it, at the end of play (memory.save). */
   save: string | undefined;
   /** A save to restore and play on from, instead of loading a new game. */
@@ -54,6 +56,7 @@ Options:
   --debug             canaries, fill patterns and a quarantine around every scope;
                       memory.check() after every stage
   --report FILE       write the JSON memory report (memory.snapshot) for tools/memreport
+  --record FILE       write the run's allocation log for \`memreport replay FILE\`
   --save FILE         at the end of play, save the memory with the game in it to FILE
   --restore FILE      play on from the game saved in FILE instead of loading a new one
                       (its units, seed, --leak, --tracing and --debug are the save's)
@@ -93,6 +96,7 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
         tracing: { type: "string" },
         debug: { type: "boolean" },
         report: { type: "string" },
+        record: { type: "string" },
         save: { type: "string" },
         restore: { type: "string" },
         leak: { type: "boolean" },
@@ -120,6 +124,9 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
   if (mode === "baseline" && leak) throw new UsageError("--leak needs the memkit run: the baseline has no scopes to leak from.");
   if (mode === "baseline" && values.report !== undefined) throw new UsageError("--report needs the memkit run: the baseline has no memory report.");
   if (values.report === "") throw new UsageError("--report needs a file name.");
+  if (values.record === "") throw new UsageError("--record needs a file name.");
+  if (values.record !== undefined && mode === "baseline") throw new UsageError("--record needs the memkit run: the baseline does not allocate through memkit.");
+  if (values.record !== undefined && values.workers !== undefined && values.workers !== "0") throw new UsageError("--record records the main thread's scopes only: leave out --workers.");
   checkSaveFlags(values, mode);
   const workers = integerOption("--workers", values.workers, 0, 0, MAX_WORKERS);
   checkWorkerFlags(values, mode, workers);
@@ -134,6 +141,7 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
     tracing,
     debug: values.debug === true,
     report: values.report,
+    record: values.record,
     save: values.save,
     restore: values.restore,
     leak,

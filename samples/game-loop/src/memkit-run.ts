@@ -1,4 +1,5 @@
 import { LeakError } from "@memkit/core";
+import { startRecord, writeRecord } from "./alloc-record.js";
 import type { MemoryGlobals, MemoryReport, ThreadReport } from "@memkit/memory-globals";
 import type { GameArgs } from "./cli-args.js";
 import { drive } from "./driver.js";
@@ -71,6 +72,7 @@ export async function runMemkit(
   let game: MemkitGame | undefined;
   if (saved !== undefined) ({ memory, game } = restoreGame(saved, { frames: args.frames }));
   else memory = initEngineMemory({ entities: args.entities, tracing: args.tracing, debug: args.debug, shared: args.workers > 0 });
+  startRecord(memory, args);
   const restored = game === undefined ? undefined : { config: game.engine.config, framesPlayed: game.framesPlayed };
   let outcome: Omit<MemkitRun, "leak"> | undefined;
   let jobs: JobSystem | undefined;
@@ -129,6 +131,7 @@ export async function runMemkit(
     throw err;
   }
   const leak = teardown(memory, game);
+  writeRecord(memory, args, reportLabel(args));
   return { ...outcome, leak };
 }
 

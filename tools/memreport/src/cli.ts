@@ -9,6 +9,8 @@ import { FOLDED_METRICS, foldedText, type FoldedMetric } from "./folded.js";
 import { renderHtml } from "./html/page.js";
 import { loadReport } from "./load-report.js";
 import { formatText } from "./text.js";
+import { timelineTraceEvents } from "./trace-events.js";
+import { replayText } from "./replay.js";
 
 /** Exit codes of the CLI. */
 export const EXIT_OK = 0;
@@ -24,6 +26,13 @@ export const USAGE = `Usage:
                                                  folded stacks for flame graphs (flamegraph.pl, inferno, speedscope)
   memreport --html <out.html> <report.json>      one self-contained HTML page: scope tree, flame graph,
                                                  peak per stage, memory map
+  memreport --trace-events <out.json> <report.json>
+                                                 the report's timeline as Chrome trace events (counters per
+                                                 scope and allocator, stages, leak suspects) for Perfetto
+                                                 or DevTools' performance panel
+  memreport replay [--runs N] <run.mlog>         replays an allocation log (memory.startRecording(), the
+                                                 sample's --record) against memkit generic, heap, slot and
+                                                 AS TLSF: ns/op, peak footprint, peak live, fragmentation
   memreport diff [--all] [--top N] <before.json> <after.json>
                                                  what grew or shrank, per scope and per call stack
   memreport diff --folded bytes|count|peak <before.json> <after.json>
@@ -58,19 +67,35 @@ class UsageError extends Error {}
  */
 export function main(argv: readonly string[], io: CliIo = nodeIo): number {
   try {
+    if (argv[0] === "replay") throw new UsageError("replay runs asynchronously: call mainAsync (the memreport command does)");
     return run(argv, io);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`memreport: ${err.message}\n\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    if (err instanceof AllocatorError && err.code === "ERR_INVALID_ARGUMENT") {
-      io.stderr(`memreport: ${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    io.stderr(`memreport: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return EXIT_FAILURE;
+    return failed(err, io);
   }
+}
+
+/** {@link main}, and `replay` (which replays an allocation log against allocators, asynchronously). */
+export async function mainAsync(argv: readonly string[], io: CliIo = nodeIo): Promise<number> {
+  if (argv[0] !== "replay") return main(argv, io);
+  try {
+    return await runReplay(argv.slice(1), io);
+  } catch (err) {
+    return failed(err, io);
+  }
+}
+
+/** The exit code for an error, printed as the CLI prints errors. */
+function failed(err: unknown, io: CliIo): number {
+  if (err instanceof UsageError) {
+    io.stderr(`memreport: ${err.message}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof AllocatorError && (err.code === "ERR_INVALID_ARGUMENT" || err.code === "ERR_CORRUPTION")) {
+    io.stderr(`memreport: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  io.stderr(`memreport: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return EXIT_FAILURE;
 }
 
 function run(argv: readonly string[], io: CliIo): number {
@@ -84,6 +109,7 @@ function run(argv: readonly string[], io: CliIo): number {
         help: { type: "boolean", short: "h" },
         folded: { type: "string" },
         html: { type: "string" },
+        "trace-events": { type: "string" },
         all: { type: "boolean" },
         top: { type: "string" },
       },
@@ -97,17 +123,34 @@ function run(argv: readonly string[], io: CliIo): number {
     io.stdout(USAGE);
     return EXIT_OK;
   }
-  if (positionals[0] === "diff") return runDiff(positionals.slice(1), values, io);
+  if (positionals[0] === "diff") {
+    if (values["trace-events"] !== undefined) throw new UsageError("diff has no --trace-events output");
+    return runDiff(positionals.slice(1), values, io);
+  }
   if (values.all !== undefined || values.top !== undefined) throw new UsageError("--all and --top go with diff");
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? "which report? give the path of a report.json" : `expected one report, got ${positionals.length}: ${positionals.join(" ")}`);
   }
-  if (values.folded !== undefined && values.html !== undefined) throw new UsageError("use --folded or --html, not both");
+  const outputs = [values.folded, values.html, values["trace-events"]].filter((v) => v !== undefined).length;
+  if (outputs > 1) throw new UsageError("use one of --folded, --html and --trace-events");
   const path = positionals[0]!;
   if (values.folded !== undefined) {
     const metric = values.folded as FoldedMetric;
     if (!FOLDED_METRICS.includes(metric)) throw new UsageError(`--folded takes ${FOLDED_METRICS.join(", ")}, not ${JSON.stringify(values.folded)}`);
     io.stdout(foldedText(loadReport(path), metric));
+    return EXIT_OK;
+  }
+  const traceOut = values["trace-events"];
+  if (traceOut !== undefined) {
+    if (traceOut === "" || traceOut === path) throw new UsageError(`--trace-events takes the output file (out.json), then the report: got ${JSON.stringify(traceOut)}`);
+    const text = JSON.stringify(timelineTraceEvents(loadReport(path)));
+    try {
+      io.writeFile(traceOut, text);
+    } catch (err) {
+      io.stderr(`memreport: cannot write ${traceOut}: ${(err as Error).message}\n`);
+      return EXIT_FAILURE;
+    }
+    io.stderr(`memreport: wrote ${traceOut} (${Math.ceil(text.length / 1024)} KiB): open it in https://ui.perfetto.dev or DevTools' performance panel\n`);
     return EXIT_OK;
   }
   if (values.html !== undefined) {
@@ -124,6 +167,21 @@ function run(argv: readonly string[], io: CliIo): number {
     return EXIT_OK;
   }
   io.stdout(formatText(loadReport(path)));
+  return EXIT_OK;
+}
+
+async function runReplay(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { runs: { type: "string" } } });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError(`replay takes one allocation log: memreport replay run.mlog (got ${positionals.length})`);
+  const runs = values.runs === undefined ? 5 : Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs takes a whole number >= 1, not ${JSON.stringify(values.runs)}`);
+  io.stdout(await replayText(positionals[0]!, runs));
   return EXIT_OK;
 }
 
@@ -166,5 +224,5 @@ if (isEntryPoint()) {
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code !== "EPIPE") throw err;
   });
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await mainAsync(process.argv.slice(2));
 }

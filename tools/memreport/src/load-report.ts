@@ -60,6 +60,7 @@ export function validateReport(value: unknown, source = "report"): MemoryReport 
   checkAllocators(c, value.allocators);
   checkMemoryMap(c, value.memoryMap);
   if (value.threads !== undefined) checkThreads(c, value.threads);
+  if (value.timeline !== undefined) checkTimeline(c, value.timeline);
   return value as unknown as MemoryReport;
 }
 
@@ -119,6 +120,47 @@ function checkThreads(c: Checker, value: unknown): void {
       c.count(share.liveBytes, `threads[${i}].scopes[${j}].liveBytes`);
       c.count(share.liveCount, `threads[${i}].scopes[${j}].liveCount`);
     });
+  });
+}
+
+/** The optional per-frame timeline: every series as long as `frames`, frames going forward. */
+function checkTimeline(c: Checker, value: unknown): void {
+  const t = c.obj(value, "timeline");
+  c.count(t.capacity, "timeline.capacity");
+  c.count(t.scopesLeftOut, "timeline.scopesLeftOut");
+  c.count(t.leakWindow, "timeline.leakWindow");
+  const frames = c.arr(t.frames, "timeline.frames");
+  frames.forEach((f, i) => {
+    c.count(f, `timeline.frames[${i}]`);
+    if (i > 0 && (f as number) <= (frames[i - 1] as number)) throw c.fail(`timeline.frames[${i}] (${f as number}) does not come after the frame before it (${frames[i - 1] as number})`);
+  });
+  const times = c.arr(t.timeMs, "timeline.timeMs");
+  if (times.length !== frames.length) throw c.fail(`timeline.timeMs has ${times.length} entries but timeline.frames has ${frames.length}; one time per frame`);
+  times.forEach((ms, i) => c.num(ms, `timeline.timeMs[${i}]`));
+  const series = (v: unknown, where: string): void => {
+    const a = c.arr(v, where);
+    if (a.length !== frames.length) throw c.fail(`${where} has ${a.length} entries but timeline.frames has ${frames.length}; a series has one per frame`);
+    a.forEach((n, i) => c.count(n, `${where}[${i}]`));
+  };
+  c.arr(t.scopes, "timeline.scopes").forEach((v, i) => {
+    const s = c.obj(v, `timeline.scopes[${i}]`);
+    const where = `timeline.scopes[${i}] (${c.str(s.path, `timeline.scopes[${i}].path`)})`;
+    for (const f of ["liveBytes", "liveCount", "totalBytes", "allocs", "frees", "budgetBytes"] as const) series(s[f], `${where}.${f}`);
+  });
+  const a = c.obj(t.allocators, "timeline.allocators");
+  for (const f of ["pagesBytes", "genericReservedBytes", "frameLiveBytes", "frameReservedBytes", "scratchPeakBytes", "scratchReservedBytes"] as const) series(a[f], `timeline.allocators.${f}`);
+  c.arr(t.churn, "timeline.churn").forEach((v, i) => {
+    const ch = c.obj(v, `timeline.churn[${i}]`);
+    c.str(ch.path, `timeline.churn[${i}].path`);
+    c.count(ch.blocks, `timeline.churn[${i}].blocks`);
+    c.count(ch.frames, `timeline.churn[${i}].frames`);
+    c.num(ch.perFrame, `timeline.churn[${i}].perFrame`);
+  });
+  c.arr(t.leakSuspects, "timeline.leakSuspects").forEach((v, i) => {
+    const l = c.obj(v, `timeline.leakSuspects[${i}]`);
+    c.str(l.path, `timeline.leakSuspects[${i}].path`);
+    for (const f of ["fromFrame", "toFrame", "fromBytes", "toBytes", "fromCount", "toCount"] as const) c.count(l[f], `timeline.leakSuspects[${i}].${f}`);
+    c.num(l.bytesPerFrame, `timeline.leakSuspects[${i}].bytesPerFrame`);
   });
 }
 

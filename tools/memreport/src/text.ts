@@ -4,6 +4,7 @@ import { summarizeMap } from "./map-summary.js";
 import { counted } from "./plural.js";
 import type { MemoryReport, SlabReport } from "./report-types.js";
 import { heaviestStages, stageMatrix } from "./stages.js";
+import { formatTimeline } from "./timeline-text.js";
 
 /*
  * The plain-text report: a header, the scope tree (the trace allocator's own
@@ -41,6 +42,7 @@ export function describeReport(report: MemoryReport): string {
 export function formatText(report: MemoryReport): string {
   const parts = [`memkit memory report: ${report.label}`, `  ${describeReport(report)}`, "", "Scopes", formatReport(report.scopes)];
   parts.push("", ...formatStages(report));
+  if (report.timeline !== undefined) parts.push("", ...formatTimeline(report));
   if (report.threads !== undefined) parts.push("", ...formatThreads(report));
   parts.push("", ...formatAllocators(report));
   parts.push("", ...formatMapSummary(report));

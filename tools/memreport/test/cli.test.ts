@@ -243,7 +243,7 @@ describe("bad input and usage", () => {
       [[LATE, EARLY], "expected one report, got 2"],
       [["--frobnicate", LATE], "Unknown option '--frobnicate'"],
       [["--folded"], "Option '--folded <value>' argument missing"],
-      [["--folded", "bytes", "--html", "x.html", LATE], "use --folded or --html, not both"],
+      [["--folded", "bytes", "--html", "x.html", LATE], "use one of --folded, --html and --trace-events"],
       [["--html", LATE, "x.html"], "--html takes the output file (out.html), then the report"],
       [["--all", LATE], "--all and --top go with diff"],
     ];

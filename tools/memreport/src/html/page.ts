@@ -15,6 +15,8 @@ import { renderScopeTree } from "./scope-tree.js";
 import { renderStageChart } from "./stage-chart.js";
 import { renderThreads } from "./threads.js";
 import { STYLES } from "./styles.js";
+import { renderTimeline } from "./timeline-chart.js";
+import { TIMELINE_SCRIPT } from "./timeline-script.js";
 
 /*
  * The whole page: one HTML file with its CSS, script and data inline. A
@@ -118,11 +120,14 @@ export function renderHtml(report: MemoryReport): string {
 <h1>Memory report <span class="label">${escapeHtml(report.label)}</span></h1>
 <p class="meta">${escapeHtml(describeReport(report))}</p>
 <div class="cards">${cards}</div>
-<nav><a href="#scopes">Scopes</a><a href="#flame">Flame graph</a><a href="#stages">Peak per stage</a>${report.threads === undefined ? "" : '<a href="#threads">Threads</a>'}<a href="#map">Memory map</a><a href="#allocators">Allocators</a></nav>
+<nav><a href="#scopes">Scopes</a><a href="#timeline-section">Timeline</a><a href="#flame">Flame graph</a><a href="#stages">Peak per stage</a>${report.threads === undefined ? "" : '<a href="#threads">Threads</a>'}<a href="#map">Memory map</a><a href="#allocators">Allocators</a></nav>
 </header>
 <section id="scopes"><h2>Scopes</h2>
 <p class="note">Bars: bytes live in each scope's subtree, on one scale; the red tick is the subtree's peak. Hover a row for every figure.</p>
 ${renderScopeTree(report.scopes)}
+</section>
+<section id="timeline-section"><h2>Timeline</h2>
+${renderTimeline(report)}
 </section>
 <section id="flame"><h2>Flame graph</h2>
 ${renderFlames(report)}
@@ -140,7 +145,7 @@ ${renderAllocators(report.allocators)}
 </section>
 <footer>Written by memreport from a <code>${escapeHtml(report.schema)}</code> document created ${escapeHtml(report.createdAt)}.</footer>
 </main>
-<script>${CLIENT_SCRIPT}</script>
+<script>${CLIENT_SCRIPT}${TIMELINE_SCRIPT}</script>
 </body>
 </html>
 `;

@@ -67,5 +67,19 @@ svg.stages .cell.top .figure { font-weight: 700; }
 .map-info { font: 12.5px ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; background: var(--panel); border: 1px solid var(--line); border-radius: 4px; padding: 5px 8px; margin: 6px 0; min-height: 2.2em; white-space: pre-wrap; }
 canvas#memory-map { display: block; cursor: crosshair; }
 svg.hist { vertical-align: middle; }
+svg.timeline { display: block; }
+svg.timeline text { font: 11.5px system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; fill: var(--muted); }
+svg.timeline .grid { stroke: #eef0f3; }
+svg.timeline .band { stroke: rgba(255,255,255,0.6); stroke-width: 0.5; }
+svg.timeline .band.suspect { stroke: var(--bad); stroke-width: 1.5; }
+svg.timeline .stage { fill: #f3f5f8; }
+svg.timeline .stage.odd { fill: #e9edf2; }
+svg.timeline .stage-mark { stroke: #8a93a0; stroke-dasharray: 3 3; }
+svg.timeline .stage-label { fill: var(--ink); font-weight: 600; }
+svg.timeline .cursor { stroke: var(--ink); stroke-width: 1; pointer-events: none; }
+svg.timeline .hit { fill: transparent; cursor: crosshair; }
+.swatch.suspect b { color: var(--bad); font-weight: 600; margin-left: 4px; }
+pre.suspects { font: 12.5px ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; background: var(--panel); border: 1px solid var(--line); border-radius: 4px; padding: 6px 8px; white-space: pre-wrap; }
+pre.suspects.found { border-color: var(--bad); }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 `;

@@ -145,7 +145,7 @@ it("runs the README's timeline example as written, and its comments hold", () =>
 it("the README's examples are the code this test runs", () => {
   const source = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").map((line) => line.trim()).filter((line) => line.length > 0).join("\n");
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  expect(blocks.length).toBe(5);
+  expect(blocks.length).toBe(6);
   for (const block of blocks) {
     const lines = block.split("\n").map((line) => line.trim()).filter((line) => line.length > 0 && !line.startsWith("import "));
     expect(source).toContain(lines.join("\n").replace("MemoryGlobals.init({ debug: true })", "LeanMemoryGlobals.init({ debug: true })"));

@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { formatBytes, formatCount } from "@memkit/core";
 import { renderHtml, timelineBands } from "../src/index.js";
 import { PLOT_LEFT, PLOT_WIDTH } from "../src/html/timeline-chart.js";
-import { launchChromium } from "./chromium.js";
+import { launchChromium } from "../src/chromium.js";
 import { timelineReport } from "./fixtures/timeline-report.js";
 
 /*
- * The timeline chart in a real browser (chromium.ts picks it; nothing is
+ * The timeline chart in a real browser (src/chromium.ts picks it; nothing is
  * downloaded): the bands are painted where the data says, hovering a frame
  * moves the cursor there and lists that frame's figures, and a screenshot
  * is kept in .vitest-out/screenshots.

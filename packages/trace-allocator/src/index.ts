@@ -18,6 +18,8 @@ export type {
   FoldedStacksOptions,
 } from "./types.js";
 export { formatReport } from "./report.js";
+export { rankTemporaries } from "./temporaries.js";
+export type { ScopeTemporaries } from "./temporaries.js";
 export { diffReports, formatReportDiff } from "./report-diff.js";
 export type { ReportDiff, ScopeDelta, ScopeNumbers } from "./report-diff.js";
 export { parseFoldedStacks, diffFoldedStacks, foldLeakReport } from "./folded-stacks.js";

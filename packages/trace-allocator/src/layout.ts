@@ -58,6 +58,7 @@ import type { ControlLayout } from "@memkit/core";
  *     +42 SERIAL  creation order         +43 SITES      first site of the scope
  *     +44 UNSAMPLED the (no stack, no label) site     +45 TALLIES  first label tally
  *     f64 24     RETAINED_BYTES
+ *     f64 25..26 TEMP_COUNT TEMP_BYTES  blocks freed in the frame they were allocated in (own; see markFrame)
  *     LIMIT is the budget the hot path checks (Infinity when none, or once a "warn" budget warned);
  *     EPOCH goes up at each new subtree peak (sites.ts).
  *
@@ -221,6 +222,8 @@ export const D_PEAK_FRAME = 12;
 export const D_TOTAL_PEAK_FRAME = 13;
 export const D_REALLOC_COUNT = 14;
 export const D_RETAINED_BYTES = 24;
+export const D_TEMP_COUNT = 25;
+export const D_TEMP_BYTES = 26;
 export const D_RETAINED_COUNT = 16;
 export const D_BUDGET = 17;
 

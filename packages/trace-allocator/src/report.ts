@@ -3,6 +3,8 @@ import { budgetOf } from "./budgets.js";
 import { labelText, talliesOf } from "./labels.js";
 import {
   D_ALLOC_BYTES,
+  D_TEMP_BYTES,
+  D_TEMP_COUNT,
   D_ALLOC_COUNT,
   D_FREE_COUNT,
   D_LIVE_BYTES,
@@ -64,6 +66,8 @@ function emptyReport(gone: GoneScope, frame: number): ScopeReport {
     freeCount: 0,
     reallocCount: 0,
     allocatedBytes: 0,
+    tempFreeCount: 0,
+    tempFreeBytes: 0,
     reservedBytes: 0,
     retainedBytes: 0,
     retainedCount: 0,
@@ -93,6 +97,8 @@ function node(view: TreeView, row: number, reserved: Map<number, number>, childr
     freeCount: at(D_FREE_COUNT),
     reallocCount: at(D_REALLOC_COUNT),
     allocatedBytes: at(D_ALLOC_BYTES),
+    tempFreeCount: at(D_TEMP_COUNT),
+    tempFreeBytes: at(D_TEMP_BYTES),
     // An "off" scope counts its blocks by the backing's usable sizes already: that is what it reserves.
     reservedBytes: (reserved.get(row) ?? 0) + (level === OFF ? at(D_LIVE_BYTES) - at(D_RETAINED_BYTES) : 0),
     retainedBytes: at(D_RETAINED_BYTES),

@@ -223,9 +223,11 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
       this.#deallocateSlow(ptr);
       return;
     }
+    // The allocation frame, before the backing may reuse the header's bytes for its free lists.
+    const allocFrame = i32[h + 1]!;
     // (A backing whose deallocate calls back into this tree is not supported on this path, as before.)
     this.backing.deallocate(ptr - (HEADER_BYTES << (word >>> HEADER_SHIFT)));
-    this.countReleased(i, ptr);
+    this.countReleased(i, ptr, allocFrame);
   }
 
   /** deallocate once the inline path does not apply. */
@@ -242,6 +244,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const word = this.i32[recordAt(this, i) + R_WORD]!;
     if (!this.mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
     const damage = guardedHeaderError(this, this.path, "deallocate", i);
+    const allocFrame = frameOf(this, ptr);
     let failure: CorruptionError | undefined;
     try {
       this.backingOfRecord(i).deallocate(ptr - headerOf(word));
@@ -250,7 +253,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
       if (!(err instanceof CorruptionError)) throw err;
       failure = err;
     }
-    this.released(this.recordOf(ptr, i), ptr);
+    this.released(this.recordOf(ptr, i), ptr, allocFrame);
     if (damage !== undefined) throw damage;
     if (failure !== undefined) throw failure;
   }
@@ -280,12 +283,13 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const i = searchRecord(this, ptr);
     const word = this.i32[recordAt(this, i) + R_WORD]!;
     if (!this.mine(i, word)) return error;
+    const allocFrame = frameOf(this, ptr);
     try {
       this.backingOfRecord(i).deallocate(ptr - headerOf(word));
     } catch (err) {
       if (!(err instanceof CorruptionError)) throw err;
     }
-    this.released(this.recordOf(ptr, i), ptr);
+    this.released(this.recordOf(ptr, i), ptr, allocFrame);
     return error;
   }
 

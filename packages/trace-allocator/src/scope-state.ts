@@ -15,6 +15,8 @@ import {
   D_TOTAL_COUNT,
   D_TOTAL_PEAK,
   D_TOTAL_PEAK_FRAME,
+  D_TEMP_BYTES,
+  D_TEMP_COUNT,
   COUNTS,
   DISPOSED,
   GEN_LIVE,
@@ -285,13 +287,17 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
    * retained entry, and the ring of recent frees. Small steps, so the whole
    * of it inlines into deallocate.
    */
-  released(i: number, ptr: number): void {
+  released(i: number, ptr: number, allocFrame: number): void {
     this.fresh();
-    this.countReleased(i, ptr);
+    this.countReleased(i, ptr, allocFrame);
   }
 
-  /** {@link released} for the inline path, whose caller checked the epoch. */
-  protected countReleased(i: number, ptr: number): void {
+  /**
+   * {@link released} for the inline path, whose caller checked the epoch.
+   * `allocFrame` is the frame the block was allocated in (its header's,
+   * read before the backing could reuse those bytes).
+   */
+  protected countReleased(i: number, ptr: number, allocFrame: number): void {
     const i32 = this.i32;
     const r = this.recW + (i << 2);
     const size = i32[r + 1]!;
@@ -300,7 +306,7 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     const row = word & ROW_MASK;
     this.dropRecord(i, r);
     if ((word & RETAINED) !== 0 || site !== 0) this.releasedSite(row, size, word, site);
-    this.uncount(row, size);
+    this.uncount(row, size, allocFrame);
     this.noteFreed(ptr, row);
   }
 
@@ -348,8 +354,13 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     if (site !== 0) siteRemove(this, site, size, row);
   }
 
-  /** A block of `size` leaves `row` (a free) and the subtree totals of its ancestors (the cached positions must be current). */
-  protected uncount(row: number, size: number): void {
+  /**
+   * A block of `size` leaves `row` (a free) and the subtree totals of its
+   * ancestors (the cached positions must be current). A block allocated in
+   * this frame (`allocFrame`, -1 for none) counts as a temporary one: the
+   * frame or scratch allocator would have served it without a free.
+   */
+  protected uncount(row: number, size: number, allocFrame: number): void {
     const f64 = this.f64;
     const i32 = this.i32;
     const rowsD = this.rowsD;
@@ -357,6 +368,10 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     f64[o + D_LIVE_BYTES] = f64[o + D_LIVE_BYTES]! - size;
     f64[o + D_LIVE_COUNT]!--;
     f64[o + D_FREE_COUNT]!++;
+    if (allocFrame === i32[this.cw + W_FRAME]) {
+      f64[o + D_TEMP_COUNT]!++;
+      f64[o + D_TEMP_BYTES]! += size;
+    }
     for (let p = o; ; ) {
       f64[p + D_TOTAL_BYTES] = f64[p + D_TOTAL_BYTES]! - size;
       f64[p + D_TOTAL_COUNT]!--;

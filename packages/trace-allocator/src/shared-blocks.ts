@@ -130,7 +130,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     if ((i32[this.recW + ((n - 1) << 2)]! - HEADER_BYTES) >> 2 >= i32.length) return -1;
     const size = i32[r + R_SIZE]!;
     this.#releasedHeader = HEADER_BYTES << (word >>> HEADER_SHIFT);
-    this.countReleased(i, ptr);
+    this.countReleased(i, ptr, i32[h + 1]!);
     return size;
   }
 
@@ -174,7 +174,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
       backing = this.backingOfRecord(i);
       base = ptr - headerOf(word);
       size = this.i32[r + R_SIZE]!;
-      this.released(i, ptr);
+      this.released(i, ptr, frameOf(this, ptr));
       this.#countFree(base, size);
     } finally {
       this.leave();

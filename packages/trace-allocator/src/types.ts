@@ -200,6 +200,13 @@ export interface ScopeReport {
   reallocCount: number;
   /** Bytes asked for by every `allocate` and `reallocate`, ever (the churn). */
   allocatedBytes: number;
+  /**
+   * Blocks freed in the frame (see `markFrame`) they were allocated in, ever,
+   * and their bytes: temporary allocations, which the frame allocator or the
+   * scratch stack would serve without a free ({@link rankTemporaries}).
+   */
+  tempFreeCount: number;
+  tempFreeBytes: number;
   /** Usable bytes of the own live blocks as the backing allocator rounds them. */
   reservedBytes: number;
   /** Own live blocks kept on purpose (included in `liveBytes`, never leaks). */

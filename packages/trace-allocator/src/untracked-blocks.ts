@@ -59,7 +59,7 @@ export abstract class UntrackedBlocks extends ScopeBlocks {
     backing.deallocate(ptr);
     // A disposed "off" child's frees still reach the backing, uncounted (its row is gone).
     if (this.i32[this.cw + W_EPOCH] !== this.freeEpoch) this.sync();
-    if (this.freeEpoch >= 0) this.uncount(this.row, usable);
+    if (this.freeEpoch >= 0) this.uncount(this.row, usable, -1); // no header, no allocation frame
   }
 
   /** reallocate at "off": counts the change of usable size. */

@@ -91,6 +91,8 @@ function checkScope(c: Checker, value: unknown, where: string): void {
     throw c.fail(`${at}.tracing must be "off", "counts" or "callstacks", found ${describe(s.tracing)}`);
   }
   for (const f of SCOPE_NUMBERS) c.count(s[f], `${at}.${f}`);
+  // Temporary allocations: counted since issue #17 (reports written before have none).
+  for (const f of ["tempFreeCount", "tempFreeBytes"] as const) if (s[f] !== undefined) c.count(s[f], `${at}.${f}`);
   if (s.budgetBytes !== undefined) c.count(s.budgetBytes, `${at}.budgetBytes`);
   if (s.budgetAction !== undefined && s.budgetAction !== "throw" && s.budgetAction !== "warn") {
     throw c.fail(`${at}.budgetAction must be "throw" or "warn", found ${describe(s.budgetAction)}`);

@@ -1,5 +1,5 @@
 import { formatBytes, formatCount, hex } from "@memkit/core";
-import { formatReport } from "@memkit/trace-allocator";
+import { formatReport, rankTemporaries } from "@memkit/trace-allocator";
 import { summarizeMap } from "./map-summary.js";
 import { counted } from "./plural.js";
 import type { MemoryReport, SlabReport } from "./report-types.js";
@@ -41,6 +41,7 @@ export function describeReport(report: MemoryReport): string {
 /** The whole report as text (what `memreport report.json` prints). */
 export function formatText(report: MemoryReport): string {
   const parts = [`memkit memory report: ${report.label}`, `  ${describeReport(report)}`, "", "Scopes", formatReport(report.scopes)];
+  parts.push("", ...formatTemporaries(report));
   parts.push("", ...formatStages(report));
   if (report.timeline !== undefined) parts.push("", ...formatTimeline(report));
   if (report.threads !== undefined) parts.push("", ...formatThreads(report));
@@ -142,4 +143,17 @@ function formatMapSummary(report: MemoryReport): string[] {
   ];
   if (map.regions.length > 0) lines.push(`regions: ${map.regions.map((r) => `${r.name} ${hex(r.start)} ${formatBytes(r.bytes)}`).join(", ")}`);
   return lines;
+}
+
+/** Scopes ranked by the blocks they freed in the frame they allocated them in (exact: each free compares frames). */
+export function formatTemporaries(report: MemoryReport, top = 10): string[] {
+  // Reports written before the count existed have no tempFreeCount: nothing to rank.
+  const ranked = rankTemporaries(report.scopes);
+  if (ranked.length === 0) return ["Temporary allocations: none (no block was freed in the frame it was allocated in)"];
+  const rows = ranked.slice(0, top).map((t) => [t.path, formatCount(t.count), formatBytes(t.bytes), `${(100 * t.shareOfFrees).toFixed(1)}%`]);
+  return [
+    "Temporary allocations: blocks freed in the frame they were allocated in; " +
+      "they belong in memory.frame (per-frame lists) or memory.scratch (marks), which free in bulk without per-block bookkeeping",
+    table(["scope", "blocks", "bytes", "of its frees"], rows),
+  ];
 }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { rankTemporaries } from "@memkit/trace-allocator";
 import { formatText } from "../src/index.js";
 import { gameReport } from "./fixtures/reports.js";
 
@@ -33,5 +34,28 @@ describe("the text report's allocators", () => {
       "      192 B      1     21      15     6    1.13 KiB",
       "      256 B      1     15      11     4    1.00 KiB",
     ]);
+  });
+});
+
+describe("the text report's temporary allocations", () => {
+  test("ranks the scopes by blocks freed in the frame they were allocated in, with the hint, and says so when there are none", () => {
+    const report = gameReport();
+    const text = formatText(report);
+    const lines = text.split("\n");
+    const at = lines.findIndex((l) => l.startsWith("Temporary allocations: blocks freed in the frame they were allocated in"));
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at]).toContain("memory.frame");
+    const ranked = rankTemporaries(report.scopes);
+    expect(ranked.length).toBeGreaterThan(1);
+    // Header, then one row per scope, most first.
+    expect(lines[at + 2]!.startsWith(ranked[0]!.path)).toBe(true);
+    expect(lines[at + 3]!.startsWith(ranked[1]!.path)).toBe(true);
+    const none = structuredClone(report);
+    const clear = (s: typeof none.scopes): void => {
+      s.tempFreeCount = 0;
+      s.children.forEach(clear);
+    };
+    clear(none.scopes);
+    expect(formatText(none)).toContain("Temporary allocations: none (no block was freed in the frame it was allocated in)");
   });
 });

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { SeededRandom } from "@memkit/core";
+import { rankTemporaries } from "@memkit/trace-allocator";
 import { MemoryGlobals, findLeakSuspects, rankChurn, type TimelineScope } from "@memkit/memory-globals";
 
 afterEach(() => {
@@ -110,6 +111,8 @@ describe("churn", () => {
     expect(churn.map((c) => c.path)).toEqual(["root/particles", "root/ai"]);
     expect(churn[0]).toEqual({ path: "root/particles", blocks: 1500, perFrame: 30, frames: 50 });
     expect(churn[1]!.blocks).toBe(49);
+    // The exact count tells them apart: ai's blocks each lived into the next frame.
+    expect(rankTemporaries(memory.report()).map((t) => [t.path, t.count])).toEqual([["root/particles", 1500]]);
     for (const p of kept) level.deallocate(p);
     ai.deallocate(old);
     memory.shutdown();

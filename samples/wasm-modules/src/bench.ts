@@ -89,9 +89,8 @@ async function main(): Promise<void> {
     const ns = (median(s.times) * 1e6) / PAIRS;
     console.log(`${s.name.padEnd(42)} ${ns.toFixed(1).padStart(8)} ${`${(ns / tlsfNs).toFixed(2)}x`.padStart(11)} ${String(gcsIn(s.windows)).padStart(10)}`);
   }
-  console.log("(ratio > 1: slower than AssemblyScript's own TLSF; memkit's pairs cross from wasm into JS and are counted in a scope.");
-  console.log(" malloc asks for C's 16-byte alignment, which takes the trace scope's general path at \"counts\": the GC events");
-  console.log(" there come from that path, from JS as from wasm; the wasm -> JS crossing itself makes no garbage (the \"off\" row).)");
+  console.log("(ratio > 1: slower than AssemblyScript's own TLSF; memkit's pairs cross from wasm into JS and are counted in a scope;");
+  console.log(" malloc's 16-byte alignment takes the scope's inline paths. A GC event in a memkit row is garbage made per pair.)");
   for (const scope of [counted.heap.scope, untraced.heap.scope, jsScope]) {
     if (scope.stats().liveBytes !== 0) throw new Error(`bench: ${scope.path} kept ${scope.stats().liveBytes} bytes: the churn leaked`);
   }

@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { formatBytes, formatCount } from "@memkit/core";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, test } from "vitest";
 import { buildMapModel, heaviestStages, renderHtml, type MapModel } from "../src/index.js";
 import type { MemoryReport } from "../src/report-types.js";
 import { findChromium, launchChromium } from "../src/chromium.js";
+import { OUT, useChromium } from "./browser-suite.js";
 import { MemoryGlobals } from "@memkit/memory-globals";
 import { bigMapReport, countsGameReport, gameReport } from "./fixtures/reports.js";
 
@@ -19,26 +20,8 @@ import { bigMapReport, countsGameReport, gameReport } from "./fixtures/reports.j
  * to look at.
  */
 
-const OUT = join(import.meta.dirname, "..", ".vitest-out");
 const GUTTER = 92; // the page script's address column, in CSS pixels
-
-let browser: Browser | undefined;
-let launchError: unknown;
-
-beforeAll(async () => {
-  mkdirSync(join(OUT, "html"), { recursive: true });
-  mkdirSync(join(OUT, "screenshots"), { recursive: true });
-  // A browser that fails to start fails every test below with its reason (not skipped: CI must notice).
-  try {
-    browser = (await launchChromium()).browser;
-  } catch (err) {
-    launchError = err;
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useChromium();
 
 interface Opened {
   page: Page;
@@ -49,8 +32,7 @@ interface Opened {
 async function open(report: MemoryReport, name: string): Promise<Opened> {
   const file = join(OUT, "html", `${name}.html`);
   writeFileSync(file, renderHtml(report));
-  if (browser === undefined) throw new Error("chromium did not start", { cause: launchError });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  const page = await chromium().newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   const requests: string[] = [];
   const errors: string[] = [];
   page.on("request", (r) => requests.push(r.url()));

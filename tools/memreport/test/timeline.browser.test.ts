@@ -1,12 +1,11 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { formatBytes, formatCount } from "@memkit/core";
 import { renderHtml, timelineBands } from "../src/index.js";
 import { PLOT_LEFT, PLOT_WIDTH } from "../src/html/timeline-chart.js";
-import { launchChromium } from "../src/chromium.js";
+import { OUT, useChromium } from "./browser-suite.js";
 import { timelineReport } from "./fixtures/timeline-report.js";
 
 /*
@@ -16,23 +15,7 @@ import { timelineReport } from "./fixtures/timeline-report.js";
  * is kept in .vitest-out/screenshots.
  */
 
-const OUT = join(import.meta.dirname, "..", ".vitest-out");
-let browser: Browser | undefined;
-let launchError: unknown;
-
-beforeAll(async () => {
-  mkdirSync(join(OUT, "html"), { recursive: true });
-  mkdirSync(join(OUT, "screenshots"), { recursive: true });
-  try {
-    browser = (await launchChromium()).browser;
-  } catch (err) {
-    launchError = err;
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useChromium();
 
 describe("the timeline in chromium", () => {
   test("hovering a frame shows its figures, and the stacked bands are painted", async () => {
@@ -40,8 +23,7 @@ describe("the timeline in chromium", () => {
     const t = report.timeline!;
     const file = join(OUT, "html", "timeline.html");
     writeFileSync(file, renderHtml(report));
-    if (browser === undefined) throw new Error("chromium did not start", { cause: launchError });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+    const page = await chromium().newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
     const errors: string[] = [];
     const requests: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));

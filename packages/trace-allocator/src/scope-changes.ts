@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "@memkit/core";
 import { rearmBudget } from "./budgets.js";
 import { resetTallyPeaks } from "./labels.js";
 import {
@@ -14,21 +15,26 @@ import {
   R_SITE,
   R_SIZE,
   R_WORD,
+  S_COUNTDOWN,
+  S_SAMPLE,
   T_RETAINED,
   W_FRAME,
 } from "./layout.js";
+import { LEVELS, checkLevel, checkSampleEvery } from "./options.js";
 import { recordAt } from "./records.js";
 import { openRetained, setReason, unretainRecord } from "./retained.js";
-import { setStage } from "./scope-rows.js";
+import { setLevel, setStage } from "./scope-rows.js";
 import { pruneOrphans } from "./sites.js";
 import { newString, releaseString, retainString } from "./strings.js";
 import { reserveEntries, tableRoom } from "./tables.js";
-import { isScope, rowF64, subtreeRows, type TreeMemory } from "./tree-view.js";
+import { isScope, levelOf, rowF64, rowWord, subtreeRows, type TreeMemory } from "./tree-view.js";
+import type { TracingLevel } from "./types.js";
 
 /*
- * Changes to a scope that write strings or take table entries (retain,
- * resetPeak): room and texts first (which may run the backing's code), then
- * a fresh look at the record or the scope, then the writes.
+ * Changes to a scope beyond its blocks: those that write strings or take
+ * table entries (retain, resetPeak) make room and texts first (which may run
+ * the backing's code), then look at the record or the scope again, then
+ * write; switching the tracing level writes the row's words.
  */
 
 /**
@@ -104,3 +110,26 @@ export function resetPeaks(mem: TreeMemory, row: number, gen: number, stage: str
   releaseString(mem, off);
   pruneOrphans(mem);
 }
+
+/**
+ * Switches `row` (the scope at `path`) between "counts" and "callstacks",
+ * with a new sampling rate when `sampleEvery` is given. "off" is fixed at
+ * creation: InvalidArgumentError for a switch to or from it, or bad values.
+ */
+export function switchTracing(mem: TreeMemory, path: string, row: number, level: TracingLevel, sampleEvery: number | undefined): void {
+  const rw = rowWord(mem, row);
+  const every = sampleEvery ?? mem.u32[rw + S_SAMPLE]!;
+  checkLevel(path, level);
+  checkSampleEvery(path, every);
+  const current = LEVELS[levelOf(mem, row)]!;
+  if ((level === "off") !== (current === "off")) {
+    throw new InvalidArgumentError(
+      `${path}: cannot switch tracing from ${JSON.stringify(current)} to ${JSON.stringify(level)}: "off" is chosen when a scope is created.\n` +
+        `  Create the scope with the level it needs (child(name, { tracing })).`,
+    );
+  }
+  setLevel(mem, row, LEVELS.indexOf(level));
+  mem.u32[rw + S_SAMPLE] = every;
+  mem.u32[rw + S_COUNTDOWN] = 1;
+}
+

@@ -20,7 +20,6 @@ import {
   ROW_MASK,
   R_WORD,
   S_BACKING,
-  S_COUNTDOWN,
   S_SAMPLE,
   S_STAGE,
   W_FRAME,
@@ -29,12 +28,12 @@ import {
   W_NEXT_STACK,
   TRACE_LAYOUT,
 } from "./layout.js";
-import { LEVELS, checkBacking, checkLevel, checkName, checkOptions, checkSampleEvery, parseBudget, withoutBacking } from "./options.js";
+import { LEVELS, checkBacking, checkName, checkOptions, parseBudget, withoutBacking } from "./options.js";
 import { findRecord, recordAt } from "./records.js";
 import { buildReport, formatReport } from "./report.js";
-import { resetPeaks } from "./scope-changes.js";
+import { resetPeaks, switchTracing } from "./scope-changes.js";
 import { pathOfSerial, sampleRows } from "./row-samples.js";
-import { findChildRow, openRow, setLevel } from "./scope-rows.js";
+import { findChildRow, openRow } from "./scope-rows.js";
 import { ScopeLifetime } from "./scope-lifetime.js";
 import { newString, releaseString, readString } from "./strings.js";
 import { reserveEntries, tableRoom } from "./tables.js";
@@ -318,20 +317,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
     this.enter();
     try {
       if (!this.isOpen()) throw this.disposedError("setTracing");
-      const rw = rowWord(this, this.row);
-      const every = sampleEvery ?? this.u32[rw + S_SAMPLE]!;
-      checkLevel(this.path, level);
-      checkSampleEvery(this.path, every);
-      const current = LEVELS[levelOf(this, this.row)]!;
-      if ((level === "off") !== (current === "off")) {
-        throw new InvalidArgumentError(
-          `${this.path}: cannot switch tracing from ${JSON.stringify(current)} to ${JSON.stringify(level)}: "off" is chosen when a scope is created.\n` +
-            `  Create the scope with the level it needs (child(name, { tracing })).`,
-        );
-      }
-      setLevel(this, this.row, LEVELS.indexOf(level));
-      this.u32[rw + S_SAMPLE] = every;
-      this.u32[rw + S_COUNTDOWN] = 1;
+      switchTracing(this, this.path, this.row, level, sampleEvery);
       this.#tracing = level;
     } finally {
       this.leave();

@@ -40,6 +40,7 @@ import { reservedBytesOf, walkLiveBlocks } from "./leaks.js";
 import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt, recordCount, searchRecord } from "./records.js";
 import { backingIdOf, cameFrom, retainedInfo, siteOfRecord } from "./retained.js";
 import { backingFailed, badLabelError, crossScopeError, handedOutTwiceError, notLiveError, tooLargeError } from "./scope-errors.js";
+import { countResized } from "./resize-counts.js";
 import { ScopeState } from "./scope-state.js";
 import { stackOf } from "./sites.js";
 import { entryWord, growTable } from "./tables.js";
@@ -342,7 +343,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     }
     i = this.recordOf(ptr, i);
     if (moved !== ptr && findRecord(this, moved) >= 0) throw handedOutTwiceError(this.path, backing, moved, nh);
-    this.resized(i, ptr, moved, newSize, headerCode(nh) | (word & GUARDED), site, allocFrame);
+    countResized(this, i, moved, newSize, headerCode(nh) | (word & GUARDED), site, allocFrame);
     if ((word & GUARDED) !== 0) writeHeaderGuard(this, moved, nh);
     return moved;
   }

@@ -8,7 +8,6 @@ import {
   D_LIVE_COUNT,
   D_PEAK_BYTES,
   D_PEAK_FRAME,
-  D_REALLOC_COUNT,
   D_RETAINED_BYTES,
   D_RETAINED_COUNT,
   D_TOTAL_BYTES,
@@ -24,7 +23,6 @@ import {
   GEN_SHIFT,
   HEADER_BYTES,
   LIVE,
-  OWNER_MASK,
   RETAINED,
   RET_SITE,
   ROW_F64_SHIFT,
@@ -65,8 +63,9 @@ import { levelOf, nameOfPath, pathOf, rowF64, rowWord, type TreeMemory } from ".
 
 /*
  * The state half of a scope handle: the views it reads the tree through and
- * the counting steps every allocate, free and resize takes (records,
- * counters, sites, the recent-free ring), all in linear memory. The API half
+ * the counting steps every allocate and free takes (records, counters,
+ * sites, the recent-free ring; a resize's are in resize-counts.ts), all in
+ * linear memory. The API half
  * (trace-allocator.ts) extends it. A handle holds only what never changes
  * while its row is this scope (row, generation, the tree's fixed words) and
  * its views; every call reads the rest from memory, so handles on the same
@@ -378,59 +377,6 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
       const parent = i32[(p << 1) + S_PARENT]!;
       if (parent < 0) break;
       p = rowsD + (parent << ROW_F64_SHIFT);
-    }
-  }
-
-  /**
-   * @internal Record `i` moved from `ptr` to `newPtr` with `newSize` and
-   * header code `code` (the backing already moved the bytes); `site` is where
-   * the resize counts; the header gets the original allocation frame.
-   */
-  resized(i: number, ptr: number, newPtr: number, newSize: number, code: number, site: number, allocFrame: number): void {
-    const u32 = this.u32;
-    const i32 = this.i32;
-    const cw = this.cw;
-    const r = (u32[cw + W_REC_PTR]! >>> 2) + (i << 2);
-    const size = i32[r + 1]!;
-    const word = i32[r + 2]!;
-    const retained = (word & RETAINED) !== 0;
-    const entry = retained ? i32[r + 3]! : 0;
-    const siteWord = retained ? entryWord(this, T_RETAINED, entry) + RET_SITE : r + 3;
-    const oldSite = i32[siteWord]!;
-    const row = word & ROW_MASK;
-    i32[r] = newPtr;
-    i32[r + 1] = newSize;
-    i32[r + 2] = (word & OWNER_MASK) | code;
-    i32[siteWord] = site;
-    const h = (newPtr - HEADER_BYTES) >> 2;
-    i32[h] = i;
-    i32[h + 1] = allocFrame;
-    const frame = u32[cw + W_FRAME]!;
-    if (oldSite !== 0) siteRemove(this, oldSite, size, row);
-    if (site !== 0) siteAdd(this, site, newSize, frame);
-    const delta = newSize - size;
-    const f64 = this.f64;
-    const rowsW = u32[cw + W_ROWS_PTR]! >>> 2;
-    const rowsD = rowsW >>> 1;
-    const o = rowsD + (row << ROW_F64_SHIFT);
-    const live = f64[o + D_LIVE_BYTES]! + delta;
-    f64[o + D_LIVE_BYTES] = live;
-    if (live > f64[o + D_PEAK_BYTES]!) {
-      f64[o + D_PEAK_BYTES] = live;
-      f64[o + D_PEAK_FRAME] = frame;
-    }
-    f64[o + D_REALLOC_COUNT]!++;
-    f64[o + D_ALLOC_BYTES]! += newSize;
-    if (retained) f64[o + D_RETAINED_BYTES]! += delta;
-    for (let p = row; p >= 0; p = i32[rowsW + (p << ROW_WORD_SHIFT) + S_PARENT]!) {
-      const q = rowsD + (p << ROW_F64_SHIFT);
-      const total = f64[q + D_TOTAL_BYTES]! + delta;
-      f64[q + D_TOTAL_BYTES] = total;
-      if (total > f64[q + D_TOTAL_PEAK]!) {
-        f64[q + D_TOTAL_PEAK] = total;
-        f64[q + D_TOTAL_PEAK_FRAME] = frame;
-        f64[q + D_EPOCH]!++;
-      }
     }
   }
 

@@ -3,6 +3,7 @@ import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header
 import { isLabelId } from "./labels.js";
 import { BUDGETED, GUARDED, HEADER_16, HEADER_BYTES, HEADER_SHIFT, R_SIZE, R_WORD, SITE_LABEL, NEVER_CURRENT, T_SITES, W_EPOCH, W_FRAME, W_REC_COUNT } from "./layout.js";
 import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "./records.js";
+import { countResized } from "./resize-counts.js";
 import { siteOfRecord } from "./retained.js";
 import { ALLOCATE, REALLOCATE } from "./scope-blocks.js";
 import { UntrackedBlocks } from "./untracked-blocks.js";
@@ -264,7 +265,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     this.#oldBase = ptr - headerOf(word);
     this.#oldSize = size;
     this.copyUsable(this.#oldBacking, ptr, headerOf(word), moved, newSize);
-    this.resized(i, ptr, moved, newSize, headerCode(nh) | (word & GUARDED), site, frameOf(this, ptr));
+    countResized(this, i, moved, newSize, headerCode(nh) | (word & GUARDED), site, frameOf(this, ptr));
     if ((word & GUARDED) !== 0) writeHeaderGuard(this, moved, nh);
   }
 

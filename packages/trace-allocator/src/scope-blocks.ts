@@ -108,17 +108,29 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     if (i32[cw + W_EPOCH] !== this.allocEpoch || n === this.recCap || (seen >>> 0 < n && i32[recW + (seen << 2)] === ptr)) {
       return this.recordNew(ptr, size, hb, 0, 0);
     }
-    const r = recW + (n << 2);
+    this.appendRecord(ptr, size, hb === HEADER_BYTES ? 0 : HEADER_16, n);
+    return ptr;
+  }
+
+  /**
+   * The inline paths' record (private, and shared under the lock): block
+   * `ptr` appended as record `n` with header code `code` (room checked, the
+   * cached positions current), its header written, and counted.
+   */
+  protected appendRecord(ptr: Ptr, size: number, code: number, n: number): void {
+    const i32 = this.i32;
+    const cw = this.cw;
+    const r = this.recW + (n << 2);
     i32[r] = ptr;
     i32[r + 1] = size;
-    i32[r + 2] = hb === HEADER_BYTES ? this.row : this.row | HEADER_16;
+    i32[r + 2] = this.row | code;
     i32[r + 3] = 0;
     i32[cw + W_REC_COUNT] = n + 1;
     const frame = i32[cw + W_FRAME]!;
+    const h = (ptr - HEADER_BYTES) >> 2;
     i32[h] = n;
     i32[h + 1] = frame;
     this.countAdded(this.row, size, 0, frame);
-    return ptr;
   }
 
   /**

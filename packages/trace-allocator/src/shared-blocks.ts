@@ -1,7 +1,7 @@
 import { CorruptionError, MAX_SIZE, type Allocator, type AllocatorStats, type BlockOrigin, type Ptr } from "@memkit/core";
 import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header-guard.js";
 import { isLabelId } from "./labels.js";
-import { BUDGETED, GUARDED, HEADER_16, HEADER_BYTES, HEADER_SHIFT, R_SIZE, R_WORD, SITE_LABEL, NEVER_CURRENT, T_SITES, W_EPOCH, W_FRAME, W_REC_COUNT } from "./layout.js";
+import { BUDGETED, GUARDED, HEADER_16, HEADER_BYTES, HEADER_SHIFT, R_SIZE, R_WORD, SITE_LABEL, NEVER_CURRENT, T_SITES, W_EPOCH, W_REC_COUNT } from "./layout.js";
 import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "./records.js";
 import { countResized } from "./resize-counts.js";
 import { siteOfRecord } from "./retained.js";
@@ -93,16 +93,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     const recW = this.recW;
     const seen = i32[h]!;
     if (seen >>> 0 < n && i32[recW + (seen << 2)] === ptr) return false;
-    const r = recW + (n << 2);
-    i32[r] = ptr;
-    i32[r + 1] = size;
-    i32[r + 2] = this.row | code;
-    i32[r + 3] = 0;
-    i32[cw + W_REC_COUNT] = n + 1;
-    const frame = i32[cw + W_FRAME]!;
-    i32[h] = n;
-    i32[h + 1] = frame;
-    this.countAdded(this.row, size, 0, frame);
+    this.appendRecord(ptr, size, code, n);
     return true;
   }
 

@@ -23,26 +23,29 @@ import { describe } from "./validate.js";
  *     +3      scratch      /   its resources
  *     +4      name length  bytes of UTF-8, 0..28
  *     +5..11  name         28 bytes of UTF-8
- *     +12..19 figures      4 float64: live bytes, peak live bytes, allocations, frees
+ *     +12..23 figures      6 float64: live bytes, peak live bytes, allocations, frees
+ *                          (written by the thread), and bytes and blocks of its
+ *                          blocks that other threads freed (written under a lock)
  *   after the slots: owners[256] bytes, one per page-map owner id: the slot + 1 of
  *     the thread whose heap leases pages under that owner (0: none), so the
  *     thread a block came from is one tag read and one byte away
  *
- * Slot 0 starts at byte 24 and a slot is 80 bytes, so the figures (byte 48 of
+ * Slot 0 starts at byte 24 and a slot is 96 bytes, so the figures (byte 48 of
  * a slot) are 8-aligned. State and generation share one word so a reader never
  * sees the state of one thread with the generation of the next: a claim moves
  * FREE(g) -> LIVE(g + 1) in one compare-and-swap. Generations wrap at 2^24,
  * the width a lock's holder word keeps (see shared-lock.ts).
  *
  * Figures are plain float64 stores (Atomics has no float64), so their writers
- * must not race: either only the owning thread writes them (recordAllocate,
- * recordFree), or every writer holds one lock (a shared scope tree counts a
- * free in the thread the block came from, under its lock: recordFreeOf).
- * Other threads read them as a snapshot.
+ * must not race: the owning thread writes the first four (recordAllocate,
+ * recordFree) without a lock, and a free of its block by another thread goes
+ * to the last two, whose writers all hold one lock (a shared scope tree's:
+ * recordFreeOf). Other threads read them as a snapshot; live bytes are the
+ * first less the fifth.
  */
 
 /** The thread table's control block. */
-export const THREAD_TABLE_LAYOUT: ControlLayout = { kind: "ThreadTable", magic: "THRD", version: 2, fixedWords: 2 };
+export const THREAD_TABLE_LAYOUT: ControlLayout = { kind: "ThreadTable", magic: "THRD", version: 3, fixedWords: 2 };
 
 /** Slots in a table: threads that can be attached at once. */
 export const THREAD_SLOTS = 64;
@@ -57,7 +60,7 @@ const STATE_NAMES = ["FREE", "LIVE", "ENDED", "DEAD"] as const;
 const W_SLOT_COUNT = CONTROL_BLOCK_HEADER_WORDS;
 const W_SLOT_WORDS = CONTROL_BLOCK_HEADER_WORDS + 1;
 const W_SLOTS = CONTROL_BLOCK_HEADER_WORDS + 2;
-const SLOT_WORDS = 20;
+const SLOT_WORDS = 24;
 const S_STATE = 0;
 const S_HEAP = 1;
 const S_FRAME = 2;
@@ -70,6 +73,8 @@ const F_LIVE = 0;
 const F_PEAK = 1;
 const F_ALLOCS = 2;
 const F_FREES = 3;
+const F_OTHER_BYTES = 4;
+const F_OTHER_FREES = 5;
 const GENERATION_MASK = 0xff_ffff;
 /** Page-map owner ids the owners map covers (ids are 1..255). */
 const OWNER_IDS = 256;
@@ -341,30 +346,39 @@ export class ThreadTable extends SpaceHandle {
     const f = (this.sw + seat.slot * SLOT_WORDS + S_FIGURES) >>> 1;
     const f64 = this.f64;
     const live = (f64[f + F_LIVE] = f64[f + F_LIVE]! + bytes);
-    if (live > f64[f + F_PEAK]!) f64[f + F_PEAK] = live;
+    if (live - f64[f + F_OTHER_BYTES]! > f64[f + F_PEAK]!) f64[f + F_PEAK] = live - f64[f + F_OTHER_BYTES]!;
     f64[f + F_ALLOCS]!++;
   }
 
   /** Counts a free of `bytes` in the seat's figures. Only the seat's own thread calls it. */
   recordFree(seat: ThreadSeat, bytes: number): void {
-    this.recordFreeOf(seat.slot, bytes);
+    const f = (this.sw + seat.slot * SLOT_WORDS + S_FIGURES) >>> 1;
+    this.f64[f + F_LIVE] = this.f64[f + F_LIVE]! - bytes;
+    this.f64[f + F_FREES]!++;
   }
 
   /**
-   * Counts a free of `bytes` in the figures of the thread of `slot` (0..63):
-   * the thread a block came from, when another thread frees it. The caller
-   * holds the lock every writer of these figures holds (see the layout).
+   * Counts a free of `bytes` by thread `by` (a slot) of a block of the thread
+   * of `slot` (0..63, the thread the block came from). A free by the block's
+   * own thread is {@link recordFree}; one by another thread goes to figures
+   * whose writers must all hold one lock (see the layout).
    */
-  recordFreeOf(slot: number, bytes: number): void {
+  recordFreeOf(slot: number, by: number, bytes: number): void {
     const f = (this.sw + (slot & (THREAD_SLOTS - 1)) * SLOT_WORDS + S_FIGURES) >>> 1;
-    this.f64[f + F_LIVE] = this.f64[f + F_LIVE]! - bytes;
-    this.f64[f + F_FREES]!++;
+    const f64 = this.f64;
+    if (slot === by) {
+      f64[f + F_LIVE] = f64[f + F_LIVE]! - bytes;
+      f64[f + F_FREES]!++;
+    } else {
+      f64[f + F_OTHER_BYTES] = f64[f + F_OTHER_BYTES]! + bytes;
+      f64[f + F_OTHER_FREES]!++;
+    }
   }
 
   /** Starts a new high-water mark at the seat's current live bytes. */
   resetPeak(seat: ThreadSeat): void {
     const f = (this.slotWord(seat, "resetPeak") - S_STATE + S_FIGURES) >>> 1;
-    this.f64[f + F_PEAK] = this.f64[f + F_LIVE]!;
+    this.f64[f + F_PEAK] = this.f64[f + F_LIVE]! - this.f64[f + F_OTHER_BYTES]!;
   }
 
   /** A snapshot of the slot's figures (written by its thread; read from any). */
@@ -373,7 +387,12 @@ export class ThreadTable extends SpaceHandle {
     this.assertAlive("figuresOf");
     const f = (this.sw + slot * SLOT_WORDS + S_FIGURES) >>> 1;
     const f64 = this.f64;
-    return { liveBytes: f64[f + F_LIVE]!, peakLiveBytes: f64[f + F_PEAK]!, allocCount: f64[f + F_ALLOCS]!, freeCount: f64[f + F_FREES]! };
+    return {
+      liveBytes: f64[f + F_LIVE]! - f64[f + F_OTHER_BYTES]!,
+      peakLiveBytes: f64[f + F_PEAK]!,
+      allocCount: f64[f + F_ALLOCS]!,
+      freeCount: f64[f + F_FREES]! + f64[f + F_OTHER_FREES]!,
+    };
   }
 
   /** The u32 view, or DestroyedError once the handle ended. */

@@ -22,6 +22,15 @@ describe("ThreadTable", () => {
     expect(t.figuresOf(1)).toEqual({ liveBytes: 50, peakLiveBytes: 150, allocCount: 2, freeCount: 1 });
     t.resetPeak(b);
     expect(t.figuresOf(1).peakLiveBytes).toBe(50);
+    // A free by another thread goes to words of its own (written under a lock), never to the owner's.
+    t.recordAllocate(b, 30);
+    t.recordFreeOf(1, 0, 20);
+    t.recordFreeOf(1, 1, 10);
+    expect(t.figuresOf(1)).toEqual({ liveBytes: 50, peakLiveBytes: 80, allocCount: 3, freeCount: 3 });
+    t.recordAllocate(b, 40); // the peak counts what other threads freed
+    expect(t.figuresOf(1).peakLiveBytes).toBe(90);
+    t.resetPeak(b);
+    expect(t.figuresOf(1).peakLiveBytes).toBe(90);
     t.setResource(b, "heap", 0x4000);
     expect(t.resourceOf(1, "heap")).toBe(0x4000);
     expect(() => t.release(1)).toThrow(InvalidArgumentError); // live
@@ -74,7 +83,7 @@ describe("ThreadTable", () => {
     const second = ThreadTable.attach(t.space, TABLE);
     t.claim("seen by both");
     expect(second.nameOf(0)).toBe("seen by both");
-    t.space.u32[(TABLE >>> 2) + 6 + 20 * 3] = 7; // slot 3's state word: state 7
+    t.space.u32[(TABLE >>> 2) + 6 + 24 * 3] = 7; // slot 3's state word: state 7
     expect(() => ThreadTable.attach(t.space, TABLE)).toThrow(/slot 3 holds state 7/);
     t.destroy();
     expect(() => second.claim("late")).toThrow(DestroyedError);

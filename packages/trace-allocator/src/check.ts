@@ -1,5 +1,6 @@
 import { CorruptionError, hex } from "@memkit/core";
 import { checkGuards } from "./header-guard.js";
+import { addLaneEntries } from "./lane-fold.js";
 import { labelCount, talliesOf } from "./labels.js";
 import {
   D_LIVE_BYTES,
@@ -87,6 +88,7 @@ export function checkTree(mem: TreeMemory, who: string): void {
   checkRecords(mem, who);
   checkOverlaps(mem, who);
   const { live, siteSums, labelSums } = recount(mem, who);
+  addLaneEntries(mem, live);
   checkCounters(mem, who, live);
   checkSites(mem, who, siteSums);
   checkLabels(mem, who, labelSums);

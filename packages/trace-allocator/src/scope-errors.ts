@@ -18,6 +18,7 @@ import {
   type Ptr,
 } from "@memkit/core";
 import { headerDamage, headerError } from "./header-guard.js";
+import { laneFreedBy } from "./lane-fold.js";
 import { GUARDED, HEADER_BYTES, ROW_MASK, R_SIZE, R_WORD, W_RING, W_RING_SLOTS } from "./layout.js";
 import { headerOf, recordAt, recordCount, searchRecord } from "./records.js";
 import { isLiveRow, pathOf, type TreeView } from "./tree-view.js";
@@ -157,7 +158,7 @@ function recentlyFreedBy(view: TreeView, ptr: number): number {
   const ring = view.cw + W_RING;
   const words = view.u32[view.cw + W_RING_SLOTS]! * 2;
   for (let k = 0; k < words; k += 2) if (view.i32[ring + k] === ptr && ptr !== 0) return view.i32[ring + k + 1]!;
-  return -1;
+  return laneFreedBy(view, ptr);
 }
 
 /** The path of a live row, "?" for one that is not. */

@@ -25,7 +25,7 @@ export abstract class ScopeLifetime extends SharedBlocks implements Disposable {
    * the parent scope; it can still be freed through this scope or the owner.
    */
   retain(ptr: Ptr, reason?: string): void {
-    this.enter();
+    this.enterAll();
     try {
       this.#ownRecord(ptr, "retain");
       retainBlock(this, this.row, ptr, reason, (p) => this.#ownRecord(p, "retain"));
@@ -36,7 +36,7 @@ export abstract class ScopeLifetime extends SharedBlocks implements Disposable {
 
   /** Undoes {@link retain}: the block counts as a leak again if still live at dispose. */
   unretain(ptr: Ptr): void {
-    this.enter();
+    this.enterAll();
     try {
       unretainBlock(this, this.row, this.#ownRecord(ptr, "unretain"));
     } finally {
@@ -72,7 +72,7 @@ export abstract class ScopeLifetime extends SharedBlocks implements Disposable {
    * the name is free again. Calling it again is a no-op.
    */
   dispose(): void {
-    this.enter();
+    this.enterAll();
     try {
       if (!this.alive || !this.isOpen()) return;
       const report = collectLeaks(this, this.row, this.gen, this.path);
@@ -93,7 +93,7 @@ export abstract class ScopeLifetime extends SharedBlocks implements Disposable {
    * Blocks still live stay with the backing. Throws InvalidArgumentError on a child.
    */
   destroy(): void {
-    this.enter();
+    this.enterAll();
     try {
       if (this.row !== 0) {
         throw new InvalidArgumentError(`${this.path}: destroy() is for the root of a tree (${this.root.path}); dispose() ends a child scope.`);
@@ -130,7 +130,7 @@ export abstract class ScopeLifetime extends SharedBlocks implements Disposable {
    * changes nothing.
    */
   disposeAllowingLeaks(maxBytes: number): TraceLeakReport {
-    this.enter();
+    this.enterAll();
     try {
       if (typeof maxBytes !== "number" || Number.isNaN(maxBytes) || maxBytes < 0) {
         throw new InvalidArgumentError(`${this.path}: disposeAllowingLeaks(maxBytes) expects a byte count >= 0 (Infinity for any), received ${describe(maxBytes)}.`);

@@ -52,6 +52,7 @@ import {
   MAX_LABELS,
   NEVER_CURRENT,
 } from "./layout.js";
+import { adoptAll, foldCounters } from "./lane-fold.js";
 import { closeRetained } from "./retained.js";
 import { siteAdd, siteFor, siteMatches, siteRemove } from "./sites.js";
 import { disposedError } from "./scope-errors.js";
@@ -165,6 +166,28 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
   /** Takes the tree lock (a tree shared by threads; re-entrant per thread). Pair with {@link leave} in a finally. */
   protected enter(): void {
     if (this.tree !== undefined) enterTree(this.tree, this, true);
+  }
+
+  /**
+   * {@link enter}, then the lanes' blocks adopted into the records and their
+   * counts folded (lane-fold.ts): for whatever walks the records.
+   */
+  protected enterAll(): void {
+    if (this.tree === undefined) return;
+    enterTree(this.tree, this, true);
+    try {
+      if (this.alive) adoptAll(this, this.tree.table);
+    } catch (err) {
+      leaveTree(this.tree);
+      throw err;
+    }
+  }
+
+  /** {@link enter}, then the lanes' counts folded into the rows: for whatever reads counters. */
+  protected enterCounts(): void {
+    if (this.tree === undefined) return;
+    enterTree(this.tree, this, true);
+    if (this.alive) foldCounters(this, this.tree.table);
   }
 
   /**

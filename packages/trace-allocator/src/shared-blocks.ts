@@ -6,7 +6,8 @@ import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "
 import { countResized } from "./resize-counts.js";
 import { siteOfRecord } from "./retained.js";
 import { ALLOCATE, REALLOCATE } from "./scope-blocks.js";
-import { UntrackedBlocks } from "./untracked-blocks.js";
+import { LaneBlocks } from "./lane-blocks.js";
+import { adoptOne } from "./lane-fold.js";
 import { backingFailed, badLabelError, crossScopeError, handedOutTwiceError, tooLargeError } from "./scope-errors.js";
 import { entryWord } from "./tables.js";
 
@@ -36,7 +37,7 @@ import { entryWord } from "./tables.js";
  * growth (enterBlocks): a pointer past this thread's views, or a moved table
  * (the epoch), sends the call the general way, which refreshes them.
  */
-export abstract class SharedBlocks extends UntrackedBlocks {
+export abstract class SharedBlocks extends LaneBlocks {
   protected allocateShared(size: number, align: number, label: number): Ptr {
     if (!this.alive) throw this.endedError("allocate");
     const h = this.guarded ? guardedHeaderFor(align) : headerFor(align);
@@ -49,14 +50,25 @@ export abstract class SharedBlocks extends UntrackedBlocks {
       throw backingFailed(this.path, err, size, align, h);
     }
     if (h <= 16 && label === 0) {
+      const tree = this.tree!;
+      const code = h === HEADER_BYTES ? 0 : HEADER_16;
+      const lane = tree.lane;
+      if (lane !== undefined && this.laneRecord(lane, tree, base + h, size, code)) return base + h;
       this.enterBlocks();
-      if (this.#recordInline(base + h, size, h === HEADER_BYTES ? 0 : HEADER_16)) {
-        const tree = this.tree!;
-        if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, size);
+      try {
+        // Under the lock: open or grow this thread's lane, else record the block as a private tree would.
+        this.fresh();
+        if (this.laneRoom(tree) && this.laneRecord(tree.lane!, tree, base + h, size, code)) return base + h;
+        if (this.#recordInline(base + h, size, code)) {
+          if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, size);
+          return base + h;
+        }
+      } catch (err) {
+        backing.deallocate(base);
+        throw err;
+      } finally {
         this.leave();
-        return base + h;
       }
-      this.leave();
     }
     // A block the tree records already is someone else's (a backing that handed it out twice): kept.
     let theirs = false;
@@ -137,6 +149,9 @@ export abstract class SharedBlocks extends UntrackedBlocks {
 
   protected deallocateShared(ptr: Ptr): void {
     if (typeof ptr === "number" && (ptr & 7) === 0 && ptr >= HEADER_BYTES) {
+      const tree = this.tree!;
+      const lane = tree.lane;
+      if (lane !== undefined && this.laneFree(lane, tree, ptr)) return;
       let freed: number;
       this.enterBlocks();
       try {
@@ -157,6 +172,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     this.enter();
     try {
       this.fresh();
+      adoptOne(this, ptr);
       const i = findRecord(this, ptr);
       if (i < 0) throw this.refused(ptr, "deallocate");
       const r = recordAt(this, i);
@@ -199,6 +215,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     let theirs = false;
     this.enter();
     try {
+      adoptOne(this, ptr);
       theirs = findRecord(this, moved) >= 0;
       if (theirs) throw handedOutTwiceError(this.path, backing, moved, nh);
       this.#move(ptr, moved, newSize, nh, label);
@@ -227,7 +244,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     const tree = this.tree!;
     if (tree.seat === undefined) return;
     const from = tree.threadOf === undefined ? -1 : tree.threadOf(base);
-    tree.table!.recordFreeOf(from >= 0 ? from : tree.seat.slot, size);
+    tree.table!.recordFreeOf(from >= 0 ? from : tree.seat.slot, tree.seat.slot, size);
   }
 
   // The block #move replaced, for reallocateShared to give back after the lock (fields, not an object per call).
@@ -266,6 +283,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     if (this.tree === undefined) return super.allocatedSize(ptr);
     this.enter();
     try {
+      adoptOne(this, ptr);
       return super.allocatedSize(ptr);
     } finally {
       this.leave();
@@ -276,6 +294,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     if (this.tree === undefined) return super.owns(ptr);
     this.enter();
     try {
+      adoptOne(this, ptr);
       return super.owns(ptr);
     } finally {
       this.leave();
@@ -284,7 +303,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
 
   override stats(): AllocatorStats {
     if (this.tree === undefined) return super.stats();
-    this.enter();
+    this.enterAll();
     try {
       return super.stats();
     } finally {
@@ -312,6 +331,8 @@ export abstract class SharedBlocks extends UntrackedBlocks {
     if (this.tree === undefined) return super.originOf(ptr);
     this.enter();
     try {
+      // A debug allocator below asks with the backing block's address: the block starts 8 or 16 bytes on.
+      if (typeof ptr === "number") for (const h of [0, 8, 16]) adoptOne(this, ptr + h);
       return super.originOf(ptr);
     } finally {
       this.leave();
@@ -320,7 +341,7 @@ export abstract class SharedBlocks extends UntrackedBlocks {
 
   override forEachLiveBlock(visit: (ptr: Ptr, size: number, scope: string) => void): void {
     if (this.tree === undefined) return super.forEachLiveBlock(visit);
-    this.enter();
+    this.enterAll();
     try {
       super.forEachLiveBlock(visit);
     } finally {

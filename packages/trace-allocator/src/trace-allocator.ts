@@ -1,5 +1,6 @@
 import {
   Attachment,
+  CorruptionError,
   InvalidArgumentError,
   describe,
   markEntryPoints,
@@ -12,6 +13,8 @@ import {
 } from "@memkit/core";
 import { budgetOf, writeBudget } from "./budgets.js";
 import { checkTree } from "./check.js";
+import { adoptAll } from "./lane-fold.js";
+import { laneOverhead } from "./lanes.js";
 import { foldStacks } from "./folded-stacks.js";
 import { internLabel } from "./labels.js";
 import {
@@ -304,7 +307,8 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
   /** Blocks and bytes the tree's own state takes from its backing (control block, records, rows, strings, ...). */
   get overhead(): { blocks: number; bytes: number } {
     if (!this.alive) return { blocks: 0, bytes: 0 };
-    return { blocks: this.u32[this.cw + W_META_BLOCKS]!, bytes: this.u32[this.cw + W_META_BYTES]! };
+    const lanes = laneOverhead(this);
+    return { blocks: this.u32[this.cw + W_META_BLOCKS]! + lanes.blocks, bytes: this.u32[this.cw + W_META_BYTES]! + lanes.bytes };
   }
 
   /**
@@ -314,7 +318,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
    * handed out, nor stop. Throws InvalidArgumentError.
    */
   setTracing(level: TracingLevel, sampleEvery?: number): void {
-    this.enter();
+    this.enterCounts();
     try {
       if (!this.isOpen()) throw this.disposedError("setTracing");
       switchTracing(this, this.path, this.row, level, sampleEvery);
@@ -342,7 +346,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
 
   /** The scope that owns the live block at `ptr` anywhere in this tree, in O(1); undefined when none does. */
   scopeOf(ptr: Ptr): TraceAllocator | undefined {
-    this.enter();
+    this.enterAll();
     try {
       if (typeof ptr !== "number" || !this.alive) return undefined;
       const i = findRecord(this, ptr);
@@ -361,7 +365,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
    * that grows the subtree fails (or warns). Re-arms a `"warn"` budget.
    */
   setBudget(budget: number | BudgetOptions | undefined): void {
-    this.enter();
+    this.enterCounts();
     try {
       if (!this.isOpen()) throw this.disposedError("setBudget");
       writeBudget(this, this.row, budget === undefined ? undefined : parseBudget(this.path, budget));
@@ -387,7 +391,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
    * of this stage), "warn" budgets are re-armed, and `stage` labels it.
    */
   resetPeak(stage?: string): void {
-    this.enter();
+    this.enterCounts();
     try {
       if (stage !== undefined && typeof stage !== "string") {
         throw new InvalidArgumentError(`${this.path}: resetPeak(stage) expects a string label, received ${describe(stage)}.`);
@@ -416,7 +420,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
 
   /** The scope tree from here down as plain JSON (see {@link ScopeReport}). */
   report(): ScopeReport {
-    this.enter();
+    this.enterAll();
     try {
       if (!this.alive) throw this.endedError("report");
       return buildReport(this, this.row, this.gen, { name: this.name, path: this.path, tracing: this.#tracing });
@@ -427,7 +431,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
 
   /** Cold, no JS objects: every scope row's counters into `out` for timelines (row-samples.ts). Returns the rows ever used. */
   sampleRows(out: Float64Array): number {
-    this.enter();
+    this.enterCounts();
     try {
       if (!this.alive) throw this.endedError("sampleRows");
       return sampleRows(this, out);
@@ -458,7 +462,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
    * blocks without a stack end at their scope's frame.
    */
   foldedStacks(options: FoldedStacksOptions = {}): string {
-    this.enter();
+    this.enterAll();
     try {
       if (!this.alive) throw this.endedError("foldedStacks");
       return foldStacks(this, { row: this.row, gen: this.gen, path: this.path }, options);
@@ -473,10 +477,20 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
    * against a recount. Throws CorruptionError.
    */
   check(): void {
-    this.enter();
+    this.enterAll();
     try {
       if (!this.alive) throw this.endedError("check");
-      checkTree(this, this.root.path);
+      // Other threads' lanes move while this runs (lane-fold.ts): what they were doing between the
+      // fold and the recount shows as a counter that does not match yet. Fold again and look again.
+      for (let tries = 0; ; tries++) {
+        try {
+          checkTree(this, this.root.path);
+          return;
+        } catch (err) {
+          if (!(err instanceof CorruptionError) || tries >= 3 || laneOverhead(this).blocks === 0) throw err;
+          adoptAll(this, this.tree?.table);
+        }
+      }
     } finally {
       this.leave();
     }

@@ -1,3 +1,4 @@
+import { freeLanes } from "./lanes.js";
 import {
   CorruptionError,
   SpaceHandle,
@@ -140,6 +141,7 @@ export function createTree(backing: Allocator, settings: TreeSettings, root: Roo
 
 /** Gives every table and the control block back to the backing, and retires the block (attach then refuses it). */
 export function freeTree(mem: TreeMemory, ptr: Ptr): void {
+  freeLanes(mem);
   for (let t = 0; t < TABLE_COUNT; t++) {
     const table = mem.u32[mem.cw + tableWord(t, TW_PTR)]!;
     if (table === 0) continue;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, SharedLock, SpaceViews, describe, type AddressSpace, type Allocator, type ThreadSeat, type ThreadTable } from "@memkit/core";
+import type { Lane } from "./lanes.js";
 import { repairTree } from "./tree-repair.js";
 import type { TreeView } from "./tree-view.js";
 
@@ -32,6 +33,8 @@ export class TreeLock {
   readonly seat: ThreadSeat | undefined;
   /** The slot of the thread a backing block came from (the threadOf option), or undefined: the freeing thread counts. */
   threadOf: ((ptr: number) => number) | undefined;
+  /** This thread's lane of the tree (lanes.ts), once it opened one: only a lock with a seat has one. */
+  lane: Lane | undefined;
 
   constructor(readonly lock: SharedLock) {
     this.seat = lock.thread;

@@ -1,6 +1,7 @@
 import { CorruptionError, hex } from "@memkit/core";
 import { addUntracked, recount, subtreeSums } from "./check.js";
 import { writeHeaderGuard } from "./header-guard.js";
+import { addLaneEntries, foldCounters } from "./lane-fold.js";
 import {
   D_LIVE_BYTES,
   D_LIVE_COUNT,
@@ -63,7 +64,10 @@ import { isLiveRow, rowCount, rowF64, type TreeView } from "./tree-view.js";
 export function repairTree(view: TreeView, who: string): void {
   dropDuplicateRecords(view, who);
   rewriteHeaders(view);
+  // The lanes' counts were whole (a lane is written by its own thread, not under this lock): fold them, then count their blocks too.
+  foldCounters(view, undefined);
   const { live, siteSums, labelSums } = recount(view, who);
+  addLaneEntries(view, live);
   addUntracked(view, live);
   const totals = subtreeSums(view, live);
   const f64 = view.f64;

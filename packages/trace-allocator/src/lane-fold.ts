@@ -1,0 +1,269 @@
+import { ThreadState, type ThreadTable } from "@memkit/core";
+import {
+  COUNTER_SHIFT,
+  C_ADOPT_BYTES,
+  C_ADOPT_COUNT,
+  C_OWNED,
+  C_SEEN,
+  E_PTR,
+  E_SIZE,
+  E_WORD,
+  LANE_SLOTS,
+  L_FOLDED,
+  L_OPS,
+  L_OWNER,
+  L_REMOTE,
+  L_REPAIRED,
+  L_RING,
+  L_ROWS_PTR,
+  L_ROW_CAP,
+  L_USED,
+  RING_SLOTS,
+  laneCode,
+} from "./lane-layout.js";
+import {
+  D_ALLOC_BYTES,
+  D_ALLOC_COUNT,
+  D_EPOCH,
+  D_FREE_COUNT,
+  D_LIVE_BYTES,
+  D_LIVE_COUNT,
+  D_PEAK_BYTES,
+  D_PEAK_FRAME,
+  D_TEMP_BYTES,
+  D_TEMP_COUNT,
+  D_TOTAL_BYTES,
+  D_TOTAL_COUNT,
+  D_TOTAL_PEAK,
+  D_TOTAL_PEAK_FRAME,
+  HEADER_BYTES,
+  ROW_MASK,
+  T_RECORDS,
+  W_FRAME,
+  W_REC_CAP,
+  W_REC_COUNT,
+} from "./layout.js";
+import { entryWord, lanesDirectory, repairLane } from "./lanes.js";
+import { addRecord } from "./records.js";
+import { growTable } from "./tables.js";
+import { isLiveRow, parentOf, rowCount, rowF64, type TreeMemory, type TreeView } from "./tree-view.js";
+
+/*
+ * How the tree takes in what the lanes did (lane-layout.ts), under the tree
+ * lock. Its readers (reports, check, budgets, dispose, walks over blocks)
+ * then read the tree as they always did:
+ *   foldCounters  adds each lane's counts since the last fold to the rows and
+ *                 their ancestors' subtree totals; peaks move at folds
+ *   adoptAll      moves every lane block into the tree's records (a walk over
+ *                 blocks needs them all there)
+ *   adoptOne      the same for one block (a general path was handed it)
+ * A block is adopted by claiming its entry (a compare-and-swap of PTR from the
+ * pointer to 0, the same step the owner's free takes, so exactly one of them
+ * wins), recording it, rewriting its header, and pushing the entry onto the
+ * lane's remote list for the owner to reuse.
+ */
+
+/** True while the thread that owns a lane (its slot and generation) is attached. */
+function ownerRuns(table: ThreadTable, slot: number, generation: number): boolean {
+  return table.stateOf(slot) === ThreadState.LIVE && table.generationOf(slot) === generation;
+}
+
+/**
+ * Folds every lane's counts into the rows. A lane whose thread is no longer
+ * attached (ended, declared dead, its slot released) is repaired first, once.
+ */
+export function foldCounters(mem: TreeView, table: ThreadTable | undefined): void {
+  const dir = lanesDirectory(mem);
+  if (dir === 0) return;
+  const u32 = mem.u32;
+  const f64 = mem.f64;
+  const rows = rowCount(mem);
+  let touched: number[] | undefined;
+  for (let slot = 0; slot < LANE_SLOTS; slot++) {
+    const lw = u32[dir + slot]! >>> 2;
+    if (lw === 0) continue;
+    const owner = u32[lw + L_OWNER]!;
+    if (table !== undefined && owner !== 0 && u32[lw + L_REPAIRED] !== owner && !ownerRuns(table, slot, owner - 1)) {
+      repairLane(mem, lw, slot);
+      u32[lw + L_REPAIRED] = owner;
+      u32[lw + L_FOLDED] = u32[lw + L_OPS]! + 1; // fold it now
+    }
+    const ops = Atomics.load(u32, lw + L_OPS);
+    if (ops === u32[lw + L_FOLDED]) continue;
+    u32[lw + L_FOLDED] = ops;
+    const cf = u32[lw + L_ROWS_PTR]! >>> 3;
+    const cap = Math.min(u32[lw + L_ROW_CAP]!, rows);
+    for (let row = 0; row < cap; row++) {
+      const c = cf + (row << COUNTER_SHIFT);
+      let moved = false;
+      for (let k = 0; k < C_OWNED; k++) if (f64[c + k] !== f64[c + C_SEEN + k]) moved = true;
+      if (!moved) continue;
+      const now = f64.slice(c, c + C_OWNED);
+      const seen = f64.slice(c + C_SEEN, c + C_SEEN + C_OWNED);
+      f64.set(now, c + C_SEEN);
+      if (!isLiveRow(mem, row)) continue; // a scope disposed meanwhile took its counts along
+      applyDeltas(mem, row, now, seen);
+      (touched ??= []).push(row);
+    }
+  }
+  if (touched !== undefined) for (const row of touched) raisePeaks(mem, row);
+}
+
+/** Adds what a lane counted for `row` since the fold last saw it (`now` - `seen`, C_* order). */
+function applyDeltas(mem: TreeView, row: number, now: Float64Array, seen: Float64Array): void {
+  const f64 = mem.f64;
+  const allocs = now[0]! - seen[0]!;
+  const allocBytes = now[1]! - seen[1]!;
+  const frees = now[2]! - seen[2]!;
+  const freeBytes = now[3]! - seen[3]!;
+  const o = rowF64(mem, row);
+  f64[o + D_ALLOC_COUNT]! += allocs;
+  f64[o + D_ALLOC_BYTES]! += allocBytes;
+  f64[o + D_FREE_COUNT]! += frees;
+  f64[o + D_TEMP_COUNT]! += now[4]! - seen[4]!;
+  f64[o + D_TEMP_BYTES]! += now[5]! - seen[5]!;
+  f64[o + D_LIVE_BYTES]! += allocBytes - freeBytes;
+  f64[o + D_LIVE_COUNT]! += allocs - frees;
+  for (let r = row; r >= 0; r = parentOf(mem, r)) {
+    const p = rowF64(mem, r);
+    f64[p + D_TOTAL_BYTES]! += allocBytes - freeBytes;
+    f64[p + D_TOTAL_COUNT]! += allocs - frees;
+  }
+}
+
+/** Peaks as the private paths keep them, seen at a fold: the row's own, and the subtree totals up the chain. */
+function raisePeaks(mem: TreeView, row: number): void {
+  const f64 = mem.f64;
+  const frame = mem.u32[mem.cw + W_FRAME]!;
+  const o = rowF64(mem, row);
+  if (f64[o + D_LIVE_BYTES]! > f64[o + D_PEAK_BYTES]!) {
+    f64[o + D_PEAK_BYTES] = f64[o + D_LIVE_BYTES]!;
+    f64[o + D_PEAK_FRAME] = frame;
+  }
+  for (let r = row; r >= 0; r = parentOf(mem, r)) {
+    const p = rowF64(mem, r);
+    if (f64[p + D_TOTAL_BYTES]! > f64[p + D_TOTAL_PEAK]!) {
+      f64[p + D_TOTAL_PEAK] = f64[p + D_TOTAL_BYTES]!;
+      f64[p + D_TOTAL_PEAK_FRAME] = frame;
+      f64[p + D_EPOCH]!++;
+    }
+  }
+}
+
+/** Live entries of every lane (room to reserve before adopting them all). */
+function liveEntries(mem: TreeView): number {
+  const dir = lanesDirectory(mem);
+  let n = 0;
+  for (let slot = 0; slot < LANE_SLOTS; slot++) {
+    const lw = mem.u32[dir + slot]! >>> 2;
+    if (lw === 0) continue;
+    const used = mem.u32[lw + L_USED]!;
+    for (let e = 0; e < used; e++) if (mem.i32[entryWord(mem.i32, lw, e) + E_PTR] !== 0) n++;
+  }
+  return n;
+}
+
+/** Moves every lane block into the tree's records (their counts are folded first). */
+export function adoptAll(mem: TreeMemory, table: ThreadTable | undefined): void {
+  if (lanesDirectory(mem) === 0) return;
+  foldCounters(mem, table);
+  // Room first: growing the records may run the backing, which may open lanes; entries added since stay in their lanes.
+  const need = liveEntries(mem);
+  if (mem.u32[mem.cw + W_REC_CAP]! - mem.u32[mem.cw + W_REC_COUNT]! < need) growTable(mem, T_RECORDS, mem.u32[mem.cw + W_REC_COUNT]! + need);
+  const dir = lanesDirectory(mem);
+  for (let slot = 0; slot < LANE_SLOTS; slot++) {
+    const lw = mem.u32[dir + slot]! >>> 2;
+    if (lw === 0) continue;
+    const used = mem.u32[lw + L_USED]!;
+    for (let e = 0; e < used && mem.u32[mem.cw + W_REC_COUNT]! < mem.u32[mem.cw + W_REC_CAP]!; e++) {
+      const r = entryWord(mem.i32, lw, e);
+      const ptr = mem.i32[r + E_PTR]!;
+      if (ptr !== 0) adoptEntry(mem, lw, slot, e, r, ptr);
+    }
+  }
+}
+
+/**
+ * When `ptr`'s header names a lane entry that holds it: moves the block into
+ * the tree's records, so the caller's lookup finds it there. Anything else
+ * (not a lane block, a stale header, a pointer past the views) is left as it
+ * is, for the lookup to judge.
+ */
+export function adoptOne(mem: TreeMemory, ptr: number): void {
+  if (typeof ptr !== "number" || (ptr & 7) !== 0 || ptr < HEADER_BYTES) return;
+  const h = (ptr - HEADER_BYTES) >> 2;
+  if (h + 1 >= mem.i32.length) return;
+  const code = mem.i32[h]!;
+  if (code >= 0) return;
+  const slot = (code >>> 24) & 63;
+  const e = code & 0xffffff;
+  const lw = laneWord(mem, slot);
+  if (lw === 0 || e >= mem.u32[lw + L_USED]!) return;
+  if (mem.i32[entryWord(mem.i32, lw, e) + E_PTR] !== ptr) return;
+  if (mem.u32[mem.cw + W_REC_COUNT]! >= mem.u32[mem.cw + W_REC_CAP]!) {
+    growTable(mem, T_RECORDS, mem.u32[mem.cw + W_REC_CAP]! * 2);
+    return adoptOne(mem, ptr); // the backing ran: look again
+  }
+  adoptEntry(mem, lw, slot, e, entryWord(mem.i32, lw, e), ptr);
+}
+
+function laneWord(view: TreeView, slot: number): number {
+  const dir = lanesDirectory(view);
+  return dir === 0 ? 0 : view.u32[dir + slot]! >>> 2;
+}
+
+/** Claims entry `e` (at `r`, holding `ptr`) and records its block in the tree (room is there). */
+function adoptEntry(mem: TreeView, lw: number, slot: number, e: number, r: number, ptr: number): void {
+  const i32 = mem.i32;
+  const h = (ptr - HEADER_BYTES) >> 2;
+  if (i32[h] !== laneCode(slot, e)) return; // its owner is still writing it
+  const size = i32[r + E_SIZE]!;
+  const word = i32[r + E_WORD]!;
+  if (Atomics.compareExchange(i32, r + E_PTR, ptr, 0) !== ptr) return; // freed meanwhile
+  addRecord(mem, ptr, size, word, 0, i32[h + 1]!);
+  for (;;) {
+    const head = Atomics.load(i32, lw + L_REMOTE);
+    i32[r + E_SIZE] = head;
+    if (Atomics.compareExchange(i32, lw + L_REMOTE, head, e + 1) === head) break;
+  }
+  const c = (mem.u32[lw + L_ROWS_PTR]! >>> 3) + ((word & ROW_MASK) << COUNTER_SHIFT);
+  mem.f64[c + C_ADOPT_COUNT]!++;
+  mem.f64[c + C_ADOPT_BYTES]! += size;
+}
+
+/** The row that freed `ptr` recently through a lane, or -1 (double-free messages; scope-errors.ts). */
+export function laneFreedBy(view: TreeView, ptr: number): number {
+  const dir = lanesDirectory(view);
+  if (dir === 0 || ptr === 0) return -1;
+  for (let slot = 0; slot < LANE_SLOTS; slot++) {
+    const lw = view.u32[dir + slot]! >>> 2;
+    if (lw === 0) continue;
+    for (let k = 0; k < RING_SLOTS * 2; k += 2) if (view.i32[lw + L_RING + k] === ptr) return view.i32[lw + L_RING + k + 1]!;
+  }
+  return -1;
+}
+
+/**
+ * Adds the lanes' live blocks to a recount (check.ts's: four figures per
+ * row, bytes and count first), after their counts were folded: what a check
+ * or a repair finds beside the tree's records.
+ */
+export function addLaneEntries(view: TreeView, live: Float64Array): void {
+  const dir = lanesDirectory(view);
+  if (dir === 0) return;
+  const i32 = view.i32;
+  for (let slot = 0; slot < LANE_SLOTS; slot++) {
+    const lw = view.u32[dir + slot]! >>> 2;
+    if (lw === 0) continue;
+    const used = view.u32[lw + L_USED]!;
+    for (let e = 0; e < used; e++) {
+      const r = entryWord(i32, lw, e);
+      const ptr = i32[r + E_PTR]!;
+      if (ptr === 0 || i32[(ptr - HEADER_BYTES) >> 2] !== laneCode(slot, e)) continue;
+      const row = i32[r + E_WORD]! & ROW_MASK;
+      if (row * 4 + 1 >= live.length) continue;
+      live[row * 4]! += i32[r + E_SIZE]!;
+      live[row * 4 + 1]!++;
+    }
+  }
+}

@@ -38,6 +38,7 @@ import {
   D_TOTAL_PEAK_FRAME,
   HEADER_BYTES,
   ROW_MASK,
+  S_BACKING,
   T_RECORDS,
   W_FRAME,
   W_REC_CAP,
@@ -46,7 +47,7 @@ import {
 import { entryWord, lanesDirectory, repairLane } from "./lanes.js";
 import { addRecord } from "./records.js";
 import { growTable } from "./tables.js";
-import { isLiveRow, parentOf, rowCount, rowF64, type TreeMemory, type TreeView } from "./tree-view.js";
+import { isLiveRow, parentOf, rowCount, rowF64, rowWord, type TreeMemory, type TreeView } from "./tree-view.js";
 
 /*
  * How the tree takes in what the lanes did (lane-layout.ts), under the tree
@@ -264,6 +265,38 @@ export function addLaneEntries(view: TreeView, live: Float64Array): void {
       if (row * 4 + 1 >= live.length) continue;
       live[row * 4]! += i32[r + E_SIZE]!;
       live[row * 4 + 1]!++;
+    }
+  }
+}
+
+/**
+ * Adds to `reserved` (row -> bytes) what the lanes' live blocks take from
+ * their backings (usable sizes with headers), without adopting them: a
+ * report reads them where they are. A block its owner frees while this
+ * looks is skipped (its backing no longer knows it).
+ */
+export function addLaneReserved(view: TreeView, reserved: Map<number, number>, onlyRow = -1): void {
+  const dir = lanesDirectory(view);
+  if (dir === 0) return;
+  const i32 = view.i32;
+  for (let slot = 0; slot < LANE_SLOTS; slot++) {
+    const lw = view.u32[dir + slot]! >>> 2;
+    if (lw === 0) continue;
+    const used = view.u32[lw + L_USED]!;
+    for (let e = 0; e < used; e++) {
+      const r = entryWord(i32, lw, e);
+      const ptr = i32[r + E_PTR]!;
+      const word = i32[r + E_WORD]!;
+      const row = word & ROW_MASK;
+      if (ptr === 0 || (onlyRow >= 0 && row !== onlyRow) || !isLiveRow(view, row)) continue;
+      const base = ptr - (HEADER_BYTES << (word >>> 25));
+      let bytes: number;
+      try {
+        bytes = view.backingOf(view.u32[rowWord(view, row) + S_BACKING]!).allocatedSize(base);
+      } catch {
+        continue;
+      }
+      reserved.set(row, (reserved.get(row) ?? 0) + bytes);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { formatBytes, formatCount, hex } from "@memkit/core";
 import { shortFrame } from "./call-stacks.js";
+import { addLaneReserved } from "./lane-fold.js";
 import { D_LIVE_BYTES, D_LIVE_COUNT, D_RETAINED_BYTES, D_RETAINED_COUNT, OFF, RETAINED, ROW_MASK, R_SIZE, R_WORD } from "./layout.js";
 import { frameOf, headerOf, recordAt, recordCount, findRecord } from "./records.js";
 import { backingIdOf, retainedInfo, siteOfRecord } from "./retained.js";
@@ -105,7 +106,9 @@ export function reservedBytesOf(view: TreeView, row: number): number {
   for (let i = 0; i < count; i++) {
     if ((view.i32[recordAt(view, i) + R_WORD]! & ROW_MASK) === row) sum += blockBytes(view, i);
   }
-  return sum;
+  const lanes = new Map<number, number>();
+  addLaneReserved(view, lanes, row);
+  return sum + (lanes.get(row) ?? 0);
 }
 
 /** What the block of record `i` takes from its backing allocator. */

@@ -24,6 +24,7 @@ import {
   S_STAGE,
   W_FRAME,
 } from "./layout.js";
+import { addLaneReserved } from "./lane-fold.js";
 import { blockBytes } from "./leaks.js";
 import { LEVELS } from "./options.js";
 import { recordAt, recordCount } from "./records.js";
@@ -48,6 +49,7 @@ export function buildReport(view: TreeView, row: number, gen: number, gone: Gone
     const r = view.i32[recordAt(view, i) + R_WORD]! & ROW_MASK;
     reserved.set(r, (reserved.get(r) ?? 0) + blockBytes(view, i));
   }
+  addLaneReserved(view, reserved);
   const top = node(view, row, reserved, childrenByRow(view));
   top.frame = view.u32[view.cw + W_FRAME]!;
   return top;

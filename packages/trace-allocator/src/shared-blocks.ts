@@ -303,7 +303,7 @@ export abstract class SharedBlocks extends LaneBlocks {
 
   override stats(): AllocatorStats {
     if (this.tree === undefined) return super.stats();
-    this.enterAll();
+    this.enterCounts();
     try {
       return super.stats();
     } finally {

@@ -420,7 +420,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
 
   /** The scope tree from here down as plain JSON (see {@link ScopeReport}). */
   report(): ScopeReport {
-    this.enterAll();
+    this.enterCounts();
     try {
       if (!this.alive) throw this.endedError("report");
       return buildReport(this, this.row, this.gen, { name: this.name, path: this.path, tracing: this.#tracing });

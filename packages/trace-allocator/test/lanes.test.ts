@@ -58,8 +58,11 @@ describe("lanes: a seated thread's common blocks without the tree lock", () => {
     const bytes = blocks.reduce((s, _, k) => s + 8 + (k % 50) * 8, 0);
     expect(body.stats()).toMatchObject({ liveCount: 300, liveBytes: bytes, allocCount: 300, peakLiveBytes: bytes });
     expect(physics.report().totalLiveBytes).toBe(bytes);
+    expect(body.report().reservedBytes).toBe(body.stats().reservedBytes);
+    expect(body.stats().reservedBytes).toBeGreaterThanOrEqual(bytes + 300 * 8);
+    expect(blocks.every((p) => isLaneBlock(r, p))).toBe(true); // reports read the lane where it is
     r.root.check();
-    // stats() walked the records: the blocks were adopted into them and free through the locked path now.
+    // check() walked the records: the blocks were adopted into them and free through the locked path now.
     expect(blocks.some((p) => isLaneBlock(r, p))).toBe(false);
     const more = Array.from({ length: 40 }, () => body.allocate(24));
     expect(more.every((p) => isLaneBlock(r, p))).toBe(true);

@@ -24,7 +24,7 @@ describe("repair after a dead holder of the tree lock", () => {
     const { space, table, root, lock } = rig();
     const physics = root.child("physics");
     const blocks = Array.from({ length: 10 }, (_, k) => ({ ptr: physics.allocate(16 + k * 8), size: 16 + k * 8 }));
-    physics.stats(); // moves the blocks from this thread's lane into the tree's records, which this test damages
+    root.check(); // moves the blocks from this thread's lane into the tree's records, which this test damages
     const victim = blocks[3]!;
     // Another thread takes the lock and starts freeing the victim: the last record moves into the
     // victim's hole, the own live bytes drop; then it dies (no header rewrite, no count, no totals).

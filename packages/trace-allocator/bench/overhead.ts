@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { PerformanceObserver } from "node:perf_hooks";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { AddressSpace, SeededRandom, SharedLock, type Allocator } from "@memkit/core";
+import { AddressSpace, SeededRandom, SharedLock, ThreadTable, type Allocator } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { TraceAllocator } from "../src/index.js";
 
@@ -75,17 +75,26 @@ function subjectsOver(make: Backing): Subject[] {
     ['trace "counts" (depth 3: root/a/b/c)', () => new TraceAllocator(make()).child("a").child("b").child("c"), STEPS],
     ['trace "counts" (root), align 16 (C malloc)', () => new TraceAllocator(make()), STEPS, 16],
     ['trace "counts" (root), shared: tree lock, uncontended', () => sharedTree(make()), STEPS],
+    ['trace "counts" (root), shared: a thread\'s lane (seated lock)', () => sharedTree(make(), true), STEPS],
     ['trace "callstacks", sampleEvery 16', () => new TraceAllocator(make(), { tracing: "callstacks", sampleEvery: 16 }), STEPS / 8],
     ['trace "callstacks", sampleEvery 64', () => new TraceAllocator(make(), { tracing: "callstacks", sampleEvery: 64 }), STEPS / 4],
     ['trace "callstacks", every allocation', () => new TraceAllocator(make(), { tracing: "callstacks" }), STEPS / 40],
   ];
 }
 
-/** A tree shared by threads (its lock taken by every call), used by one thread: the lock's cost alone. */
-function sharedTree(backing: Allocator): Allocator {
+/**
+ * A tree shared by threads, used by one thread. Without a seat on the lock,
+ * every call takes the lock: the lock's cost alone. With one (`seated`), the
+ * thread's common calls go to its lane (lanes.ts) and take no lock.
+ */
+function sharedTree(backing: Allocator, seated = false): Allocator {
   const ptr = backing.allocate(SharedLock.bytes(8), 8);
   backing.space.u8.fill(0, ptr, ptr + SharedLock.bytes(8));
-  return new TraceAllocator(backing, { lock: new SharedLock(backing.space, ptr, 8) });
+  if (!seated) return new TraceAllocator(backing, { lock: new SharedLock(backing.space, ptr, 8) });
+  const at = backing.allocate(ThreadTable.bytes, 8);
+  backing.space.u8.fill(0, at, at + ThreadTable.bytes);
+  const seat = ThreadTable.create(backing.space, at).claim("bench");
+  return new TraceAllocator(backing, { lock: new SharedLock(backing.space, ptr, 8, { thread: seat }) });
 }
 
 /** Child mode: time one subject and print `{ ns, gcs }` as JSON. */
@@ -121,6 +130,7 @@ if (child >= 0) {
   for (const [b, [label, make]] of backingList.entries()) {
     console.log(`\n${label}: ns per deallocate+allocate pair (CPU time, best of ${ROUNDS}, one process per subject), ${LIVE} live blocks of 16..512 B`);
     let bare = 0;
+    const width = Math.max(...subjectsOver(make).map(([name]) => name.length));
     for (const [s, [name, , steps]] of subjectsOver(make).entries()) {
       if (only !== undefined && name !== "bare" && !name.includes(only)) continue;
       const out = execFileSync(process.execPath, ["--expose-gc", script, "--subject", `${b}:${s}`], { encoding: "utf8" });
@@ -129,7 +139,7 @@ if (child >= 0) {
       const gcText = `${gcs} GC${gcs === 1 ? "" : "s"} in ${ROUNDS} x ${steps.toLocaleString("en")} pairs`;
       // One allocation per pair: allocations per second through this subject.
       const rate = `${(1e3 / ns).toFixed(2)} M allocs/s`;
-      console.log(`  ${name.padEnd(40)} ${ns.toFixed(0).padStart(7)} ns   ${(ns / bare).toFixed(2)}x bare   ${rate.padStart(16)}   ${gcText}`);
+      console.log(`  ${name.padEnd(width)} ${ns.toFixed(0).padStart(7)} ns   ${(ns / bare).toFixed(2)}x bare   ${rate.padStart(16)}   ${gcText}`);
     }
   }
 }

@@ -53,7 +53,7 @@ export abstract class LaneBlocks extends UntrackedBlocks {
   protected laneRoom(tree: TreeLock): boolean {
     if (tree.seat === undefined) return false;
     let lane = tree.lane;
-    if (lane === undefined) tree.lane = lane = openLane(this, tree.seat);
+    if (lane === undefined) tree.lane = lane = openLane(this, tree.seat, this.space.memory);
     if (this.row >= lane.rowCap) growCounters(this, lane, this.row);
     const lw = lane.lw;
     const i32 = this.i32;

@@ -3,7 +3,12 @@ import {
   COUNTER_SHIFT,
   C_ADOPT_BYTES,
   C_ADOPT_COUNT,
-  C_OWNED,
+  C_ALLOC_BYTES,
+  C_ALLOC_COUNT,
+  C_FREE_BYTES,
+  C_FREE_COUNT,
+  C_TEMP_BYTES,
+  C_TEMP_COUNT,
   C_SEEN,
   E_PTR,
   E_SIZE,
@@ -77,9 +82,8 @@ export function foldCounters(mem: TreeView, table: ThreadTable | undefined): voi
   const dir = lanesDirectory(mem);
   if (dir === 0) return;
   const u32 = mem.u32;
-  const f64 = mem.f64;
   const rows = rowCount(mem);
-  let touched: number[] | undefined;
+  let touched = 0;
   for (let slot = 0; slot < LANE_SLOTS; slot++) {
     const lw = u32[dir + slot]! >>> 2;
     if (lw === 0) continue;
@@ -96,40 +100,66 @@ export function foldCounters(mem: TreeView, table: ThreadTable | undefined): voi
     const cap = Math.min(u32[lw + L_ROW_CAP]!, rows);
     for (let row = 0; row < cap; row++) {
       const c = cf + (row << COUNTER_SHIFT);
-      let moved = false;
-      for (let k = 0; k < C_OWNED; k++) if (f64[c + k] !== f64[c + C_SEEN + k]) moved = true;
-      if (!moved) continue;
-      const now = f64.slice(c, c + C_OWNED);
-      const seen = f64.slice(c + C_SEEN, c + C_SEEN + C_OWNED);
-      f64.set(now, c + C_SEEN);
-      if (!isLiveRow(mem, row)) continue; // a scope disposed meanwhile took its counts along
-      applyDeltas(mem, row, now, seen);
-      (touched ??= []).push(row);
+      if (!foldRow(mem, row, c)) continue;
+      if (touched === touchedRows.length) touchedRows = growRows(touchedRows);
+      touchedRows[touched++] = row;
     }
   }
-  if (touched !== undefined) for (const row of touched) raisePeaks(mem, row);
+  for (let k = 0; k < touched; k++) raisePeaks(mem, touchedRows[k]!);
 }
 
-/** Adds what a lane counted for `row` since the fold last saw it (`now` - `seen`, C_* order). */
-function applyDeltas(mem: TreeView, row: number, now: Float64Array, seen: Float64Array): void {
+/** Rows a fold changed (reused: a fold makes no JS objects). */
+let touchedRows: Int32Array = new Int32Array(64);
+
+function growRows(rows: Int32Array): Int32Array {
+  const bigger = new Int32Array(rows.length * 2);
+  bigger.set(rows);
+  return bigger;
+}
+
+/**
+ * Adds what a lane counted for `row` (its counter row at float64 `c`) since
+ * the fold last saw it to the row and the subtree totals up the chain, and
+ * remembers what it saw. False when nothing moved (or the row holds no scope
+ * now: a scope disposed meanwhile took its counts along).
+ */
+function foldRow(mem: TreeView, row: number, c: number): boolean {
   const f64 = mem.f64;
-  const allocs = now[0]! - seen[0]!;
-  const allocBytes = now[1]! - seen[1]!;
-  const frees = now[2]! - seen[2]!;
-  const freeBytes = now[3]! - seen[3]!;
+  const allocs = f64[c + C_ALLOC_COUNT]!;
+  const allocBytes = f64[c + C_ALLOC_BYTES]!;
+  const frees = f64[c + C_FREE_COUNT]!;
+  const freeBytes = f64[c + C_FREE_BYTES]!;
+  const temps = f64[c + C_TEMP_COUNT]!;
+  const tempBytes = f64[c + C_TEMP_BYTES]!;
+  const s = c + C_SEEN;
+  const dAllocs = allocs - f64[s + C_ALLOC_COUNT]!;
+  const dAllocBytes = allocBytes - f64[s + C_ALLOC_BYTES]!;
+  const dFrees = frees - f64[s + C_FREE_COUNT]!;
+  const dFreeBytes = freeBytes - f64[s + C_FREE_BYTES]!;
+  const dTemps = temps - f64[s + C_TEMP_COUNT]!;
+  const dTempBytes = tempBytes - f64[s + C_TEMP_BYTES]!;
+  if (dAllocs === 0 && dAllocBytes === 0 && dFrees === 0 && dFreeBytes === 0 && dTemps === 0 && dTempBytes === 0) return false;
+  f64[s + C_ALLOC_COUNT] = allocs;
+  f64[s + C_ALLOC_BYTES] = allocBytes;
+  f64[s + C_FREE_COUNT] = frees;
+  f64[s + C_FREE_BYTES] = freeBytes;
+  f64[s + C_TEMP_COUNT] = temps;
+  f64[s + C_TEMP_BYTES] = tempBytes;
+  if (!isLiveRow(mem, row)) return false;
   const o = rowF64(mem, row);
-  f64[o + D_ALLOC_COUNT]! += allocs;
-  f64[o + D_ALLOC_BYTES]! += allocBytes;
-  f64[o + D_FREE_COUNT]! += frees;
-  f64[o + D_TEMP_COUNT]! += now[4]! - seen[4]!;
-  f64[o + D_TEMP_BYTES]! += now[5]! - seen[5]!;
-  f64[o + D_LIVE_BYTES]! += allocBytes - freeBytes;
-  f64[o + D_LIVE_COUNT]! += allocs - frees;
+  f64[o + D_ALLOC_COUNT]! += dAllocs;
+  f64[o + D_ALLOC_BYTES]! += dAllocBytes;
+  f64[o + D_FREE_COUNT]! += dFrees;
+  f64[o + D_TEMP_COUNT]! += dTemps;
+  f64[o + D_TEMP_BYTES]! += dTempBytes;
+  f64[o + D_LIVE_BYTES]! += dAllocBytes - dFreeBytes;
+  f64[o + D_LIVE_COUNT]! += dAllocs - dFrees;
   for (let r = row; r >= 0; r = parentOf(mem, r)) {
     const p = rowF64(mem, r);
-    f64[p + D_TOTAL_BYTES]! += allocBytes - freeBytes;
-    f64[p + D_TOTAL_COUNT]! += allocs - frees;
+    f64[p + D_TOTAL_BYTES]! += dAllocBytes - dFreeBytes;
+    f64[p + D_TOTAL_COUNT]! += dAllocs - dFrees;
   }
+  return true;
 }
 
 /** Peaks as the private paths keep them, seen at a fold: the row's own, and the subtree totals up the chain. */
@@ -218,9 +248,10 @@ function adoptEntry(mem: TreeView, lw: number, slot: number, e: number, r: numbe
   const i32 = mem.i32;
   const h = (ptr - HEADER_BYTES) >> 2;
   if (i32[h] !== laneCode(slot, e)) return; // its owner is still writing it
+  if (Atomics.compareExchange(i32, r + E_PTR, ptr, 0) !== ptr) return; // freed meanwhile
+  // Read after the claim: the entry may have been freed and taken again (for the same address) before it.
   const size = i32[r + E_SIZE]!;
   const word = i32[r + E_WORD]!;
-  if (Atomics.compareExchange(i32, r + E_PTR, ptr, 0) !== ptr) return; // freed meanwhile
   addRecord(mem, ptr, size, word, 0, i32[h + 1]!);
   for (;;) {
     const head = Atomics.load(i32, lw + L_REMOTE);

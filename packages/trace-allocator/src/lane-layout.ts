@@ -77,8 +77,6 @@ export const C_TEMP_BYTES = 5;
 export const C_ADOPT_COUNT = 6;
 export const C_ADOPT_BYTES = 7;
 export const C_SEEN = 8;
-/** Owner-written fields of a counter row (the fold copies them to C_SEEN + i). */
-export const C_OWNED = 6;
 /** log2 of the float64 slots of a counter row. */
 export const COUNTER_SHIFT = 4;
 

@@ -117,9 +117,10 @@ function leaseZeroed(mem: TreeMemory, bytes: number, align: number): number {
 /**
  * Under the tree lock: the lane of `seat`'s slot, made when it has none, and
  * taken over from the slot's previous thread (an ended or dead one) when it
- * has one: its half-done work is repaired first (repairLane).
+ * has one: its half-done work is repaired first (repairLane). `memoryKey`
+ * names the memory (its WebAssembly.Memory) for this thread's Lane objects.
  */
-export function openLane(mem: TreeMemory, seat: ThreadSeat): Lane {
+export function openLane(mem: TreeMemory, seat: ThreadSeat, memoryKey: object): Lane {
   if (lanesDirectory(mem) === 0) {
     const dir = leaseZeroed(mem, DIR_WORDS * 4, 8);
     mem.u32[mem.cw + W_LANES] = dir;
@@ -136,10 +137,17 @@ export function openLane(mem: TreeMemory, seat: ThreadSeat): Lane {
     repairLane(mem, lw, seat.slot);
   }
   mem.u32[lw + L_OWNER] = owner;
-  const lane = new Lane(seat.slot, lw << 2);
+  // One Lane object per lane in this thread, whichever of its lock handles opens it: what one grows, all see.
+  let known = lanesOf.get(memoryKey);
+  if (known === undefined) lanesOf.set(memoryKey, (known = new Map<number, Lane>()));
+  let lane = known.get(lw);
+  if (lane === undefined || lane.slot !== seat.slot) known.set(lw, (lane = new Lane(seat.slot, lw << 2)));
   lane.sync(mem.u32);
   return lane;
 }
+
+/** This thread's Lane objects by lane block, per memory (the memory object as key). */
+const lanesOf = new WeakMap<object, Map<number, Lane>>();
 
 /** Under the tree lock: one more chunk of entries; false when the directory is full. */
 export function growEntries(mem: TreeMemory, lane: Lane): boolean {

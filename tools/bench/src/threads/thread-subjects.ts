@@ -19,7 +19,7 @@ export const THREAD_SUBJECTS: readonly ThreadSubjectId[] = ["private", "heaps", 
 export const THREAD_SUBJECT_TITLES: Record<ThreadSubjectId, string> = {
   private: "control: each worker a GenericAllocator on a private memory of its own (nothing shared: what the machine allows)",
   heaps: "per-thread GenericAllocator, one shared PageAllocator (routes)",
-  scopes: "MemoryGlobals shared: memory.default (scope tree lock)",
+  scopes: "MemoryGlobals shared: memory.default (each thread's lane; the scope tree lock for the rest)",
   locked: "one GenericAllocator behind one Atomics spin lock",
 };
 

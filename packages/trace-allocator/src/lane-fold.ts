@@ -253,14 +253,54 @@ function adoptEntry(mem: TreeView, lw: number, slot: number, e: number, r: numbe
   const size = i32[r + E_SIZE]!;
   const word = i32[r + E_WORD]!;
   addRecord(mem, ptr, size, word, 0, i32[h + 1]!);
-  for (;;) {
-    const head = Atomics.load(i32, lw + L_REMOTE);
-    i32[r + E_SIZE] = head;
-    if (Atomics.compareExchange(i32, lw + L_REMOTE, head, e + 1) === head) break;
-  }
+  pushRemote(i32, lw, e, r);
   const c = (mem.u32[lw + L_ROWS_PTR]! >>> 3) + ((word & ROW_MASK) << COUNTER_SHIFT);
   mem.f64[c + C_ADOPT_COUNT]!++;
   mem.f64[c + C_ADOPT_BYTES]! += size;
+}
+
+/** What claimLaneBlock found (module fields: a claim makes no JS objects). */
+export const claimed = { size: 0, word: 0, frame: 0 };
+
+/**
+ * Under the tree lock: when `ptr` is a lane block owned by `row`, claims its
+ * entry for a free by a thread that is not the lane's (or a call that is not
+ * the lane path's), gives the entry back to its lane's remote list and
+ * counts it as gone from the lane; true, with the block's size, record word
+ * and allocation frame in `claimed`. The caller counts the free in the rows
+ * and gives the backing block back. False (nothing done) otherwise.
+ */
+export function claimLaneBlock(mem: TreeView, ptr: number, row: number): boolean {
+  if (typeof ptr !== "number" || (ptr & 7) !== 0 || ptr < HEADER_BYTES) return false;
+  const i32 = mem.i32;
+  const h = (ptr - HEADER_BYTES) >> 2;
+  if (h + 1 >= i32.length) return false;
+  const code = i32[h]!;
+  if (code >= 0) return false;
+  const slot = (code >>> 24) & 63;
+  const e = code & 0xffffff;
+  const lw = laneWord(mem, slot);
+  if (lw === 0 || e >= mem.u32[lw + L_USED]!) return false;
+  const r = entryWord(i32, lw, e);
+  if (i32[r + E_PTR] !== ptr || (i32[r + E_WORD]! & ROW_MASK) !== row) return false;
+  if (Atomics.compareExchange(i32, r + E_PTR, ptr, 0) !== ptr) return false;
+  claimed.size = i32[r + E_SIZE]!;
+  claimed.word = i32[r + E_WORD]!;
+  claimed.frame = i32[h + 1]!;
+  pushRemote(i32, lw, e, r);
+  const c = (mem.u32[lw + L_ROWS_PTR]! >>> 3) + (row << COUNTER_SHIFT);
+  mem.f64[c + C_ADOPT_COUNT]!++;
+  mem.f64[c + C_ADOPT_BYTES]! += claimed.size;
+  return true;
+}
+
+/** Gives entry `e` (at `r`, claimed) back to its lane through the remote list (any thread). */
+function pushRemote(i32: Int32Array, lw: number, e: number, r: number): void {
+  for (;;) {
+    const head = Atomics.load(i32, lw + L_REMOTE);
+    i32[r + E_SIZE] = head;
+    if (Atomics.compareExchange(i32, lw + L_REMOTE, head, e + 1) === head) return;
+  }
 }
 
 /** The row that freed `ptr` recently through a lane, or -1 (double-free messages; scope-errors.ts). */

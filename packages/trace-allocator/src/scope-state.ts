@@ -354,7 +354,7 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
   }
 
   /** Remembers a free in the ring (for telling a double free from a foreign pointer). */
-  private noteFreed(ptr: number, row: number): void {
+  protected noteFreed(ptr: number, row: number): void {
     const i32 = this.i32;
     const cw = this.cw;
     const at = i32[cw + W_RING_AT]!;

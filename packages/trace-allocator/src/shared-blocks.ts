@@ -7,7 +7,7 @@ import { countResized } from "./resize-counts.js";
 import { siteOfRecord } from "./retained.js";
 import { ALLOCATE, REALLOCATE } from "./scope-blocks.js";
 import { LaneBlocks } from "./lane-blocks.js";
-import { adoptOne } from "./lane-fold.js";
+import { adoptOne, claimLaneBlock, claimed } from "./lane-fold.js";
 import { backingFailed, badLabelError, crossScopeError, handedOutTwiceError, tooLargeError } from "./scope-errors.js";
 import { entryWord } from "./tables.js";
 
@@ -172,17 +172,26 @@ export abstract class SharedBlocks extends LaneBlocks {
     this.enter();
     try {
       this.fresh();
-      adoptOne(this, ptr);
-      const i = findRecord(this, ptr);
-      if (i < 0) throw this.refused(ptr, "deallocate");
-      const r = recordAt(this, i);
-      const word = this.i32[r + R_WORD]!;
-      if (!this.mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
-      if ((word & GUARDED) !== 0) damage = guardedHeaderError(this, this.path, "deallocate", i);
-      backing = this.backingOfRecord(i);
-      base = ptr - headerOf(word);
-      size = this.i32[r + R_SIZE]!;
-      this.released(i, ptr, frameOf(this, ptr));
+      if (this.openState() >= 0 && claimLaneBlock(this, ptr, this.row)) {
+        // Another thread's lane block of this scope (or this thread's, freed off the lane path): counted here.
+        size = claimed.size;
+        base = ptr - (HEADER_BYTES << (claimed.word >>> HEADER_SHIFT));
+        backing = this.backing;
+        this.noteFreed(ptr, this.row);
+        this.uncount(this.row, size, claimed.frame);
+      } else {
+        adoptOne(this, ptr);
+        const i = findRecord(this, ptr);
+        if (i < 0) throw this.refused(ptr, "deallocate");
+        const r = recordAt(this, i);
+        const word = this.i32[r + R_WORD]!;
+        if (!this.mine(i, word)) throw crossScopeError(this, this.path, ptr, i, "deallocate");
+        if ((word & GUARDED) !== 0) damage = guardedHeaderError(this, this.path, "deallocate", i);
+        backing = this.backingOfRecord(i);
+        base = ptr - headerOf(word);
+        size = this.i32[r + R_SIZE]!;
+        this.released(i, ptr, frameOf(this, ptr));
+      }
       this.#countFree(base, size);
     } finally {
       this.leave();

@@ -98,6 +98,36 @@ describe("scopes shared by worker threads", () => {
     expect(threadLive).toBe(total);
   }, 120_000);
 
+  it("the main thread reads (report, stats, check, forEachLiveBlock) while 2 workers work in their lanes: no error, exact totals after", async () => {
+    const r = rig();
+    const workers = 2;
+    const run = await startWorkers(WORKER, jobs(r, "stress", workers, 60_000));
+    let done = false;
+    void run.exited.finally(() => (done = true));
+    let reads = 0;
+    const scopes = SCOPES.map((path) => r.root.openScope(path));
+    while (!done) {
+      // Each read folds the lanes in; check() and the walk also adopt lane blocks the workers may be freeing.
+      expect(r.root.report().totalLiveBytes).toBeGreaterThanOrEqual(0);
+      for (const scope of scopes) expect(scope.stats().liveCount).toBeGreaterThanOrEqual(0);
+      if (reads % 4 === 0) r.root.check();
+      if (reads % 8 === 0) r.root.forEachLiveBlock(() => {});
+      reads++;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await run.exited;
+    expect(reads).toBeGreaterThan(3);
+    for (let w = 0; w < workers; w++) expect([field(r, w, W_BAD), field(r, w, W_OPS)]).toEqual([0, 60_000]);
+    r.root.check();
+    let total = 0;
+    SCOPES.forEach((path, s) => {
+      const stats = r.root.openScope(path).stats();
+      expect({ path, bytes: stats.liveBytes, count: stats.liveCount }).toEqual({ path, bytes: r.space.u32[ctrl + C_LIVE + s * 2], count: r.space.u32[ctrl + C_LIVE + s * 2 + 1] });
+      total += stats.liveBytes;
+    });
+    expect(r.root.report().totalLiveBytes).toBe(total);
+  }, 120_000);
+
   it("a budget is exact across threads: two workers never see their scope past it, and every refusal is an OutOfMemoryError", async () => {
     const budget = 64 * 1024;
     const r = rig(budget);

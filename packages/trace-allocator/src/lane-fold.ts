@@ -23,6 +23,11 @@ import {
   L_ROWS_PTR,
   L_ROW_CAP,
   L_USED,
+  L_DIR,
+  LANE_WORDS,
+  CHUNK_BYTES,
+  CHUNK_MASK,
+  CHUNK_SHIFT,
   RING_SLOTS,
   laneCode,
 } from "./lane-layout.js";
@@ -229,13 +234,25 @@ export function adoptOne(mem: TreeMemory, ptr: number): void {
   const slot = (code >>> 24) & 63;
   const e = code & 0xffffff;
   const lw = laneWord(mem, slot);
-  if (lw === 0 || e >= mem.u32[lw + L_USED]!) return;
-  if (mem.i32[entryWord(mem.i32, lw, e) + E_PTR] !== ptr) return;
+  const r = lw === 0 ? -1 : entryIn(mem.i32, lw, e);
+  if (r < 0 || mem.i32[r + E_PTR] !== ptr) return;
   if (mem.u32[mem.cw + W_REC_COUNT]! >= mem.u32[mem.cw + W_REC_CAP]!) {
     growTable(mem, T_RECORDS, mem.u32[mem.cw + W_REC_CAP]! * 2);
     return adoptOne(mem, ptr); // the backing ran: look again
   }
-  adoptEntry(mem, lw, slot, e, entryWord(mem.i32, lw, e), ptr);
+  adoptEntry(mem, lw, slot, e, r, ptr);
+}
+
+/**
+ * Int32 index of entry `e` of the lane at `lw`, or -1 when there is no such
+ * entry or it lies past these views (memory another thread grew: a caller
+ * that did not refresh them must not read, let alone swap, a word there).
+ */
+function entryIn(i32: Int32Array, lw: number, e: number): number {
+  if (lw + LANE_WORDS > i32.length || e >= i32[lw + L_USED]!) return -1;
+  const chunk = i32[lw + L_DIR + (e >>> CHUNK_SHIFT)]! >>> 2;
+  if (chunk === 0 || chunk + (CHUNK_BYTES >>> 2) > i32.length) return -1;
+  return chunk + ((e & CHUNK_MASK) << 2);
 }
 
 function laneWord(view: TreeView, slot: number): number {
@@ -280,9 +297,8 @@ export function claimLaneBlock(mem: TreeView, ptr: number, row: number): boolean
   const slot = (code >>> 24) & 63;
   const e = code & 0xffffff;
   const lw = laneWord(mem, slot);
-  if (lw === 0 || e >= mem.u32[lw + L_USED]!) return false;
-  const r = entryWord(i32, lw, e);
-  if (i32[r + E_PTR] !== ptr || (i32[r + E_WORD]! & ROW_MASK) !== row) return false;
+  const r = lw === 0 ? -1 : entryIn(i32, lw, e);
+  if (r < 0 || i32[r + E_PTR] !== ptr || (i32[r + E_WORD]! & ROW_MASK) !== row) return false;
   if (Atomics.compareExchange(i32, r + E_PTR, ptr, 0) !== ptr) return false;
   claimed.size = i32[r + E_SIZE]!;
   claimed.word = i32[r + E_WORD]!;

@@ -156,6 +156,13 @@ export abstract class SharedBlocks extends LaneBlocks {
       this.enterBlocks();
       try {
         freed = this.#releaseInline(ptr);
+        if (freed < 0 && (this.i32[this.cw + W_EPOCH]! | NEVER_CURRENT) === this.openEpoch && claimLaneBlock(this, ptr, this.row)) {
+          // Another thread's lane block of this scope: claimed from its lane and counted here.
+          freed = claimed.size;
+          this.#releasedHeader = HEADER_BYTES << (claimed.word >>> HEADER_SHIFT);
+          this.noteFreed(ptr, this.row);
+          this.uncount(this.row, freed, claimed.frame);
+        }
         if (freed >= 0) this.#countFree(ptr - this.#releasedHeader, freed);
       } finally {
         this.leave();

@@ -1,6 +1,6 @@
 import { CorruptionError, hex } from "@memkit/core";
 import { checkGuards } from "./header-guard.js";
-import { addLaneEntries } from "./lane-fold.js";
+import { addLaneEntries } from "./lane-walks.js";
 import { labelCount, talliesOf } from "./labels.js";
 import {
   D_LIVE_BYTES,

@@ -19,7 +19,6 @@ import {
   L_OWNER,
   L_REMOTE,
   L_REPAIRED,
-  L_RING,
   L_ROWS_PTR,
   L_ROW_CAP,
   L_USED,
@@ -28,7 +27,6 @@ import {
   CHUNK_BYTES,
   CHUNK_MASK,
   CHUNK_SHIFT,
-  RING_SLOTS,
   laneCode,
 } from "./lane-layout.js";
 import {
@@ -48,16 +46,15 @@ import {
   D_TOTAL_PEAK_FRAME,
   HEADER_BYTES,
   ROW_MASK,
-  S_BACKING,
   T_RECORDS,
   W_FRAME,
   W_REC_CAP,
   W_REC_COUNT,
 } from "./layout.js";
-import { entryWord, lanesDirectory, repairLane } from "./lanes.js";
+import { forEachLiveEntry, lanesDirectory, repairLane } from "./lanes.js";
 import { addRecord } from "./records.js";
 import { growTable } from "./tables.js";
-import { isLiveRow, parentOf, rowCount, rowF64, rowWord, type TreeMemory, type TreeView } from "./tree-view.js";
+import { isLiveRow, parentOf, rowCount, rowF64, type TreeMemory, type TreeView } from "./tree-view.js";
 
 /*
  * How the tree takes in what the lanes did (lane-layout.ts), under the tree
@@ -186,37 +183,17 @@ function raisePeaks(mem: TreeView, row: number): void {
   }
 }
 
-/** Live entries of every lane (room to reserve before adopting them all). */
-function liveEntries(mem: TreeView): number {
-  const dir = lanesDirectory(mem);
-  let n = 0;
-  for (let slot = 0; slot < LANE_SLOTS; slot++) {
-    const lw = mem.u32[dir + slot]! >>> 2;
-    if (lw === 0) continue;
-    const used = mem.u32[lw + L_USED]!;
-    for (let e = 0; e < used; e++) if (mem.i32[entryWord(mem.i32, lw, e) + E_PTR] !== 0) n++;
-  }
-  return n;
-}
-
 /** Moves every lane block into the tree's records (their counts are folded first). */
 export function adoptAll(mem: TreeMemory, table: ThreadTable | undefined): void {
   if (lanesDirectory(mem) === 0) return;
   foldCounters(mem, table);
   // Room first: growing the records may run the backing, which may open lanes; entries added since stay in their lanes.
-  const need = liveEntries(mem);
+  let need = 0;
+  forEachLiveEntry(mem, () => need++);
   if (mem.u32[mem.cw + W_REC_CAP]! - mem.u32[mem.cw + W_REC_COUNT]! < need) growTable(mem, T_RECORDS, mem.u32[mem.cw + W_REC_COUNT]! + need);
-  const dir = lanesDirectory(mem);
-  for (let slot = 0; slot < LANE_SLOTS; slot++) {
-    const lw = mem.u32[dir + slot]! >>> 2;
-    if (lw === 0) continue;
-    const used = mem.u32[lw + L_USED]!;
-    for (let e = 0; e < used && mem.u32[mem.cw + W_REC_COUNT]! < mem.u32[mem.cw + W_REC_CAP]!; e++) {
-      const r = entryWord(mem.i32, lw, e);
-      const ptr = mem.i32[r + E_PTR]!;
-      if (ptr !== 0) adoptEntry(mem, lw, slot, e, r, ptr);
-    }
-  }
+  forEachLiveEntry(mem, (slot, lw, e, r, ptr) => {
+    if (mem.u32[mem.cw + W_REC_COUNT]! < mem.u32[mem.cw + W_REC_CAP]!) adoptEntry(mem, lw, slot, e, r, ptr);
+  });
 }
 
 /**
@@ -316,74 +293,5 @@ function pushRemote(i32: Int32Array, lw: number, e: number, r: number): void {
     const head = Atomics.load(i32, lw + L_REMOTE);
     i32[r + E_SIZE] = head;
     if (Atomics.compareExchange(i32, lw + L_REMOTE, head, e + 1) === head) return;
-  }
-}
-
-/** The row that freed `ptr` recently through a lane, or -1 (double-free messages; scope-errors.ts). */
-export function laneFreedBy(view: TreeView, ptr: number): number {
-  const dir = lanesDirectory(view);
-  if (dir === 0 || ptr === 0) return -1;
-  for (let slot = 0; slot < LANE_SLOTS; slot++) {
-    const lw = view.u32[dir + slot]! >>> 2;
-    if (lw === 0) continue;
-    for (let k = 0; k < RING_SLOTS * 2; k += 2) if (view.i32[lw + L_RING + k] === ptr) return view.i32[lw + L_RING + k + 1]!;
-  }
-  return -1;
-}
-
-/**
- * Adds the lanes' live blocks to a recount (check.ts's: four figures per
- * row, bytes and count first), after their counts were folded: what a check
- * or a repair finds beside the tree's records.
- */
-export function addLaneEntries(view: TreeView, live: Float64Array): void {
-  const dir = lanesDirectory(view);
-  if (dir === 0) return;
-  const i32 = view.i32;
-  for (let slot = 0; slot < LANE_SLOTS; slot++) {
-    const lw = view.u32[dir + slot]! >>> 2;
-    if (lw === 0) continue;
-    const used = view.u32[lw + L_USED]!;
-    for (let e = 0; e < used; e++) {
-      const r = entryWord(i32, lw, e);
-      const ptr = i32[r + E_PTR]!;
-      if (ptr === 0 || i32[(ptr - HEADER_BYTES) >> 2] !== laneCode(slot, e)) continue;
-      const row = i32[r + E_WORD]! & ROW_MASK;
-      if (row * 4 + 1 >= live.length) continue;
-      live[row * 4]! += i32[r + E_SIZE]!;
-      live[row * 4 + 1]!++;
-    }
-  }
-}
-
-/**
- * Adds to `reserved` (row -> bytes) what the lanes' live blocks take from
- * their backings (usable sizes with headers), without adopting them: a
- * report reads them where they are. A block its owner frees while this
- * looks is skipped (its backing no longer knows it).
- */
-export function addLaneReserved(view: TreeView, reserved: Map<number, number>, onlyRow = -1): void {
-  const dir = lanesDirectory(view);
-  if (dir === 0) return;
-  const i32 = view.i32;
-  for (let slot = 0; slot < LANE_SLOTS; slot++) {
-    const lw = view.u32[dir + slot]! >>> 2;
-    if (lw === 0) continue;
-    const used = view.u32[lw + L_USED]!;
-    for (let e = 0; e < used; e++) {
-      const r = entryWord(i32, lw, e);
-      const ptr = i32[r + E_PTR]!;
-      const word = i32[r + E_WORD]!;
-      const row = word & ROW_MASK;
-      if (ptr === 0 || (onlyRow >= 0 && row !== onlyRow) || !isLiveRow(view, row)) continue;
-      const base = ptr - (HEADER_BYTES << (word >>> 25));
-      let bytes: number;
-      try {
-        bytes = view.backingOf(view.u32[rowWord(view, row) + S_BACKING]!).allocatedSize(base);
-      } catch {
-        continue;
-      }
-      reserved.set(row, (reserved.get(row) ?? 0) + bytes);
-    }
   }
 }

@@ -26,6 +26,7 @@ import {
   L_ROWS_PTR,
   L_ROW_CAP,
   L_USED,
+  LANE_SLOTS,
   W_LANES,
   laneCode,
 } from "./lane-layout.js";
@@ -232,7 +233,7 @@ export function freeLanes(mem: TreeMemory): void {
   const dir = lanesDirectory(mem);
   if (dir === 0) return;
   const u32 = mem.u32;
-  for (let slot = 0; slot < 64; slot++) {
+  for (let slot = 0; slot < LANE_SLOTS; slot++) {
     const lw = u32[dir + slot]! >>> 2;
     if (lw === 0) continue;
     for (let k = 0; k < u32[lw + L_CHUNKS]!; k++) mem.metaBacking.deallocate(u32[lw + L_DIR + k]!);
@@ -247,4 +248,25 @@ export function freeLanes(mem: TreeMemory): void {
 export function laneOverhead(view: TreeView): { blocks: number; bytes: number } {
   const dir = lanesDirectory(view);
   return dir === 0 ? { blocks: 0, bytes: 0 } : { blocks: view.u32[dir + DIR_BLOCKS]!, bytes: view.u32[dir + DIR_BYTES]! };
+}
+
+/**
+ * Calls `visit` for every live entry of every lane: a pointer, and the
+ * block's header naming the entry (an entry whose owner is still writing it,
+ * or which a dead owner left half made, is not live yet). Cold paths.
+ */
+export function forEachLiveEntry(view: TreeView, visit: (slot: number, lw: number, e: number, r: number, ptr: number) => void): void {
+  const dir = lanesDirectory(view);
+  if (dir === 0) return;
+  for (let slot = 0; slot < LANE_SLOTS; slot++) {
+    const lw = view.u32[dir + slot]! >>> 2;
+    if (lw === 0) continue;
+    const used = view.u32[lw + L_USED]!;
+    for (let e = 0; e < used; e++) {
+      const i32 = view.i32;
+      const r = entryWord(i32, lw, e);
+      const ptr = i32[r + E_PTR]!;
+      if (ptr !== 0 && (ptr & 7) === 0 && (ptr - HEADER_BYTES) >> 2 < i32.length && i32[(ptr - HEADER_BYTES) >> 2] === laneCode(slot, e)) visit(slot, lw, e, r, ptr);
+    }
+  }
 }

@@ -1,6 +1,6 @@
 import { formatBytes, formatCount, hex } from "@memkit/core";
 import { shortFrame } from "./call-stacks.js";
-import { addLaneReserved } from "./lane-fold.js";
+import { addLaneReserved } from "./lane-walks.js";
 import { D_LIVE_BYTES, D_LIVE_COUNT, D_RETAINED_BYTES, D_RETAINED_COUNT, OFF, RETAINED, ROW_MASK, R_SIZE, R_WORD } from "./layout.js";
 import { frameOf, headerOf, recordAt, recordCount, findRecord } from "./records.js";
 import { backingIdOf, retainedInfo, siteOfRecord } from "./retained.js";

@@ -24,7 +24,7 @@ import {
   S_STAGE,
   W_FRAME,
 } from "./layout.js";
-import { addLaneReserved } from "./lane-fold.js";
+import { addLaneReserved } from "./lane-walks.js";
 import { blockBytes } from "./leaks.js";
 import { LEVELS } from "./options.js";
 import { recordAt, recordCount } from "./records.js";

@@ -18,7 +18,7 @@ import {
   type Ptr,
 } from "@memkit/core";
 import { headerDamage, headerError } from "./header-guard.js";
-import { laneFreedBy } from "./lane-fold.js";
+import { laneFreedBy } from "./lane-walks.js";
 import { GUARDED, HEADER_BYTES, ROW_MASK, R_SIZE, R_WORD, W_RING, W_RING_SLOTS } from "./layout.js";
 import { headerOf, recordAt, recordCount, searchRecord } from "./records.js";
 import { isLiveRow, pathOf, type TreeView } from "./tree-view.js";

@@ -1,7 +1,8 @@
 import { CorruptionError, hex } from "@memkit/core";
 import { addUntracked, recount, subtreeSums } from "./check.js";
 import { writeHeaderGuard } from "./header-guard.js";
-import { addLaneEntries, foldCounters } from "./lane-fold.js";
+import { foldCounters } from "./lane-fold.js";
+import { addLaneEntries } from "./lane-walks.js";
 import {
   D_LIVE_BYTES,
   D_LIVE_COUNT,

@@ -1,34 +1,18 @@
-import { AddressSpace, DoubleFreeError, InvalidPointerError, SharedLock, ThreadTable, type ThreadSeat } from "@memkit/core";
-import { GenericAllocator, createRemoteRoutes } from "@memkit/generic-allocator";
-import { PageAllocator } from "@memkit/page-allocator";
+import { DoubleFreeError, InvalidPointerError, SharedLock, type ThreadSeat } from "@memkit/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TraceAllocator } from "../src/index.js";
 import { COUNTER_SHIFT, C_ALLOC_BYTES, C_ALLOC_COUNT, E_PTR, E_SIZE, E_WORD, L_USED, laneCode } from "../src/lane-layout.js";
 import { entryWord, laneOf } from "../src/lanes.js";
 import { HEADER_BYTES } from "../src/layout.js";
+import { sharedRig, type SharedRig } from "./helpers.js";
 
 // Lanes (lane-layout.ts): a seated thread's common blocks are recorded without the tree lock. Two
 // seats on one JS thread stand for two threads here (each its own SharedLock handle, so its own
 // lane); tests with real workers are threads.test.ts.
 
-interface Rig {
-  space: AddressSpace;
-  table: ThreadTable;
-  generic: GenericAllocator;
-  root: TraceAllocator;
-  seat: ThreadSeat;
-}
-
-function rig(): Rig {
-  const space = AddressSpace.create({ initialBytes: 4 << 20, maximumBytes: 64 << 20, shared: true });
-  const table = ThreadTable.create(space, 1024);
-  const seat = table.claim("main");
-  const pages = new PageAllocator(space, { controlPtr: 131072, thread: seat });
-  const generic = new GenericAllocator(pages, { routes: createRemoteRoutes(pages) });
-  const lock = new SharedLock(space, 8192, 8, { thread: seat, name: "tree" });
-  return { space, table, generic, seat, root: new TraceAllocator(generic, { lock, sharedBacking: true }) };
-}
+type Rig = SharedRig;
+const rig = sharedRig;
 
 /** A second "thread": another seat, its own handle on the tree lock and on the tree. */
 function thread(r: Rig, name: string): { seat: ThreadSeat; root: TraceAllocator } {

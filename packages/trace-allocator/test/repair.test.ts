@@ -1,23 +1,13 @@
-import { AddressSpace, InvalidPointerError, SharedLock, ThreadTable } from "@memkit/core";
-import { GenericAllocator, createRemoteRoutes } from "@memkit/generic-allocator";
-import { PageAllocator } from "@memkit/page-allocator";
+import { InvalidPointerError, SharedLock } from "@memkit/core";
 import { describe, expect, it } from "vitest";
-import { TraceAllocator } from "../src/index.js";
 import { D_LIVE_BYTES, D_TOTAL_COUNT, HEADER_BYTES, W_REC_COUNT, W_REC_PTR } from "../src/layout.js";
 import { rowF64 } from "../src/tree-view.js";
+import { sharedRig } from "./helpers.js";
 
 // A thread that dies holding the tree lock leaves its section half written (the tree's words are
 // not undo-logged): the next thread to take the lock repairs the tree from its records.
 
-function rig(): { space: AddressSpace; table: ThreadTable; root: TraceAllocator; lock: SharedLock; generic: GenericAllocator } {
-  const space = AddressSpace.create({ initialBytes: 4 << 20, maximumBytes: 64 << 20, shared: true });
-  const table = ThreadTable.create(space, 1024);
-  const seat = table.claim("main");
-  const pages = new PageAllocator(space, { controlPtr: 131072, thread: seat });
-  const generic = new GenericAllocator(pages, { routes: createRemoteRoutes(pages) });
-  const lock = new SharedLock(space, 8192, 8, { thread: seat, name: "tree" });
-  return { space, table, root: new TraceAllocator(generic, { lock, sharedBacking: true }), lock, generic };
-}
+const rig = sharedRig;
 
 describe("repair after a dead holder of the tree lock", () => {
   it("a free that died between moving the last record and shortening the table: the duplicate goes, headers and counts are rewritten", () => {

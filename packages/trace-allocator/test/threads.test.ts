@@ -68,6 +68,17 @@ function jobs(r: Rig, mode: ScopesJob["mode"], workers: number, ops: number, ext
 
 const field = (r: Rig, w: number, f: number): number => Atomics.load(r.space.u32, workerWord(w, f));
 
+/** Each scope's live bytes and blocks are what the workers said they still hold; returns the total bytes. */
+function expectHeldTotals(r: Rig): number {
+  let total = 0;
+  SCOPES.forEach((path, s) => {
+    const stats = r.root.openScope(path).stats();
+    expect({ path, bytes: stats.liveBytes, count: stats.liveCount }).toEqual({ path, bytes: r.space.u32[ctrl + C_LIVE + s * 2], count: r.space.u32[ctrl + C_LIVE + s * 2 + 1] });
+    total += stats.liveBytes;
+  });
+  return total;
+}
+
 describe("scopes shared by worker threads", () => {
   it("3 workers x 60k mixed ops, 30% of frees on another thread: patterns hold, check() passes, live totals and per-thread figures are exact", async () => {
     const r = rig();
@@ -79,12 +90,7 @@ describe("scopes shared by worker threads", () => {
       expect(field(r, w, W_OPS)).toBe(60_000);
     }
     r.root.check();
-    let total = 0;
-    SCOPES.forEach((path, s) => {
-      const stats = r.root.openScope(path).stats();
-      expect({ path, bytes: stats.liveBytes, count: stats.liveCount }).toEqual({ path, bytes: r.space.u32[ctrl + C_LIVE + s * 2], count: r.space.u32[ctrl + C_LIVE + s * 2 + 1] });
-      total += stats.liveBytes;
-    });
+    const total = expectHeldTotals(r);
     expect(total).toBeGreaterThan(0);
     expect(r.root.report().totalLiveBytes).toBe(total);
     // Each thread counts the allocations it made and the frees it made; summed, the live bytes are the tree's.
@@ -119,12 +125,7 @@ describe("scopes shared by worker threads", () => {
     expect(reads).toBeGreaterThan(3);
     for (let w = 0; w < workers; w++) expect([field(r, w, W_BAD), field(r, w, W_OPS)]).toEqual([0, 60_000]);
     r.root.check();
-    let total = 0;
-    SCOPES.forEach((path, s) => {
-      const stats = r.root.openScope(path).stats();
-      expect({ path, bytes: stats.liveBytes, count: stats.liveCount }).toEqual({ path, bytes: r.space.u32[ctrl + C_LIVE + s * 2], count: r.space.u32[ctrl + C_LIVE + s * 2 + 1] });
-      total += stats.liveBytes;
-    });
+    const total = expectHeldTotals(r);
     expect(r.root.report().totalLiveBytes).toBe(total);
   }, 120_000);
 

@@ -67,8 +67,12 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
   readonly largeThreshold: number;
 
   // Hot-path routing: views (empty once the handle ended, so every pointer reads owner 0), and the owner ids.
-  private u32: Uint32Array = SpaceViews.dead.u32;
-  /** Int32 view, for the remote-free lists and the routes table. */
+  /**
+   * Int32 view: page tags (read as int32: `>>> 24` and `& 0xff_ffff` see the
+   * same bits), the remote-free lists and the routes table. One view for all
+   * of them: once any buffer in the process was detached, V8 checks each
+   * typed array a hot path touches, and the slot tier reads the same one.
+   */
   private i32: Int32Array = SpaceViews.dead.i32;
   /** Int32 word of the routes table's entry 0, or -1 when this allocator has none (docs/threads.md). */
   readonly routes: number;
@@ -131,7 +135,6 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
   }
 
   refreshViews(views: ViewSet): void {
-    this.u32 = views.u32;
     this.i32 = views.i32;
     this.u8 = views.u8;
     this.f64 = views.f64;
@@ -152,7 +155,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
   /** O(1): the page map says which tier owns the pointer. */
   deallocate(ptr: Ptr): void {
     // The tag word is read once: the slot tier checks the rest from it (ownerOf's checks, inlined).
-    const tag = typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.limit ? 0 : this.u32[this.tagBase + (ptr >>> this.pageShift)]!;
+    const tag = typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.limit ? 0 : this.i32[this.tagBase + (ptr >>> this.pageShift)]!;
     const owner = tag >>> 24;
     if (owner === this.slotOwner) this.slots.freeTagged(ptr, tag);
     else if (owner === this.heapOwner) this.heap.deallocate(ptr);
@@ -199,7 +202,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     const owner = this.ownerOf(ptr);
     if (owner === this.slotOwner) return this.slots.owns(ptr);
     if (owner === this.heapOwner) return this.heap.owns(ptr);
-    if (owner === this.largeOwnerId) return (this.u32[this.tagBase + (ptr >>> this.pageShift)]! & 0xff_ffff) === 0 && this.pages.owns(ptr);
+    if (owner === this.largeOwnerId) return (this.i32[this.tagBase + (ptr >>> this.pageShift)]! & 0xff_ffff) === 0 && this.pages.owns(ptr);
     return false;
   }
 
@@ -349,7 +352,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
   /** Owner id of the page holding `ptr` (0 for null, malformed, free or foreign pages, and on an ended handle). */
   private ownerOf(ptr: Ptr): number {
     if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= this.limit) return 0;
-    return this.u32[this.tagBase + (ptr >>> this.pageShift)]! >>> 24;
+    return this.i32[this.tagBase + (ptr >>> this.pageShift)]! >>> 24;
   }
 
   private tierFor(size: number, align: number): number {
@@ -403,7 +406,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
 
   /** Bytes of the large span at `ptr`; InvalidPointerError for the control block's span or an interior pointer. */
   private largeSize(ptr: Ptr, op: string): number {
-    if ((this.u32[this.tagBase + (ptr >>> this.pageShift)]! & 0xff_ffff) !== 0) {
+    if ((this.i32[this.tagBase + (ptr >>> this.pageShift)]! & 0xff_ffff) !== 0) {
       throw invalidPointer(`${this.name}.${op}`, ptr, "it is inside the generic allocator's control block");
     }
     return this.pages.allocatedSize(ptr);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { DoubleFreeError, InvalidArgumentError, InvalidPointerError, SeededRandom } from "@memkit/core";
+import { AddressSpace, DoubleFreeError, InvalidArgumentError, InvalidPointerError, SeededRandom } from "@memkit/core";
 import { LiveBlocks } from "@memkit/core/testing";
 import { HeapAllocator } from "@memkit/heap-allocator";
+import { PageAllocator } from "@memkit/page-allocator";
+import { GenericAllocator } from "@memkit/generic-allocator";
 import { makeGeneric } from "./support.js";
 
 describe("GenericAllocator routing", () => {
@@ -28,6 +30,32 @@ describe("GenericAllocator routing", () => {
     expect(generic.stats().liveCount).toBe(0);
     generic.check();
     pages.check();
+  });
+
+  it("routes by page tags whose owner id is 128 or more (negative as int32)", () => {
+    const space = AddressSpace.create({ initialBytes: 4 << 20, maximumBytes: 512 << 20 });
+    const pages = new PageAllocator(space);
+    for (let i = 0; i < 130; i++) pages.registerOwner(`filler-${i}`);
+    const generic = new GenericAllocator(pages, {});
+    expect(Math.min(generic.slots.ownerId, generic.heap.ownerId, generic.largeOwnerId)).toBeGreaterThanOrEqual(128);
+    const rng = new SeededRandom(0x128);
+    const live = new LiveBlocks(generic);
+    const size = (): number => [rng.int(1, 64), rng.int(65, 6000), rng.int(500_000, 700_000)][rng.int(0, 2)]!;
+    for (let step = 0; step < 2000; step++) {
+      const roll = rng.int(0, 9);
+      if (roll < 5 || live.blocks.length === 0) live.allocate(size());
+      else if (roll < 8) live.free(rng.int(0, live.blocks.length - 1));
+      else live.reallocate(rng.int(0, live.blocks.length - 1), size());
+    }
+    const tiers = new Set(live.blocks.map((b) => generic.tierOf(b.ptr)));
+    expect(tiers).toEqual(new Set(["slots", "heap", "large"]));
+    const freed = live.blocks[0]!.ptr;
+    live.free(0);
+    expect(() => generic.deallocate(freed)).toThrow(DoubleFreeError);
+    live.verifyAll();
+    generic.check();
+    live.freeAll();
+    generic.check();
   });
 
   it("moves blocks across tiers on reallocate, keeping their bytes", () => {

@@ -48,7 +48,7 @@ export interface BenchOptions {
 export const USAGE = `usage: node --expose-gc dist/main.js [options]
   --only A,C,T1     run only these workloads (A..E synthetic, T1 SQLite trace, T2 g++ trace)
   --runs N          timed runs per subject and workload, median reported (default 5)
-  --warmup N        untimed warm-up runs first: at least N (default 1), more until 200,000 ops or 1 s
+  --warmup N        untimed warm-up runs first: at least N (default 1), more until 5,000,000 ops or 1.5 s
   --quick           small workloads, 1 run: a fast smoke run (numbers are not meaningful)
   --subjects a,b    run only these subjects (${SUBJECTS.map((s) => s.id).join(", ")})
   --seed N          workload seed (default 0x${DEFAULT_SEED.toString(16)})

@@ -111,8 +111,14 @@ export interface WarmUpPlan {
   maxMs: number;
 }
 
-/** The warm-up of a full bench: 1+ runs, up to 200,000 ops or 1 s. */
-export const FULL_WARMUP: WarmUpPlan = { runs: 1, minOps: 200_000, maxMs: 1000 };
+/**
+ * The warm-up of a full bench: 1+ runs, more until 5,000,000 ops or 1.5 s.
+ * With one run of A's 1M ops, the first one or two timed runs were still
+ * 2x slower than the rest (V8 was still deoptimising and recompiling the
+ * allocators' paths as the steady state reached them); after ~5 runs every
+ * subject's runs agree within a few percent (docs/perf-log.md).
+ */
+export const FULL_WARMUP: WarmUpPlan = { runs: 1, minOps: 5_000_000, maxMs: 1500 };
 
 /** How many runs. */
 export interface RunPlan {
@@ -145,6 +151,7 @@ function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
+
 
 export class SubjectBench {
   /** Ops replayed per run. */

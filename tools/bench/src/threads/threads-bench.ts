@@ -5,7 +5,7 @@
 //   2. cross-thread free: a free of another thread's block against a local
 //      free, and the owner's collection per block (cross-free.ts)
 //   3. single thread, shared memory against private, one process per subject
-//      (single-thread.ts; target shared <= 1.15x private)
+//      and workload (single-thread.ts; target shared <= 1.15x private)
 // Measurements alternate (round 1 of everything, round 2, ...), so load from
 // elsewhere on a shared machine lands on every subject alike; each table shows
 // the median over rounds and the range (min..max) of the per-round figures.
@@ -168,9 +168,9 @@ async function measureCross(subject: ThreadSubjectId, workload: WorkloadAB, o: O
 }
 
 /** Runs single-thread.ts for one subject in a child process. */
-function runSingle(id: SingleSubjectId, o: Options): Promise<Record<string, SingleResult>> {
+function runSingle(id: SingleSubjectId, workloads: readonly WorkloadAB[], o: Options): Promise<Record<string, SingleResult>> {
   const script = fileURLToPath(new URL("./single-thread.js", import.meta.url));
-  const args = ["--expose-gc", script, "--subject", id, "--only", o.workloads.join(","), "--runs", String(o.runs), ...(o.quick ? ["--quick"] : [])];
+  const args = ["--expose-gc", script, "--subject", id, "--only", workloads.join(","), "--runs", String(o.runs), ...(o.quick ? ["--quick"] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
@@ -220,9 +220,11 @@ for (let round = 1; round <= o.rounds; round++) {
     }
   }
   if (!o.skip.includes("single")) {
+    // One process per subject and workload: a second MemoryGlobals memory in one process runs the
+    // shared paths slower than the first (docs/perf-log.md, "Lanes"), and an engine makes one.
     for (const id of SINGLE_SUBJECTS) {
-      const results = await runSingle(id, o);
       for (const w of o.workloads) {
+        const results = await runSingle(id, [w], o);
         const key = `${id}/${w}`;
         single.set(key, [...(single.get(key) ?? []), results[w]!]);
       }
@@ -331,7 +333,7 @@ if (single.size > 0) {
       ]);
     }
   }
-  console.log(`\n3. Single thread, one process per subject: ns/op on a private memory and on a shared one; target shared/private <= 1.15`);
+  console.log(`\n3. Single thread, one process per subject and workload: ns/op on a private memory and on a shared one; target shared/private <= 1.15`);
   console.log(formatTable(["wl", "allocator", "private ns/op", "shared ns/op", "shared/private", "target", "GC"], rows, ["l", "l", "r", "r", "r", "l", "r"]));
   report.single = Object.fromEntries(single);
 }

@@ -1,4 +1,5 @@
-import { ThreadState, type ThreadTable } from "@memkit/core";
+import { CorruptionError, ThreadState, type ThreadTable } from "@memkit/core";
+import { checkTree } from "./check.js";
 import {
   COUNTER_SHIFT,
   C_ADOPT_BYTES,
@@ -293,5 +294,23 @@ function pushRemote(i32: Int32Array, lw: number, e: number, r: number): void {
     const head = Atomics.load(i32, lw + L_REMOTE);
     i32[r + E_SIZE] = head;
     if (Atomics.compareExchange(i32, lw + L_REMOTE, head, e + 1) === head) return;
+  }
+}
+
+/**
+ * check.ts's checkTree on a tree whose lanes other threads may be writing:
+ * a call in flight between the fold and the recount shows as a counter that
+ * does not match yet, so fold again and look again (three times) before
+ * the CorruptionError stands.
+ */
+export function checkFolding(mem: TreeMemory, who: string, table: ThreadTable | undefined): void {
+  for (let tries = 0; ; tries++) {
+    try {
+      checkTree(mem, who);
+      return;
+    } catch (err) {
+      if (!(err instanceof CorruptionError) || tries >= 3 || lanesDirectory(mem) === 0) throw err;
+      adoptAll(mem, table);
+    }
   }
 }

@@ -1,6 +1,5 @@
 import {
   Attachment,
-  CorruptionError,
   InvalidArgumentError,
   describe,
   markEntryPoints,
@@ -12,8 +11,7 @@ import {
   type Ptr,
 } from "@memkit/core";
 import { budgetOf, writeBudget } from "./budgets.js";
-import { checkTree } from "./check.js";
-import { adoptAll } from "./lane-fold.js";
+import { checkFolding } from "./lane-fold.js";
 import { laneOverhead } from "./lanes.js";
 import { foldStacks } from "./folded-stacks.js";
 import { internLabel } from "./labels.js";
@@ -328,13 +326,18 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
     }
   }
 
-  /** Sets the tree's frame number; each new peak and each block records the frame it happened in. */
+  /** Sets the tree's frame number (peaks and blocks record it); a shared tree folds its lanes in first, into the frame that ends. */
   markFrame(frame: number): void {
     if (!this.alive) throw this.endedError("markFrame");
     if (!Number.isSafeInteger(frame) || frame < 0 || frame > 0x7fffffff) {
       throw new InvalidArgumentError(`${this.path}: markFrame expects an integer frame number from 0 to 2^31-1, received ${describe(frame)}.`);
     }
-    this.u32[this.cw + W_FRAME] = frame;
+    this.enterCounts();
+    try {
+      this.u32[this.cw + W_FRAME] = frame;
+    } finally {
+      this.leave();
+    }
   }
 
   /** The tree's current frame number (see {@link markFrame}). */
@@ -480,17 +483,7 @@ export class TraceAllocator extends ScopeLifetime implements Allocator, BlockLab
     this.enterAll();
     try {
       if (!this.alive) throw this.endedError("check");
-      // Other threads' lanes move while this runs (lane-fold.ts): what they were doing between the
-      // fold and the recount shows as a counter that does not match yet. Fold again and look again.
-      for (let tries = 0; ; tries++) {
-        try {
-          checkTree(this, this.root.path);
-          return;
-        } catch (err) {
-          if (!(err instanceof CorruptionError) || tries >= 3 || laneOverhead(this).blocks === 0) throw err;
-          adoptAll(this, this.tree?.table);
-        }
-      }
+      checkFolding(this, this.root.path, this.tree?.table);
     } finally {
       this.leave();
     }

@@ -84,7 +84,7 @@ export function enterTree(tree: TreeLock, view: LockedView, refresh: boolean): v
   if (refresh || tookOver) view.space.refresh();
   if (!tookOver || !view.alive) return;
   try {
-    repairTree(view, view.path);
+    repairTree(view, view.path, tree.table);
   } catch (err) {
     tree.depth--;
     lock.release();

@@ -1,4 +1,4 @@
-import { CorruptionError, hex } from "@memkit/core";
+import { CorruptionError, hex, type ThreadTable } from "@memkit/core";
 import { addUntracked, recount, subtreeSums } from "./check.js";
 import { writeHeaderGuard } from "./header-guard.js";
 import { foldCounters } from "./lane-fold.js";
@@ -62,11 +62,12 @@ import { isLiveRow, rowCount, rowF64, type TreeView } from "./tree-view.js";
  */
 
 /** Rewrites what a dead lock holder may have left half written (see above). Throws CorruptionError when the records themselves are damaged. */
-export function repairTree(view: TreeView, who: string): void {
+export function repairTree(view: TreeView, who: string, table: ThreadTable | undefined): void {
   dropDuplicateRecords(view, who);
   rewriteHeaders(view);
-  // The lanes' counts were whole (a lane is written by its own thread, not under this lock): fold them, then count their blocks too.
-  foldCounters(view, undefined);
+  // Fold the lanes in (repairing first the lane of a thread that stopped, which may be this dead
+  // holder's: it can die in a lane call made under the lock), then count their blocks too.
+  foldCounters(view, table);
   const { live, siteSums, labelSums } = recount(view, who);
   addLaneEntries(view, live);
   addUntracked(view, live);

@@ -149,6 +149,29 @@ describe("lanes: a seated thread's common blocks without the tree lock", () => {
     r.root.check();
   });
 
+  it("a thread that died holding the tree lock in the middle of a lane call: the takeover repairs its lane before it recounts", () => {
+    const r = rig();
+    const other = thread(r, "doomed");
+    const net = other.root.child("net");
+    const blocks = Array.from({ length: 10 }, () => net.allocate(40));
+    // It took the lock (a lane call on the slow path runs under it) and died after claiming a
+    // block's entry, before counting the free.
+    const theirs = new SharedLock(r.space, 8192, 8, { thread: other.seat });
+    theirs.acquire();
+    const i32 = r.space.i32;
+    const lane = laneOf(r.root, other.seat.slot);
+    const gone = blocks[2]!;
+    i32[entryWord(i32, lane, i32[(gone - HEADER_BYTES) >> 2]! & 0xffffff) + E_PTR] = 0;
+    r.table.declareDead(other.seat.slot, other.seat.generation);
+    r.root.check(); // takes the lock over: lane repaired, folded, then the tree recounted
+    const mine = r.root.openScope("net");
+    expect(mine.stats()).toMatchObject({ liveCount: 9, liveBytes: 360 });
+    r.root.check();
+    for (const p of blocks.filter((p) => p !== gone)) mine.deallocate(p);
+    expect(mine.stats().liveCount).toBe(0);
+    r.root.check();
+  });
+
   it("random work by two threads on shared scopes matches a model: bytes, counts, and check() after every step", () => {
     const op = fc.record({
       thread: fc.integer({ min: 0, max: 1 }),
@@ -207,6 +230,18 @@ describe("lanes: a seated thread's common blocks without the tree lock", () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("a frame mark folds the lanes in: blocks live at the end of a frame count toward its peak", () => {
+    const r = rig();
+    const fx = r.root.child("fx");
+    r.root.markFrame(1);
+    const burst = Array.from({ length: 50 }, () => fx.allocate(100));
+    r.root.markFrame(2);
+    for (const p of burst) fx.deallocate(p);
+    expect(fx.stats()).toMatchObject({ liveBytes: 0, peakLiveBytes: 5000 });
+    expect(fx.report()).toMatchObject({ peakFrame: 1, totalPeakLiveBytes: 5000 });
+    r.root.check();
   });
 
   it("the lane's counters are the owner's: an allocation adds to them and nothing else writes them", () => {

@@ -52,7 +52,7 @@ import {
   W_REC_CAP,
   W_REC_COUNT,
 } from "./layout.js";
-import { forEachLiveEntry, lanesDirectory, repairLane } from "./lanes.js";
+import { forEachLiveEntry, laneOf, lanesDirectory, repairLane } from "./lanes.js";
 import { addRecord } from "./records.js";
 import { growTable } from "./tables.js";
 import { isLiveRow, parentOf, rowCount, rowF64, type TreeMemory, type TreeView } from "./tree-view.js";
@@ -66,10 +66,14 @@ import { isLiveRow, parentOf, rowCount, rowF64, type TreeMemory, type TreeView }
  *   adoptAll      moves every lane block into the tree's records (a walk over
  *                 blocks needs them all there)
  *   adoptOne      the same for one block (a general path was handed it)
- * A block is adopted by claiming its entry (a compare-and-swap of PTR from the
- * pointer to 0, the same step the owner's free takes, so exactly one of them
- * wins), recording it, rewriting its header, and pushing the entry onto the
- * lane's remote list for the owner to reuse.
+ *   claimLaneBlock a free by another thread (or off the lane path): the
+ *                 caller counts it in the rows; the entry goes back
+ *   checkFolding  check.ts's check, folding again when a call in flight on
+ *                 another thread shows as a counter not yet folded
+ * A block is adopted or freed by claiming its entry (a compare-and-swap of
+ * PTR from the pointer to 0, the same step the owner's free takes, so exactly
+ * one of them wins); its entry then goes onto the lane's remote list for the
+ * owner to reuse.
  */
 
 /** True while the thread that owns a lane (its slot and generation) is attached. */
@@ -211,7 +215,7 @@ export function adoptOne(mem: TreeMemory, ptr: number): void {
   if (code >= 0) return;
   const slot = (code >>> 24) & 63;
   const e = code & 0xffffff;
-  const lw = laneWord(mem, slot);
+  const lw = laneOf(mem, slot);
   const r = lw === 0 ? -1 : entryIn(mem.i32, lw, e);
   if (r < 0 || mem.i32[r + E_PTR] !== ptr) return;
   if (mem.u32[mem.cw + W_REC_COUNT]! >= mem.u32[mem.cw + W_REC_CAP]!) {
@@ -231,11 +235,6 @@ function entryIn(i32: Int32Array, lw: number, e: number): number {
   const chunk = i32[lw + L_DIR + (e >>> CHUNK_SHIFT)]! >>> 2;
   if (chunk === 0 || chunk + (CHUNK_BYTES >>> 2) > i32.length) return -1;
   return chunk + ((e & CHUNK_MASK) << 2);
-}
-
-function laneWord(view: TreeView, slot: number): number {
-  const dir = lanesDirectory(view);
-  return dir === 0 ? 0 : view.u32[dir + slot]! >>> 2;
 }
 
 /** Claims entry `e` (at `r`, holding `ptr`) and records its block in the tree (room is there). */
@@ -274,7 +273,7 @@ export function claimLaneBlock(mem: TreeView, ptr: number, row: number): boolean
   if (code >= 0) return false;
   const slot = (code >>> 24) & 63;
   const e = code & 0xffffff;
-  const lw = laneWord(mem, slot);
+  const lw = laneOf(mem, slot);
   const r = lw === 0 ? -1 : entryIn(i32, lw, e);
   if (r < 0 || i32[r + E_PTR] !== ptr || (i32[r + E_WORD]! & ROW_MASK) !== row) return false;
   if (Atomics.compareExchange(i32, r + E_PTR, ptr, 0) !== ptr) return false;

@@ -83,7 +83,12 @@ function account(space: AddressSpace, pages: PageAllocator, count: number, dead:
   if (dead >= 0) {
     const intent = u32[workerBase(dead) + W_INTENT]!;
     const value = u32[workerBase(dead) + W_INTENT_VALUE]!;
-    if (intent === INTENT_FREE && !pages.owns(value)) spans.delete(value); // its free went through
+    if (intent === INTENT_FREE) {
+      // Its free went through, or it died before: a block taken off a ring to be freed at once is
+      // in no slot and no ring any more (pages-worker.ts drainInbox), yet still live.
+      if (!pages.owns(value)) spans.delete(value);
+      else if (!spans.has(value)) spans.set(value, []);
+    }
     if (intent === INTENT_ALLOCATE) unrecorded = value;
   }
   const extra: [number, number][] = [];

@@ -13,18 +13,14 @@ import {
   OWNER_MASK,
   RETAINED,
   RET_SITE,
-  ROW_F64_SHIFT,
   ROW_MASK,
-  ROW_WORD_SHIFT,
-  S_PARENT,
   T_RETAINED,
   W_FRAME,
   W_REC_PTR,
-  W_ROWS_PTR,
 } from "./layout.js";
 import { siteAdd, siteRemove } from "./sites.js";
 import { entryWord } from "./tables.js";
-import type { TreeView } from "./tree-view.js";
+import { parentOf, rowF64, type TreeView } from "./tree-view.js";
 
 /*
  * What a resize changes in the tree: the block's record and header, its site,
@@ -60,11 +56,19 @@ export function countResized(view: TreeView, i: number, newPtr: number, newSize:
   const frame = u32[cw + W_FRAME]!;
   if (oldSite !== 0) siteRemove(view, oldSite, size, row);
   if (site !== 0) siteAdd(view, site, newSize, frame);
-  const delta = newSize - size;
+  countResize(view, row, newSize - size, newSize);
+  if (retained) view.f64[rowF64(view, row) + D_RETAINED_BYTES]! += newSize - size;
+}
+
+/**
+ * A block of `row` was resized by `delta` bytes to `newBytes`: its live
+ * bytes and peak, the reallocation counts, and the subtree totals and peaks
+ * up the chain (tracked blocks, and an "off" scope's usable sizes).
+ */
+export function countResize(view: TreeView, row: number, delta: number, newBytes: number): void {
   const f64 = view.f64;
-  const rowsW = u32[cw + W_ROWS_PTR]! >>> 2;
-  const rowsD = rowsW >>> 1;
-  const o = rowsD + (row << ROW_F64_SHIFT);
+  const frame = view.u32[view.cw + W_FRAME]!;
+  const o = rowF64(view, row);
   const live = f64[o + D_LIVE_BYTES]! + delta;
   f64[o + D_LIVE_BYTES] = live;
   if (live > f64[o + D_PEAK_BYTES]!) {
@@ -72,16 +76,15 @@ export function countResized(view: TreeView, i: number, newPtr: number, newSize:
     f64[o + D_PEAK_FRAME] = frame;
   }
   f64[o + D_REALLOC_COUNT]!++;
-  f64[o + D_ALLOC_BYTES]! += newSize;
-  if (retained) f64[o + D_RETAINED_BYTES]! += delta;
-  for (let p = row; p >= 0; p = i32[rowsW + (p << ROW_WORD_SHIFT) + S_PARENT]!) {
-    const q = rowsD + (p << ROW_F64_SHIFT);
-    const total = f64[q + D_TOTAL_BYTES]! + delta;
-    f64[q + D_TOTAL_BYTES] = total;
-    if (total > f64[q + D_TOTAL_PEAK]!) {
-      f64[q + D_TOTAL_PEAK] = total;
-      f64[q + D_TOTAL_PEAK_FRAME] = frame;
-      f64[q + D_EPOCH]!++;
+  f64[o + D_ALLOC_BYTES]! += newBytes;
+  for (let r = row; r >= 0; r = parentOf(view, r)) {
+    const p = rowF64(view, r);
+    const total = f64[p + D_TOTAL_BYTES]! + delta;
+    f64[p + D_TOTAL_BYTES] = total;
+    if (total > f64[p + D_TOTAL_PEAK]!) {
+      f64[p + D_TOTAL_PEAK] = total;
+      f64[p + D_TOTAL_PEAK_FRAME] = frame;
+      f64[p + D_EPOCH]!++;
     }
   }
 }

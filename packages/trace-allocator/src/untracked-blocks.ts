@@ -2,7 +2,7 @@ import { validateAllocation, validatePointerShape, type Ptr } from "@memkit/core
 import { W_EPOCH, W_FRAME, W_REC_COUNT } from "./layout.js";
 import { findRecord } from "./records.js";
 import { ScopeBlocks } from "./scope-blocks.js";
-import { resizedUntracked } from "./untracked-counts.js";
+import { countResize } from "./resize-counts.js";
 
 /**
  * The block paths of a scope at tracing "off": no records, so each call
@@ -72,7 +72,7 @@ export abstract class UntrackedBlocks extends ScopeBlocks {
     const before = backing.allocatedSize(ptr);
     const moved = backing.reallocate(ptr, newSize, align);
     const after = backing.allocatedSize(moved);
-    if (this.here()) resizedUntracked(this, this.row, before, after);
+    if (this.here()) countResize(this, this.row, after - before, after);
     return moved;
   }
 }

@@ -1,5 +1,5 @@
 import { formatBytes, formatCount } from "@memkit/core";
-import type { MemoryReport, StageReport, TimelineReport } from "../report-types.js";
+import type { MemoryReport, StageReport, TimelineReport, TimelineScope } from "../report-types.js";
 import { formatChurn, formatLeakSuspects } from "../timeline-text.js";
 import { categoryColor } from "./colors.js";
 import { escapeHtml, jsonForScript } from "./escape.js";
@@ -20,17 +20,10 @@ const PLOT_TOP = 26;
 const PLOT_HEIGHT = 240;
 const OTHER = "other scopes";
 
-/** One band of the chart (a scope, or the rest summed). */
-export interface TimelineBand {
-  path: string;
+/** One band of the chart (a scope, or the rest summed): its figures per frame, a colour, and whether it is a leak suspect. */
+export interface TimelineBand extends TimelineScope {
   color: string;
   suspect: boolean;
-  liveBytes: number[];
-  liveCount: number[];
-  totalBytes: number[];
-  allocs: number[];
-  frees: number[];
-  budgetBytes: number[];
 }
 
 /** The bands, bottom first: scopes that held bytes, largest peak first; the rest summed into one. */

@@ -138,6 +138,21 @@ export abstract class SharedBlocks extends LaneBlocks {
     return size;
   }
 
+  /**
+   * Under the lock, the cached positions current: frees a lane block of this
+   * scope that this thread's lane path did not take (another thread's, or
+   * this thread's through another handle) by claiming its entry, and counts
+   * the free in the rows. Returns its size (its header bytes in
+   * #releasedHeader); -1 (nothing done) when `ptr` is no such block.
+   */
+  #freeClaimed(ptr: Ptr): number {
+    if (!claimLaneBlock(this, ptr, this.row)) return -1;
+    this.#releasedHeader = HEADER_BYTES << (claimed.word >>> HEADER_SHIFT);
+    this.noteFreed(ptr, this.row);
+    this.uncount(this.row, claimed.size, claimed.frame);
+    return claimed.size;
+  }
+
   #add(ptr: Ptr, size: number, h: number, label: number): Ptr {
     const state = this.openState();
     if (state < 0) throw this.disposedError("allocate");
@@ -156,13 +171,7 @@ export abstract class SharedBlocks extends LaneBlocks {
       this.enterBlocks();
       try {
         freed = this.#releaseInline(ptr);
-        if (freed < 0 && (this.i32[this.cw + W_EPOCH]! | NEVER_CURRENT) === this.openEpoch && claimLaneBlock(this, ptr, this.row)) {
-          // Another thread's lane block of this scope: claimed from its lane and counted here.
-          freed = claimed.size;
-          this.#releasedHeader = HEADER_BYTES << (claimed.word >>> HEADER_SHIFT);
-          this.noteFreed(ptr, this.row);
-          this.uncount(this.row, freed, claimed.frame);
-        }
+        if (freed < 0 && (this.i32[this.cw + W_EPOCH]! | NEVER_CURRENT) === this.openEpoch) freed = this.#freeClaimed(ptr);
         if (freed >= 0) this.#countFree(ptr - this.#releasedHeader, freed);
       } finally {
         this.leave();
@@ -179,13 +188,9 @@ export abstract class SharedBlocks extends LaneBlocks {
     this.enter();
     try {
       this.fresh();
-      if (this.openState() >= 0 && claimLaneBlock(this, ptr, this.row)) {
-        // Another thread's lane block of this scope (or this thread's, freed off the lane path): counted here.
-        size = claimed.size;
-        base = ptr - (HEADER_BYTES << (claimed.word >>> HEADER_SHIFT));
+      if (this.openState() >= 0 && (size = this.#freeClaimed(ptr)) >= 0) {
+        base = ptr - this.#releasedHeader;
         backing = this.backing;
-        this.noteFreed(ptr, this.row);
-        this.uncount(this.row, size, claimed.frame);
       } else {
         adoptOne(this, ptr);
         const i = findRecord(this, ptr);
@@ -348,7 +353,7 @@ export abstract class SharedBlocks extends LaneBlocks {
     this.enter();
     try {
       // A debug allocator below asks with the backing block's address: the block starts 8 or 16 bytes on.
-      if (typeof ptr === "number") for (const h of [0, 8, 16]) adoptOne(this, ptr + h);
+      if (typeof ptr === "number") for (let h = 0; h <= 16; h += 8) adoptOne(this, ptr + h);
       return super.originOf(ptr);
     } finally {
       this.leave();

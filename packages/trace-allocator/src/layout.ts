@@ -116,9 +116,7 @@ export const FLAGS_MASK = 7;
 
 /** Bytes of a control block whose ring holds `slots` entries. */
 export function controlBytes(slots: number): number {
-  // `| 0`: an int32 however `slots` arrived (a float64 from optimised option code would reach the
-  // backing's allocate as a heap number and deoptimise its hot path for every later call).
-  return ((W_RING + slots * 2) * 4) | 0;
+  return (W_RING + slots * 2) * 4;
 }
 
 // ---------------------------------------------------------------- tables

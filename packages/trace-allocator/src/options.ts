@@ -94,8 +94,10 @@ export function rootSettings(options: TraceAllocatorOptions): TreeSettings {
   return {
     stackDepth: options.stackDepth ?? DEFAULT_STACK_DEPTH,
     initialCapacity: options.initialCapacity ?? DEFAULT_CAPACITY,
-    // A power of two, so the ring index wraps with a mask.
-    ringSlots: 2 ** Math.ceil(Math.log2(history)),
+    // A power of two, so the ring index wraps with a mask; made with integer steps (2 ** ceil(log2)
+    // is a float64 in optimised code, which sizes the control block and so reaches the backing's
+    // allocate as a heap number: that deoptimised its hot path for every later call).
+    ringSlots: 1 << (32 - Math.clz32(history - 1)),
     guardHeaders: options.guardHeaders ?? false,
     sharedBacking: options.sharedBacking ?? false,
     threads: options.lock !== undefined,

@@ -295,7 +295,7 @@ async function runWorkload(
     if (!entry.workloads.includes(id) || !factory) continue;
     const skipped = outOfReach(entry, workload, entry.opCap?.[id]);
     if (skipped !== undefined) rows.push({ subject: entry.id, label: entry.label, kind: entry.kind, workload: id, skipped });
-    else benches.push({ entry, bench: new SubjectBench(factory, workload, entry.opCap?.[id], gc, options.clock) });
+    else benches.push({ entry, bench: new SubjectBench(factory, workload, entry.opCap?.[id], gc, options.clock, true) });
   }
   const step = async (b: (typeof benches)[number], timed: boolean): Promise<void> => {
     if (b.error !== undefined) return;

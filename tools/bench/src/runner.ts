@@ -171,9 +171,13 @@ export class SubjectBench {
 
   private readonly clock: BenchClock;
 
-  constructor(factory: SubjectFactory, workload: Workload, cap: number | undefined, gc: GcObserver, clock: BenchClock = "wall") {
+  /** Replay once, untimed, right before each timed run (see {@link runOnce}). */
+  private readonly primed: boolean;
+
+  constructor(factory: SubjectFactory, workload: Workload, cap: number | undefined, gc: GcObserver, clock: BenchClock = "wall", primed = false) {
     const { ops } = workload;
     this.clock = clock;
+    this.primed = primed && factory.freshEachRun !== true;
     this.factory = factory;
     this.workload = workload;
     this.gc = gc;
@@ -207,35 +211,56 @@ export class SubjectBench {
    * bench is unusable. `gate` runs after the collection, right before the
    * clock starts (the threads bench waits there for the other workers, so
    * their timed loops overlap).
+   *
+   * Primed (the main bench): a timed run comes right after an untimed replay
+   * of the same ops, with no wait between them. The wait for GC entries
+   * leaves the core idle for a few ms, and on this kind of machine the run
+   * after an idle gap is slower for tens of ms (its memory traffic most: a
+   * run of E took ~1.9x as long after 30 ms idle); short runs then measured
+   * the gap as much as the allocator and every ratio moved towards 1
+   * (docs/perf-log.md, round 4).
    */
   async runOnce(timed: boolean, gate?: () => void): Promise<void> {
-    const { slots, sizes, flags } = this.workload.ops;
     const subject = (this.subject ??= this.factory.create(this.sizing));
-    const handles = this.handles;
     collectGarbage();
     await this.gc.flush();
+    if (timed && this.primed) {
+      this.replay(subject);
+      this.freeLiveAtEnd(subject);
+    }
     gate?.();
     const c0 = this.clock === "cpu" ? cpuMs() : 0;
     const t0 = performance.now();
-    try {
-      if (flags && this.runTrace) this.runTrace(subject, slots, sizes, flags, this.count, handles);
-      else this.run(subject, slots, sizes, this.count, handles);
-    } catch (error) {
-      this.subject = undefined;
-      subject.destroy();
-      throw error;
-    }
+    this.replay(subject);
     const t1 = performance.now();
     const c1 = this.clock === "cpu" ? cpuMs() : 0;
+    if (timed) {
+      this.runsNsPerOp.push((((this.clock === "cpu" ? c1 - c0 : t1 - t0)) * 1e6) / this.count);
+      this.windows.push([t0, t1]);
+    }
     if (this.factory.freshEachRun === true) {
       this.subject = undefined;
       subject.destroy();
     } else {
-      for (let k = 0; k < this.liveAtEnd.length; k++) subject.free(handles[this.liveAtEnd[k]!]!);
+      this.freeLiveAtEnd(subject);
     }
-    if (timed) {
-      this.runsNsPerOp.push((((this.clock === "cpu" ? c1 - c0 : t1 - t0)) * 1e6) / this.count);
-      this.windows.push([t0, t1]);
+  }
+
+  /** Frees what a replay left live, so the next one starts from the same state. */
+  private freeLiveAtEnd(subject: Subject): void {
+    for (let k = 0; k < this.liveAtEnd.length; k++) subject.free(this.handles[this.liveAtEnd[k]!]!);
+  }
+
+  /** The ops once on `subject`; a throw destroys it (the bench is then unusable). */
+  private replay(subject: Subject): void {
+    const { slots, sizes, flags } = this.workload.ops;
+    try {
+      if (flags && this.runTrace) this.runTrace(subject, slots, sizes, flags, this.count, this.handles);
+      else this.run(subject, slots, sizes, this.count, this.handles);
+    } catch (error) {
+      this.subject = undefined;
+      subject.destroy();
+      throw error;
     }
   }
 
@@ -271,7 +296,7 @@ export class SubjectBench {
 
 /** Runs one subject on one workload by itself: warm-ups, timed runs, measuring pass. */
 export async function runSubject(factory: SubjectFactory, workload: Workload, cap: number | undefined, plan: RunPlan, gc: GcObserver): Promise<SubjectRun> {
-  const bench = new SubjectBench(factory, workload, cap, gc);
+  const bench = new SubjectBench(factory, workload, cap, gc, "wall", true);
   await bench.warmUp(plan.warmup);
   for (let r = 0; r < plan.runs; r++) await bench.runOnce(true);
   const result = await bench.finish();

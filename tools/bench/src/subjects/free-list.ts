@@ -5,9 +5,9 @@ const WASM_PAGE = 65536;
 /** Slabs and the page map's granule: 16 KiB, as memkit's default pages. */
 const SLAB_SHIFT = 14;
 const SLAB_BYTES = 1 << SLAB_SHIFT;
-/** Size classes: multiples of 16 bytes up to this. */
-export const FREE_LIST_MAX_SIZE = 1024;
-const CLASSES = FREE_LIST_MAX_SIZE >>> 4;
+/** Size classes: multiples of 16 bytes up to 1 KiB. */
+const MAX_SIZE = 1024;
+const CLASSES = MAX_SIZE >>> 4;
 
 /*
  * Words of the subject's memory, from 0: the page map (the class of each
@@ -79,8 +79,13 @@ class FreeListSubject implements Subject {
     i32[c] = handle;
   }
 
-  realloc(_handle: number, _size: number): number {
-    throw new Error("free-list baseline: no realloc (it runs the workloads without one)");
+  /** Moves to the new size's class (not timed anywhere: A, B and D do not reallocate). */
+  realloc(handle: number, size: number): number {
+    const step = ((this.i32[handle >>> SLAB_SHIFT]! - CLASS_WORD) >>> 2) << 4;
+    const moved = this.alloc(size);
+    this.u8.copyWithin(moved, handle, handle + Math.min(step, size));
+    this.free(handle);
+    return moved;
   }
 
   write(handle: number, size: number, value: number): void {

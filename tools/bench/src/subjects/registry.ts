@@ -37,7 +37,7 @@ export const SUBJECTS: readonly SubjectEntry[] = [
   { id: "memkit-slot", label: "memkit slot", kind: "memkit", workloads: SMALL, serves: { maxSize: 1024 }, load: () => import("./memkit-slot.js").then((m) => m.load()) },
   { id: "memkit-page", label: "memkit pages (4 KiB)", kind: "memkit", workloads: LARGE, load: () => import("./memkit-page.js").then((m) => m.load()) },
   // The floor of the slot tier's design with no check, counter or slab return: memkit slot's row minus this row is what those cost.
-  { id: "free-list", label: "unchecked free lists (floor)", kind: "baseline", workloads: ["A", "B", "D"], load: () => import("./free-list.js").then((m) => m.load()) },
+  { id: "free-list", label: "unchecked free lists (floor)", kind: "baseline", workloads: ["A", "B", "D"], serves: { maxSize: 1024 }, load: () => import("./free-list.js").then((m) => m.load()) },
   { id: "as-tlsf", label: "AS TLSF (wasm)", kind: "peer", workloads: ALL, serves: { maxAlign: 16 }, load: () => import("./as-tlsf.js").then((m) => m.load()) },
   { id: "gc", label: "new Uint8Array (GC)", kind: "peer", workloads: ALL, load: () => import("./gc.js").then((m) => m.load()) },
   // O(n) free and first fit (~15-70 us/op at 10,000 live, ~1 ms/op on all of E): run a prefix of each sequence (A-D: at least 10,000 ops past the fill; traces: their first 20,000 events).

@@ -61,23 +61,32 @@ export function runTraceOps(subject: Subject, slots: Int32Array, sizes: Int32Arr
   }
 }
 
+/** Numbers the copies (see {@link compileRunner}). */
+let copies = 0;
+
 /**
  * A private copy of {@link runOps}. One shared loop would see every subject's
  * class at its `subject.alloc` call site, go megamorphic and stop inlining,
  * which adds a few ns to every op and compresses the ratios between fast
  * subjects. Closures of one function literal share V8's feedback and
- * optimised code, so the copy is compiled from the source text instead.
+ * optimised code, so the copy is compiled from the source text instead —
+ * and each copy's text ends in its own number: V8's compilation cache gives
+ * equal source texts one SharedFunctionInfo, and with it one cache of
+ * on-stack-replacement code, so every copy entered the loop in code built
+ * for another subject ("wrong map" deopts). With seven subjects in a process
+ * that made every row up to 2x slower (A: generic 21 ns/op and AS TLSF 25
+ * against 11-12 and 13-15 with two; docs/perf-log.md, round 4).
  */
 export function compileRunner(): typeof runOps {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberate: a fresh function per subject (see above); the source is our own runOps.
-  const make = new Function(`return (${runOps.toString()});`) as () => typeof runOps;
+  const make = new Function(`return (${runOps.toString()});\n// copy ${++copies}`) as () => typeof runOps;
   return make();
 }
 
 /** A private copy of {@link runTraceOps}, for the same reason as {@link compileRunner}. */
 export function compileTraceRunner(): typeof runTraceOps {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberate: a fresh function per subject (see compileRunner); the source is our own runTraceOps.
-  const make = new Function(`return (${runTraceOps.toString()});`) as () => typeof runTraceOps;
+  const make = new Function(`return (${runTraceOps.toString()});\n// copy ${++copies}`) as () => typeof runTraceOps;
   return make();
 }
 

@@ -73,9 +73,8 @@ let copies = 0;
  * and each copy's text ends in its own number: V8's compilation cache gives
  * equal source texts one SharedFunctionInfo, and with it one cache of
  * on-stack-replacement code, so every copy entered the loop in code built
- * for another subject ("wrong map" deopts). With seven subjects in a process
- * that made every row up to 2x slower (A: generic 21 ns/op and AS TLSF 25
- * against 11-12 and 13-15 with two; docs/perf-log.md, round 4).
+ * for another subject ("wrong map" deopts), and the more subjects a process
+ * ran, the slower every row (docs/perf-log.md, round 4 of #15).
  */
 export function compileRunner(): typeof runOps {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberate: a fresh function per subject (see above); the source is our own runOps.
@@ -223,11 +222,10 @@ export class SubjectBench {
    *
    * Primed (the main bench): a timed run comes right after an untimed replay
    * of the same ops, with no wait between them. The wait for GC entries
-   * leaves the core idle for a few ms, and on this kind of machine the run
-   * after an idle gap is slower for tens of ms (its memory traffic most: a
-   * run of E took ~1.9x as long after 30 ms idle); short runs then measured
-   * the gap as much as the allocator and every ratio moved towards 1
-   * (docs/perf-log.md, round 4).
+   * leaves the core idle for a few ms, and on a virtual machine the run
+   * after an idle gap is slower for tens of ms (its memory traffic most);
+   * short runs then measured the gap as much as the allocator and every
+   * ratio moved towards 1 (docs/perf-log.md, round 4 of #15).
    */
   async runOnce(timed: boolean, gate?: () => void): Promise<void> {
     const subject = (this.subject ??= this.factory.create(this.sizing));

@@ -66,7 +66,11 @@ export function createTiers(pages: PageAllocator, options: GenericAllocatorOptio
   // cache entries), which a slab serves faster than the heap (docs/perf-log.md).
   const slabBytes = options.slots?.slabBytes ?? Math.max(pages.pageSize, 16384);
   const maxSlotSize = typeof slabBytes === "number" && slabBytes >= 16384 ? DEFAULT_MAX_SLOT : undefined;
-  const slots = new SlotAllocator(pages, { name: `${name}.slots`, slabBytes, ...(maxSlotSize === undefined ? {} : { maxSlotSize }), ...options.slots });
+  // As many bytes of empty slabs kept for reuse as the slot allocator keeps by default (4 of 64 KiB): with
+  // 4 of 16 KiB, a frame that frees all its blocks handed slabs back to the page allocator and leased them
+  // again in the next frame, several times a frame (docs/perf-log.md).
+  const keepEmptySlabs = typeof slabBytes === "number" && slabBytes > 0 ? Math.max(4, Math.floor((4 * 65536) / slabBytes)) : 4;
+  const slots = new SlotAllocator(pages, { name: `${name}.slots`, slabBytes, keepEmptySlabs, ...(maxSlotSize === undefined ? {} : { maxSlotSize }), ...options.slots });
   let heap: HeapAllocator | undefined;
   try {
     heap = new HeapAllocator(pages, { name: `${name}.heap`, ...options.heap });

@@ -75,6 +75,31 @@ describe("GenericAllocator routing", () => {
     generic.check();
   });
 
+  it("keeps the empty slabs of a frame that freed everything for the next frame (16 KiB slabs)", () => {
+    const frames = (keepEmptySlabs?: number): { leased: number[]; spares: number } => {
+      const space = AddressSpace.create({ initialBytes: 8 << 20, maximumBytes: 64 << 20 });
+      const generic = new GenericAllocator(new PageAllocator(space, { pageSize: 16384 }), keepEmptySlabs === undefined ? {} : { slots: { keepEmptySlabs } });
+      const rng = new SeededRandom(0xf7a3e);
+      const sizes = Array.from({ length: 1000 }, () => rng.int(16, 512));
+      const leased: number[] = [];
+      for (let f = 0; f < 12; f++) {
+        const blocks = sizes.map((n) => generic.allocate(n));
+        for (const p of blocks) generic.deallocate(p);
+        leased.push(generic.slots.slabStats().leased);
+      }
+      generic.check();
+      return { leased, spares: generic.slots.slabStats().spares };
+    };
+    // 16 empty slabs of 16 KiB kept (the bytes of the slot allocator's default, 4 of 64 KiB): no slab
+    // goes back to the page allocator between frames, so no frame after the first leases one.
+    const kept = frames();
+    expect(kept.leased.slice(1)).toEqual(kept.leased.slice(1).map(() => kept.leased[0]));
+    expect(kept.spares).toBeLessThanOrEqual(16);
+    // With 4 kept, the slabs a frame emptied beyond 4 go back and are leased again every frame.
+    const few = frames(4);
+    expect(few.leased[11]! - few.leased[1]!).toBeGreaterThan(10 * 5);
+  });
+
   it("names double frees and foreign pointers in every tier", () => {
     const { generic, pages } = makeGeneric();
     for (const size of [16, 5000, 800 * 1024]) {

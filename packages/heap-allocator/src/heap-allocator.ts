@@ -21,6 +21,7 @@ import { countLive } from "./counters.js";
 import {
   BLOCK_HEADER,
   FREE,
+  FREE_BIAS_W,
   GRANULE,
   HEADER_W,
   HEAP_LAYOUT,
@@ -35,7 +36,7 @@ import {
   W_RESERVED,
   bitmapBias,
 } from "./layout.js";
-import { allocateBlock, blockSizeFor, freeBlock, growBlock, isStart, shrinkBlock } from "./tlsf.js";
+import { blockSizeFor, fitClassOf, freeBlock, growBlock, isStart, prepareBlock, searchClass, shrinkBlock, takeHead } from "./tlsf.js";
 import { heapStorageReport, walkHeap } from "./walk.js";
 import type { BlockVisitor, HeapAllocatorOptions, HeapAttachOptions } from "./types.js";
 
@@ -109,11 +110,16 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     // everything else goes through core's validation and the aligned path.
     // typeof first: `|` throws TypeError on a BigInt or a Symbol, which must get core's InvalidArgumentError.
     if (typeof size !== "number" || !(size <= MAX_REQUEST && (size | 0) === size && size >= 0) || align !== 8) return this.allocateChecked(size, align);
+    // allocateBlock's steps, called from here: its tree then fits V8's inlining budget (tlsf.ts).
     const s = blockSizeFor(size);
     const m = this.i32;
-    const p = allocateBlock(m, this.r, s);
-    if (p === 0) return this.allocateSlow(s, size);
-    countLive(m, this.r, (m[(p >> 2) + HEADER_W]! & SIZE_MASK) - BLOCK_HEADER);
+    const r = this.r;
+    const cls = searchClass(m, r, fitClassOf(s));
+    if (cls < 0) return this.allocateSlow(s, size);
+    const p = takeHead(m, r, cls);
+    const live = m[r + W_LIVE]! + prepareBlock(m, r, p, m[(p >> 2) + HEADER_W]! & SIZE_MASK, s, 0, m[(p >> 2) + FREE_BIAS_W]!) - BLOCK_HEADER;
+    m[r + W_LIVE] = live;
+    if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
     this.f64[this.fi]! += 1;
     return p;
   }

@@ -113,10 +113,13 @@ export const insertBlock = (m: Int32Array, r: number, p: number, size: number, b
   const head = m[r + W_HEADS + cls]!;
   m[pw + FREE_PREV_W] = 0;
   m[pw + FREE_NEXT_W] = head;
-  if (head !== 0) m[(head >> 2) + FREE_PREV_W] = p;
   m[r + W_HEADS + cls] = p;
-  m[r + W_SL_MAP + (cls >>> SL_BITS)]! |= 1 << (cls & SL_MASK);
-  m[r + W_FL_MAP]! |= 1 << (cls >>> SL_BITS);
+  if (head !== 0) {
+    m[(head >> 2) + FREE_PREV_W] = p;
+  } else {
+    m[r + W_SL_MAP + (cls >>> SL_BITS)]! |= 1 << (cls & SL_MASK);
+    m[r + W_FL_MAP]! |= 1 << (cls >>> SL_BITS);
+  }
 };
 
 /** Takes the free block `p` of `size` bytes off its class list (AS: removeBlock). */
@@ -161,18 +164,20 @@ const clearStart = (m: Int32Array, bias: number, p: number): void => {
 /**
  * Split (AS: prepareBlock): marks the unlinked free block `p` of `b` bytes
  * used with size `s` and header flags `flags`. A tail of MIN_BLOCK or more
- * becomes a free block; a smaller one stays in the block.
+ * becomes a free block; a smaller one stays in the block. Returns the used
+ * block's size.
  */
-export const prepareBlock = (m: Int32Array, r: number, p: number, b: number, s: number, flags: number, bias: number): void => {
+export const prepareBlock = (m: Int32Array, r: number, p: number, b: number, s: number, flags: number, bias: number): number => {
   const rest = b - s;
   if (rest < MIN_BLOCK) {
     m[(p >> 2) + HEADER_W] = b | flags;
     m[((p + b) >> 2) + HEADER_W]! &= ~PREV_FREE;
-    return;
+    return b;
   }
   m[(p >> 2) + HEADER_W] = s | flags;
   markStart(m, bias, p + s);
   insertBlock(m, r, p + s, rest, bias);
+  return s;
 };
 
 /**

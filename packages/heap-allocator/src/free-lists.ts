@@ -1,6 +1,6 @@
 import { SpaceHandle, type AllocatorStats, type Ptr, type ViewSet } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
-import { D_ALLOC_COUNT } from "./layout.js";
+import { D_ALLOC_COUNT, SIZE_MASK, W_FL_MAP, W_HEADS, W_SL_MAP, flOf, slOf } from "./layout.js";
 
 /** What a heap handle caches about its control block: the sealed fixed words, read once. */
 export interface HeapGeometry {
@@ -11,9 +11,10 @@ export interface HeapGeometry {
 }
 
 /**
- * The heap's cached views and constants: the memory's views (re-read when
- * it grows) and the word indexes the hot paths need. The free lists
- * themselves live in the control block (see tlsf.ts and layout.ts).
+ * The heap's cached views and constants, and its size-class free lists
+ * (see layout.ts): a free block is filed at the head of its class's doubly
+ * linked list, with the first- and second-level bitmaps saying which lists
+ * are non-empty, so a good fit is two bit scans away.
  */
 export abstract class HeapFreeLists extends SpaceHandle {
   /** The page allocator the spans are leased from. */
@@ -60,4 +61,92 @@ export abstract class HeapFreeLists extends SpaceHandle {
 
   /** Counters; liveBytes counts usable sizes. */
   abstract stats(): AllocatorStats;
+
+  /** Files the free block `p` of `size` bytes at the head of its class list. */
+  protected link(p: number, size: number): void {
+    const m = this.i32;
+    const r = this.r;
+    let fl: number;
+    let sl: number;
+    if (size < 256) {
+      fl = 0;
+      sl = size >>> 3;
+    } else {
+      const z = Math.clz32(size);
+      fl = 24 - z;
+      sl = (size >>> (26 - z)) & 31;
+    }
+    const hi = r + W_HEADS + (fl << 5) + sl;
+    const head = m[hi]!;
+    const pw = p >> 2;
+    m[pw] = 0;
+    m[pw + 1] = head;
+    if (head !== 0) m[head >> 2] = p;
+    m[hi] = p;
+    m[r + W_SL_MAP + fl]! |= 1 << sl;
+    m[r + W_FL_MAP]! |= 1 << fl;
+  }
+
+  /** Takes the free block `p` of `size` bytes off its class list. */
+  protected unlink(p: number, size: number): void {
+    const m = this.i32;
+    const pw = p >> 2;
+    const prev = m[pw]!;
+    const next = m[pw + 1]!;
+    if (next !== 0) m[next >> 2] = prev;
+    if (prev !== 0) {
+      m[(prev >> 2) + 1] = next;
+      return;
+    }
+    const r = this.r;
+    let fl: number;
+    let sl: number;
+    if (size < 256) {
+      fl = 0;
+      sl = size >>> 3;
+    } else {
+      const z = Math.clz32(size);
+      fl = 24 - z;
+      sl = (size >>> (26 - z)) & 31;
+    }
+    m[r + W_HEADS + (fl << 5) + sl] = next;
+    if (next === 0) {
+      const rest = m[r + W_SL_MAP + fl]! & ~(1 << sl);
+      m[r + W_SL_MAP + fl] = rest;
+      if (rest === 0) m[r + W_FL_MAP]! &= ~(1 << fl);
+    }
+  }
+
+  /** The head of the first non-empty class whose every block holds `s` bytes, or 0. Does not unlink. */
+  protected find(s: number): number {
+    const m = this.i32;
+    const r = this.r;
+    let fl: number;
+    let sl: number;
+    if (s < 256) {
+      fl = 0;
+      sl = s >>> 3;
+    } else {
+      const t = s + (1 << (26 - Math.clz32(s))) - 1;
+      const z = Math.clz32(t);
+      fl = 24 - z;
+      sl = (t >>> (26 - z)) & 31;
+    }
+    if (fl >= 24) return 0;
+    let map = m[r + W_SL_MAP + fl]! & (-1 << sl);
+    if (map === 0) {
+      const flMap = m[r + W_FL_MAP]! & (-2 << fl);
+      if (flMap === 0) return 0;
+      fl = 31 - Math.clz32(flMap & -flMap);
+      map = m[r + W_SL_MAP + fl]!;
+    }
+    return m[r + W_HEADS + (fl << 5) + 31 - Math.clz32(map & -map)]!;
+  }
+
+  /** The head of `s`'s own class when it happens to hold `s` bytes, or 0 (the O(1) fallback before leasing). */
+  protected headThatFits(s: number): number {
+    const m = this.i32;
+    const p = m[this.r + W_HEADS + (flOf(s) << 5) + slOf(s)]!;
+    return p !== 0 && (m[(p >> 2) - 1]! & SIZE_MASK) >= s ? p : 0;
+  }
 }

@@ -17,26 +17,7 @@ import type { PageAllocator } from "@memkit/page-allocator";
 import { checkHeap } from "./check.js";
 import { createHeapControl, openHeapControl } from "./control.js";
 import { HeapPointers } from "./pointers.js";
-import { countLive } from "./counters.js";
-import {
-  BLOCK_HEADER,
-  FREE,
-  FREE_BIAS_W,
-  GRANULE,
-  HEADER_W,
-  HEAP_LAYOUT,
-  MAX_REQUEST,
-  SIZE_MASK,
-  SPAN_AREA_W,
-  SPAN_BYTES_W,
-  SPAN_HOME,
-  W_EMPTY_SPAN,
-  W_LIVE,
-  W_PEAK,
-  W_RESERVED,
-  bitmapBias,
-} from "./layout.js";
-import { blockSizeFor, fitClassOf, freeBlock, growBlock, isStart, prepareBlock, searchClass, shrinkBlock, takeHead } from "./tlsf.js";
+import { HEAP_LAYOUT, MAX_REQUEST, MIN_BLOCK, SIZE_MASK, SPAN_BITMAP_W, SPAN_BYTES_W, SPAN_HOME, W_EMPTY_SPAN, W_LIVE, W_PEAK, W_RESERVED } from "./layout.js";
 import { heapStorageReport, walkHeap } from "./walk.js";
 import type { BlockVisitor, HeapAllocatorOptions, HeapAttachOptions } from "./types.js";
 
@@ -104,22 +85,101 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
 
   // ---------------------------------------------------------------- Allocator
 
+  /*
+   * allocate() and deallocate() are written out in full, with the layout's
+   * constants as literals (named in comments, defined in layout.ts): one
+   * function each, no calls on the common path and no module-variable loads,
+   * whatever the inliner decides at the call site (V8 does not fold a const
+   * imported from another module). Folding them back onto take/count/release
+   * makes both measurably slower (docs/perf-log.md), so the copies stay.
+   *   4 BLOCK_HEADER   24 MIN_BLOCK   -8 SIZE_MASK   1 FREE   2 PREV_FREE
+   *   control words: 10 FL map, 15 liveBytes, 16 peak, 22 SL maps, 46 heads
+   *   span words: 4 area, 8 bitmap;  free block words: +0 prev, +1 next, +2 bias
+   */
+
   /** A block of at least `size` usable bytes aligned to `align` (payloads are always 8-aligned). O(1). */
   allocate(size: number, align = 8): Ptr {
     // One compare pair for the common case (an integer size the heap can serve, default align);
     // everything else goes through core's validation and the aligned path.
     // typeof first: `|` throws TypeError on a BigInt or a Symbol, which must get core's InvalidArgumentError.
-    if (typeof size !== "number" || !(size <= MAX_REQUEST && (size | 0) === size && size >= 0) || align !== 8) return this.allocateChecked(size, align);
-    // allocateBlock's steps, called from here: its tree then fits V8's inlining budget (tlsf.ts).
-    const s = blockSizeFor(size);
+    if (typeof size !== "number" || !(size <= 1073741820 /* MAX_REQUEST */ && (size | 0) === size && size >= 0) || align !== 8) return this.allocateChecked(size, align);
+    let s = (size + 11) & -8; // header + payload, rounded to 8
+    if (s < 24) s = 24;
     const m = this.i32;
     const r = this.r;
-    const cls = searchClass(m, r, fitClassOf(s));
-    if (cls < 0) return this.allocateSlow(s, size);
-    const p = takeHead(m, r, cls);
-    const live = m[r + W_LIVE]! + prepareBlock(m, r, p, m[(p >> 2) + HEADER_W]! & SIZE_MASK, s, 0, m[(p >> 2) + FREE_BIAS_W]!) - BLOCK_HEADER;
-    m[r + W_LIVE] = live;
-    if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
+    // Size class of the request rounded up to the next class boundary: every block there fits.
+    let fl: number;
+    let sl: number;
+    if (s < 256) {
+      fl = 0;
+      sl = s >>> 3;
+    } else {
+      const t = s + (1 << (26 - Math.clz32(s))) - 1;
+      const z = Math.clz32(t);
+      fl = 24 - z;
+      sl = (t >>> (26 - z)) & 31;
+    }
+    let map = m[r + 22 + fl]! & (-1 << sl);
+    if (map === 0) {
+      const flMap = m[r + 10]! & (-2 << fl);
+      if (flMap === 0) return this.allocateSlow(s, size);
+      fl = 31 - Math.clz32(flMap & -flMap);
+      map = m[r + 22 + fl]!;
+    }
+    sl = 31 - Math.clz32(map & -map);
+    // Unlink the head of that list.
+    const hi = r + 46 + (fl << 5) + sl;
+    const p = m[hi]!;
+    const pw = p >> 2;
+    const next = m[pw + 1]!;
+    m[hi] = next;
+    if (next !== 0) {
+      m[next >> 2] = 0;
+    } else {
+      const rest = m[r + 22 + fl]! & ~(1 << sl);
+      m[r + 22 + fl] = rest;
+      if (rest === 0) m[r + 10]! &= ~(1 << fl);
+    }
+    // Split: a tail of MIN_BLOCK or more becomes a free block (its left neighbour, p, is used).
+    const b = m[pw - 1]! & -8;
+    const rest = b - s;
+    let usable: number;
+    if (rest >= 24) {
+      m[pw - 1] = s;
+      usable = s - 4;
+      const q = p + s;
+      const qw = q >> 2;
+      const bias = m[pw + 2]!;
+      m[qw - 1] = rest | 1;
+      m[qw + 2] = bias;
+      m[((q + rest) >> 2) - 2] = q;
+      m[bias + (q >>> 8)]! |= 1 << ((q >>> 3) & 31);
+      let qfl: number;
+      let qsl: number;
+      if (rest < 256) {
+        qfl = 0;
+        qsl = rest >>> 3;
+      } else {
+        const z = Math.clz32(rest);
+        qfl = 24 - z;
+        qsl = (rest >>> (26 - z)) & 31;
+      }
+      const qi = r + 46 + (qfl << 5) + qsl;
+      const head = m[qi]!;
+      m[qw] = 0;
+      m[qw + 1] = head;
+      if (head !== 0) m[head >> 2] = q;
+      m[qi] = q;
+      m[r + 22 + qfl]! |= 1 << qsl;
+      m[r + 10]! |= 1 << qfl;
+    } else {
+      m[pw - 1] = b;
+      usable = b - 4;
+      m[((p + b) >> 2) - 1]! &= ~2;
+    }
+    const live = m[r + 15]! + usable;
+    m[r + 15] = live;
+    if (live > m[r + 16]!) m[r + 16] = live;
     this.f64[this.fi]! += 1;
     return p;
   }
@@ -127,22 +187,112 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
   /** Frees the block at `ptr` and merges it with free neighbours. O(1). 0 is a no-op. */
   deallocate(ptr: Ptr): void {
     if (ptr === 0) return;
-    // Exact O(1) check before anything changes: our span (page tag), a block start (bitmap), not free (header).
-    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & (GRANULE - 1)) !== 0 || ptr >= this.limit) throw this.rejected(ptr, "deallocate");
     const m = this.i32;
+    // Exact O(1) check before anything changes: our span (page tag), a block start (bitmap), not free (header).
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr >= this.limit) throw this.rejected(ptr, "deallocate");
     const tag = m[this.tagW + (ptr >>> this.pageShift)]!;
     if (tag >>> 24 !== this.ownerId) throw this.rejected(ptr, "deallocate");
     const base = (tag & 0xff_ffff) << this.pageShift;
-    const bias = bitmapBias(base);
-    if (!isStart(m, bias, ptr)) throw this.rejected(ptr, "deallocate");
-    const h = m[(ptr >> 2) + HEADER_W]!;
-    if ((h & FREE) !== 0) throw this.rejected(ptr, "deallocate");
+    const bias = (base >>> 2) + 8 - (base >>> 8);
+    if ((m[bias + (ptr >>> 8)]! & (1 << ((ptr >>> 3) & 31))) === 0) throw this.rejected(ptr, "deallocate");
+    const h = m[(ptr >> 2) - 1]!;
+    if ((h & 1) !== 0) throw this.rejected(ptr, "deallocate");
     const r = this.r;
-    m[r + W_LIVE]! -= (h & SIZE_MASK) - BLOCK_HEADER;
+    let size = h & -8;
+    m[r + 15]! -= size - 4;
     this.f64[this.fi + 1]! += 1;
-    if (freeBlock(m, r, ptr, h, bias) === m[(base >> 2) + SPAN_AREA_W]) this.spanEmptied(base);
+    let p = ptr;
+    // Merge with a free right neighbour, else tell it its left neighbour is now free.
+    const q = p + size;
+    const qh = m[(q >> 2) - 1]!;
+    if ((qh & 1) !== 0) {
+      const qs = qh & -8;
+      const qw = q >> 2;
+      const prev = m[qw]!;
+      const next = m[qw + 1]!;
+      if (next !== 0) m[next >> 2] = prev;
+      if (prev !== 0) {
+        m[(prev >> 2) + 1] = next;
+      } else {
+        let fl: number;
+        let sl: number;
+        if (qs < 256) {
+          fl = 0;
+          sl = qs >>> 3;
+        } else {
+          const z = Math.clz32(qs);
+          fl = 24 - z;
+          sl = (qs >>> (26 - z)) & 31;
+        }
+        m[r + 46 + (fl << 5) + sl] = next;
+        if (next === 0) {
+          const rest = m[r + 22 + fl]! & ~(1 << sl);
+          m[r + 22 + fl] = rest;
+          if (rest === 0) m[r + 10]! &= ~(1 << fl);
+        }
+      }
+      m[bias + (q >>> 8)]! &= ~(1 << ((q >>> 3) & 31));
+      size += qs;
+    } else {
+      m[(q >> 2) - 1] = qh | 2;
+    }
+    // Merge with a free left neighbour, found through its footer.
+    if ((h & 2) !== 0) {
+      const left = m[(p >> 2) - 2]!;
+      const lw = left >> 2;
+      const ls = m[lw - 1]! & -8;
+      const prev = m[lw]!;
+      const next = m[lw + 1]!;
+      if (next !== 0) m[next >> 2] = prev;
+      if (prev !== 0) {
+        m[(prev >> 2) + 1] = next;
+      } else {
+        let fl: number;
+        let sl: number;
+        if (ls < 256) {
+          fl = 0;
+          sl = ls >>> 3;
+        } else {
+          const z = Math.clz32(ls);
+          fl = 24 - z;
+          sl = (ls >>> (26 - z)) & 31;
+        }
+        m[r + 46 + (fl << 5) + sl] = next;
+        if (next === 0) {
+          const rest = m[r + 22 + fl]! & ~(1 << sl);
+          m[r + 22 + fl] = rest;
+          if (rest === 0) m[r + 10]! &= ~(1 << fl);
+        }
+      }
+      m[bias + (p >>> 8)]! &= ~(1 << ((p >>> 3) & 31));
+      p = left;
+      size += ls;
+    }
+    // File the merged block.
+    const pw = p >> 2;
+    m[pw - 1] = size | 1;
+    m[pw + 2] = bias;
+    m[((p + size) >> 2) - 2] = p;
+    let fl: number;
+    let sl: number;
+    if (size < 256) {
+      fl = 0;
+      sl = size >>> 3;
+    } else {
+      const z = Math.clz32(size);
+      fl = 24 - z;
+      sl = (size >>> (26 - z)) & 31;
+    }
+    const hi = r + 46 + (fl << 5) + sl;
+    const head = m[hi]!;
+    m[pw] = 0;
+    m[pw + 1] = head;
+    if (head !== 0) m[head >> 2] = p;
+    m[hi] = p;
+    m[r + 22 + fl]! |= 1 << sl;
+    m[r + 10]! |= 1 << fl;
+    if (size === m[(base >> 2) + 4]) this.spanEmptied(base);
   }
-
   /**
    * Resizes the block at `ptr`, keeping min(old usable, newSize) bytes.
    * Shrinks in place (the tail becomes free), grows in place into a free
@@ -154,23 +304,26 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     validateAllocation(this.name, newSize, align);
     if (newSize > MAX_REQUEST) throw this.outOfMemory(newSize, align, "larger than the largest block a heap makes");
     const base = this.liveSpan(ptr, "reallocate");
-    const bias = bitmapBias(base);
+    let m = this.i32;
     const r = this.r;
-    const h = this.i32[(ptr >> 2) + HEADER_W]!;
+    const bias = (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
+    const h = m[(ptr >> 2) - 1]!;
     const cur = h & SIZE_MASK;
-    const s = blockSizeFor(newSize);
-    if ((ptr & (align - 1)) === 0) {
-      if (s <= cur) shrinkBlock(this.i32, r, ptr, h, s, bias);
-      if (s <= cur || growBlock(this.i32, r, ptr, h, s, bias)) {
-        countLive(this.i32, r, (this.i32[(ptr >> 2) + HEADER_W]! & SIZE_MASK) - cur);
-        return ptr;
-      }
+    let s = (newSize + 11) & SIZE_MASK;
+    if (s < MIN_BLOCK) s = MIN_BLOCK;
+    if ((ptr & (align - 1)) === 0 && (s <= cur ? this.shrinkInPlace(ptr, h, s, bias) : this.growInPlace(ptr, h, s, bias))) {
+      const live = m[r + W_LIVE]! + (m[(ptr >> 2) - 1]! & SIZE_MASK) - cur;
+      m[r + W_LIVE] = live;
+      if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
+      return ptr;
     }
-    const moved = align <= GRANULE ? this.take(s, newSize) : this.takeAligned(s, align, newSize);
-    const m = this.i32; // the take may have grown the memory
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(cur - BLOCK_HEADER, newSize));
-    countLive(m, r, (m[(moved >> 2) + HEADER_W]! & SIZE_MASK) - cur);
-    this.release(ptr, m[(ptr >> 2) + HEADER_W]!, base, bias);
+    const moved = align <= 8 ? this.take(s, newSize) : this.takeAligned(s, align, newSize);
+    m = this.i32;
+    this.u8.copyWithin(moved, ptr, ptr + Math.min(cur - 4, newSize));
+    const live = m[r + W_LIVE]! + (m[(moved >> 2) - 1]! & SIZE_MASK) - cur;
+    m[r + W_LIVE] = live;
+    if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
+    this.release(ptr, m[(ptr >> 2) - 1]!, base, bias);
     return moved;
   }
 
@@ -181,7 +334,7 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
    */
   allocatedSize(ptr: Ptr): number {
     this.liveSpan(ptr, "allocatedSize");
-    return (this.i32[(ptr >> 2) + HEADER_W]! & SIZE_MASK) - BLOCK_HEADER;
+    return (this.i32[(ptr >> 2) - 1]! & SIZE_MASK) - 4;
   }
 
   /** True when `ptr` is the start of a live block of this heap. Exact, O(1). False on an ended handle. */

@@ -1,4 +1,4 @@
-import type { ControlLayout } from "@memkit/core";
+import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
 
 /*
  * The heap's memory layout. Everything below lives in linear memory; the
@@ -134,16 +134,6 @@ export const PREV_FREE = 2;
 export const RESERVED = 4;
 /** Mask of the size bits of a header (as int32). */
 export const SIZE_MASK = -8;
-/** Word of a block's header, from its payload pointer's word (p >> 2). */
-export const HEADER_W = -1;
-/** Word of a free block's footer (its own address), from the word of the block's end (p + S) >> 2. */
-export const FOOTER_W = -2;
-/** Word of a free block (from its payload pointer) holding the previous block in its class list. */
-export const FREE_PREV_W = 0;
-/** Word of a free block holding the next block in its class list. */
-export const FREE_NEXT_W = 1;
-/** Word of a free block holding its span's bitmap bias. */
-export const FREE_BIAS_W = 2;
 
 // ----------------------------------------------------------- size classes
 
@@ -152,10 +142,6 @@ export const SL_COUNT = 1 << SL_BITS;
 export const FL_COUNT = 24;
 /** Sizes below this map linearly to fl = 0. */
 export const SMALL_LIMIT = 256;
-/** log2(SMALL_LIMIT). */
-export const SMALL_SHIFT = 8;
-/** log2(GRANULE): small sizes map to class size >>> GRANULE_SHIFT. */
-export const GRANULE_SHIFT = 3;
 
 /** First-level index of a free block of `size` bytes. */
 export function flOf(size: number): number {
@@ -221,38 +207,35 @@ export function spanArea(spanBytes: number, home: boolean): number {
 }
 
 /** The bitmap bias of the span at `base`: the bitmap word of address x is bias + (x >>> 8). */
-export const bitmapBias = (base: number): number => (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
+export function bitmapBias(base: number): number {
+  return (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
+}
 
 // ---------------------------------------------------------- control block
 
 /** The heap's control block: magic, version and the six sealed fixed words. */
 export const HEAP_LAYOUT: ControlLayout = { kind: "HeapAllocator", magic: "HEAP", version: 2, fixedWords: 6 };
-// The word indexes are written as numbers (the table above; a test checks that they follow core's header
-// and one another): the bundler then puts them into the hot paths as immediates, which keeps the TLSF's
-// bytecode small enough for V8 to inline all of it (see tlsf.ts).
-export const W_PAGES_CONTROL = 4;
-export const W_OWNER = 5;
-export const W_PAGE_SHIFT = 6;
-export const W_SPAN_BYTES = 7;
-export const W_HOME = 8;
-export const W_HOME_BYTES = 9;
-export const W_FL_MAP = 10;
-export const W_FIRST_SPAN = 11;
-export const W_EMPTY_SPAN = 12;
-export const W_SPAN_COUNT = 13;
-export const W_RESERVED = 14;
-export const W_LIVE = 15;
-export const W_PEAK = 16;
+export const W_PAGES_CONTROL = CONTROL_BLOCK_HEADER_WORDS;
+export const W_OWNER = W_PAGES_CONTROL + 1;
+export const W_PAGE_SHIFT = W_PAGES_CONTROL + 2;
+export const W_SPAN_BYTES = W_PAGES_CONTROL + 3;
+export const W_HOME = W_PAGES_CONTROL + 4;
+export const W_HOME_BYTES = W_PAGES_CONTROL + 5;
+export const W_FL_MAP = W_HOME_BYTES + 1;
+export const W_FIRST_SPAN = W_FL_MAP + 1;
+export const W_EMPTY_SPAN = W_FL_MAP + 2;
+export const W_SPAN_COUNT = W_FL_MAP + 3;
+export const W_RESERVED = W_FL_MAP + 4;
+export const W_LIVE = W_FL_MAP + 5;
+export const W_PEAK = W_FL_MAP + 6;
 /** Head of the remote-free list: blocks freed by other threads, collected by the owner. */
-export const W_REMOTE_HEAD = 17;
+export const W_REMOTE_HEAD = W_PEAK + 1;
 /** f64 slot of allocCount: `f64[(controlPtr >>> 3) + D_ALLOC_COUNT]` (words 18, 19). */
-export const D_ALLOC_COUNT = 9;
+export const D_ALLOC_COUNT = (W_PEAK + 2) / 2;
 /** f64 slot of freeCount (words 20, 21). */
-export const D_FREE_COUNT = 10;
-/** slMap[FL_COUNT]. */
-export const W_SL_MAP = 22;
-/** heads[FL_COUNT * SL_COUNT]. */
-export const W_HEADS = 46;
+export const D_FREE_COUNT = D_ALLOC_COUNT + 1;
+export const W_SL_MAP = (D_FREE_COUNT + 1) * 2;
+export const W_HEADS = W_SL_MAP + FL_COUNT;
 export const CONTROL_WORDS = W_HEADS + FL_COUNT * SL_COUNT;
 /** Bytes of the control block (a multiple of 8). */
 export const CONTROL_BYTES = (CONTROL_WORDS * 4 + 7) & -8;

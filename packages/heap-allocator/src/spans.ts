@@ -1,8 +1,6 @@
 import { OutOfMemoryError, formatBytes, magic, type Ptr } from "@memkit/core";
 import {
-  FOOTER_W,
   FREE,
-  HEADER_W,
   PREV_FREE,
   SIZE_MASK,
   SPAN_AREA_W,
@@ -21,14 +19,12 @@ import {
   W_FIRST_SPAN,
   W_RESERVED,
   W_SPAN_COUNT,
-  bitmapBias,
   bitmapBytes,
   firstPayloadOffset,
   spanColor,
 } from "./layout.js";
 import { outOfMemoryError } from "./diagnosis.js";
 import { HeapFreeLists } from "./free-lists.js";
-import { insertBlock, markStart, removeBlock } from "./tlsf.js";
 
 const SPAN_MAGIC = magic(SPAN_MAGIC_TEXT) | 0;
 
@@ -90,11 +86,15 @@ export abstract class HeapSpans extends HeapFreeLists {
     m[r + W_FIRST_SPAN] = base;
     m[r + W_SPAN_COUNT]!++;
     m[r + W_RESERVED]! += bytes;
-    const bias = bitmapBias(base);
-    m[(p >> 2) + FOOTER_W] = 0; // the footer slot before the first block: no block to its left
-    m[((base + bytes) >> 2) + HEADER_W] = PREV_FREE; // sentinel: size 0, used
-    markStart(m, bias, p);
-    insertBlock(m, r, p, area, bias);
+    const bias = (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
+    const pw = p >> 2;
+    m[pw - 2] = 0;
+    m[pw - 1] = area | FREE;
+    m[pw + 2] = bias;
+    m[((p + area) >> 2) - 2] = p;
+    m[((base + bytes) >> 2) - 1] = PREV_FREE; // sentinel: size 0, used
+    m[bias + (p >>> 8)]! |= 1 << ((p >>> 3) & 31);
+    this.link(p, area);
     return p;
   }
 
@@ -127,7 +127,7 @@ export abstract class HeapSpans extends HeapFreeLists {
     const m = this.i32;
     const r = this.r;
     const bw = base >> 2;
-    removeBlock(m, r, m[bw + SPAN_FIRST_W]!, m[bw + SPAN_AREA_W]!);
+    this.unlink(m[bw + SPAN_FIRST_W]!, m[bw + SPAN_AREA_W]!);
     const prev = m[bw + SPAN_PREV_W]!;
     const next = m[bw + SPAN_NEXT_W]!;
     if (prev !== 0) m[(prev >> 2) + SPAN_NEXT_W] = next;

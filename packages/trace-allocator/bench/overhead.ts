@@ -62,6 +62,13 @@ async function backings(): Promise<[string, Backing][]> {
   } catch (err) {
     console.log(`(HeapAllocator not available: ${(err as Error).message.split("\n")[0]})`);
   }
+  try {
+    // memory.default's backing: the generic allocator over 16 KiB pages.
+    const { GenericAllocator } = (await import("@memkit/generic-allocator")) as { GenericAllocator: new (pages: PageAllocator) => Allocator };
+    list.push(["GenericAllocator (16 KiB pages, as memory.default)", () => new GenericAllocator(new PageAllocator(space(), { pageSize: 16384 }))]);
+  } catch (err) {
+    console.log(`(GenericAllocator not available: ${(err as Error).message.split("\n")[0]})`);
+  }
   return list;
 }
 

@@ -127,7 +127,8 @@ export const D_RETURNED = D_PEAK + 2;
 export const W_CLASSES = W_ALL_HEAD + 16;
 
 /** Identifies a slot allocator's control block. */
-export const SLOT_LAYOUT: ControlLayout = { kind: "SlotAllocator", magic: "SLOT", version: 2, fixedWords: FIXED_WORDS };
+/** Version 3: the class table's link marks are count - count/8 (were count - count/16). */
+export const SLOT_LAYOUT: ControlLayout = { kind: "SlotAllocator", magic: "SLOT", version: 3, fixedWords: FIXED_WORDS };
 
 // Class record words.
 export const CLASS_WORDS = 8;
@@ -193,12 +194,14 @@ export function slotsPerSlab(size: number, slabBytes: number): number {
 
 /**
  * How far a full slab's used count must fall before it rejoins the partial
- * list: `count - threshold`, threshold = count/16 clamped to 1..64. Frees into
+ * list: `count - threshold`, threshold = count/8 clamped to 1..64. Frees into
  * a full slab then never touch a list until a batch of slots is free, and each
  * rejoin serves at least `threshold` allocations. At most threshold - 1 slots
- * (1/16 of a slab) sit idle in a full slab.
+ * (1/8 of a slab) sit idle in a full slab. With 1/16, the 16 KiB slabs of
+ * small slots changed lists so often that steady random churn was slower
+ * for little footprint saved (docs/perf-log.md, round 4 of #15).
  */
 export function linkAtFor(count: number): number {
-  const threshold = Math.min(64, Math.max(1, count >>> 4));
+  const threshold = Math.min(64, Math.max(1, count >>> 3));
   return count - threshold;
 }

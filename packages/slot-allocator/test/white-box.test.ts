@@ -18,7 +18,7 @@ describe("layout", () => {
   it("starts the control block with core's header (magic, version, bytes, seal) and tags it with the owner", () => {
     withRig({}, ({ slots, pages, space }) => {
       expect(space.u32[slots.controlPtr >>> 2]).toBe(magic("SLOT"));
-      expect(space.u32[(slots.controlPtr >>> 2) + 1]).toBe(2);
+      expect(space.u32[(slots.controlPtr >>> 2) + 1]).toBe(3);
       expect(space.u32[(slots.controlPtr >>> 2) + 2]).toBe((W_CLASSES + 36 * 8) * 4);
       expect(pages.tagOf(slots.controlPtr)).toBe((slots.ownerId << 24) >>> 0);
       expect(pages.ownerName(slots.ownerId)).toBe("slots");

@@ -9,6 +9,7 @@ import {
   ThreadTable,
   describe,
   type Ptr,
+  type ThreadSeat,
 } from "@memkit/core";
 import { GenericAllocator } from "@memkit/generic-allocator";
 import { PageAllocator } from "@memkit/page-allocator";
@@ -75,7 +76,7 @@ export function attachParts(share: unknown, options: MemoryAttachOptions): { par
   try {
     const bootstrap = BootstrapHeap.attach(space, settings.bootstrapBase);
     const pages = PageAllocator.attach(space, settings.pages, { name: "pages", thread: seat });
-    const generic = adoptHeap(table, space, pages) ?? new GenericAllocator(pages, { name: "generic", routes: settings.routes, ...options.generic });
+    const generic = adoptHeap(table, space, pages, seat) ?? new GenericAllocator(pages, { name: "generic", routes: settings.routes, ...options.generic });
     const treeLock = new SharedLock(space, settings.treeLock, TREE_LOCK_ENTRIES, { thread: seat, name: "scope tree" });
     noteOwners(table, seat, generic);
     const root = TraceAllocator.attach(space, settings.tree, { backing: generic, lock: treeLock, threadOf: threadOfBlock(table, pages) });
@@ -121,15 +122,21 @@ function attachedOptions(settings: MemoryRootRecord, parts: MemoryParts, options
  * thread), the blocks other threads gave back are collected, and the heap is
  * checked: a heap its thread left broken (it died mid-operation) stays where
  * it is, fenced off, and the next ended seat is tried. Undefined when none.
+ * The ended thread's page-map owners become `seat`'s in both cases, so its
+ * blocks never count for the freed slot.
  */
-function adoptHeap(table: ThreadTable, space: AddressSpace, pages: PageAllocator): GenericAllocator | undefined {
+function adoptHeap(table: ThreadTable, space: AddressSpace, pages: PageAllocator, seat: ThreadSeat): GenericAllocator | undefined {
   for (let slot = 0; slot < THREAD_SLOTS; slot++) {
     const state = table.stateOf(slot);
     if (state !== ThreadState.ENDED && state !== ThreadState.DEAD) continue;
     const heap = table.resourceOf(slot, "heap");
     const frame = table.resourceOf(slot, "frame");
     const scratch = table.resourceOf(slot, "scratch");
+    const owners = ownersOf(table, slot); // read before the release: a thread that claims the freed slot notes new ones
     if (heap === 0 || !table.release(slot)) continue;
+    // The ended thread's blocks are this thread's from here, in the heap it adopts or in one it fences
+    // off: either way they stay counted for a live thread, not for the slot just freed.
+    for (const owner of owners) table.setOwnerThread(owner, seat);
     let generic: GenericAllocator | undefined;
     try {
       generic = GenericAllocator.attach(space, heap, { pages, name: "generic" });
@@ -144,4 +151,11 @@ function adoptHeap(table: ThreadTable, space: AddressSpace, pages: PageAllocator
     }
   }
   return undefined;
+}
+
+/** The page-map owners whose pages the thread in `slot` leased (its heap's tiers). */
+function ownersOf(table: ThreadTable, slot: number): number[] {
+  const owners: number[] = [];
+  for (let owner = 1; owner < 256; owner++) if (table.threadOfOwner(owner) === slot) owners.push(owner);
+  return owners;
 }

@@ -188,6 +188,36 @@ describe("MemoryGlobals on a shared memory", () => {
     expect(() => memory.shutdown()).toThrow(AllocatorError); // leaks of the victims
   }, 120_000);
 
+  it("a dead thread's heap that fails its check is fenced off, and its blocks still count for a live thread", async () => {
+    const memory = MemoryGlobals.init({ shared: true, maximumBytes: 128 << 20 });
+    memory.scope("physics");
+    const victim = new Worker(script, { workerData: job(memory, "victim", "forever") });
+    expect(await nextMessage<string>(victim)).toBe("attached");
+    await victim.terminate();
+    expect(memory.threadEnded("victim")).toBe(true);
+    // Break one slab of the victim's slot tier (its magic word), so the next thread's check refuses the heap.
+    const pages = memory.pages;
+    const own = memory.generic.slots.ownerId;
+    const spans: [ptr: number, owner: number][] = [];
+    pages.forEachSpan((ptr, bytes, used, tag) => {
+      if (used && bytes === 16384 && tag >>> 24 !== own && (tag & 0xff_ffff) !== 0) spans.push([ptr, tag >>> 24]);
+    });
+    const slab = spans.find(([, owner]) => pages.ownerName(owner) === "generic.slots")?.[0] ?? 0;
+    expect(slab).toBeGreaterThan(0);
+    memory.space.u32[(slab + 16384 - 64 + 13 * 4) >>> 2] = 0;
+    // The next thread to attach tries the victim's heap, refuses it and makes its own. Nothing claims the
+    // victim's freed slot afterwards, so its blocks count only if they were handed to the adopter.
+    const adopter = new Worker(script, { workerData: job(memory, "adopter", "forever") });
+    expect(await nextMessage<string>(adopter)).toBe("attached");
+    await adopter.terminate();
+    expect(memory.threadEnded("adopter")).toBe(true);
+    const threads = memory.threads();
+    expect(threads.map((t) => t.name)).not.toContain("victim"); // its slot was freed for the next claim
+    const held = threads.reduce((sum, t) => sum + t.scopes.reduce((s2, x) => s2 + x.liveCount, 0), 0);
+    expect(held).toBe(memory.report().totalLiveCount);
+    expect(threads.find((t) => t.name === "adopter")!.scopes.find((x) => x.path.endsWith("physics"))!.liveCount).toBeGreaterThan(1000); // its own and the victim's
+  }, 60_000);
+
   it("save() and shutdown() refuse while another thread is attached", async () => {
     const memory = MemoryGlobals.init({ shared: true, maximumBytes: 64 << 20 });
     memory.scope("physics");

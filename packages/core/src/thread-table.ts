@@ -259,14 +259,20 @@ export class ThreadTable extends SpaceHandle {
   }
 
   /**
-   * Frees an ENDED or DEAD slot for a new claim, once whatever it owned was
-   * handed on. Returns false (and changes nothing) when the slot is FREE
-   * already; a LIVE slot is an InvalidArgumentError: end or declare it dead first.
+   * Frees an ENDED or DEAD slot for a new claim. With `heir`, the page-map
+   * owners the slot's thread leased under become `heir`'s once the slot is
+   * won (those noted before the release: a thread that claims the freed slot
+   * notes its own), so its blocks never count for a freed slot. Returns false
+   * (and changes nothing) when the slot is FREE already; a LIVE slot is an
+   * InvalidArgumentError: end or declare it dead first.
    */
-  release(slot: number): boolean {
+  release(slot: number, heir?: ThreadSeat): boolean {
     this.assertAlive("release");
     checkSlot("release", slot);
+    if (heir !== undefined) this.slotWord(heir, "release");
     const at = this.sw + slot * SLOT_WORDS + S_STATE;
+    const owners: number[] = [];
+    if (heir !== undefined) for (let owner = 1; owner < OWNER_IDS; owner++) if (this.threadOfOwner(owner) === slot) owners.push(owner);
     for (;;) {
       const word = Atomics.load(this.u32, at);
       const state = word & 0xff;
@@ -274,7 +280,10 @@ export class ThreadTable extends SpaceHandle {
       if (state === ThreadState.LIVE) {
         throw new InvalidArgumentError(`ThreadTable.release(${slot}): the slot's thread is LIVE (generation ${word >>> 8}); endSeat() it or declare it dead before releasing its slot.`);
       }
-      if (Atomics.compareExchange(this.u32, at, word, (word & ~0xff) >>> 0) === word) return true;
+      if (Atomics.compareExchange(this.u32, at, word, (word & ~0xff) >>> 0) === word) {
+        for (const owner of owners) Atomics.store(this.u8, this.ownersAt + owner, heir!.slot + 1);
+        return true;
+      }
     }
   }
 

@@ -53,6 +53,26 @@ describe("ThreadTable", () => {
     expect(t.claim("third").generation).toBe(3);
   });
 
+  it("release with an heir hands the ended thread's page-map owners to the heir, and only those", () => {
+    const t = table();
+    const main = t.claim("main");
+    const dead = t.claim("dead");
+    const heir = t.claim("heir");
+    t.setOwnerThread(7, dead);
+    t.setOwnerThread(8, dead);
+    t.setOwnerThread(9, main);
+    t.endSeat(dead);
+    expect(t.release(1, heir)).toBe(true);
+    expect([t.threadOfOwner(7), t.threadOfOwner(8), t.threadOfOwner(9), t.threadOfOwner(10)]).toEqual([2, 2, 0, -1]);
+    // A second release finds the slot FREE and changes nothing; a thread that claims it notes its own owners.
+    expect(t.release(1, main)).toBe(false);
+    expect(t.threadOfOwner(7)).toBe(2);
+    const next = t.claim("next");
+    t.setOwnerThread(11, next);
+    expect([next.slot, t.threadOfOwner(11), t.threadOfOwner(7)]).toEqual([1, 1, 2]);
+    expect(() => t.release(1, { slot: 40, generation: 1 } as never)).toThrow(InvalidArgumentError);
+  });
+
   it("says how many threads hold a full table and how to make room; a released slot is claimed again", () => {
     const t = table();
     const seats = Array.from({ length: THREAD_SLOTS }, (_, i) => t.claim(`t${i}`));

@@ -132,11 +132,9 @@ function adoptHeap(table: ThreadTable, space: AddressSpace, pages: PageAllocator
     const heap = table.resourceOf(slot, "heap");
     const frame = table.resourceOf(slot, "frame");
     const scratch = table.resourceOf(slot, "scratch");
-    const owners = ownersOf(table, slot); // read before the release: a thread that claims the freed slot notes new ones
-    if (heap === 0 || !table.release(slot)) continue;
     // The ended thread's blocks are this thread's from here, in the heap it adopts or in one it fences
-    // off: either way they stay counted for a live thread, not for the slot just freed.
-    for (const owner of owners) table.setOwnerThread(owner, seat);
+    // off: either way they count for a live thread, not for the slot just freed.
+    if (heap === 0 || !table.release(slot, seat)) continue;
     let generic: GenericAllocator | undefined;
     try {
       generic = GenericAllocator.attach(space, heap, { pages, name: "generic" });
@@ -151,11 +149,4 @@ function adoptHeap(table: ThreadTable, space: AddressSpace, pages: PageAllocator
     }
   }
   return undefined;
-}
-
-/** The page-map owners whose pages the thread in `slot` leased (its heap's tiers). */
-function ownersOf(table: ThreadTable, slot: number): number[] {
-  const owners: number[] = [];
-  for (let owner = 1; owner < 256; owner++) if (table.threadOfOwner(owner) === slot) owners.push(owner);
-  return owners;
 }

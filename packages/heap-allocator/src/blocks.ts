@@ -1,10 +1,18 @@
 import { validateAllocation } from "@memkit/core";
 import {
+  FL_CLZ,
   FREE,
+  FREE_BIAS_W,
+  FREE_NEXT_W,
+  FREE_PREV_W,
   MAX_REQUEST,
   MIN_BLOCK,
   PREV_FREE,
   SIZE_MASK,
+  SL_BITS,
+  SL_CLZ,
+  SL_MASK,
+  SMALL_LIMIT,
   SPAN_AREA_W,
   W_FL_MAP,
   W_HEADS,
@@ -32,15 +40,15 @@ export abstract class HeapBlocks extends HeapSpans {
     const r = this.r;
     let fl: number;
     let sl: number;
-    if (s < 256) {
+    if (s < SMALL_LIMIT) {
       fl = 0;
       sl = s >>> 3;
     } else {
       // Round up to the next class boundary so every block in the class found fits.
-      const t = s + (1 << (26 - Math.clz32(s))) - 1;
+      const t = s + (1 << (SL_CLZ - Math.clz32(s))) - 1;
       const z = Math.clz32(t);
-      fl = 24 - z;
-      sl = (t >>> (26 - z)) & 31;
+      fl = FL_CLZ - z;
+      sl = (t >>> (SL_CLZ - z)) & SL_MASK;
     }
     let map = m[r + W_SL_MAP + fl]! & (-1 << sl);
     if (map === 0) {
@@ -50,19 +58,19 @@ export abstract class HeapBlocks extends HeapSpans {
       map = m[r + W_SL_MAP + fl]!;
     }
     sl = 31 - Math.clz32(map & -map);
-    const hi = r + W_HEADS + (fl << 5) + sl;
+    const hi = r + W_HEADS + (fl << SL_BITS) + sl;
     const p = m[hi]!;
     const pw = p >> 2;
-    const next = m[pw + 1]!;
+    const next = m[pw + FREE_NEXT_W]!;
     m[hi] = next;
     if (next !== 0) {
-      m[next >> 2] = 0;
+      m[(next >> 2) + FREE_PREV_W] = 0;
     } else {
       const rest = m[r + W_SL_MAP + fl]! & ~(1 << sl);
       m[r + W_SL_MAP + fl] = rest;
       if (rest === 0) m[r + W_FL_MAP]! &= ~(1 << fl);
     }
-    return this.carve(p, m[pw - 1]! & SIZE_MASK, s, 0, m[pw + 2]!);
+    return this.carve(p, m[pw - 1]! & SIZE_MASK, s, 0, m[pw + FREE_BIAS_W]!);
   }
 
   /**
@@ -77,7 +85,7 @@ export abstract class HeapBlocks extends HeapSpans {
       const q = p + s;
       const qw = q >> 2;
       m[qw - 1] = rest | FREE;
-      m[qw + 2] = bias;
+      m[qw + FREE_BIAS_W] = bias;
       m[((q + rest) >> 2) - 2] = q;
       m[bias + (q >>> 8)]! |= 1 << ((q >>> 3) & 31);
       this.link(q, rest);
@@ -112,7 +120,7 @@ export abstract class HeapBlocks extends HeapSpans {
     }
     const pw = p >> 2;
     m[pw - 1] = size | FREE;
-    m[pw + 2] = bias;
+    m[pw + FREE_BIAS_W] = bias;
     m[((p + size) >> 2) - 2] = p;
     this.link(p, size);
     if (size === m[(base >> 2) + SPAN_AREA_W]) this.spanEmptied(base);
@@ -153,7 +161,7 @@ export abstract class HeapBlocks extends HeapSpans {
     const m = this.i32;
     const b = m[(p >> 2) - 1]! & SIZE_MASK;
     this.unlink(p, b);
-    return this.carve(p, b, s, 0, m[(p >> 2) + 2]!);
+    return this.carve(p, b, s, 0, m[(p >> 2) + FREE_BIAS_W]!);
   }
 
   /**
@@ -169,7 +177,7 @@ export abstract class HeapBlocks extends HeapSpans {
     if (p === 0) p = this.lease(need, size, align);
     const m = this.i32;
     let b = m[(p >> 2) - 1]! & SIZE_MASK;
-    const bias = m[(p >> 2) + 2]!;
+    const bias = m[(p >> 2) + FREE_BIAS_W]!;
     this.unlink(p, b);
     if ((p & (align - 1)) === 0) return this.carve(p, b, s, 0, bias);
     // The front gap must hold a free block: skip to the first aligned payload at least MIN_BLOCK in.
@@ -205,7 +213,7 @@ export abstract class HeapBlocks extends HeapSpans {
     m[(p >> 2) - 1] = s | (h & PREV_FREE);
     const t = p + s;
     m[(t >> 2) - 1] = size | FREE;
-    m[(t >> 2) + 2] = bias;
+    m[(t >> 2) + FREE_BIAS_W] = bias;
     m[((t + size) >> 2) - 2] = t;
     m[bias + (t >>> 8)]! |= 1 << ((t >>> 3) & 31);
     this.link(t, size);

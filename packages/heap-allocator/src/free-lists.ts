@@ -1,6 +1,22 @@
 import { SpaceHandle, type AllocatorStats, type Ptr, type ViewSet } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
-import { D_ALLOC_COUNT, SIZE_MASK, W_FL_MAP, W_HEADS, W_SL_MAP, flOf, slOf } from "./layout.js";
+import {
+  D_ALLOC_COUNT,
+  FL_CLZ,
+  FL_COUNT,
+  FREE_NEXT_W,
+  FREE_PREV_W,
+  SIZE_MASK,
+  SL_BITS,
+  SL_CLZ,
+  SL_MASK,
+  SMALL_LIMIT,
+  W_FL_MAP,
+  W_HEADS,
+  W_SL_MAP,
+  flOf,
+  slOf,
+} from "./layout.js";
 
 /** What a heap handle caches about its control block: the sealed fixed words, read once. */
 export interface HeapGeometry {
@@ -68,20 +84,20 @@ export abstract class HeapFreeLists extends SpaceHandle {
     const r = this.r;
     let fl: number;
     let sl: number;
-    if (size < 256) {
+    if (size < SMALL_LIMIT) {
       fl = 0;
       sl = size >>> 3;
     } else {
       const z = Math.clz32(size);
-      fl = 24 - z;
-      sl = (size >>> (26 - z)) & 31;
+      fl = FL_CLZ - z;
+      sl = (size >>> (SL_CLZ - z)) & SL_MASK;
     }
-    const hi = r + W_HEADS + (fl << 5) + sl;
+    const hi = r + W_HEADS + (fl << SL_BITS) + sl;
     const head = m[hi]!;
     const pw = p >> 2;
-    m[pw] = 0;
-    m[pw + 1] = head;
-    if (head !== 0) m[head >> 2] = p;
+    m[pw + FREE_PREV_W] = 0;
+    m[pw + FREE_NEXT_W] = head;
+    if (head !== 0) m[(head >> 2) + FREE_PREV_W] = p;
     m[hi] = p;
     m[r + W_SL_MAP + fl]! |= 1 << sl;
     m[r + W_FL_MAP]! |= 1 << fl;
@@ -91,25 +107,25 @@ export abstract class HeapFreeLists extends SpaceHandle {
   protected unlink(p: number, size: number): void {
     const m = this.i32;
     const pw = p >> 2;
-    const prev = m[pw]!;
-    const next = m[pw + 1]!;
-    if (next !== 0) m[next >> 2] = prev;
+    const prev = m[pw + FREE_PREV_W]!;
+    const next = m[pw + FREE_NEXT_W]!;
+    if (next !== 0) m[(next >> 2) + FREE_PREV_W] = prev;
     if (prev !== 0) {
-      m[(prev >> 2) + 1] = next;
+      m[(prev >> 2) + FREE_NEXT_W] = next;
       return;
     }
     const r = this.r;
     let fl: number;
     let sl: number;
-    if (size < 256) {
+    if (size < SMALL_LIMIT) {
       fl = 0;
       sl = size >>> 3;
     } else {
       const z = Math.clz32(size);
-      fl = 24 - z;
-      sl = (size >>> (26 - z)) & 31;
+      fl = FL_CLZ - z;
+      sl = (size >>> (SL_CLZ - z)) & SL_MASK;
     }
-    m[r + W_HEADS + (fl << 5) + sl] = next;
+    m[r + W_HEADS + (fl << SL_BITS) + sl] = next;
     if (next === 0) {
       const rest = m[r + W_SL_MAP + fl]! & ~(1 << sl);
       m[r + W_SL_MAP + fl] = rest;
@@ -123,16 +139,16 @@ export abstract class HeapFreeLists extends SpaceHandle {
     const r = this.r;
     let fl: number;
     let sl: number;
-    if (s < 256) {
+    if (s < SMALL_LIMIT) {
       fl = 0;
       sl = s >>> 3;
     } else {
-      const t = s + (1 << (26 - Math.clz32(s))) - 1;
+      const t = s + (1 << (SL_CLZ - Math.clz32(s))) - 1;
       const z = Math.clz32(t);
-      fl = 24 - z;
-      sl = (t >>> (26 - z)) & 31;
+      fl = FL_CLZ - z;
+      sl = (t >>> (SL_CLZ - z)) & SL_MASK;
     }
-    if (fl >= 24) return 0;
+    if (fl >= FL_COUNT) return 0;
     let map = m[r + W_SL_MAP + fl]! & (-1 << sl);
     if (map === 0) {
       const flMap = m[r + W_FL_MAP]! & (-2 << fl);
@@ -140,13 +156,13 @@ export abstract class HeapFreeLists extends SpaceHandle {
       fl = 31 - Math.clz32(flMap & -flMap);
       map = m[r + W_SL_MAP + fl]!;
     }
-    return m[r + W_HEADS + (fl << 5) + 31 - Math.clz32(map & -map)]!;
+    return m[r + W_HEADS + (fl << SL_BITS) + 31 - Math.clz32(map & -map)]!;
   }
 
   /** The head of `s`'s own class when it happens to hold `s` bytes, or 0 (the O(1) fallback before leasing). */
   protected headThatFits(s: number): number {
     const m = this.i32;
-    const p = m[this.r + W_HEADS + (flOf(s) << 5) + slOf(s)]!;
+    const p = m[this.r + W_HEADS + (flOf(s) << SL_BITS) + slOf(s)]!;
     return p !== 0 && (m[(p >> 2) - 1]! & SIZE_MASK) >= s ? p : 0;
   }
 }

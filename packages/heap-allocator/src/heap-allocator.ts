@@ -17,7 +17,35 @@ import type { PageAllocator } from "@memkit/page-allocator";
 import { checkHeap } from "./check.js";
 import { createHeapControl, openHeapControl } from "./control.js";
 import { HeapPointers } from "./pointers.js";
-import { HEAP_LAYOUT, MAX_REQUEST, MIN_BLOCK, SIZE_MASK, SPAN_BITMAP_W, SPAN_BYTES_W, SPAN_HOME, W_EMPTY_SPAN, W_LIVE, W_PEAK, W_RESERVED } from "./layout.js";
+import {
+  BLOCK_HEADER,
+  FL_CLZ,
+  FREE,
+  FREE_BIAS_W,
+  FREE_NEXT_W,
+  FREE_PREV_W,
+  GRANULE,
+  HEAP_LAYOUT,
+  MAX_REQUEST,
+  MIN_BLOCK,
+  PREV_FREE,
+  SIZE_MASK,
+  SL_BITS,
+  SL_CLZ,
+  SL_MASK,
+  SMALL_LIMIT,
+  SPAN_AREA_W,
+  SPAN_BITMAP_W,
+  SPAN_BYTES_W,
+  SPAN_HOME,
+  W_EMPTY_SPAN,
+  W_FL_MAP,
+  W_HEADS,
+  W_LIVE,
+  W_PEAK,
+  W_RESERVED,
+  W_SL_MAP,
+} from "./layout.js";
 import { heapStorageReport, walkHeap } from "./walk.js";
 import type { BlockVisitor, HeapAllocatorOptions, HeapAttachOptions } from "./types.js";
 
@@ -86,15 +114,14 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
   // ---------------------------------------------------------------- Allocator
 
   /*
-   * allocate() and deallocate() are written out in full, with the layout's
-   * constants as literals (named in comments, defined in layout.ts): one
-   * function each, no calls on the common path and no module-variable loads,
-   * whatever the inliner decides at the call site (V8 does not fold a const
-   * imported from another module). Folding them back onto take/count/release
-   * makes both measurably slower (docs/perf-log.md), so the copies stay.
-   *   4 BLOCK_HEADER   24 MIN_BLOCK   -8 SIZE_MASK   1 FREE   2 PREV_FREE
-   *   control words: 10 FL map, 15 liveBytes, 16 peak, 22 SL maps, 46 heads
-   *   span words: 4 area, 8 bitmap;  free block words: +0 prev, +1 next, +2 bias
+   * allocate() and deallocate() are written out in full: one function each,
+   * no calls on the common path, whatever the inliner decides at the call
+   * site. They are the common case of take()/carve()/count() and
+   * release()/link()/unlink() (blocks.ts, free-lists.ts), step for step;
+   * folding them back onto those calls makes both measurably slower
+   * (docs/perf-log.md), and a test replays random sequences through both
+   * and expects the same blocks. The package ships bundled, so the layout's
+   * constants are module-local there and V8 folds them.
    */
 
   /** A block of at least `size` usable bytes aligned to `align` (payloads are always 8-aligned). O(1). */
@@ -102,84 +129,87 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     // One compare pair for the common case (an integer size the heap can serve, default align);
     // everything else goes through core's validation and the aligned path.
     // typeof first: `|` throws TypeError on a BigInt or a Symbol, which must get core's InvalidArgumentError.
-    if (typeof size !== "number" || !(size <= 1073741820 /* MAX_REQUEST */ && (size | 0) === size && size >= 0) || align !== 8) return this.allocateChecked(size, align);
-    let s = (size + 11) & -8; // header + payload, rounded to 8
-    if (s < 24) s = 24;
+    if (typeof size !== "number" || !(size <= MAX_REQUEST && (size | 0) === size && size >= 0) || align !== GRANULE) return this.allocateChecked(size, align);
+    let s = (size + BLOCK_HEADER + GRANULE - 1) & SIZE_MASK;
+    if (s < MIN_BLOCK) s = MIN_BLOCK;
     const m = this.i32;
     const r = this.r;
     // Size class of the request rounded up to the next class boundary: every block there fits.
     let fl: number;
     let sl: number;
-    if (s < 256) {
+    if (s < SMALL_LIMIT) {
       fl = 0;
       sl = s >>> 3;
     } else {
-      const t = s + (1 << (26 - Math.clz32(s))) - 1;
+      const t = s + (1 << (SL_CLZ - Math.clz32(s))) - 1;
       const z = Math.clz32(t);
-      fl = 24 - z;
-      sl = (t >>> (26 - z)) & 31;
+      fl = FL_CLZ - z;
+      sl = (t >>> (SL_CLZ - z)) & SL_MASK;
     }
-    let map = m[r + 22 + fl]! & (-1 << sl);
+    // Search: the first non-empty list at or above (fl, sl).
+    let map = m[r + W_SL_MAP + fl]! & (-1 << sl);
     if (map === 0) {
-      const flMap = m[r + 10]! & (-2 << fl);
+      const flMap = m[r + W_FL_MAP]! & (-2 << fl);
       if (flMap === 0) return this.allocateSlow(s, size);
       fl = 31 - Math.clz32(flMap & -flMap);
-      map = m[r + 22 + fl]!;
+      map = m[r + W_SL_MAP + fl]!;
     }
     sl = 31 - Math.clz32(map & -map);
     // Unlink the head of that list.
-    const hi = r + 46 + (fl << 5) + sl;
+    const hi = r + W_HEADS + (fl << SL_BITS) + sl;
     const p = m[hi]!;
     const pw = p >> 2;
-    const next = m[pw + 1]!;
+    const next = m[pw + FREE_NEXT_W]!;
     m[hi] = next;
     if (next !== 0) {
-      m[next >> 2] = 0;
+      m[(next >> 2) + FREE_PREV_W] = 0;
     } else {
-      const rest = m[r + 22 + fl]! & ~(1 << sl);
-      m[r + 22 + fl] = rest;
-      if (rest === 0) m[r + 10]! &= ~(1 << fl);
+      const rest = m[r + W_SL_MAP + fl]! & ~(1 << sl);
+      m[r + W_SL_MAP + fl] = rest;
+      if (rest === 0) m[r + W_FL_MAP]! &= ~(1 << fl);
     }
     // Split: a tail of MIN_BLOCK or more becomes a free block (its left neighbour, p, is used).
-    const b = m[pw - 1]! & -8;
+    const b = m[pw - 1]! & SIZE_MASK;
     const rest = b - s;
     let usable: number;
-    if (rest >= 24) {
+    if (rest >= MIN_BLOCK) {
       m[pw - 1] = s;
-      usable = s - 4;
+      usable = s - BLOCK_HEADER;
       const q = p + s;
       const qw = q >> 2;
-      const bias = m[pw + 2]!;
-      m[qw - 1] = rest | 1;
-      m[qw + 2] = bias;
-      m[((q + rest) >> 2) - 2] = q;
-      m[bias + (q >>> 8)]! |= 1 << ((q >>> 3) & 31);
+      const bias = m[pw + FREE_BIAS_W]!;
+      m[qw - 1] = rest | FREE;
+      m[qw + FREE_BIAS_W] = bias;
+      m[((q + rest) >> 2) - 2] = q; // footer
+      m[bias + (q >>> 8)]! |= 1 << ((q >>> 3) & 31); // a block starts at q
+      // Link the tail at the head of its class list.
       let qfl: number;
       let qsl: number;
-      if (rest < 256) {
+      if (rest < SMALL_LIMIT) {
         qfl = 0;
         qsl = rest >>> 3;
       } else {
         const z = Math.clz32(rest);
-        qfl = 24 - z;
-        qsl = (rest >>> (26 - z)) & 31;
+        qfl = FL_CLZ - z;
+        qsl = (rest >>> (SL_CLZ - z)) & SL_MASK;
       }
-      const qi = r + 46 + (qfl << 5) + qsl;
+      const qi = r + W_HEADS + (qfl << SL_BITS) + qsl;
       const head = m[qi]!;
-      m[qw] = 0;
-      m[qw + 1] = head;
-      if (head !== 0) m[head >> 2] = q;
+      m[qw + FREE_PREV_W] = 0;
+      m[qw + FREE_NEXT_W] = head;
+      if (head !== 0) m[(head >> 2) + FREE_PREV_W] = q;
       m[qi] = q;
-      m[r + 22 + qfl]! |= 1 << qsl;
-      m[r + 10]! |= 1 << qfl;
+      m[r + W_SL_MAP + qfl]! |= 1 << qsl;
+      m[r + W_FL_MAP]! |= 1 << qfl;
     } else {
       m[pw - 1] = b;
-      usable = b - 4;
-      m[((p + b) >> 2) - 1]! &= ~2;
+      usable = b - BLOCK_HEADER;
+      m[((p + b) >> 2) - 1]! &= ~PREV_FREE;
     }
-    const live = m[r + 15]! + usable;
-    m[r + 15] = live;
-    if (live > m[r + 16]!) m[r + 16] = live;
+    // Count.
+    const live = m[r + W_LIVE]! + usable;
+    m[r + W_LIVE] = live;
+    if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
     this.f64[this.fi]! += 1;
     return p;
   }
@@ -193,105 +223,105 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     const tag = m[this.tagW + (ptr >>> this.pageShift)]!;
     if (tag >>> 24 !== this.ownerId) throw this.rejected(ptr, "deallocate");
     const base = (tag & 0xff_ffff) << this.pageShift;
-    const bias = (base >>> 2) + 8 - (base >>> 8);
+    const bias = (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
     if ((m[bias + (ptr >>> 8)]! & (1 << ((ptr >>> 3) & 31))) === 0) throw this.rejected(ptr, "deallocate");
     const h = m[(ptr >> 2) - 1]!;
-    if ((h & 1) !== 0) throw this.rejected(ptr, "deallocate");
+    if ((h & FREE) !== 0) throw this.rejected(ptr, "deallocate");
     const r = this.r;
-    let size = h & -8;
-    m[r + 15]! -= size - 4;
+    let size = h & SIZE_MASK;
+    m[r + W_LIVE]! -= size - BLOCK_HEADER;
     this.f64[this.fi + 1]! += 1;
     let p = ptr;
-    // Merge with a free right neighbour, else tell it its left neighbour is now free.
+    // Merge with a free right neighbour (unlink it), else tell it its left neighbour is now free.
     const q = p + size;
     const qh = m[(q >> 2) - 1]!;
-    if ((qh & 1) !== 0) {
-      const qs = qh & -8;
+    if ((qh & FREE) !== 0) {
+      const qs = qh & SIZE_MASK;
       const qw = q >> 2;
-      const prev = m[qw]!;
-      const next = m[qw + 1]!;
-      if (next !== 0) m[next >> 2] = prev;
+      const prev = m[qw + FREE_PREV_W]!;
+      const next = m[qw + FREE_NEXT_W]!;
+      if (next !== 0) m[(next >> 2) + FREE_PREV_W] = prev;
       if (prev !== 0) {
-        m[(prev >> 2) + 1] = next;
+        m[(prev >> 2) + FREE_NEXT_W] = next;
       } else {
         let fl: number;
         let sl: number;
-        if (qs < 256) {
+        if (qs < SMALL_LIMIT) {
           fl = 0;
           sl = qs >>> 3;
         } else {
           const z = Math.clz32(qs);
-          fl = 24 - z;
-          sl = (qs >>> (26 - z)) & 31;
+          fl = FL_CLZ - z;
+          sl = (qs >>> (SL_CLZ - z)) & SL_MASK;
         }
-        m[r + 46 + (fl << 5) + sl] = next;
+        m[r + W_HEADS + (fl << SL_BITS) + sl] = next;
         if (next === 0) {
-          const rest = m[r + 22 + fl]! & ~(1 << sl);
-          m[r + 22 + fl] = rest;
-          if (rest === 0) m[r + 10]! &= ~(1 << fl);
+          const rest = m[r + W_SL_MAP + fl]! & ~(1 << sl);
+          m[r + W_SL_MAP + fl] = rest;
+          if (rest === 0) m[r + W_FL_MAP]! &= ~(1 << fl);
         }
       }
-      m[bias + (q >>> 8)]! &= ~(1 << ((q >>> 3) & 31));
+      m[bias + (q >>> 8)]! &= ~(1 << ((q >>> 3) & 31)); // no block starts at q any more
       size += qs;
     } else {
-      m[(q >> 2) - 1] = qh | 2;
+      m[(q >> 2) - 1] = qh | PREV_FREE;
     }
-    // Merge with a free left neighbour, found through its footer.
-    if ((h & 2) !== 0) {
+    // Merge with a free left neighbour (unlink it), found through its footer.
+    if ((h & PREV_FREE) !== 0) {
       const left = m[(p >> 2) - 2]!;
       const lw = left >> 2;
-      const ls = m[lw - 1]! & -8;
-      const prev = m[lw]!;
-      const next = m[lw + 1]!;
-      if (next !== 0) m[next >> 2] = prev;
+      const ls = m[lw - 1]! & SIZE_MASK;
+      const prev = m[lw + FREE_PREV_W]!;
+      const next = m[lw + FREE_NEXT_W]!;
+      if (next !== 0) m[(next >> 2) + FREE_PREV_W] = prev;
       if (prev !== 0) {
-        m[(prev >> 2) + 1] = next;
+        m[(prev >> 2) + FREE_NEXT_W] = next;
       } else {
         let fl: number;
         let sl: number;
-        if (ls < 256) {
+        if (ls < SMALL_LIMIT) {
           fl = 0;
           sl = ls >>> 3;
         } else {
           const z = Math.clz32(ls);
-          fl = 24 - z;
-          sl = (ls >>> (26 - z)) & 31;
+          fl = FL_CLZ - z;
+          sl = (ls >>> (SL_CLZ - z)) & SL_MASK;
         }
-        m[r + 46 + (fl << 5) + sl] = next;
+        m[r + W_HEADS + (fl << SL_BITS) + sl] = next;
         if (next === 0) {
-          const rest = m[r + 22 + fl]! & ~(1 << sl);
-          m[r + 22 + fl] = rest;
-          if (rest === 0) m[r + 10]! &= ~(1 << fl);
+          const rest = m[r + W_SL_MAP + fl]! & ~(1 << sl);
+          m[r + W_SL_MAP + fl] = rest;
+          if (rest === 0) m[r + W_FL_MAP]! &= ~(1 << fl);
         }
       }
       m[bias + (p >>> 8)]! &= ~(1 << ((p >>> 3) & 31));
       p = left;
       size += ls;
     }
-    // File the merged block.
+    // Link the merged block at the head of its class list.
     const pw = p >> 2;
-    m[pw - 1] = size | 1;
-    m[pw + 2] = bias;
-    m[((p + size) >> 2) - 2] = p;
+    m[pw - 1] = size | FREE;
+    m[pw + FREE_BIAS_W] = bias;
+    m[((p + size) >> 2) - 2] = p; // footer
     let fl: number;
     let sl: number;
-    if (size < 256) {
+    if (size < SMALL_LIMIT) {
       fl = 0;
       sl = size >>> 3;
     } else {
       const z = Math.clz32(size);
-      fl = 24 - z;
-      sl = (size >>> (26 - z)) & 31;
+      fl = FL_CLZ - z;
+      sl = (size >>> (SL_CLZ - z)) & SL_MASK;
     }
-    const hi = r + 46 + (fl << 5) + sl;
+    const hi = r + W_HEADS + (fl << SL_BITS) + sl;
     const head = m[hi]!;
-    m[pw] = 0;
-    m[pw + 1] = head;
-    if (head !== 0) m[head >> 2] = p;
+    m[pw + FREE_PREV_W] = 0;
+    m[pw + FREE_NEXT_W] = head;
+    if (head !== 0) m[(head >> 2) + FREE_PREV_W] = p;
     m[hi] = p;
-    m[r + 22 + fl]! |= 1 << sl;
-    m[r + 10]! |= 1 << fl;
-    if (size === m[(base >> 2) + 4]) this.spanEmptied(base);
+    m[r + W_SL_MAP + fl]! |= 1 << sl;
+    m[r + W_FL_MAP]! |= 1 << fl;
+    if (size === m[(base >> 2) + SPAN_AREA_W]) this.spanEmptied(base);
   }
   /**
    * Resizes the block at `ptr`, keeping min(old usable, newSize) bytes.

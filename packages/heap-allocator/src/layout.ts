@@ -134,23 +134,32 @@ export const PREV_FREE = 2;
 export const RESERVED = 4;
 /** Mask of the size bits of a header (as int32). */
 export const SIZE_MASK = -8;
+/** Words of a free block, from its payload word `p >> 2`: the class list's links and the span's bitmap bias. */
+export const FREE_PREV_W = 0;
+export const FREE_NEXT_W = 1;
+export const FREE_BIAS_W = 2;
 
 // ----------------------------------------------------------- size classes
 
 export const SL_BITS = 5;
 export const SL_COUNT = 1 << SL_BITS;
 export const FL_COUNT = 24;
+export const SL_MASK = SL_COUNT - 1;
 /** Sizes below this map linearly to fl = 0. */
 export const SMALL_LIMIT = 256;
+/** fl = FL_CLZ - clz32(S) for S >= SMALL_LIMIT: fls(S) - 7, as 31 - clz32(S) is fls(S) and 2^8 is SMALL_LIMIT. */
+export const FL_CLZ = 24;
+/** sl = (S >>> (SL_CLZ - clz32(S))) & SL_MASK: the SL_BITS bits right below the top bit of S. */
+export const SL_CLZ = 31 - SL_BITS;
 
 /** First-level index of a free block of `size` bytes. */
 export function flOf(size: number): number {
-  return size < SMALL_LIMIT ? 0 : 24 - Math.clz32(size);
+  return size < SMALL_LIMIT ? 0 : FL_CLZ - Math.clz32(size);
 }
 
 /** Second-level index of a free block of `size` bytes. */
 export function slOf(size: number): number {
-  return size < SMALL_LIMIT ? size >>> 3 : (size >>> (26 - Math.clz32(size))) & (SL_COUNT - 1);
+  return size < SMALL_LIMIT ? size >>> 3 : (size >>> (SL_CLZ - Math.clz32(size))) & SL_MASK;
 }
 
 /** The smallest block size filed in class (fl, sl). */

@@ -1,6 +1,7 @@
 import { OutOfMemoryError, formatBytes, magic, type Ptr } from "@memkit/core";
 import {
   FREE,
+  FREE_BIAS_W,
   PREV_FREE,
   SIZE_MASK,
   SPAN_AREA_W,
@@ -90,7 +91,7 @@ export abstract class HeapSpans extends HeapFreeLists {
     const pw = p >> 2;
     m[pw - 2] = 0;
     m[pw - 1] = area | FREE;
-    m[pw + 2] = bias;
+    m[pw + FREE_BIAS_W] = bias;
     m[((p + area) >> 2) - 2] = p;
     m[((base + bytes) >> 2) - 1] = PREV_FREE; // sentinel: size 0, used
     m[bias + (p >>> 8)]! |= 1 << ((p >>> 3) & 31);

@@ -4,7 +4,6 @@ import {
   FREE,
   FREE_BIAS_W,
   FREE_NEXT_W,
-  FREE_PREV_W,
   MAX_REQUEST,
   MIN_BLOCK,
   PREV_FREE,
@@ -64,7 +63,7 @@ export abstract class HeapBlocks extends HeapSpans {
     const next = m[pw + FREE_NEXT_W]!;
     m[hi] = next;
     if (next !== 0) {
-      m[(next >> 2) + FREE_PREV_W] = 0;
+      m[next >> 2] = 0;
     } else {
       const rest = m[r + W_SL_MAP + fl]! & ~(1 << sl);
       m[r + W_SL_MAP + fl] = rest;

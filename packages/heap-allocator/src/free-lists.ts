@@ -5,7 +5,6 @@ import {
   FL_CLZ,
   FL_COUNT,
   FREE_NEXT_W,
-  FREE_PREV_W,
   SIZE_MASK,
   SL_BITS,
   SL_CLZ,
@@ -95,9 +94,9 @@ export abstract class HeapFreeLists extends SpaceHandle {
     const hi = r + W_HEADS + (fl << SL_BITS) + sl;
     const head = m[hi]!;
     const pw = p >> 2;
-    m[pw + FREE_PREV_W] = 0;
+    m[pw] = 0; // prev link: the head of its list
     m[pw + FREE_NEXT_W] = head;
-    if (head !== 0) m[(head >> 2) + FREE_PREV_W] = p;
+    if (head !== 0) m[head >> 2] = p;
     m[hi] = p;
     m[r + W_SL_MAP + fl]! |= 1 << sl;
     m[r + W_FL_MAP]! |= 1 << fl;
@@ -107,9 +106,9 @@ export abstract class HeapFreeLists extends SpaceHandle {
   protected unlink(p: number, size: number): void {
     const m = this.i32;
     const pw = p >> 2;
-    const prev = m[pw + FREE_PREV_W]!;
+    const prev = m[pw]!;
     const next = m[pw + FREE_NEXT_W]!;
-    if (next !== 0) m[(next >> 2) + FREE_PREV_W] = prev;
+    if (next !== 0) m[next >> 2] = prev;
     if (prev !== 0) {
       m[(prev >> 2) + FREE_NEXT_W] = next;
       return;

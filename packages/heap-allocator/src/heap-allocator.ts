@@ -23,7 +23,6 @@ import {
   FREE,
   FREE_BIAS_W,
   FREE_NEXT_W,
-  FREE_PREV_W,
   GRANULE,
   HEAP_LAYOUT,
   MAX_REQUEST,
@@ -130,7 +129,7 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     // everything else goes through core's validation and the aligned path.
     // typeof first: `|` throws TypeError on a BigInt or a Symbol, which must get core's InvalidArgumentError.
     if (typeof size !== "number" || !(size <= MAX_REQUEST && (size | 0) === size && size >= 0) || align !== GRANULE) return this.allocateChecked(size, align);
-    let s = (size + BLOCK_HEADER + GRANULE - 1) & SIZE_MASK;
+    let s = (size + (BLOCK_HEADER + GRANULE - 1)) & SIZE_MASK;
     if (s < MIN_BLOCK) s = MIN_BLOCK;
     const m = this.i32;
     const r = this.r;
@@ -162,7 +161,7 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     const next = m[pw + FREE_NEXT_W]!;
     m[hi] = next;
     if (next !== 0) {
-      m[(next >> 2) + FREE_PREV_W] = 0;
+      m[next >> 2] = 0;
     } else {
       const rest = m[r + W_SL_MAP + fl]! & ~(1 << sl);
       m[r + W_SL_MAP + fl] = rest;
@@ -195,9 +194,9 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
       }
       const qi = r + W_HEADS + (qfl << SL_BITS) + qsl;
       const head = m[qi]!;
-      m[qw + FREE_PREV_W] = 0;
+      m[qw] = 0; // prev link: the head of its list
       m[qw + FREE_NEXT_W] = head;
-      if (head !== 0) m[(head >> 2) + FREE_PREV_W] = q;
+      if (head !== 0) m[head >> 2] = q;
       m[qi] = q;
       m[r + W_SL_MAP + qfl]! |= 1 << qsl;
       m[r + W_FL_MAP]! |= 1 << qfl;
@@ -238,9 +237,9 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     if ((qh & FREE) !== 0) {
       const qs = qh & SIZE_MASK;
       const qw = q >> 2;
-      const prev = m[qw + FREE_PREV_W]!;
+      const prev = m[qw]!;
       const next = m[qw + FREE_NEXT_W]!;
-      if (next !== 0) m[(next >> 2) + FREE_PREV_W] = prev;
+      if (next !== 0) m[next >> 2] = prev;
       if (prev !== 0) {
         m[(prev >> 2) + FREE_NEXT_W] = next;
       } else {
@@ -271,9 +270,9 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
       const left = m[(p >> 2) - 2]!;
       const lw = left >> 2;
       const ls = m[lw - 1]! & SIZE_MASK;
-      const prev = m[lw + FREE_PREV_W]!;
+      const prev = m[lw]!;
       const next = m[lw + FREE_NEXT_W]!;
-      if (next !== 0) m[(next >> 2) + FREE_PREV_W] = prev;
+      if (next !== 0) m[next >> 2] = prev;
       if (prev !== 0) {
         m[(prev >> 2) + FREE_NEXT_W] = next;
       } else {
@@ -315,9 +314,9 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     }
     const hi = r + W_HEADS + (fl << SL_BITS) + sl;
     const head = m[hi]!;
-    m[pw + FREE_PREV_W] = 0;
+    m[pw] = 0; // prev link: the head of its list
     m[pw + FREE_NEXT_W] = head;
-    if (head !== 0) m[(head >> 2) + FREE_PREV_W] = p;
+    if (head !== 0) m[head >> 2] = p;
     m[hi] = p;
     m[r + W_SL_MAP + fl]! |= 1 << sl;
     m[r + W_FL_MAP]! |= 1 << fl;

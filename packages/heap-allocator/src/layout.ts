@@ -1,4 +1,4 @@
-import { CONTROL_BLOCK_HEADER_WORDS, type ControlLayout } from "@memkit/core";
+import type { ControlLayout } from "@memkit/core";
 
 /*
  * The heap's memory layout. Everything below lives in linear memory; the
@@ -122,7 +122,7 @@ export const GRANULE = 8;
 /** Smallest block: header, two links, bias, footer (rounded to the granule). */
 export const MIN_BLOCK = 24;
 /** Largest block (bytes incl. header): keeps every size class index in range. */
-export const MAX_BLOCK = 2 ** 30;
+export const MAX_BLOCK = 0x4000_0000;
 /** Largest request the heap serves. */
 export const MAX_REQUEST = MAX_BLOCK - BLOCK_HEADER;
 
@@ -134,8 +134,7 @@ export const PREV_FREE = 2;
 export const RESERVED = 4;
 /** Mask of the size bits of a header (as int32). */
 export const SIZE_MASK = -8;
-/** Words of a free block, from its payload word `p >> 2`: the class list's links and the span's bitmap bias. */
-export const FREE_PREV_W = 0;
+/** Words of a free block after its payload word `p >> 2` (which links to the previous block of its class list). */
 export const FREE_NEXT_W = 1;
 export const FREE_BIAS_W = 2;
 
@@ -224,7 +223,12 @@ export function bitmapBias(base: number): number {
 
 /** The heap's control block: magic, version and the six sealed fixed words. */
 export const HEAP_LAYOUT: ControlLayout = { kind: "HeapAllocator", magic: "HEAP", version: 2, fixedWords: 6 };
-export const W_PAGES_CONTROL = CONTROL_BLOCK_HEADER_WORDS;
+/**
+ * The first word after core's control header (CONTROL_BLOCK_HEADER_WORDS, 4;
+ * a test holds them equal), written as a number so that the build can put
+ * every word index below into the hot paths as a literal.
+ */
+export const W_PAGES_CONTROL = 4;
 export const W_OWNER = W_PAGES_CONTROL + 1;
 export const W_PAGE_SHIFT = W_PAGES_CONTROL + 2;
 export const W_SPAN_BYTES = W_PAGES_CONTROL + 3;

@@ -1,4 +1,4 @@
-import { AllocatorError, CorruptionError, DestroyedError, DoubleFreeError, InvalidArgumentError, InvalidPointerError, SpaceHandle, hex } from "@memkit/core";
+import { AllocatorError, CONTROL_BLOCK_HEADER_WORDS, CorruptionError, DestroyedError, DoubleFreeError, InvalidArgumentError, InvalidPointerError, SpaceHandle, hex } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { HeapAllocator } from "@memkit/heap-allocator";
 import { describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import {
   SPAN_AREA_W,
   SPAN_COLOR_MASK,
   SPAN_FIRST_W,
+  W_PAGES_CONTROL,
   SPAN_FLAGS_W,
   W_FL_MAP,
   W_HEADS,
@@ -23,6 +24,13 @@ import { blocksOf, freeBlocksOf, makeRig, thrown } from "./helpers.js";
 
 /** Bytes a request of `size` occupies (header included, rounded to 8, at least MIN_BLOCK). */
 const blockBytes = (size: number): number => Math.max(MIN_BLOCK, (size + 4 + 7) & -8);
+
+describe("layout", () => {
+  it("starts the heap's words right after core's control header", () => {
+    // layout.ts writes the number out so the build can inline every word index derived from it.
+    expect(W_PAGES_CONTROL).toBe(CONTROL_BLOCK_HEADER_WORDS);
+  });
+});
 
 describe("construction", () => {
   it("registers an owner, tags its home span and exposes a control block with core's header", () => {

@@ -36,6 +36,8 @@ export type GenericTier = "slots" | "heap" | "large";
 const TIER_SLOTS = 0;
 const TIER_HEAP = 1;
 const TIER_LARGE = 2;
+/** Blocks reallocated to grow to at least this many bytes may become page spans (see growthTier). */
+const GROW_SPAN_MIN = 16384;
 
 /**
  * The allocator engine code uses by default. It routes by size:
@@ -169,7 +171,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     validateAllocation(this.name, newSize, align);
     if (ptr === 0) return this.allocate(newSize, align);
     const owner = this.ownerOf(ptr);
-    const tier = this.tierFor(newSize, align);
+    const tier = this.growthTier(owner, ptr, newSize, align);
     if (owner === this.slotOwner) {
       if (tier === TIER_SLOTS) return this.slots.reallocate(ptr, newSize, align);
     } else if (owner === this.heapOwner) {
@@ -180,7 +182,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
       return this.reallocateForeign(ptr, owner, newSize, align);
     }
     const oldSize = this.allocatedSize(ptr);
-    const moved = this.allocate(newSize, align);
+    const moved = tier === TIER_LARGE ? this.allocateLarge(newSize, align) : this.allocate(newSize, align);
     this.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, newSize));
     this.deallocate(ptr);
     return moved;
@@ -358,6 +360,23 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
   private tierFor(size: number, align: number): number {
     if (size <= this.smallMax && align <= this.smallAlignMax) return TIER_SLOTS;
     return size < this.largeThreshold ? TIER_HEAP : TIER_LARGE;
+  }
+
+  /**
+   * The tier a reallocation to `newSize` goes to: as for an allocation, but
+   * a block that grows to GROW_SPAN_MIN bytes or more becomes a page span
+   * when whole pages waste at most 1/8 of it, and a span stays one while
+   * that holds. A growing block is likely to grow again (a dynamic array),
+   * and a span grows in place into the free pages after it, where a heap
+   * block must be copied to a larger one.
+   */
+  private growthTier(owner: number, ptr: Ptr, newSize: number, align: number): number {
+    const tier = this.tierFor(newSize, align);
+    if (tier !== TIER_HEAP || newSize < GROW_SPAN_MIN || align > this.pages.pageSize) return tier;
+    const mask = this.pages.pageSize - 1;
+    if (((newSize + mask) & ~mask) - newSize > newSize >>> 3) return tier;
+    if (owner === this.largeOwnerId || owner === this.slotOwner) return TIER_LARGE;
+    return owner === this.heapOwner && newSize > this.heap.allocatedSize(ptr) ? TIER_LARGE : tier;
   }
 
   private allocateLarge(size: number, align: number): Ptr {

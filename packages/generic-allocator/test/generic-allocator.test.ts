@@ -75,6 +75,53 @@ describe("GenericAllocator routing", () => {
     generic.check();
   });
 
+  it("turns a block that grows to 16 KiB or more into a page span when whole pages waste at most 1/8 of it, and keeps it one while it grows", () => {
+    const space = AddressSpace.create({ initialBytes: 8 << 20, maximumBytes: 64 << 20 });
+    const pages = new PageAllocator(space, { pageSize: 16384 });
+    const generic = new GenericAllocator(pages);
+    const fill = (p: number, n: number): void => {
+      for (let i = 0; i < n; i += 97) space.u8[p + i] = (i * 7) & 0xff;
+    };
+    const holds = (p: number, n: number): void => {
+      for (let i = 0; i < n; i += 97) expect(space.u8[p + i]).toBe((i * 7) & 0xff);
+    };
+    let p = generic.allocate(8000);
+    fill(p, 8000);
+    // 17,000 bytes take two 16 KiB pages: 15,768 bytes of waste, more than 1/8. It stays in the heap.
+    p = generic.reallocate(p, 17_000);
+    expect(generic.tierOf(p)).toBe("heap");
+    holds(p, 8000);
+    fill(p, 17_000);
+    // 32,000 bytes in two pages waste 768: a page span.
+    p = generic.reallocate(p, 32_000);
+    expect(generic.tierOf(p)).toBe("large");
+    holds(p, 17_000);
+    fill(p, 32_000);
+    // Growing on, it stays a span (the page allocator grows it in place when the pages after it are free).
+    const q = generic.reallocate(p, 65_536);
+    expect(generic.tierOf(q)).toBe("large");
+    holds(q, 32_000);
+    // A new allocation of the same size is still the heap's: only growth moves blocks to spans.
+    const fresh = generic.allocate(65_536);
+    expect(generic.tierOf(fresh)).toBe("heap");
+    // Shrinking to where pages waste more than 1/8 hands it back to the heap, bytes kept.
+    const back = generic.reallocate(q, 20_000);
+    expect(generic.tierOf(back)).toBe("heap");
+    holds(back, 20_000);
+    // A slot block that grows straight past 16 KiB becomes a span too.
+    const small = generic.allocate(64);
+    fill(small, 64);
+    const grown = generic.reallocate(small, 49_152);
+    expect(generic.tierOf(grown)).toBe("large");
+    holds(grown, 64);
+    const t = generic.tierStats();
+    expect([t.slots.liveCount, t.heap.liveCount, t.large.liveCount]).toEqual([0, 2, 1]);
+    generic.check();
+    for (const b of [fresh, back, grown]) generic.deallocate(b);
+    expect(generic.stats().liveCount).toBe(0);
+    generic.check();
+  });
+
   it("keeps the empty slabs of a frame that freed everything for the next frame (16 KiB slabs)", () => {
     const frames = (keepEmptySlabs?: number): { leased: number[]; spares: number } => {
       const space = AddressSpace.create({ initialBytes: 8 << 20, maximumBytes: 64 << 20 });

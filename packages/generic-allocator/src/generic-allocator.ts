@@ -376,7 +376,8 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     const mask = this.pages.pageSize - 1;
     if (((newSize + mask) & ~mask) - newSize > newSize >>> 3) return tier;
     if (owner === this.largeOwnerId || owner === this.slotOwner) return TIER_LARGE;
-    return owner === this.heapOwner && newSize > this.heap.allocatedSize(ptr) ? TIER_LARGE : tier;
+    // A pointer the heap does not hold goes on to heap.reallocate, which names what is wrong with it.
+    return owner === this.heapOwner && this.heap.owns(ptr) && newSize > this.heap.allocatedSize(ptr) ? TIER_LARGE : tier;
   }
 
   private allocateLarge(size: number, align: number): Ptr {

@@ -104,6 +104,10 @@ describe("GenericAllocator routing", () => {
     // A new allocation of the same size is still the heap's: only growth moves blocks to spans.
     const fresh = generic.allocate(65_536);
     expect(generic.tierOf(fresh)).toBe("heap");
+    // An interior pointer asked to grow is refused as before, by name, and nothing moves.
+    expect(() => generic.reallocate(fresh + 8, 40_000)).toThrow(/reallocate/);
+    expect(() => generic.reallocate(fresh + 8, 40_000)).toThrow(InvalidPointerError);
+    expect(generic.tierOf(fresh)).toBe("heap");
     // Shrinking to where pages waste more than 1/8 hands it back to the heap, bytes kept.
     const back = generic.reallocate(q, 20_000);
     expect(generic.tierOf(back)).toBe("heap");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CorruptionError, DoubleFreeError, InvalidArgumentError, InvalidPointerError, SeededRandom, hex } from "@memkit/core";
 import { fillPattern, findPatternMismatch } from "@memkit/core/testing";
 import { HeapAllocator } from "@memkit/heap-allocator";
-import { AddressSpace } from "@memkit/core";
+import { AddressSpace, OutOfMemoryError } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { TraceAllocator } from "../src/index.js";
 import { makeRoot, thrown } from "./helpers.js";
@@ -124,6 +124,11 @@ describe("the 8-byte header in front of each block", () => {
     expect(asked.filter((align) => align === 8).length).toBeGreaterThan(1000);
     expect(headers).toEqual(new Set([8, 16]));
     expect(slides).toBeGreaterThan(0);
+    // A reallocate the backing refuses changes nothing.
+    const kept = live[0]!;
+    expect(thrown(() => kept.scope.reallocate(kept.p, 200 << 20, 16))).toBeInstanceOf(OutOfMemoryError);
+    expect(findPatternMismatch(root, kept.p, kept.size, kept.seed)).toBe(-1);
+    expect(root.report().totalLiveBytes).toBe(bytes);
     root.check();
     for (const b of live) {
       expect(findPatternMismatch(root, b.p, b.size, b.seed)).toBe(-1);

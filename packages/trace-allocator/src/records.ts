@@ -14,8 +14,10 @@ import type { TreeView } from "./tree-view.js";
  *   +-------------------------------+--------+--------+-------------------------+
  *                                     i32      i32
  *   H = 8 for align <= 8, else H = align; the backing block is aligned to
- *   max(align, 8), so ptr keeps the caller's alignment. `frame` is the tree's
- *   frame number at allocation (read only by reports).
+ *   max(align, 8), so ptr keeps the caller's alignment. Align 16 without
+ *   guarded headers (C's malloc; blockStart) asks for an 8-aligned block
+ *   instead and H is 8 or 16, whichever lands ptr on 16. `frame` is the
+ *   tree's frame number at allocation (read only by reports).
  *
  * Why this layout: a lookup is one header read and one compare, and it is
  * exact: `ptr` is a live block of the tree iff `record[header(ptr)].ptr === ptr`
@@ -34,6 +36,19 @@ import type { TreeView } from "./tree-view.js";
 /** Header bytes in front of a block of alignment `align` (a power of two). */
 export function headerFor(align: number): number {
   return align <= HEADER_BYTES ? HEADER_BYTES : align;
+}
+
+/**
+ * Where the block handed out starts in a backing block at `base` asked for
+ * with header `h` (8, or 16 for align 16: C's malloc alignment) and align 8.
+ * For h = 16 the backing block is only 8-aligned and `size + 16` long, and
+ * the block starts at the first 16-aligned address at least 8 bytes in: its
+ * header is 8 or 16 bytes by where the backing block landed (the record's
+ * header code says which). Backings serve align 8 on their fast path; an
+ * aligned request often takes a slower one.
+ */
+export function blockStart(base: number, h: number): number {
+  return base + h - (base & (h - HEADER_BYTES));
 }
 
 /** The header code of a record word for header size `h`. */

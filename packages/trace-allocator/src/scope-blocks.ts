@@ -37,7 +37,7 @@ import {
   W_REC_COUNT,
 } from "./layout.js";
 import { reservedBytesOf, walkLiveBlocks } from "./leaks.js";
-import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt, recordCount, searchRecord } from "./records.js";
+import { blockStart, findRecord, frameOf, headerCode, headerFor, headerOf, recordAt, recordCount, searchRecord } from "./records.js";
 import { backingIdOf, cameFrom, retainedInfo, siteOfRecord } from "./retained.js";
 import { backingFailed, badLabelError, crossScopeError, handedOutTwiceError, notLiveError, tooLargeError } from "./scope-errors.js";
 import { countResized } from "./resize-counts.js";
@@ -87,16 +87,16 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     if (this.i32[this.cw + W_EPOCH] !== this.allocEpoch || label !== 0) return this.off ? this.allocateUntracked(size, align) : this.#allocateOther(size, align, label);
     validateAllocation(this.path, size, align);
     if (align > 16) return this.#allocateOther(size, align, 0);
-    // A header as large as the alignment keeps the block aligned: 8 bytes, or 16 for align 16.
+    // Room for a header: 8 bytes, or 16 for align 16, in an 8-aligned backing block (blockStart).
     const hb = align > HEADER_BYTES ? 16 : HEADER_BYTES;
     if (size > MAX_SIZE - hb) throw tooLargeError(this.path, size, align, hb);
     let base: Ptr;
     try {
-      base = this.backing.allocate(size + hb, hb);
+      base = this.backing.allocate(size + hb, HEADER_BYTES);
     } catch (err) {
       throw backingFailed(this.path, err, size, align, hb);
     }
-    const ptr = base + hb;
+    const ptr = blockStart(base, hb);
     // Read again after the backing call: code it ran (a grow listener) may have grown the space,
     // disposed this scope, filled or moved the records (the epoch says the last two).
     const i32 = this.i32;
@@ -106,9 +106,9 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const h = (ptr - HEADER_BYTES) >> 2;
     const seen = i32[h]!;
     if (i32[cw + W_EPOCH] !== this.allocEpoch || n === this.recCap || (seen >>> 0 < n && i32[recW + (seen << 2)] === ptr)) {
-      return this.recordNew(ptr, size, hb, 0, 0);
+      return this.recordNew(ptr, size, ptr - base, 0, 0);
     }
-    this.appendRecord(ptr, size, hb === HEADER_BYTES ? 0 : HEADER_16, n);
+    this.appendRecord(ptr, size, ptr - base === HEADER_BYTES ? 0 : HEADER_16, n);
     return ptr;
   }
 
@@ -156,13 +156,16 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const site = this.siteOf(ALLOCATE, label);
     // The budget hook and the site's tables may have run code that disposed this scope.
     if (this.i32[this.cw + W_EPOCH] !== this.openEpoch && this.openState() < 0) throw this.disposedError("allocate");
+    // Align 16 without guards: an 8-aligned backing block, as the inline path (blockStart).
+    const lean = h === 16 && !this.guarded;
     let base: Ptr;
     try {
-      base = this.backing.allocate(size + h, align < HEADER_BYTES ? HEADER_BYTES : align);
+      base = this.backing.allocate(size + h, lean || align < HEADER_BYTES ? HEADER_BYTES : align);
     } catch (err) {
       throw backingFailed(this.path, err, size, align, h);
     }
-    return this.recordNew(base + h, size, h, site, this.guarded ? GUARDED : 0);
+    const ptr = lean ? blockStart(base, h) : base + h;
+    return this.recordNew(ptr, size, ptr - base, site, this.guarded ? GUARDED : 0);
   }
 
   /**
@@ -338,15 +341,28 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const h = headerOf(word);
     const backing = this.backingOfRecord(i);
     const allocFrame = frameOf(this, ptr);
-    const blockAlign = align < HEADER_BYTES ? HEADER_BYTES : align;
+    // Align 16 without guards: an 8-aligned backing block, as allocate (blockStart).
+    const lean = nh === 16 && !this.guarded;
+    const blockAlign = lean || align < HEADER_BYTES ? HEADER_BYTES : align;
     let moved: Ptr;
+    let mh = nh; // the header the moved block has
     try {
-      if (nh === h) {
+      if (lean && h <= 16) {
+        // The backing moves the header along with the bytes; the block then starts 8 or 16 bytes
+        // into the new backing block, and slides there when that changed.
+        const usable = backing.allocatedSize(ptr - h) - h;
+        const base = backing.reallocate(ptr - h, newSize + nh, HEADER_BYTES);
+        moved = blockStart(base, nh);
+        mh = moved - base;
+        if (mh !== h) this.u8.copyWithin(moved, base + h, base + h + Math.min(usable, newSize));
+      } else if (nh === h) {
         // The backing moves the header along with the bytes.
         moved = backing.reallocate(ptr - h, newSize + h, blockAlign) + h;
       } else {
         // The header size changes with the alignment: a new block, a copy, then the old one goes.
-        moved = backing.allocate(newSize + nh, blockAlign) + nh;
+        const base = backing.allocate(newSize + nh, blockAlign);
+        moved = lean ? blockStart(base, nh) : base + nh;
+        mh = moved - base;
         this.copyUsable(backing, ptr, h, moved, newSize);
         backing.deallocate(ptr - h);
       }
@@ -354,8 +370,8 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
       throw backingFailed(this.path, err, newSize, align, nh);
     }
     i = this.recordOf(ptr, i);
-    if (moved !== ptr && findRecord(this, moved) >= 0) throw handedOutTwiceError(this.path, backing, moved, nh);
-    countResized(this, i, moved, newSize, headerCode(nh) | (word & GUARDED), site, allocFrame);
+    if (moved !== ptr && findRecord(this, moved) >= 0) throw handedOutTwiceError(this.path, backing, moved, mh);
+    countResized(this, i, moved, newSize, headerCode(mh) | (word & GUARDED), site, allocFrame);
     if ((word & GUARDED) !== 0) writeHeaderGuard(this, moved, nh);
     return moved;
   }

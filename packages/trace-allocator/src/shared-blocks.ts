@@ -2,7 +2,7 @@ import { CorruptionError, MAX_SIZE, type Allocator, type AllocatorStats, type Bl
 import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header-guard.js";
 import { isLabelId } from "./labels.js";
 import { BUDGETED, GUARDED, HEADER_16, HEADER_BYTES, HEADER_SHIFT, R_SIZE, R_WORD, SITE_LABEL, NEVER_CURRENT, T_SITES, W_EPOCH, W_REC_COUNT } from "./layout.js";
-import { findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "./records.js";
+import { blockStart, findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "./records.js";
 import { countResized } from "./resize-counts.js";
 import { siteOfRecord } from "./retained.js";
 import { ALLOCATE, REALLOCATE } from "./scope-blocks.js";
@@ -43,25 +43,29 @@ export abstract class SharedBlocks extends LaneBlocks {
     const h = this.guarded ? guardedHeaderFor(align) : headerFor(align);
     if (size > MAX_SIZE - h) throw tooLargeError(this.path, size, align, h);
     const backing = this.backing;
+    // Align 16 without guards: an 8-aligned backing block, as a private tree's (blockStart).
+    const lean = h === 16 && !this.guarded;
     let base: Ptr;
     try {
-      base = backing.allocate(size + h, align < HEADER_BYTES ? HEADER_BYTES : align);
+      base = backing.allocate(size + h, lean || align < HEADER_BYTES ? HEADER_BYTES : align);
     } catch (err) {
       throw backingFailed(this.path, err, size, align, h);
     }
+    const at = lean ? blockStart(base, h) : base + h;
+    const hb = at - base;
     if (h <= 16 && label === 0) {
       const tree = this.tree!;
-      const code = h === HEADER_BYTES ? 0 : HEADER_16;
+      const code = hb === HEADER_BYTES ? 0 : HEADER_16;
       const lane = tree.lane;
-      if (lane !== undefined && this.laneRecord(lane, tree, base + h, size, code)) return base + h;
+      if (lane !== undefined && this.laneRecord(lane, tree, at, size, code)) return at;
       this.enterBlocks();
       try {
         // Under the lock: open or grow this thread's lane, else record the block as a private tree would.
         this.fresh();
-        if (this.laneRoom(tree) && this.laneRecord(tree.lane!, tree, base + h, size, code)) return base + h;
-        if (this.#recordInline(base + h, size, code)) {
+        if (this.laneRoom(tree) && this.laneRecord(tree.lane!, tree, at, size, code)) return at;
+        if (this.#recordInline(at, size, code)) {
           if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, size);
-          return base + h;
+          return at;
         }
       } catch (err) {
         backing.deallocate(base);
@@ -75,8 +79,8 @@ export abstract class SharedBlocks extends LaneBlocks {
     let ptr: Ptr;
     this.enter();
     try {
-      theirs = findRecord(this, base + h) >= 0;
-      ptr = this.#add(base + h, size, h, label);
+      theirs = findRecord(this, at) >= 0;
+      ptr = this.#add(at, size, hb, label);
       const tree = this.tree!;
       if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, size);
     } catch (err) {
@@ -226,20 +230,22 @@ export abstract class SharedBlocks extends LaneBlocks {
     const nh = this.guarded ? guardedHeaderFor(align) : headerFor(align);
     if (newSize > MAX_SIZE - nh) throw tooLargeError(this.path, newSize, align, nh);
     const backing = this.backing;
+    // Align 16 without guards: an 8-aligned backing block, as allocateShared.
+    const lean = nh === 16 && !this.guarded;
     let newBase: Ptr;
     try {
-      newBase = backing.allocate(newSize + nh, align < HEADER_BYTES ? HEADER_BYTES : align);
+      newBase = backing.allocate(newSize + nh, lean || align < HEADER_BYTES ? HEADER_BYTES : align);
     } catch (err) {
       throw backingFailed(this.path, err, newSize, align, nh);
     }
-    const moved = newBase + nh;
+    const moved = lean ? blockStart(newBase, nh) : newBase + nh;
     let theirs = false;
     this.enter();
     try {
       adoptOne(this, ptr);
       theirs = findRecord(this, moved) >= 0;
-      if (theirs) throw handedOutTwiceError(this.path, backing, moved, nh);
-      this.#move(ptr, moved, newSize, nh, label);
+      if (theirs) throw handedOutTwiceError(this.path, backing, moved, moved - newBase);
+      this.#move(ptr, moved, newSize, moved - newBase, label);
       this.#countFree(this.#oldBase, this.#oldSize);
       const tree = this.tree!;
       if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, newSize);

@@ -193,7 +193,9 @@ describe("lanes: a seated thread's common blocks without the tree lock", () => {
         for (const o of ops) {
           const scope = handles[o.thread]![o.scope]!;
           if (o.kind === "alloc" || live.length === 0) {
-            const ptr = scope.allocate(o.size, o.pick % 4 === 0 ? 16 : 8);
+            const align = o.pick % 4 === 0 ? 16 : 8;
+            const ptr = scope.allocate(o.size, align);
+            expect(ptr % align).toBe(0);
             fill(r, ptr, o.size, ++seed);
             live.push({ ptr, size: o.size, scope: o.scope, seed });
           } else if (o.kind === "stats") {
@@ -209,7 +211,9 @@ describe("lanes: a seated thread's common blocks without the tree lock", () => {
               owner.deallocate(b.ptr);
               live.splice(k, 1);
             } else {
-              b.ptr = owner.reallocate(b.ptr, o.size);
+              const align = o.pick % 3 === 0 ? 16 : 8;
+              b.ptr = owner.reallocate(b.ptr, o.size, align);
+              expect(b.ptr % align).toBe(0);
               fill(r, b.ptr, o.size, (b.seed = ++seed));
               b.size = o.size;
             }

@@ -34,13 +34,16 @@ export abstract class LaneBlocks extends UntrackedBlocks {
     i32[r + E_WORD] = row | code;
     i32[h] = (lane.tag << 24) | e;
     i32[h + 1] = i32[cw + W_FRAME]!;
+    // In flight (odd) from the entry to the counters: a check that meets a mismatch waits for it.
+    const ops = i32[lane.lw + L_OPS]!;
+    i32[lane.lw + L_OPS] = (ops + 1) | 0;
     // Last: an entry holding a pointer has its header (what an adoption checks).
     i32[r + E_PTR] = ptr;
     const f64 = this.f64;
     const c = lane.cf + (row << COUNTER_SHIFT);
     f64[c + C_ALLOC_COUNT]!++;
     f64[c + C_ALLOC_BYTES]! += size;
-    i32[lane.lw + L_OPS] = (i32[lane.lw + L_OPS]! + 1) | 0;
+    i32[lane.lw + L_OPS] = (ops + 2) | 0;
     tree.table!.recordAllocate(tree.seat!, size);
     return true;
   }
@@ -86,7 +89,13 @@ export abstract class LaneBlocks extends UntrackedBlocks {
     i32[lw + L_RING + at] = ptr;
     i32[lw + L_RING + at + 1] = row;
     i32[lw + L_RING_AT] = (at + 2) & RING_MASK;
-    if (Atomics.compareExchange(i32, r + E_PTR, ptr, 0) !== ptr) return false;
+    // In flight (odd) from the claim to the counters, as in laneRecord.
+    const ops = i32[lw + L_OPS]!;
+    i32[lw + L_OPS] = (ops + 1) | 0;
+    if (Atomics.compareExchange(i32, r + E_PTR, ptr, 0) !== ptr) {
+      i32[lw + L_OPS] = ops;
+      return false;
+    }
     const f64 = this.f64;
     const c = lane.cf + (row << COUNTER_SHIFT);
     f64[c + C_FREE_COUNT]!++;
@@ -96,7 +105,7 @@ export abstract class LaneBlocks extends UntrackedBlocks {
       f64[c + C_TEMP_BYTES]! += size;
     }
     lane.give(i32, e, r);
-    i32[lw + L_OPS] = (i32[lw + L_OPS]! + 1) | 0;
+    i32[lw + L_OPS] = (ops + 2) | 0;
     tree.table!.recordFree(tree.seat!, size);
     this.backing.deallocate(ptr - (HEADER_BYTES << (word >>> HEADER_SHIFT)));
     return true;

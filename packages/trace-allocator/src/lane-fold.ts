@@ -296,11 +296,16 @@ function pushRemote(i32: Int32Array, lw: number, e: number, r: number): void {
   }
 }
 
+/** How long check() waits for a lane call in flight on another thread before its CorruptionError stands. */
+const IN_FLIGHT_WAIT_MS = 2000;
+
 /**
  * check.ts's checkTree on a tree whose lanes other threads may be writing:
- * a call in flight between the fold and the recount shows as a counter that
- * does not match yet, so fold again and look again (three times) before
- * the CorruptionError stands.
+ * a call in flight (its lane's OPS odd) shows as a counter that does not
+ * match yet. So, on a mismatch, wait until no running thread's lane is in
+ * flight (a thread descheduled mid-call resumes within a time slice), fold,
+ * and look again; the CorruptionError stands after seven tries, or when a
+ * lane stays in flight for IN_FLIGHT_WAIT_MS.
  */
 export function checkFolding(mem: TreeMemory, who: string, table: ThreadTable | undefined): void {
   for (let tries = 0; ; tries++) {
@@ -308,8 +313,30 @@ export function checkFolding(mem: TreeMemory, who: string, table: ThreadTable | 
       checkTree(mem, who);
       return;
     } catch (err) {
-      if (!(err instanceof CorruptionError) || tries >= 3 || lanesDirectory(mem) === 0) throw err;
+      if (!(err instanceof CorruptionError) || tries >= 7 || lanesDirectory(mem) === 0 || !lanesSettle(mem, table)) throw err;
       adoptAll(mem, table);
     }
   }
+}
+
+/**
+ * Waits (spinning: check() is synchronous, and a browser's main thread may
+ * not block) until no lane of a running thread has a call in flight; false
+ * when one still has after IN_FLIGHT_WAIT_MS. A lane whose thread is gone is
+ * repaired by the fold instead.
+ */
+function lanesSettle(mem: TreeView, table: ThreadTable | undefined): boolean {
+  const dir = lanesDirectory(mem);
+  const u32 = mem.u32;
+  let deadline = 0;
+  for (let slot = 0; slot < LANE_SLOTS; slot++) {
+    const lw = u32[dir + slot]! >>> 2;
+    if (lw === 0) continue;
+    const owner = u32[lw + L_OWNER]!;
+    while ((Atomics.load(u32, lw + L_OPS) & 1) !== 0 && (table === undefined || (owner !== 0 && ownerRuns(table, slot, owner - 1)))) {
+      if (deadline === 0) deadline = Date.now() + IN_FLIGHT_WAIT_MS;
+      else if (Date.now() > deadline) return false;
+    }
+  }
+  return true;
 }

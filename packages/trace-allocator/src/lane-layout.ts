@@ -18,7 +18,8 @@
  *     +4  ROW_CAP   rows the counter table holds      +5 ROWS_PTR  the counter table (8-aligned)
  *     +6  RING_AT   next ring word                    +7 OWNER     generation + 1 of the slot's thread
  *     +8  REPAIRED  OWNER when the owner's death was repaired (lock)
- *     +9  OPS       operations done (wraps; written after their counters)
+ *     +9  OPS       2 per operation done (wraps), odd while one is in flight: from the owner's
+ *                   first write a reader could see (the entry) to its last (the counters)
  *     +10 FOLDED    OPS when the counters were last folded (lock)
  *     +16 ring of recent frees: RING_SLOTS pairs (ptr, row), for telling a double free from a stray pointer
  *     +80 chunk directory: DIR_SLOTS chunk addresses

@@ -21,6 +21,7 @@ import {
   L_CHUNKS,
   L_DIR,
   L_FREE,
+  L_OPS,
   L_OWNER,
   L_REMOTE,
   L_ROWS_PTR,
@@ -214,6 +215,8 @@ export function repairLane(mem: TreeView, lw: number, slot: number): void {
   }
   i32[lw + L_FREE] = free;
   Atomics.store(i32, lw + L_REMOTE, 0);
+  // A call cut short left OPS odd ("in flight"); the slot's next thread starts between calls.
+  i32[lw + L_OPS] = (i32[lw + L_OPS]! + 1) & -2;
   const cf = mem.u32[lw + L_ROWS_PTR]! >>> 3;
   const cap = mem.u32[lw + L_ROW_CAP]!;
   for (let row = 0; row < cap; row++) {

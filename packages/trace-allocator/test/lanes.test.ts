@@ -1,10 +1,11 @@
+import { Worker } from "node:worker_threads";
 import { DoubleFreeError, InvalidPointerError, SharedLock, type ThreadSeat } from "@memkit/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TraceAllocator } from "../src/index.js";
-import { COUNTER_SHIFT, C_ALLOC_BYTES, C_ALLOC_COUNT, E_PTR, E_SIZE, E_WORD, L_USED, laneCode } from "../src/lane-layout.js";
+import { COUNTER_SHIFT, C_ALLOC_BYTES, C_ALLOC_COUNT, C_FREE_BYTES, C_FREE_COUNT, E_PTR, E_SIZE, E_WORD, L_FREE, L_OPS, L_ROWS_PTR, L_USED, laneCode } from "../src/lane-layout.js";
 import { entryWord, laneOf } from "../src/lanes.js";
-import { HEADER_BYTES } from "../src/layout.js";
+import { HEADER_BYTES, ROW_MASK } from "../src/layout.js";
 import { sharedRig, type SharedRig } from "./helpers.js";
 
 // Lanes (lane-layout.ts): a seated thread's common blocks are recorded without the tree lock. Two
@@ -31,7 +32,58 @@ function holds(r: Rig, ptr: number, size: number, seed: number): boolean {
   return true;
 }
 
+/**
+ * Finishes, on a real worker thread after `ms`, a lane free the test began by hand: the counters,
+ * the entry back on the lane's free list, OPS even again (what laneFree does after its claim).
+ */
+const FINISH_FREE = `
+const { parentPort, workerData: d } = require("node:worker_threads");
+const i32 = new Int32Array(d.buffer);
+const f64 = new Float64Array(d.buffer);
+parentPort.postMessage("ready");
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, d.ms);
+f64[d.c + d.C_FREE_COUNT] += 1;
+f64[d.c + d.C_FREE_BYTES] += d.size;
+i32[d.r + d.E_SIZE] = i32[d.lw + d.L_FREE];
+i32[d.lw + d.L_FREE] = d.e + 1;
+Atomics.store(i32, d.lw + d.L_OPS, d.ops + 2);
+`;
+
 describe("lanes: a seated thread's common blocks without the tree lock", () => {
+  it("check() waits for a call another thread has in flight on its lane (descheduled mid-free) instead of calling it corruption", async () => {
+    const r = rig();
+    const other = thread(r, "descheduled");
+    const body = other.root.child("body");
+    const keep = body.allocate(40);
+    const p = body.allocate(200);
+    expect(isLaneBlock(r, p)).toBe(true);
+    // The other thread's free, up to its claim: OPS odd, the entry's pointer taken; the counters not yet.
+    const i32 = r.space.i32;
+    const lw = laneOf(r.root, other.seat.slot);
+    const e = i32[(p - HEADER_BYTES) >> 2]! & 0xffffff;
+    const w = entryWord(i32, lw, e);
+    const row = i32[w + E_WORD]! & ROW_MASK;
+    const ops = i32[lw + L_OPS]!;
+    expect(ops & 1).toBe(0);
+    i32[lw + L_OPS] = ops + 1;
+    expect(Atomics.compareExchange(i32, w + E_PTR, p, 0)).toBe(p);
+    const c = (r.space.u32[lw + L_ROWS_PTR]! >>> 3) + (row << COUNTER_SHIFT);
+    const worker = new Worker(FINISH_FREE, {
+      eval: true,
+      workerData: { buffer: r.space.memory.buffer, ms: 300, c, size: 200, r: w, e, lw, ops, C_FREE_COUNT, C_FREE_BYTES, E_SIZE, L_FREE, L_OPS },
+    });
+    await new Promise((resolve) => worker.once("message", resolve));
+    // Until the worker finishes, the lane holds one block less than its counters say: check() waits it out.
+    r.root.check();
+    await new Promise((resolve) => worker.once("exit", resolve));
+    expect(i32[lw + L_OPS]! & 1).toBe(0);
+    r.generic.deallocate(p - HEADER_BYTES); // the backing's part of the free, which laneFree does last
+    expect(body.stats()).toMatchObject({ liveCount: 1, liveBytes: 40 });
+    body.deallocate(keep);
+    r.root.check();
+  });
+
+
   it("records common blocks in the thread's lane; stats, report and check see them exactly", () => {
     const r = rig();
     const physics = r.root.child("physics");

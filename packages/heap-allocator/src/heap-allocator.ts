@@ -119,8 +119,8 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
    * release()/link()/unlink() (blocks.ts, free-lists.ts), step for step;
    * folding them back onto those calls makes both measurably slower
    * (docs/perf-log.md), and a test replays random sequences through both
-   * and expects the same blocks. The package ships bundled, so the layout's
-   * constants are module-local there and V8 folds them.
+   * and expects the same blocks. The package build writes the layout's
+   * names in as numbers (layout.ts computes every one from literals for that).
    */
 
   /** A block of at least `size` usable bytes aligned to `align` (payloads are always 8-aligned). O(1). */

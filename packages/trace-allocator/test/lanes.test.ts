@@ -70,10 +70,10 @@ describe("lanes: a seated thread's common blocks without the tree lock", () => {
     const c = (r.space.u32[lw + L_ROWS_PTR]! >>> 3) + (row << COUNTER_SHIFT);
     const worker = new Worker(FINISH_FREE, {
       eval: true,
-      workerData: { buffer: r.space.memory.buffer, ms: 300, c, size: 200, r: w, e, lw, ops, C_FREE_COUNT, C_FREE_BYTES, E_SIZE, L_FREE, L_OPS },
+      workerData: { buffer: r.space.memory.buffer, ms: 100, c, size: 200, r: w, e, lw, ops, C_FREE_COUNT, C_FREE_BYTES, E_SIZE, L_FREE, L_OPS },
     });
     await new Promise((resolve) => worker.once("message", resolve));
-    // Until the worker finishes, the lane holds one block less than its counters say: check() waits it out.
+    // Until the worker finishes (100 ms on), the lane holds one block less than its counters say: check() waits it out.
     r.root.check();
     await new Promise((resolve) => worker.once("exit", resolve));
     expect(i32[lw + L_OPS]! & 1).toBe(0);

@@ -51,6 +51,20 @@ export function blockStart(base: number, h: number): number {
   return base + h - (base & (h - HEADER_BYTES));
 }
 
+/**
+ * The alignment to ask the backing for, for a block of alignment `align`
+ * with header `h` (headerFor, or guardedHeaderFor when `guarded`): 8 for an
+ * unguarded 16-byte header (blockIn places the block), else `align`, at least 8.
+ */
+export function backingAlign(h: number, align: number, guarded: boolean): number {
+  return (h === 16 && !guarded) || align < HEADER_BYTES ? HEADER_BYTES : align;
+}
+
+/** Where the block starts in a backing block at `base` asked for with {@link backingAlign}. */
+export function blockIn(base: number, h: number, guarded: boolean): number {
+  return h === 16 && !guarded ? blockStart(base, h) : base + h;
+}
+
 /** The header code of a record word for header size `h`. */
 export function headerCode(h: number): number {
   return (28 - Math.clz32(h)) << HEADER_SHIFT; // log2(h) - 3

@@ -37,7 +37,7 @@ import {
   W_REC_COUNT,
 } from "./layout.js";
 import { reservedBytesOf, walkLiveBlocks } from "./leaks.js";
-import { blockStart, findRecord, frameOf, headerCode, headerFor, headerOf, recordAt, recordCount, searchRecord } from "./records.js";
+import { backingAlign, blockIn, blockStart, findRecord, frameOf, headerCode, headerFor, headerOf, recordAt, recordCount, searchRecord } from "./records.js";
 import { backingIdOf, cameFrom, retainedInfo, siteOfRecord } from "./retained.js";
 import { backingFailed, badLabelError, crossScopeError, handedOutTwiceError, notLiveError, tooLargeError } from "./scope-errors.js";
 import { countResized } from "./resize-counts.js";
@@ -156,15 +156,13 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const site = this.siteOf(ALLOCATE, label);
     // The budget hook and the site's tables may have run code that disposed this scope.
     if (this.i32[this.cw + W_EPOCH] !== this.openEpoch && this.openState() < 0) throw this.disposedError("allocate");
-    // Align 16 without guards: an 8-aligned backing block, as the inline path (blockStart).
-    const lean = h === 16 && !this.guarded;
     let base: Ptr;
     try {
-      base = this.backing.allocate(size + h, lean || align < HEADER_BYTES ? HEADER_BYTES : align);
+      base = this.backing.allocate(size + h, backingAlign(h, align, this.guarded));
     } catch (err) {
       throw backingFailed(this.path, err, size, align, h);
     }
-    const ptr = lean ? blockStart(base, h) : base + h;
+    const ptr = blockIn(base, h, this.guarded);
     return this.recordNew(ptr, size, ptr - base, site, this.guarded ? GUARDED : 0);
   }
 
@@ -341,9 +339,9 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     const h = headerOf(word);
     const backing = this.backingOfRecord(i);
     const allocFrame = frameOf(this, ptr);
+    const blockAlign = backingAlign(nh, align, this.guarded);
     // Align 16 without guards: an 8-aligned backing block, as allocate (blockStart).
     const lean = nh === 16 && !this.guarded;
-    const blockAlign = lean || align < HEADER_BYTES ? HEADER_BYTES : align;
     let moved: Ptr;
     let mh = nh; // the header the moved block has
     try {
@@ -361,7 +359,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
       } else {
         // The header size changes with the alignment: a new block, a copy, then the old one goes.
         const base = backing.allocate(newSize + nh, blockAlign);
-        moved = lean ? blockStart(base, nh) : base + nh;
+        moved = blockIn(base, nh, this.guarded);
         mh = moved - base;
         this.copyUsable(backing, ptr, h, moved, newSize);
         backing.deallocate(ptr - h);

@@ -2,7 +2,7 @@ import { CorruptionError, MAX_SIZE, type Allocator, type AllocatorStats, type Bl
 import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header-guard.js";
 import { isLabelId } from "./labels.js";
 import { BUDGETED, GUARDED, HEADER_16, HEADER_BYTES, HEADER_SHIFT, R_SIZE, R_WORD, SITE_LABEL, NEVER_CURRENT, T_SITES, W_EPOCH, W_REC_COUNT } from "./layout.js";
-import { blockStart, findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "./records.js";
+import { backingAlign, blockIn, findRecord, frameOf, headerCode, headerFor, headerOf, recordAt } from "./records.js";
 import { countResized } from "./resize-counts.js";
 import { siteOfRecord } from "./retained.js";
 import { ALLOCATE, REALLOCATE } from "./scope-blocks.js";
@@ -43,15 +43,13 @@ export abstract class SharedBlocks extends LaneBlocks {
     const h = this.guarded ? guardedHeaderFor(align) : headerFor(align);
     if (size > MAX_SIZE - h) throw tooLargeError(this.path, size, align, h);
     const backing = this.backing;
-    // Align 16 without guards: an 8-aligned backing block, as a private tree's (blockStart).
-    const lean = h === 16 && !this.guarded;
     let base: Ptr;
     try {
-      base = backing.allocate(size + h, lean || align < HEADER_BYTES ? HEADER_BYTES : align);
+      base = backing.allocate(size + h, backingAlign(h, align, this.guarded));
     } catch (err) {
       throw backingFailed(this.path, err, size, align, h);
     }
-    const at = lean ? blockStart(base, h) : base + h;
+    const at = blockIn(base, h, this.guarded);
     const hb = at - base;
     if (h <= 16 && label === 0) {
       const tree = this.tree!;
@@ -230,15 +228,13 @@ export abstract class SharedBlocks extends LaneBlocks {
     const nh = this.guarded ? guardedHeaderFor(align) : headerFor(align);
     if (newSize > MAX_SIZE - nh) throw tooLargeError(this.path, newSize, align, nh);
     const backing = this.backing;
-    // Align 16 without guards: an 8-aligned backing block, as allocateShared.
-    const lean = nh === 16 && !this.guarded;
     let newBase: Ptr;
     try {
-      newBase = backing.allocate(newSize + nh, lean || align < HEADER_BYTES ? HEADER_BYTES : align);
+      newBase = backing.allocate(newSize + nh, backingAlign(nh, align, this.guarded));
     } catch (err) {
       throw backingFailed(this.path, err, newSize, align, nh);
     }
-    const moved = lean ? blockStart(newBase, nh) : newBase + nh;
+    const moved = blockIn(newBase, nh, this.guarded);
     let theirs = false;
     this.enter();
     try {

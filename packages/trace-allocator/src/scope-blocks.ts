@@ -6,7 +6,6 @@ import {
   validatePointerShape,
   type Allocator,
   type AllocatorStats,
-  type BlockOrigin,
   type Ptr,
 } from "@memkit/core";
 import { enforceBudgets, overAnyLimit } from "./budgets.js";
@@ -14,17 +13,10 @@ import { guardedHeaderError, guardedHeaderFor, writeHeaderGuard } from "./header
 import { isLabelId } from "./labels.js";
 import {
   BUDGETED,
-  D_ALLOC_COUNT,
-  D_FREE_COUNT,
-  D_LIVE_BYTES,
-  D_LIVE_COUNT,
-  D_PEAK_BYTES,
-  D_RETAINED_BYTES,
   GUARDED,
   HEADER_16,
   HEADER_BYTES,
   HEADER_SHIFT,
-  RETAINED,
   ROW_MASK,
   R_SIZE,
   R_WORD,
@@ -36,24 +28,19 @@ import {
   W_REC_CAP,
   W_REC_COUNT,
 } from "./layout.js";
-import { reservedBytesOf, walkLiveBlocks } from "./leaks.js";
 import { backingAlign, blockIn, blockStart, findRecord, frameOf, headerCode, headerFor, headerOf, recordAt, recordCount, searchRecord } from "./records.js";
-import { backingIdOf, cameFrom, retainedInfo, siteOfRecord } from "./retained.js";
+import { backingIdOf, cameFrom, siteOfRecord } from "./retained.js";
 import { backingFailed, badLabelError, crossScopeError, handedOutTwiceError, notLiveError, tooLargeError } from "./scope-errors.js";
 import { countResized } from "./resize-counts.js";
 import { ScopeState } from "./scope-state.js";
-import { stackOf } from "./sites.js";
 import { entryWord, growTable } from "./tables.js";
-import { pathOf, rowF64 } from "./tree-view.js";
 import type { BudgetWarning } from "./types.js";
 
-/** The largest header: alignments go up to 64 KiB. */
-const MAX_HEADER = 65536;
-
 /**
- * The block half of a scope handle: allocate, deallocate, reallocate and
- * the queries on one block, at every tracing level, over the tree's state
- * (scope-state.ts). The tree half (trace-allocator.ts) extends it.
+ * The block half of a scope handle: allocate, deallocate and reallocate at
+ * every tracing level, over the tree's state (scope-state.ts); the queries
+ * on blocks are the next layer (block-queries.ts). The tree half
+ * (trace-allocator.ts) extends them.
  *
  * The inline paths ("counts", no budget, not guarded, align <= 16, no label)
  * create no JS objects and compare one word (the tree's epoch) to know that
@@ -69,6 +56,10 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
   protected abstract deallocateUntracked(ptr: Ptr): void;
   protected abstract reallocateUntracked(ptr: Ptr, newSize: number, align: number): Ptr;
   protected abstract deallocateShared(ptr: Ptr): void;
+  // The queries on one block (block-queries.ts).
+  abstract allocatedSize(ptr: Ptr): number;
+  abstract owns(ptr: Ptr): boolean;
+  abstract stats(): AllocatorStats;
   protected abstract reallocateShared(ptr: Ptr, newSize: number, align: number, label: number): Ptr;
 
 
@@ -374,7 +365,6 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     return moved;
   }
 
-  /** Index of the record of `ptr`, a live block of this scope; throws the error for anything else. */
   /**
    * Copies the block at `ptr` (header `h` bytes, in `backing`) to `moved`: every usable byte up to
    * `newSize`, not only the size asked for — allocatedSize() reports the usable size, and containers
@@ -385,6 +375,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     this.u8.copyWithin(moved, ptr, ptr + Math.min(usable, newSize));
   }
 
+  /** Index of the record of `ptr`, a live block of this scope; throws the error for anything else. */
   protected ownLive(ptr: Ptr, op: string): number {
     const i = findRecord(this, ptr);
     if (i < 0) throw this.refused(ptr, op);
@@ -392,97 +383,9 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     return i;
   }
 
-  /** Usable bytes of a live block of this scope (what the backing gives, less the header). */
-  allocatedSize(ptr: Ptr): number {
-    if (this.off) {
-      if (!this.alive) throw this.endedError("allocatedSize");
-      validatePointerShape(this.path, ptr);
-      return this.backing.allocatedSize(ptr);
-    }
-    const i = this.ownLive(ptr, "allocatedSize");
-    const h = headerOf(this.i32[recordAt(this, i) + R_WORD]!);
-    return this.backingOfRecord(i).allocatedSize(ptr - h) - h;
-  }
-
-  /** True when `ptr` is a live block owned by this scope (not by a parent, child or sibling). */
-  owns(ptr: Ptr): boolean {
-    if (this.off) return this.alive && typeof ptr === "number" && this.backing.owns(ptr);
-    const i = findRecord(this, ptr);
-    return i >= 0 && (this.i32[recordAt(this, i) + R_WORD]! & ROW_MASK) === this.row && this.here();
-  }
-
-  /**
-   * This scope's own counters (not its children's): `liveBytes` counts the
-   * sizes asked for; `reservedBytes` is what its live blocks take from the
-   * backing (usable sizes, headers included; a walk over the tree's records).
-   * At `"off"` there are no records: every figure counts the backing's
-   * usable sizes (`backing.allocatedSize(ptr)`), so liveBytes = reservedBytes.
-   */
-  stats(): AllocatorStats {
-    if (!this.alive || !this.here()) return { liveBytes: 0, liveCount: 0, peakLiveBytes: 0, allocCount: 0, freeCount: 0, reservedBytes: 0 };
-    const f64 = this.f64;
-    const o = rowF64(this, this.row);
-    const untracked = this.off ? f64[o + D_LIVE_BYTES]! - f64[o + D_RETAINED_BYTES]! : 0;
-    return {
-      liveBytes: f64[o + D_LIVE_BYTES]!,
-      liveCount: f64[o + D_LIVE_COUNT]!,
-      peakLiveBytes: f64[o + D_PEAK_BYTES]!,
-      allocCount: f64[o + D_ALLOC_COUNT]!,
-      freeCount: f64[o + D_FREE_COUNT]!,
-      reservedBytes: untracked + reservedBytesOf(this, this.row),
-    };
-  }
-
   /** The allocator record `i`'s block goes back to: its scope's backing (for an adopted block, the one it came from). */
   protected backingOfRecord(i: number): Allocator {
     return this.backingOf(backingIdOf(this, i));
-  }
-
-  /**
-   * Where the live block at `ptr` (anywhere in this tree) came from: the path
-   * of the scope that allocated it, the size asked for, and its call stack
-   * when one was captured. `ptr` may also be the start of the block's backing
-   * block (its header), which is what a debug allocator below the scopes
-   * sees: the origin then also holds `ptr`, the pointer handed out, so the
-   * debug allocator can name the block the user holds. Undefined when the
-   * tree holds no such block.
-   */
-  originOf(ptr: Ptr): BlockOrigin | undefined {
-    if (typeof ptr !== "number" || !this.alive) return undefined;
-    const asked = ptr;
-    let i = findRecord(this, ptr);
-    // A backing block starts H bytes before the pointer handed out (H = 8 or 16, or the alignment).
-    for (let h = HEADER_BYTES; i < 0 && h <= MAX_HEADER; h *= 2) {
-      const j = findRecord(this, ptr + h);
-      if (j >= 0 && headerOf(this.i32[recordAt(this, j) + R_WORD]!) === h) {
-        i = j;
-        ptr += h;
-      }
-    }
-    if (i < 0) return undefined;
-    const r = recordAt(this, i);
-    const word = this.i32[r + R_WORD]!;
-    const origin: BlockOrigin = {
-      scope: (word & RETAINED) !== 0 ? retainedInfo(this, i).origin : pathOf(this, word & ROW_MASK),
-      size: this.i32[r + R_SIZE]!,
-    };
-    const stack = stackOf(this, siteOfRecord(this, i));
-    if (stack !== undefined) origin.stack = stack;
-    if (ptr !== asked) origin.ptr = ptr;
-    return origin;
-  }
-
-  /**
-   * Calls `visit(ptr, size, scopePath)` for every live block of this scope's
-   * subtree (size asked for; the path of the scope that owns it now). Walks
-   * the blocks live when it starts; the visitor may allocate, free, create
-   * and dispose scopes: a block is visited only if it is still live in the
-   * subtree when its turn comes (blocks allocated meanwhile are not). Cold
-   * path: memory maps and tools.
-   */
-  forEachLiveBlock(visit: (ptr: Ptr, size: number, scope: string) => void): void {
-    if (!this.alive) throw this.endedError("forEachLiveBlock");
-    walkLiveBlocks(this, this.row, this.gen, visit);
   }
 
   /** Budget gate: walks the chain once; the slow path decides (and may run the warning hook). */

@@ -1,7 +1,7 @@
 import { validateAllocation, validatePointerShape, type Ptr } from "@memkit/core";
 import { W_EPOCH, W_FRAME, W_REC_COUNT } from "./layout.js";
 import { findRecord } from "./records.js";
-import { ScopeBlocks } from "./scope-blocks.js";
+import { BlockQueries } from "./block-queries.js";
 import { countResize } from "./resize-counts.js";
 
 /**
@@ -11,7 +11,7 @@ import { countResize } from "./resize-counts.js";
  * {@link ScopeBlocks} that its allocate, deallocate and reallocate hand "off"
  * to.
  */
-export abstract class UntrackedBlocks extends ScopeBlocks {
+export abstract class UntrackedBlocks extends BlockQueries {
   /** allocate at "off": forward, then count the backing's usable size. */
   protected allocateUntracked(size: number, align: number): Ptr {
     if (this.i32[this.cw + W_EPOCH] !== this.openEpoch) {

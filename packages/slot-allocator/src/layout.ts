@@ -126,8 +126,7 @@ export const D_LEASED = D_PEAK + 1;
 export const D_RETURNED = D_PEAK + 2;
 export const W_CLASSES = W_ALL_HEAD + 16;
 
-/** Identifies a slot allocator's control block. */
-/** Version 3: the class table's link marks are count - count/8 (were count - count/16). */
+/** Identifies a slot allocator's control block. Version 3: the class table's link marks are count - count/8 (were count - count/16). */
 export const SLOT_LAYOUT: ControlLayout = { kind: "SlotAllocator", magic: "SLOT", version: 3, fixedWords: FIXED_WORDS };
 
 // Class record words.

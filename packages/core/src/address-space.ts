@@ -1,3 +1,4 @@
+import { byteMovesFor, type ByteMoves } from "./byte-moves.js";
 import { InvalidArgumentError, OutOfMemoryError } from "./errors.js";
 import { formatBytes, formatCount, formatSize } from "./format.js";
 import { describe } from "./validate.js";
@@ -52,6 +53,12 @@ export class AddressSpace {
   readonly shared: boolean;
   /** Bytes the memory may grow to. */
   readonly maximumBytes: number;
+  /**
+   * Copy and fill inside the memory (wasm's memory.copy and memory.fill):
+   * what allocators move blocks with. Unchecked beyond the memory's bounds;
+   * they always see the memory as it is now, grown or not.
+   */
+  readonly bytes: ByteMoves;
 
   #buffer: ArrayBuffer | SharedArrayBuffer;
   #generation = 0;
@@ -74,6 +81,7 @@ export class AddressSpace {
     this.#f32 = new Float32Array(this.#buffer);
     this.#f64 = new Float64Array(this.#buffer);
     this.#view = new DataView(this.#buffer);
+    this.bytes = byteMovesFor(memory, this.shared, () => this.u8);
   }
 
   /** Creates a new memory. Throws InvalidArgumentError naming the bad option. */

@@ -8,7 +8,7 @@ import { markEntryPoints } from "./entry-points.js";
  */
 export function allocateZeroed(allocator: Allocator, size: number, align?: number): Ptr {
   const ptr = allocator.allocate(size, align);
-  allocator.space.u8.fill(0, ptr, ptr + size);
+  allocator.space.bytes.fill(ptr, 0, size);
   return ptr;
 }
 

@@ -14,6 +14,7 @@ export {
 } from "./errors.js";
 export type { AddressSpaceOptions, AttachOptions, GrowListener } from "./address-space.js";
 export { AddressSpace, WASM_PAGE_BYTES, MAX_ADDRESS_SPACE_BYTES } from "./address-space.js";
+export type { ByteMoves, CopyBytes, FillBytes } from "./byte-moves.js";
 export {
   MAX_SIZE,
   MAX_ALIGN,

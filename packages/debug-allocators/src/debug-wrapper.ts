@@ -243,7 +243,7 @@ export abstract class DebugWrapper extends SpaceHandle implements Allocator, Che
     }
     this.freed.forget(next);
     const keep = Math.min(oldUsable, this.u32[table.find(next) + this.#usableWord]!);
-    this.u8.copyWithin(next, ptr, ptr + keep);
+    this.space.bytes.copy(next, ptr, keep);
     this.freed.record(ptr, oldSize, this.capturesStacks ? this.texts.stackId(captureSite(), this.u32, this.w) : 0);
     this.release(table.find(ptr), true);
     this.#addLive(newSize - oldSize);

@@ -183,7 +183,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     }
     const oldSize = this.allocatedSize(ptr);
     const moved = tier === TIER_LARGE ? this.allocateLarge(newSize, align) : this.allocate(newSize, align);
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, newSize));
+    this.space.bytes.copy(moved, ptr, Math.min(oldSize, newSize));
     this.deallocate(ptr);
     return moved;
   }
@@ -406,7 +406,7 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
     const oldSize = this.routes >= 0 && owner !== 0 ? foreignSize(this.i32, this.routes, this.pages, owner, ptr) : -1;
     if (oldSize < 0) throw this.notMine(ptr, "reallocate");
     const moved = this.allocate(newSize, align);
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, newSize));
+    this.space.bytes.copy(moved, ptr, Math.min(oldSize, newSize));
     freeForeign(this.i32, this.routes, this.pages, owner, ptr);
     return moved;
   }

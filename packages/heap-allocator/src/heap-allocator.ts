@@ -348,7 +348,7 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     }
     const moved = align <= 8 ? this.take(s, newSize) : this.takeAligned(s, align, newSize);
     m = this.i32;
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(cur - 4, newSize));
+    this.space.bytes.copy(moved, ptr, Math.min(cur - 4, newSize));
     const live = m[r + W_LIVE]! + (m[(moved >> 2) - 1]! & SIZE_MASK) - cur;
     m[r + W_LIVE] = live;
     if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;

@@ -90,7 +90,7 @@ describe("MemoryGlobals on a shared memory", () => {
     memory.shutdown();
   });
 
-  it("two workers x 200k mixed ops through shared scopes, 30% of frees on the other thread: patterns hold, check() passes, totals exact", async () => {
+  it("two workers x 200k mixed ops through shared scopes, 30% of frees on the other thread, reallocations among them: patterns hold, check() passes, totals exact", async () => {
     const memory = MemoryGlobals.init({ shared: true, initialBytes: 4 << 20, maximumBytes: 512 << 20 });
     const physics = memory.scope("physics");
     const mine = physics.allocate(1000); // a block of the main thread, live throughout
@@ -98,9 +98,10 @@ describe("MemoryGlobals on a shared memory", () => {
     const workers = ["jobs-1", "jobs-2"].map(
       (name, i) => new Worker(script, { workerData: job(memory, name, "mixed", { ops: 200_000, outbox: boxes[i]!, inbox: boxes[1 - i]! }) }),
     );
-    const results = await Promise.all(workers.map((w) => nextMessage<{ freedForOthers: number; badPatterns: number }>(w)));
+    const results = await Promise.all(workers.map((w) => nextMessage<{ freedForOthers: number; reallocated: number; badPatterns: number }>(w)));
     await Promise.all(workers.map((w) => w.terminate()));
     for (const r of results) expect(r.badPatterns).toBe(0);
+    for (const r of results) expect(r.reallocated).toBeGreaterThan(10_000);
     expect(results[0]!.freedForOthers + results[1]!.freedForOthers).toBeGreaterThan(5000);
     expect(memory.space.byteLength).toBeGreaterThan(4 << 20); // the memory grew while they ran
     memory.check();

@@ -258,7 +258,7 @@ export class PageAllocator extends PageSections implements Allocator, Checkable,
     const tag = u32[this.tagWordBase + head]!;
     const moved = this.take(want, align, newSize, last); // may grow the memory: re-read views below
     if (moved === 0) return 0;
-    this.u8.copyWithin(moved << this.pageShift, ptr, ptr + Math.min(count, want) * this.pageSize);
+    this.space.bytes.copy(moved << this.pageShift, ptr, Math.min(count, want) * this.pageSize);
     this.fillTags(moved, want, tag);
     this.freeSpan(head);
     // take may have grown the memory: the counters go through the fresh view.

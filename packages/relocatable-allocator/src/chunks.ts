@@ -1,4 +1,4 @@
-import { OutOfMemoryError, formatSize, type Allocator } from "@memkit/core";
+import { OutOfMemoryError, formatSize, type AddressSpace, type Allocator } from "@memkit/core";
 import { findFree, insertFree, removeFree, writeFree, carve, type Arena } from "./bins.js";
 import {
   CHUNK_HEADER,
@@ -16,6 +16,8 @@ import {
 
 /** An arena that leases chunks (and its tables) from a backing allocator. */
 export interface Leasing extends Arena {
+  /** The space its chunks live in (moves go through its `bytes`). */
+  readonly space: AddressSpace;
   readonly backing: Allocator;
   readonly name: string;
   readonly chunkBytes: number;
@@ -36,7 +38,7 @@ export function regrowTable(r: Leasing, old: number, oldBytes: number, newBytes:
   }
   // The allocation may have grown the space: read the views after it.
   if (old !== 0) {
-    r.u8.copyWithin(ptr, old, old + oldBytes);
+    r.space.bytes.copy(ptr, old, oldBytes);
     r.backing.deallocate(old);
   }
   r.f64[r.d + D_RESERVED]! += newBytes - oldBytes;

@@ -155,7 +155,7 @@ function fillTail(r: Compacting, ci: number, t: number, ts: number, budget: numb
     if (work + size > budget) return -1;
     removeFree(r, t, ts);
     carve(r, t, size, slot);
-    r.u8.copyWithin(t + HEADER, p + HEADER, p + size);
+    r.space.bytes.copy(t + HEADER, p + HEADER, size - HEADER);
     u32[(u32[w + W_SLOTS]! >>> 2) + slot * SLOT_WORDS + S_PTR] = t + HEADER;
     work += size;
     out.movedBytes += size - HEADER;
@@ -176,7 +176,7 @@ function fillTail(r: Compacting, ci: number, t: number, ts: number, budget: numb
 function slide(r: Compacting, b: number, hs: number, n: number, ns: number, slot: number): void {
   const u32 = r.u32;
   removeFree(r, b, hs);
-  r.u8.copyWithin(b + HEADER, n + HEADER, n + ns);
+  r.space.bytes.copy(b + HEADER, n + HEADER, ns - HEADER);
   // The block before a hole is live, so PREV_FREE is 0.
   u32[b >>> 2] = ns;
   u32[(b + 4) >>> 2] = slot;

@@ -48,7 +48,7 @@ export function resizeBlock(r: SlotTable, s: number, size: number, who: string):
   u32 = r.u32;
   const slotBase = u32[r.w + W_SLOTS]! >>> 2;
   const sNow = slotBase + index * SLOT_WORDS;
-  r.u8.copyWithin(nb + HEADER, ptr, ptr + old - HEADER);
+  r.space.bytes.copy(nb + HEADER, ptr, old - HEADER);
   u32[sNow + S_PTR] = nb + HEADER;
   const got = (u32[nb >>> 2]! & ~7) - old;
   freeBlock(r, b);

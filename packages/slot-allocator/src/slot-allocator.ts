@@ -300,7 +300,7 @@ export class SlotAllocator extends SlotPointers implements Allocator, Checkable,
     const oldSize = this.i32[s + S_SIZE]!;
     if (c === this.i32[s + S_CLASS]!) return ptr;
     const moved = this.take(c, newSize);
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, this.classSizeOf[c]!));
+    this.space.bytes.copy(moved, ptr, Math.min(oldSize, this.classSizeOf[c]!));
     this.deallocate(ptr);
     return moved;
   }

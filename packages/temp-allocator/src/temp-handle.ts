@@ -154,7 +154,7 @@ export abstract class TempHandle extends SpaceHandle implements Allocator {
       }
     }
     const moved = this.allocate(newSize, align);
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(size, newSize));
+    this.space.bytes.copy(moved, ptr, Math.min(size, newSize));
     this.movedFrom(ptr, size);
     return moved;
   }

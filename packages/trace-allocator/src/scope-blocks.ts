@@ -343,7 +343,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
         const base = backing.reallocate(ptr - h, newSize + nh, HEADER_BYTES);
         moved = blockStart(base, nh);
         mh = moved - base;
-        if (mh !== h) this.u8.copyWithin(moved, base + h, base + h + Math.min(usable, newSize));
+        if (mh !== h) this.space.bytes.copy(moved, base + h, Math.min(usable, newSize));
       } else if (nh === h) {
         // The backing moves the header along with the bytes.
         moved = backing.reallocate(ptr - h, newSize + h, blockAlign) + h;
@@ -372,7 +372,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
    */
   protected copyUsable(backing: Allocator, ptr: Ptr, h: number, moved: Ptr, newSize: number): void {
     const usable = backing.allocatedSize(ptr - h) - h;
-    this.u8.copyWithin(moved, ptr, ptr + Math.min(usable, newSize));
+    this.space.bytes.copy(moved, ptr, Math.min(usable, newSize));
   }
 
   /** Index of the record of `ptr`, a live block of this scope; throws the error for anything else. */

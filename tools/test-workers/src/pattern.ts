@@ -11,6 +11,11 @@ export function fillPattern(u8: Uint8Array, ptr: number, size: number): void {
 
 /** True when the `size` bytes at `ptr` still hold the block's pattern. */
 export function holdsPattern(u8: Uint8Array, ptr: number, size: number): boolean {
-  for (let b = 0; b < size; b++) if (u8[ptr + b] !== ((ptr >>> 3) + b) % 251) return false;
+  return holdsPatternOf(u8, ptr, ptr, size);
+}
+
+/** True when the `size` bytes at `ptr` hold the pattern of the block that was at `origin` (a block reallocate moved). */
+export function holdsPatternOf(u8: Uint8Array, ptr: number, origin: number, size: number): boolean {
+  for (let b = 0; b < size; b++) if (u8[ptr + b] !== ((origin >>> 3) + b) % 251) return false;
   return true;
 }

@@ -54,7 +54,7 @@ import {
 } from "./layout.js";
 import { forEachLiveEntry, laneOf, lanesDirectory, repairLane } from "./lanes.js";
 import { addRecord } from "./records.js";
-import { growTable } from "./tables.js";
+import { bumpEpoch, growTable } from "./tables.js";
 import { isLiveRow, parentOf, rowCount, rowF64, type TreeMemory, type TreeView } from "./tree-view.js";
 
 /*
@@ -301,11 +301,14 @@ const IN_FLIGHT_WAIT_MS = 2000;
 
 /**
  * check.ts's checkTree on a tree whose lanes other threads may be writing:
- * a call in flight (its lane's OPS odd) shows as a counter that does not
- * match yet. So, on a mismatch, wait until no running thread's lane is in
- * flight (a thread descheduled mid-call resumes within a time slice), fold,
- * and look again; the CorruptionError stands after seven tries, or when a
- * lane stays in flight for IN_FLIGHT_WAIT_MS.
+ * lane calls do not take the tree lock, so a call in flight (its lane's OPS
+ * odd), or one that began while the check read, shows as a counter that
+ * does not match yet. So, on a mismatch: move the epoch, which sends every
+ * lane call that starts from then on to the locked paths (they wait for this
+ * check); wait until no running thread's lane is in flight (a thread
+ * descheduled mid-call resumes within a time slice); fold; look again. The
+ * CorruptionError stands after seven tries, or when a lane stays in flight
+ * for IN_FLIGHT_WAIT_MS.
  */
 export function checkFolding(mem: TreeMemory, who: string, table: ThreadTable | undefined): void {
   for (let tries = 0; ; tries++) {
@@ -313,7 +316,9 @@ export function checkFolding(mem: TreeMemory, who: string, table: ThreadTable | 
       checkTree(mem, who);
       return;
     } catch (err) {
-      if (!(err instanceof CorruptionError) || tries >= 7 || lanesDirectory(mem) === 0 || !lanesSettle(mem, table)) throw err;
+      if (!(err instanceof CorruptionError) || tries >= 7 || lanesDirectory(mem) === 0) throw err;
+      if (tries === 0) bumpEpoch(mem);
+      if (!lanesSettle(mem, table)) throw err;
       adoptAll(mem, table);
     }
   }

@@ -42,7 +42,7 @@ const GROW_SPAN_MIN = 16384;
 /**
  * The allocator engine code uses by default. It routes by size:
  *
- *   size <= smallMax (2 KiB), align <= 64   -> SlotAllocator   (size classes, no header)
+ *   size <= smallMax (4 KiB), align <= 64   -> SlotAllocator   (size classes, no header)
  *   size <  largeThreshold (512 KiB)        -> HeapAllocator   (TLSF)
  *   size >= largeThreshold                  -> page spans      (tagged "<name>.large")
  *

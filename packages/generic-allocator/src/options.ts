@@ -7,13 +7,13 @@ import type { SlotAllocatorOptions } from "@memkit/slot-allocator";
 export interface GenericAllocatorOptions {
   /** Name used in messages and reports. @defaultValue "generic" */
   name?: string;
-  /** Sizes up to this (and alignments up to {@link smallAlignMax}) go to the slot allocator. @defaultValue the slot tier's largest slot (2048 with the default 16 KiB slabs) */
+  /** Sizes up to this (and alignments up to {@link smallAlignMax}) go to the slot allocator. @defaultValue the slot tier's largest slot (4096 with the default 32 KiB slabs) */
   smallMax?: number;
   /** Largest alignment the slot tier serves; larger alignments of small sizes go to the heap. @defaultValue 64 */
   smallAlignMax?: number;
   /** Sizes from this up are whole page spans. @defaultValue 512 KiB (page rounding then wastes at most 12.5% with 64 KiB pages) */
   largeThreshold?: number;
-  /** Options of the slot tier. @defaultValue slabs of max(16 KiB, page size) */
+  /** Options of the slot tier. @defaultValue slabs of max(32 KiB, page size), slots up to 4 KiB */
   slots?: SlotAllocatorOptions;
   /** Options of the heap tier. */
   heap?: HeapAllocatorOptions;

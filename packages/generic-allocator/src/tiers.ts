@@ -37,8 +37,8 @@ import { ROUTE_HEAP, ROUTE_LARGE, ROUTE_SLOTS, openRoutes, setRoute } from "./ro
  * new by the constructor, or found again from the control block by attach.
  */
 
-/** The slot tier's largest slot, unless options.slots says otherwise (with slabs of at least 16 KiB). */
-const DEFAULT_MAX_SLOT = 2048;
+/** The slot tier's largest slot, unless options.slots says otherwise (with slabs of at least 32 KiB; an eighth of smaller ones). */
+const DEFAULT_MAX_SLOT = 4096;
 
 /** What a generic allocator handle routes to. */
 export interface Tiers {
@@ -60,12 +60,13 @@ export function createTiers(pages: PageAllocator, options: GenericAllocatorOptio
   const routesPtr = options.routes ?? 0;
   if (typeof routesPtr !== "number") throw new InvalidArgumentError(`GenericAllocator "${name}": option routes must be the pointer createRemoteRoutes returned, received ${describe(routesPtr)}.`);
   const routes = routesPtr === 0 ? -1 : openRoutes(pages.space, routesPtr, `GenericAllocator "${name}"`);
-  // Slabs of 16 KiB (or one page, if larger): 44 size classes each holding a partly
-  // used slab cost 704 KiB instead of 2.8 MiB with 64 KiB slabs. Slots up to 2 KiB:
-  // real programs allocate many blocks just above 1 KiB (SQLite's 1,032-byte page
-  // cache entries), which a slab serves faster than the heap (docs/perf-log.md).
-  const slabBytes = options.slots?.slabBytes ?? Math.max(pages.pageSize, 16384);
-  const maxSlotSize = typeof slabBytes === "number" && slabBytes >= 16384 ? DEFAULT_MAX_SLOT : undefined;
+  // Slabs of 32 KiB (or one page, if larger), slots up to 4 KiB: faster than 16 KiB slabs on
+  // every workload and trace of the bench, and blocks of 2-4 KiB (C's middle, real programs'
+  // buffers) are served by a slab rather than the heap. The price: 52 size classes each
+  // holding a partly used slab cost 1.6 MiB, against 704 KiB with 16 KiB slabs and 2 KiB
+  // slots (docs/perf-log.md, round 6 of #15).
+  const slabBytes = options.slots?.slabBytes ?? Math.max(pages.pageSize, 32768);
+  const maxSlotSize = typeof slabBytes === "number" && slabBytes >= 16384 ? Math.min(DEFAULT_MAX_SLOT, slabBytes / 8) : undefined;
   // As many bytes of empty slabs kept for reuse as the slot allocator keeps by default (4 of 64 KiB): with
   // 4 of 16 KiB, a frame that frees all its blocks handed slabs back to the page allocator and leased them
   // again in the next frame, several times a frame (docs/perf-log.md).

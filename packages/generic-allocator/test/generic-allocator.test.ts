@@ -127,9 +127,9 @@ describe("GenericAllocator routing", () => {
   });
 
   it("keeps the empty slabs of a frame that freed everything for the next frame (16 KiB slabs)", () => {
-    const frames = (keepEmptySlabs?: number): { leased: number[]; spares: number } => {
+    const frames = (keepEmptySlabs?: number, slabBytes = 16384): { leased: number[]; spares: number } => {
       const space = AddressSpace.create({ initialBytes: 8 << 20, maximumBytes: 64 << 20 });
-      const generic = new GenericAllocator(new PageAllocator(space, { pageSize: 16384 }), keepEmptySlabs === undefined ? {} : { slots: { keepEmptySlabs } });
+      const generic = new GenericAllocator(new PageAllocator(space, { pageSize: 16384 }), { slots: { slabBytes, ...(keepEmptySlabs === undefined ? {} : { keepEmptySlabs }) } });
       const rng = new SeededRandom(0xf7a3e);
       const sizes = Array.from({ length: 1000 }, () => rng.int(16, 512));
       const leased: number[] = [];
@@ -149,6 +149,10 @@ describe("GenericAllocator routing", () => {
     // With 4 kept, the slabs a frame emptied beyond 4 go back and are leased again every frame.
     const few = frames(4);
     expect(few.leased[11]! - few.leased[1]!).toBeGreaterThan(10 * 5);
+    // The default 32 KiB slabs keep as many bytes (8 slabs): no frame after the first leases one either.
+    const kept32 = frames(undefined, 32768);
+    expect(kept32.leased.slice(1)).toEqual(kept32.leased.slice(1).map(() => kept32.leased[0]));
+    expect(kept32.spares).toBeLessThanOrEqual(8);
   });
 
   it("names double frees and foreign pointers in every tier", () => {
@@ -195,14 +199,14 @@ describe("GenericAllocator routing", () => {
   });
 
   it("rejects bad options", () => {
-    expect(() => makeGeneric({ smallMax: 4096 })).toThrow(InvalidArgumentError);
+    expect(() => makeGeneric({ smallMax: 8192 })).toThrow(InvalidArgumentError);
     expect(() => makeGeneric({ largeThreshold: 10 })).toThrow(/largeThreshold/);
     expect(() => makeGeneric({ smallAlignMax: 0 })).toThrow(/smallAlignMax/);
   });
 
   it("merges both tiers in storageReport", () => {
     const { generic } = makeGeneric();
-    const blocks = Array.from({ length: 200 }, (_, i) => generic.allocate(i % 2 === 0 ? 32 : 3000));
+    const blocks = Array.from({ length: 200 }, (_, i) => generic.allocate(i % 2 === 0 ? 32 : 6000));
     for (let i = 0; i < blocks.length; i += 4) generic.deallocate(blocks[i]!);
     const r = generic.storageReport();
     const s = generic.slots.storageReport();

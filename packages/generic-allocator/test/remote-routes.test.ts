@@ -48,7 +48,7 @@ describe("routes: one allocator frees and resizes another's blocks (docs/threads
     const { space, a, b } = rig();
     const p = a.allocate(300);
     fill(space.u8, p, 300);
-    const q = b.reallocate(p, 4000);
+    const q = b.reallocate(p, 6000);
     expect(b.tierOf(q)).toBe("heap");
     for (let i = 0; i < 300; i++) expect(space.u8[q + i]).toBe(((p >>> 3) + i) % 251);
     expect(a.collectRemoteFrees()).toBe(1);

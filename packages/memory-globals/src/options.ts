@@ -6,7 +6,7 @@ import { MIN_LEAK_WINDOW } from "./leak-suspects.js";
 
 /** The generic allocator's routing policy (see `@memkit/generic-allocator`): which tier serves which size. */
 export interface GenericPolicyOptions {
-  /** Sizes up to this (with alignments up to smallAlignMax) go to the slot tier. @defaultValue 2048 (the largest slot) */
+  /** Sizes up to this (with alignments up to smallAlignMax) go to the slot tier. @defaultValue 4096 (the largest slot) */
   smallMax?: number;
   /** Largest alignment the slot tier serves; larger alignments of small sizes go to the heap. @defaultValue 64 */
   smallAlignMax?: number;
@@ -38,8 +38,7 @@ export interface MemoryGlobalsOptions {
   threadName?: string;
   /**
    * Page size of the page allocator: a power of two from 4 KiB to 64 KiB. The
-   * slot tier's slabs are max(16 KiB, page size), so 16 KiB pages keep the 36
-   * partly used slabs of a mixed workload small. @defaultValue 16384
+   * slot tier's slabs are max(32 KiB, page size). @defaultValue 16384
    */
   pageSize?: number;
   /** Size of the static bootstrap region (multiple of 8); default: what the page allocator's control block needs plus 16 KiB. */

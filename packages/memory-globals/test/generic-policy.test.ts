@@ -51,9 +51,9 @@ describe("MemoryGlobals.init({ generic })", () => {
     [{ generic: { largeThreshold: 16n } }, /option generic\.largeThreshold must be a non-negative integer byte count, received 16n \(a BigInt/],
     [{ generic: { smallAlignMax: "8" } }, /option generic\.smallAlignMax must be a non-negative integer/],
     [{ generic: { smallmax: 512 } }, /option generic has no field "smallmax" \(it takes smallMax, smallAlignMax, largeThreshold\)/],
-    [{ generic: { smallMax: 5000 } }, /option smallMax must be an integer from 0 to the largest slot \(2048\)/],
+    [{ generic: { smallMax: 5000 } }, /option smallMax must be an integer from 0 to the largest slot \(4096\)/],
     [{ generic: { smallMax: 512, largeThreshold: 512 } }, /option largeThreshold must be an integer above smallMax \(512\)/],
-    [{ generic: { smallAlignMax: 3 } }, /option smallAlignMax must be a power of two from 1 to 2048/],
+    [{ generic: { smallAlignMax: 3 } }, /option smallAlignMax must be a power of two from 1 to 4096/],
   ])("rejects %o with InvalidArgumentError naming the option", (generic, message) => {
     const options = { ...small, ...(generic as MemoryGlobalsOptions) };
     expect(() => MemoryGlobals.init(options)).toThrow(InvalidArgumentError);

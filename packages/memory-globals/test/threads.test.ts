@@ -199,13 +199,14 @@ describe("MemoryGlobals on a shared memory", () => {
     // Break one slab of the victim's slot tier (its magic word), so the next thread's check refuses the heap.
     const pages = memory.pages;
     const own = memory.generic.slots.ownerId;
+    const slabBytes = memory.generic.slots.slabBytes;
     const spans: [ptr: number, owner: number][] = [];
     pages.forEachSpan((ptr, bytes, used, tag) => {
-      if (used && bytes === 16384 && tag >>> 24 !== own && (tag & 0xff_ffff) !== 0) spans.push([ptr, tag >>> 24]);
+      if (used && bytes === slabBytes && tag >>> 24 !== own && (tag & 0xff_ffff) !== 0) spans.push([ptr, tag >>> 24]);
     });
     const slab = spans.find(([, owner]) => pages.ownerName(owner) === "generic.slots")?.[0] ?? 0;
     expect(slab).toBeGreaterThan(0);
-    memory.space.u32[(slab + 16384 - 64 + 13 * 4) >>> 2] = 0;
+    memory.space.u32[(slab + slabBytes - 64 + 13 * 4) >>> 2] = 0;
     // The next thread to attach tries the victim's heap, refuses it and makes its own. Nothing claims the
     // victim's freed slot afterwards, so its blocks count only if they were handed to the adopter.
     const adopter = new Worker(script, { workerData: job(memory, "adopter", "forever") });

@@ -78,8 +78,6 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
   private i32: Int32Array = SpaceViews.dead.i32;
   /** Int32 word of the routes table's entry 0, or -1 when this allocator has none (docs/threads.md). */
   readonly routes: number;
-  /** Byte view for moves across tiers. */
-  private u8: Uint8Array = SpaceViews.dead.u8;
   /** The large-span counters live here, at float64 index {@link f}. */
   private f64: Float64Array = SpaceViews.dead.f64;
   private readonly f: number;
@@ -138,7 +136,6 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
 
   refreshViews(views: ViewSet): void {
     this.i32 = views.i32;
-    this.u8 = views.u8;
     this.f64 = views.f64;
   }
 

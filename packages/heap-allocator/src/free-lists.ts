@@ -42,7 +42,6 @@ export abstract class HeapFreeLists extends SpaceHandle {
   // Hot-path state: views re-read after growth (empty once the handle ended), word indexes precomputed.
   protected i32!: Int32Array;
   protected f64!: Float64Array;
-  protected u8!: Uint8Array;
   /** Word index of the control block. */
   protected readonly r: number;
   /** Float64 index of allocCount (freeCount follows). */
@@ -71,7 +70,6 @@ export abstract class HeapFreeLists extends SpaceHandle {
   refreshViews(views: ViewSet): void {
     this.i32 = views.i32;
     this.f64 = views.f64;
-    this.u8 = views.u8;
   }
 
   /** Counters; liveBytes counts usable sizes. */

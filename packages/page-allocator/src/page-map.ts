@@ -62,7 +62,7 @@ export abstract class PageMap extends SpaceHandle {
   readonly tagWordBase: number;
 
   protected u32!: Uint32Array;
-  /** Byte view for moves, refreshed on growth like u32 (`space.u8` re-checks the buffer on every read). */
+  /** Byte view (owner names, check), refreshed on growth like u32 (`space.u8` re-checks the buffer on every read). */
   protected u8!: Uint8Array;
   /** Word index of the control block. */
   protected readonly cw: number;

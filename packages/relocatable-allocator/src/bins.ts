@@ -2,7 +2,6 @@ import { FREE, MIN_BLOCK, PREV_FREE, W_BINS, W_BIN_MAP } from "./layout.js";
 
 /** What the block-level functions need: the cached views and the control block's word index. */
 export interface Arena {
-  u8: Uint8Array;
   u32: Uint32Array;
   i32: Int32Array;
   f64: Float64Array;

@@ -98,8 +98,6 @@ export class RelocatableAllocator extends SpaceHandle implements Allocator, Chec
   /** @internal f64 index of the control block. */
   readonly d: number;
   /** @internal */
-  u8: Uint8Array = SpaceViews.dead.u8;
-  /** @internal */
   u32: Uint32Array = SpaceViews.dead.u32;
   /** @internal */
   i32: Int32Array = SpaceViews.dead.i32;
@@ -147,7 +145,6 @@ export class RelocatableAllocator extends SpaceHandle implements Allocator, Chec
 
   /** @internal */
   refreshViews(views: ViewSet): void {
-    this.u8 = views.u8;
     this.u32 = views.u32;
     this.i32 = views.i32;
     this.f64 = views.f64;

@@ -66,7 +66,6 @@ export abstract class SlabStore extends SpaceHandle {
   // Views over the space: the live ones, or SpaceViews.dead once the handle ended.
   protected i32: Int32Array = SpaceViews.dead.i32;
   protected f64: Float64Array = SpaceViews.dead.f64;
-  protected u8: Uint8Array = SpaceViews.dead.u8;
   // Constants the hot paths read as fields (copied from geo).
   /** (size + 7) >>> 3 -> class index. */
   protected readonly classOf: Uint8Array;
@@ -107,7 +106,6 @@ export abstract class SlabStore extends SpaceHandle {
   refreshViews(views: ViewSet): void {
     this.i32 = views.i32;
     this.f64 = views.f64;
-    this.u8 = views.u8;
   }
 
   /** Allocates a slot of class `c` from its current slab. */

@@ -235,13 +235,14 @@ export abstract class SharedBlocks extends LaneBlocks {
       throw backingFailed(this.path, err, newSize, align, nh);
     }
     const moved = blockIn(newBase, nh, this.guarded);
+    const hb = moved - newBase;
     let theirs = false;
     this.enter();
     try {
       adoptOne(this, ptr);
       theirs = findRecord(this, moved) >= 0;
-      if (theirs) throw handedOutTwiceError(this.path, backing, moved, moved - newBase);
-      this.#move(ptr, moved, newSize, moved - newBase, label);
+      if (theirs) throw handedOutTwiceError(this.path, backing, moved, hb);
+      this.#move(ptr, moved, newSize, hb, label);
       this.#countFree(this.#oldBase, this.#oldSize);
       const tree = this.tree!;
       if (tree.seat !== undefined) tree.table!.recordAllocate(tree.seat, newSize);

@@ -37,7 +37,7 @@ const TIER_SLOTS = 0;
 const TIER_HEAP = 1;
 const TIER_LARGE = 2;
 /** Blocks reallocated to grow to at least this many bytes may become page spans (see growthTier). */
-const GROW_SPAN_MIN = 16384;
+const GROW_SPAN_MIN = 32768;
 
 /**
  * The allocator engine code uses by default. It routes by size:

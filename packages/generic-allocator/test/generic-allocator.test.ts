@@ -75,7 +75,7 @@ describe("GenericAllocator routing", () => {
     generic.check();
   });
 
-  it("turns a block that grows to 16 KiB or more into a page span when whole pages waste at most 1/8 of it, and keeps it one while it grows", () => {
+  it("turns a block that grows to 32 KiB or more into a page span when whole pages waste at most 1/8 of it, and keeps it one while it grows", () => {
     const space = AddressSpace.create({ initialBytes: 8 << 20, maximumBytes: 64 << 20 });
     const pages = new PageAllocator(space, { pageSize: 16384 });
     const generic = new GenericAllocator(pages);
@@ -92,15 +92,20 @@ describe("GenericAllocator routing", () => {
     expect(generic.tierOf(p)).toBe("heap");
     holds(p, 8000);
     fill(p, 17_000);
-    // 32,000 bytes in two pages waste 768: a page span.
+    // 32,000 bytes would waste only 768 in two pages, but growth below 32 KiB stays in the heap.
     p = generic.reallocate(p, 32_000);
-    expect(generic.tierOf(p)).toBe("large");
+    expect(generic.tierOf(p)).toBe("heap");
     holds(p, 17_000);
     fill(p, 32_000);
+    // 32 KiB fills two pages exactly: a page span.
+    p = generic.reallocate(p, 32_768);
+    expect(generic.tierOf(p)).toBe("large");
+    holds(p, 32_000);
+    fill(p, 32_768);
     // Growing on, it stays a span (the page allocator grows it in place when the pages after it are free).
     const q = generic.reallocate(p, 65_536);
     expect(generic.tierOf(q)).toBe("large");
-    holds(q, 32_000);
+    holds(q, 32_768);
     // A new allocation of the same size is still the heap's: only growth moves blocks to spans.
     const fresh = generic.allocate(65_536);
     expect(generic.tierOf(fresh)).toBe("heap");
@@ -112,7 +117,7 @@ describe("GenericAllocator routing", () => {
     const back = generic.reallocate(q, 20_000);
     expect(generic.tierOf(back)).toBe("heap");
     holds(back, 20_000);
-    // A slot block that grows straight past 16 KiB becomes a span too.
+    // A slot block that grows straight past 32 KiB becomes a span too.
     const small = generic.allocate(64);
     fill(small, 64);
     const grown = generic.reallocate(small, 49_152);

@@ -2,15 +2,12 @@ import { StructArray, defineStruct, type StructField } from "@memkit/containers"
 import type { TraceAllocator } from "@memkit/trace-allocator";
 import {
   GRID_COLS,
-  KEEP_DISTANCE,
   KIND_SPEED,
-  LOSE_SIGHT,
   MAX_CANDIDATES,
   MAX_EXTRA_WAYPOINTS,
   SIGHT,
   SIGHT_CELLS,
   THINK_INTERVAL,
-  WAYPOINT_REACHED,
   cellAt,
   cellCenterX,
   cellCenterY,
@@ -20,8 +17,9 @@ import type { Engine } from "./engine.js";
 import { restoreContainer, type GameState } from "./game-record.js";
 import { HEALTH, UNIT_WORDS, type Gameplay } from "./gameplay.js";
 import type { Level } from "./level.js";
-import { BODY_WORDS, TVX, TVY, X, Y, type Physics } from "./physics.js";
+import { BODY_WORDS, X, Y, type Physics } from "./physics.js";
 import { fieldWord, strideWords } from "./record-words.js";
+import { engage, followPath } from "./steering.js";
 
 const Brain = defineStruct({ think: "f64", target: "u32", path: "u32", pathLen: "u32", pathPos: "u32" });
 const BRAIN_WORDS = strideWords(Brain, 8);
@@ -211,48 +209,14 @@ export class Ai implements Disposable {
         const j = gameplay.dense.get(target);
         if (f64[(gameplay.units.ptr >>> 3) + j * UNIT_WORDS + HEALTH]! > 0) {
           const p = (physics.bodies.ptr >>> 3) + j * BODY_WORDS;
-          const ex = f64[p + X]! - xi;
-          const ey = f64[p + Y]! - yi;
-          const d2 = ex * ex + ey * ey;
-          if (d2 <= LOSE_SIGHT * LOSE_SIGHT) {
-            let s = 0;
-            if (d2 > 1e-9) {
-              const d = Math.sqrt(d2);
-              if (d > KEEP_DISTANCE) s = speed / d;
-              else if (d < KEEP_DISTANCE * 0.6) s = (-speed * 0.5) / d;
-            }
-            f64[o + TVX] = ex * s;
-            f64[o + TVY] = ey * s;
-            return;
-          }
+          if (engage(f64, o, f64[p + X]! - xi, f64[p + Y]! - yi, speed)) return;
         }
       }
       this.target.set(i, 0);
     }
-    let pos = this.pathPos.get(i);
-    const length = this.pathLen.get(i);
-    if (pos < length) {
-      const base = this.path.get(i) >>> 3;
-      let ex = f64[base + pos * 2]! - xi;
-      let ey = f64[base + pos * 2 + 1]! - yi;
-      if (ex * ex + ey * ey < WAYPOINT_REACHED * WAYPOINT_REACHED) {
-        pos++;
-        this.pathPos.set(i, pos);
-        if (pos < length) {
-          ex = f64[base + pos * 2]! - xi;
-          ey = f64[base + pos * 2 + 1]! - yi;
-        }
-      }
-      const d2 = ex * ex + ey * ey;
-      if (pos < length && d2 > 1e-9) {
-        const s = speed / Math.sqrt(d2);
-        f64[o + TVX] = ex * s;
-        f64[o + TVY] = ey * s;
-        return;
-      }
-    }
-    f64[o + TVX] = 0;
-    f64[o + TVY] = 0;
+    const pos = this.pathPos.get(i);
+    const aimed = followPath(f64, o, xi, yi, speed, this.path.get(i) >>> 3, pos, this.pathLen.get(i));
+    if (aimed !== pos) this.pathPos.set(i, aimed);
   }
 
   /** Persists the brains into `state` (MemkitGame.persist); the path blocks are raw blocks of the scope, named by the brains. */

@@ -6,21 +6,19 @@ import {
   CELLS,
   DT,
   GRID_COLS,
-  KEEP_DISTANCE,
   KIND_SPEED,
-  LOSE_SIGHT,
   MAX_CANDIDATES,
   SIGHT,
   SIGHT_CELLS,
   THINK_INTERVAL,
-  WAYPOINT_REACHED,
   cellAt,
   cellCenterX,
   cellCenterY,
 } from "../game/config.js";
 import { FrameList } from "../game/frame-list.js";
+import { engage, followPath } from "../game/steering.js";
 import { HEALTH, UNIT_BYTES, UNIT_HANDLE_WORD, UNIT_KIND_BYTE, UNIT_WORDS } from "../game/gameplay.js";
-import { BODY_WORDS, RADIUS, TEAM_BYTE, TVX, TVY, X, Y } from "../game/physics.js";
+import { BODY_WORDS, RADIUS, TEAM_BYTE, X, Y } from "../game/physics.js";
 import {
   PHASE_AI_PLAN_STEER,
   PHASE_AI_THINK,
@@ -286,46 +284,12 @@ export class JobKernels {
       const j = i32[(board[W_TARGETS]! >>> 2) + i]!;
       if (j >= 0 && f64[units + j * UNIT_WORDS + HEALTH]! > 0) {
         const p = bodies + j * BODY_WORDS;
-        const ex = f64[p + X]! - xi;
-        const ey = f64[p + Y]! - yi;
-        const d2 = ex * ex + ey * ey;
-        if (d2 <= LOSE_SIGHT * LOSE_SIGHT) {
-          let s = 0;
-          if (d2 > 1e-9) {
-            const d = Math.sqrt(d2);
-            if (d > KEEP_DISTANCE) s = speed / d;
-            else if (d < KEEP_DISTANCE * 0.6) s = (-speed * 0.5) / d;
-          }
-          f64[o + TVX] = ex * s;
-          f64[o + TVY] = ey * s;
-          return;
-        }
+        if (engage(f64, o, f64[p + X]! - xi, f64[p + Y]! - yi, speed)) return;
       }
       u32[brain + BRAIN_TARGET] = 0;
     }
-    let pos = u32[brain + BRAIN_PATH_POS]!;
-    const length = u32[brain + BRAIN_PATH_LEN]!;
-    if (pos < length) {
-      const base = u32[brain + BRAIN_PATH]! >>> 3;
-      let ex = f64[base + pos * 2]! - xi;
-      let ey = f64[base + pos * 2 + 1]! - yi;
-      if (ex * ex + ey * ey < WAYPOINT_REACHED * WAYPOINT_REACHED) {
-        pos++;
-        u32[brain + BRAIN_PATH_POS] = pos;
-        if (pos < length) {
-          ex = f64[base + pos * 2]! - xi;
-          ey = f64[base + pos * 2 + 1]! - yi;
-        }
-      }
-      const d2 = ex * ex + ey * ey;
-      if (pos < length && d2 > 1e-9) {
-        const s = speed / Math.sqrt(d2);
-        f64[o + TVX] = ex * s;
-        f64[o + TVY] = ey * s;
-        return;
-      }
-    }
-    f64[o + TVX] = 0;
-    f64[o + TVY] = 0;
+    const pos = u32[brain + BRAIN_PATH_POS]!;
+    const aimed = followPath(f64, o, xi, yi, speed, u32[brain + BRAIN_PATH]! >>> 3, pos, u32[brain + BRAIN_PATH_LEN]!);
+    if (aimed !== pos) u32[brain + BRAIN_PATH_POS] = aimed;
   }
 }

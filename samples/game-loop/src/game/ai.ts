@@ -5,7 +5,6 @@ import {
   KIND_SPEED,
   MAX_CANDIDATES,
   MAX_EXTRA_WAYPOINTS,
-  SIGHT,
   SIGHT_CELLS,
   THINK_INTERVAL,
   cellAt,
@@ -19,7 +18,7 @@ import { HEALTH, UNIT_WORDS, type Gameplay } from "./gameplay.js";
 import type { Level } from "./level.js";
 import { BODY_WORDS, X, Y, type Physics } from "./physics.js";
 import { fieldWord, strideWords } from "./record-words.js";
-import { engage, followPath } from "./steering.js";
+import { engage, followPath, nearest } from "./ai-math.js";
 
 const Brain = defineStruct({ think: "f64", target: "u32", path: "u32", pathLen: "u32", pathPos: "u32" });
 const BRAIN_WORDS = strideWords(Brain, 8);
@@ -147,18 +146,7 @@ export class Ai implements Disposable {
         }
       }
     }
-    let best = -1;
-    let bestD2 = SIGHT * SIGHT;
-    for (let c = 0; c < count; c++) {
-      const j = u32[candidates + c]!;
-      const ex = f64[bodies + j * BODY_WORDS + X]! - xi;
-      const ey = f64[bodies + j * BODY_WORDS + Y]! - yi;
-      const d2 = ex * ex + ey * ey;
-      if (d2 < bestD2) {
-        best = j;
-        bestD2 = d2;
-      }
-    }
+    const best = nearest(f64, u32, bodies, candidates, count, xi, yi);
     this.senses++;
     if (best >= 0) {
       this.target.set(i, this.#gameplay.handle.get(best));

@@ -8,7 +8,6 @@ import {
   GRID_COLS,
   KIND_SPEED,
   MAX_CANDIDATES,
-  SIGHT,
   SIGHT_CELLS,
   THINK_INTERVAL,
   cellAt,
@@ -16,7 +15,7 @@ import {
   cellCenterY,
 } from "../game/config.js";
 import { FrameList } from "../game/frame-list.js";
-import { engage, followPath } from "../game/steering.js";
+import { engage, followPath, nearest } from "../game/ai-math.js";
 import { HEALTH, UNIT_BYTES, UNIT_HANDLE_WORD, UNIT_KIND_BYTE, UNIT_WORDS } from "../game/gameplay.js";
 import { BODY_WORDS, RADIUS, TEAM_BYTE, X, Y } from "../game/physics.js";
 import {
@@ -219,18 +218,7 @@ export class JobKernels {
         }
       }
     }
-    let best = -1;
-    let bestD2 = SIGHT * SIGHT;
-    for (let c = 0; c < count; c++) {
-      const j = u32[candidates + c]!;
-      const ex = f64[bodies + j * BODY_WORDS + X]! - xi;
-      const ey = f64[bodies + j * BODY_WORDS + Y]! - yi;
-      const d2 = ex * ex + ey * ey;
-      if (d2 < bestD2) {
-        best = j;
-        bestD2 = d2;
-      }
-    }
+    const best = nearest(f64, u32, bodies, candidates, count, xi, yi);
     this.senses++;
     const targets = board[W_TARGETS]! >>> 2;
     if (best >= 0) {

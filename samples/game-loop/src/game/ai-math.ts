@@ -1,12 +1,33 @@
-import { KEEP_DISTANCE, LOSE_SIGHT, WAYPOINT_REACHED } from "./config.js";
-import { TVX, TVY } from "./physics.js";
+import { KEEP_DISTANCE, LOSE_SIGHT, SIGHT, WAYPOINT_REACHED } from "./config.js";
+import { BODY_WORDS, TVX, TVY, X, Y } from "./physics.js";
 
 /*
- * The steering arithmetic of a unit, on raw f64 words: `Ai`'s steer step and
- * the job kernels' copy of it (src/jobs) both call these, so a frame run on
- * workers moves every unit exactly as the one-thread frame does. Each writes
- * the body's target velocity at f64 words `o + TVX` and `o + TVY`.
+ * The AI's arithmetic on raw words: `Ai` and the job kernels' copy of its
+ * steps (src/jobs) both call these, so a frame run on workers senses and
+ * moves every unit exactly as the one-thread frame does. The steering
+ * functions write the body's target velocity at f64 words `o + TVX` and
+ * `o + TVY`.
  */
+
+/**
+ * Of `count` candidate bodies (indexes in u32 words from `candidates`), the
+ * nearest to (x, y) within SIGHT, or -1; the first of equals wins.
+ */
+export function nearest(f64: Float64Array, u32: Uint32Array, bodies: number, candidates: number, count: number, x: number, y: number): number {
+  let best = -1;
+  let bestD2 = SIGHT * SIGHT;
+  for (let c = 0; c < count; c++) {
+    const j = u32[candidates + c]!;
+    const ex = f64[bodies + j * BODY_WORDS + X]! - x;
+    const ey = f64[bodies + j * BODY_WORDS + Y]! - y;
+    const d2 = ex * ex + ey * ey;
+    if (d2 < bestD2) {
+      best = j;
+      bestD2 = d2;
+    }
+  }
+  return best;
+}
 
 /**
  * Closes on a foe `ex, ey` away at `speed`, backs off at half speed inside

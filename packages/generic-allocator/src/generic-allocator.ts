@@ -173,6 +173,8 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
       if (tier === TIER_SLOTS) return this.slots.reallocate(ptr, newSize, align);
     } else if (owner === this.heapOwner) {
       if (tier === TIER_HEAP) return this.heap.reallocate(ptr, newSize, align);
+      // Bound for a span, it moves only if it must: growing in place copies nothing.
+      if ((ptr & (align - 1)) === 0 && this.heap.resizeInPlace(ptr, newSize)) return ptr;
     } else if (owner === this.largeOwnerId) {
       if (tier === TIER_LARGE) return this.reallocateLarge(ptr, newSize, align);
     } else {
@@ -365,7 +367,8 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
    * when whole pages waste at most 1/8 of it, and a span stays one while
    * that holds. A growing block is likely to grow again (a dynamic array),
    * and a span grows in place into the free pages after it, where a heap
-   * block must be copied to a larger one.
+   * block must be copied to a larger one. (A heap block that can grow where
+   * it is does so and stays in the heap: reallocate tries that first.)
    */
   private growthTier(owner: number, ptr: Ptr, newSize: number, align: number): number {
     const tier = this.tierFor(newSize, align);

@@ -97,10 +97,23 @@ describe("GenericAllocator routing", () => {
     expect(generic.tierOf(p)).toBe("heap");
     holds(p, 17_000);
     fill(p, 32_000);
-    // 32 KiB fills two pages exactly: a page span.
+    generic.deallocate(p);
+    // 32 KiB fills two pages exactly. A heap block that can grow where it is does so and stays in the
+    // heap (nothing copied): here the rest of the heap's span is free after it.
+    const inPlace = generic.allocate(20_000);
+    fill(inPlace, 20_000);
+    expect(generic.reallocate(inPlace, 32_768)).toBe(inPlace);
+    expect(generic.tierOf(inPlace)).toBe("heap");
+    holds(inPlace, 20_000);
+    // One with a live heap block right after it has to move, and moves to a page span.
+    p = generic.allocate(20_000);
+    const wall = generic.allocate(5000);
+    expect(generic.heap.resizeInPlace(p, 32_768)).toBe(false); // the wall is its right neighbour
+    fill(p, 20_000);
     p = generic.reallocate(p, 32_768);
     expect(generic.tierOf(p)).toBe("large");
-    holds(p, 32_000);
+    holds(p, 20_000);
+    for (const b of [inPlace, wall]) generic.deallocate(b);
     fill(p, 32_768);
     // Growing on, it stays a span (the page allocator grows it in place when the pages after it are free).
     const q = generic.reallocate(p, 65_536);

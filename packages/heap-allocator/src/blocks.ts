@@ -13,6 +13,7 @@ import {
   SL_MASK,
   SMALL_LIMIT,
   SPAN_AREA_W,
+  SPAN_BITMAP_W,
   W_FL_MAP,
   W_HEADS,
   W_LIVE,
@@ -216,6 +217,26 @@ export abstract class HeapBlocks extends HeapSpans {
     m[((t + size) >> 2) - 2] = t;
     m[bias + (t >>> 8)]! |= 1 << ((t >>> 3) & 31);
     this.link(t, size);
+    return true;
+  }
+
+  /**
+   * reallocate's and resizeInPlace's in-place step: block `ptr` of the span at
+   * `base` shrunk or grown to hold `newSize` bytes where it is, counted; false,
+   * nothing changed, when its right neighbour cannot give the room.
+   */
+  protected resizeAt(ptr: number, newSize: number, base: number): boolean {
+    const m = this.i32;
+    const r = this.r;
+    const bias = (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
+    const h = m[(ptr >> 2) - 1]!;
+    const cur = h & SIZE_MASK;
+    let s = (newSize + 11) & SIZE_MASK;
+    if (s < MIN_BLOCK) s = MIN_BLOCK;
+    if (!(s <= cur ? this.shrinkInPlace(ptr, h, s, bias) : this.growInPlace(ptr, h, s, bias))) return false;
+    const live = m[r + W_LIVE]! + (m[(ptr >> 2) - 1]! & SIZE_MASK) - cur;
+    m[r + W_LIVE] = live;
+    if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
     return true;
   }
 

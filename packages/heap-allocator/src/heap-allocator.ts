@@ -333,19 +333,13 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     validateAllocation(this.name, newSize, align);
     if (newSize > MAX_REQUEST) throw this.outOfMemory(newSize, align, "larger than the largest block a heap makes");
     const base = this.liveSpan(ptr, "reallocate");
+    if ((ptr & (align - 1)) === 0 && this.resizeAt(ptr, newSize, base)) return ptr;
     let m = this.i32;
     const r = this.r;
     const bias = (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
-    const h = m[(ptr >> 2) - 1]!;
-    const cur = h & SIZE_MASK;
+    const cur = m[(ptr >> 2) - 1]! & SIZE_MASK;
     let s = (newSize + 11) & SIZE_MASK;
     if (s < MIN_BLOCK) s = MIN_BLOCK;
-    if ((ptr & (align - 1)) === 0 && (s <= cur ? this.shrinkInPlace(ptr, h, s, bias) : this.growInPlace(ptr, h, s, bias))) {
-      const live = m[r + W_LIVE]! + (m[(ptr >> 2) - 1]! & SIZE_MASK) - cur;
-      m[r + W_LIVE] = live;
-      if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
-      return ptr;
-    }
     const moved = align <= 8 ? this.take(s, newSize) : this.takeAligned(s, align, newSize);
     m = this.i32;
     this.space.bytes.copy(moved, ptr, Math.min(cur - 4, newSize));
@@ -354,6 +348,20 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
     this.release(ptr, m[(ptr >> 2) - 1]!, base, bias);
     return moved;
+  }
+
+  /**
+   * Resizes the block at `ptr` without moving it (what mimalloc's `mi_expand`
+   * and jemalloc's `xallocx` do): shrinks it (the tail becomes free) or grows
+   * it into a free right neighbour and returns true; returns false and
+   * changes nothing when the neighbour is not free or too small. A caller
+   * that would otherwise copy the block elsewhere tries this first. Throws as
+   * {@link reallocate} does for a bad pointer or size.
+   */
+  resizeInPlace(ptr: Ptr, newSize: number): boolean {
+    validateAllocation(this.name, newSize, 8);
+    const base = this.liveSpan(ptr, "resizeInPlace");
+    return newSize <= MAX_REQUEST && this.resizeAt(ptr, newSize, base);
   }
 
   /**

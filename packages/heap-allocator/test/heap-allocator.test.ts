@@ -166,6 +166,47 @@ describe("reallocate", () => {
   });
 });
 
+describe("resizeInPlace", () => {
+  it("grows into a free right neighbour or shrinks, keeping the address and the bytes; refuses, changing nothing, when the neighbour is taken", () => {
+    const { heap } = makeRig();
+    const a = heap.allocate(100);
+    const b = heap.allocate(100);
+    const guard = heap.allocate(100);
+    heap.space.u8.fill(0xab, a, a + 100);
+    // b is live: no room on the right.
+    const before = heap.stats();
+    expect(heap.resizeInPlace(a, 180)).toBe(false);
+    expect(heap.stats()).toEqual(before);
+    expect(heap.allocatedSize(a)).toBe(100);
+    heap.deallocate(b);
+    expect(heap.resizeInPlace(a, 180)).toBe(true);
+    expect(heap.allocatedSize(a)).toBe(180);
+    expect(heap.stats().liveBytes).toBe(180 + 100);
+    expect([...heap.space.u8.subarray(a, a + 100)].every((x) => x === 0xab)).toBe(true);
+    heap.check();
+    expect(heap.resizeInPlace(a, 40)).toBe(true);
+    expect(heap.allocatedSize(a)).toBe(blockBytes(40) - 4);
+    // Up to the guard and no further.
+    expect(heap.resizeInPlace(a, guard - a - 4)).toBe(true);
+    expect(heap.resizeInPlace(a, guard - a - 3)).toBe(false);
+    expect(heap.allocatedSize(a)).toBe(guard - a - 4);
+    heap.check();
+  });
+
+  it("refuses bad pointers and sizes with the errors reallocate gives, changing nothing", () => {
+    const { heap } = makeRig();
+    const a = heap.allocate(64);
+    const before = heap.stats();
+    expect(() => heap.resizeInPlace(a + 8, 80)).toThrow(InvalidPointerError);
+    expect(() => heap.resizeInPlace(a, -1)).toThrow(InvalidArgumentError);
+    expect(heap.resizeInPlace(a, 2 ** 31)).toBe(false);
+    heap.deallocate(a);
+    expect(() => heap.resizeInPlace(a, 80)).toThrow(/resizeInPlace/);
+    expect(heap.stats().liveCount).toBe(before.liveCount - 1);
+    heap.check();
+  });
+});
+
 describe("alignment", () => {
   it("splits the front gap off as a free block, so nothing is lost", () => {
     const { heap } = makeRig({ spanBytes: 256 << 10, pageSize: 4096 });

@@ -95,6 +95,23 @@ export function runSequence(heap: HeapAllocator, o: SequenceOptions): { peakLive
       if (freed.length < 64) freed.push(ptrs[i]!);
       else freed[rng.int(0, 63)] = ptrs[i]!;
       removeAt(i);
+    } else if (r < 0.88) {
+      // resizeInPlace: the block keeps its address, or nothing changes.
+      const i = rng.int(0, ptrs.length - 1);
+      const size = pickSize();
+      const old = ptrs[i]!;
+      const liveBefore = heap.stats().liveBytes;
+      if (heap.resizeInPlace(old, size)) {
+        if (heap.allocatedSize(old) < size) throw new Error(`op ${op}: resizeInPlace(${hex(old)}, ${size}) left ${heap.allocatedSize(old)} usable bytes`);
+        verify(heap, old, Math.min(size, sizes[i]!), ids[i]!, `op ${op} after resizeInPlace ${hex(old)}`);
+        const id = nextId++;
+        fill(heap, old, size, id);
+        sizes[i] = size;
+        ids[i] = id;
+      } else {
+        if (heap.stats().liveBytes !== liveBefore) throw new Error(`op ${op}: a refused resizeInPlace changed liveBytes`);
+        verify(heap, old, sizes[i]!, ids[i]!, `op ${op} after a refused resizeInPlace`);
+      }
     } else {
       const i = rng.int(0, ptrs.length - 1);
       const size = pickSize();

@@ -13,13 +13,13 @@ import {
   SL_MASK,
   SMALL_LIMIT,
   SPAN_AREA_W,
-  SPAN_BITMAP_W,
   W_FL_MAP,
   W_HEADS,
   W_LIVE,
   W_PEAK,
   W_REMOTE_HEAD,
   W_SL_MAP,
+  blockBytesFor,
 } from "./layout.js";
 import { HeapSpans } from "./spans.js";
 
@@ -131,8 +131,7 @@ export abstract class HeapBlocks extends HeapSpans {
     validateAllocation(this.name, size, align);
     this.assertAlive("allocate");
     if (size > MAX_REQUEST) throw this.outOfMemory(size, align, "larger than the largest block a heap makes");
-    let s = (size + 11) & SIZE_MASK;
-    if (s < MIN_BLOCK) s = MIN_BLOCK;
+    const s = blockBytesFor(size);
     return this.count(align <= 8 ? this.take(s, size) : this.takeAligned(s, align, size));
   }
 
@@ -143,11 +142,7 @@ export abstract class HeapBlocks extends HeapSpans {
 
   /** Counts a new block in allocCount, liveBytes and the peak. */
   protected count(p: number): number {
-    const m = this.i32;
-    const r = this.r;
-    const live = m[r + W_LIVE]! + (m[(p >> 2) - 1]! & SIZE_MASK) - 4;
-    m[r + W_LIVE] = live;
-    if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
+    this.addLive((this.i32[(p >> 2) - 1]! & SIZE_MASK) - 4);
     this.f64[this.fi]! += 1;
     return p;
   }
@@ -220,23 +215,26 @@ export abstract class HeapBlocks extends HeapSpans {
     return true;
   }
 
-  /**
-   * reallocate's and resizeInPlace's in-place step: block `ptr` of the span at
-   * `base` shrunk or grown to hold `newSize` bytes where it is, counted; false,
-   * nothing changed, when its right neighbour cannot give the room.
-   */
-  protected resizeAt(ptr: number, newSize: number, base: number): boolean {
+  /** Adds `bytes` (negative to take away) to liveBytes, and raises the peak to it. */
+  protected addLive(bytes: number): void {
     const m = this.i32;
     const r = this.r;
-    const bias = (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
-    const h = m[(ptr >> 2) - 1]!;
-    const cur = h & SIZE_MASK;
-    let s = (newSize + 11) & SIZE_MASK;
-    if (s < MIN_BLOCK) s = MIN_BLOCK;
-    if (!(s <= cur ? this.shrinkInPlace(ptr, h, s, bias) : this.growInPlace(ptr, h, s, bias))) return false;
-    const live = m[r + W_LIVE]! + (m[(ptr >> 2) - 1]! & SIZE_MASK) - cur;
+    const live = m[r + W_LIVE]! + bytes;
     m[r + W_LIVE] = live;
     if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
+  }
+
+  /**
+   * reallocate's and resizeInPlace's in-place step: the used block `ptr`
+   * (bitmap bias `bias`) shrunk or grown to `s` block bytes where it is,
+   * counted; false, nothing changed, when its right neighbour cannot give the room.
+   */
+  protected resizeAt(ptr: number, s: number, bias: number): boolean {
+    const m = this.i32;
+    const h = m[(ptr >> 2) - 1]!;
+    const cur = h & SIZE_MASK;
+    if (!(s <= cur ? this.shrinkInPlace(ptr, h, s, bias) : this.growInPlace(ptr, h, s, bias))) return false;
+    this.addLive((m[(ptr >> 2) - 1]! & SIZE_MASK) - cur);
     return true;
   }
 

@@ -44,6 +44,8 @@ import {
   W_PEAK,
   W_RESERVED,
   W_SL_MAP,
+  bitmapBias,
+  blockBytesFor,
 } from "./layout.js";
 import { heapStorageReport, walkHeap } from "./walk.js";
 import type { BlockVisitor, HeapAllocatorOptions, HeapAttachOptions } from "./types.js";
@@ -333,19 +335,14 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
     validateAllocation(this.name, newSize, align);
     if (newSize > MAX_REQUEST) throw this.outOfMemory(newSize, align, "larger than the largest block a heap makes");
     const base = this.liveSpan(ptr, "reallocate");
-    if ((ptr & (align - 1)) === 0 && this.resizeAt(ptr, newSize, base)) return ptr;
-    let m = this.i32;
-    const r = this.r;
-    const bias = (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);
-    const cur = m[(ptr >> 2) - 1]! & SIZE_MASK;
-    let s = (newSize + 11) & SIZE_MASK;
-    if (s < MIN_BLOCK) s = MIN_BLOCK;
+    const bias = bitmapBias(base);
+    const s = blockBytesFor(newSize);
+    if ((ptr & (align - 1)) === 0 && this.resizeAt(ptr, s, bias)) return ptr;
+    const cur = this.i32[(ptr >> 2) - 1]! & SIZE_MASK;
     const moved = align <= 8 ? this.take(s, newSize) : this.takeAligned(s, align, newSize);
-    m = this.i32;
+    const m = this.i32; // take may have grown the memory
     this.space.bytes.copy(moved, ptr, Math.min(cur - 4, newSize));
-    const live = m[r + W_LIVE]! + (m[(moved >> 2) - 1]! & SIZE_MASK) - cur;
-    m[r + W_LIVE] = live;
-    if (live > m[r + W_PEAK]!) m[r + W_PEAK] = live;
+    this.addLive((m[(moved >> 2) - 1]! & SIZE_MASK) - cur);
     this.release(ptr, m[(ptr >> 2) - 1]!, base, bias);
     return moved;
   }
@@ -361,7 +358,7 @@ export class HeapAllocator extends HeapPointers implements Allocator, Checkable,
   resizeInPlace(ptr: Ptr, newSize: number): boolean {
     validateAllocation(this.name, newSize, 8);
     const base = this.liveSpan(ptr, "resizeInPlace");
-    return newSize <= MAX_REQUEST && this.resizeAt(ptr, newSize, base);
+    return newSize <= MAX_REQUEST && this.resizeAt(ptr, blockBytesFor(newSize), bitmapBias(base));
   }
 
   /**

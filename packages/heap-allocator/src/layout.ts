@@ -214,6 +214,12 @@ export function spanArea(spanBytes: number, home: boolean): number {
   return spanBytes - firstPayloadOffset(spanBytes, home);
 }
 
+/** Bytes of the block that holds a request of `size` bytes: the 4-byte header added, rounded to 8, at least MIN_BLOCK. */
+export function blockBytesFor(size: number): number {
+  const s = (size + 11) & SIZE_MASK;
+  return s < MIN_BLOCK ? MIN_BLOCK : s;
+}
+
 /** The bitmap bias of the span at `base`: the bitmap word of address x is bias + (x >>> 8). */
 export function bitmapBias(base: number): number {
   return (base >>> 2) + SPAN_BITMAP_W - (base >>> 8);

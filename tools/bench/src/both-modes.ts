@@ -25,62 +25,103 @@ const COMPARED = [
   { id: "memkit-heap", short: "heap" },
 ];
 
+/** One round: each mode's report. */
+export type ModeReports = Partial<Record<BenchMode, BenchReport>>;
+
+/** Removes `flag VALUE` from `args` and returns VALUE (undefined when the flag is absent). */
+function takeOption(args: string[], flag: string): string | undefined {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args.splice(at, 2)[1] : undefined;
+}
+
 /**
  * The default `npm run bench`: the same arguments once per mode, each in its
  * own process (`--mode attached`, then `--mode detached`: a detached buffer
  * cannot be re-attached), their tables printed as they run, then one table of
- * both modes' ratios against AS TLSF with the targets beside them. With
- * `--json FILE`, FILE gets `{ attached, detached }`. Returns the exit code.
+ * both modes' ratios against AS TLSF with the targets beside them.
+ * `--rounds N` repeats that N times (the modes alternate, so a slow minute of
+ * a shared machine lands on both) and the table gives each ratio's median
+ * over the rounds, with its range, and judges the targets by the median.
+ * With `--json FILE`, FILE gets `{ attached, detached }`, or with rounds
+ * `{ rounds: [{ attached, detached }, ...] }`. Returns the exit code.
  */
 export async function runBothModes(argv: readonly string[], print: (text: string) => void = console.log, runChild: ChildRunner = nodeChild): Promise<number> {
   const args = [...argv];
-  const jsonAt = args.indexOf("--json");
-  const json = jsonAt >= 0 ? args.splice(jsonAt, 2)[1] : undefined;
+  const json = takeOption(args, "--json");
+  const rounds = Number(takeOption(args, "--rounds") ?? 1);
   const dir = await mkdtemp(join(tmpdir(), "memkit-bench-modes-"));
   const main = fileURLToPath(new URL("./main.js", import.meta.url));
-  const reports: Partial<Record<BenchMode, BenchReport>> = {};
+  const done: ModeReports[] = [];
   try {
-    for (const mode of BENCH_MODES) {
-      print(`\n==== mode ${mode} (child process) ====`);
-      const out = join(dir, `${mode}.json`);
-      const code = await runChild(["--expose-gc", main, ...args, "--mode", mode, "--json", out]);
-      if (code !== 0) {
-        print(`mode ${mode}: the child process exited with code ${code}`);
-        return code;
+    for (let round = 1; round <= rounds; round++) {
+      const reports: ModeReports = {};
+      for (const mode of BENCH_MODES) {
+        print(`\n==== mode ${mode} (child process${rounds > 1 ? `, round ${round} of ${rounds}` : ""}) ====`);
+        const out = join(dir, `${mode}.json`);
+        const code = await runChild(["--expose-gc", main, ...args, "--mode", mode, "--json", out]);
+        if (code !== 0) {
+          print(`mode ${mode}: the child process exited with code ${code}`);
+          return code;
+        }
+        reports[mode] = JSON.parse(await readFile(out, "utf8")) as BenchReport;
       }
-      reports[mode] = JSON.parse(await readFile(out, "utf8")) as BenchReport;
+      done.push(reports);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  print(`\n==== both modes ====\n${bothModesTable(reports)}`);
+  print(`\n==== both modes${rounds > 1 ? `, ${rounds} rounds` : ""} ====\n${bothModesTable(done)}`);
   if (json !== undefined) {
-    await writeFile(json, JSON.stringify(reports, null, 2) + "\n");
+    await writeFile(json, JSON.stringify(rounds > 1 ? { rounds: done } : done[0], null, 2) + "\n");
     print(`\nJSON report (both modes) written to ${json}`);
   }
   return 0;
 }
 
-/** One row per workload: each compared subject's ns/op ratio to AS TLSF in each mode, and the target. */
-export function bothModesTable(reports: Partial<Record<BenchMode, BenchReport>>): string {
-  const ratio = (mode: BenchMode, subject: string, workload: string): number | undefined => {
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * One row per workload: each compared subject's ns/op ratio to AS TLSF in
+ * each mode, and the target. Over several rounds a cell is the median of the
+ * rounds' ratios; the generic allocator's cells add their range, and its
+ * status compares the median with the target.
+ */
+export function bothModesTable(rounds: readonly ModeReports[]): string {
+  const ratio = (reports: ModeReports, mode: BenchMode, subject: string, workload: string): number | undefined => {
     const results = reports[mode]?.results ?? [];
     const mine = results.find((r) => r.subject === subject && r.workload === workload);
     const peer = results.find((r) => r.subject === TARGET_PEER && r.workload === workload);
     return mine && peer && "nsPerOp" in mine && "nsPerOp" in peer ? mine.nsPerOp / peer.nsPerOp : undefined;
   };
-  const workloads = reports.attached?.workloads ?? reports.detached?.workloads ?? [];
+  // The median over the rounds that measured it; undefined when none did.
+  const summary = (mode: BenchMode, subject: string, workload: string): { median: number; low: number; high: number } | undefined => {
+    const xs = rounds.map((r) => ratio(r, mode, subject, workload)).filter((x): x is number => x !== undefined);
+    return xs.length === 0 ? undefined : { median: median(xs), low: Math.min(...xs), high: Math.max(...xs) };
+  };
+  const cell = (mode: BenchMode, subject: string, workload: string, withRange: boolean): string => {
+    const s = summary(mode, subject, workload);
+    if (s === undefined || !withRange || rounds.length === 1) return formatRatio(s?.median);
+    return `${formatRatio(s.median)} (${formatRatio(s.low)}..${formatRatio(s.high)})`;
+  };
+  const first = rounds[0] ?? {};
+  const workloads = first.attached?.workloads ?? first.detached?.workloads ?? [];
   const header = ["workload", ...COMPARED.flatMap((c) => BENCH_MODES.map((m) => `${c.short} xAS ${m}`)), "target (generic)", "status"];
   const rows = workloads.map(({ id }) => {
     const target = SPEED_TARGETS.find((t) => t.workload === id);
-    const generic = BENCH_MODES.map((m) => ratio(m, "memkit-generic", id));
+    const generic = BENCH_MODES.map((m) => summary(m, "memkit-generic", id)?.median);
     const status =
       target === undefined ? "" : generic.map((g, k) => `${BENCH_MODES[k]} ${g === undefined ? "n/a" : g <= target.max ? "PASS" : "MISS"}`).join(", ");
-    return [id, ...COMPARED.flatMap((c) => BENCH_MODES.map((m) => formatRatio(ratio(m, c.id, id)))), target ? `<= ${target.max.toFixed(2)}` : "-", status];
+    return [id, ...COMPARED.flatMap((c) => BENCH_MODES.map((m) => cell(m, c.id, id, c.id === "memkit-generic"))), target ? `<= ${target.max.toFixed(2)}` : "-", status];
   });
   const aligns = header.map((_, k) => (k === 0 || k >= header.length - 2 ? "l" : "r"));
+  const what = rounds.length > 1 ? `median of ${rounds.length} rounds (range), ` : "";
   return (
-    `ns/op ratio to AS TLSF (< 1 = faster), each mode measured in its own process\n` +
+    `ns/op ratio to AS TLSF (< 1 = faster), ${what}each mode measured in its own process\n` +
     formatTable(header, rows, aligns) +
     `\n  (the other targets, footprint and GC events, are in each mode's own targets table above)`
   );

@@ -41,6 +41,8 @@ export interface BenchOptions {
   json: string | undefined;
   /** Run in this mode in this process; undefined: run each mode in a child process and print both. */
   mode: BenchMode | undefined;
+  /** Without --mode: how many times both modes run, alternating; the summary gives each ratio's median over them. */
+  rounds: number;
   /** What a run's time is: wall time, or this process's CPU time (user + system; steadier on a loaded machine). */
   clock: BenchClock;
 }
@@ -57,11 +59,13 @@ export const USAGE = `usage: node --expose-gc dist/main.js [options]
                     machine loaded by other jobs disturbs less (descheduled time is not counted)
   --mode M          run in this process in mode attached (no ArrayBuffer ever detached) or detached
                     (one detached first); without it, each mode runs in a child process and both are printed
+  --rounds N        without --mode: run both modes N times, alternating (attached, detached, attached, ...),
+                    and judge the targets by each ratio's median over the rounds (default 1)
   --help            this text`;
 
 /** Parses argv (without node and script); throws an Error with a usable message on bad input. Returns undefined for --help. */
 export function parseArgs(argv: readonly string[]): BenchOptions | undefined {
-  const o: BenchOptions = { workloads: [...ALL_WORKLOAD_IDS], runs: 5, warmups: 1, quick: false, seed: DEFAULT_SEED, subjects: undefined, json: undefined, mode: undefined, clock: "wall" };
+  const o: BenchOptions = { workloads: [...ALL_WORKLOAD_IDS], runs: 5, warmups: 1, quick: false, seed: DEFAULT_SEED, subjects: undefined, json: undefined, mode: undefined, rounds: 1, clock: "wall" };
   let runsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -114,10 +118,14 @@ export function parseArgs(argv: readonly string[]): BenchOptions | undefined {
         o.mode = m as BenchMode;
         break;
       }
+      case "--rounds":
+        o.rounds = positiveInt(arg, value());
+        break;
       default:
         throw new Error(`unknown option "${arg}"\n${USAGE}`);
     }
   }
+  if (o.mode !== undefined && o.rounds > 1) throw new Error(`--rounds runs both modes in child processes: drop --mode ${o.mode}, or drop --rounds`);
   if (o.quick && !runsGiven) o.runs = 1;
   return o;
 }

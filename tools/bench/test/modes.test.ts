@@ -56,6 +56,54 @@ describe("bench modes", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it("--rounds N alternates the modes N times and judges the targets by the median", async () => {
+    const calls: string[][] = [];
+    const printed: string[] = [];
+    // Generic ns/op on A per call, in call order (attached, detached, attached, ...); AS TLSF is 20 throughout.
+    const generic = [12, 18, 16, 13, 14, 30];
+    const dir = await mkdtemp(join(tmpdir(), "memkit-rounds-"));
+    const json = join(dir, "rounds.json");
+    const code = await runBothModes(
+      ["--only", "A", "--rounds", "3", "--json", json],
+      (t) => printed.push(t),
+      async (args) => {
+        const mode = args[args.indexOf("--mode") + 1]!;
+        const ns = generic[calls.length]!;
+        calls.push([...args]);
+        const report = {
+          workloads: [{ id: "A" }],
+          results: [
+            { subject: "memkit-generic", workload: "A", nsPerOp: ns },
+            { subject: "as-tlsf", workload: "A", nsPerOp: 20 },
+          ],
+          meta: { mode },
+        };
+        await writeFile(args[args.indexOf("--json") + 1]!, JSON.stringify(report));
+        return 0;
+      },
+    );
+    expect(code).toBe(0);
+    expect(calls.map((c) => c[c.indexOf("--mode") + 1])).toEqual(["attached", "detached", "attached", "detached", "attached", "detached"]);
+    // The children never see --rounds (nor the parent's --json file).
+    for (const c of calls) expect(c).not.toContain("--rounds");
+    const table = printed.join("\n");
+    expect(table).toMatch(/round 3 of 3/);
+    expect(table).toMatch(/median of 3 rounds/);
+    // Attached 0.60, 0.80, 0.70 -> median 0.70 (PASS at <= 0.70); detached 0.90, 0.65, 1.50 -> 0.90.
+    expect(table).toMatch(/^ {2}A +0\.70 \(0\.60\.\.0\.80\) +0\.90 \(0\.65\.\.1\.50\) +- +- +<= 0\.70 +attached PASS, detached MISS$/m);
+    const saved = JSON.parse(await readFile(json, "utf8")) as { rounds: Record<string, BenchReport>[] };
+    expect(saved.rounds).toHaveLength(3);
+    expect(saved.rounds[2]!.detached!.results[0]).toMatchObject({ nsPerOp: 30 });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("--rounds is for both modes: with --mode it is refused", () => {
+    expect(() => parseArgs(["--mode", "attached", "--rounds", "2"])).toThrow(/drop --mode attached, or drop --rounds/);
+    expect(() => parseArgs(["--rounds", "0"])).toThrow(/--rounds needs a positive integer/);
+    expect(parseArgs(["--rounds", "4"])!.rounds).toBe(4);
+    expect(parseArgs([])!.rounds).toBe(1);
+  });
+
   it("stops at a child that fails", async () => {
     const printed: string[] = [];
     expect(await runBothModes(["--quick"], (t) => printed.push(t), () => Promise.resolve(3))).toBe(3);

@@ -41,6 +41,7 @@ import {
   bitmapWords,
 } from "./layout.js";
 import { SLAB_MAGIC, expectSlab, headerProblem, slabError } from "./slab-shape.js";
+import { JS_PATHS, hotPathsFor, type FreeSlot, type TakeSlot } from "./hot-paths.js";
 
 /**
  * The slabs of a slot allocator: leasing, formatting, the partial and spare
@@ -81,6 +82,11 @@ export abstract class SlabStore extends SpaceHandle {
   protected readonly hdrOffset: number;
   /** Pointers at or above this are outside the page map. */
   protected readonly addrLimit: number;
+  // The hot paths in wasm (hot-paths.ts) and the byte addresses they take; JS stand-ins once the handle ended.
+  protected fastTake: TakeSlot = JS_PATHS.take;
+  protected fastFree: FreeSlot = JS_PATHS.free;
+  protected readonly cwBytes: number;
+  protected readonly classBytes: number;
 
   protected constructor(space: AddressSpace, geo: SlotGeometry, pages: PageAllocator, name: string) {
     super(space, geo.controlPtr);
@@ -101,11 +107,26 @@ export abstract class SlabStore extends SpaceHandle {
     this.ownerTag = geo.ownerTag;
     this.hdrOffset = geo.hdrOffset;
     this.addrLimit = geo.slabLimit;
+    this.cwBytes = geo.cw << 2;
+    this.classBytes = geo.classWord << 2;
+    const paths = hotPathsFor(space.memory, space.shared);
+    this.fastTake = paths.take;
+    this.fastFree = paths.free;
+  }
+
+  /** True when this handle's hot paths run as wasm (false where wasm cannot be compiled, and once the handle ended). */
+  get wasmPaths(): boolean {
+    return this.fastTake !== JS_PATHS.take;
   }
 
   refreshViews(views: ViewSet): void {
     this.i32 = views.i32;
     this.f64 = views.f64;
+    // An ended handle must fail on JS's path (DestroyedError), never allocate through wasm's.
+    if (views === SpaceViews.dead) {
+      this.fastTake = JS_PATHS.take;
+      this.fastFree = JS_PATHS.free;
+    }
   }
 
   /** Allocates a slot of class `c` from its current slab. */

@@ -167,6 +167,15 @@ export class SlotAllocator extends SlotPointers implements Allocator, Checkable,
    * @internal
    */
   freeTagged(ptr: number, tag: number): void {
+    // The wasm path (hot-paths.ts) frees the common case; a refusal is explained by the JS path, which checks again.
+    const s = this.fastFree(this.cwBytes, this.classBytes, this.ownerTag, this.pageShift, this.hdrOffset, this.addrLimit, ptr, tag);
+    if (s === 0) return;
+    if (s === 1) return this.freeTaggedJs(ptr, tag);
+    this.afterFree(s, this.i32[s + S_USED]!);
+  }
+
+  /** {@link freeTagged} in JS, step for step as assembly/hot-paths.ts's `free`: where wasm cannot run, and for every refusal. */
+  private freeTaggedJs(ptr: number, tag: number): void {
     const i32 = this.i32;
     const shift = this.pageShift;
     // 8 + 24 bits: owner << 24 | slab base >> pageShift. data 0 is the control block, never a slab.
@@ -203,17 +212,22 @@ export class SlotAllocator extends SlotPointers implements Allocator, Checkable,
   }
 
   /**
-   * Pops a slot of class `c` from the current slab (free list first, then
-   * never-used slots); refills when it is exhausted. After the handle ended
-   * its views are empty: the current slab reads undefined and the call goes
-   * to refill, which throws DestroyedError.
-   *
-   * Kept as it was before the lifecycle work, byte for byte in its shape:
-   * its size keeps it just above V8's inlining limit, so callers (allocate,
-   * and through it the generic allocator) inline only the small front and
-   * keep their inlining budget. See docs/perf-log.md before changing it.
+   * Pops a slot of class `c`: the parked slot, else from the current slab
+   * (free list first, then never-used slots), through the wasm path
+   * (hot-paths.ts); when that hands over, through {@link takeJs}.
    */
   protected take(c: number, size: number): Ptr {
+    const p = this.fastTake(this.cwBytes, this.classBytes, this.addrLimit, c);
+    return p !== 0 ? p : this.takeJs(c, size);
+  }
+
+  /**
+   * {@link take} in JS, step for step as assembly/hot-paths.ts's `take`, and
+   * the refill when the current slab is exhausted. After the handle ended its
+   * views are empty: the current slab reads undefined and the call goes to
+   * refill, which throws DestroyedError.
+   */
+  private takeJs(c: number, size: number): Ptr {
     const i32 = this.i32;
     const rec = this.classWord + (c << CLASS_SHIFT);
     if (i32[this.cw + W_PARKED_CLASS] === c) {

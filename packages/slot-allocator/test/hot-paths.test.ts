@@ -46,8 +46,9 @@ describe("the wasm hot paths against the JS ones", () => {
         let b: string;
         if (live.length === 0 || r < 0.5) {
           const size = rng.chance(0.7) ? rng.logUniform(1, 256) : rng.int(0, 2048);
-          a = outcome(() => wasm.slots.allocate(size));
-          b = outcome(() => js.slots.allocate(size));
+          const align = rng.chance(0.05) ? 2 ** rng.int(3, 8) : 8;
+          a = outcome(() => wasm.slots.allocate(size, align));
+          b = outcome(() => js.slots.allocate(size, align));
           live.push(Number(a));
         } else if (r < 0.93) {
           const [p] = live.splice(rng.int(0, live.length - 1), 1);

@@ -1,3 +1,5 @@
+import { MemoryModule } from "./memory-module.js";
+
 /**
  * Copies and fills inside one memory through wasm's bulk memory instructions.
  *
@@ -40,7 +42,7 @@ function section(id: number, body: readonly number[]): number[] {
 const ARGS = [0x20, 0x00, 0x20, 0x01, 0x20, 0x02];
 
 /**
- * The helper module, written out: it imports a memory as `m.memory` and
+ * The helper module, written out: it imports a memory as `env.memory` and
  * exports `copy(to, from, length)` (memory.copy) and `fill(to, value, length)`
  * (memory.fill). A shared memory can only be imported as shared, with a
  * declared maximum: 65536 pages, wasm32's whole range, so any memory fits.
@@ -53,31 +55,16 @@ function helperBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
     ...section(1, [0x01, 0x60, 0x03, I32, I32, I32, 0x00]), // types: (i32, i32, i32) -> ()
-    ...section(2, [0x01, ...name("m"), ...name("memory"), 0x02, ...memoryLimits]), // import m.memory
+    ...section(2, [0x01, ...name("env"), ...name("memory"), 0x02, ...memoryLimits]), // import env.memory
     ...section(3, [0x02, 0x00, 0x00]), // two functions of type 0
     ...section(7, [0x02, ...name("copy"), 0x00, 0x00, ...name("fill"), 0x00, 0x01]), // exports
     ...section(10, [0x02, ...body([...ARGS, 0xfc, 0x0a, 0x00, 0x00]), ...body([...ARGS, 0xfc, 0x0b, 0x00])]), // memory.copy, memory.fill
   ]);
 }
 
-/** The compiled helper per kind of memory (index 0: private, 1: shared); null once compilation failed. */
-const modules: (WebAssembly.Module | null | undefined)[] = [undefined, undefined];
+const HELPER = new MemoryModule<{ copy: CopyBytes; fill: FillBytes }>(helperBytes);
 
-function helperModule(shared: boolean): WebAssembly.Module | null {
-  const k = shared ? 1 : 0;
-  let module = modules[k];
-  if (module === undefined) {
-    try {
-      module = new WebAssembly.Module(helperBytes(shared));
-    } catch {
-      module = null;
-    }
-    modules[k] = module;
-  }
-  return module;
-}
-
-/** One instance per memory: spaces attached to the same memory share it. */
+/** One set of moves per memory: spaces attached to the same memory share it. */
 const byMemory = new WeakMap<WebAssembly.Memory, ByteMoves>();
 
 /**
@@ -88,16 +75,11 @@ const byMemory = new WeakMap<WebAssembly.Memory, ByteMoves>();
 export function byteMovesFor(memory: WebAssembly.Memory, shared: boolean, views: () => Uint8Array): ByteMoves {
   let moves = byMemory.get(memory);
   if (moves === undefined) {
-    const module = helperModule(shared);
-    moves = module === null ? typedArrayMoves(views) : wasmMoves(module, memory);
+    const exports = HELPER.exportsFor(memory, shared);
+    moves = exports === null ? typedArrayMoves(views) : { copy: exports.copy, fill: exports.fill, wasm: true };
     byMemory.set(memory, moves);
   }
   return moves;
-}
-
-function wasmMoves(module: WebAssembly.Module, memory: WebAssembly.Memory): ByteMoves {
-  const exports = new WebAssembly.Instance(module, { m: { memory } }).exports as { copy: CopyBytes; fill: FillBytes };
-  return { copy: exports.copy, fill: exports.fill, wasm: true };
 }
 
 /** The fallback: the typed-array methods, with memory.copy's bounds rule (throw and write nothing) instead of their clamping. */

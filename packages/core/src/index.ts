@@ -15,6 +15,7 @@ export {
 export type { AddressSpaceOptions, AttachOptions, GrowListener } from "./address-space.js";
 export { AddressSpace, WASM_PAGE_BYTES, MAX_ADDRESS_SPACE_BYTES } from "./address-space.js";
 export type { ByteMoves, CopyBytes, FillBytes } from "./byte-moves.js";
+export { MemoryModule } from "./memory-module.js";
 export {
   MAX_SIZE,
   MAX_ALIGN,

@@ -1,3 +1,4 @@
+import { MemoryModule } from "@memkit/core";
 import { HOT_PATHS_WASM } from "./hot-paths-wasm.js";
 
 /**
@@ -17,48 +18,17 @@ export type FreeSlot = (cw: number, classes: number, ownerTag: number, shift: nu
 export interface HotPaths {
   readonly take: TakeSlot;
   readonly free: FreeSlot;
-  /** True when these run as wasm; false for the stand-ins that always hand over to JS. */
-  readonly wasm: boolean;
 }
 
 /** The stand-ins where wasm cannot run (a CSP without wasm-unsafe-eval), and for ended handles: JS does everything. */
-export const JS_PATHS: HotPaths = { take: () => 0, free: () => 1, wasm: false };
+export const JS_PATHS: HotPaths = { take: () => 0, free: () => 1 };
 
-/** The compiled module per kind of memory (0: private, 1: shared); null once compilation failed. */
-const modules: (WebAssembly.Module | null | undefined)[] = [undefined, undefined];
-const byMemory = new WeakMap<WebAssembly.Memory, HotPaths>();
+const MODULE = MemoryModule.fromBase64<HotPaths>(HOT_PATHS_WASM);
 let forceJs = false;
-
-function moduleFor(shared: boolean): WebAssembly.Module | null {
-  const k = shared ? 1 : 0;
-  let module = modules[k];
-  if (module === undefined) {
-    try {
-      const text = atob(shared ? HOT_PATHS_WASM.shared : HOT_PATHS_WASM.private);
-      module = new WebAssembly.Module(Uint8Array.from(text, (ch) => ch.charCodeAt(0)));
-    } catch {
-      module = null;
-    }
-    modules[k] = module;
-  }
-  return module;
-}
 
 /** The hot paths over `memory` (one instance per memory, shared by every slot allocator on it), or the JS stand-ins. */
 export function hotPathsFor(memory: WebAssembly.Memory, shared: boolean): HotPaths {
-  if (forceJs) return JS_PATHS;
-  let paths = byMemory.get(memory);
-  if (paths === undefined) {
-    const module = moduleFor(shared);
-    if (module === null) {
-      paths = JS_PATHS;
-    } else {
-      const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as { take: TakeSlot; free: FreeSlot };
-      paths = { take: exports.take, free: exports.free, wasm: true };
-    }
-    byMemory.set(memory, paths);
-  }
-  return paths;
+  return (forceJs ? null : MODULE.exportsFor(memory, shared)) ?? JS_PATHS;
 }
 
 /**

@@ -6,7 +6,10 @@
  *
  * Steady state: 1,024 live blocks; each step frees one (a scattered slot) and
  * allocates a new size in its place. Sizes are generated up front. Each
- * subject runs several timed rounds after a warm-up.
+ * subject runs several timed rounds after a warm-up, once in a process where
+ * no ArrayBuffer was ever detached and once in one where a buffer was (as in
+ * any app whose memory grew or that transferred a buffer: V8 then checks
+ * every typed-array access for a detached buffer).
  */
 import { execFileSync } from "node:child_process";
 import { PerformanceObserver } from "node:perf_hooks";
@@ -128,6 +131,11 @@ async function measure([, build, steps, align = 8]: Subject): Promise<void> {
 const backingList = await backings();
 const child = process.argv.indexOf("--subject");
 if (child >= 0) {
+  if (process.argv.includes("--detached")) {
+    const buffer = new ArrayBuffer(8);
+    structuredClone(buffer, { transfer: [buffer] });
+    if (buffer.byteLength !== 0) throw new Error("--detached: transferring a buffer did not detach it");
+  }
   const [b, s] = process.argv[child + 1]!.split(":").map(Number);
   await measure(subjectsOver(backingList[b!]![1])[s!]!);
 } else {
@@ -135,18 +143,22 @@ if (child >= 0) {
   const only = process.env.BENCH_ONLY;
   const script = fileURLToPath(import.meta.url);
   for (const [b, [label, make]] of backingList.entries()) {
-    console.log(`\n${label}: ns per deallocate+allocate pair (CPU time, best of ${ROUNDS}, one process per subject), ${LIVE} live blocks of 16..512 B`);
-    let bare = 0;
+    console.log(`\n${label}: ns per deallocate+allocate pair (CPU time, best of ${ROUNDS}, one process per subject and mode), ${LIVE} live blocks of 16..512 B`);
     const width = Math.max(...subjectsOver(make).map(([name]) => name.length));
+    console.log(`  ${"".padEnd(width)}  ${"attached".padStart(22)}  ${"detached".padStart(22)}`);
+    const bare = [0, 0];
     for (const [s, [name, , steps]] of subjectsOver(make).entries()) {
       if (only !== undefined && name !== "bare" && !name.includes(only)) continue;
-      const out = execFileSync(process.execPath, ["--expose-gc", script, "--subject", `${b}:${s}`], { encoding: "utf8" });
-      const { ns, gcs } = JSON.parse(out.trim().split("\n").pop()!) as { ns: number; gcs: number };
-      if (name === "bare") bare = ns;
-      const gcText = `${gcs} GC${gcs === 1 ? "" : "s"} in ${ROUNDS} x ${steps.toLocaleString("en")} pairs`;
-      // One allocation per pair: allocations per second through this subject.
-      const rate = `${(1e3 / ns).toFixed(2)} M allocs/s`;
-      console.log(`  ${name.padEnd(width)} ${ns.toFixed(0).padStart(7)} ns   ${(ns / bare).toFixed(2)}x bare   ${rate.padStart(16)}   ${gcText}`);
+      let line = `  ${name.padEnd(width)}`;
+      let gcs = 0;
+      for (const [m, mode] of ["", "--detached"].entries()) {
+        const out = execFileSync(process.execPath, ["--expose-gc", script, "--subject", `${b}:${s}`, ...(mode ? [mode] : [])], { encoding: "utf8" });
+        const run = JSON.parse(out.trim().split("\n").pop()!) as { ns: number; gcs: number };
+        if (name === "bare") bare[m] = run.ns;
+        gcs += run.gcs;
+        line += `  ${run.ns.toFixed(0).padStart(7)} ns ${(run.ns / bare[m]!).toFixed(2).padStart(6)}x bare`;
+      }
+      console.log(`${line}   ${gcs} GC${gcs === 1 ? "" : "s"} in 2 x ${ROUNDS} x ${steps.toLocaleString("en")} pairs`);
     }
   }
 }

@@ -88,6 +88,13 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
       throw backingFailed(this.path, err, size, align, hb);
     }
     const ptr = blockStart(base, hb);
+    const code = ptr - base === HEADER_BYTES ? 0 : HEADER_16;
+    const wasm = this.recordPaths;
+    if (wasm !== null) {
+      // The wasm step reads the epoch, the records' count and the header from memory after the backing call.
+      if (wasm.recorded(this.cw, this.allocEpoch, this.recW, this.recCap, this.row, this.rowsD, ptr, size, code) !== 0) return ptr;
+      return this.recordNew(ptr, size, ptr - base, 0, 0);
+    }
     // Read again after the backing call: code it ran (a grow listener) may have grown the space,
     // disposed this scope, filled or moved the records (the epoch says the last two).
     const i32 = this.i32;
@@ -99,7 +106,7 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
     if (i32[cw + W_EPOCH] !== this.allocEpoch || n === this.recCap || (seen >>> 0 < n && i32[recW + (seen << 2)] === ptr)) {
       return this.recordNew(ptr, size, ptr - base, 0, 0);
     }
-    this.appendRecord(ptr, size, ptr - base === HEADER_BYTES ? 0 : HEADER_16, n);
+    this.appendRecord(ptr, size, code, n);
     return ptr;
   }
 
@@ -211,6 +218,23 @@ export abstract class ScopeBlocks extends ScopeState implements Allocator {
       return;
     }
     if (ptr === 0) return;
+    const wasm = this.recordPaths;
+    if (wasm !== null) {
+      // freeing() checks what the JS below checks (a live block of this row, its record word the row) and writes nothing.
+      const x = typeof ptr === "number" && ptr >>> 0 === ptr ? wasm.freeing(this.cw, this.freeEpoch, this.recW, this.row, ptr) : -1;
+      if (x < 0) {
+        this.#deallocateSlow(ptr);
+        return;
+      }
+      const i = x >>> 2;
+      // The allocation frame, before the backing may reuse the header's bytes for its free lists.
+      const allocFrame = this.i32[((ptr - HEADER_BYTES) >> 2) + 1]!;
+      this.backing.deallocate(ptr - (HEADER_BYTES << (x & 1)));
+      // A record that names a site (a label) is released by JS, which knows the sites.
+      if ((x & 2) === 0) wasm.freed(this.cw, this.recW, this.rowsD, this.ringMask, i, ptr, allocFrame);
+      else this.countReleased(i, ptr, allocFrame);
+      return;
+    }
     const i32 = this.i32;
     const cw = this.cw;
     // The inline path: nothing cached changed (the epoch), a live block of the tree, this scope's own

@@ -1,3 +1,4 @@
+import { recordPathsFor, type RecordPaths } from "./record-paths.js";
 import { SpaceHandle, SpaceViews, destroyedError, type Allocator, type DestroyedError, type ViewSet } from "@memkit/core";
 import {
   D_ALLOC_BYTES,
@@ -111,7 +112,9 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
   #unsampled = 0;
   #unsampledEpoch = -1;
   /** Mask of the ring's word index (2 * slots - 1). */
-  private readonly ringMask: number;
+  protected readonly ringMask: number;
+  /** The inline record steps as wasm (record-paths.ts), or null where wasm cannot be compiled: ScopeBlocks then runs them in JS. */
+  protected readonly recordPaths: RecordPaths | null;
   /** @internal The STATE word of this row while allocate may take its inline path ("counts", no budget up the chain, not guarded, not disposed). */
   readonly key: number;
   /** @internal The row's generation and LIVE bit, as STATE holds them while the row is this scope. */
@@ -153,6 +156,7 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     this.u32 = views.u32;
     this.f64 = views.f64;
     this.ringMask = views.u32[this.cw + W_RING_SLOTS]! * 2 - 1;
+    this.recordPaths = recordPathsFor(link.space.memory, link.space.shared);
     this.key = stateWord(this.gen, COUNTS, 0);
     this.genLive = (this.gen << GEN_SHIFT) | LIVE;
     const path = pathOf(this, row);

@@ -252,6 +252,9 @@ export abstract class ScopeState extends SpaceHandle implements TreeMemory {
     this.i32 = views.i32;
     this.u32 = views.u32;
     this.f64 = views.f64;
+    // Ended: the wasm record steps read the tree's memory, which may live on (another handle's), so
+    // the epochs they compare with must miss now, as the JS steps' reads of the empty views do.
+    if (views === SpaceViews.dead) this.sync();
   }
 
   /** @internal The allocator the tree's own state is leased from. */

@@ -101,6 +101,25 @@ describe("a scope's record steps in wasm against the JS ones", () => {
     expect(wasm.root.report()).toEqual(js.root.report());
   });
 
+  it("an ended handle frees and allocates nothing, as on the JS path, while the tree lives on", () => {
+    const results = [false, true].map((js) => {
+      const { space, root } = tree(js);
+      const p = root.allocate(64);
+      const q = root.allocate(64);
+      const other = TraceAllocator.attach(space, root.controlPtr, { backing: root.backing });
+      other.deallocate(other.allocate(16)); // its inline paths' cached epochs are current
+      other.deallocate(other.allocate(16));
+      other.detach();
+      const out = [outcome(() => other.deallocate(p)), outcome(() => other.allocate(32))];
+      root.deallocate(p);
+      root.deallocate(q);
+      root.check();
+      return out;
+    });
+    expect(results[0]).toEqual(results[1]);
+    expect(results[0]![0]).toBe("DestroyedError");
+  });
+
   it("after dispose, a scope's frees and allocations fail as on the JS path", () => {
     const { scopes } = tree(false);
     const c = scopes[3]!;

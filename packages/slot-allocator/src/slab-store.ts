@@ -83,8 +83,8 @@ export abstract class SlabStore extends SpaceHandle {
   /** Pointers at or above this are outside the page map. */
   protected readonly addrLimit: number;
   // The hot paths in wasm (hot-paths.ts) and the byte addresses they take; JS stand-ins once the handle ended.
-  protected fastTake: TakeSlot = JS_PATHS.take;
-  protected fastFree: FreeSlot = JS_PATHS.free;
+  protected fastTake: TakeSlot;
+  protected fastFree: FreeSlot;
   protected readonly cwBytes: number;
   protected readonly classBytes: number;
 

@@ -2,7 +2,7 @@
 // ships as base64 in a generated source file must be what its AssemblyScript
 // source compiles to, and that source must use the allocator's layout.
 import { readFile, writeFile } from "node:fs/promises";
-import { relative } from "node:path";
+import { dirname, relative } from "node:path";
 
 const COMMON = ["-O3", "--runtime", "stub", "--noAssert", "--importMemory", "--noExportMemory", "--use", "abort="];
 // A shared memory imports only as shared, with a maximum: wasm32's whole 65536 pages, so any memory fits.
@@ -42,7 +42,7 @@ async function compile(source: string, flags: readonly string[]): Promise<string
  * Returns what `output` holds now and what it should hold.
  */
 export async function checkMemoryModule(source: string, output: string, name: string): Promise<{ committed: string; fresh: string }> {
-  const from = relative(`${output}/../..`, source);
+  const from = relative(dirname(dirname(output)), source); // from the package root
   const fresh =
     `// Generated from ${from} by \`npm run build:wasm\` in this package: do not edit.\n` +
     "// The module for a private memory, and for a shared one (its import says shared, up to 65536 pages).\n" +

@@ -33,7 +33,7 @@ export function runOps(subject: Subject, slots: Int32Array, sizes: Int32Array, c
 /**
  * The trace loop: {@link runOps} plus what recorded programs ask for, read
  * from `flags` on allocations only: zeroing (calloc; the subject's zero(),
- * the same fill for every subject) and alignment (allocAligned). Kept apart
+ * see Subject.zero) and alignment (allocAligned). Kept apart
  * from runOps so the synthetic workloads' loop does not carry the branch.
  * Like runOps, it must not reference anything outside its parameters.
  */

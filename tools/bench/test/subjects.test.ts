@@ -74,6 +74,22 @@ for (const l of loaded) {
       }
     });
 
+    it("zero() clears exactly the block's first `size` bytes", () => {
+      const s = factory.create(sizing);
+      try {
+        const size = 100;
+        const h = s.alloc(size + 8);
+        // Every byte a 1, through write() (first and last byte of each prefix); then the first `size` zeroed.
+        for (let n = size + 8; n >= 1; n--) s.write(h, n, 1);
+        s.zero(h, size);
+        for (let i = 0; i < size; i++) expect(s.read(h, i), `byte ${i}`).toBe(0);
+        for (let i = size; i < size + 8; i++) expect(s.read(h, i), `byte ${i}`).toBe(1);
+        s.free(h);
+      } finally {
+        s.destroy();
+      }
+    });
+
     it.skipIf(aliases)("realloc keeps the contents when growing and shrinking", () => {
       const s = factory.create(sizing);
       try {

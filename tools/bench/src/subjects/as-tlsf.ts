@@ -1,3 +1,5 @@
+import { AddressSpace } from "@memkit/core";
+import type { FillBytes } from "@memkit/core";
 import { ensureAsTlsfWasm } from "../peers/as-tlsf/build.js";
 import { MAXIMUM_BYTES, RESERVED_BYTES } from "./subject.js";
 import type { Subject, SubjectFactory } from "./subject.js";
@@ -24,6 +26,8 @@ class AsTlsfSubject implements Subject {
   protected readonly wasm: AsTlsfExports;
   protected readonly memory: WebAssembly.Memory;
   private readonly u8: Uint8Array;
+  /** Zeroes with memory.fill, as every subject over a wasm memory does (see Subject.zero). */
+  private readonly fill: FillBytes;
   protected readonly heapBase: number;
 
   constructor(module: WebAssembly.Module) {
@@ -38,6 +42,7 @@ class AsTlsfSubject implements Subject {
     });
     this.wasm = instance.exports as unknown as AsTlsfExports;
     this.u8 = new Uint8Array(this.memory.buffer);
+    this.fill = AddressSpace.attach(this.memory, { maximumBytes: MAXIMUM_BYTES }).bytes.fill;
     this.heapBase = this.wasm.heapBase();
   }
 
@@ -51,7 +56,7 @@ class AsTlsfSubject implements Subject {
   }
 
   zero(handle: number, size: number): void {
-    this.u8.fill(0, handle, handle + size);
+    this.fill(handle, 0, size);
   }
 
   free(handle: number): void {

@@ -1,16 +1,24 @@
+import { AddressSpace } from "@memkit/core";
+import type { FillBytes } from "@memkit/core";
 import type { Subject, SubjectFactory } from "./subject.js";
+
+const WASM_PAGE = 65536;
 
 /**
  * The bare-loop baseline: no allocator, only the loop, the op reads and the
- * two byte writes every other subject also pays. Every "allocation" is the
- * same region of one buffer, so the difference to a real subject is the
+ * two byte writes every other subject also pays (and a calloc's memory.fill,
+ * as the subjects over wasm memories zero). Every "allocation" is the
+ * same region of one memory, so the difference to a real subject is the
  * allocator's own cost.
  */
 class BareLoopSubject implements Subject {
   private readonly u8: Uint8Array;
+  private readonly fill: FillBytes;
 
   constructor(maxSize: number) {
-    this.u8 = new Uint8Array(maxSize + 16);
+    const space = AddressSpace.create({ initialBytes: Math.ceil((maxSize + 16) / WASM_PAGE) * WASM_PAGE });
+    this.u8 = space.u8;
+    this.fill = space.bytes.fill;
   }
 
   alloc(_size: number): number {
@@ -22,7 +30,7 @@ class BareLoopSubject implements Subject {
   }
 
   zero(handle: number, size: number): void {
-    this.u8.fill(0, handle, handle + size);
+    this.fill(handle, 0, size);
   }
 
   free(_handle: number): void {}

@@ -1,3 +1,5 @@
+import { AddressSpace } from "@memkit/core";
+import type { FillBytes } from "@memkit/core";
 import { MAXIMUM_BYTES, RESERVED_BYTES } from "./subject.js";
 import type { Subject, SubjectFactory } from "./subject.js";
 
@@ -30,12 +32,15 @@ const FIRST_SLAB = Math.ceil(((CLASS_WORD + (CLASSES + 1) * 4) * 4) / SLAB_BYTES
 class FreeListSubject implements Subject {
   private readonly i32: Int32Array;
   private readonly u8: Uint8Array;
+  /** Zeroes with memory.fill, as every subject over a wasm memory does (see Subject.zero). */
+  private readonly fill: FillBytes;
   private top = FIRST_SLAB;
 
   constructor() {
     const memory = new WebAssembly.Memory({ initial: RESERVED_BYTES / WASM_PAGE, maximum: MAXIMUM_BYTES / WASM_PAGE });
     this.i32 = new Int32Array(memory.buffer);
     this.u8 = new Uint8Array(memory.buffer);
+    this.fill = AddressSpace.attach(memory, { maximumBytes: MAXIMUM_BYTES }).bytes.fill;
   }
 
   alloc(size: number): number {
@@ -69,7 +74,7 @@ class FreeListSubject implements Subject {
   }
 
   zero(handle: number, size: number): void {
-    this.u8.fill(0, handle, handle + size);
+    this.fill(handle, 0, size);
   }
 
   free(handle: number): void {

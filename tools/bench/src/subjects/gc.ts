@@ -33,7 +33,7 @@ class GcSubject implements Subject {
     return this.alloc(size);
   }
 
-  /** Already zero, but filled anyway: every subject does the same work for a calloc. */
+  /** Already zero, but filled anyway: every subject zeroes a calloc's block (see Subject.zero). */
   zero(handle: number, size: number): void {
     this.blocks[handle]!.fill(0, 0, size);
   }

@@ -1,4 +1,4 @@
-import type { AddressSpace } from "@memkit/core";
+import type { AddressSpace, FillBytes } from "@memkit/core";
 import type { PageAllocator } from "@memkit/page-allocator";
 import { MEMKIT_FOOTPRINT_NOTE, createBacking, loadPageAllocator } from "./memkit-backing.js";
 import type { MemkitAllocator, OverPages } from "./memkit-backing.js";
@@ -14,12 +14,15 @@ class MemkitGenericSubject implements Subject {
   private readonly pages: PageAllocator;
   private readonly generic: MemkitAllocator;
   private u8: Uint8Array;
+  /** Zeroes as memkit's allocateZeroed does (see Subject.zero). */
+  private readonly fill: FillBytes;
   private readonly unsubscribe: () => void;
 
   constructor(space: AddressSpace, pages: PageAllocator, generic: MemkitAllocator) {
     this.pages = pages;
     this.generic = generic;
     this.u8 = space.u8;
+    this.fill = space.bytes.fill;
     this.unsubscribe = space.onGrow(() => {
       this.u8 = space.u8;
     });
@@ -34,7 +37,7 @@ class MemkitGenericSubject implements Subject {
   }
 
   zero(handle: number, size: number): void {
-    this.u8.fill(0, handle, handle + size);
+    this.fill(handle, 0, size);
   }
 
   free(handle: number): void {

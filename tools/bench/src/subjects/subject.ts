@@ -14,7 +14,13 @@ export interface Subject {
   alloc(size: number): number;
   /** Allocates `size` bytes aligned to `align` (a power of two the subject serves; traces only). */
   allocAligned(size: number, align: number): number;
-  /** Sets the first `size` bytes of a live block to 0 (a trace's calloc: every subject does the same work). */
+  /**
+   * Sets the first `size` bytes of a live block to 0 (a trace's calloc). Every
+   * subject over a wasm memory does it the same way, with `memory.fill` through
+   * core's byte moves (`space.bytes.fill`, what memkit's `allocateZeroed` does);
+   * the two whose memory is not a wasm memory (thi.ng's pool, the GC's buffers)
+   * with `TypedArray.prototype.fill`, which is what their own calloc does.
+   */
   zero(handle: number, size: number): void;
   /** Frees a handle returned by {@link alloc} or {@link realloc}. */
   free(handle: number): void;

@@ -123,3 +123,31 @@ export function free(cw: u32, classes: u32, ownerTag: i32, shift: u32, hdrOffset
   set(s, S_USED, used);
   return used == get(s, S_LINK_AT) || used == 0 ? <i32>(s >>> 2) : 0;
 }
+
+/**
+ * reallocate's common case: the live slot at `ptr` (page tag `tag`, checked
+ * as `free` checks it) moves to a slot of class `c`, whose slots hold `size`
+ * bytes, and the bytes both hold are copied. Returns the new slot; the caller
+ * then frees the old one (`free`). 1: the slot is of class `c` already and
+ * stays. 0: not a live slot of this allocator, or no slot of class `c`
+ * without a refill: nothing written, JS takes over.
+ */
+export function move(cw: u32, classes: u32, limit: u32, ownerTag: i32, shift: u32, hdrOffset: u32, ptr: u32, tag: i32, c: i32, size: u32): i32 {
+  const d = <u32>(tag ^ ownerTag);
+  if (d - 1 >= DATA_MAX) return 0;
+  const base = d << shift;
+  if (base >= limit) return 0;
+  const s = (base + hdrOffset) & ~3;
+  const off = ptr - base;
+  const old = <u32>get(s, S_SIZE);
+  if (old == 0) return 0;
+  const i = off / old;
+  if (i * old != off || i >= <u32>get(s, S_BUMP)) return 0;
+  if ((load<i32>(s - 4 - ((i >>> 5) << 2)) & (1 << (i & 31))) == 0) return 0;
+  if (<u32>get(cw, W_PARKED_PTR) == ptr) return 0;
+  if (get(s, S_CLASS) == c) return 1;
+  const p = take(cw, classes, limit, c);
+  if (p == 0) return 0;
+  memory.copy(<u32>p, ptr, old < size ? old : size);
+  return p;
+}

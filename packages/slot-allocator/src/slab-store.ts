@@ -41,7 +41,7 @@ import {
   bitmapWords,
 } from "./layout.js";
 import { SLAB_MAGIC, expectSlab, headerProblem, slabError } from "./slab-shape.js";
-import { JS_PATHS, hotPathsFor, type FreeSlot, type TakeSlot } from "./hot-paths.js";
+import { JS_PATHS, hotPathsFor, type FreeSlot, type MoveSlot, type TakeSlot } from "./hot-paths.js";
 
 /**
  * The slabs of a slot allocator: leasing, formatting, the partial and spare
@@ -85,6 +85,7 @@ export abstract class SlabStore extends SpaceHandle {
   // The hot paths in wasm (hot-paths.ts) and the byte addresses they take; JS stand-ins once the handle ended.
   protected fastTake: TakeSlot;
   protected fastFree: FreeSlot;
+  protected fastMove: MoveSlot;
   protected readonly cwBytes: number;
   protected readonly classBytes: number;
 
@@ -112,6 +113,7 @@ export abstract class SlabStore extends SpaceHandle {
     const paths = hotPathsFor(space.memory, space.shared);
     this.fastTake = paths.take;
     this.fastFree = paths.free;
+    this.fastMove = paths.move;
   }
 
   /** True when this handle's hot paths run as wasm (false where wasm cannot be compiled, and once the handle ended). */
@@ -126,6 +128,7 @@ export abstract class SlabStore extends SpaceHandle {
     if (views === SpaceViews.dead) {
       this.fastTake = JS_PATHS.take;
       this.fastFree = JS_PATHS.free;
+      this.fastMove = JS_PATHS.move;
     }
   }
 

@@ -307,9 +307,20 @@ export class SlotAllocator extends SlotPointers implements Allocator, Checkable,
   reallocate(ptr: Ptr, newSize: number, align: number = DEFAULT_ALIGN): Ptr {
     validateAllocation(this.name, newSize, align);
     if (ptr === 0) return this.allocate(newSize, align);
+    const c = this.classFor(newSize, align);
+    // The wasm path (hot-paths.ts's move) checks the slot, takes and copies; the old slot is then freed as
+    // deallocate frees it. A refusal or a refill goes the JS way below, which checks again.
+    if (c >= 0 && typeof ptr === "number" && ptr >>> 0 === ptr && ptr < this.addrLimit) {
+      const tag = this.i32[this.tagWordBase + (ptr >>> this.pageShift)]!;
+      const moved = this.fastMove(this.cwBytes, this.classBytes, this.addrLimit, this.ownerTag, this.pageShift, this.hdrOffset, ptr, tag, c, this.classSizeOf[c]!);
+      if (moved === 1) return ptr;
+      if (moved !== 0) {
+        this.freeTagged(ptr, tag);
+        return moved;
+      }
+    }
     const s = this.liveSlab(ptr);
     if (s === 0) this.explain(ptr, "reallocate");
-    const c = this.classFor(newSize, align);
     if (c < 0) throw this.tooLarge(newSize, align);
     const oldSize = this.i32[s + S_SIZE]!;
     if (c === this.i32[s + S_CLASS]!) return ptr;

@@ -56,18 +56,22 @@ describe("the wasm hot paths against the JS ones", () => {
           b = outcome(() => js.slots.deallocate(p!));
           freed.push(p!);
         } else if (r < 0.97) {
+          // Moves between classes, stays within one, alignments above 8, and sizes no slot holds (refused, block kept).
           const p = live[rng.int(0, live.length - 1)]!;
-          const size = rng.int(1, 2048);
-          a = outcome(() => wasm.slots.reallocate(p, size));
-          b = outcome(() => js.slots.reallocate(p, size));
-          live[live.indexOf(p)] = Number(a);
+          const size = rng.chance(0.03) ? 4096 : rng.int(1, 2048);
+          const align = rng.chance(0.1) ? 2 ** rng.int(3, 7) : 8;
+          a = outcome(() => wasm.slots.reallocate(p, size, align));
+          b = outcome(() => js.slots.reallocate(p, size, align));
+          if (/^\d+$/.test(a)) live[live.indexOf(p)] = Number(a);
         } else {
-          // Refused frees: a slot freed before (unless reused since), an interior pointer, a foreign one.
+          // Refused frees and reallocations: a slot freed before (unless reused since), an interior pointer, a foreign one.
           const k = rng.int(0, 2);
           const p = k === 0 && freed.length > 0 ? freed[rng.int(0, freed.length - 1)]! : k === 1 && live.length > 0 ? live[0]! + 8 : 24;
           if (live.includes(p)) continue;
-          a = outcome(() => wasm.slots.deallocate(p));
-          b = outcome(() => js.slots.deallocate(p));
+          const size = rng.int(1, 2048);
+          const realloc = rng.chance(0.5);
+          a = outcome(() => (realloc ? wasm.slots.reallocate(p, size) : wasm.slots.deallocate(p)));
+          b = outcome(() => (realloc ? js.slots.reallocate(p, size) : js.slots.deallocate(p)));
         }
         expect(a, `op ${op}`).toBe(b);
         if (op % 5000 === 0) {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BENCH_MODES } from "./modes.js";
 import type { BenchMode } from "./modes.js";
+import { loadSubjects, notes, parseArgs, reportTargets, targetsText } from "./main.js";
 import type { BenchReport } from "./main.js";
 import { formatRatio, formatTable } from "./table.js";
 import { SPEED_TARGETS, TARGET_PEER } from "./targets.js";
@@ -35,47 +36,83 @@ function takeOption(args: string[], flag: string): string | undefined {
 }
 
 /**
- * The default `npm run bench`: the same arguments once per mode, each in its
- * own process (`--mode attached`, then `--mode detached`: a detached buffer
- * cannot be re-attached), their tables printed as they run, then one table of
- * both modes' ratios against AS TLSF with the targets beside them.
+ * The default `npm run bench`: each mode (`--mode attached`, then `--mode
+ * detached`: a detached buffer cannot be re-attached) and each workload in a
+ * child process of its own (`--only W --part`), their tables printed as they
+ * run; then each mode's targets, judged on its workloads together, and one
+ * table of both modes' ratios against AS TLSF with the targets beside them.
+ *
+ * One process per workload, because V8's feedback is per process: every
+ * subject makes a memory of its own, and memkit's wasm hot paths and AS TLSF
+ * are one wasm instance per memory, so from the second memory on their JS
+ * call sites see several wasm functions and V8 stops inlining the calls
+ * (docs/perf-log.md, round 9 of #15). A program has one memory and one
+ * instance; a workload's child measures each subject as such a program.
+ *
  * `--rounds N` repeats that N times (the modes alternate, so a slow minute of
  * a shared machine lands on both) and the table gives each ratio's median
  * over the rounds, with its range, and judges the targets by the median.
- * With `--json FILE`, FILE gets `{ attached, detached }`, or with rounds
- * `{ rounds: [{ attached, detached }, ...] }`. Returns the exit code.
+ * With `--json FILE`, FILE gets `{ attached, detached }` (each mode's
+ * workloads in one report), or with rounds `{ rounds: [{ attached, detached
+ * }, ...] }`. Returns the exit code.
  */
 export async function runBothModes(argv: readonly string[], print: (text: string) => void = console.log, runChild: ChildRunner = nodeChild): Promise<number> {
+  const options = parseArgs(argv);
+  if (options === undefined) return 0;
   const args = [...argv];
   const json = takeOption(args, "--json");
-  const rounds = Number(takeOption(args, "--rounds") ?? 1);
+  takeOption(args, "--rounds");
+  takeOption(args, "--only");
+  const rounds = options.rounds;
   const dir = await mkdtemp(join(tmpdir(), "memkit-bench-modes-"));
   const main = fileURLToPath(new URL("./main.js", import.meta.url));
+  // The subjects' labels, footprint notes and kinds, for the targets and the notes (nothing is timed here).
+  const { entries, factories } = await loadSubjects(options.subjects);
   const done: ModeReports[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
       const reports: ModeReports = {};
       for (const mode of BENCH_MODES) {
-        print(`\n==== mode ${mode} (child process${rounds > 1 ? `, round ${round} of ${rounds}` : ""}) ====`);
-        const out = join(dir, `${mode}.json`);
-        const code = await runChild(["--expose-gc", main, ...args, "--mode", mode, "--json", out]);
-        if (code !== 0) {
-          print(`mode ${mode}: the child process exited with code ${code}`);
-          return code;
+        print(`\n==== mode ${mode} (a child process per workload${rounds > 1 ? `, round ${round} of ${rounds}` : ""}) ====`);
+        const parts: BenchReport[] = [];
+        for (const workload of options.workloads) {
+          const out = join(dir, `${mode}-${workload}.json`);
+          const code = await runChild(["--expose-gc", main, ...args, "--only", workload, "--mode", mode, "--part", "--json", out]);
+          if (code !== 0) {
+            print(`mode ${mode}, workload ${workload}: the child process exited with code ${code}`);
+            return code;
+          }
+          parts.push(JSON.parse(await readFile(out, "utf8")) as BenchReport);
         }
-        reports[mode] = JSON.parse(await readFile(out, "utf8")) as BenchReport;
+        const report = mergeParts(parts);
+        report.targets = reportTargets(report, entries);
+        print(targetsText(report));
+        reports[mode] = report;
       }
       done.push(reports);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  print(notes(entries, factories));
   print(`\n==== both modes${rounds > 1 ? `, ${rounds} rounds` : ""} ====\n${bothModesTable(done)}`);
   if (json !== undefined) {
     await writeFile(json, JSON.stringify(rounds > 1 ? { rounds: done } : done[0], null, 2) + "\n");
     print(`\nJSON report (both modes) written to ${json}`);
   }
   return 0;
+}
+
+/** One mode's report from its workloads' children: the first child's meta, everything else joined. */
+export function mergeParts(parts: readonly BenchReport[]): BenchReport {
+  const first = parts[0]!;
+  return {
+    meta: first.meta,
+    workloads: parts.flatMap((p) => p.workloads),
+    unavailable: Object.assign({}, ...parts.map((p) => p.unavailable)) as Record<string, string>,
+    results: parts.flatMap((p) => p.results),
+    targets: [],
+  };
 }
 
 /** The median of a non-empty list (the mean of the middle two for an even count). */
@@ -123,6 +160,6 @@ export function bothModesTable(rounds: readonly ModeReports[]): string {
   return (
     `ns/op ratio to AS TLSF (< 1 = faster), ${what}each mode measured in its own process\n` +
     formatTable(header, rows, aligns) +
-    `\n  (the other targets, footprint and GC events, are in each mode's own targets table above)`
+    `\n  (the other targets, footprint and GC events, are in each mode's targets table above)`
   );
 }

@@ -45,6 +45,8 @@ export interface BenchOptions {
   rounds: number;
   /** What a run's time is: wall time, or this process's CPU time (user + system; steadier on a loaded machine). */
   clock: BenchClock;
+  /** A child of the both-modes run: print the workload tables only (the parent prints the targets and the notes). */
+  part: boolean;
 }
 
 export const USAGE = `usage: node --expose-gc dist/main.js [options]
@@ -61,11 +63,12 @@ export const USAGE = `usage: node --expose-gc dist/main.js [options]
                     (one detached first); without it, each mode runs in a child process and both are printed
   --rounds N        without --mode: run both modes N times, alternating (attached, detached, attached, ...),
                     and judge the targets by each ratio's median over the rounds (default 1)
+  --part            with --mode: print the workload tables only (how the both-modes run calls its children)
   --help            this text`;
 
 /** Parses argv (without node and script); throws an Error with a usable message on bad input. Returns undefined for --help. */
 export function parseArgs(argv: readonly string[]): BenchOptions | undefined {
-  const o: BenchOptions = { workloads: [...ALL_WORKLOAD_IDS], runs: 5, warmups: 1, quick: false, seed: DEFAULT_SEED, subjects: undefined, json: undefined, mode: undefined, rounds: 1, clock: "wall" };
+  const o: BenchOptions = { workloads: [...ALL_WORKLOAD_IDS], runs: 5, warmups: 1, quick: false, seed: DEFAULT_SEED, subjects: undefined, json: undefined, mode: undefined, rounds: 1, clock: "wall", part: false };
   let runsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -121,10 +124,14 @@ export function parseArgs(argv: readonly string[]): BenchOptions | undefined {
       case "--rounds":
         o.rounds = positiveInt(arg, value());
         break;
+      case "--part":
+        o.part = true;
+        break;
       default:
         throw new Error(`unknown option "${arg}"\n${USAGE}`);
     }
   }
+  if (o.part && o.mode === undefined) throw new Error("--part is for a child of the both-modes run: give it --mode");
   if (o.mode !== undefined && o.rounds > 1) throw new Error(`--rounds runs both modes in child processes: drop --mode ${o.mode}, or drop --rounds`);
   if (o.quick && !runsGiven) o.runs = 1;
   return o;
@@ -204,7 +211,7 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
     targets: [],
   };
   const m = report.meta;
-  print(
+  if (!options.part) print(
     `memkit bench  ${m.date}\n` +
       `node ${m.node} (V8 ${m.v8}), ${m.cpu} x ${m.cores}, seed 0x${m.seed.toString(16)}, ` +
       `mode ${m.mode}${m.bufferDetached ? " (one ArrayBuffer detached: V8 checks every typed-array access)" : " (no ArrayBuffer detached)"}, ` +
@@ -213,15 +220,8 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
       (exposeGc ? "" : "\nwarning: run with node --expose-gc so runs start from a collected heap and the GC footprint is retained bytes"),
   );
 
-  const entries = SUBJECTS.filter((s) => options.subjects === undefined || options.subjects.includes(s.id));
-  const factories = new Map<string, SubjectFactory>();
-  for (const entry of entries) {
-    try {
-      factories.set(entry.id, await entry.load());
-    } catch (error) {
-      report.unavailable[entry.id] = error instanceof SubjectUnavailableError ? error.message : `failed to load: ${errorText(error)}`;
-    }
-  }
+  const { entries, factories, unavailable } = await loadSubjects(options.subjects);
+  report.unavailable = unavailable;
 
   const gc = new GcObserver();
   try {
@@ -236,11 +236,41 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
     gc.disconnect();
   }
 
+  report.targets = reportTargets(report, entries);
+  if (!options.part) print(targetsText(report) + "\n" + notes(entries, factories));
+  if (options.json !== undefined) {
+    await writeFile(options.json, JSON.stringify(report, null, 2) + "\n");
+    if (!options.part) print(`\nJSON report written to ${options.json}`);
+  }
+  return report;
+}
+
+/** The selected subjects (all registered ones for undefined), their factories, and why any did not load. */
+export async function loadSubjects(ids: readonly string[] | undefined): Promise<{
+  entries: SubjectEntry[];
+  factories: Map<string, SubjectFactory>;
+  unavailable: Record<string, string>;
+}> {
+  const entries = SUBJECTS.filter((s) => ids === undefined || ids.includes(s.id));
+  const factories = new Map<string, SubjectFactory>();
+  const unavailable: Record<string, string> = {};
+  for (const entry of entries) {
+    try {
+      factories.set(entry.id, await entry.load());
+    } catch (error) {
+      unavailable[entry.id] = error instanceof SubjectUnavailableError ? error.message : `failed to load: ${errorText(error)}`;
+    }
+  }
+  return { entries, factories, unavailable };
+}
+
+/** The targets judged on a report's results (`entries`: the subjects it selected). */
+export function reportTargets(report: BenchReport, entries: readonly SubjectEntry[]): TargetResult[] {
   const find = (subject: string, workload: WorkloadId): SubjectRun | undefined => {
     const row = report.results.find((r) => r.subject === subject && r.workload === workload);
     return row && "nsPerOp" in row ? row : undefined;
   };
-  report.targets = evaluateTargets({
+  return evaluateTargets({
     run: find,
     missing: (subject) => {
       if (report.unavailable[subject] !== undefined) return report.unavailable[subject];
@@ -250,20 +280,18 @@ export async function runBench(options: BenchOptions, print: (text: string) => v
     },
     memkitIds: entries.filter((e) => e.kind === "memkit").map((e) => e.id),
   });
-  print(
-    `\nTargets, mode ${mode} (memkit generic allocator, tracing off, vs AS TLSF in this run; a MISS is reported, never fails the build)\n` +
-      formatTable(
-        ["target", "bound", "status", "measured"],
-        report.targets.map((t) => [t.what, t.target, t.status, t.measured]),
-        ["l", "l", "l", "l"],
-      ),
+}
+
+/** A report's targets table. */
+export function targetsText(report: BenchReport): string {
+  return (
+    `\nTargets, mode ${report.meta.mode} (memkit generic allocator, tracing off, vs AS TLSF in this run; a MISS is reported, never fails the build)\n` +
+    formatTable(
+      ["target", "bound", "status", "measured"],
+      report.targets.map((t) => [t.what, t.target, t.status, t.measured]),
+      ["l", "l", "l", "l"],
+    )
   );
-  print(notes(entries, factories));
-  if (options.json !== undefined) {
-    await writeFile(options.json, JSON.stringify(report, null, 2) + "\n");
-    print(`\nJSON report written to ${options.json}`);
-  }
-  return report;
 }
 
 /** A synthetic workload generated from the seed, or a committed trace (the seed does not apply). */
@@ -383,7 +411,8 @@ function ratio(a: number, b: number | undefined): number | undefined {
   return b === undefined || b === 0 ? undefined : a / b;
 }
 
-function notes(entries: readonly SubjectEntry[], factories: ReadonlyMap<string, SubjectFactory>): string {
+/** The notes under the tables: what the columns mean, caps, how each subject's footprint is measured. */
+export function notes(entries: readonly SubjectEntry[], factories: ReadonlyMap<string, SubjectFactory>): string {
   const lines = [
     "",
     "Notes",

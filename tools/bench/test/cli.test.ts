@@ -86,6 +86,27 @@ describe("--quick run", () => {
   });
 });
 
+describe("--part run (a child of the both-modes run)", () => {
+  it("prints the workload tables only, and still writes the whole report", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "memkit-bench-part-"));
+    try {
+      const json = join(dir, "part.json");
+      const printed: string[] = [];
+      const report = await runBench(parseArgs(["--quick", "--only", "B", "--subjects", "bare,memkit-generic,as-tlsf", "--mode", "attached", "--part", "--json", json])!, (t) =>
+        printed.push(t),
+      );
+      const out = printed.join("\n");
+      expect(out).toMatch(/^B {2}/m);
+      expect(out).not.toMatch(/memkit bench|Targets|Notes|JSON report/);
+      expect(report.targets.find((t) => t.what.startsWith("B:"))?.status).toMatch(/^(PASS|MISS)$/);
+      const saved = JSON.parse(await readFile(json, "utf8")) as BenchReport;
+      expect(saved.results.map((r) => r.subject)).toEqual(["bare", "memkit-generic", "as-tlsf"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("targets", () => {
   const run = (nsPerOp: number, peakFootprint = 0, peakLiveBytes = 1, gcCount = 0): SubjectRun => ({
     ops: 1,

@@ -158,7 +158,7 @@ export function bothModesTable(rounds: readonly ModeReports[]): string {
   const aligns = header.map((_, k) => (k === 0 || k >= header.length - 2 ? "l" : "r"));
   const what = rounds.length > 1 ? `median of ${rounds.length} rounds (range), ` : "";
   return (
-    `ns/op ratio to AS TLSF (< 1 = faster), ${what}each mode measured in its own process\n` +
+    `ns/op ratio to AS TLSF (< 1 = faster), ${what}each workload and mode measured in a process of its own\n` +
     formatTable(header, rows, aligns) +
     `\n  (the other targets, footprint and GC events, are in each mode's targets table above)`
   );

@@ -60,7 +60,7 @@ export const USAGE = `usage: node --expose-gc dist/main.js [options]
   --clock C         wall (default) or cpu: time runs by this process's CPU time (user + system), which a
                     machine loaded by other jobs disturbs less (descheduled time is not counted)
   --mode M          run in this process in mode attached (no ArrayBuffer ever detached) or detached
-                    (one detached first); without it, each mode runs in a child process and both are printed
+                    (one detached first); without it, each mode and workload runs in a child process and both modes are printed
   --rounds N        without --mode: run both modes N times, alternating (attached, detached, attached, ...),
                     and judge the targets by each ratio's median over the rounds (default 1)
   --part            with --mode: print the workload tables only (how the both-modes run calls its children)

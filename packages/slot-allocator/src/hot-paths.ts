@@ -3,8 +3,8 @@ import { HOT_PATHS_WASM } from "./hot-paths-wasm.js";
 
 /**
  * The slot allocator's hot paths as WebAssembly (assembly/hot-paths.ts): the
- * same steps as SlotAllocator's takeJs, freeTaggedJs and reallocate's move on the same memory,
- * without the typed-array checks JS pays on every access (bounds, and
+ * same steps as SlotAllocator's takeJs, freeTaggedJs and reallocate's move on
+ * the same memory, without the typed-array checks JS pays on every access (bounds, and
  * detached buffers once any buffer in the process was detached). Each returns
  * to JS for everything but the common case, and JS then runs its own path.
  */

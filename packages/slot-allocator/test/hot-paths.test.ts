@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AddressSpace, DestroyedError, DoubleFreeError, InvalidPointerError, SeededRandom } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { SlotAllocator } from "@memkit/slot-allocator";
+import { outcome } from "@memkit/test-workers";
 import { runSlotPathsInJs } from "../src/hot-paths.js";
 
 interface Side {
@@ -16,15 +17,6 @@ function side(js: boolean, shared = false): Side {
     return { space, slots: new SlotAllocator(new PageAllocator(space, { pageSize: 16384 }), { slabBytes: 16384, maxSlotSize: 2048 }) };
   } finally {
     runSlotPathsInJs(false);
-  }
-}
-
-/** What a call did: the pointer it returned, or the name of the error it threw. */
-function outcome(call: () => number | void): string {
-  try {
-    return String(call());
-  } catch (err) {
-    return (err as Error).name;
   }
 }
 

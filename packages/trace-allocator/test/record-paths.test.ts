@@ -4,6 +4,7 @@ import { GenericAllocator } from "@memkit/generic-allocator";
 import { PageAllocator } from "@memkit/page-allocator";
 import { TraceAllocator } from "@memkit/trace-allocator";
 import { W_TREE_ID } from "../src/layout.js";
+import { outcome } from "@memkit/test-workers";
 import { runRecordPathsInJs } from "../src/record-paths.js";
 
 interface Tree {
@@ -35,15 +36,6 @@ function sameBytes(a: Tree, b: Tree): boolean {
     return copy;
   };
   return bytes(a).equals(bytes(b));
-}
-
-/** What a call did: what it returned, or the name of the error it threw. */
-function outcome(call: () => number | void): string {
-  try {
-    return String(call());
-  } catch (err) {
-    return (err as Error).name;
-  }
 }
 
 afterEach(() => runRecordPathsInJs(false));

@@ -165,6 +165,15 @@ export class GenericAllocator extends SpaceHandle implements Allocator, Checkabl
 
   /** In place within a tier when the tier can; across tiers it moves (contents kept). */
   reallocate(ptr: Ptr, newSize: number, align = 8): Ptr {
+    // The common call first, as in allocate: a slot block staying small at the default alignment.
+    // The slot tier's wasm move checks the slot from the tag; 0 means it handed over to the general way below.
+    if (align === 8 && typeof newSize === "number" && newSize >>> 0 === newSize && newSize <= this.fastSmallMax && typeof ptr === "number" && ptr >>> 0 === ptr && ptr !== 0 && ptr < this.limit) {
+      const tag = this.i32[this.tagBase + (ptr >>> this.pageShift)]!;
+      if (tag >>> 24 === this.slotOwner) {
+        const moved = this.slots.reallocateSmall(ptr, tag, newSize);
+        if (moved !== 0) return moved;
+      }
+    }
     validateAllocation(this.name, newSize, align);
     if (ptr === 0) return this.allocate(newSize, align);
     const owner = this.ownerOf(ptr);

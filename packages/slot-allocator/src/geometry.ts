@@ -24,7 +24,7 @@ import {
   slotsPerSlab,
 } from "./layout.js";
 import { MAX_SLAB_BYTES, MAX_KEEP_EMPTY, minSlabBytes, type ResolvedSlotOptions } from "./options.js";
-import { MAX_MAX_SLOT_SIZE, MIN_MAX_SLOT_SIZE, buildClassLookup, sizeClasses } from "./size-classes.js";
+import { MAX_MAX_SLOT_SIZE, MIN_MAX_SLOT_SIZE, sizeClasses } from "./size-classes.js";
 
 /**
  * What a handle knows about its slot allocator: the sealed words of the
@@ -48,8 +48,6 @@ export interface SlotGeometry {
   readonly sizes: Int32Array;
   readonly counts: Int32Array;
   readonly linkAts: Int32Array;
-  /** `(size + 7) >>> 3` -> class index. */
-  readonly classOf: Uint8Array;
   /** Word index of the control block and of class record 0. */
   readonly cw: number;
   readonly classWord: number;
@@ -153,7 +151,6 @@ export function readGeometry(space: AddressSpace, ptr: Ptr, bytes: number, pages
     sizes,
     counts,
     linkAts,
-    classOf: buildClassLookup(classes),
     cw: w,
     classWord: w + W_CLASSES,
     hdrOffset: slabBytes - SLAB_HEADER_BYTES,

@@ -66,17 +66,18 @@ export function roundingWaste(size: number, slotSize: number): number {
 }
 
 /**
- * A lookup table from `(size + 7) >>> 3` to the class index of the smallest
- * class holding `size` bytes: one byte load instead of bit arithmetic on the
- * allocation path. Index 0 (size 0) maps to the smallest class.
+ * The index in {@link sizeClasses} of the smallest class holding `size`
+ * bytes (an integer from 0 to the largest class), from the spacing above.
+ * Arithmetic, not a table: the allocation path reads no typed array for it
+ * (each such read pays V8's detached-buffer check once any buffer was
+ * detached).
  */
-export function buildClassLookup(classes: readonly number[]): Uint8Array {
-  const largest = classes[classes.length - 1] ?? 0;
-  const lookup = new Uint8Array((largest >>> 3) + 1);
-  let c = 0;
-  for (let granules = 0; granules < lookup.length; granules++) {
-    while ((classes[c] ?? Infinity) < granules * GRANULE) c++;
-    lookup[granules] = c;
-  }
-  return lookup;
+export function classIndex(size: number): number {
+  // Classes 0-7: 8..64 in steps of 8.
+  if (size <= 64) return size <= 8 ? 0 : (size - 1) >>> 3;
+  // Classes 8-19: 80..256 in steps of 16.
+  if (size <= 256) return 7 + ((size - 49) >>> 4);
+  // 2^k < size <= 2^(k+1): eight classes of 2^k / 8 each, from class 20 (288) on.
+  const k = 31 - Math.clz32(size - 1);
+  return 20 + ((k - 8) << 3) + ((size - 1 - (1 << k)) >>> (k - 3));
 }

@@ -68,8 +68,6 @@ export abstract class SlabStore extends SpaceHandle {
   protected i32: Int32Array = SpaceViews.dead.i32;
   protected f64: Float64Array = SpaceViews.dead.f64;
   // Constants the hot paths read as fields (copied from geo).
-  /** (size + 7) >>> 3 -> class index. */
-  protected readonly classOf: Uint8Array;
   protected readonly classSizeOf: Int32Array;
   /** Word index of the control block and of class record 0. */
   protected readonly cw: number;
@@ -98,7 +96,6 @@ export abstract class SlabStore extends SpaceHandle {
     this.maxSlotSize = geo.maxSlotSize;
     this.slabBytes = geo.slabBytes;
     this.classSizes = Object.freeze(Array.from(geo.sizes));
-    this.classOf = geo.classOf;
     this.classSizeOf = geo.sizes;
     this.cw = geo.cw;
     this.classWord = geo.classWord;

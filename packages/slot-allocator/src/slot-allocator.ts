@@ -42,7 +42,7 @@ import {
 import { resolveOptions, type SlotAllocatorOptions, type SlotAttachOptions } from "./options.js";
 import { reservedBytes, slabStats, storageReport, walkSlabs, type SlabStats, type SlabVisitor } from "./report.js";
 import { SlotPointers } from "./slot-pointers.js";
-import { sizeClasses } from "./size-classes.js";
+import { classIndex, sizeClasses } from "./size-classes.js";
 
 /**
  * Small blocks in size classes carved from slabs, with no per-block header.
@@ -139,7 +139,7 @@ export class SlotAllocator extends SlotPointers implements Allocator, Checkable,
   allocate(size: number, align: number = DEFAULT_ALIGN): Ptr {
     // typeof before `>>>`, which throws TypeError on a BigInt or a Symbol: they get core's InvalidArgumentError.
     if (align !== 8 || typeof size !== "number" || size >>> 0 !== size || size > this.fastLimit) return this.allocateSlow(size, align);
-    return this.take(this.classOf[(size + 7) >>> 3]!, size);
+    return this.take(classIndex(size), size);
   }
 
   /**
@@ -149,7 +149,7 @@ export class SlotAllocator extends SlotPointers implements Allocator, Checkable,
    * @internal
    */
   allocateSmall(size: number): Ptr {
-    return this.take(this.classOf[(size + 7) >>> 3]!, size);
+    return this.take(classIndex(size), size);
   }
 
   /** Frees the slot at `ptr`; 0 is a no-op. Foreign, interior and free-slot pointers throw and change nothing. */
@@ -280,11 +280,32 @@ export class SlotAllocator extends SlotPointers implements Allocator, Checkable,
   /** The smallest class holding `size` bytes whose slots are `align`-aligned, or -1. */
   private classFor(size: number, align: number): number {
     if (size > this.maxSlotSize) return -1;
-    let c = this.classOf[(size + 7) >>> 3]!;
+    let c = classIndex(size);
     if (align <= 8) return c;
     // Slab bases are aligned to at least maxSlotSize, so a class whose size is a multiple of align keeps every slot aligned.
     while (c < this.classCount && (this.classSizeOf[c]! & (align - 1)) !== 0) c++;
     return c < this.classCount ? c : -1;
+  }
+
+  /**
+   * {@link reallocate} for a caller that has checked that `ptr` is a
+   * non-zero int32 inside the page map, read its page's tag word `tag`, and
+   * checked that `newSize` is an integer from 0 to {@link maxSlotSize} at
+   * the default alignment (the generic allocator's fast path). 0 when the
+   * wasm step hands over: the caller then calls {@link reallocate}, which
+   * checks again and explains.
+   * @internal
+   */
+  reallocateSmall(ptr: number, tag: number, newSize: number): Ptr {
+    return this.moveTagged(ptr, tag, classIndex(newSize));
+  }
+
+  /** The wasm move to class `c` of the slot at `ptr` (tag word `tag`), then the old slot's free; 0 when wasm hands over. */
+  private moveTagged(ptr: number, tag: number, c: number): Ptr {
+    const moved = this.fastMove(this.cwBytes, this.classBytes, this.addrLimit, this.ownerTag, this.pageShift, this.hdrOffset, ptr, tag, c, this.classSizeOf[c]!);
+    if (moved === 1) return ptr;
+    if (moved !== 0) this.freeTagged(ptr, tag);
+    return moved;
   }
 
   /** Usable bytes of the live slot at `ptr`: its class's slot size. */
@@ -311,13 +332,8 @@ export class SlotAllocator extends SlotPointers implements Allocator, Checkable,
     // The wasm path (hot-paths.ts's move) checks the slot, takes and copies; the old slot is then freed as
     // deallocate frees it. A refusal or a refill goes the JS way below, which checks again.
     if (c >= 0 && typeof ptr === "number" && ptr >>> 0 === ptr && ptr < this.addrLimit) {
-      const tag = this.i32[this.tagWordBase + (ptr >>> this.pageShift)]!;
-      const moved = this.fastMove(this.cwBytes, this.classBytes, this.addrLimit, this.ownerTag, this.pageShift, this.hdrOffset, ptr, tag, c, this.classSizeOf[c]!);
-      if (moved === 1) return ptr;
-      if (moved !== 0) {
-        this.freeTagged(ptr, tag);
-        return moved;
-      }
+      const moved = this.moveTagged(ptr, this.i32[this.tagWordBase + (ptr >>> this.pageShift)]!, c);
+      if (moved !== 0) return moved;
     }
     const s = this.liveSlab(ptr);
     if (s === 0) this.explain(ptr, "reallocate");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GRANULE, naturalAlignment, roundingWaste, sizeClasses, slotsPerSlab } from "@memkit/slot-allocator";
+import { GRANULE, classIndex, naturalAlignment, roundingWaste, sizeClasses, slotsPerSlab } from "@memkit/slot-allocator";
 import { makeRig } from "./helpers.js";
 
 // The documented table (README, size-classes.ts): 36 classes up to 1024.
@@ -8,7 +8,7 @@ const DEFAULT_CLASSES = [
   768, 832, 896, 960, 1024,
 ];
 
-/** The smallest class holding `size`, by linear search (the model the lookup table must match). */
+/** The smallest class holding `size`, by linear search (the model classIndex must match). */
 function smallestClass(classes: readonly number[], size: number): number {
   return classes.find((c) => c >= size)!;
 }
@@ -57,6 +57,16 @@ describe("size classes", () => {
       }
     } finally {
       dispose();
+    }
+  });
+
+  it("classIndex names the smallest class holding each size, for every largest slot from 16 B to 64 KiB", () => {
+    for (let max = 16; max <= 65536; max *= 2) {
+      const classes = sizeClasses(max);
+      for (let size = 0; size <= max; size++) {
+        const c = classIndex(size);
+        if (classes[c] !== smallestClass(classes, Math.max(size, 1))) expect.fail(`maxSlotSize ${max}, size ${size}: class ${c} (${classes[c]})`);
+      }
     }
   });
 

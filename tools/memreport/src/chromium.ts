@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { chromium as playwright, type Browser } from "playwright-core";
+import { unpackOnce } from "./unpack-once.js";
 
 /*
  * The Chromium the browser tests drive: Debian's /usr/bin/chromium when it is
@@ -19,6 +20,9 @@ export const SYSTEM_CHROMIUM = "/usr/bin/chromium";
 
 /** Flags for the system chromium: headless, no sandbox (CI runs as root), no background traffic. */
 const SYSTEM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+/** The binary's name inside the folder @sparticuz/chromium unpacks into. */
+const BINARY = "chromium";
 
 export interface ChromiumChoice {
   /** "system": the installed chromium; "npm": the one unpacked from @sparticuz/chromium. */
@@ -41,27 +45,29 @@ export async function launchChromium(systemPath: string = SYSTEM_CHROMIUM): Prom
 
 async function npmChromium(): Promise<ChromiumChoice> {
   const { default: chromium } = await import("@sparticuz/chromium");
-  // executablePath() unpacks into os.tmpdir() and reuses whatever `chromium` it finds there; give it a
-  // folder of its own per package version, and unpack again when an earlier unpack did not finish.
+  // executablePath() unpacks into os.tmpdir() and reuses whatever `chromium` it finds there. Each
+  // package version gets a folder of its own, filled once (see unpack-once.ts: test processes
+  // started together must not unpack over each other).
   const version = packageVersion("@sparticuz/chromium");
   const dir = join(tmpdir(), `memkit-sparticuz-chromium-${version}`);
-  const done = join(dir, ".unpacked");
-  if (!existsSync(done)) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-  }
-  const savedTmp = process.env.TMPDIR;
-  process.env.TMPDIR = dir;
-  let executablePath: string;
-  try {
-    executablePath = await chromium.executablePath();
-  } finally {
-    if (savedTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = savedTmp;
-  }
-  writeFileSync(done, version);
+  await unpackOnce(dir, version, async (staging) => {
+    const unpacked = await withTmpdir(staging, () => chromium.executablePath());
+    if (unpacked !== join(staging, BINARY)) throw new Error(`@sparticuz/chromium unpacked its binary to ${unpacked}, not ${join(staging, BINARY)}: its layout changed (see tools/memreport/src/chromium.ts).`);
+  });
   // --single-process is for AWS Lambda's sandbox; here it makes the browser exit when a page's context closes.
-  return { source: "npm", executablePath, args: chromium.args.filter((a) => a !== "--single-process") };
+  return { source: "npm", executablePath: join(dir, BINARY), args: chromium.args.filter((a) => a !== "--single-process") };
+}
+
+/** Runs `f` with os.tmpdir() answering `dir`. */
+async function withTmpdir<T>(dir: string, f: () => Promise<T>): Promise<T> {
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    return await f();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
 }
 
 function packageVersion(name: string): string {

@@ -1,6 +1,7 @@
 import { AddressSpace } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { HeapAllocator, type HeapAllocatorOptions } from "@memkit/heap-allocator";
+import { MIN_BLOCK } from "../src/layout.js";
 
 export interface Rig {
   space: AddressSpace;
@@ -48,3 +49,6 @@ export function thrown(fn: () => unknown): Error & { code?: string } {
   }
   throw new Error("expected a throw");
 }
+
+/** Bytes a request of `size` occupies (header included, rounded to 8, at least MIN_BLOCK). */
+export const blockBytes = (size: number): number => Math.max(MIN_BLOCK, (size + 4 + 7) & -8);

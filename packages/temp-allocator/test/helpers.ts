@@ -1,6 +1,7 @@
 import { AddressSpace, type Allocator, type AllocatorStats, type Checkable, type Ptr } from "@memkit/core";
 import { fillPattern, findPatternMismatch, type ContractSubject } from "@memkit/core/testing";
 import { PageAllocator } from "@memkit/page-allocator";
+import { ScratchAllocator } from "@memkit/temp-allocator";
 
 /** A fresh address space with a page allocator over it. */
 export function makePages(options: { initialBytes?: number; maximumBytes?: number; pageSize?: number } = {}): PageAllocator {
@@ -137,4 +138,12 @@ export function catchError(fn: () => unknown): Error & { code?: string } {
     return err as Error & { code?: string };
   }
   throw new Error("expected an error, but the call returned");
+}
+
+/** A scratch allocator over a counting backing, with chunks of `chunkBytes`. */
+export function scratchRig(chunkBytes = 4096): { pages: PageAllocator; backing: CountingBacking; scratch: ScratchAllocator } {
+  const pages = makePages();
+  const backing = new CountingBacking(pages);
+  const scratch = new ScratchAllocator(backing, { chunkBytes });
+  return { pages, backing, scratch };
 }

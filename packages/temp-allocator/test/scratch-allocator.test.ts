@@ -11,20 +11,13 @@ import {
 } from "@memkit/core";
 import { PageAllocator } from "@memkit/page-allocator";
 import { CHUNK_HEADER, ScratchAllocator, type ScratchMark } from "@memkit/temp-allocator";
-import { CountingBacking, catchError, expectIntact, hold, makePages, type Held } from "./helpers.js";
+import { catchError, expectIntact, hold, makePages, scratchRig, type Held } from "./helpers.js";
 
 const HEADER = 16;
 
-function setup(chunkBytes = 4096): { pages: PageAllocator; backing: CountingBacking; scratch: ScratchAllocator } {
-  const pages = makePages();
-  const backing = new CountingBacking(pages);
-  const scratch = new ScratchAllocator(backing, { chunkBytes });
-  return { pages, backing, scratch };
-}
-
 describe("ScratchAllocator basics", () => {
   it("takes no chunk until the first allocation, then bumps contiguously", () => {
-    const { scratch, backing } = setup();
+    const { scratch, backing } = scratchRig();
     // The control block is leased from the backing (one 4 KiB page here); the tables of marks and
     // live blocks and the first chunk come with the first allocation.
     expect(scratch.stats().reservedBytes).toBe(4096);
@@ -44,7 +37,7 @@ describe("ScratchAllocator basics", () => {
   });
 
   it("keeps the caller's alignment and walks padding records", () => {
-    const { scratch } = setup(1 << 16);
+    const { scratch } = scratchRig(1 << 16);
     const ptrs: number[] = [];
     for (const align of [1, 2, 16, 64, 4096, 8, 256, 32]) {
       const p = scratch.allocate(3, align);
@@ -73,7 +66,7 @@ describe("ScratchAllocator basics", () => {
 
 describe("ScratchAllocator deallocate", () => {
   it("pops the most recent block, and freeing in reverse order reclaims everything", () => {
-    const { scratch } = setup();
+    const { scratch } = scratchRig();
     const blocks = [scratch.allocate(100), scratch.allocate(7), scratch.allocate(300)];
     scratch.deallocate(blocks[2]!);
     expect(scratch.owns(blocks[2]!)).toBe(false);
@@ -87,7 +80,7 @@ describe("ScratchAllocator deallocate", () => {
   });
 
   it("keeps the peak across pops, releases and resets and counts every allocation", () => {
-    const { scratch } = setup();
+    const { scratch } = scratchRig();
     const m = scratch.mark();
     scratch.allocate(1000);
     const p = scratch.allocate(500);
@@ -103,7 +96,7 @@ describe("ScratchAllocator deallocate", () => {
   });
 
   it("treats freeing any other block as a no-op until a release covers it", () => {
-    const { scratch } = setup();
+    const { scratch } = scratchRig();
     const a = hold(scratch, scratch.allocate(40), 40);
     const b = hold(scratch, scratch.allocate(40), 40);
     const m = scratch.mark();
@@ -129,7 +122,7 @@ describe("ScratchAllocator deallocate", () => {
   });
 
   it("throws DoubleFreeError for a popped or released block and InvalidPointerError for foreign ones", () => {
-    const { scratch, pages } = setup();
+    const { scratch, pages } = scratchRig();
     const keep = hold(scratch, scratch.allocate(64), 64);
     const popped = scratch.allocate(32);
     scratch.deallocate(popped);
@@ -160,7 +153,7 @@ describe("ScratchAllocator deallocate", () => {
   });
 
   it("reports a header overwritten below the top block as corruption and stays usable", () => {
-    const { scratch } = setup();
+    const { scratch } = scratchRig();
     const m = scratch.mark();
     const a = scratch.allocate(16);
     const b = scratch.allocate(16);
@@ -174,124 +167,9 @@ describe("ScratchAllocator deallocate", () => {
   });
 });
 
-describe("ScratchAllocator marks", () => {
-  it("release frees everything allocated after the mark and nothing before", () => {
-    const { scratch } = setup();
-    const before = hold(scratch, scratch.allocate(100), 100);
-    const m = scratch.mark();
-    expect(typeof m).toBe("number");
-    const after: number[] = [];
-    for (let i = 0; i < 50; i++) after.push(scratch.allocate(200));
-    expect(scratch.stats().liveCount).toBe(51);
-    scratch.release(m);
-    expect(scratch.stats()).toMatchObject({ liveCount: 1, liveBytes: 100, freeCount: 50 });
-    for (const p of after) expect(scratch.owns(p)).toBe(false);
-    expectIntact(scratch, before);
-    // The stack reuses the memory right after the kept block.
-    expect(scratch.allocate(200)).toBe(after[0]);
-    scratch.check();
-  });
-
-  it("nests: inner marks release first, the outer release drops inner marks", () => {
-    const { scratch } = setup();
-    const m1 = scratch.mark();
-    const a = scratch.allocate(8);
-    const m2 = scratch.mark();
-    const b = scratch.allocate(8);
-    const m3 = scratch.mark();
-    scratch.allocate(8);
-    expect(scratch.markDepth).toBe(3);
-    scratch.release(m3);
-    expect(scratch.owns(b)).toBe(true);
-    scratch.release(m1);
-    expect(scratch.markDepth).toBe(0);
-    expect(scratch.owns(a)).toBe(false);
-    // m2 was dropped by releasing m1 (taken after it).
-    const err = catchError(() => scratch.release(m2));
-    expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect(err.message).toMatch(/not live here/);
-    scratch.check();
-  });
-
-  it("refuses a mark released twice, an invalidated one, a foreign one and non-marks, and keeps working", () => {
-    const { scratch, pages } = setup();
-    const keep = hold(scratch, scratch.allocate(64), 64);
-    const m = scratch.mark();
-    scratch.allocate(10);
-    scratch.release(m);
-    expect(() => scratch.release(m)).toThrow(InvalidArgumentError);
-    // A new mark lands in the same slot: the old value still does not match.
-    const fresh = scratch.mark();
-    expect(() => scratch.release(m)).toThrow(InvalidArgumentError);
-    const other = new ScratchAllocator(pages);
-    const foreign = other.mark();
-    const err = catchError(() => scratch.release(foreign));
-    expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect(err.message).toContain("another ScratchAllocator");
-    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 60, "x" as unknown as number]) {
-      expect(() => scratch.release(bad as ScratchMark)).toThrow(InvalidArgumentError);
-    }
-    // A mark from before a reset is stale too.
-    scratch.reset();
-    expect(() => scratch.release(fresh)).toThrow(InvalidArgumentError);
-    const keep2 = hold(scratch, scratch.allocate(64), 64);
-    expect(keep2.ptr).toBe(keep.ptr);
-    expect(scratch.stats().liveCount).toBe(1);
-    expectIntact(scratch, keep2);
-    scratch.check();
-  });
-
-  it("reset frees every block and every mark, keeps one chunk and makes the rest spares", () => {
-    const { scratch, backing } = setup(4096);
-    const first = scratch.allocate(100);
-    scratch.mark();
-    for (let i = 0; i < 40; i++) scratch.allocate(1000);
-    const reserved = scratch.stats().reservedBytes;
-    expect(reserved).toBeGreaterThan(4096 * 5);
-    scratch.reset();
-    expect(scratch.stats()).toMatchObject({ liveCount: 0, liveBytes: 0, freeCount: 41, reservedBytes: reserved });
-    expect(scratch.markDepth).toBe(0);
-    expect(scratch.allocate(100)).toBe(first);
-    // The same workload again reuses the spares: no backing calls.
-    const calls = backing.allocateCalls;
-    for (let i = 0; i < 40; i++) scratch.allocate(1000);
-    expect(backing.allocateCalls).toBe(calls);
-    scratch.check();
-  });
-
-  it("withMark releases after the body, also when it throws", () => {
-    const { scratch } = setup();
-    const result = scratch.withMark(() => {
-      scratch.allocate(100);
-      return 7;
-    });
-    expect(result).toBe(7);
-    expect(scratch.stats().liveCount).toBe(0);
-    expect(() =>
-      scratch.withMark(() => {
-        scratch.allocate(100);
-        throw new Error("boom");
-      }),
-    ).toThrow("boom");
-    expect(scratch.stats().liveCount).toBe(0);
-    expect(scratch.markDepth).toBe(0);
-  });
-
-  it("a mark taken before the first chunk releases to an empty stack", () => {
-    const { scratch } = setup(4096);
-    const m = scratch.mark();
-    for (let i = 0; i < 10; i++) scratch.allocate(1000);
-    scratch.release(m);
-    expect(scratch.stats().liveCount).toBe(0);
-    scratch.check();
-    const p = scratch.allocate(8);
-    expect(scratch.owns(p)).toBe(true);
-  });
-});
-
 describe("ScratchAllocator chunks", () => {
   it("chains a new chunk when the current one is exhausted and keeps every block", () => {
-    const { scratch, backing } = setup(4096);
+    const { scratch, backing } = scratchRig(4096);
     const held: Held[] = [];
     for (let i = 0; i < 100; i++) held.push(hold(scratch, scratch.allocate(500), 500));
     // 4096 - 32 header = 4064 usable: 7 blocks of 516 fit per chunk (plus the control block and the tables).
@@ -305,7 +183,7 @@ describe("ScratchAllocator chunks", () => {
   });
 
   it("gives a request larger than a chunk a dedicated chunk, and reuses it as a spare", () => {
-    const { scratch, backing } = setup(4096);
+    const { scratch, backing } = scratchRig(4096);
     const small = hold(scratch, scratch.allocate(100), 100);
     const m = scratch.mark();
     const big = hold(scratch, scratch.allocate(100_000, 64), 100_000);
@@ -326,7 +204,7 @@ describe("ScratchAllocator chunks", () => {
   });
 
   it("trim returns spare chunks to the backing and keeps the ones in use", () => {
-    const { scratch, backing, pages } = setup(4096);
+    const { scratch, backing, pages } = scratchRig(4096);
     const keep = hold(scratch, scratch.allocate(64), 64);
     const m = scratch.mark();
     for (let i = 0; i < 30; i++) scratch.allocate(1000);
@@ -393,7 +271,7 @@ describe("ScratchAllocator chunks", () => {
 
 describe("ScratchAllocator reallocate", () => {
   it("grows and shrinks the top block in place while the chunk has room", () => {
-    const { scratch } = setup(4096);
+    const { scratch } = scratchRig(4096);
     const a = hold(scratch, scratch.allocate(100), 100);
     const b = scratch.allocate(100);
     scratch.space.u8.fill(7, b, b + 100);
@@ -409,7 +287,7 @@ describe("ScratchAllocator reallocate", () => {
   });
 
   it("moves a non-top block when growing, keeps it when shrinking, and moves a top block that does not fit", () => {
-    const { scratch } = setup(4096);
+    const { scratch } = scratchRig(4096);
     const a = hold(scratch, scratch.allocate(100), 100);
     scratch.allocate(8);
     expect(scratch.reallocate(a.ptr, 50)).toBe(a.ptr);
@@ -426,7 +304,7 @@ describe("ScratchAllocator reallocate", () => {
   });
 
   it("does not grow a block from outside the innermost mark in place", () => {
-    const { scratch } = setup(4096);
+    const { scratch } = scratchRig(4096);
     const a = hold(scratch, scratch.allocate(100), 100);
     const m = scratch.mark();
     const moved = scratch.reallocate(a.ptr, 200);
@@ -441,7 +319,7 @@ describe("ScratchAllocator reallocate", () => {
 
 describe("ScratchAllocator storage report", () => {
   it("describes the rest of the current chunk and the spares", () => {
-    const { scratch } = setup(4096);
+    const { scratch } = scratchRig(4096);
     const m = scratch.mark();
     for (let i = 0; i < 10; i++) scratch.allocate(1000);
     scratch.release(m);
@@ -458,7 +336,7 @@ describe("ScratchAllocator storage report", () => {
 
 describe("ScratchAllocator long seeded sequence", () => {
   it("nested scopes of random work keep every live block and the walk consistent", () => {
-    const { scratch } = setup(8192);
+    const { scratch } = scratchRig(8192);
     const rng = new SeededRandom(0xc0ffee);
     const scopes: { mark: ScratchMark; held: Held[] }[] = [];
     let outer: Held[] = [];
@@ -498,23 +376,5 @@ describe("ScratchAllocator long seeded sequence", () => {
       }
     }
     scratch.check();
-  });
-});
-
-describe("ScratchAllocator mark encoding", () => {
-  it("keeps every mark a small integer (below 2^30) however many are taken, and refuses the 1,025th nested mark", () => {
-    const scratch = new ScratchAllocator(makePages());
-    for (let i = 0; i < 3000; i++) {
-      const m = scratch.mark();
-      expect(m).toBeLessThan(2 ** 30);
-      expect(m).toBeGreaterThan(0);
-      scratch.release(m);
-    }
-    const held: ScratchMark[] = [];
-    for (let i = 0; i < 1024; i++) held.push(scratch.mark());
-    expect(() => scratch.mark()).toThrow(/1,024 marks are live at once/);
-    scratch.release(held[0]!);
-    expect(() => scratch.release(held[1]!)).toThrow(/not live here/);
-    scratch.destroy();
   });
 });

@@ -4,9 +4,10 @@ import { HOT_PATHS_WASM } from "./hot-paths-wasm.js";
 /**
  * The slot allocator's hot paths as WebAssembly (assembly/hot-paths.ts): the
  * same steps as SlotAllocator's takeJs, freeTaggedJs and reallocate's move on
- * the same memory, without the typed-array checks JS pays on every access (bounds, and
- * detached buffers once any buffer in the process was detached). Each returns
- * to JS for everything but the common case, and JS then runs its own path.
+ * the same memory, without the typed-array checks JS pays on every access
+ * (bounds, and detached buffers once any buffer in the process was detached).
+ * Each returns to JS for everything but the common case, and JS then runs its
+ * own path.
  */
 
 /** A slot of class `c`, or 0: JS takes over (see assembly/hot-paths.ts). Addresses in bytes. */
